@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* husk: public API of libhusk. The CLI (src/cli) and the tests link this library. */
+#ifndef HUSK_HUSK_H
+#define HUSK_HUSK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define HUSK_OCI_VERSION "1.2.0"
+#define HUSK_ERROR_MSG_MAX 2048
+
+/* An error carried as a value: a positive errno-style code (0 when the error is not a system error,
+ * e.g. a config validation error, in which case EINVAL is used) and a human message with context. */
+typedef struct husk_error {
+        int code;
+        char msg[HUSK_ERROR_MSG_MAX];
+} husk_error_t;
+
+/* Global options shared by every command (runc's global flags). */
+typedef struct husk_global {
+        const char *root;  /* state directory, default /run/husk */
+        bool debug;        /* --debug: phase timings and extra detail on stderr/log */
+        bool systemd_cgroup;
+} husk_global_t;
+
+typedef struct husk_create_opts {
+        const char *id;
+        const char *bundle;         /* NULL: current directory */
+        const char *pid_file;       /* NULL: none */
+        const char *console_socket; /* NULL: none */
+        unsigned preserve_fds;      /* fds 3 .. 3+N-1 are passed to the container */
+        bool no_pivot;
+        bool no_new_keyring;
+        bool detach; /* run only: do not wait for the container */
+} husk_create_opts_t;
+
+typedef enum husk_status {
+        HUSK_STATUS_CREATING = 0,
+        HUSK_STATUS_CREATED,
+        HUSK_STATUS_RUNNING,
+        HUSK_STATUS_PAUSED,
+        HUSK_STATUS_STOPPED,
+} husk_status_t;
+
+const char *husk_status_name(husk_status_t s);
+
+/* Error helpers. They always return a negative value: -code (or -EINVAL when code is 0). */
+int husk_error_set(husk_error_t *err, int code, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+/* Prefix an existing error message with more context: "context: old message". Returns -err->code. */
+int husk_error_prefix(husk_error_t *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void husk_error_clear(husk_error_t *err);
+
+/* Version strings of husk and of the libraries it links. */
+const char *husk_version(void);
+
+/* Lifecycle. Each returns 0 or a negative errno and fills *err. */
+int husk_create(const husk_global_t *g, const husk_create_opts_t *o, husk_error_t *err);
+int husk_start(const husk_global_t *g, const char *id, husk_error_t *err);
+/* create + start; unless o->detach, wait for the container and return its exit status in
+ * *ret_status (0-255, 128+signal), then delete it. */
+int husk_run(const husk_global_t *g, const husk_create_opts_t *o, int *ret_status, husk_error_t *err);
+/* JSON state document of one container, allocated. */
+int husk_state_json(const husk_global_t *g, const char *id, char **ret_json, husk_error_t *err);
+/* JSON array of the state documents of every container, allocated. */
+int husk_list_json(const husk_global_t *g, char **ret_json, husk_error_t *err);
+int husk_kill(const husk_global_t *g, const char *id, int signo, bool all, husk_error_t *err);
+int husk_delete(const husk_global_t *g, const char *id, bool force, husk_error_t *err);
+/* Writes BUNDLE/config.json (refuses to overwrite an existing one). */
+int husk_spec(const char *bundle, bool rootless, husk_error_t *err);
+
+/* Validates a container id: 1..1024 chars, no '/', not "." or "..", no control characters. */
+int husk_id_validate(const char *id, husk_error_t *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

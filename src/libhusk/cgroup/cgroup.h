@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Cgroups: one interface, two drivers (v1: every mounted controller; v2: the unified hierarchy),
+ * chosen at run time. A hybrid host (v1 controllers plus a cgroup2 mount with few controllers) uses
+ * the v1 driver. All functions run on the host side. */
+#ifndef HUSK_CGROUP_H
+#define HUSK_CGROUP_H
+
+#include "config/config.h"
+
+#include <sys/types.h>
+
+typedef struct cgroup_handle cgroup_handle;
+
+/* Create the container's cgroup from linux.cgroupsPath (absolute, relative to a default parent, or
+ * absent: a default "husk/ID") and apply linux.resources. On failure nothing is left behind. */
+int cgroup_create(const char *id, const husk_config *cfg, cgroup_handle **ret, husk_error_t *err);
+/* Move pid into the cgroup (every v1 controller / the v2 dir). */
+int cgroup_enter(cgroup_handle *h, pid_t pid, husk_error_t *err);
+/* v2 only: an O_DIRECTORY fd of the cgroup for clone3(CLONE_INTO_CGROUP), or -1 when not usable. */
+int cgroup_clone_fd(cgroup_handle *h);
+/* Apply (new) resource limits (create and `update`). */
+int cgroup_apply(cgroup_handle *h, const config_resources *r, husk_error_t *err);
+/* Freeze or thaw every process. */
+int cgroup_freeze(cgroup_handle *h, bool frozen, husk_error_t *err);
+/* true when frozen (paused). */
+int cgroup_is_frozen(cgroup_handle *h, bool *ret, husk_error_t *err);
+/* Pids in the cgroup (allocated array). */
+int cgroup_pids(cgroup_handle *h, pid_t **ret, size_t *ret_n, husk_error_t *err);
+/* Signal every process in the cgroup. */
+int cgroup_kill_all(cgroup_handle *h, int signo, husk_error_t *err);
+/* Kill leftover processes and remove the cgroup dirs. */
+int cgroup_destroy(cgroup_handle *h, husk_error_t *err);
+/* Persist / restore a handle through the container state (a single-line string). */
+char *cgroup_serialize(const cgroup_handle *h);
+int cgroup_deserialize(const char *s, cgroup_handle **ret, husk_error_t *err);
+void cgroup_handle_free(cgroup_handle *h);
+
+#endif

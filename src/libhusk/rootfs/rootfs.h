@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The container's root: mounts, /dev, masked and read-only paths, pivot_root.
+ * Every function here runs on the container side, in the container's new mount namespace (and user
+ * namespace when one is configured, after the host side wrote the id maps). Paths inside the rootfs
+ * are always resolved by fd (openat2 RESOLVE_IN_ROOT or a checked fallback), never by string. */
+#ifndef HUSK_ROOTFS_H
+#define HUSK_ROOTFS_H
+
+#include "config/config.h"
+
+typedef struct rootfs_ctx {
+        const husk_config *cfg;
+        const char *rootfs; /* absolute host path of the root (root.path resolved against bundle) */
+        const char *bundle; /* absolute bundle path: relative bind sources resolve against it */
+        bool no_pivot;      /* --no-pivot: chroot (MS_MOVE) instead of pivot_root */
+        bool in_userns;     /* a new user namespace: mknod is impossible, devices are bind-mounted */
+        bool want_console;  /* process.terminal: /dev/console will be bound by rootfs_console */
+        int rootfs_fd;      /* set by rootfs_mounts: O_PATH fd of the root after the self-bind */
+} rootfs_ctx;
+
+/* Start sequence steps 6-7: stop propagation ("/" rslave or rprivate), bind the rootfs on itself,
+ * perform config mounts in order (created if missing, resolved inside the root), build /dev
+ * (default devices, linux.devices, symlinks, pts, shm). */
+int rootfs_mounts(rootfs_ctx *c, husk_error_t *err);
+/* Step 9: maskedPaths and readonlyPaths, checked after mounting. Before the pivot. */
+int rootfs_mask(rootfs_ctx *c, husk_error_t *err);
+/* Step 10: pivot_root(".", ".") and detach the old root (or MS_MOVE + chroot for no_pivot, then
+ * hiding the host /proc and /sys). After this the process's "/" is the container root. */
+int rootfs_pivot(rootfs_ctx *c, husk_error_t *err);
+/* Step 11: root.readonly remount, remount of bind mounts that asked for "ro", rootfsPropagation. */
+int rootfs_finalize(rootfs_ctx *c, husk_error_t *err);
+/* After the pivot, with process.terminal: bind the pty slave (an open fd) on /dev/console. */
+int rootfs_console(rootfs_ctx *c, int pty_slave_fd, husk_error_t *err);
+
+/* ---- plan helpers (pure, unit tested) ---- */
+typedef struct mount_flags {
+        unsigned long flags;       /* MS_* to set */
+        unsigned long clear;       /* MS_* to clear (e.g. "rw" clears MS_RDONLY; "suid" clears MS_NOSUID) */
+        unsigned long propagation; /* MS_PRIVATE|MS_REC, ... or 0 */
+        bool bind, rec;            /* bind / rbind */
+        char *data;                /* remaining filesystem-specific options joined by ',', or NULL */
+} mount_flags;
+
+/* Parse OCI mount options into flags; unknown options go to data. Returns 0 or -EINVAL with err. */
+int rootfs_parse_mount_options(char *const *options, size_t n, mount_flags *ret,
+                               husk_error_t *err);
+void mount_flags_done(mount_flags *f);
+
+#endif

@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Internal helpers shared by every libhusk module: cleanup attributes, allocation, fds, parsing. */
+#ifndef HUSK_UTIL_H
+#define HUSK_UTIL_H
+
+#include "husk/husk.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <dirent.h>
+#include <unistd.h>
+
+/* ---- cleanup attributes ---- */
+void util_freep(void *p);
+void util_closep(int *fd);
+void util_fclosep(FILE **f);
+void util_closedirp(DIR **d);
+void util_strvfreep(char ***v);
+
+#define _cleanup_(f) __attribute__((cleanup(f)))
+#define _cleanup_free_ _cleanup_(util_freep)
+#define _cleanup_close_ _cleanup_(util_closep)
+#define _cleanup_fclose_ _cleanup_(util_fclosep)
+#define _cleanup_closedir_ _cleanup_(util_closedirp)
+#define _cleanup_strv_ _cleanup_(util_strvfreep)
+
+/* Move ownership out of a cleanup-tracked local. */
+#define TAKE_PTR(p)                                                                                \
+        ({                                                                                         \
+                __typeof__(p) _tp = (p);                                                           \
+                (p) = NULL;                                                                        \
+                _tp;                                                                               \
+        })
+#define TAKE_FD(fd)                                                                                \
+        ({                                                                                         \
+                int _tf = (fd);                                                                    \
+                (fd) = -1;                                                                         \
+                _tf;                                                                               \
+        })
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* ---- allocation: the x* functions abort on out-of-memory ---- */
+void *xmalloc(size_t n);
+void *xcalloc(size_t n, size_t m);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* ---- string vectors (NULL-terminated) ---- */
+size_t strv_length(char *const *v);
+void strv_free(char **v);
+char **strv_copy(char *const *v, size_t n);
+
+/* ---- errors ---- */
+/* Set err from errno value e (positive) with a formatted context; returns -e. */
+int util_syserr(husk_error_t *err, int e, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* ---- checked integer parsing (never atoi): whole string, base 10, range checked ---- */
+int parse_int64(const char *s, int64_t *ret);
+int parse_uint64(const char *s, uint64_t *ret);
+int parse_uint32(const char *s, uint32_t *ret);
+int parse_int(const char *s, int *ret);
+
+/* ---- fds and files ---- */
+/* Read a whole file (at most max bytes; -EFBIG past that) into a NUL-terminated buffer. */
+int read_file_at(int dirfd, const char *path, size_t max, char **ret, size_t *ret_len);
+/* Write the whole buffer to fd, retrying on EINTR and short writes. */
+int write_all(int fd, const void *buf, size_t len);
+/* Write a string to an existing file (open O_WRONLY|O_CLOEXEC|O_NOFOLLOW, no create). */
+int write_file_at(int dirfd, const char *path, const char *data);
+/* Atomically replace dirfd/path with data (write temp + fsync-less rename). */
+int write_file_atomic_at(int dirfd, const char *path, const char *data, size_t len, mode_t mode);
+/* mkdir -p of an absolute host path (not for paths inside a container rootfs). */
+int mkdir_p(const char *path, mode_t mode);
+/* Monotonic clock in nanoseconds (for --debug timings). */
+uint64_t now_ns(void);
+/* RFC 3339 UTC time with nanoseconds, e.g. 2026-11-29T01:32:44.247963276Z, into buf (>= 40). */
+void format_rfc3339(char *buf, size_t len, bool nanos);
+
+#endif
