@@ -24,5 +24,7 @@ int seccomp_load(const seccomp_prog *p, int *ret_notify_fd, husk_error_t *err);
 int seccomp_send_listener(const char *listener_path, int notify_fd, const char *state_json,
                           husk_error_t *err);
 void seccomp_prog_free(seccomp_prog *p);
+/* The default profile `husk spec` writes: an OCI linux.seccomp JSON object, allocated. */
+char *seccomp_default_profile_json(void);
 
 #endif
