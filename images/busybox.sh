@@ -3,6 +3,8 @@
 # Usage: images/busybox.sh DEST   (DEST is replaced; the result is the same for the same package)
 set -eu
 dest=${1:?usage: images/busybox.sh DEST}
+case "$dest" in /*) ;; *) dest="$(pwd)/$dest" ;; esac
+mkdir -p "$(dirname "$dest")"
 bb=/bin/busybox
 if ! dpkg -s busybox-static >/dev/null 2>&1 || [ ! -x "$bb" ]; then
         echo "images/busybox.sh: needs Debian's busybox-static (apt-get install -y busybox-static)" >&2
