@@ -4,6 +4,7 @@
 
 #include <inttypes.h>
 #include <string.h>
+#include <yajl/yajl_parse.h>
 
 int jerr(jctx *c, const char *path, const char *fmt, ...)
 {
@@ -286,6 +287,43 @@ int jget_kv(jctx *c, yajl_val obj, const char *parent, const char *key, config_k
         return 0;
 }
 
+/* Where and why text is not JSON: yajl_tree does not say where, so run the event parser again (only
+ * on failure) and turn the byte offset into a line and column. */
+static int json_syntax_error(jctx *c, const char *text, size_t len)
+{
+        char msg[256] = "parse error";
+        size_t off = len;
+        yajl_handle h = yajl_alloc(NULL, NULL, NULL);
+        if (h) {
+                yajl_status st = yajl_parse(h, (const unsigned char *)text, len);
+                if (st == yajl_status_ok)
+                        st = yajl_complete_parse(h);
+                else
+                        off = yajl_get_bytes_consumed(h);
+                if (st != yajl_status_ok) {
+                        unsigned char *e = yajl_get_error(h, 0, (const unsigned char *)text, len);
+                        if (e) {
+                                snprintf(msg, sizeof(msg), "%s", (const char *)e);
+                                yajl_free_error(h, e);
+                        }
+                }
+                yajl_free(h);
+        }
+        /* yajl's message ends with a newline. */
+        for (size_t l = strlen(msg); l > 0 && (msg[l - 1] == '\n' || msg[l - 1] == ' '); l--)
+                msg[l - 1] = '\0';
+        size_t line = 1, col = 1;
+        for (size_t i = 0; i < off && i < len; i++) {
+                if (text[i] == '\n') {
+                        line++;
+                        col = 1;
+                } else
+                        col++;
+        }
+        return husk_error_set(c->err, EINVAL, "%s: invalid JSON at line %zu, column %zu: %s",
+                              c->fname, line, col, msg);
+}
+
 int jparse(jctx *c, const char *json, size_t len, yajl_val *ret)
 {
         if (len > CONFIG_MAX_SIZE)
@@ -296,19 +334,9 @@ int jparse(jctx *c, const char *json, size_t len, yajl_val *ret)
                 return husk_error_set(c->err, EINVAL, "%s: invalid JSON: contains a NUL byte",
                                       c->fname);
         _cleanup_free_ char *copy = xstrndup(json, len);
-        char ebuf[512] = "";
-        yajl_val v = yajl_tree_parse(copy, ebuf, sizeof(ebuf));
-        if (!v) {
-                /* yajl's message spans lines (it quotes the input); keep it on one line. */
-                for (char *q = ebuf; *q; q++)
-                        if (*q == '\n' || *q == '\r' || *q == '\t')
-                                *q = ' ';
-                size_t l = strlen(ebuf);
-                while (l > 0 && ebuf[l - 1] == ' ')
-                        ebuf[--l] = '\0';
-                return husk_error_set(c->err, EINVAL, "%s: invalid JSON: %s", c->fname,
-                                      ebuf[0] ? ebuf : "parse error");
-        }
+        yajl_val v = yajl_tree_parse(copy, NULL, 0);
+        if (!v)
+                return json_syntax_error(c, copy, len);
         *ret = v;
         return 0;
 }
