@@ -298,8 +298,12 @@ static int json_syntax_error(jctx *c, const char *text, size_t len)
                 yajl_status st = yajl_parse(h, (const unsigned char *)text, len);
                 if (st == yajl_status_ok)
                         st = yajl_complete_parse(h);
-                else
+                else {
+                        /* The count includes the offending character: point at it. */
                         off = yajl_get_bytes_consumed(h);
+                        if (off > 0)
+                                off--;
+                }
                 if (st != yajl_status_ok) {
                         unsigned char *e = yajl_get_error(h, 0, (const unsigned char *)text, len);
                         if (e) {
