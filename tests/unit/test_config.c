@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include "config/config.h"
+#include "seccomp/seccomp.h"
 #include "util/util.h"
 
 #include <fcntl.h>
@@ -572,6 +573,12 @@ static void check_spec(bool rootless)
                                 assert_string_equal(c->mounts[i].type, "sysfs");
                 }
         assert_true(sys);
+        /* linux.seccomp comes from the seccomp module when it has a default profile. */
+        _cleanup_free_ char *profile = seccomp_default_profile_json();
+        if (profile)
+                assert_non_null(c->linux_.seccomp);
+        else
+                assert_null(c->linux_.seccomp);
         if (rootless) {
                 assert_null(config_find_namespace(c, NS_NETWORK));
                 assert_non_null(config_find_namespace(c, NS_USER));
@@ -703,6 +710,42 @@ static void test_nul_byte(void **state)
         husk_config *c = NULL;
         assert_int_equal(config_parse(text, sizeof(text) - 1, "n.json", &c, &err), -EINVAL);
         assert_string_equal(err.msg, "n.json: invalid JSON: contains a NUL byte");
+}
+
+/* Every strict prefix of a valid config is invalid JSON; every one-character mutation either parses
+ * or fails with an error message, and never crashes or leaks (run under the sanitizers too). */
+static void test_truncations_and_mutations(void **state)
+{
+        _cleanup_free_ char *json = dq(full_json);
+        size_t len = strlen(json);
+        husk_error_t err = { 0 };
+        for (size_t n = 0; n < len; n++) {
+                husk_config *c = NULL;
+                err.msg[0] = '\0';
+                assert_int_equal(config_parse(json, n, "t.json", &c, &err), -EINVAL);
+                assert_null(c);
+                assert_non_null(strstr(err.msg, "t.json: invalid JSON at line 1, column "));
+        }
+        static const char subst[] = { '0', '"', '-', '{', ']', 'a', '/' };
+        size_t ok = 0, failed = 0;
+        for (size_t i = 0; i < len; i++)
+                for (size_t k = 0; k < sizeof(subst); k++) {
+                        char saved = json[i];
+                        json[i] = subst[k];
+                        husk_config *c = NULL;
+                        err.msg[0] = '\0';
+                        if (config_parse(json, len, "m.json", &c, &err) == 0) {
+                                assert_non_null(c);
+                                config_free(c);
+                                ok++;
+                        } else {
+                                assert_null(c);
+                                assert_int_equal(strncmp(err.msg, "m.json: ", 8), 0);
+                                failed++;
+                        }
+                        json[i] = saved;
+                }
+        assert_true(ok > 0 && failed > 0);
 }
 
 /* ---------- malformed configs: each gets one exact error ---------- */
@@ -1124,6 +1167,7 @@ int main(void)
                 cmocka_unit_test(test_resources_file),
                 cmocka_unit_test(test_load_bundle),
                 cmocka_unit_test(test_nul_byte),
+                cmocka_unit_test(test_truncations_and_mutations),
         };
         size_t n_fixed = ARRAY_SIZE(fixed), n = n_fixed + ARRAY_SIZE(bad_cases);
         struct CMUnitTest *tests = xcalloc(n, sizeof(*tests));
