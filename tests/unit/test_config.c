@@ -70,7 +70,9 @@ static const char full_json[] =
         "'annotations':{'org.example.a':'1','b':''},"
         "'linux':{"
         " 'namespaces':[{'type':'pid'},{'type':'network','path':'/run/netns/n1'},{'type':'mount'},"
-        "  {'type':'ipc'},{'type':'uts'},{'type':'user'},{'type':'cgroup'},{'type':'time','path':''}],"
+        "  "
+        "{'type':'ipc'},{'type':'uts'},{'type':'user'},{'type':'cgroup'},{'type':'time','path':''}]"
+        ","
         " 'uidMappings':[{'containerID':0,'hostID':100000,'size':65536}],"
         " 'gidMappings':[{'containerID':0,'hostID':200000,'size':1000},"
         "  {'containerID':1000,'hostID':1000,'size':1}],"
@@ -141,8 +143,8 @@ static void test_full_process(void **state)
         assert_string_equal(p->cwd, "/work");
         assert_true(p->has_capabilities);
         const config_caps *k = &p->capabilities;
-        assert_true(k->has_bounding && k->has_effective && k->has_inheritable &&
-                    k->has_permitted && k->has_ambient);
+        assert_true(k->has_bounding && k->has_effective && k->has_inheritable && k->has_permitted &&
+                    k->has_ambient);
         assert_int_equal(k->bounding, (1ULL << CAP_KILL) | (1ULL << CAP_SYS_ADMIN));
         assert_int_equal(k->effective, 1ULL << CAP_KILL);
         assert_int_equal(k->inheritable, 0);
@@ -386,7 +388,8 @@ static const char podman_json[] =
         "  'options':['rprivate','nosuid','noexec','nodev','relatime','ro']}],"
         "'hooks':null,"
         "'annotations':{'io.podman.annotations.autoremove':'FALSE',"
-        " 'io.kubernetes.cri-o.Created':'2023-01-01T00:00:00Z','org.opencontainers.image.stopSignal':'15'},"
+        " 'io.kubernetes.cri-o.Created':'2023-01-01T00:00:00Z','org.opencontainers.image."
+        "stopSignal':'15'},"
         "'linux':{'sysctl':{'net.ipv4.ping_group_range':'0 0'},"
         " 'resources':{'devices':[{'allow':false,'access':'rwm'}],'pids':{'limit':2048}},"
         " 'cgroupsPath':'/libpod_parent/libpod-abc',"
@@ -394,7 +397,8 @@ static const char podman_json[] =
         "  {'type':'ipc'},{'type':'uts'},{'type':'mount'}],"
         " 'seccomp':{'defaultAction':'SCMP_ACT_ERRNO','defaultErrnoRet':38,"
         "  'architectures':['SCMP_ARCH_X86_64','SCMP_ARCH_X86','SCMP_ARCH_X32'],"
-        "  'syscalls':[{'names':['bdflush','io_pgetevents'],'action':'SCMP_ACT_ERRNO','errnoRet':1},"
+        "  "
+        "'syscalls':[{'names':['bdflush','io_pgetevents'],'action':'SCMP_ACT_ERRNO','errnoRet':1},"
         "   {'names':['accept','read'],'action':'SCMP_ACT_ALLOW'},"
         "   {'names':['personality'],'action':'SCMP_ACT_ALLOW','args':[{'index':0,'value':0,"
         "    'valueTwo':0,'op':'SCMP_CMP_EQ'}]},"
@@ -548,8 +552,8 @@ static void check_spec(bool rootless)
         assert_null(c->process->args[1]);
         assert_true(c->process->terminal);
         assert_true(c->process->no_new_privileges);
-        uint64_t caps = (1ULL << CAP_AUDIT_WRITE) | (1ULL << CAP_KILL) |
-                        (1ULL << CAP_NET_BIND_SERVICE);
+        uint64_t caps =
+                (1ULL << CAP_AUDIT_WRITE) | (1ULL << CAP_KILL) | (1ULL << CAP_NET_BIND_SERVICE);
         assert_int_equal(c->process->capabilities.bounding, caps);
         assert_int_equal(c->process->capabilities.effective, caps);
         assert_int_equal(c->process->capabilities.permitted, caps);
@@ -617,8 +621,7 @@ static void test_process_file(void **state)
 
         p = NULL;
         _cleanup_free_ char *bad = dq("{'args':3,'cwd':'/'}");
-        assert_int_equal(config_parse_process(bad, strlen(bad), "process.json", &p, &err),
-                         -EINVAL);
+        assert_int_equal(config_parse_process(bad, strlen(bad), "process.json", &p, &err), -EINVAL);
         assert_null(p);
         assert_string_equal(err.msg, "process.json: .args: expected an array of strings, got a "
                                      "number");
@@ -766,8 +769,9 @@ typedef struct bad_case {
 
 static const bad_case bad_cases[] = {
         /* JSON and top level */
-        { "bad_json_eof", "{'ociVersion':", "config.json: invalid JSON at line 1, column 15: "
-                                            "parse error: premature EOF" },
+        { "bad_json_eof", "{'ociVersion':",
+          "config.json: invalid JSON at line 1, column 15: "
+          "parse error: premature EOF" },
         { "bad_json_token", "{\n'a': [1,,2]}", "config.json: invalid JSON at line 2, column 9" },
         { "bad_json_trailing", "{} x", "config.json: invalid JSON at line 1, column 4" },
         { "empty_text", "", "config.json: invalid JSON at line 1, column 1" },
@@ -871,7 +875,8 @@ static const bad_case bad_cases[] = {
           PROC(",'rlimits':[{'type':'RLIMIT_CPU','soft':1,'hard':1},"
                "{'type':'RLIMIT_CPU','soft':1,'hard':1}]"),
           "config.json: .process.rlimits[1].type: duplicate rlimit \"RLIMIT_CPU\"" },
-        { "rlimit_soft_above_hard", PROC(",'rlimits':[{'type':'RLIMIT_NOFILE','soft':10,'hard':5}]"),
+        { "rlimit_soft_above_hard",
+          PROC(",'rlimits':[{'type':'RLIMIT_NOFILE','soft':10,'hard':5}]"),
           "config.json: .process.rlimits[0]: soft limit 10 exceeds hard limit 5" },
         { "rlimit_no_hard", PROC(",'rlimits':[{'type':'RLIMIT_NOFILE','soft':10}]"),
           "config.json: .process.rlimits[0].hard: required, but missing" },
@@ -917,15 +922,17 @@ static const bad_case bad_cases[] = {
               "'size':1}]}]"),
           "config.json: .mounts[0].uidMappings: not supported by husk (idmapped mounts)" },
         /* hooks */
-        { "hooks_array", CFG(",'hooks':[]"), "config.json: .hooks: expected an object, got an "
-                                             "array" },
+        { "hooks_array", CFG(",'hooks':[]"),
+          "config.json: .hooks: expected an object, got an "
+          "array" },
         { "hook_kind_object", CFG(",'hooks':{'createRuntime':{}}"),
           "config.json: .hooks.createRuntime: expected an array, got an object" },
         { "hook_relative", CFG(",'hooks':{'prestart':[{'path':'bin/x'}]}"),
           "config.json: .hooks.prestart[0].path: expected an absolute path, got \"bin/x\"" },
         { "hook_no_path", CFG(",'hooks':{'startContainer':[{'args':[]}]}"),
           "config.json: .hooks.startContainer[0].path: required, but missing" },
-        { "hook_timeout_zero", CFG(",'hooks':{'poststop':[{'path':'/a'},{'path':'/b','timeout':0}]}"),
+        { "hook_timeout_zero",
+          CFG(",'hooks':{'poststop':[{'path':'/a'},{'path':'/b','timeout':0}]}"),
           "config.json: .hooks.poststop[1].timeout: must be greater than 0, got 0" },
         { "hook_timeout_string", CFG(",'hooks':{'poststart':[{'path':'/a','timeout':'5'}]}"),
           "config.json: .hooks.poststart[0].timeout: expected an integer, got a string" },
@@ -954,7 +961,7 @@ static const bad_case bad_cases[] = {
           "config.json: .linux.gidMappings: id mappings require a user namespace" },
         { "mappings_with_joined_userns",
           LNX(NS("{'type':'user','path':'/proc/1/ns/user'}") ",'uidMappings':[{'containerID':0,"
-              "'hostID':1000,'size':1}]"),
+                                                             "'hostID':1000,'size':1}]"),
           "config.json: .linux.uidMappings: must be absent when joining an existing user "
           "namespace" },
         { "new_userns_without_mappings", LNX(NS("{'type':'user'}")),
@@ -967,8 +974,7 @@ static const bad_case bad_cases[] = {
           "config.json: .linux.uidMappings[0]: size must be greater than 0" },
         { "mapping_no_host_id", LNX("'uidMappings':[{'containerID':0,'size':1}]"),
           "config.json: .linux.uidMappings[0].hostID: required, but missing" },
-        { "mapping_overflow",
-          LNX("'gidMappings':[{'containerID':4294967295,'hostID':0,'size':2}]"),
+        { "mapping_overflow", LNX("'gidMappings':[{'containerID':4294967295,'hostID':0,'size':2}]"),
           "config.json: .linux.gidMappings[0]: the range does not fit in 32-bit ids" },
         { "mapping_negative", LNX("'uidMappings':[{'containerID':0,'hostID':-5,'size':1}]"),
           "config.json: .linux.uidMappings[0].hostID: -5 is out of range (0..4294967295)" },
@@ -976,35 +982,44 @@ static const bad_case bad_cases[] = {
         { "sysctl_not_namespaced", LNX("'sysctl':{'vm.swappiness':'10'}"),
           "config.json: .linux.sysctl[\"vm.swappiness\"]: not a namespaced sysctl (or its "
           "namespace is not configured)" },
-        { "sysctl_net_without_netns", LNX(NS("{'type':'ipc'}") ",'sysctl':{'net.ipv4.ip_forward':'1'}"),
+        { "sysctl_net_without_netns",
+          LNX(NS("{'type':'ipc'}") ",'sysctl':{'net.ipv4.ip_forward':'1'}"),
           "config.json: .linux.sysctl[\"net.ipv4.ip_forward\"]: not a namespaced sysctl" },
-        { "sysctl_ipc_without_ipcns", LNX(NS("{'type':'network'}") ",'sysctl':{'kernel.shmmax':'1'}"),
+        { "sysctl_ipc_without_ipcns",
+          LNX(NS("{'type':'network'}") ",'sysctl':{'kernel.shmmax':'1'}"),
           "config.json: .linux.sysctl[\"kernel.shmmax\"]: not a namespaced sysctl" },
         { "sysctl_mqueue_without_ipcns", LNX("'sysctl':{'fs.mqueue.msg_max':'1'}"),
           "config.json: .linux.sysctl[\"fs.mqueue.msg_max\"]: not a namespaced sysctl" },
-        { "sysctl_hostname_without_uts", LNX(NS("{'type':'ipc'}") ",'sysctl':{'kernel.hostname':'x'}"),
+        { "sysctl_hostname_without_uts",
+          LNX(NS("{'type':'ipc'}") ",'sysctl':{'kernel.hostname':'x'}"),
           "config.json: .linux.sysctl[\"kernel.hostname\"]: not a namespaced sysctl" },
-        { "sysctl_kernel_other", LNX(NS("{'type':'ipc'},{'type':'uts'}") ",'sysctl':{'kernel.pid_max':'9'}"),
+        { "sysctl_kernel_other",
+          LNX(NS("{'type':'ipc'},{'type':'uts'}") ",'sysctl':{'kernel.pid_max':'9'}"),
           "config.json: .linux.sysctl[\"kernel.pid_max\"]: not a namespaced sysctl" },
-        { "sysctl_value_number", LNX(NS("{'type':'network'}") ",'sysctl':{'net.ipv4.ip_forward':1}"),
+        { "sysctl_value_number",
+          LNX(NS("{'type':'network'}") ",'sysctl':{'net.ipv4.ip_forward':1}"),
           "config.json: .linux.sysctl[\"net.ipv4.ip_forward\"]: expected a string, got a number" },
         { "time_offsets_without_timens", LNX("'timeOffsets':{'monotonic':{'secs':1}}"),
           "config.json: .linux.timeOffsets: time offsets require a time namespace" },
-        { "time_offsets_nanosecs", LNX(NS("{'type':'time'}") ",'timeOffsets':{'boottime':{'nanosecs':1000000000}}"),
+        { "time_offsets_nanosecs",
+          LNX(NS("{'type':'time'}") ",'timeOffsets':{'boottime':{'nanosecs':1000000000}}"),
           "config.json: .linux.timeOffsets.boottime.nanosecs: 1000000000 is out of range "
           "(0..999999999)" },
-        { "time_offsets_unknown_clock", LNX(NS("{'type':'time'}") ",'timeOffsets':{'realtime':{'secs':1}}"),
+        { "time_offsets_unknown_clock",
+          LNX(NS("{'type':'time'}") ",'timeOffsets':{'realtime':{'secs':1}}"),
           "config.json: .linux.timeOffsets.realtime: unknown clock (expected monotonic or "
           "boottime)" },
         { "device_type", LNX("'devices':[{'type':'x','path':'/dev/x','major':1,'minor':1}]"),
-          "config.json: .linux.devices[0].type: unknown device type \"x\" (expected c, b, u or p)" },
+          "config.json: .linux.devices[0].type: unknown device type \"x\" (expected c, b, u or "
+          "p)" },
         { "device_relative", LNX("'devices':[{'type':'c','path':'dev/x','major':1,'minor':1}]"),
           "config.json: .linux.devices[0].path: expected an absolute path, got \"dev/x\"" },
         { "device_no_major", LNX("'devices':[{'type':'b','path':'/dev/sda','minor':1}]"),
           "config.json: .linux.devices[0].major: required, but missing" },
         { "device_mode", LNX("'devices':[{'type':'p','path':'/dev/f','fileMode':4096}]"),
           "config.json: .linux.devices[0].fileMode: 4096 is out of range (0..4095)" },
-        { "device_negative_minor", LNX("'devices':[{'type':'c','path':'/dev/f','major':1,'minor':-1}]"),
+        { "device_negative_minor",
+          LNX("'devices':[{'type':'c','path':'/dev/f','major':1,'minor':-1}]"),
           "config.json: .linux.devices[0].minor: -1 is out of range (0..4294967295)" },
         { "propagation", LNX("'rootfsPropagation':'bogus'"),
           "config.json: .linux.rootfsPropagation: unknown propagation \"bogus\"" },
@@ -1103,7 +1118,8 @@ static const bad_case bad_cases[] = {
           SEC(",'syscalls':[{'names':['read'],'action':'SCMP_ACT_ERRNO','args':[{'index':0,"
               "'op':'SCMP_CMP_EQ'}]}]"),
           "config.json: .linux.seccomp.syscalls[0].args[0].value: required, but missing" },
-        { "seccomp_flag_unknown", SEC(",'flags':['SECCOMP_FILTER_FLAG_TSYNC','SECCOMP_FILTER_FLAG_X']"),
+        { "seccomp_flag_unknown",
+          SEC(",'flags':['SECCOMP_FILTER_FLAG_TSYNC','SECCOMP_FILTER_FLAG_X']"),
           "config.json: .linux.seccomp.flags[1]: unknown seccomp flag \"SECCOMP_FILTER_FLAG_X\"" },
         { "seccomp_arch_prefix", SEC(",'architectures':['x86_64']"),
           "config.json: .linux.seccomp.architectures[0]: unknown architecture \"x86_64\" "

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Internal header of the config module: typed getters over a yajl tree that report errors with the
- * file name and the JSON path, name tables, and the per-section parsers. Only config/ includes it. */
+ * file name and the JSON path, name tables, and the per-section parsers. Only config/ includes it.
+ */
 #ifndef HUSK_CONFIG_INTERNAL_H
 #define HUSK_CONFIG_INTERNAL_H
 

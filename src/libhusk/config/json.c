@@ -150,8 +150,7 @@ int jval_int64(jctx *c, yajl_val v, const char *path, int64_t min, int64_t max, 
         int64_t x = 0;
         int r = parse_int64(s, &x);
         if (r == -ERANGE || (r == 0 && (x < min || x > max)))
-                return jerr(c, path, "%s is out of range (%" PRId64 "..%" PRId64 ")", s, min,
-                            max);
+                return jerr(c, path, "%s is out of range (%" PRId64 "..%" PRId64 ")", s, min, max);
         if (r < 0)
                 return jerr(c, path, "expected an integer, got %s", s);
         *ret = x;

@@ -15,22 +15,14 @@ static const struct {
         const char *name;
         int resource;
 } rlimits[] = {
-        { "RLIMIT_CPU", RLIMIT_CPU },
-        { "RLIMIT_FSIZE", RLIMIT_FSIZE },
-        { "RLIMIT_DATA", RLIMIT_DATA },
-        { "RLIMIT_STACK", RLIMIT_STACK },
-        { "RLIMIT_CORE", RLIMIT_CORE },
-        { "RLIMIT_RSS", RLIMIT_RSS },
-        { "RLIMIT_NPROC", RLIMIT_NPROC },
-        { "RLIMIT_NOFILE", RLIMIT_NOFILE },
-        { "RLIMIT_MEMLOCK", RLIMIT_MEMLOCK },
-        { "RLIMIT_AS", RLIMIT_AS },
-        { "RLIMIT_LOCKS", RLIMIT_LOCKS },
-        { "RLIMIT_SIGPENDING", RLIMIT_SIGPENDING },
-        { "RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE },
-        { "RLIMIT_NICE", RLIMIT_NICE },
-        { "RLIMIT_RTPRIO", RLIMIT_RTPRIO },
-        { "RLIMIT_RTTIME", RLIMIT_RTTIME },
+        { "RLIMIT_CPU", RLIMIT_CPU },           { "RLIMIT_FSIZE", RLIMIT_FSIZE },
+        { "RLIMIT_DATA", RLIMIT_DATA },         { "RLIMIT_STACK", RLIMIT_STACK },
+        { "RLIMIT_CORE", RLIMIT_CORE },         { "RLIMIT_RSS", RLIMIT_RSS },
+        { "RLIMIT_NPROC", RLIMIT_NPROC },       { "RLIMIT_NOFILE", RLIMIT_NOFILE },
+        { "RLIMIT_MEMLOCK", RLIMIT_MEMLOCK },   { "RLIMIT_AS", RLIMIT_AS },
+        { "RLIMIT_LOCKS", RLIMIT_LOCKS },       { "RLIMIT_SIGPENDING", RLIMIT_SIGPENDING },
+        { "RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE }, { "RLIMIT_NICE", RLIMIT_NICE },
+        { "RLIMIT_RTPRIO", RLIMIT_RTPRIO },     { "RLIMIT_RTTIME", RLIMIT_RTTIME },
 };
 
 int config_rlimit_from_name(const char *name)
@@ -68,9 +60,9 @@ static const struct {
         const char *name;
         int flag;
 } namespaces[NS_TYPE_COUNT] = {
-        [NS_PID] = { "pid", CLONE_NEWPID },       [NS_NETWORK] = { "network", CLONE_NEWNET },
-        [NS_MOUNT] = { "mount", CLONE_NEWNS },    [NS_IPC] = { "ipc", CLONE_NEWIPC },
-        [NS_UTS] = { "uts", CLONE_NEWUTS },       [NS_USER] = { "user", CLONE_NEWUSER },
+        [NS_PID] = { "pid", CLONE_NEWPID },          [NS_NETWORK] = { "network", CLONE_NEWNET },
+        [NS_MOUNT] = { "mount", CLONE_NEWNS },       [NS_IPC] = { "ipc", CLONE_NEWIPC },
+        [NS_UTS] = { "uts", CLONE_NEWUTS },          [NS_USER] = { "user", CLONE_NEWUSER },
         [NS_CGROUP] = { "cgroup", CLONE_NEWCGROUP }, [NS_TIME] = { "time", CLONE_NEWTIME },
 };
 
@@ -126,9 +118,12 @@ int config_seccomp_action_from_name(const char *name)
 int config_seccomp_op_from_name(const char *name)
 {
         static const char *const names[] = {
-                [HUSK_SCMP_CMP_NE] = "SCMP_CMP_NE", [HUSK_SCMP_CMP_LT] = "SCMP_CMP_LT",
-                [HUSK_SCMP_CMP_LE] = "SCMP_CMP_LE", [HUSK_SCMP_CMP_EQ] = "SCMP_CMP_EQ",
-                [HUSK_SCMP_CMP_GE] = "SCMP_CMP_GE", [HUSK_SCMP_CMP_GT] = "SCMP_CMP_GT",
+                [HUSK_SCMP_CMP_NE] = "SCMP_CMP_NE",
+                [HUSK_SCMP_CMP_LT] = "SCMP_CMP_LT",
+                [HUSK_SCMP_CMP_LE] = "SCMP_CMP_LE",
+                [HUSK_SCMP_CMP_EQ] = "SCMP_CMP_EQ",
+                [HUSK_SCMP_CMP_GE] = "SCMP_CMP_GE",
+                [HUSK_SCMP_CMP_GT] = "SCMP_CMP_GT",
                 [HUSK_SCMP_CMP_MASKED_EQ] = "SCMP_CMP_MASKED_EQ",
         };
         for (size_t i = 1; i < ARRAY_SIZE(names); i++)

@@ -173,8 +173,7 @@ static int parse_mount(jctx *c, yajl_val v, const char *path, config_mount *m)
             (r = jget_strv(c, v, path, "options", &m->options, &m->n_options)) < 0 ||
             (r = parse_idmaps(c, v, path, "uidMappings", &m->uid_mappings, &m->n_uid_mappings)) <
                     0 ||
-            (r = parse_idmaps(c, v, path, "gidMappings", &m->gid_mappings, &m->n_gid_mappings)) <
-                    0)
+            (r = parse_idmaps(c, v, path, "gidMappings", &m->gid_mappings, &m->n_gid_mappings)) < 0)
                 return r;
         char dp[JPATH_MAX];
         jpath_key(dp, path, "destination");
@@ -274,8 +273,8 @@ static int parse_hooks(jctx *c, yajl_val top, husk_config *cfg)
                 cfg->hooks.n_hooks[k] = n;
                 for (size_t i = 0; i < n; i++) {
                         jpath_idx(ep, path, i);
-                        if ((r = parse_hook(c, a->u.array.values[i], ep,
-                                            &cfg->hooks.hooks[k][i])) < 0)
+                        if ((r = parse_hook(c, a->u.array.values[i], ep, &cfg->hooks.hooks[k][i])) <
+                            0)
                                 return r;
                 }
         }
@@ -429,8 +428,8 @@ static int parse_personality(jctx *c, yajl_val lx, config_linux *l)
                 return r;
         _cleanup_strv_ char **flags = NULL;
         size_t n_flags = 0;
-        if ((r = jget_string(c, v, ".linux.personality", "domain", true,
-                             &l->personality_domain)) < 0 ||
+        if ((r = jget_string(c, v, ".linux.personality", "domain", true, &l->personality_domain)) <
+                    0 ||
             (r = jget_strv(c, v, ".linux.personality", "flags", &flags, &n_flags)) < 0)
                 return r;
         if (strcmp(l->personality_domain, "LINUX") != 0 &&
@@ -439,8 +438,9 @@ static int parse_personality(jctx *c, yajl_val lx, config_linux *l)
                             "unsupported personality \"%s\" (expected LINUX or LINUX32)",
                             l->personality_domain);
         if (n_flags > 0)
-                return jerr(c, ".linux.personality.flags", "not supported by husk (no flags are "
-                                                           "defined by the runtime spec)");
+                return jerr(c, ".linux.personality.flags",
+                            "not supported by husk (no flags are "
+                            "defined by the runtime spec)");
         l->has_personality = true;
         return 0;
 }
@@ -463,10 +463,10 @@ static int parse_linux(jctx *c, yajl_val top, husk_config *cfg)
             (r = jget_string(c, lx, ".linux", "cgroupsPath", false, &l->cgroups_path)) < 0 ||
             (r = jget_object(c, lx, ".linux", "resources", false, &res)) < 0 ||
             (r = parse_propagation(c, lx, l)) < 0 ||
-            (r = jget_strv(c, lx, ".linux", "maskedPaths", &l->masked_paths,
-                           &l->n_masked_paths)) < 0 ||
-            (r = check_abs_strv(c, ".linux", "maskedPaths", l->masked_paths,
-                                l->n_masked_paths)) < 0 ||
+            (r = jget_strv(c, lx, ".linux", "maskedPaths", &l->masked_paths, &l->n_masked_paths)) <
+                    0 ||
+            (r = check_abs_strv(c, ".linux", "maskedPaths", l->masked_paths, l->n_masked_paths)) <
+                    0 ||
             (r = jget_strv(c, lx, ".linux", "readonlyPaths", &l->readonly_paths,
                            &l->n_readonly_paths)) < 0 ||
             (r = check_abs_strv(c, ".linux", "readonlyPaths", l->readonly_paths,
@@ -507,8 +507,9 @@ static bool ns_configured(const husk_config *cfg, config_ns_type t)
 /* Which namespace makes a sysctl key safe to set, or -1 when the key is not namespaced. */
 static int sysctl_namespace(const char *key)
 {
-        static const char *const ipc_keys[] = { "kernel.msgmax", "kernel.msgmnb", "kernel.msgmni",
-                                                "kernel.sem", "kernel.shmall", "kernel.shmmax",
+        static const char *const ipc_keys[] = { "kernel.msgmax", "kernel.msgmnb",
+                                                "kernel.msgmni", "kernel.sem",
+                                                "kernel.shmall", "kernel.shmmax",
                                                 "kernel.shmmni", "kernel.shm_rmid_forced" };
         for (size_t i = 0; i < ARRAY_SIZE(ipc_keys); i++)
                 if (strcmp(key, ipc_keys[i]) == 0)
@@ -546,8 +547,9 @@ static int validate_userns(jctx *c, const husk_config *cfg)
         if (!user && maps)
                 return jerr(c, which, "id mappings require a user namespace in .linux.namespaces");
         if (user && user->path && maps)
-                return jerr(c, which, "must be absent when joining an existing user namespace "
-                                      "(.linux.namespaces user has a path)");
+                return jerr(c, which,
+                            "must be absent when joining an existing user namespace "
+                            "(.linux.namespaces user has a path)");
         if (user && !user->path) {
                 if (!l->n_uid_mappings)
                         return jerr(c, ".linux.uidMappings",

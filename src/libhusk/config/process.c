@@ -125,8 +125,8 @@ static int parse_rlimit(jctx *c, yajl_val v, const char *path, config_process *p
             (r = jget_uint64(c, v, path, "hard", true, UINT64_MAX, NULL, &rl->hard)) < 0)
                 return r;
         if (rl->soft > rl->hard)
-                return jerr(c, path, "soft limit %" PRIu64 " exceeds hard limit %" PRIu64,
-                            rl->soft, rl->hard);
+                return jerr(c, path, "soft limit %" PRIu64 " exceeds hard limit %" PRIu64, rl->soft,
+                            rl->hard);
         return 0;
 }
 
@@ -231,8 +231,8 @@ int config_parse_process_obj(jctx *c, yajl_val v, const char *path, config_proce
         int64_t oom = 0;
         int r;
         if ((r = jget_bool(c, v, path, "terminal", NULL, &p->terminal)) < 0 ||
-            (r = parse_console_size(c, v, path, p)) < 0 || (r = parse_user(c, v, path, &p->user)) < 0 ||
-            (r = parse_args_cwd(c, v, path, p)) < 0 ||
+            (r = parse_console_size(c, v, path, p)) < 0 ||
+            (r = parse_user(c, v, path, &p->user)) < 0 || (r = parse_args_cwd(c, v, path, p)) < 0 ||
             (r = jget_string(c, v, path, "commandLine", false, &p->command_line)) < 0 ||
             (r = jget_strv(c, v, path, "env", &p->env, &p->n_env)) < 0 ||
             (r = check_env(c, path, p)) < 0 || (r = parse_caps(c, v, path, p)) < 0 ||
@@ -251,8 +251,8 @@ int config_parse_process_obj(jctx *c, yajl_val v, const char *path, config_proce
         if ((r = reject_string(c, path, "commandLine", p->command_line, "Windows only")) < 0 ||
             (r = reject_string(c, path, "apparmorProfile", p->apparmor_profile,
                                "no AppArmor support")) < 0 ||
-            (r = reject_string(c, path, "selinuxLabel", p->selinux_label,
-                               "no SELinux support")) < 0 ||
+            (r = reject_string(c, path, "selinuxLabel", p->selinux_label, "no SELinux support")) <
+                    0 ||
             (r = reject_object(c, v, path, "ioPriority", "I/O priorities are not applied",
                                &p->has_io_priority)) < 0 ||
             (r = reject_object(c, v, path, "scheduler", "scheduling policies are not applied",

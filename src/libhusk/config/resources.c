@@ -136,12 +136,13 @@ static int parse_memory(jctx *c, yajl_val res, const char *parent, config_resour
         jpath_key(p, parent, "memory");
         config_memory *m = &out->memory;
         /* -1 means "unlimited" for the byte counts. */
-        if ((r = jget_int64(c, v, p, "limit", false, -1, INT64_MAX, &m->has_limit, &m->limit)) < 0 ||
+        if ((r = jget_int64(c, v, p, "limit", false, -1, INT64_MAX, &m->has_limit, &m->limit)) <
+                    0 ||
             (r = jget_int64(c, v, p, "reservation", false, -1, INT64_MAX, &m->has_reservation,
                             &m->reservation)) < 0 ||
             (r = jget_int64(c, v, p, "swap", false, -1, INT64_MAX, &m->has_swap, &m->swap)) < 0 ||
-            (r = jget_int64(c, v, p, "kernel", false, -1, INT64_MAX, &m->has_kernel,
-                            &m->kernel)) < 0 ||
+            (r = jget_int64(c, v, p, "kernel", false, -1, INT64_MAX, &m->has_kernel, &m->kernel)) <
+                    0 ||
             (r = jget_int64(c, v, p, "kernelTCP", false, -1, INT64_MAX, &m->has_kernel_tcp,
                             &m->kernel_tcp)) < 0 ||
             (r = jget_uint64(c, v, p, "swappiness", false, 100, &m->has_swappiness,
@@ -175,8 +176,8 @@ static int parse_cpu(jctx *c, yajl_val res, const char *parent, config_resources
                     0 ||
             (r = jget_int64(c, v, p, "realtimeRuntime", false, -1, INT64_MAX,
                             &k->has_realtime_runtime, &k->realtime_runtime)) < 0 ||
-            (r = jget_uint64(c, v, p, "realtimePeriod", false, UINT64_MAX,
-                             &k->has_realtime_period, &k->realtime_period)) < 0 ||
+            (r = jget_uint64(c, v, p, "realtimePeriod", false, UINT64_MAX, &k->has_realtime_period,
+                             &k->realtime_period)) < 0 ||
             (r = jget_int64(c, v, p, "idle", false, 0, 1, &k->has_idle, &k->idle)) < 0 ||
             (r = jget_string(c, v, p, "cpus", false, &k->cpus)) < 0 ||
             (r = jget_string(c, v, p, "mems", false, &k->mems)) < 0)
@@ -201,8 +202,8 @@ static int parse_pids(jctx *c, yajl_val res, const char *parent, config_resource
                 return r;
         char p[JPATH_MAX];
         jpath_key(p, parent, "pids");
-        if ((r = jget_int64(c, v, p, "limit", true, INT64_MIN, INT64_MAX, NULL,
-                            &out->pids_limit)) < 0)
+        if ((r = jget_int64(c, v, p, "limit", true, INT64_MIN, INT64_MAX, NULL, &out->pids_limit)) <
+            0)
                 return r;
         out->has_pids = true;
         return 0;
@@ -316,9 +317,9 @@ static int parse_hugepages(jctx *c, yajl_val res, const char *parent, config_res
                         return r;
                 /* The page size becomes part of a cgroup file name (hugetlb.2MB.limit_in_bytes). */
                 size_t n = strspn(h->page_size, "0123456789");
-                if (n == 0 || (strcmp(h->page_size + n, "KB") != 0 &&
-                               strcmp(h->page_size + n, "MB") != 0 &&
-                               strcmp(h->page_size + n, "GB") != 0)) {
+                if (n == 0 ||
+                    (strcmp(h->page_size + n, "KB") != 0 && strcmp(h->page_size + n, "MB") != 0 &&
+                     strcmp(h->page_size + n, "GB") != 0)) {
                         char pp[JPATH_MAX];
                         jpath_key(pp, ep, "pageSize");
                         return jerr(c, pp, "invalid page size \"%s\" (expected e.g. \"2MB\")",
@@ -337,8 +338,9 @@ static int check_unified(jctx *c, const char *parent, config_resources *out)
                 /* Keys name files in the container's cgroup directory: no way out of it. */
                 if (!k[0] || strchr(k, '/') || k[0] == '.' || !strchr(k, '.')) {
                         jpath_qkey(kp, path, k);
-                        return jerr(c, kp, "invalid cgroup file name (expected e.g. "
-                                           "\"memory.max\")");
+                        return jerr(c, kp,
+                                    "invalid cgroup file name (expected e.g. "
+                                    "\"memory.max\")");
                 }
         }
         return 0;
@@ -372,8 +374,8 @@ int config_parse_resources_obj(jctx *c, yajl_val v, const char *path, config_res
         return 0;
 }
 
-int config_parse_resources(const char *json, size_t len, const char *fname,
-                           config_resources **ret, husk_error_t *err)
+int config_parse_resources(const char *json, size_t len, const char *fname, config_resources **ret,
+                           husk_error_t *err)
 {
         jctx c = { .fname = fname, .err = err };
         yajl_val tree = NULL;

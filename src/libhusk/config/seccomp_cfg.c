@@ -180,8 +180,8 @@ int config_parse_seccomp_obj(jctx *c, yajl_val v, const char *path, config_secco
                              &s->default_errno_ret)) < 0 ||
             (r = check_errno_ret(c, path, "defaultErrnoRet", s->has_default_errno_ret,
                                  s->default_action)) < 0 ||
-            (r = jget_strv(c, v, path, "architectures", &s->architectures,
-                           &s->n_architectures)) < 0 ||
+            (r = jget_strv(c, v, path, "architectures", &s->architectures, &s->n_architectures)) <
+                    0 ||
             (r = jget_strv(c, v, path, "flags", &s->flags, &s->n_flags)) < 0 ||
             (r = check_names(c, path, s)) < 0 ||
             (r = jget_string(c, v, path, "listenerPath", false, &s->listener_path)) < 0 ||

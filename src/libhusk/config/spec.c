@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The default config.json that `husk spec` writes. The text is assembled compactly, then parsed
- * and re-emitted with yajl_gen so the file is consistently indented (and known to be valid JSON). */
+ * and re-emitted with yajl_gen so the file is consistently indented (and known to be valid JSON).
+ */
 #include "config/internal.h"
 #include "seccomp/seccomp.h"
 
@@ -116,8 +117,8 @@ static const char masked_readonly[] =
 char *config_default_spec(bool rootless)
 {
         _cleanup_free_ char *seccomp = seccomp_default_profile_json();
-        _cleanup_free_ char *seccomp_kv = seccomp ? xasprintf(",\"seccomp\":%s", seccomp)
-                                                  : xstrdup("");
+        _cleanup_free_ char *seccomp_kv =
+                seccomp ? xasprintf(",\"seccomp\":%s", seccomp) : xstrdup("");
         _cleanup_free_ char *linux_json = NULL;
         if (rootless)
                 linux_json = xasprintf(
@@ -134,12 +135,12 @@ char *config_default_spec(bool rootless)
                         "{\"type\":\"ipc\"},{\"type\":\"uts\"},{\"type\":\"mount\"},"
                         "{\"type\":\"cgroup\"}],%s%s}",
                         masked_readonly, seccomp_kv);
-        _cleanup_free_ char *text = xasprintf(
-                "{\"ociVersion\":\"%s\",\"process\":%s,"
-                "\"root\":{\"path\":\"rootfs\",\"readonly\":true},\"hostname\":\"husk\","
-                "\"mounts\":[%s%s],\"linux\":%s}",
-                HUSK_OCI_VERSION, process_json, mounts_common,
-                rootless ? devpts_rootless : devpts_root, linux_json);
+        _cleanup_free_ char *text =
+                xasprintf("{\"ociVersion\":\"%s\",\"process\":%s,"
+                          "\"root\":{\"path\":\"rootfs\",\"readonly\":true},\"hostname\":\"husk\","
+                          "\"mounts\":[%s%s],\"linux\":%s}",
+                          HUSK_OCI_VERSION, process_json, mounts_common,
+                          rootless ? devpts_rootless : devpts_root, linux_json);
         /* NULL only if the seccomp module handed us invalid JSON: refuse rather than write it. */
         char *pretty = json_pretty(text);
         if (!pretty)
