@@ -94,11 +94,18 @@ int rootfs_pivot(rootfs_ctx *c, husk_error_t *err)
                 if (chroot(".") < 0)
                         return util_syserr(err, errno, "chroot into the rootfs");
         } else {
+                /* The old root, held by fd: after pivot_root(".", ".") it is stacked on the new
+                 * root, and neither "." nor "/" name it (they name the new root: making that
+                 * rslave would turn the container's shared binds into private ones). */
+                _cleanup_close_ int old = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+                if (old < 0)
+                        return util_syserr(err, errno, "open the old root");
                 if (fchdir(c->rootfs_fd) < 0)
                         return util_syserr(err, errno, "chdir to the rootfs");
-                /* new and old root on the same directory: the old one ends up stacked on top */
                 if (syscall(SYS_pivot_root, ".", ".") < 0)
                         return util_syserr(err, errno, "pivot_root");
+                if (fchdir(old) < 0)
+                        return util_syserr(err, errno, "chdir to the old root");
                 /* never let the detach below propagate to the host */
                 if (mount(NULL, ".", NULL, MS_SLAVE | MS_REC, NULL) < 0)
                         return util_syserr(err, errno, "make the old root rslave");
