@@ -12,9 +12,13 @@
  *   -o              root.readonly            -p        no_pivot
  *   -P NAME         rootfsPropagation (private, rprivate, slave, rslave, shared, rshared)
  *   -C              new cgroup namespace (before the mounts)
- *   -F              force the non-openat2 resolver fallback */
+ *   -F              force the non-openat2 resolver fallback
+ *   -U              new user namespace first (identity map: mknod is refused, nodes are bound)
+ *   -T              after the pivot, open a pty in the container's devpts and bind it on
+ *                   /dev/console (rootfs_console) */
 #include "rootfs/rootfs-internal.h"
 
+#include <fcntl.h>
 #include <sched.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -53,6 +57,48 @@ static void add_mount(const char *spec)
         m->type = n > 1 && f[1][0] ? f[1] : NULL;
         m->source = n > 2 && f[2][0] ? f[2] : NULL;
         m->options = n > 3 ? split(f[3], ',', &m->n_options) : NULL;
+}
+
+static int write_map(const char *file, const char *map)
+{
+        int fd = open(file, O_WRONLY | O_CLOEXEC);
+        if (fd < 0)
+                return -1;
+        int r = write_all(fd, map, strlen(map));
+        close(fd);
+        return r;
+}
+
+/* Only a process in the parent namespace may write a map wider than one id: a helper child
+ * writes ours once we have unshared. */
+static int new_userns(void)
+{
+        int p[2];
+        if (pipe2(p, O_CLOEXEC) < 0)
+                return -1;
+        pid_t self = getpid(), pid = fork();
+        if (pid < 0)
+                return -1;
+        if (pid == 0) {
+                char b, f[64];
+                close(p[1]);
+                if (read(p[0], &b, 1) != 1)
+                        _exit(1);
+                snprintf(f, sizeof(f), "/proc/%d/uid_map", (int)self);
+                if (write_map(f, "0 0 4294967295") < 0)
+                        _exit(1);
+                snprintf(f, sizeof(f), "/proc/%d/gid_map", (int)self);
+                _exit(write_map(f, "0 0 4294967295") < 0 ? 1 : 0);
+        }
+        close(p[0]);
+        int r = unshare(CLONE_NEWUSER);
+        if (write(p[1], "x", 1) != 1)
+                r = -1;
+        close(p[1]);
+        int st;
+        if (waitpid(pid, &st, 0) < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+                r = -1;
+        return r;
 }
 
 static void default_config(void)
@@ -109,11 +155,26 @@ static void add_device(const char *spec)
         d->gid = (uint32_t)strtoul(f[6], NULL, 10);
 }
 
+static int console(rootfs_ctx *c, husk_error_t *err)
+{
+        int m = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+        if (m < 0 || grantpt(m) < 0 || unlockpt(m) < 0)
+                return util_syserr(err, errno, "open a pty");
+        int s = open(ptsname(m), O_RDWR | O_NOCTTY | O_CLOEXEC);
+        if (s < 0)
+                return util_syserr(err, errno, "open the pty slave");
+        int r = rootfs_console(c, s, err);
+        close(s); /* the master stays open (leaked on purpose) until exec closes it */
+        return r;
+}
+
+static bool want_console;
+
 static int child(rootfs_ctx *c, char **argv)
 {
         husk_error_t err = { 0 };
         if (rootfs_mounts(c, &err) < 0 || rootfs_mask(c, &err) < 0 || rootfs_pivot(c, &err) < 0 ||
-            rootfs_finalize(c, &err) < 0) {
+            (want_console && console(c, &err) < 0) || rootfs_finalize(c, &err) < 0) {
                 fprintf(stderr, "rootfs_harness: %s\n", err.msg);
                 return 125;
         }
@@ -130,7 +191,8 @@ int main(int argc, char **argv)
         int opt;
         const char *mopts[64];
         size_t n_mopts = 0;
-        while ((opt = getopt(argc, argv, "+b:nm:M:R:d:opP:CF")) != -1) {
+        bool userns = false;
+        while ((opt = getopt(argc, argv, "+b:nm:M:R:d:opP:CFUT")) != -1) {
                 switch (opt) {
                 case 'b': c.bundle = optarg; break;
                 case 'n': defaults = false; break;
@@ -143,6 +205,8 @@ int main(int argc, char **argv)
                 case 'P': cfg.linux_.rootfs_propagation = prop_from_name(optarg); break;
                 case 'C': cgroupns = true; break;
                 case 'F': rootfs_force_fallback = true; break;
+                case 'U': userns = true; break;
+                case 'T': want_console = true; break;
                 default: return 2;
                 }
         }
@@ -183,6 +247,12 @@ int main(int argc, char **argv)
         char **cmd = &argv[optind + 1];
         if (!*cmd)
                 return 2;
+        c.in_userns = userns;
+        c.want_console = want_console;
+        if (userns && new_userns() < 0) {
+                perror("user namespace");
+                return 125;
+        }
         int fl = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | (cgroupns ? CLONE_NEWCGROUP : 0);
         if (unshare(fl) < 0) {
                 perror("unshare");

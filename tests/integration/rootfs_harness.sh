@@ -154,6 +154,25 @@ rmdir "$R5/dev"; mkdir "$R5/dev"; ln -s "$T/hostfile" "$R5/dev/null"; echo imgfi
 out=$("$H" -n -M /etc/m "$R5" -- /bin/cat /etc/m); rc=$?
 is "$rc:$out" "0:" "masking uses the verified host /dev/null, not the image's /dev/null symlink"
 
+# ---- user namespace: mknod is refused, the host nodes are bound onto empty files ----
+out=$("$H" -U -d c:/dev/fuse:10:229:0600:0:0 "$R" -- sh -c 'stat -c "%n %t:%T" /dev/null /dev/zero /dev/fuse; grep -c " /dev/\(null\|zero\|full\|random\|urandom\|tty\|fuse\) .* devtmpfs " /proc/self/mountinfo; head -c 3 /dev/zero | wc -c; echo x > /dev/null && echo ok' 2>&1)
+if [ -e /dev/fuse ]; then
+        is "$out" "/dev/null 1:3
+/dev/zero 1:5
+/dev/fuse a:e5
+7
+3
+ok" "user namespace: default and config devices are bind mounts of the host nodes and work"
+else skip "no /dev/fuse on the host"; fi
+
+# ---- /dev/console ----
+out=$("$H" -T "$R" -- sh -c 'stat -c "%F %t" /dev/console; grep -c " /dev/console .* devpts " /proc/self/mountinfo')
+is "$(echo $out)" "character special file 88 1" "/dev/console is the pty slave bound from the container's devpts"
+R6=$(new_root); echo hostcons > "$HOSTD/console"; ln -s "$HOSTD/console" "$R6/dev/console"; ln -s pts/ptmx "$R6/dev/ptmx"
+out=$("$H" -n -T -m "/proc|proc|proc|" -m "/dev/pts|devpts|devpts|newinstance,ptmxmode=0666" "$R6" -- stat -c "%F" /dev/console)
+is "$out" "character special file" "an image /dev/console symlink is replaced, the pty bound on a file"
+is "$(cat "$HOSTD/console")" "hostcons" "host file behind the /dev/console symlink untouched"
+
 # ---- no-pivot ----
 out=$("$H" -p "$R" -- sh -c 'ls / | tr "\n" " "; awk "\$5 == \"/\"" /proc/self/mountinfo | wc -l; wc -l < /proc/self/mountinfo')
 like "$out" "^bin .*dev etc .*linuxrc" "no-pivot: / is the rootfs"
