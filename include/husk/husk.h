@@ -95,6 +95,13 @@ void husk_list_free(husk_list_entry *e, size_t n);
 /* Validates a container id: 1..1024 chars, no '/', not "." or "..", no control characters. */
 int husk_id_validate(const char *id, husk_error_t *err);
 
+/* update: apply an OCI LinuxResources JSON document to a running (or created/paused) container. */
+int husk_update(const husk_global_t *g, const char *id, const char *resources_json, size_t len,
+                husk_error_t *err);
+/* pause / resume: freeze or thaw every process of the container (cgroup freezer). */
+int husk_pause(const husk_global_t *g, const char *id, husk_error_t *err);
+int husk_resume(const husk_global_t *g, const char *id, husk_error_t *err);
+
 #ifdef __cplusplus
 }
 #endif
