@@ -38,9 +38,17 @@ static __attribute__((noreturn)) void hook_child(const config_hook *h, int in, i
         sigemptyset(&all);
         sigprocmask(SIG_SETMASK, &all, NULL);
         /* Ignored signals (SIGPIPE in husk) stay ignored across execve: reset them. */
-        for (int s = 1; s < NSIG; s++)
-                if (s != SIGKILL && s != SIGSTOP)
-                        signal(s, SIG_DFL);
+        for (int s = 1; s < NSIG; s++) {
+                if (s == SIGKILL || s == SIGSTOP)
+                        continue;
+                /* glibc refuses its reserved real-time signals (32, 33), which a caller may have
+                 * ignored: reset those through the raw syscall. All-zero is SIG_DFL with no
+                 * flags and an empty mask in every arch's kernel sigaction layout. */
+                if (signal(s, SIG_DFL) == SIG_ERR) {
+                        uint64_t zero[8] = { 0 };
+                        syscall(SYS_rt_sigaction, s, zero, NULL, (size_t)(_NSIG / 8));
+                }
+        }
         /* Its own process group, so a timeout kills whatever the hook started. */
         setpgid(0, 0);
         if (dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(errfd, 2) < 0)
