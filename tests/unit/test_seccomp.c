@@ -505,6 +505,11 @@ static void test_default_profile(void **state)
 
 int main(void)
 {
+#if !defined(__x86_64__)
+        /* The expectations below use x86_64 syscall numbers and the x86/x32 sub-arches. */
+        puts("1..0 # SKIP seccomp unit tests are written for x86_64");
+        return 0;
+#endif
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_action_mapping),
                 cmocka_unit_test(test_arch_flag_mapping),

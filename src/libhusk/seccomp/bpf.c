@@ -19,28 +19,56 @@ static bool load_word(const struct seccomp_data *d, uint32_t k, uint32_t *ret)
 static bool alu(uint16_t op, uint32_t *a, uint32_t v)
 {
         switch (op) {
-        case BPF_ADD: *a += v; return true;
-        case BPF_SUB: *a -= v; return true;
-        case BPF_MUL: *a *= v; return true;
-        case BPF_DIV: if (!v) return false; *a /= v; return true;
-        case BPF_MOD: if (!v) return false; *a %= v; return true;
-        case BPF_AND: *a &= v; return true;
-        case BPF_OR: *a |= v; return true;
-        case BPF_XOR: *a ^= v; return true;
-        case BPF_LSH: *a = v < 32 ? *a << v : 0; return true;
-        case BPF_RSH: *a = v < 32 ? *a >> v : 0; return true;
-        case BPF_NEG: *a = -*a; return true;
+        case BPF_ADD:
+                *a += v;
+                break;
+        case BPF_SUB:
+                *a -= v;
+                break;
+        case BPF_MUL:
+                *a *= v;
+                break;
+        case BPF_DIV:
+        case BPF_MOD:
+                if (v == 0)
+                        return false;
+                *a = op == BPF_DIV ? *a / v : *a % v;
+                break;
+        case BPF_AND:
+                *a &= v;
+                break;
+        case BPF_OR:
+                *a |= v;
+                break;
+        case BPF_XOR:
+                *a ^= v;
+                break;
+        case BPF_LSH:
+                *a = v < 32 ? *a << v : 0;
+                break;
+        case BPF_RSH:
+                *a = v < 32 ? *a >> v : 0;
+                break;
+        case BPF_NEG:
+                *a = -*a;
+                break;
+        default:
+                return false;
         }
-        return false;
+        return true;
 }
 
 static bool jump_taken(uint16_t op, uint32_t a, uint32_t v, bool *ok)
 {
         switch (op) {
-        case BPF_JEQ: return a == v;
-        case BPF_JGT: return a > v;
-        case BPF_JGE: return a >= v;
-        case BPF_JSET: return (a & v) != 0;
+        case BPF_JEQ:
+                return a == v;
+        case BPF_JGT:
+                return a > v;
+        case BPF_JGE:
+                return a >= v;
+        case BPF_JSET:
+                return (a & v) != 0;
         }
         *ok = false;
         return false;
