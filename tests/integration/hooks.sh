@@ -22,7 +22,8 @@ host_mnt=$(readlink /proc/self/ns/mnt)
 for k in createRuntime prestart poststart poststop createContainer; do
         st=$(cat "$T/$k.json" 2>/dev/null)
         is "$(printf '%s' "$st" | jq -r .id 2>/dev/null)" "c1" "$k: state JSON on stdin with the id"
-        like "$(printf '%s' "$st" | jq -r .pid 2>/dev/null)" "^[1-9][0-9]*$" "$k: state has the pid"
+        # poststop: the container process is gone, the pid may be absent (runc omits it).
+        [ "$k" = poststop ] || like "$(printf '%s' "$st" | jq -r .pid 2>/dev/null)" "^[1-9][0-9]*$" "$k: state has the pid"
         like "$(cat "$T/$k.env" 2>/dev/null)" "^HOOKVAR=one two" "$k: gets exactly its env"
 done
 unlike "$(cat "$T/createRuntime.env")" "PATH=|HOME=" "hooks do not inherit husk's environment"
