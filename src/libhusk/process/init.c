@@ -312,6 +312,8 @@ _Noreturn void container_main(init_args *a)
         }
         _cleanup_free_ char *exe = NULL;
         CHECK(a, process_find_exec(proc->args[0], proc->env, proc->cwd, &exe, err), err);
+        /* Before READY, so a bad cwd fails the create. */
+        CHECK(a, enter_cwd(proc->cwd, err), err);
         if (cfg->linux_.has_personality && cfg->linux_.personality_domain &&
             strcmp(cfg->linux_.personality_domain, "LINUX32") == 0 && personality(PER_LINUX32) < 0)
                 child_fail(a, (fail_errno(err, "personality LINUX32"), err));
@@ -332,7 +334,6 @@ _Noreturn void container_main(init_args *a)
 
         CHECK(a, hooks_run(hooks, HOOK_START_CONTAINER, state_json ? state_json : "{}", err), err);
         CHECK(a, close_fds(a->preserve_fds, err), err);
-        CHECK(a, enter_cwd(proc->cwd, err), err);
         umask(proc->user.has_umask ? (mode_t)proc->user.umask : 022);
         int notify_fd = -1;
         /* Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: load it before the caps are

@@ -463,6 +463,31 @@ int husk_create(const husk_global_t *g, const husk_create_opts_t *o, husk_error_
         return r;
 }
 
+static void state_freep(husk_state **s)
+{
+        state_free(*s);
+        *s = NULL;
+}
+
+/* poststart: read the config only when it mentions poststart hooks (start stays cheap). */
+static void run_poststart(const husk_state *st)
+{
+        _cleanup_free_ char *text = NULL;
+        size_t len = 0;
+        if (!st->config_path || read_file_at(AT_FDCWD, st->config_path, 16 << 20, &text, &len) < 0 ||
+            !memmem(text, len, "\"poststart\"", 11))
+                return;
+        husk_config *cfg = NULL;
+        husk_error_t ignored;
+        if (config_parse(text, len, st->config_path, &cfg, &ignored) < 0)
+                return;
+        _cleanup_free_ char *json = state_to_json(st, HUSK_STATUS_RUNNING, false);
+        /* Poststart failures only warn (runtime-spec); the library prints nothing, so the
+         * warning is dropped here. */
+        (void)hooks_run(&cfg->hooks, HOOK_POSTSTART, json, &ignored);
+        config_free(cfg);
+}
+
 int husk_start(const husk_global_t *g, const char *id, husk_error_t *err)
 {
         const char *root = g && g->root ? g->root : state_default_root();
@@ -470,49 +495,28 @@ int husk_start(const husk_global_t *g, const char *id, husk_error_t *err)
         int r = state_dir_open(root, id, &dirfd, err);
         if (r < 0)
                 return r;
-        husk_state *st = NULL;
+        _cleanup_(state_freep) husk_state *st = NULL;
         if ((r = state_load(dirfd, &st, err)) < 0)
                 return r;
         husk_status_t status;
         if ((r = state_status(dirfd, st, &status, err)) < 0)
-                goto out;
-        if (status != HUSK_STATUS_CREATED) {
-                r = husk_error_set(err, EINVAL, "cannot start a container that is not created: %s",
-                                   husk_status_name(status));
-                goto out;
-        }
+                return r;
+        if (status != HUSK_STATUS_CREATED)
+                return husk_error_set(err, EINVAL, "cannot start a container that is not created: %s",
+                                      husk_status_name(status));
         _cleanup_close_ int fd = openat(dirfd, STATE_FIFO_NAME, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
         if (fd < 0) {
-                r = errno == ENXIO ? husk_error_set(err, ESRCH, "cannot start container %s: its "
-                                                    "process is gone", id)
-                                   : util_syserr(err, errno, "open %s", STATE_FIFO_NAME);
-                goto out;
+                if (errno == ENXIO)
+                        return husk_error_set(err, ESRCH,
+                                              "cannot start container %s: its process is gone", id);
+                return util_syserr(err, errno, "open %s", STATE_FIFO_NAME);
         }
-        if ((r = write_all(fd, "0", 1)) < 0) {
-                util_syserr(err, r, "write %s", STATE_FIFO_NAME);
-                goto out;
-        }
-        (void)unlinkat(dirfd, STATE_FIFO_NAME, 0); /* status becomes "running" */
-        r = 0;
-
-        /* poststart: read the config only when it mentions poststart hooks (start stays cheap). */
-        _cleanup_free_ char *text = NULL;
-        size_t len = 0;
-        if (st->config_path && read_file_at(AT_FDCWD, st->config_path, 16 << 20, &text, &len) == 0 &&
-            memmem(text, len, "\"poststart\"", 11)) {
-                husk_config *cfg = NULL;
-                husk_error_t ignored;
-                if (config_parse(text, len, st->config_path, &cfg, &ignored) == 0) {
-                        _cleanup_free_ char *json = state_to_json(st, HUSK_STATUS_RUNNING, false);
-                        /* Poststart failures only warn (runtime-spec); the library prints
-                         * nothing, so the warning is dropped here. */
-                        (void)hooks_run(&cfg->hooks, HOOK_POSTSTART, json, &ignored);
-                        config_free(cfg);
-                }
-        }
-out:
-        state_free(st);
-        return r;
+        if ((r = write_all(fd, "0", 1)) < 0)
+                return util_syserr(err, r, "write %s", STATE_FIFO_NAME);
+        /* The status becomes "running"; a failed unlink only leaves a fifo nobody reads. */
+        (void)unlinkat(dirfd, STATE_FIFO_NAME, 0);
+        run_poststart(st);
+        return 0;
 }
 
 /* Foreground run: wait for the container process, forward signals, proxy the pty. */
