@@ -41,7 +41,24 @@ typedef struct husk_create_opts {
         bool no_pivot;
         bool no_new_keyring;
         bool detach; /* run only: do not wait for the container */
+        /* Optional (--debug): HUSK_PHASE_COUNT durations in ns filled by create/run, or NULL. */
+        uint64_t *phase_ns;
 } husk_create_opts_t;
+
+/* Phases of create measured for --debug (also saved in the state). mounts and pivot are measured
+ * on the container side; ready is clone-to-ready; total is the whole create. */
+enum {
+        HUSK_PHASE_PARSE = 0,
+        HUSK_PHASE_CGROUP,
+        HUSK_PHASE_SECCOMP,
+        HUSK_PHASE_CLONE,
+        HUSK_PHASE_MOUNTS,
+        HUSK_PHASE_PIVOT,
+        HUSK_PHASE_READY,
+        HUSK_PHASE_TOTAL,
+        HUSK_PHASE_COUNT
+};
+const char *husk_phase_name(unsigned phase);
 
 typedef enum husk_status {
         HUSK_STATUS_CREATING = 0,
@@ -94,6 +111,13 @@ void husk_list_free(husk_list_entry *e, size_t n);
 
 /* Validates a container id: 1..1024 chars, no '/', not "." or "..", no control characters. */
 int husk_id_validate(const char *id, husk_error_t *err);
+
+/* update: apply an OCI LinuxResources JSON document to a running (or created/paused) container. */
+int husk_update(const husk_global_t *g, const char *id, const char *resources_json, size_t len,
+                husk_error_t *err);
+/* pause / resume: freeze or thaw every process of the container (cgroup freezer). */
+int husk_pause(const husk_global_t *g, const char *id, husk_error_t *err);
+int husk_resume(const husk_global_t *g, const char *id, husk_error_t *err);
 
 #ifdef __cplusplus
 }
