@@ -426,6 +426,44 @@ static void test_lock_then_removed(void **state)
         rm_tree(root);
 }
 
+static void test_long_ids(void **state)
+{
+        char a[1025], b[1025], na[STATE_DIR_NAME_SIZE], nb[STATE_DIR_NAME_SIZE];
+        memset(a, 'x', 1024);
+        a[1024] = '\0';
+        memcpy(b, a, sizeof(a));
+        b[1023] = 'y';
+        state_dir_name("short", na);
+        assert_string_equal(na, "short");
+        memset(na, 0, sizeof(na));
+        char id200[201];
+        memset(id200, 'q', 200);
+        id200[200] = '\0';
+        state_dir_name(id200, na);
+        assert_string_equal(na, id200);
+        state_dir_name(a, na);
+        state_dir_name(b, nb);
+        assert_true(strlen(na) > 200 && strlen(na) < 256);
+        assert_string_not_equal(na, nb); /* same prefix, different ids */
+        assert_null(strchr(na, '/'));
+
+        _cleanup_free_ char *root = make_root();
+        husk_error_t err = { 0 };
+        int fd = -1, fd2 = -1;
+        assert_int_equal(state_dir_create(root, a, &fd, &err), 0);
+        assert_int_equal(state_dir_create(root, b, &fd2, &err), 0);
+        close(fd2);
+        assert_int_equal(state_dir_create(root, a, &fd2, &err), -EEXIST);
+        close(fd);
+        assert_int_equal(state_dir_open(root, a, &fd, &err), 0);
+        close(fd);
+        assert_int_equal(state_dir_remove(root, a, &err), 0);
+        assert_int_equal(state_dir_open(root, a, &fd, &err), -ENOENT);
+        assert_int_equal(state_dir_open(root, b, &fd, &err), 0);
+        close(fd);
+        rm_tree(root);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -433,6 +471,7 @@ int main(void)
                 cmocka_unit_test(test_json_writer),      cmocka_unit_test(test_json_reader),
                 cmocka_unit_test(test_state_round_trip), cmocka_unit_test(test_state_load_rejects),
                 cmocka_unit_test(test_status),           cmocka_unit_test(test_lock_then_removed),
+                cmocka_unit_test(test_long_ids),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
