@@ -9,7 +9,7 @@ require_cmd jq
 out=$("$HUSK" --help); ok $? "--help: rc 0"
 like "$out" "^Usage: husk" "--help: usage"
 "$HUSK" -h >/dev/null; ok $? "-h: rc 0"
-for c in create start run state list kill delete spec; do
+for c in create start run state list kill delete spec pause resume update ps; do
         out=$("$HUSK" $c --help 2>&1); rc=$?
         is "$rc" 0 "$c --help: rc 0"
         like "$out" "^Usage: husk .* $c" "$c --help: usage line"

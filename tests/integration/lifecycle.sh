@@ -122,6 +122,31 @@ d2pid=$(cat "$T/d2.pid")
 hk delete d2; ok $? "delete a created container"
 gone "$d2pid"; ok $? "its init is gone"
 
+# pause / resume / ps / update, and delete --force of a paused container
+b=$(new_bundle)
+cfg "$b" '.process.args = ["/bin/sh","-c","sleep 1000 & sleep 1000"]'
+hk run -d -b "$b" pz </dev/null >/dev/null 2>&1; ok $? "run -d pz"
+pids=$(hk ps --format json pz); ok $? "ps --format json"
+is "$(printf '%s' "$pids" | jq length)" 2 "ps: two processes"
+is "$(printf '%s' "$pids" | jq '.[0]')" "$(hk state pz | jq .pid)" "ps: init listed first"
+like "$(hk ps pz | sed -n 2p)" "sleep 1000" "ps table: command line"
+hk pause pz; ok $? "pause"
+is "$(hk state pz | jq -r .status)" paused "status paused"
+like "$(hk list | grep '^pz ')" " paused " "list shows paused"
+err=$(hk pause pz 2>&1); is "$?" 1 "pause twice: rc 1"
+hk resume pz; ok $? "resume"
+is "$(hk state pz | jq -r .status)" running "status running after resume"
+err=$(hk resume pz 2>&1); is "$?" 1 "resume of a running container: rc 1"
+echo '{"pids":{"limit":64}}' | hk update --resources - pz; ok $? "update --resources - (stdin)"
+echo '{"pids":{"limit":65}}' >"$T/res.json"
+hk update --resources="$T/res.json" pz; ok $? "update --resources=FILE"
+err=$(hk update pz 2>&1); is "$?" 1 "update without --resources: rc 1"
+hk pause pz
+pzpid=$(hk state pz | jq .pid)
+hk delete --force pz; ok $? "delete --force of a paused container"
+gone "$pzpid"; ok $? "paused init killed"
+is "$(hk ps -f json pz 2>&1)" "husk: container does not exist" "ps after delete"
+
 # unknown ids
 err=$(hk state nope 2>&1); rc=$?
 is "$rc" 1 "state unknown: rc 1"; is "$err" "husk: container does not exist" "state unknown: message"

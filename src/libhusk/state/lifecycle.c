@@ -347,6 +347,32 @@ int husk_kill(const husk_global_t *g, const char *id, int signo, bool all, husk_
         return 0;
 }
 
+/* ---------------- ps ---------------- */
+
+int husk_ps(const husk_global_t *g, const char *id, pid_t **ret_pids, size_t *ret_n,
+            husk_error_t *err)
+{
+        husk_state *s = NULL;
+        husk_status_t st;
+        int r = load(g, id, false, NULL, &s, &st, err);
+        if (r < 0)
+                return r;
+        cgroup_handle *h = NULL;
+        r = open_cgroup(s, &h, err);
+        if (r >= 0 && h) {
+                r = cgroup_pids(h, ret_pids, ret_n, err);
+        } else if (r >= 0) {
+                /* No cgroup recorded: the init process is all we know about. */
+                bool alive = st != HUSK_STATUS_STOPPED && s->pid > 0;
+                *ret_pids = xcalloc(1, sizeof(pid_t));
+                (*ret_pids)[0] = s->pid;
+                *ret_n = alive ? 1 : 0;
+        }
+        cgroup_handle_free(h);
+        state_free(s);
+        return r;
+}
+
 /* ---------------- delete ---------------- */
 
 /* SIGKILL the container's processes and wait for init to be gone. */
