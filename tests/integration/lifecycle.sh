@@ -147,6 +147,25 @@ hk delete --force pz; ok $? "delete --force of a paused container"
 gone "$pzpid"; ok $? "paused init killed"
 is "$(hk ps -f json pz 2>&1)" "husk: container does not exist" "ps after delete"
 
+# host pid namespace: kill --all reaches every process, not only init
+b=$(new_bundle)
+cfg "$b" '.linux.namespaces |= map(select(.type != "pid")) | .process.args = ["/bin/sh","-c","sleep 1001 & sleep 1002 & wait"]'
+hk run -d -b "$b" hp </dev/null >/dev/null 2>&1; ok $? "run -d hp (host pid namespace)"
+sleep 0.3
+hpids=$(hk ps -f json hp | jq -r '.[]')
+is "$(printf '%s\n' "$hpids" | wc -l | tr -d ' ')" 3 "hp: three processes in its cgroup"
+hk kill --all hp KILL; ok $? "kill --all hp KILL"
+allgone=0; for p in $hpids; do gone "$p" || allgone=1; done
+ok $allgone "kill --all: every process is gone"
+hk delete hp; ok $? "delete hp"
+# delete --force of a running host-pid-ns container kills the orphans too
+hk run -d -b "$b" hp2 </dev/null >/dev/null 2>&1
+sleep 0.3
+hpids=$(hk ps -f json hp2 | jq -r '.[]')
+hk delete --force hp2; ok $? "delete --force hp2"
+allgone=0; for p in $hpids; do gone "$p" || allgone=1; done
+ok $allgone "delete --force in the host pid namespace: every process is gone"
+
 # unknown ids
 err=$(hk state nope 2>&1); rc=$?
 is "$rc" 1 "state unknown: rc 1"; is "$err" "husk: container does not exist" "state unknown: message"
