@@ -10,25 +10,24 @@ CG=$HUSK_HELPERS/cgroup_helper
 [ -x "$CG" ] || skip_all "missing $CG"
 [ -d /sys/fs/cgroup ] || skip_all "no /sys/fs/cgroup"
 
-if [ "$(stat -f -c %T /sys/fs/cgroup)" = cgroup2fs ]; then V=2; else V=1; fi
+if [ -f /sys/fs/cgroup/cgroup.controllers ]; then V=2; else V=1; fi # pure v2: the root is cgroup2
 diag "cgroup driver: v$V"
 SFX=$$
 # dir CONTROLLER PATH: the host directory of PATH in CONTROLLER's hierarchy.
 dir() { if [ $V = 2 ]; then echo "/sys/fs/cgroup$2"; else echo "/sys/fs/cgroup/$1$2"; fi; }
 cgfile() { cat "$(dir "$1" "$2")/$3" 2>/dev/null; }
-STATES=""
-create() { # create ID OPTS... -> prints the state, remembers it for cleanup
-        _s=$("$CG" create "$@") || return 1
-        STATES="$STATES
-$_s"
-        echo "$_s"
-}
+create() { "$CG" create "$@"; }
+# Whatever a failing test left behind: every cgroup dir named after this run, deepest first.
 cleanup_cgroups() {
-        printf '%s\n' "$STATES" | while IFS= read -r s; do
-                [ -n "$s" ] && "$CG" destroy "$s" >/dev/null 2>&1
+        find /sys/fs/cgroup -depth -type d \( -name "*-$SFX" -o -path "*/husk-*-$SFX/*" \) 2>/dev/null |
+        while IFS= read -r d; do
+                for p in $(cat "$d/cgroup.procs" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
+                [ -f "$d/freezer.state" ] && echo THAWED > "$d/freezer.state"
+                [ -f "$d/cgroup.freeze" ] && echo 0 > "$d/cgroup.freeze"
+                rmdir "$d" 2>/dev/null || { sleep 0.2; rmdir "$d" 2>/dev/null; }
         done
 }
-trap 'cleanup_cgroups; _cleanup' EXIT
+trap '_r=$?; cleanup_cgroups; (exit $_r); _cleanup' EXIT
 
 # ---------------------------------------------------------------- paths
 s=$(create "t-abs-$SFX" --path "/husk-test-$SFX/abs")
