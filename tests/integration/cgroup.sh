@@ -217,4 +217,23 @@ is "$left" "" "run + delete removes the cgroup"
 for c in /sys/fs/cgroup/*/husk-cli-$SFX /sys/fs/cgroup/husk-cli-$SFX; do [ -d "$c" ] && rmdir "$c"; done
 out=$(run_in "$b" cli3 sh -c 'x=$(head -c 100000000 /dev/zero | tr "\0" a); echo survived'); rc=$?
 is "$rc" 137 "container OOM-killed past its memory limit"
+cfg "$b" 'del(.linux.cgroupsPath) | .linux.resources.pids.limit = 4'
+out=$(run_in "$b" cli4 sh -c 'for i in 1 2 3 4 5 6; do sleep 2 & done 2>&1; wait' 2>&1)
+like "$out" "(fork|Resource temporarily unavailable)" "container: fork fails past pids.limit"
+# detached: limits seen from the host, then delete removes every controller's dir
+cfg "$b" '.process.args = ["sleep","30"] | .linux.resources.pids.limit = 20 | .linux.resources.cpu = {"shares":256}'
+hk create -b "$b" cli5 >/dev/null 2>&1 && hk start cli5; ok $? "create + start a detached container"
+if [ $V = 1 ]; then
+        is "$(cgfile memory /husk/cli5 memory.limit_in_bytes)" 33554432 "host: memory limit of the running container"
+        is "$(cgfile cpu /husk/cli5 cpu.shares)" 256 "host: cpu.shares of the running container"
+else
+        is "$(cgfile memory /husk/cli5 memory.max)" 33554432 "host: memory limit of the running container"
+        is "$(cgfile cpu /husk/cli5 cpu.weight)" 10 "host: cpu.weight of the running container"
+fi
+is "$(cgfile pids /husk/cli5 pids.max)" 20 "host: pids.max of the running container"
+pid=$(hk state cli5 | jq -r .pid)
+grep -q "/husk/cli5" /proc/$pid/cgroup; ok $? "container init is in /husk/cli5"
+hk delete --force cli5; ok $? "delete --force"
+left=$(ls -d /sys/fs/cgroup/*/husk/cli5 /sys/fs/cgroup/husk/cli5 2>/dev/null)
+is "$left" "" "delete removes the cgroup from every hierarchy"
 done_testing
