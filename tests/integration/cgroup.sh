@@ -233,7 +233,26 @@ fi
 is "$(cgfile pids /husk/cli5 pids.max)" 20 "host: pids.max of the running container"
 pid=$(hk state cli5 | jq -r .pid)
 grep -q "/husk/cli5" /proc/$pid/cgroup; ok $? "container init is in /husk/cli5"
-hk delete --force cli5; ok $? "delete --force"
+# husk_update / husk_pause / husk_resume (the library calls behind `update`, `pause`, `resume`)
+"$CG" husk-update "$HUSK_TEST_ROOT" cli5 '{"memory":{"limit":67108864,"swap":67108864},"pids":{"limit":30}}'
+ok $? "husk_update on a running container"
+if [ $V = 1 ]; then f=memory.limit_in_bytes; else f=memory.max; fi
+is "$(cgfile memory /husk/cli5 $f)" 67108864 "update: new memory limit"
+is "$(cgfile pids /husk/cli5 pids.max)" 30 "update: new pids limit"
+out=$("$CG" husk-update "$HUSK_TEST_ROOT" cli5 '{"memory":{"limit":"x"}}' 2>&1)
+isnt "$?" 0 "update with invalid JSON values fails"
+"$CG" husk-pause "$HUSK_TEST_ROOT" cli5; ok $? "husk_pause"
+is "$(hk state cli5 | jq -r .status)" paused "state: paused"
+st=$(awk '{print $3}' /proc/$pid/stat)
+like "$st" "^[DS]$" "paused init is not running"
+out=$("$CG" husk-pause "$HUSK_TEST_ROOT" cli5 2>&1)
+like "$out" "not running" "pause of a paused container: not running"
+"$CG" husk-resume "$HUSK_TEST_ROOT" cli5; ok $? "husk_resume"
+is "$(hk state cli5 | jq -r .status)" running "state: running again"
+out=$("$CG" husk-resume "$HUSK_TEST_ROOT" cli5 2>&1)
+like "$out" "not paused" "resume of a running container: not paused"
+"$CG" husk-pause "$HUSK_TEST_ROOT" cli5
+hk delete --force cli5; ok $? "delete --force (of a paused container)"
 left=$(ls -d /sys/fs/cgroup/*/husk/cli5 /sys/fs/cgroup/husk/cli5 2>/dev/null)
 is "$left" "" "delete removes the cgroup from every hierarchy"
 done_testing
