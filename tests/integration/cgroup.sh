@@ -131,6 +131,44 @@ else
 fi
 "$CG" destroy "$s"
 
+# ---------------------------------------------------------------- blkio, hugetlb, unified
+out=$("$CG" create "blk-$SFX" --blkio-weight 500 2>&1); rc=$?
+if [ $rc = 0 ]; then
+        if [ $V = 1 ]; then
+                w=$(cgfile blkio "/husk/blk-$SFX" blkio.weight || cgfile blkio "/husk/blk-$SFX" blkio.bfq.weight)
+                like "$w" "500" "blkio weight written"
+        else
+                w=$(cgfile io "/husk/blk-$SFX" io.bfq.weight || cgfile io "/husk/blk-$SFX" io.weight)
+                like "$w" "default (500|4950)" "io weight written (bfq as is, io.weight converted)"
+        fi
+        "$CG" destroy "$out"
+else
+        like "$out" "no such cgroup file" "blkio weight without kernel support: a clear error"
+fi
+hp=$(ls /sys/kernel/mm/hugepages 2>/dev/null | sed -n 's/^hugepages-2048kB$/2MB/p')
+if [ -n "$hp" ]; then
+        out=$("$CG" create "huge-$SFX" --hugetlb 2MB:4194304 2>&1); rc=$?
+        if [ $V = 2 ]; then
+                is "$rc" 0 "hugepageLimits accepted"
+                is "$(cgfile hugetlb "/husk/huge-$SFX" hugetlb.2MB.max)" 4194304 "hugetlb.2MB.max"
+                "$CG" destroy "$out"
+        elif [ -d /sys/fs/cgroup/hugetlb ]; then
+                is "$(cgfile hugetlb "/husk/huge-$SFX" hugetlb.2MB.limit_in_bytes)" 4194304 "hugetlb.2MB.limit_in_bytes"
+                "$CG" destroy "$out"
+        else
+                like "$out" "hugetlb cgroup controller is not mounted" "no v1 hugetlb: a clear error"
+        fi
+fi
+if [ $V = 2 ]; then
+        out=$("$CG" create "uni-$SFX" --unified memory.high=52428800 --unified pids.max=7); rc=$?
+        is "$rc" 0 "linux.resources.unified accepted on v2"
+        is "$(cgfile memory "/husk/uni-$SFX" memory.high)" 52428800 "unified: memory.high written"
+        is "$(cgfile pids "/husk/uni-$SFX" pids.max)" 7 "unified: pids.max written"
+        "$CG" destroy "$out"
+        out=$("$CG" create "uni2-$SFX" --unified ../../cgroup.procs=1 2>&1)
+        like "$out" "invalid key" "unified: a key with a path is refused"
+fi
+
 # ---------------------------------------------------------------- devices
 s=$(create "dev-$SFX" --rule "deny:a:*:*:rwm")
 out=$("$CG" exec "$s" sh -c 'head -c1 /dev/null && echo null-ok')
