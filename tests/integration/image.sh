@@ -125,7 +125,9 @@ sh "$HUSK_SRCDIR/images/mkoci.sh" "$big/oci" big:latest amd64 '{}' "$big/layer.t
 rm -f "$big/layer.tar"
 img load "$big/oci" >/dev/null 2>&1 &
 pid=$!
-sleep 0.4
+# Kill it mid-unpack: once its work folder has the first file of the layer.
+for _ in $(seq 200); do ls "$S"/tmp/load-*/L*/diff/f1 >/dev/null 2>&1 && break; sleep 0.01; done
+ls "$S"/tmp/load-*/L*/diff/f1 >/dev/null 2>&1; ok $? "the load was caught mid-unpack"
 kill -9 $pid 2>/dev/null; wait $pid 2>/dev/null
 before=$(nlayers)
 img inspect big:latest >/dev/null 2>&1; isnt $? 0 "a killed load leaves no image"
