@@ -35,6 +35,13 @@ cfg "$b" --arg s "$src/f" '.mounts += [{"destination": "/etc/evilfile", "type": 
 out=$(run_in "$b" e2 cat "$HOSTD/file"); is "$out" "data" "a file bind through a symlink lands on the in-root target"
 is "$(cat "$HOSTD/file")" "hostsecret" "the host file is untouched"
 
+# 2b. podman's /etc/resolv.conf bind on an image whose resolv.conf is a dangling relative symlink
+b=$(new_bundle_rw); rm -f "$b/rootfs/etc/resolv.conf"; ln -s ../run/systemd/resolve/stub-resolv.conf "$b/rootfs/etc/resolv.conf"
+echo "nameserver 192.0.2.1" > "$T/resolv"
+cfg "$b" --arg s "$T/resolv" '.mounts += [{"destination": "/etc/resolv.conf", "type": "bind", "source": $s, "options": ["bind", "rprivate"]}]'
+out=$(run_in "$b" e2b cat /etc/resolv.conf); is "$out" "nameserver 192.0.2.1" "a bind onto a dangling symlink creates its target inside the root"
+[ -f "$b/rootfs/run/systemd/resolve/stub-resolv.conf" ]; ok $? "the target file was created in the rootfs"
+
 # 3. /dev as a symlink to a host dir
 b=$(new_bundle_rw); mkdir -p "$b/rootfs$HOSTD/dir"; rm -rf "$b/rootfs/dev"; ln -s "$HOSTD/dir" "$b/rootfs/dev"
 out=$(run_in "$b" e3 sh -c 'stat -c %t:%T /dev/null; echo x > /dev/null && echo ok'); is "$(echo $out)" "1:3 ok" "/dev as a symlink: /dev is built inside the rootfs"
