@@ -27,6 +27,9 @@ typedef struct husk_global {
         const char *root;  /* state directory, default /run/husk */
         bool debug;        /* --debug: phase timings and extra detail on stderr/log */
         bool systemd_cgroup;
+        /* Non-fatal problems (e.g. a failing poststop hook during delete) are reported here, since
+         * the library never prints. May be NULL (warnings are then dropped). */
+        void (*warn)(const char *msg);
 } husk_global_t;
 
 typedef struct husk_create_opts {
@@ -38,7 +41,24 @@ typedef struct husk_create_opts {
         bool no_pivot;
         bool no_new_keyring;
         bool detach; /* run only: do not wait for the container */
+        /* Optional (--debug): HUSK_PHASE_COUNT durations in ns filled by create/run, or NULL. */
+        uint64_t *phase_ns;
 } husk_create_opts_t;
+
+/* Phases of create measured for --debug (also saved in the state). mounts and pivot are measured
+ * on the container side; ready is clone-to-ready; total is the whole create. */
+enum {
+        HUSK_PHASE_PARSE = 0,
+        HUSK_PHASE_CGROUP,
+        HUSK_PHASE_SECCOMP,
+        HUSK_PHASE_CLONE,
+        HUSK_PHASE_MOUNTS,
+        HUSK_PHASE_PIVOT,
+        HUSK_PHASE_READY,
+        HUSK_PHASE_TOTAL,
+        HUSK_PHASE_COUNT
+};
+const char *husk_phase_name(unsigned phase);
 
 typedef enum husk_status {
         HUSK_STATUS_CREATING = 0,
@@ -75,8 +95,29 @@ int husk_delete(const husk_global_t *g, const char *id, bool force, husk_error_t
 /* Writes BUNDLE/config.json (refuses to overwrite an existing one). */
 int husk_spec(const char *bundle, bool rootless, husk_error_t *err);
 
+/* One row of `husk list`. */
+typedef struct husk_list_entry {
+        char *id;
+        pid_t pid; /* 0 when stopped */
+        husk_status_t status;
+        char *bundle;
+        char created[48];
+        char *owner; /* user name of the state dir's owner */
+} husk_list_entry;
+
+/* Every container under the root, sorted by id (an empty list when the root does not exist). */
+int husk_list(const husk_global_t *g, husk_list_entry **ret, size_t *ret_n, husk_error_t *err);
+void husk_list_free(husk_list_entry *e, size_t n);
+
 /* Validates a container id: 1..1024 chars, no '/', not "." or "..", no control characters. */
 int husk_id_validate(const char *id, husk_error_t *err);
+
+/* update: apply an OCI LinuxResources JSON document to a running (or created/paused) container. */
+int husk_update(const husk_global_t *g, const char *id, const char *resources_json, size_t len,
+                husk_error_t *err);
+/* pause / resume: freeze or thaw every process of the container (cgroup freezer). */
+int husk_pause(const husk_global_t *g, const char *id, husk_error_t *err);
+int husk_resume(const husk_global_t *g, const char *id, husk_error_t *err);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,205 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Namespaces (see ns.h). */
+#include "ns/ns.h"
+#include "util/util.h"
+
+#include <fcntl.h>
+#include <inttypes.h>
+#include <string.h>
+
+const char *ns_type_name(config_ns_type t)
+{
+        static const char *const names[NS_TYPE_COUNT] = {
+                [NS_PID] = "pid",   [NS_NETWORK] = "network", [NS_MOUNT] = "mount",
+                [NS_IPC] = "ipc",   [NS_UTS] = "uts",         [NS_USER] = "user",
+                [NS_CGROUP] = "cgroup", [NS_TIME] = "time",
+        };
+        return (unsigned)t < NS_TYPE_COUNT ? names[t] : "unknown";
+}
+
+static unsigned long ns_flag(config_ns_type t)
+{
+        static const unsigned long flags[NS_TYPE_COUNT] = {
+                [NS_PID] = CLONE_NEWPID, [NS_NETWORK] = CLONE_NEWNET, [NS_MOUNT] = CLONE_NEWNS,
+                [NS_IPC] = CLONE_NEWIPC, [NS_UTS] = CLONE_NEWUTS,     [NS_USER] = CLONE_NEWUSER,
+                [NS_CGROUP] = CLONE_NEWCGROUP, [NS_TIME] = CLONE_NEWTIME,
+        };
+        return (unsigned)t < NS_TYPE_COUNT ? flags[t] : 0;
+}
+
+int ns_plan_make(const husk_config *cfg, ns_plan *ret, husk_error_t *err)
+{
+        ns_plan p = { 0 };
+        unsigned long new_flags = 0;
+        bool seen[NS_TYPE_COUNT] = { false };
+        bool user_path = false;
+
+        for (size_t i = 0; i < cfg->linux_.n_namespaces; i++) {
+                const config_namespace *n = &cfg->linux_.namespaces[i];
+                if ((unsigned)n->type >= NS_TYPE_COUNT)
+                        return husk_error_set(err, EINVAL, "%s: .linux.namespaces[%zu]: unknown type",
+                                              cfg->filename ? cfg->filename : "config.json", i);
+                if (seen[n->type])
+                        return husk_error_set(err, EINVAL,
+                                              "%s: .linux.namespaces: %s namespace listed twice",
+                                              cfg->filename ? cfg->filename : "config.json",
+                                              ns_type_name(n->type));
+                seen[n->type] = true;
+                if (n->path && n->path[0]) {
+                        p.join_paths = true;
+                        if (n->type == NS_USER)
+                                user_path = true;
+                        if (n->type == NS_PID)
+                                p.pidns_path = true;
+                } else {
+                        new_flags |= ns_flag(n->type);
+                }
+        }
+        p.userns = seen[NS_USER];
+        p.new_userns = (new_flags & CLONE_NEWUSER) != 0;
+        p.new_pidns = (new_flags & CLONE_NEWPID) != 0;
+        p.new_timens = (new_flags & CLONE_NEWTIME) != 0;
+        p.new_cgroupns = (new_flags & CLONE_NEWCGROUP) != 0;
+        p.has_mountns = seen[NS_MOUNT];
+        p.has_utsns = seen[NS_UTS];
+        p.has_netns = seen[NS_NETWORK];
+        p.has_ipcns = seen[NS_IPC];
+
+        if ((cfg->linux_.time_monotonic.set || cfg->linux_.time_boottime.set) && !p.new_timens)
+                return husk_error_set(err, EINVAL, "%s: .linux.timeOffsets needs a new time namespace",
+                                      cfg->filename ? cfg->filename : "config.json");
+
+        /* The cgroup namespace is unshared once the process is in its final cgroup; time
+         * namespaces only apply to children (fork after unshare). */
+        unsigned long later = CLONE_NEWCGROUP | CLONE_NEWTIME;
+        p.unshare_mode = p.join_paths && (p.new_userns || user_path) && (new_flags & ~later);
+        if (p.unshare_mode) {
+                p.needs_fork = p.new_pidns || p.pidns_path || p.new_timens;
+                p.unshare_flags = new_flags & ~(later | CLONE_NEWPID);
+                p.clone_flags = 0;
+        } else {
+                p.needs_fork = p.pidns_path || p.new_timens;
+                p.clone_flags = new_flags & ~later;
+                if (p.needs_fork)
+                        p.clone_flags &= ~(unsigned long)CLONE_NEWPID;
+        }
+        *ret = p;
+        return 0;
+}
+
+char *ns_format_idmap(const config_idmap *m, size_t n)
+{
+        if (n == 0)
+                return NULL;
+        size_t cap = n * 36 + 1, len = 0;
+        char *s = xmalloc(cap);
+        s[0] = '\0';
+        for (size_t i = 0; i < n; i++)
+                len += (size_t)snprintf(s + len, cap - len, "%" PRIu32 " %" PRIu32 " %" PRIu32 "\n",
+                                        m[i].container_id, m[i].host_id, m[i].size);
+        return s;
+}
+
+static int write_map(pid_t pid, const char *file, const char *data, husk_error_t *err)
+{
+        _cleanup_free_ char *path = xasprintf("/proc/%d/%s", (int)pid, file);
+        _cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0)
+                return util_syserr(err, errno, "open %s", path);
+        /* The kernel takes the whole map in one write. */
+        ssize_t n = write(fd, data, strlen(data));
+        if (n < 0)
+                return util_syserr(err, errno, "write %s", path);
+        if ((size_t)n != strlen(data))
+                return husk_error_set(err, EIO, "write %s: short write", path);
+        return 0;
+}
+
+int ns_write_idmaps(pid_t pid, const husk_config *cfg, husk_error_t *err)
+{
+        _cleanup_free_ char *gids =
+                ns_format_idmap(cfg->linux_.gid_mappings, cfg->linux_.n_gid_mappings);
+        _cleanup_free_ char *uids =
+                ns_format_idmap(cfg->linux_.uid_mappings, cfg->linux_.n_uid_mappings);
+        if (!uids || !gids)
+                return husk_error_set(err, EINVAL,
+                                      "%s: a new user namespace needs .linux.uidMappings and "
+                                      ".linux.gidMappings",
+                                      cfg->filename ? cfg->filename : "config.json");
+        int r = write_map(pid, "gid_map", gids, err);
+        if (r < 0)
+                return r;
+        return write_map(pid, "uid_map", uids, err);
+}
+
+int ns_join_paths(const husk_config *cfg, husk_error_t *err)
+{
+        int fds[NS_TYPE_COUNT];
+        const config_namespace *ns[NS_TYPE_COUNT] = { NULL };
+        int r = 0;
+
+        for (size_t i = 0; i < NS_TYPE_COUNT; i++)
+                fds[i] = -1;
+        for (size_t i = 0; i < cfg->linux_.n_namespaces; i++) {
+                const config_namespace *n = &cfg->linux_.namespaces[i];
+                if (!n->path || !n->path[0])
+                        continue;
+                fds[n->type] = open(n->path, O_RDONLY | O_CLOEXEC);
+                if (fds[n->type] < 0) {
+                        r = util_syserr(err, errno, "open %s namespace %s", ns_type_name(n->type),
+                                        n->path);
+                        goto out;
+                }
+                ns[n->type] = n;
+        }
+        for (int pass = 0; pass < 2; pass++) {
+                for (size_t t = 0; t < NS_TYPE_COUNT; t++) {
+                        if (fds[t] < 0 || (pass == 0) == (t == NS_USER))
+                                continue;
+                        if (setns(fds[t], (int)ns_flag((config_ns_type)t)) < 0) {
+                                r = util_syserr(err, errno, "join %s namespace %s",
+                                                ns_type_name((config_ns_type)t), ns[t]->path);
+                                goto out;
+                        }
+                }
+        }
+out:
+        for (size_t i = 0; i < NS_TYPE_COUNT; i++)
+                if (fds[i] >= 0)
+                        close(fds[i]);
+        return r;
+}
+
+char *ns_format_time_offsets(const husk_config *cfg)
+{
+        const config_time_offset *mono = &cfg->linux_.time_monotonic,
+                                 *boot = &cfg->linux_.time_boottime;
+        if (!mono->set && !boot->set)
+                return NULL;
+        char *s = xmalloc(128);
+        size_t len = 0;
+        s[0] = '\0';
+        if (mono->set)
+                len += (size_t)snprintf(s + len, 128 - len, "monotonic %" PRId64 " %" PRIu32 "\n",
+                                        mono->secs, mono->nanosecs);
+        if (boot->set)
+                snprintf(s + len, 128 - len, "boottime %" PRId64 " %" PRIu32 "\n", boot->secs,
+                         boot->nanosecs);
+        return s;
+}
+
+int ns_unshare_time(const husk_config *cfg, husk_error_t *err)
+{
+        if (unshare(CLONE_NEWTIME) < 0)
+                return util_syserr(err, errno, "unshare the time namespace");
+        _cleanup_free_ char *offs = ns_format_time_offsets(cfg);
+        if (!offs)
+                return 0;
+        /* Offsets can only be written before any process lives in the new namespace. */
+        _cleanup_close_ int fd = open("/proc/self/timens_offsets", O_WRONLY | O_CLOEXEC);
+        if (fd < 0)
+                return util_syserr(err, errno, "open /proc/self/timens_offsets");
+        if (write(fd, offs, strlen(offs)) < 0)
+                return util_syserr(err, errno, "write /proc/self/timens_offsets");
+        return 0;
+}

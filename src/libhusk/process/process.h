@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The start sequence (STYLE.md section 5): host side in start.c, container side in init.c,
+ * frames in sync.c, pty handling in terminal.c. */
+#ifndef HUSK_PROCESS_H
+#define HUSK_PROCESS_H
+
+#include "config/config.h"
+#include "ns/ns.h"
+#include "rootfs/rootfs.h"
+#include "seccomp/seccomp.h"
+
+#include <sys/types.h>
+#include <termios.h>
+
+/* Durations measured on the container side, sent with SYNC_READY. */
+enum { CHILD_T_MOUNTS = 0, CHILD_T_PIVOT, CHILD_T_COUNT };
+
+/* Everything the container side needs; it lives in the host side's memory, which the child gets a
+ * copy of at clone (no exec in between). */
+typedef struct init_args {
+        const husk_config *cfg;
+        const ns_plan *plan;
+        rootfs_ctx rootfs;
+        const seccomp_prog *seccomp; /* NULL: none */
+        int sync_fd;                 /* the child's end of the sync socketpair */
+        int fifo_fd;                 /* exec.fifo opened O_RDWR by the host side */
+        unsigned preserve_fds;
+        bool no_new_keyring;
+        int close_fds[4]; /* host-only fds the child closes first (the state dir lock!); -1 = none */
+        bool ready;       /* set once SYNC_READY is sent: errors then go to stderr */
+} init_args;
+
+/* Container side entry point after clone. Never returns: execve or _exit. */
+_Noreturn void container_main(init_args *a);
+
+/* Look up args[0] the way execvp would, inside the current root, with PATH from env (default PATH
+ * when absent). Relative names containing '/' resolve against cwd. Errors use the texts engines
+ * match on: exec: "X": stat X: no such file or directory / executable file not found in $PATH /
+ * permission denied. */
+int process_find_exec(const char *arg0, char *const *env, const char *cwd, char **ret_path,
+                      husk_error_t *err);
+/* The /proc/sys path of a sysctl key when the key is namespaced and the namespace it belongs to is
+ * the container's own; else an error. */
+int process_sysctl_path(const char *key, const ns_plan *plan, char **ret_path, husk_error_t *err);
+
+/* ---- terminal.c ---- */
+/* Container side, after the pivot: a new pty from the container's devpts (/dev/ptmx). */
+int terminal_open_pty(const config_process *p, int *ret_master, int *ret_slave, husk_error_t *err);
+/* Host side: connect to the engine's console socket (AF_UNIX, SOCK_STREAM). */
+int terminal_connect(const char *path, int *ret_fd, husk_error_t *err);
+/* Host side: one sendmsg, data "/dev/ptmx" + SCM_RIGHTS(master). Never waits for the peer. */
+int terminal_send_master(int sock, int master, husk_error_t *err);
+/* Foreground run with a terminal: raw mode on fd (when a tty), restored by terminal_restore. */
+int terminal_make_raw(int fd, struct termios *saved);
+void terminal_restore(int fd, const struct termios *saved);
+/* Copy the window size of from onto to (both ttys); errors ignored by callers. */
+int terminal_copy_winsize(int from, int to);
+
+#endif

@@ -1,0 +1,649 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Host side of the start sequence (STYLE.md section 5): husk_create, husk_start, husk_run.
+ * One clone (clone3 with CLONE_INTO_CGROUP when the cgroup driver offers an fd), no re-exec of
+ * husk: the child runs container_main() (init.c) on a copy of this process's memory. */
+#include "cgroup/cgroup.h"
+#include "process/hooks.h"
+#include "process/process.h"
+#include "process/sync.h"
+#include "state/state.h"
+#include "util/util.h"
+
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#ifndef CLONE_INTO_CGROUP
+#define CLONE_INTO_CGROUP 0x200000000ULL
+#endif
+
+/* The kernel's struct clone_args (v2, with cgroup), spelled out to avoid <linux/sched.h>. */
+struct husk_clone_args {
+        uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid,
+                set_tid_size, cgroup;
+};
+
+const char *husk_phase_name(unsigned phase)
+{
+        static const char *const names[HUSK_PHASE_COUNT] = {
+                [HUSK_PHASE_PARSE] = "parse",     [HUSK_PHASE_CGROUP] = "cgroup",
+                [HUSK_PHASE_SECCOMP] = "seccomp", [HUSK_PHASE_CLONE] = "clone",
+                [HUSK_PHASE_MOUNTS] = "mounts",   [HUSK_PHASE_PIVOT] = "pivot",
+                [HUSK_PHASE_READY] = "ready",     [HUSK_PHASE_TOTAL] = "total",
+        };
+        return phase < HUSK_PHASE_COUNT ? names[phase] : "unknown";
+}
+
+typedef struct create_ctx {
+        const husk_global_t *g;
+        const husk_create_opts_t *o;
+        bool keep_master; /* foreground run with a terminal and no console socket */
+        const char *root;
+        husk_config *cfg;
+        char *bundle, *rootfs, *config_path;
+        ns_plan plan;
+        int dirfd;
+        bool state_made;
+        int fifo_fd;
+        cgroup_handle *cg;
+        seccomp_prog *sp;
+        int console_fd;
+        int sync_host, sync_child;
+        pid_t child; /* our direct child (the intermediate when there is a second fork) */
+        pid_t pid;   /* the container process */
+        int master;
+        uint64_t phase[HUSK_PHASE_COUNT];
+} create_ctx;
+
+static void ctx_init(create_ctx *c, const husk_global_t *g, const husk_create_opts_t *o)
+{
+        memset(c, 0, sizeof(*c));
+        c->g = g;
+        c->o = o;
+        c->root = g && g->root ? g->root : state_default_root();
+        c->dirfd = c->fifo_fd = c->console_fd = c->sync_host = c->sync_child = c->master = -1;
+        c->child = c->pid = -1;
+}
+
+static void kill_reap(pid_t *pid)
+{
+        if (*pid > 0) {
+                kill(*pid, SIGKILL);
+                while (waitpid(*pid, NULL, 0) < 0 && errno == EINTR)
+                        ;
+        }
+        *pid = -1;
+}
+
+/* Release everything; on failure (abort) also kill the child, remove the cgroup and the state. */
+static void ctx_done(create_ctx *c, bool abort_create)
+{
+        if (abort_create) {
+                /* The container process is not our child after a second fork: kill it first. */
+                if (c->pid > 0 && c->pid != c->child)
+                        kill(c->pid, SIGKILL);
+                kill_reap(&c->child);
+                if (c->cg) {
+                        husk_error_t ignored; /* best effort: the original error matters more */
+                        (void)cgroup_destroy(c->cg, &ignored);
+                }
+                if (c->state_made) {
+                        husk_error_t ignored;
+                        (void)state_dir_remove(c->root, c->o->id, &ignored);
+                }
+        }
+        util_closep(&c->sync_host);
+        util_closep(&c->sync_child);
+        util_closep(&c->fifo_fd);
+        util_closep(&c->console_fd);
+        util_closep(&c->dirfd);
+        if (abort_create)
+                util_closep(&c->master);
+        if (c->cg)
+                cgroup_handle_free(c->cg);
+        c->cg = NULL;
+        seccomp_prog_free(c->sp);
+        c->sp = NULL;
+        config_free(c->cfg);
+        c->cfg = NULL;
+        free(c->bundle);
+        free(c->rootfs);
+        free(c->config_path);
+        c->bundle = c->rootfs = c->config_path = NULL;
+}
+
+/* Keep our fds out of the preserve-fds range 3..3+N-1 (the caller's fds live there). */
+static int move_above(int *fd, unsigned preserve, husk_error_t *err)
+{
+        if (*fd < 0 || (unsigned)*fd >= 3 + preserve)
+                return 0;
+        int n = fcntl(*fd, F_DUPFD_CLOEXEC, (int)(3 + preserve));
+        if (n < 0)
+                return util_syserr(err, errno, "fcntl F_DUPFD_CLOEXEC");
+        close(*fd);
+        *fd = n;
+        return 0;
+}
+
+/* Step 1: id, bundle, config, rootfs. */
+static int load_bundle(create_ctx *c, husk_error_t *err)
+{
+        const husk_create_opts_t *o = c->o;
+        int r = husk_id_validate(o->id, err);
+        if (r < 0)
+                return r;
+        c->bundle = realpath(o->bundle && o->bundle[0] ? o->bundle : ".", NULL);
+        if (!c->bundle)
+                return util_syserr(err, errno, "bundle %s", o->bundle ? o->bundle : ".");
+        r = config_load_bundle(c->bundle, &c->cfg, err);
+        if (r < 0)
+                return r;
+        husk_config *cfg = c->cfg;
+        c->config_path = xasprintf("%s/config.json", c->bundle);
+        if (!cfg->process || !cfg->process->args || cfg->process->n_args == 0)
+                return husk_error_set(err, EINVAL, "%s: .process.args is required", c->config_path);
+        if (!cfg->has_root || !cfg->root.path || !cfg->root.path[0])
+                return husk_error_set(err, EINVAL, "%s: .root.path is required", c->config_path);
+        _cleanup_free_ char *joined = cfg->root.path[0] == '/'
+                                              ? xstrdup(cfg->root.path)
+                                              : xasprintf("%s/%s", c->bundle, cfg->root.path);
+        c->rootfs = realpath(joined, NULL);
+        struct stat st;
+        if (!c->rootfs || stat(c->rootfs, &st) < 0)
+                return util_syserr(err, errno, "invalid rootfs %s", joined);
+        if (!S_ISDIR(st.st_mode))
+                return husk_error_set(err, ENOTDIR, "invalid rootfs %s: not a directory", joined);
+        r = ns_plan_make(cfg, &c->plan, err);
+        if (r < 0)
+                return r;
+        if (!c->plan.has_mountns)
+                return husk_error_set(err, EINVAL, "%s: husk needs a mount namespace (.linux.namespaces)",
+                                      c->config_path);
+        if ((cfg->hostname || cfg->domainname) && !c->plan.has_utsns)
+                return husk_error_set(err, EINVAL,
+                                      "%s: cannot set the hostname without a private UTS namespace",
+                                      c->config_path);
+        if (cfg->process->terminal && !o->console_socket && !c->keep_master)
+                return husk_error_set(err, EINVAL,
+                                      "cannot allocate a tty when husk detaches without a console "
+                                      "socket (use --console-socket)");
+        return 0;
+}
+
+/* Host side, right after clone: rlimits (they cannot be raised later inside a user namespace),
+ * oom_score_adj, cgroup and id maps, then SYNC_GO. */
+static int setup_child(create_ctx *c, bool in_cgroup, husk_error_t *err)
+{
+        const config_process *p = c->cfg->process;
+        int r;
+        if (!in_cgroup && (r = cgroup_enter(c->cg, c->child, err)) < 0)
+                return r;
+        for (size_t i = 0; i < p->n_rlimits; i++) {
+                struct rlimit rl = { .rlim_cur = p->rlimits[i].soft, .rlim_max = p->rlimits[i].hard };
+                if (prlimit(c->child, p->rlimits[i].resource, &rl, NULL) < 0)
+                        return util_syserr(err, errno, "setrlimit %s",
+                                           config_rlimit_name(p->rlimits[i].resource));
+        }
+        if (p->has_oom_score_adj) {
+                _cleanup_free_ char *path = xasprintf("/proc/%d/oom_score_adj", (int)c->child);
+                char v[16];
+                snprintf(v, sizeof(v), "%d", p->oom_score_adj);
+                if ((r = write_file_at(AT_FDCWD, path, v)) < 0)
+                        return util_syserr(err, r, "write oom_score_adj %s", v);
+        }
+        if (c->plan.new_userns && !c->plan.unshare_mode && (r = ns_write_idmaps(c->child, c->cfg, err)) < 0)
+                return r;
+        /* SYNC_GO */
+        if ((r = sync_send(c->sync_host, SYNC_GO, 0, NULL, 0, -1)) < 0)
+                return util_syserr(err, r, "sync: send SYNC_GO");
+        return 0;
+}
+
+static void fill_state(const create_ctx *c, husk_state *st, char *cgroup)
+{
+        memset(st, 0, sizeof(*st));
+        st->id = (char *)c->o->id;
+        st->bundle = c->bundle;
+        st->rootfs = c->rootfs;
+        st->pid = c->pid;
+        st->pid_start_time = state_proc_start_time(c->pid);
+        format_rfc3339(st->created, sizeof(st->created), true);
+        st->owner = (char *)"";
+        st->annotations = c->cfg->annotations;
+        st->n_annotations = c->cfg->n_annotations;
+        st->cgroup = cgroup;
+        st->new_pidns = c->plan.new_pidns;
+        st->has_poststop = c->cfg->hooks.n_hooks[HOOK_POSTSTOP] > 0;
+        st->config_path = c->config_path;
+        st->terminal = c->cfg->process->terminal;
+        for (size_t i = 0; i < HUSK_PHASE_COUNT && i < ARRAY_SIZE(st->start_phase_ns); i++)
+                st->start_phase_ns[i] = c->phase[i];
+}
+
+/* SYNC_HOOKS: prestart (deprecated) then createRuntime, in the runtime's namespaces. */
+static int run_create_hooks(create_ctx *c, husk_error_t *err)
+{
+        husk_state st;
+        fill_state(c, &st, NULL);
+        _cleanup_free_ char *json = state_to_json(&st, HUSK_STATUS_CREATING, false);
+        int r = hooks_run(&c->cfg->hooks, HOOK_PRESTART, json, err);
+        if (r < 0)
+                return r;
+        r = hooks_run(&c->cfg->hooks, HOOK_CREATE_RUNTIME, json, err);
+        if (r < 0)
+                return r;
+        r = sync_send(c->sync_host, SYNC_HOOKS_DONE, 0, json, strlen(json), -1);
+        return r < 0 ? util_syserr(err, r, "sync: send SYNC_HOOKS_DONE") : 0;
+}
+
+/* The child closed the sync socket without an error frame: say how it ended. */
+static int child_died(create_ctx *c, husk_error_t *err)
+{
+        int status = 0;
+        if (c->child > 0 && waitpid(c->child, &status, 0) == c->child) {
+                c->child = -1;
+                if (WIFSIGNALED(status))
+                        return husk_error_set(err, ECHILD,
+                                              "container init was killed by signal %d during setup",
+                                              WTERMSIG(status));
+                return husk_error_set(err, ECHILD, "container init exited with status %d during setup",
+                                      WEXITSTATUS(status));
+        }
+        return husk_error_set(err, ECHILD, "container init exited during setup");
+}
+
+/* Serve the child's requests until SYNC_READY. */
+static int serve_child(create_ctx *c, uint64_t child_t[CHILD_T_COUNT], husk_error_t *err)
+{
+        for (;;) {
+                sync_msg m;
+                int r = sync_recv(c->sync_host, &m);
+                if (r < 0)
+                        return util_syserr(err, r, "sync: receive");
+                if (r == 0)
+                        return child_died(c, err);
+                switch (m.type) {
+                case SYNC_USERNS: /* the child unshared its user namespace */
+                        r = ns_write_idmaps(c->child, c->cfg, err);
+                        if (r == 0 && (r = sync_send(c->sync_host, SYNC_USERNS_DONE, 0, NULL, 0, -1)) < 0)
+                                util_syserr(err, r, "sync: send SYNC_USERNS_DONE");
+                        break;
+                case SYNC_PID: /* second fork: m.code is the container pid, the intermediate exits */
+                        c->pid = m.code;
+                        while (waitpid(c->child, NULL, 0) < 0 && errno == EINTR)
+                                ;
+                        c->child = -1;
+                        if ((r = sync_send(c->sync_host, SYNC_PID_ACK, 0, NULL, 0, -1)) < 0)
+                                util_syserr(err, r, "sync: send SYNC_PID_ACK");
+                        break;
+                case SYNC_HOOKS:
+                        r = run_create_hooks(c, err);
+                        break;
+                case SYNC_PTY:
+                        if (m.fd < 0) {
+                                r = husk_error_set(err, EPROTO, "sync: SYNC_PTY without an fd");
+                        } else if (c->console_fd >= 0) {
+                                r = terminal_send_master(c->console_fd, m.fd, err);
+                                util_closep(&c->console_fd); /* never wait for the peer */
+                        } else {
+                                c->master = TAKE_FD(m.fd);
+                        }
+                        break;
+                case SYNC_ERROR:
+                        r = husk_error_set(err, m.code, "%s", m.data ? m.data : "unknown error");
+                        husk_error_prefix(err, "unable to start container process");
+                        break;
+                case SYNC_READY:
+                        if (m.len == sizeof(uint64_t) * CHILD_T_COUNT)
+                                memcpy(child_t, m.data, m.len);
+                        sync_msg_done(&m);
+                        return 0;
+                default:
+                        r = husk_error_set(err, EPROTO, "sync: unexpected frame %u", m.type);
+                }
+                sync_msg_done(&m);
+                if (r < 0)
+                        return r;
+        }
+}
+
+static pid_t clone_child(unsigned long flags, int cgroup_fd, bool *ret_in_cgroup)
+{
+        struct husk_clone_args ca = { .flags = flags, .exit_signal = SIGCHLD };
+        pid_t pid = -1;
+        *ret_in_cgroup = false;
+        if (cgroup_fd >= 0) {
+                ca.flags |= CLONE_INTO_CGROUP;
+                ca.cgroup = (uint64_t)cgroup_fd;
+                pid = (pid_t)syscall(SYS_clone3, &ca, sizeof(ca));
+                if (pid >= 0) {
+                        *ret_in_cgroup = true;
+                        return pid;
+                }
+                ca.flags = flags;
+                ca.cgroup = 0;
+        }
+        pid = (pid_t)syscall(SYS_clone3, &ca, sizeof(ca));
+        if (pid < 0 && (errno == ENOSYS || errno == E2BIG))
+                pid = (pid_t)syscall(SYS_clone, flags | SIGCHLD, 0, NULL, NULL, 0);
+        return pid;
+}
+
+static int write_pid_file(const char *path, pid_t pid, husk_error_t *err)
+{
+        char buf[16];
+        int n = snprintf(buf, sizeof(buf), "%d", (int)pid); /* digits, no newline (engines) */
+        _cleanup_free_ char *tmp = xasprintf("%s.husk-tmp", path);
+        _cleanup_close_ int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+        if (fd < 0)
+                return util_syserr(err, errno, "pid file %s", tmp);
+        int r = write_all(fd, buf, (size_t)n);
+        if (r == 0 && rename(tmp, path) < 0)
+                r = -errno;
+        if (r < 0) {
+                unlink(tmp);
+                return util_syserr(err, r, "pid file %s", path);
+        }
+        return 0;
+}
+
+/* Steps 2-3 and the clone; then serve the child until READY and save the state. */
+static int create_container(create_ctx *c, husk_error_t *err)
+{
+        const husk_create_opts_t *o = c->o;
+        uint64_t t_start = now_ns(), t = t_start;
+        int r = load_bundle(c, err);
+        if (r < 0)
+                return r;
+        husk_config *cfg = c->cfg;
+        c->phase[HUSK_PHASE_PARSE] = now_ns() - t;
+
+        if ((r = state_dir_create(c->root, o->id, &c->dirfd, err)) < 0)
+                return r;
+        c->state_made = true;
+        if (mkfifoat(c->dirfd, STATE_FIFO_NAME, 0600) < 0)
+                return util_syserr(err, errno, "mkfifo %s", STATE_FIFO_NAME);
+        /* O_RDWR: opening does not block, and the child inherits a reader for `start`. */
+        c->fifo_fd = openat(c->dirfd, STATE_FIFO_NAME, O_RDWR | O_CLOEXEC);
+        if (c->fifo_fd < 0)
+                return util_syserr(err, errno, "open %s", STATE_FIFO_NAME);
+
+        t = now_ns();
+        if ((r = cgroup_create(o->id, cfg, &c->cg, err)) < 0)
+                return r;
+        c->phase[HUSK_PHASE_CGROUP] = now_ns() - t;
+        t = now_ns();
+        if (cfg->linux_.seccomp) {
+                if ((r = seccomp_compile(cfg->linux_.seccomp, &c->sp, err)) < 0)
+                        return r;
+                if (c->sp->notify)
+                        return husk_error_set(err, ENOTSUP,
+                                              "%s: seccomp SCMP_ACT_NOTIFY is not supported yet",
+                                              c->config_path);
+        }
+        c->phase[HUSK_PHASE_SECCOMP] = now_ns() - t;
+        if (cfg->process->terminal && o->console_socket &&
+            (r = terminal_connect(o->console_socket, &c->console_fd, err)) < 0)
+                return r;
+
+        int sp[2];
+        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)
+                return util_syserr(err, errno, "socketpair");
+        c->sync_host = sp[0];
+        c->sync_child = sp[1];
+        if ((r = move_above(&c->sync_child, o->preserve_fds, err)) < 0 ||
+            (r = move_above(&c->fifo_fd, o->preserve_fds, err)) < 0)
+                return r;
+
+        init_args a = {
+                .cfg = cfg,
+                .plan = &c->plan,
+                .rootfs = { .cfg = cfg, .rootfs = c->rootfs, .bundle = c->bundle,
+                            .no_pivot = o->no_pivot, .in_userns = c->plan.userns,
+                            .want_console = cfg->process->terminal, .rootfs_fd = -1 },
+                .seccomp = c->sp,
+                .sync_fd = c->sync_child,
+                .fifo_fd = c->fifo_fd,
+                .preserve_fds = o->preserve_fds,
+                .no_new_keyring = o->no_new_keyring,
+                .close_fds = { c->dirfd, c->sync_host, c->console_fd, -1 },
+        };
+
+        t = now_ns();
+        bool in_cgroup = false;
+        c->child = clone_child(c->plan.clone_flags, cgroup_clone_fd(c->cg), &in_cgroup);
+        if (c->child < 0)
+                return util_syserr(err, errno, "clone the container process");
+        if (c->child == 0)
+                container_main(&a); /* container side: never returns */
+        c->pid = c->child;
+        util_closep(&c->sync_child);
+        if ((r = setup_child(c, in_cgroup, err)) < 0)
+                return r;
+        c->phase[HUSK_PHASE_CLONE] = now_ns() - t;
+
+        t = now_ns();
+        uint64_t child_t[CHILD_T_COUNT] = { 0 };
+        if ((r = serve_child(c, child_t, err)) < 0)
+                return r;
+        c->phase[HUSK_PHASE_READY] = now_ns() - t;
+        c->phase[HUSK_PHASE_MOUNTS] = child_t[CHILD_T_MOUNTS];
+        c->phase[HUSK_PHASE_PIVOT] = child_t[CHILD_T_PIVOT];
+        if (cfg->process->terminal && c->master < 0 && c->console_fd >= 0)
+                return husk_error_set(err, EPROTO, "container did not send its pty");
+
+        if (o->pid_file && (r = write_pid_file(o->pid_file, c->pid, err)) < 0)
+                return r;
+        c->phase[HUSK_PHASE_TOTAL] = now_ns() - t_start;
+        husk_state st;
+        _cleanup_free_ char *cg = cgroup_serialize(c->cg);
+        fill_state(c, &st, cg);
+        if ((r = state_save(c->dirfd, &st, err)) < 0)
+                return r;
+        if (o->phase_ns)
+                memcpy(o->phase_ns, c->phase, sizeof(c->phase));
+        return 0;
+}
+
+int husk_create(const husk_global_t *g, const husk_create_opts_t *o, husk_error_t *err)
+{
+        create_ctx c;
+        ctx_init(&c, g, o);
+        int r = create_container(&c, err);
+        ctx_done(&c, r < 0);
+        return r;
+}
+
+static void state_freep(husk_state **s)
+{
+        state_free(*s);
+        *s = NULL;
+}
+
+/* poststart: read the config only when it mentions poststart hooks (start stays cheap). */
+static void run_poststart(const husk_state *st)
+{
+        _cleanup_free_ char *text = NULL;
+        size_t len = 0;
+        if (!st->config_path || read_file_at(AT_FDCWD, st->config_path, 16 << 20, &text, &len) < 0 ||
+            !memmem(text, len, "\"poststart\"", 11))
+                return;
+        husk_config *cfg = NULL;
+        husk_error_t ignored;
+        if (config_parse(text, len, st->config_path, &cfg, &ignored) < 0)
+                return;
+        _cleanup_free_ char *json = state_to_json(st, HUSK_STATUS_RUNNING, false);
+        /* Poststart failures only warn (runtime-spec); the library prints nothing, so the
+         * warning is dropped here. */
+        (void)hooks_run(&cfg->hooks, HOOK_POSTSTART, json, &ignored);
+        config_free(cfg);
+}
+
+int husk_start(const husk_global_t *g, const char *id, husk_error_t *err)
+{
+        const char *root = g && g->root ? g->root : state_default_root();
+        _cleanup_close_ int dirfd = -1;
+        int r = state_dir_open(root, id, &dirfd, err);
+        if (r < 0)
+                return r;
+        _cleanup_(state_freep) husk_state *st = NULL;
+        if ((r = state_load(dirfd, &st, err)) < 0)
+                return r;
+        husk_status_t status;
+        if ((r = state_status(dirfd, st, &status, err)) < 0)
+                return r;
+        if (status != HUSK_STATUS_CREATED)
+                return husk_error_set(err, EINVAL, "cannot start a container that is not created: %s",
+                                      husk_status_name(status));
+        _cleanup_close_ int fd = openat(dirfd, STATE_FIFO_NAME, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+        if (fd < 0) {
+                if (errno == ENXIO)
+                        return husk_error_set(err, ESRCH,
+                                              "cannot start container %s: its process is gone", id);
+                return util_syserr(err, errno, "open %s", STATE_FIFO_NAME);
+        }
+        if ((r = write_all(fd, "0", 1)) < 0)
+                return util_syserr(err, r, "write %s", STATE_FIFO_NAME);
+        /* The status becomes "running"; a failed unlink only leaves a fifo nobody reads. */
+        (void)unlinkat(dirfd, STATE_FIFO_NAME, 0);
+        run_poststart(st);
+        return 0;
+}
+
+/* Foreground run: wait for the container process, forward signals, proxy the pty. */
+static int wait_container(pid_t pid, int master, int *ret_status, husk_error_t *err)
+{
+        sigset_t set;
+        sigemptyset(&set);
+        int fwd[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH, SIGCHLD };
+        for (size_t i = 0; i < ARRAY_SIZE(fwd); i++)
+                sigaddset(&set, fwd[i]);
+        _cleanup_close_ int sfd = signalfd(-1, &set, SFD_CLOEXEC);
+        if (sfd < 0)
+                return util_syserr(err, errno, "signalfd");
+        bool tty_in = master >= 0 && isatty(STDIN_FILENO);
+        struct termios saved;
+        if (tty_in) {
+                if (terminal_make_raw(STDIN_FILENO, &saved) < 0)
+                        tty_in = false;
+                else
+                        (void)terminal_copy_winsize(STDIN_FILENO, master);
+        }
+        bool in_open = master >= 0, out_open = master >= 0, exited = false;
+        int status = 0;
+        char buf[8192];
+        while (!exited || out_open) {
+                struct pollfd p[3] = { { .fd = sfd, .events = POLLIN },
+                                       { .fd = in_open ? STDIN_FILENO : -1, .events = POLLIN },
+                                       { .fd = out_open ? master : -1, .events = POLLIN } };
+                /* Once the process is gone, only drain what the pty still holds. */
+                int n = poll(p, 3, exited ? 100 : -1);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0 || (n == 0 && exited))
+                        break;
+                if (p[0].revents & POLLIN) {
+                        struct signalfd_siginfo si;
+                        if (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+                                if (si.ssi_signo == SIGCHLD) {
+                                        /* A subreaper also inherits orphans: reap them all. */
+                                        pid_t w;
+                                        int st;
+                                        while ((w = waitpid(-1, &st, WNOHANG)) > 0)
+                                                if (w == pid) {
+                                                        status = st;
+                                                        exited = true;
+                                                }
+                                } else if (si.ssi_signo == SIGWINCH) {
+                                        if (tty_in)
+                                                (void)terminal_copy_winsize(STDIN_FILENO, master);
+                                } else {
+                                        kill(pid, (int)si.ssi_signo);
+                                }
+                        }
+                }
+                if (p[1].revents & (POLLIN | POLLHUP | POLLERR)) {
+                        ssize_t k = read(STDIN_FILENO, buf, sizeof(buf));
+                        if (k <= 0)
+                                in_open = false;
+                        else if (write_all(master, buf, (size_t)k) < 0)
+                                in_open = false;
+                }
+                if (p[2].revents & (POLLIN | POLLHUP | POLLERR)) {
+                        ssize_t k = read(master, buf, sizeof(buf));
+                        if (k <= 0)
+                                out_open = false; /* EIO: every slave fd is closed */
+                        else
+                                (void)write_all(STDOUT_FILENO, buf, (size_t)k);
+                }
+        }
+        if (!exited) {
+                while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+                        ;
+        }
+        if (tty_in)
+                terminal_restore(STDIN_FILENO, &saved);
+        *ret_status = WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
+        return 0;
+}
+
+int husk_run(const husk_global_t *g, const husk_create_opts_t *o, int *ret_status,
+             husk_error_t *err)
+{
+        /* The container process (or its orphans) reparent to us, so we can wait for it. */
+        if (!o->detach && prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0)
+                return util_syserr(err, errno, "prctl PR_SET_CHILD_SUBREAPER");
+        create_ctx c;
+        ctx_init(&c, g, o);
+        c.keep_master = !o->detach && !o->console_socket;
+        int r = create_container(&c, err);
+        pid_t pid = c.pid;
+        _cleanup_close_ int master = TAKE_FD(c.master);
+        ctx_done(&c, r < 0);
+        if (r < 0)
+                return r;
+
+        /* Block the forwarded signals before start: they are read from a signalfd. */
+        sigset_t set, old;
+        sigemptyset(&set);
+        int fwd[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH, SIGCHLD };
+        for (size_t i = 0; i < ARRAY_SIZE(fwd); i++)
+                sigaddset(&set, fwd[i]);
+        if (!o->detach)
+                sigprocmask(SIG_BLOCK, &set, &old);
+        r = husk_start(g, o->id, err);
+        if (r < 0 || o->detach) {
+                if (!o->detach)
+                        sigprocmask(SIG_SETMASK, &old, NULL);
+                if (r < 0) {
+                        husk_error_t ignored; /* the start error is the one to report */
+                        (void)husk_delete(g, o->id, true, &ignored);
+                } else if (ret_status) {
+                        *ret_status = 0;
+                }
+                return r;
+        }
+        int status = 0;
+        r = wait_container(pid, master, &status, err);
+        sigprocmask(SIG_SETMASK, &old, NULL);
+        husk_error_t derr;
+        int dr = husk_delete(g, o->id, true, &derr);
+        if (r < 0)
+                return r;
+        if (dr < 0) {
+                *err = derr;
+                return dr;
+        }
+        if (ret_status)
+                *ret_status = status;
+        return 0;
+}

@@ -1,0 +1,34 @@
+#!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
+# fds reaching the container: stdio inherited, --preserve-fds, leaked fds closed, and a cwd through
+# a leaked fd (CVE-2024-21626) refused.
+. "$HUSK_SRCDIR/tests/integration/lib.sh"
+require_root
+require_cmd jq
+
+b=$(new_bundle)
+echo in-data > "$T/in"
+out=$(run_in "$b" f1 /bin/sh -c 'cat; echo err >&2' < "$T/in" 2>"$T/err")
+is "$out" "in-data" "stdin and stdout are the caller's"
+is "$(cat "$T/err")" "err" "stderr is the caller's"
+
+echo three > "$T/three"
+echo four > "$T/four"
+cfg "$b" '.process.args = ["/bin/sh", "-c", "cat <&3; for f in 4 5 6; do [ -e /proc/$$/fd/$f ] && echo fd$f-open; done; echo done"]'
+out=$(hk run -b "$b" --preserve-fds 1 f2 3<"$T/three" 4<"$T/four" 5<"$T/four" 6<"$T/four")
+is "$out" "three
+done" "--preserve-fds 1: fd 3 readable, fds 4-6 (leaked by the caller) closed"
+
+cfg "$b" '.process.args = ["/bin/sh", "-c", "ls /proc/$$/fd | tr \"\\n\" \" \""]'
+out=$(hk run -b "$b" f3 7<"$T/four" 9<"$T/four")
+is "$out" "0 1 2 " "only stdio reaches the container without --preserve-fds"
+
+# cwd through a leaked host directory fd must not be usable.
+mkdir -p "$T/hostdir"; echo secret > "$T/hostdir/secret"
+cfg "$b" '.process.cwd = "/proc/self/fd/7" | .process.args = ["/bin/cat", "secret"]'
+out=$(hk create -b "$b" f4 7<"$T/hostdir" 2>&1)
+rc=$?
+isnt "$rc" 0 "cwd=/proc/self/fd/7 (a leaked host dir) fails the create"
+unlike "$out" "^secret" "the host file was not read"
+like "$out" "outside the container root|cwd" "error names the cwd"
+done_testing
