@@ -27,6 +27,9 @@ typedef struct husk_global {
         const char *root;  /* state directory, default /run/husk */
         bool debug;        /* --debug: phase timings and extra detail on stderr/log */
         bool systemd_cgroup;
+        /* Non-fatal problems (e.g. a failing poststop hook during delete) are reported here, since
+         * the library never prints. May be NULL (warnings are then dropped). */
+        void (*warn)(const char *msg);
 } husk_global_t;
 
 typedef struct husk_create_opts {
@@ -92,8 +95,29 @@ int husk_delete(const husk_global_t *g, const char *id, bool force, husk_error_t
 /* Writes BUNDLE/config.json (refuses to overwrite an existing one). */
 int husk_spec(const char *bundle, bool rootless, husk_error_t *err);
 
+/* One row of `husk list`. */
+typedef struct husk_list_entry {
+        char *id;
+        pid_t pid; /* 0 when stopped */
+        husk_status_t status;
+        char *bundle;
+        char created[48];
+        char *owner; /* user name of the state dir's owner */
+} husk_list_entry;
+
+/* Every container under the root, sorted by id (an empty list when the root does not exist). */
+int husk_list(const husk_global_t *g, husk_list_entry **ret, size_t *ret_n, husk_error_t *err);
+void husk_list_free(husk_list_entry *e, size_t n);
+
 /* Validates a container id: 1..1024 chars, no '/', not "." or "..", no control characters. */
 int husk_id_validate(const char *id, husk_error_t *err);
+
+/* update: apply an OCI LinuxResources JSON document to a running (or created/paused) container. */
+int husk_update(const husk_global_t *g, const char *id, const char *resources_json, size_t len,
+                husk_error_t *err);
+/* pause / resume: freeze or thaw every process of the container (cgroup freezer). */
+int husk_pause(const husk_global_t *g, const char *id, husk_error_t *err);
+int husk_resume(const husk_global_t *g, const char *id, husk_error_t *err);
 
 #ifdef __cplusplus
 }

@@ -1,61 +1,746 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* PLACEHOLDER so the tree links and containers run without limits: replaced by the cgroup module
- * owner (v1 and v2 drivers). Resources in the config are refused rather than ignored. */
-#include "cgroup/cgroup.h"
+/* Cgroups: detection (statfs on /sys/fs/cgroup), the container's path, the hierarchies it lives
+ * in, and the life cycle (create, enter, freeze, kill, destroy, serialize). Resource files are
+ * written by resources.c, device rules by devices.c. Host side only. */
+#include "cgroup/cgroup_internal.h"
 #include "util/util.h"
 
-struct cgroup_handle {
-        int unused;
-};
+#include <fcntl.h>
+#include <linux/magic.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <time.h>
+
+#ifndef CGROUP2_SUPER_MAGIC
+#define CGROUP2_SUPER_MAGIC 0x63677270
+#endif
+
+/* ---------------------------------------------------------------- plan: mountinfo, paths */
+
+bool cgroup_list_has(const char *list, const char *name)
+{
+        size_t n = strlen(name);
+        for (const char *p = list; p && *p;) {
+                const char *e = strchr(p, ',');
+                size_t len = e ? (size_t)(e - p) : strlen(p);
+                if (len == n && strncmp(p, name, n) == 0)
+                        return true;
+                p = e ? e + 1 : NULL;
+        }
+        return false;
+}
+
+/* mountinfo escapes space, tab, newline and backslash as \ooo. */
+static char *unescape(const char *s)
+{
+        char *out = xmalloc(strlen(s) + 1), *o = out;
+        while (*s) {
+                if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' &&
+                    s[3] >= '0' && s[3] <= '7') {
+                        *o++ = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 + (s[3] - '0'));
+                        s += 4;
+                } else {
+                        *o++ = *s++;
+                }
+        }
+        *o = '\0';
+        return out;
+}
+
+/* Super options of a v1 mount minus the mount flags: what is left names the controllers. */
+static char *v1_controllers(const char *superopts)
+{
+        static const char *const flags[] = { "rw", "ro", "xattr", "noprefix", "clone_children",
+                                             "cpuset_v2_mode", "favordynmods" };
+        _cleanup_free_ char *copy = xstrdup(superopts);
+        char *out = xcalloc(1, strlen(superopts) + 1), *save = NULL;
+        for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+                bool skip = strchr(t, '=') && strncmp(t, "name=", 5) != 0;
+                for (size_t i = 0; i < ARRAY_SIZE(flags) && !skip; i++)
+                        skip = strcmp(t, flags[i]) == 0;
+                if (skip)
+                        continue;
+                if (*out)
+                        strcat(out, ",");
+                strcat(out, t);
+        }
+        return out;
+}
+
+void cgroup_mounts_free(cg_mount *m, size_t n)
+{
+        for (size_t i = 0; i < n; i++) {
+                free(m[i].mountpoint);
+                free(m[i].controllers);
+        }
+        free(m);
+}
+
+int cgroup_parse_mountinfo(const char *text, cg_mount **ret, size_t *ret_n)
+{
+        _cleanup_free_ char *copy = xstrdup(text);
+        cg_mount *m = NULL;
+        size_t n = 0;
+        char *save = NULL;
+        for (char *line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+                char *f[6] = { 0 }, *s2 = NULL;
+                size_t nf = 0;
+                /* fields: id parent maj:min root mountpoint options ... - fstype source superopts */
+                while (nf < 6 && (f[nf] = strtok_r(nf ? NULL : line, " ", &s2)))
+                        nf++;
+                if (nf < 6)
+                        continue;
+                char *t;
+                while ((t = strtok_r(NULL, " ", &s2)) && strcmp(t, "-") != 0)
+                        ;
+                char *fstype = strtok_r(NULL, " ", &s2), *src = strtok_r(NULL, " ", &s2);
+                char *superopts = strtok_r(NULL, " ", &s2);
+                if (!t || !fstype || !src || !superopts)
+                        continue;
+                bool unified = strcmp(fstype, "cgroup2") == 0;
+                if (!unified && strcmp(fstype, "cgroup") != 0)
+                        continue;
+                _cleanup_free_ char *ctrls = unified ? xstrdup("") : v1_controllers(superopts);
+                bool dup = false;
+                for (size_t i = 0; i < n && !dup; i++)
+                        dup = m[i].unified == unified && strcmp(m[i].controllers, ctrls) == 0;
+                if (dup)
+                        continue;
+                m = xrealloc(m, (n + 1) * sizeof(*m));
+                m[n].mountpoint = unescape(f[4]);
+                m[n].controllers = TAKE_PTR(ctrls);
+                m[n].unified = unified;
+                n++;
+        }
+        *ret = m;
+        *ret_n = n;
+        return 0;
+}
+
+int cgroup_path_resolve(const char *cgroups_path, const char *id, char **ret, husk_error_t *err)
+{
+        if (!cgroups_path || !*cgroups_path) {
+                *ret = xasprintf("/%s/%s", CGROUP_DEFAULT_PARENT, id);
+                return 0;
+        }
+        const char *p = cgroups_path;
+        if (p[0] != '/') {
+                const char *c1 = strchr(p, ':');
+                if (c1 && strchr(c1 + 1, ':'))
+                        return husk_error_set(err, EINVAL,
+                                              "linux.cgroupsPath \"%s\": the systemd form "
+                                              "\"slice:prefix:name\" is not supported (no systemd "
+                                              "cgroup manager); use a cgroupfs path",
+                                              p);
+        }
+        for (const char *c = p; *c; c++)
+                if ((unsigned char)*c < 0x20 || *c == 0x7f)
+                        return husk_error_set(err, EINVAL,
+                                              "linux.cgroupsPath: control character in path");
+        /* Normalise: collapse "//" and "/./", refuse ".." (it would leave the cgroup mount). */
+        size_t len = strlen(p);
+        char *out = xmalloc(len + strlen(CGROUP_DEFAULT_PARENT) + 3), *o = out;
+        if (p[0] != '/') {
+                o += sprintf(o, "/%s", CGROUP_DEFAULT_PARENT);
+        }
+        while (*p) {
+                while (*p == '/')
+                        p++;
+                if (!*p)
+                        break;
+                const char *e = strchrnul(p, '/');
+                size_t n = (size_t)(e - p);
+                if (n == 2 && p[0] == '.' && p[1] == '.') {
+                        free(out);
+                        return husk_error_set(err, EINVAL,
+                                              "linux.cgroupsPath \"%s\": \"..\" is not allowed",
+                                              cgroups_path);
+                }
+                if (!(n == 1 && p[0] == '.')) {
+                        *o++ = '/';
+                        memcpy(o, p, n);
+                        o += n;
+                }
+                p = e;
+        }
+        *o = '\0';
+        if (!*out) {
+                free(out);
+                return husk_error_set(err, EINVAL,
+                                      "linux.cgroupsPath \"%s\": refusing the root cgroup",
+                                      cgroups_path);
+        }
+        *ret = out;
+        return 0;
+}
+
+/* ---------------------------------------------------------------- handle */
+
+void cgroup_handle_free(cgroup_handle *h)
+{
+        if (!h)
+                return;
+        for (size_t i = 0; i < h->n_hier; i++) {
+                free(h->hier[i].controllers);
+                free(h->hier[i].mountpoint);
+                free(h->hier[i].dir);
+        }
+        free(h->hier);
+        free(h->dev_allow);
+        free(h->path);
+        if (h->clone_fd >= 0)
+                close(h->clone_fd);
+        free(h);
+}
+
+static void handle_freep(cgroup_handle **h)
+{
+        cgroup_handle_free(*h);
+}
+#define _cleanup_handle_ _cleanup_(handle_freep)
+
+static void add_hier(cgroup_handle *h, const char *ctrls, const char *mnt, bool unified)
+{
+        h->hier = xrealloc(h->hier, (h->n_hier + 1) * sizeof(*h->hier));
+        cg_hier *c = &h->hier[h->n_hier++];
+        c->controllers = xstrdup(ctrls);
+        c->mountpoint = xstrdup(mnt);
+        c->dir = xasprintf("%s%s", mnt, h->path);
+        c->unified = unified;
+        c->created = false;
+}
+
+/* Which driver: pure v2 when /sys/fs/cgroup is a cgroup2 mount, else v1 with every mounted
+ * controller (plus the unified mount of a hybrid host, where runc also creates the dir). */
+static int handle_new(const char *path, int want_version, cgroup_handle **ret, husk_error_t *err)
+{
+        struct statfs sfs;
+        if (statfs(CGROUP_ROOT, &sfs) < 0)
+                return util_syserr(err, errno, "statfs %s", CGROUP_ROOT);
+        int version = sfs.f_type == CGROUP2_SUPER_MAGIC ? 2 : 1;
+        if (want_version && want_version != version)
+                return husk_error_set(err, EINVAL,
+                                      "container cgroup was made by the v%d driver, the host now "
+                                      "uses cgroup v%d",
+                                      want_version, version);
+        _cleanup_handle_ cgroup_handle *h = xcalloc(1, sizeof(*h));
+        h->clone_fd = -1;
+        h->version = version;
+        h->path = xstrdup(path);
+        if (version == 2) {
+                add_hier(h, "", CGROUP_ROOT, true);
+                *ret = TAKE_PTR(h);
+                return 0;
+        }
+        _cleanup_free_ char *mi = NULL;
+        int r = read_file_at(AT_FDCWD, "/proc/self/mountinfo", 16 << 20, &mi, NULL);
+        if (r < 0)
+                return util_syserr(err, -r, "read /proc/self/mountinfo");
+        cg_mount *m = NULL;
+        size_t n = 0;
+        cgroup_parse_mountinfo(mi, &m, &n);
+        for (size_t i = 0; i < n; i++)
+                add_hier(h, m[i].controllers, m[i].mountpoint, m[i].unified);
+        cgroup_mounts_free(m, n);
+        if (h->n_hier == 0)
+                return husk_error_set(err, ENOENT, "no cgroup hierarchy is mounted");
+        *ret = TAKE_PTR(h);
+        return 0;
+}
+
+cg_hier *cgroup_find_hier(cgroup_handle *h, const char *ctrl)
+{
+        for (size_t i = 0; i < h->n_hier; i++) {
+                cg_hier *c = &h->hier[i];
+                if (h->version == 2 ? c->unified : (!c->unified && cgroup_list_has(c->controllers, ctrl)))
+                        return c;
+        }
+        return NULL;
+}
+
+/* ---------------------------------------------------------------- create */
+
+/* v1 cpuset: a new cgroup starts with empty cpuset.cpus/mems and cannot take tasks until they are
+ * set, so fill every level from its parent, top-down. */
+static int cpuset_init(const cg_hier *c, husk_error_t *err)
+{
+        _cleanup_free_ char *p = xstrdup(c->dir);
+        size_t base = strlen(c->mountpoint);
+        for (char *s = p + base + 1;; s++) {
+                if (*s && *s != '/')
+                        continue;
+                char saved = *s;
+                *s = '\0';
+                static const char *const files[] = { "cpuset.cpus", "cpuset.mems" };
+                for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
+                        _cleanup_close_ int dfd = open(p, O_PATH | O_DIRECTORY | O_CLOEXEC);
+                        _cleanup_free_ char *cur = NULL, *parent = NULL;
+                        if (dfd < 0)
+                                return util_syserr(err, errno, "open %s", p);
+                        if (read_file_at(dfd, files[i], 4096, &cur, NULL) < 0)
+                                continue;
+                        if (strspn(cur, " \n") != strlen(cur))
+                                continue;
+                        _cleanup_free_ char *ppath = xasprintf("%s/../%s", p, files[i]);
+                        int r = read_file_at(AT_FDCWD, ppath, 4096, &parent, NULL);
+                        if (r < 0)
+                                return util_syserr(err, -r, "read %s", ppath);
+                        r = write_file_at(dfd, files[i], parent);
+                        if (r < 0)
+                                return util_syserr(err, -r, "write %s/%s", p, files[i]);
+                }
+                if (!saved)
+                        break;
+                *s = saved;
+        }
+        return 0;
+}
+
+/* v2: the controllers of each parent must be enabled in its cgroup.subtree_control, top-down.
+ * Only what is missing is written (the usual case on a second container: nothing). */
+static int v2_enable_controllers(const cg_hier *c, husk_error_t *err)
+{
+        _cleanup_free_ char *p = xstrdup(c->dir);
+        char *last = strrchr(p, '/');
+        size_t base = strlen(c->mountpoint);
+        if (!last || (size_t)(last - p) < base)
+                return 0;
+        *last = '\0';
+        for (char *s = p + base;; s++) {
+                if (*s && *s != '/')
+                        continue;
+                char saved = *s;
+                *s = '\0';
+                const char *dir = *p ? p : "/";
+                _cleanup_close_ int dfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+                if (dfd < 0)
+                        return util_syserr(err, errno, "open %s", dir);
+                _cleanup_free_ char *avail = NULL, *enabled = NULL;
+                int r = read_file_at(dfd, "cgroup.controllers", 4096, &avail, NULL);
+                if (r < 0)
+                        return util_syserr(err, -r, "read %s/cgroup.controllers", dir);
+                r = read_file_at(dfd, "cgroup.subtree_control", 4096, &enabled, NULL);
+                if (r < 0)
+                        return util_syserr(err, -r, "read %s/cgroup.subtree_control", dir);
+                char buf[512] = "", *save = NULL;
+                for (char *t = strtok_r(avail, " \n", &save); t; t = strtok_r(NULL, " \n", &save)) {
+                        char *e = strstr(enabled, t);
+                        size_t tl = strlen(t);
+                        bool on = false;
+                        for (; e && !on; e = strstr(e + 1, t))
+                                on = (e == enabled || e[-1] == ' ') &&
+                                     (e[tl] == ' ' || e[tl] == '\n' || e[tl] == '\0');
+                        if (!on && strlen(buf) + tl + 3 < sizeof(buf)) {
+                                strcat(buf, " +");
+                                strcat(buf, t);
+                        }
+                }
+                if (*buf) {
+                        r = write_file_at(dfd, "cgroup.subtree_control", buf + 1);
+                        if (r < 0)
+                                return util_syserr(err, -r,
+                                                   "enable controllers (%s) in "
+                                                   "%s/cgroup.subtree_control%s",
+                                                   buf + 1, dir,
+                                                   r == -EBUSY ? " (the parent cgroup has "
+                                                                 "processes of its own)"
+                                                               : "");
+                }
+                if (!saved)
+                        break;
+                *s = saved;
+        }
+        return 0;
+}
+
+static int rmdir_tree(const char *dir);
+
+static void create_undo(cgroup_handle *h)
+{
+        for (size_t i = 0; i < h->n_hier; i++)
+                if (h->hier[i].created)
+                        (void)rmdir_tree(h->hier[i].dir); /* best effort: create already failed */
+}
 
 int cgroup_create(const char *id, const husk_config *cfg, cgroup_handle **ret, husk_error_t *err)
 {
-        *ret = xcalloc(1, sizeof(cgroup_handle));
+        _cleanup_free_ char *path = NULL;
+        int r = cgroup_path_resolve(cfg->linux_.cgroups_path, id, &path, err);
+        if (r < 0)
+                return r;
+        _cleanup_handle_ cgroup_handle *h = NULL;
+        r = handle_new(path, 0, &h, err);
+        if (r < 0)
+                return r;
+        cgroup_devices_to_rules(cfg->linux_.devices, cfg->linux_.n_devices, &h->dev_allow,
+                                &h->n_dev_allow);
+        for (size_t i = 0; i < h->n_hier; i++) {
+                cg_hier *c = &h->hier[i];
+                struct stat st;
+                bool existed = stat(c->dir, &st) == 0;
+                r = mkdir_p(c->dir, 0755);
+                if (r < 0) {
+                        util_syserr(err, -r, "create cgroup %s", c->dir);
+                        goto fail;
+                }
+                c->created = !existed;
+                if (h->version == 2) {
+                        r = v2_enable_controllers(c, err);
+                        if (r < 0)
+                                goto fail;
+                }
+                if (!c->unified && cgroup_list_has(c->controllers, "cpuset")) {
+                        r = cpuset_init(c, err);
+                        if (r < 0)
+                                goto fail;
+                }
+        }
+        const config_resources *res = cfg->linux_.resources;
+        static const config_resources none;
+        r = cgroup_apply_resources(h, res ? res : &none, true, err);
+        if (r < 0)
+                goto fail;
+        *ret = TAKE_PTR(h);
         return 0;
+fail:
+        create_undo(h);
+        return r;
 }
+
+/* ---------------------------------------------------------------- enter, pids, signals */
+
 int cgroup_enter(cgroup_handle *h, pid_t pid, husk_error_t *err)
 {
+        char buf[32];
+        snprintf(buf, sizeof(buf), "%d", (int)pid);
+        for (size_t i = 0; i < h->n_hier; i++) {
+                _cleanup_free_ char *f = xasprintf("%s/cgroup.procs", h->hier[i].dir);
+                int r = write_file_at(AT_FDCWD, f, buf);
+                if (r < 0)
+                        return util_syserr(err, -r, "move pid %d into %s", (int)pid, f);
+        }
         return 0;
 }
+
 int cgroup_clone_fd(cgroup_handle *h)
 {
-        return -1;
+        if (h->version != 2)
+                return -1;
+        if (h->clone_fd < 0)
+                h->clone_fd = open(h->hier[0].dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        return h->clone_fd;
 }
-int cgroup_apply(cgroup_handle *h, const config_resources *r, husk_error_t *err)
+
+/* The hierarchy whose cgroup.procs lists the container's processes. */
+static cg_hier *procs_hier(cgroup_handle *h)
 {
-        return husk_error_set(err, ENOSYS, "cgroup resources not implemented yet");
+        cg_hier *c = cgroup_find_hier(h, "pids");
+        if (!c)
+                c = cgroup_find_hier(h, "freezer");
+        if (!c)
+                c = cgroup_find_hier(h, "memory");
+        return c ? c : (h->n_hier ? &h->hier[0] : NULL);
 }
-int cgroup_freeze(cgroup_handle *h, bool frozen, husk_error_t *err)
+
+static int read_pids(const char *dir, pid_t **ret, size_t *ret_n)
 {
-        return husk_error_set(err, ENOSYS, "cgroup freezer not implemented yet");
-}
-int cgroup_is_frozen(cgroup_handle *h, bool *ret, husk_error_t *err)
-{
-        *ret = false;
+        _cleanup_free_ char *f = xasprintf("%s/cgroup.procs", dir), *text = NULL;
+        int r = read_file_at(AT_FDCWD, f, 64 << 20, &text, NULL);
+        if (r < 0)
+                return r;
+        pid_t *v = NULL;
+        size_t n = 0;
+        char *save = NULL;
+        for (char *t = strtok_r(text, "\n", &save); t; t = strtok_r(NULL, "\n", &save)) {
+                int p;
+                if (parse_int(t, &p) < 0 || p <= 0)
+                        continue;
+                v = xrealloc(v, (n + 1) * sizeof(*v));
+                v[n++] = p;
+        }
+        *ret = v;
+        *ret_n = n;
         return 0;
 }
+
 int cgroup_pids(cgroup_handle *h, pid_t **ret, size_t *ret_n, husk_error_t *err)
 {
-        return husk_error_set(err, ENOSYS, "cgroup pids not implemented yet");
+        cg_hier *c = procs_hier(h);
+        if (!c)
+                return husk_error_set(err, ENOENT, "no cgroup hierarchy");
+        int r = read_pids(c->dir, ret, ret_n);
+        if (r < 0)
+                return util_syserr(err, -r, "read %s/cgroup.procs", c->dir);
+        return 0;
 }
+
+static int signal_pids(cgroup_handle *h, int signo, size_t *ret_n, husk_error_t *err)
+{
+        _cleanup_free_ pid_t *pids = NULL;
+        size_t n = 0;
+        int r = cgroup_pids(h, &pids, &n, err);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n; i++)
+                if (kill(pids[i], signo) < 0 && errno != ESRCH)
+                        return util_syserr(err, errno, "kill %d", (int)pids[i]);
+        if (ret_n)
+                *ret_n = n;
+        return 0;
+}
+
 int cgroup_kill_all(cgroup_handle *h, int signo, husk_error_t *err)
 {
-        return husk_error_set(err, ENOSYS, "cgroup kill not implemented yet");
+        if (signo != SIGKILL)
+                return signal_pids(h, signo, NULL, err);
+        /* Freeze first so nothing forks between reading the list and the signals; SIGKILL is
+         * delivered once the cgroup is thawed again. */
+        bool frozen = false;
+        husk_error_t ignored;
+        if (cgroup_find_hier(h, "freezer") || h->version == 2)
+                frozen = cgroup_freeze(h, true, &ignored) == 0; /* no freezer: kill unfrozen */
+        int r = signal_pids(h, signo, NULL, err);
+        if (frozen) {
+                int r2 = cgroup_freeze(h, false, r < 0 ? &ignored : err);
+                if (r >= 0 && r2 < 0)
+                        r = r2;
+        }
+        return r;
 }
+
+/* ---------------------------------------------------------------- freezer */
+
+static void sleep_ms(long ms)
+{
+        struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+        nanosleep(&ts, NULL);
+}
+
+static int v2_events_field(const char *dir, const char *key, int *ret)
+{
+        _cleanup_free_ char *f = xasprintf("%s/cgroup.events", dir), *text = NULL;
+        int r = read_file_at(AT_FDCWD, f, 4096, &text, NULL);
+        if (r < 0)
+                return r;
+        size_t kl = strlen(key);
+        for (char *l = text; l && *l; l = strchr(l, '\n'), l = l ? l + 1 : NULL)
+                if (strncmp(l, key, kl) == 0 && l[kl] == ' ') {
+                        *ret = l[kl + 1] == '1';
+                        return 0;
+                }
+        return -ENOENT;
+}
+
+int cgroup_freeze(cgroup_handle *h, bool frozen, husk_error_t *err)
+{
+        if (h->version == 2) {
+                const char *dir = h->hier[0].dir;
+                _cleanup_free_ char *f = xasprintf("%s/cgroup.freeze", dir);
+                int r = write_file_at(AT_FDCWD, f, frozen ? "1" : "0");
+                if (r < 0)
+                        return util_syserr(err, -r, "write %s", f);
+                for (int i = 0; i < 5000; i++) {
+                        int v = -1;
+                        r = v2_events_field(dir, "frozen", &v);
+                        if (r < 0)
+                                return util_syserr(err, -r, "read %s/cgroup.events", dir);
+                        if (v == frozen)
+                                return 0;
+                        sleep_ms(1);
+                }
+                return husk_error_set(err, ETIMEDOUT, "cgroup %s did not %s in time", dir,
+                                      frozen ? "freeze" : "thaw");
+        }
+        cg_hier *c = cgroup_find_hier(h, "freezer");
+        if (!c)
+                return husk_error_set(err, ENOTSUP, "the freezer cgroup controller is not mounted");
+        _cleanup_free_ char *f = xasprintf("%s/freezer.state", c->dir);
+        const char *want = frozen ? "FROZEN" : "THAWED";
+        for (int i = 0; i < 5000; i++) {
+                /* Writing again from time to time restarts a freeze that a fork raced with. */
+                if (i % 100 == 0) {
+                        int r = write_file_at(AT_FDCWD, f, want);
+                        if (r < 0)
+                                return util_syserr(err, -r, "write %s", f);
+                }
+                _cleanup_free_ char *cur = NULL;
+                int r = read_file_at(AT_FDCWD, f, 64, &cur, NULL);
+                if (r < 0)
+                        return util_syserr(err, -r, "read %s", f);
+                if (strncmp(cur, want, strlen(want)) == 0)
+                        return 0;
+                sleep_ms(1);
+        }
+        if (frozen)
+                (void)write_file_at(AT_FDCWD, f, "THAWED"); /* do not leave it half frozen */
+        return husk_error_set(err, ETIMEDOUT, "cgroup %s did not reach %s in time", c->dir, want);
+}
+
+int cgroup_is_frozen(cgroup_handle *h, bool *ret, husk_error_t *err)
+{
+        if (h->version == 2) {
+                int v = 0;
+                int r = v2_events_field(h->hier[0].dir, "frozen", &v);
+                if (r < 0)
+                        return util_syserr(err, -r, "read %s/cgroup.events", h->hier[0].dir);
+                *ret = v == 1;
+                return 0;
+        }
+        cg_hier *c = cgroup_find_hier(h, "freezer");
+        if (!c) {
+                *ret = false;
+                return 0;
+        }
+        _cleanup_free_ char *f = xasprintf("%s/freezer.state", c->dir), *cur = NULL;
+        int r = read_file_at(AT_FDCWD, f, 64, &cur, NULL);
+        if (r < 0)
+                return util_syserr(err, -r, "read %s", f);
+        /* FREEZING counts as paused too: the processes are stopped or about to be */
+        *ret = strncmp(cur, "THAWED", 6) != 0;
+        return 0;
+}
+
+/* ---------------------------------------------------------------- destroy */
+
+/* rmdir dir and any child cgroups (made inside the container), deepest first. EBUSY while the
+ * last processes are leaving is retried briefly. */
+static int rmdir_tree(const char *dir)
+{
+        for (int attempt = 0;; attempt++) {
+                if (rmdir(dir) == 0 || errno == ENOENT)
+                        return 0;
+                int e = errno;
+                if (e != EBUSY && e != ENOTEMPTY)
+                        return -e;
+                if (e == ENOTEMPTY || attempt == 0) {
+                        _cleanup_closedir_ DIR *d = opendir(dir);
+                        struct dirent *de;
+                        while (d && (de = readdir(d)))
+                                if (de->d_type == DT_DIR && strcmp(de->d_name, ".") != 0 &&
+                                    strcmp(de->d_name, "..") != 0) {
+                                        _cleanup_free_ char *sub =
+                                                xasprintf("%s/%s", dir, de->d_name);
+                                        (void)rmdir_tree(sub); /* the rmdir above reports */
+                                }
+                }
+                if (attempt >= 200)
+                        return -e;
+                sleep_ms(attempt < 20 ? 1 : 10);
+        }
+}
+
+static bool empty(cgroup_handle *h)
+{
+        if (h->version == 2) {
+                int v = 0;
+                if (v2_events_field(h->hier[0].dir, "populated", &v) == 0)
+                        return v == 0;
+        }
+        _cleanup_free_ pid_t *pids = NULL;
+        size_t n = 0;
+        cg_hier *c = procs_hier(h);
+        return !c || read_pids(c->dir, &pids, &n) < 0 || n == 0;
+}
+
+static int kill_leftovers(cgroup_handle *h, husk_error_t *err)
+{
+        if (empty(h))
+                return 0;
+        _cleanup_free_ char *kf = h->version == 2 ? xasprintf("%s/cgroup.kill", h->hier[0].dir)
+                                                  : NULL;
+        for (int i = 0; i < 500; i++) {
+                if (i % 50 == 0) {
+                        /* v2.kill (kernel >= 5.14) kills the whole tree atomically */
+                        if (!kf || write_file_at(AT_FDCWD, kf, "1") < 0) {
+                                int r = cgroup_kill_all(h, SIGKILL, err);
+                                if (r < 0)
+                                        return r;
+                        }
+                }
+                if (empty(h))
+                        return 0;
+                sleep_ms(i < 20 ? 1 : 10);
+        }
+        return husk_error_set(err, EBUSY, "processes in cgroup %s survived SIGKILL", h->path);
+}
+
 int cgroup_destroy(cgroup_handle *h, husk_error_t *err)
 {
-        return 0;
+        int r = kill_leftovers(h, err);
+        if (r < 0)
+                return r;
+        int ret = 0;
+        for (size_t i = 0; i < h->n_hier; i++) {
+                r = rmdir_tree(h->hier[i].dir);
+                if (r < 0 && ret == 0)
+                        ret = util_syserr(err, -r, "remove cgroup %s", h->hier[i].dir);
+        }
+        return ret;
 }
+
+/* ---------------------------------------------------------------- serialize */
+
+/* "v1;c:4:1,b:8:*;/husk/ID": driver, linux.devices allow rules, path (last: it may hold ';'). */
 char *cgroup_serialize(const cgroup_handle *h)
 {
-        return xstrdup("");
+        size_t cap = 16 + strlen(h->path) + h->n_dev_allow * 48;
+        char *s = xmalloc(cap), *o = s;
+        o += sprintf(o, "v%d;", h->version);
+        for (size_t i = 0; i < h->n_dev_allow; i++) {
+                const config_device_rule *d = &h->dev_allow[i];
+                char maj[24] = "*", min[24] = "*";
+                if (d->major >= 0)
+                        snprintf(maj, sizeof(maj), "%lld", (long long)d->major);
+                if (d->minor >= 0)
+                        snprintf(min, sizeof(min), "%lld", (long long)d->minor);
+                o += sprintf(o, "%s%c:%s:%s", i ? "," : "", d->type, maj, min);
+        }
+        sprintf(o, ";%s", h->path);
+        return s;
 }
+
+static int parse_dev_num(const char *s, int64_t *ret)
+{
+        if (strcmp(s, "*") == 0) {
+                *ret = -1;
+                return 0;
+        }
+        return parse_int64(s, ret);
+}
+
 int cgroup_deserialize(const char *s, cgroup_handle **ret, husk_error_t *err)
 {
-        *ret = xcalloc(1, sizeof(cgroup_handle));
+#define bad "invalid saved cgroup state \"%s\""
+        if (!s || s[0] != 'v' || (s[1] != '1' && s[1] != '2') || s[2] != ';')
+                return husk_error_set(err, EINVAL, bad, s ? s : "");
+        const char *devs = s + 3, *path = strchr(devs, ';');
+        if (!path || path[1] != '/')
+                return husk_error_set(err, EINVAL, bad, s);
+        _cleanup_handle_ cgroup_handle *h = NULL;
+        int r = handle_new(path + 1, s[1] - '0', &h, err);
+        if (r < 0)
+                return r;
+        _cleanup_free_ char *list = xstrndup(devs, (size_t)(path - devs));
+        char *save = NULL;
+        for (char *t = strtok_r(list, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+                char *c1 = strchr(t, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+                config_device_rule d = { .allow = true, .type = t[0], .access = "rwm" };
+                if (!c2 || c1 != t + 1)
+                        return husk_error_set(err, EINVAL, bad, s);
+                *c2 = '\0';
+                if (parse_dev_num(c1 + 1, &d.major) < 0 || parse_dev_num(c2 + 1, &d.minor) < 0)
+                        return husk_error_set(err, EINVAL, bad, s);
+                h->dev_allow = xrealloc(h->dev_allow, (h->n_dev_allow + 1) * sizeof(d));
+                h->dev_allow[h->n_dev_allow++] = d;
+        }
+        *ret = TAKE_PTR(h);
         return 0;
+#undef bad
 }
-void cgroup_handle_free(cgroup_handle *h)
+
+int cgroup_apply(cgroup_handle *h, const config_resources *r, husk_error_t *err)
 {
-        free(h);
+        return cgroup_apply_resources(h, r, false, err);
 }

@@ -39,6 +39,9 @@ typedef struct mount_flags {
         unsigned long propagation; /* MS_PRIVATE|MS_REC, ... or 0 */
         bool bind, rec;            /* bind / rbind */
         char *data;                /* remaining filesystem-specific options joined by ',', or NULL */
+        /* Added by the rootfs module: "rro", "rnosuid", ... (mount_setattr AT_RECURSIVE, binds) */
+        unsigned long rec_flags;   /* MS_* to set on the whole bound tree */
+        unsigned long rec_clear;   /* MS_* to clear on the whole bound tree */
 } mount_flags;
 
 /* Parse OCI mount options into flags; unknown options go to data. Returns 0 or -EINVAL with err. */

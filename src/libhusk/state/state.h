@@ -53,7 +53,19 @@ int state_status(int dirfd, const husk_state *s, husk_status_t *ret, husk_error_
 /* The OCI state JSON (ociVersion, id, status, pid, bundle, rootfs, created, annotations, owner). */
 char *state_to_json(const husk_state *s, husk_status_t status, bool pretty);
 
+/* Write the OCI state object into w (used for state_to_json and list). */
+struct json_writer;
+void state_write_json(struct json_writer *w, const husk_state *s, husk_status_t status);
+
 /* Start time (field 22 of /proc/PID/stat), or 0 when the process does not exist. */
 uint64_t state_proc_start_time(pid_t pid);
+
+/* ---- additions (state module owner) ---- */
+/* Open ROOT/ID without taking the lock (read-only commands: state, list). */
+int state_dir_open_nolock(const char *root, const char *id, int *ret_dirfd, husk_error_t *err);
+/* /proc/PID/stat: state letter and start time. -ESRCH when the process does not exist. */
+int state_proc_stat(pid_t pid, char *ret_state, uint64_t *ret_start);
+/* The process exists, is not a zombie and (when start_time != 0) has that start time. */
+bool state_pid_alive(pid_t pid, uint64_t start_time);
 
 #endif

@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* create, run, start. */
+#include "cli.h"
+#include "util/util.h"
+
+typedef struct create_args {
+        husk_create_opts_t o;
+        bool detach;
+} create_args;
+
+static int parse_create(cli_ctx *c, bool run, int argc, char **argv, create_args *a)
+{
+        husk_create_opts_t *o = &a->o;
+        /* run and create share the flags; create accepts --detach too (go-runc may pass it) and
+         * ignores it: create always returns once the container is created. */
+        const cli_opt opts[] = {
+                { "bundle", 'b', OPT_STRING, &o->bundle, "bundle directory (default: current directory)" },
+                { "pid-file", 0, OPT_STRING, &o->pid_file, "write the container's pid (digits only) to FILE" },
+                { "console-socket", 0, OPT_STRING, &o->console_socket,
+                  "AF_UNIX socket that receives the pty master (process.terminal)" },
+                { "preserve-fds", 0, OPT_UINT, &o->preserve_fds, "pass N more fds (3..3+N-1) to the container" },
+                { "no-pivot", 0, OPT_BOOL, &o->no_pivot, "use chroot instead of pivot_root (unsafe)" },
+                { "no-new-keyring", 0, OPT_BOOL, &o->no_new_keyring, "keep the session keyring" },
+                { "detach", 'd', OPT_BOOL, &a->detach,
+                  run ? "return once the container has started" : "accepted for compatibility" },
+                { 0 },
+        };
+        char **pos = NULL;
+        int npos = 0;
+        int r = cli_parse(c, cli_find_command(c->command), opts, argc, argv, &pos, &npos);
+        if (r != 0)
+                return r;
+        if (cli_want_args(c, npos, 1, 1) < 0) {
+                free(pos);
+                return -1;
+        }
+        o->id = pos[0];
+        free(pos);
+        if (c->g.systemd_cgroup)
+                return -cli_fail(c, "--systemd-cgroup is not supported: husk manages cgroups "
+                                    "through cgroupfs and needs no systemd");
+        husk_error_t err = { 0 };
+        if (husk_id_validate(o->id, &err) < 0)
+                return -cli_fail_err(c, &err);
+        o->detach = a->detach;
+        return 0;
+}
+
+int cmd_create(cli_ctx *c, int argc, char **argv)
+{
+        create_args a = { 0 };
+        int r = parse_create(c, false, argc, argv, &a);
+        if (r != 0)
+                return r > 0 ? 0 : 1;
+        a.o.detach = false;
+        husk_error_t err = { 0 };
+        if (husk_create(&c->g, &a.o, &err) < 0)
+                return cli_fail_err(c, &err);
+        return 0;
+}
+
+int cmd_run(cli_ctx *c, int argc, char **argv)
+{
+        create_args a = { 0 };
+        int r = parse_create(c, true, argc, argv, &a);
+        if (r != 0)
+                return r > 0 ? 0 : 1;
+        husk_error_t err = { 0 };
+        int status = 0;
+        if (husk_run(&c->g, &a.o, &status, &err) < 0)
+                return cli_fail_err(c, &err);
+        return a.detach ? 0 : status;
+}
+
+int cmd_start(cli_ctx *c, int argc, char **argv)
+{
+        const cli_opt opts[] = { { 0 } };
+        char **pos = NULL;
+        int npos = 0;
+        int r = cli_parse(c, cli_find_command(c->command), opts, argc, argv, &pos, &npos);
+        if (r != 0)
+                return r > 0 ? 0 : 1;
+        _cleanup_free_ char **p = pos;
+        if (cli_want_args(c, npos, 1, 1) < 0)
+                return 1;
+        husk_error_t err = { 0 };
+        if (husk_start(&c->g, p[0], &err) < 0)
+                return cli_fail_err(c, &err);
+        return 0;
+}

@@ -1,0 +1,278 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The OCI "process" object: in config.json (.process) and alone (exec --process FILE). */
+#include "config/internal.h"
+
+#include <inttypes.h>
+#include <string.h>
+
+void config_process_free(config_process *p)
+{
+        if (!p)
+                return;
+        free(p->user.additional_gids);
+        strv_free(p->args);
+        free(p->command_line);
+        strv_free(p->env);
+        free(p->cwd);
+        free(p->rlimits);
+        free(p->apparmor_profile);
+        free(p->selinux_label);
+        free(p);
+}
+
+static void process_freep(config_process **p)
+{
+        config_process_free(*p);
+}
+
+static int parse_user(jctx *c, yajl_val proc, const char *parent, config_user *u)
+{
+        char path[JPATH_MAX];
+        yajl_val v = NULL;
+        int r = jget_object(c, proc, parent, "user", false, &v);
+        if (r < 0 || !v)
+                return r;
+        jpath_key(path, parent, "user");
+        if ((r = jget_uint32(c, v, path, "uid", false, NULL, &u->uid)) < 0 ||
+            (r = jget_uint32(c, v, path, "gid", false, NULL, &u->gid)) < 0)
+                return r;
+        uint64_t umask = 0;
+        if ((r = jget_uint64(c, v, path, "umask", false, 0777, &u->has_umask, &umask)) < 0)
+                return r;
+        u->umask = (uint32_t)umask;
+        yajl_val gids = NULL;
+        if ((r = jget_array(c, v, path, "additionalGids", &gids)) < 0)
+                return r;
+        if (gids) {
+                char gp[JPATH_MAX], ep[JPATH_MAX];
+                jpath_key(gp, path, "additionalGids");
+                size_t n = gids->u.array.len;
+                u->additional_gids = xcalloc(n ? n : 1, sizeof(uint32_t));
+                u->n_additional_gids = n;
+                for (size_t i = 0; i < n; i++) {
+                        uint64_t g = 0;
+                        jpath_idx(ep, gp, i);
+                        if ((r = jval_uint64(c, gids->u.array.values[i], ep, UINT32_MAX, &g)) < 0)
+                                return r;
+                        u->additional_gids[i] = (uint32_t)g;
+                }
+        }
+        /* user.username is Windows only: ignored. */
+        return 0;
+}
+
+static int parse_cap_set(jctx *c, yajl_val caps, const char *parent, const char *key, bool *has,
+                         uint64_t *mask)
+{
+        _cleanup_strv_ char **names = NULL;
+        size_t n = 0;
+        int r = jget_strv(c, caps, parent, key, &names, &n);
+        if (r < 0 || !names)
+                return r;
+        char path[JPATH_MAX], ep[JPATH_MAX];
+        jpath_key(path, parent, key);
+        for (size_t i = 0; i < n; i++) {
+                int cap = config_cap_from_name(names[i]);
+                if (cap < 0) {
+                        jpath_idx(ep, path, i);
+                        return jerr(c, ep, "unknown capability \"%s\"", names[i]);
+                }
+                *mask |= UINT64_C(1) << cap;
+        }
+        *has = true;
+        return 0;
+}
+
+static int parse_caps(jctx *c, yajl_val proc, const char *parent, config_process *p)
+{
+        yajl_val v = NULL;
+        int r = jget_object(c, proc, parent, "capabilities", false, &v);
+        if (r < 0 || !v)
+                return r;
+        char path[JPATH_MAX];
+        jpath_key(path, parent, "capabilities");
+        config_caps *k = &p->capabilities;
+        if ((r = parse_cap_set(c, v, path, "bounding", &k->has_bounding, &k->bounding)) < 0 ||
+            (r = parse_cap_set(c, v, path, "effective", &k->has_effective, &k->effective)) < 0 ||
+            (r = parse_cap_set(c, v, path, "inheritable", &k->has_inheritable, &k->inheritable)) <
+                    0 ||
+            (r = parse_cap_set(c, v, path, "permitted", &k->has_permitted, &k->permitted)) < 0 ||
+            (r = parse_cap_set(c, v, path, "ambient", &k->has_ambient, &k->ambient)) < 0)
+                return r;
+        p->has_capabilities = true;
+        return 0;
+}
+
+static int parse_rlimit(jctx *c, yajl_val v, const char *path, config_process *p, size_t idx)
+{
+        if (!YAJL_IS_OBJECT(v))
+                return jerr(c, path, "expected an object, got %s", jtype(v));
+        _cleanup_free_ char *type = NULL;
+        char tp[JPATH_MAX];
+        jpath_key(tp, path, "type");
+        int r = jget_string(c, v, path, "type", true, &type);
+        if (r < 0)
+                return r;
+        int res = config_rlimit_from_name(type);
+        if (res < 0)
+                return jerr(c, tp, "unknown rlimit \"%s\"", type);
+        for (size_t i = 0; i < idx; i++)
+                if (p->rlimits[i].resource == res)
+                        return jerr(c, tp, "duplicate rlimit \"%s\"", type);
+        config_rlimit *rl = &p->rlimits[idx];
+        rl->resource = res;
+        if ((r = jget_uint64(c, v, path, "soft", true, UINT64_MAX, NULL, &rl->soft)) < 0 ||
+            (r = jget_uint64(c, v, path, "hard", true, UINT64_MAX, NULL, &rl->hard)) < 0)
+                return r;
+        if (rl->soft > rl->hard)
+                return jerr(c, path, "soft limit %" PRIu64 " exceeds hard limit %" PRIu64, rl->soft,
+                            rl->hard);
+        return 0;
+}
+
+static int parse_rlimits(jctx *c, yajl_val proc, const char *parent, config_process *p)
+{
+        yajl_val a = NULL;
+        int r = jget_array(c, proc, parent, "rlimits", &a);
+        if (r < 0 || !a)
+                return r;
+        char path[JPATH_MAX], ep[JPATH_MAX];
+        jpath_key(path, parent, "rlimits");
+        size_t n = a->u.array.len;
+        p->rlimits = xcalloc(n ? n : 1, sizeof(config_rlimit));
+        for (size_t i = 0; i < n; i++) {
+                jpath_idx(ep, path, i);
+                if ((r = parse_rlimit(c, a->u.array.values[i], ep, p, i)) < 0)
+                        return r;
+                p->n_rlimits = i + 1;
+        }
+        return 0;
+}
+
+/* A field husk recognises but cannot apply: refuse it rather than run the container without it. */
+static int reject_string(jctx *c, const char *parent, const char *key, const char *value,
+                         const char *why)
+{
+        if (!value || !value[0])
+                return 0;
+        char path[JPATH_MAX];
+        jpath_key(path, parent, key);
+        return jerr(c, path, "not supported by husk (%s)", why);
+}
+
+static int reject_object(jctx *c, yajl_val obj, const char *parent, const char *key,
+                         const char *why, bool *has)
+{
+        yajl_val v = jfield(obj, key);
+        if (jobject_empty(v))
+                return 0;
+        char path[JPATH_MAX];
+        jpath_key(path, parent, key);
+        if (!YAJL_IS_OBJECT(v))
+                return jerr(c, path, "expected an object, got %s", jtype(v));
+        if (has)
+                *has = true;
+        return jerr(c, path, "not supported by husk (%s)", why);
+}
+
+static int check_env(jctx *c, const char *parent, config_process *p)
+{
+        char path[JPATH_MAX], ep[JPATH_MAX];
+        jpath_key(path, parent, "env");
+        for (size_t i = 0; i < p->n_env; i++) {
+                const char *eq = strchr(p->env[i], '=');
+                if (!eq || eq == p->env[i]) {
+                        jpath_idx(ep, path, i);
+                        return jerr(c, ep, "expected \"NAME=value\", got \"%s\"", p->env[i]);
+                }
+        }
+        return 0;
+}
+
+static int parse_console_size(jctx *c, yajl_val proc, const char *parent, config_process *p)
+{
+        yajl_val v = NULL;
+        int r = jget_object(c, proc, parent, "consoleSize", false, &v);
+        if (r < 0 || !v)
+                return r;
+        char path[JPATH_MAX];
+        jpath_key(path, parent, "consoleSize");
+        if ((r = jget_uint32(c, v, path, "height", true, NULL, &p->console_height)) < 0 ||
+            (r = jget_uint32(c, v, path, "width", true, NULL, &p->console_width)) < 0)
+                return r;
+        p->has_console_size = true;
+        return 0;
+}
+
+static int parse_args_cwd(jctx *c, yajl_val v, const char *path, config_process *p)
+{
+        char ap[JPATH_MAX];
+        int r = jget_strv(c, v, path, "args", &p->args, &p->n_args);
+        if (r < 0)
+                return r;
+        jpath_key(ap, path, "args");
+        if (p->n_args == 0)
+                return jerr(c, ap, "must contain at least one element (the program to run)");
+        if (p->args[0][0] == '\0')
+                return jerr(c, ap, "the program to run (args[0]) is an empty string");
+        if ((r = jget_string(c, v, path, "cwd", true, &p->cwd)) < 0)
+                return r;
+        jpath_key(ap, path, "cwd");
+        if (p->cwd[0] != '/')
+                return jerr(c, ap, "expected an absolute path, got \"%s\"", p->cwd);
+        return 0;
+}
+
+int config_parse_process_obj(jctx *c, yajl_val v, const char *path, config_process **ret)
+{
+        if (!YAJL_IS_OBJECT(v))
+                return jerr(c, path, "expected an object, got %s", jtype(v));
+        _cleanup_(process_freep) config_process *p = xcalloc(1, sizeof(*p));
+        int64_t oom = 0;
+        int r;
+        if ((r = jget_bool(c, v, path, "terminal", NULL, &p->terminal)) < 0 ||
+            (r = parse_console_size(c, v, path, p)) < 0 ||
+            (r = parse_user(c, v, path, &p->user)) < 0 || (r = parse_args_cwd(c, v, path, p)) < 0 ||
+            (r = jget_string(c, v, path, "commandLine", false, &p->command_line)) < 0 ||
+            (r = jget_strv(c, v, path, "env", &p->env, &p->n_env)) < 0 ||
+            (r = check_env(c, path, p)) < 0 || (r = parse_caps(c, v, path, p)) < 0 ||
+            (r = parse_rlimits(c, v, path, p)) < 0 ||
+            (r = jget_bool(c, v, path, "noNewPrivileges", NULL, &p->no_new_privileges)) < 0 ||
+            (r = jget_string(c, v, path, "apparmorProfile", false, &p->apparmor_profile)) < 0 ||
+            (r = jget_int64(c, v, path, "oomScoreAdj", false, -1000, 1000, &p->has_oom_score_adj,
+                            &oom)) < 0 ||
+            (r = jget_string(c, v, path, "selinuxLabel", false, &p->selinux_label)) < 0)
+                return r;
+        p->oom_score_adj = (int)oom;
+        if (!p->env) {
+                p->env = xcalloc(1, sizeof(char *));
+                p->n_env = 0;
+        }
+        if ((r = reject_string(c, path, "commandLine", p->command_line, "Windows only")) < 0 ||
+            (r = reject_string(c, path, "apparmorProfile", p->apparmor_profile,
+                               "no AppArmor support")) < 0 ||
+            (r = reject_string(c, path, "selinuxLabel", p->selinux_label, "no SELinux support")) <
+                    0 ||
+            (r = reject_object(c, v, path, "ioPriority", "I/O priorities are not applied",
+                               &p->has_io_priority)) < 0 ||
+            (r = reject_object(c, v, path, "scheduler", "scheduling policies are not applied",
+                               &p->has_scheduler)) < 0 ||
+            (r = reject_object(c, v, path, "execCPUAffinity", "CPU affinity is not applied",
+                               &p->has_exec_cpu_affinity)) < 0)
+                return r;
+        *ret = TAKE_PTR(p);
+        return 0;
+}
+
+int config_parse_process(const char *json, size_t len, const char *fname, config_process **ret,
+                         husk_error_t *err)
+{
+        jctx c = { .fname = fname, .err = err };
+        yajl_val tree = NULL;
+        int r = jparse(&c, json, len, &tree);
+        if (r < 0)
+                return r;
+        r = config_parse_process_obj(&c, tree, "", ret);
+        yajl_tree_free(tree);
+        return r;
+}
