@@ -47,6 +47,31 @@ is "$out" "512
 /etc
 bar baz" "rlimits, cwd and env"
 
+# oom_score_adj (host side), personality, seccomp loaded with and without no_new_privs.
+b=$(new_bundle)
+cfg "$b" '.process.oomScoreAdj = 432 | .linux.personality = {"domain": "LINUX32"}'
+out=$(run_in "$b" o1 /bin/sh -c 'cat /proc/self/oom_score_adj; uname -m')
+is "$out" "432
+i686" "oomScoreAdj and LINUX32 personality applied"
+cfg "$b" 'del(.linux.personality) | del(.process.oomScoreAdj)
+        | .linux.seccomp = {"defaultAction": "SCMP_ACT_ALLOW", "architectures": ["SCMP_ARCH_X86_64"],
+            "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1}]}'
+out=$(run_in "$b" s1 /bin/sh -c 'mkdir /tmp/x 2>&1; grep Seccomp: /proc/self/status | tr -s "\t" " "')
+like "$out" "Operation not permitted" "seccomp filter applied (no_new_privs)"
+like "$out" "Seccomp: 2" "seccomp mode 2"
+cfg "$b" '.process.noNewPrivileges = false'
+out=$(run_in "$b" s2 /bin/sh -c 'mkdir /tmp/x 2>&1; grep -E "Seccomp:|NoNewPrivs" /proc/self/status | tr -s "\t" " "')
+like "$out" "Operation not permitted" "seccomp filter applied without no_new_privs"
+like "$out" "NoNewPrivs: 0" "no_new_privs stays off when not asked"
+
+# run --detach returns while the container runs.
+b=$(new_bundle)
+cfg "$b" '.process.args = ["/bin/sleep", "30"]'
+hk run -d -b "$b" r1
+ok $? "run --detach returns"
+is "$(hk state r1 | jq -r .status)" running "the detached container is running"
+hk delete --force r1
+
 # Exit status and signals.
 b=$(new_bundle)
 run_in "$b" p6 /bin/sh -c 'exit 7' >/dev/null 2>&1
