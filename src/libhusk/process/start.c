@@ -470,7 +470,7 @@ static void state_freep(husk_state **s)
 }
 
 /* poststart: read the config only when it mentions poststart hooks (start stays cheap). */
-static void run_poststart(const husk_state *st)
+static void run_poststart(const husk_global_t *g, const husk_state *st)
 {
         _cleanup_free_ char *text = NULL;
         size_t len = 0;
@@ -478,13 +478,14 @@ static void run_poststart(const husk_state *st)
             !memmem(text, len, "\"poststart\"", 11))
                 return;
         husk_config *cfg = NULL;
-        husk_error_t ignored;
-        if (config_parse(text, len, st->config_path, &cfg, &ignored) < 0)
-                return;
+        husk_error_t herr;
+        if (config_parse(text, len, st->config_path, &cfg, &herr) < 0)
+                return; /* create parsed this config: it cannot fail unless edited since */
         _cleanup_free_ char *json = state_to_json(st, HUSK_STATUS_RUNNING, false);
-        /* Poststart failures only warn (runtime-spec); the library prints nothing, so the
-         * warning is dropped here. */
-        (void)hooks_run(&cfg->hooks, HOOK_POSTSTART, json, &ignored);
+        /* Poststart failures only warn (runtime-spec), and only in the debug log: engines parse
+         * the output of a successful start. */
+        if (hooks_run(&cfg->hooks, HOOK_POSTSTART, json, &herr) < 0 && g && g->debug && g->warn)
+                g->warn(herr.msg);
         config_free(cfg);
 }
 
@@ -515,7 +516,7 @@ int husk_start(const husk_global_t *g, const char *id, husk_error_t *err)
                 return util_syserr(err, r, "write %s", STATE_FIFO_NAME);
         /* The status becomes "running"; a failed unlink only leaves a fifo nobody reads. */
         (void)unlinkat(dirfd, STATE_FIFO_NAME, 0);
-        run_poststart(st);
+        run_poststart(g, st);
         return 0;
 }
 
