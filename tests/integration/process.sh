@@ -72,6 +72,14 @@ ok $? "run --detach returns"
 is "$(hk state r1 | jq -r .status)" running "the detached container is running"
 hk delete --force r1
 
+# An rlimit the kernel refuses (above fs.nr_open even with CAP_SYS_RESOURCE) fails the create.
+b=$(new_bundle)
+over=$(( $(cat /proc/sys/fs/nr_open) + 1 ))
+cfg "$b" --argjson n "$over" '.process.rlimits = [{"type": "RLIMIT_NOFILE", "soft": $n, "hard": $n}]'
+err=$(hk create -b "$b" l1 2>&1)
+isnt $? 0 "impossible RLIMIT_NOFILE fails create"
+like "$err" "setrlimit RLIMIT_NOFILE: operation not permitted" "rlimit error text (lower case, as engines match)"
+
 # Exit status and signals.
 b=$(new_bundle)
 run_in "$b" p6 /bin/sh -c 'exit 7' >/dev/null 2>&1
