@@ -116,6 +116,19 @@ first=$(echo "$out" | head -1); up=$(echo "$out" | tail -1)
 is "$first" 1 "time namespace: still pid 1 after the second fork"
 [ "${up:-0}" -ge 864000 ]; ok $? "time namespace: boottime offset applied (uptime $up)"
 
+# cgroup namespace: unshared once in the final cgroup, so every hierarchy shows "/".
+b=$(new_bundle)
+cfg "$b" '.linux.namespaces += [{"type": "cgroup"}]'
+out=$(run_in "$b" cg1 /bin/cat /proc/self/cgroup)
+notroot=$(printf '%s\n' "$out" | grep -v ':/$')
+is "$notroot" "" "cgroup namespace: the container's cgroups are its roots"
+[ -n "$out" ]; ok $? "cgroup namespace: /proc/self/cgroup readable"
+# hostname needs a private UTS namespace.
+cfg "$b" '.linux.namespaces |= map(select(.type != "uts" and .type != "cgroup"))'
+err=$(hk create -b "$b" h1 2>&1)
+isnt $? 0 "hostname without a UTS namespace fails"
+like "$err" "(UTS|uts) namespace" "error names the UTS namespace"
+
 # create/start split, the container process reparented to the caller's subreaper (conmon-like).
 b=$(new_bundle)
 cfg "$b" '.process.args = ["/bin/sh", "-c", "exit 3"]'
