@@ -103,7 +103,8 @@ static const char full_json[] =
         " 'maskedPaths':['/proc/kcore','/sys/firmware'],'readonlyPaths':['/proc/sys'],"
         " 'mountLabel':'',"
         " 'sysctl':{'net.ipv4.ip_forward':'1','kernel.shmmax':'1000','fs.mqueue.msg_max':'10',"
-        "  'kernel.hostname':'x','kernel.msgmax':'8192'},"
+        "  'kernel.hostname':'x','kernel.msgmax':'8192','kernel.sem':'1 2 3 4',"
+        "  'kernel.shm_next_id':'-1'},"
         " 'seccomp':{'defaultAction':'SCMP_ACT_ERRNO','defaultErrnoRet':1,"
         "  'architectures':['SCMP_ARCH_X86_64','SCMP_ARCH_X86'],"
         "  'flags':['SECCOMP_FILTER_FLAG_LOG','SECCOMP_FILTER_FLAG_SPEC_ALLOW'],"
@@ -250,7 +251,7 @@ static void test_full_linux(void **state)
         assert_string_equal(l->masked_paths[1], "/sys/firmware");
         assert_null(l->masked_paths[2]);
         assert_int_equal(l->n_readonly_paths, 1);
-        assert_int_equal(l->n_sysctl, 5);
+        assert_int_equal(l->n_sysctl, 7);
         assert_string_equal(l->sysctl[0].key, "net.ipv4.ip_forward");
         assert_string_equal(l->sysctl[0].value, "1");
         assert_true(l->has_personality);
@@ -993,6 +994,10 @@ static const bad_case bad_cases[] = {
         { "sysctl_hostname_without_uts",
           LNX(NS("{'type':'ipc'}") ",'sysctl':{'kernel.hostname':'x'}"),
           "config.json: .linux.sysctl[\"kernel.hostname\"]: not a namespaced sysctl" },
+        { "sysctl_kernel_prefix_only", LNX(NS("{'type':'ipc'}") ",'sysctl':{'kernel.shm':'1'}"),
+          "config.json: .linux.sysctl[\"kernel.shm\"]: not a namespaced sysctl" },
+        { "sysctl_sem_lookalike", LNX(NS("{'type':'ipc'}") ",'sysctl':{'kernel.semx':'1'}"),
+          "config.json: .linux.sysctl[\"kernel.semx\"]: not a namespaced sysctl" },
         { "sysctl_kernel_other",
           LNX(NS("{'type':'ipc'},{'type':'uts'}") ",'sysctl':{'kernel.pid_max':'9'}"),
           "config.json: .linux.sysctl[\"kernel.pid_max\"]: not a namespaced sysctl" },

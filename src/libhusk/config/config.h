@@ -357,7 +357,8 @@ void config_resources_free(config_resources *r);
 /* Look up a namespace of the given type: returns NULL when the config does not ask for it. */
 const config_namespace *config_find_namespace(const husk_config *c, config_ns_type t);
 
-/* The default config.json written by `husk spec` (like `runc spec`), allocated. */
+/* The default config.json written by `husk spec` (like `runc spec`), allocated. NULL only when
+ * seccomp_default_profile_json() returns text that is not valid JSON. */
 char *config_default_spec(bool rootless);
 
 /* Name <-> number tables, exported for unit tests and other modules. */

@@ -504,16 +504,14 @@ static bool ns_configured(const husk_config *cfg, config_ns_type t)
         return config_find_namespace(cfg, t) != NULL;
 }
 
-/* Which namespace makes a sysctl key safe to set, or -1 when the key is not namespaced. */
+/* Which namespace makes a sysctl key safe to set, or -1 when the key is not namespaced (writing it
+ * would change the host). The IPC keys are the ones ipc_namespace.c keeps per namespace. */
 static int sysctl_namespace(const char *key)
 {
-        static const char *const ipc_keys[] = { "kernel.msgmax", "kernel.msgmnb",
-                                                "kernel.msgmni", "kernel.sem",
-                                                "kernel.shmall", "kernel.shmmax",
-                                                "kernel.shmmni", "kernel.shm_rmid_forced" };
-        for (size_t i = 0; i < ARRAY_SIZE(ipc_keys); i++)
-                if (strcmp(key, ipc_keys[i]) == 0)
-                        return NS_IPC;
+        if ((strncmp(key, "kernel.msg", 10) == 0 && key[10]) ||
+            (strncmp(key, "kernel.shm", 10) == 0 && key[10]) || strcmp(key, "kernel.sem") == 0 ||
+            strcmp(key, "kernel.sem_next_id") == 0)
+                return NS_IPC;
         if (strncmp(key, "fs.mqueue.", 10) == 0 && key[10])
                 return NS_IPC;
         if (strncmp(key, "net.", 4) == 0 && key[4])

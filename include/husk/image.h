@@ -1,0 +1,92 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* husk: public image API (image archives, content-addressed store, layer unpack). */
+#ifndef HUSK_IMAGE_H
+#define HUSK_IMAGE_H
+
+#include "husk/husk.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define HUSK_STORE_DEFAULT "/var/lib/husk"
+
+/* Options shared by every image call. Zero-initialise, then set what you need. */
+typedef struct husk_image_opts {
+        const char *store;        /* NULL: $HUSK_STORE, else HUSK_STORE_DEFAULT */
+        const char *platform;     /* "os/arch[/variant]"; NULL: the host's (linux/amd64 on x86-64) */
+        uint64_t max_entry_size;  /* bytes per tar entry; 0: default (8 GiB) */
+        uint64_t max_layer_size;  /* uncompressed bytes per layer; 0: default (64 GiB) */
+} husk_image_opts_t;
+
+/* One loaded image, as reported by husk_image_load. */
+typedef struct husk_image_loaded {
+        char *id;      /* "sha256:<hex>" of the image config */
+        char **names;  /* NULL-terminated, may be empty */
+        unsigned layers_unpacked; /* layers unpacked by this load (others were already stored) */
+        unsigned layers_total;
+        unsigned skipped_devices; /* device nodes in the layers that were not created */
+} husk_image_loaded_t;
+
+/* The parts of an image config the run path needs. Every field may be NULL. */
+typedef struct husk_image_config {
+        char **entrypoint;
+        char **cmd;
+        char **env;
+        char *user;
+        char *working_dir;
+        char *stop_signal;
+} husk_image_config_t;
+
+/* What `husk run IMAGE` needs: the layer dirs for an overlay (lowest first) and the config. */
+typedef struct husk_image_resolved {
+        char *id;
+        char **layer_dirs; /* absolute paths, NULL-terminated, lowest layer first */
+        husk_image_config_t config;
+} husk_image_resolved_t;
+
+/* The store folder these options select (opts->store, $HUSK_STORE or the default). */
+const char *husk_image_store_path(const husk_image_opts_t *o);
+
+/* Loads an OCI layout folder, an oci-archive, a docker-save archive (folder or tar) or a plain
+ * rootfs tarball. Fills an allocated array of *ret_n loaded images (free with
+ * husk_image_loaded_free). */
+int husk_image_load(const husk_image_opts_t *o, const char *path, husk_image_loaded_t **ret,
+                    size_t *ret_n, husk_error_t *err);
+void husk_image_loaded_free(husk_image_loaded_t *v, size_t n);
+
+/* One stored image, for listings. */
+typedef struct husk_image_info {
+        char *id;     /* "sha256:<hex>" */
+        char **names; /* NULL-terminated */
+        size_t n_layers;
+        uint64_t size; /* bytes of file content in its layers */
+        char *loaded;  /* RFC 3339 */
+} husk_image_info_t;
+int husk_image_list(const husk_image_opts_t *o, husk_image_info_t **ret, size_t *ret_n,
+                    husk_error_t *err);
+void husk_image_info_free(husk_image_info_t *v, size_t n);
+
+/* JSON array of the stored images: [{"id","names","layers","size","loaded"}]. */
+int husk_image_list_json(const husk_image_opts_t *o, char **ret_json, husk_error_t *err);
+/* JSON object for one image (NAME, full id, or an unambiguous id prefix of >= 4 hex digits):
+ * the store record plus the image config ("config") and the layer dirs ("layer_dirs"). */
+int husk_image_inspect_json(const husk_image_opts_t *o, const char *ref, char **ret_json,
+                            husk_error_t *err);
+/* Removes a name from its image (the image goes when no name is left) or, given an id, the image
+ * and all its names. Layers stay until husk_image_prune. *ret_removed_id (may be NULL) gets the
+ * id of the image removed, NULL when only a name was removed. */
+int husk_image_rm(const husk_image_opts_t *o, const char *ref, char **ret_removed_id,
+                  husk_error_t *err);
+/* Removes layers and configs no image uses and leftovers of interrupted loads. */
+int husk_image_prune(const husk_image_opts_t *o, size_t *ret_layers_removed, husk_error_t *err);
+
+/* Resolves an image ref for the run path. */
+int husk_image_resolve(const husk_image_opts_t *o, const char *ref, husk_image_resolved_t **ret,
+                       husk_error_t *err);
+void husk_image_resolved_free(husk_image_resolved_t *r);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

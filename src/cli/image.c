@@ -1,0 +1,249 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* `husk image [--store DIR] load|ls|inspect|rm|prune ...` */
+#include "image.h" /* src/cli/image.h: same folder */
+#include "husk/image.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char usage[] =
+        "usage: husk image [--store DIR] COMMAND\n"
+        "  load [--platform OS/ARCH[/VARIANT]] [--max-entry-size BYTES] FILE|DIR\n"
+        "  ls [--format table|json]\n"
+        "  inspect NAME|ID\n"
+        "  rm NAME|ID...\n"
+        "  prune\n"
+        "The store is --store, else $HUSK_STORE, else " HUSK_STORE_DEFAULT ".\n";
+
+static int fail(const husk_error_t *err)
+{
+        fprintf(stderr, "husk: %s\n", err->msg);
+        return 1;
+}
+
+static int bad_usage(const char *what)
+{
+        fprintf(stderr, "husk image: %s\n%s", what, usage);
+        return 2;
+}
+
+/* Takes "--opt VALUE" or "--opt=VALUE" at argv[*i]; NULL when argv[*i] is not opt. */
+static const char *opt_value(int argc, char **argv, int *i, const char *opt, bool *missing)
+{
+        size_t l = strlen(opt);
+        if (strncmp(argv[*i], opt, l) != 0)
+                return NULL;
+        if (argv[*i][l] == '=')
+                return argv[*i] + l + 1;
+        if (argv[*i][l] != '\0')
+                return NULL;
+        if (*i + 1 >= argc) {
+                *missing = true;
+                return NULL;
+        }
+        return argv[++*i];
+}
+
+static void human_size(uint64_t b, char *buf, size_t len)
+{
+        const char *units[] = { "B", "kB", "MB", "GB", "TB" };
+        double v = (double)b;
+        size_t u = 0;
+        while (v >= 1000 && u + 1 < sizeof(units) / sizeof(units[0])) {
+                v /= 1000;
+                u++;
+        }
+        if (u == 0)
+                snprintf(buf, len, "%" PRIu64 "B", b);
+        else
+                snprintf(buf, len, "%.1f%s", v, units[u]);
+}
+
+static int cmd_load(husk_image_opts_t *o, int argc, char **argv)
+{
+        const char *path = NULL;
+        for (int i = 1; i < argc; i++) {
+                bool missing = false;
+                const char *v;
+                if ((v = opt_value(argc, argv, &i, "--platform", &missing)))
+                        o->platform = v;
+                else if ((v = opt_value(argc, argv, &i, "--max-entry-size", &missing))) {
+                        char *end = NULL;
+                        unsigned long long n = strtoull(v, &end, 10);
+                        if (!*v || *v == '-' || *end || n == 0)
+                                return bad_usage("--max-entry-size needs a positive number");
+                        o->max_entry_size = n;
+                } else if (missing)
+                        return bad_usage("option needs a value");
+                else if (argv[i][0] == '-' && argv[i][1])
+                        return bad_usage("unknown option for load");
+                else if (path)
+                        return bad_usage("load takes one FILE or DIR");
+                else
+                        path = argv[i];
+        }
+        if (!path)
+                return bad_usage("load needs a FILE or DIR");
+        husk_error_t err = { 0 };
+        husk_image_loaded_t *v = NULL;
+        size_t n = 0;
+        if (husk_image_load(o, path, &v, &n, &err) < 0)
+                return fail(&err);
+        for (size_t i = 0; i < n; i++) {
+                printf("Loaded image %s", v[i].id);
+                for (size_t k = 0; v[i].names && v[i].names[k]; k++)
+                        printf(" %s", v[i].names[k]);
+                printf("\n");
+                if (v[i].skipped_devices)
+                        fprintf(stderr, "husk: %s: %u device nodes in the layers were not created\n",
+                                v[i].id, v[i].skipped_devices);
+        }
+        husk_image_loaded_free(v, n);
+        return 0;
+}
+
+static int cmd_ls(husk_image_opts_t *o, int argc, char **argv)
+{
+        bool json = false;
+        for (int i = 1; i < argc; i++) {
+                bool missing = false;
+                const char *v = opt_value(argc, argv, &i, "--format", &missing);
+                if (v && strcmp(v, "json") == 0)
+                        json = true;
+                else if (v && strcmp(v, "table") == 0)
+                        json = false;
+                else
+                        return bad_usage("ls takes only --format table|json");
+        }
+        husk_error_t err = { 0 };
+        if (json) {
+                char *out = NULL;
+                if (husk_image_list_json(o, &out, &err) < 0)
+                        return fail(&err);
+                printf("%s\n", out);
+                free(out);
+                return 0;
+        }
+        husk_image_info_t *v = NULL;
+        size_t n = 0;
+        if (husk_image_list(o, &v, &n, &err) < 0)
+                return fail(&err);
+        printf("%-40s %-12s %-6s %s\n", "NAME", "ID", "LAYERS", "SIZE");
+        for (size_t i = 0; i < n; i++) {
+                char size[32];
+                human_size(v[i].size, size, sizeof(size));
+                const char *id = v[i].id + strlen("sha256:");
+                size_t k = 0;
+                do {
+                        const char *name = v[i].names && v[i].names[k] ? v[i].names[k] : "<none>";
+                        printf("%-40s %-12.12s %-6zu %s\n", name, id, v[i].n_layers, size);
+                } while (v[i].names && v[i].names[k] && v[i].names[++k]);
+        }
+        husk_image_info_free(v, n);
+        return 0;
+}
+
+static int cmd_inspect(husk_image_opts_t *o, int argc, char **argv)
+{
+        if (argc != 2)
+                return bad_usage("inspect takes one NAME or ID");
+        husk_error_t err = { 0 };
+        char *out = NULL;
+        if (husk_image_inspect_json(o, argv[1], &out, &err) < 0)
+                return fail(&err);
+        printf("%s\n", out);
+        free(out);
+        return 0;
+}
+
+static int cmd_rm(husk_image_opts_t *o, int argc, char **argv)
+{
+        if (argc < 2)
+                return bad_usage("rm needs a NAME or ID");
+        int rc = 0;
+        for (int i = 1; i < argc; i++) {
+                husk_error_t err = { 0 };
+                char *id = NULL;
+                if (husk_image_rm(o, argv[i], &id, &err) < 0) {
+                        rc = fail(&err);
+                        continue;
+                }
+                if (id)
+                        printf("Deleted: %s\n", id);
+                else
+                        printf("Untagged: %s\n", argv[i]);
+                free(id);
+        }
+        return rc;
+}
+
+static int cmd_prune(husk_image_opts_t *o, int argc, char **argv)
+{
+        if (argc != 1)
+                return bad_usage("prune takes no arguments");
+        husk_error_t err = { 0 };
+        size_t n = 0;
+        if (husk_image_prune(o, &n, &err) < 0)
+                return fail(&err);
+        printf("Removed %zu layers\n", n);
+        return 0;
+}
+
+int cli_image(const husk_global_t *g, int argc, char **argv)
+{
+        husk_image_opts_t o = { 0 };
+        int i = 1;
+        (void)g;
+        while (i < argc && argv[i][0] == '-') {
+                bool missing = false;
+                const char *v = opt_value(argc, argv, &i, "--store", &missing);
+                if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+                        fputs(usage, stdout);
+                        return 0;
+                }
+                if (!v)
+                        return bad_usage(missing ? "--store needs a value" : "unknown option");
+                o.store = v;
+                i++;
+        }
+        if (i >= argc)
+                return bad_usage("no command given");
+        /* --store may also follow the command: pull it out of the remaining arguments. */
+        char **args = calloc((size_t)(argc - i) + 1, sizeof(char *));
+        int n = 0;
+        if (!args)
+                return 1;
+        for (int k = i; k < argc; k++) {
+                bool missing = false;
+                int j = k;
+                const char *v = k > i ? opt_value(argc, argv, &j, "--store", &missing) : NULL;
+                if (v) {
+                        o.store = v;
+                        k = j;
+                        continue;
+                }
+                if (missing) {
+                        free(args);
+                        return bad_usage("--store needs a value");
+                }
+                args[n++] = argv[k];
+        }
+        const char *cmd = args[0];
+        int rc;
+        if (strcmp(cmd, "load") == 0)
+                rc = cmd_load(&o, n, args);
+        else if (strcmp(cmd, "ls") == 0 || strcmp(cmd, "list") == 0)
+                rc = cmd_ls(&o, n, args);
+        else if (strcmp(cmd, "inspect") == 0)
+                rc = cmd_inspect(&o, n, args);
+        else if (strcmp(cmd, "rm") == 0)
+                rc = cmd_rm(&o, n, args);
+        else if (strcmp(cmd, "prune") == 0)
+                rc = cmd_prune(&o, n, args);
+        else
+                rc = bad_usage("unknown command");
+        free(args);
+        return rc;
+}

@@ -1,0 +1,155 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Internal header of the image module: digests, media types, entry planning (pure), layer apply,
+ * image sources (folder or archive) and manifest parsing. */
+#ifndef HUSK_IMAGE_INTERNAL_H
+#define HUSK_IMAGE_INTERNAL_H
+
+#include "husk/image.h"
+#include "util/util.h"
+
+#include <sys/types.h>
+
+/* ---- digests (SHA-256 through OpenSSL EVP) ---- */
+#define DIGEST_HEX_LEN 64
+typedef struct digest_ctx {
+        void *md; /* EVP_MD_CTX */
+} digest_ctx_t;
+int digest_init(digest_ctx_t *d);
+void digest_update(digest_ctx_t *d, const void *buf, size_t len);
+/* Writes 64 lowercase hex digits + NUL into hex and frees the context. */
+void digest_final(digest_ctx_t *d, char hex[DIGEST_HEX_LEN + 1]);
+void digest_done(digest_ctx_t *d);
+/* SHA-256 of a buffer. */
+void digest_buffer(const void *buf, size_t len, char hex[DIGEST_HEX_LEN + 1]);
+/* Parses "sha256:<64 lowercase hex>" into hex. -EINVAL when malformed, -EOPNOTSUPP for another
+ * algorithm (sha512 ...). */
+int digest_parse(const char *s, char hex[DIGEST_HEX_LEN + 1]);
+/* True when s is exactly 64 lowercase hex digits. */
+bool digest_hex_valid(const char *s);
+
+/* ---- media types ---- */
+typedef enum media_kind {
+        MEDIA_UNKNOWN = 0,
+        MEDIA_INDEX,    /* OCI image index or Docker manifest list */
+        MEDIA_MANIFEST, /* OCI or Docker v2 schema 2 manifest */
+        MEDIA_CONFIG,   /* OCI or Docker image config */
+        MEDIA_LAYER,
+} media_kind_t;
+typedef enum compression {
+        COMP_NONE = 0,
+        COMP_GZIP,
+        COMP_ZSTD,
+        COMP_AUTO, /* detect (docker-save layer.tar, rootfs tarballs) */
+} compression_t;
+media_kind_t media_type_parse(const char *mt, compression_t *ret_comp);
+const char *compression_name(compression_t c);
+
+/* ---- entry planning (pure; unit tested) ---- */
+/* Normalises a tar entry name: drops "." components, empty components and a trailing '/'.
+ * Rejects absolute names, ".." components and over-long names (returns -EINVAL, *ret_reason set).
+ * The root itself becomes "". */
+int image_path_clean(const char *name, char **ret, const char **ret_reason);
+
+typedef enum entry_action {
+        ACT_SKIP = 0,   /* nothing to do (root entry, aufs metadata) */
+        ACT_DIR,
+        ACT_FILE,
+        ACT_SYMLINK,
+        ACT_HARDLINK,
+        ACT_FIFO,
+        ACT_WHITEOUT,   /* .wh.NAME: char 0:0 device NAME in the parent */
+        ACT_OPAQUE,     /* .wh..wh..opq: trusted.overlay.opaque=y on the parent */
+        ACT_SKIP_DEVICE,/* block/char device or socket: never created */
+        ACT_REJECT,
+} entry_action_t;
+
+typedef struct entry_plan {
+        entry_action_t action;
+        char *parent;       /* cleaned parent path, "" for the layer root */
+        char *leaf;         /* name to create in parent (whiteout target for ACT_WHITEOUT) */
+        const char *reason; /* ACT_REJECT */
+} entry_plan_t;
+/* Plans one entry given its name and file type (S_IFREG, S_IFDIR, ...). Returns the action; the
+ * plan's strings are allocated (entry_plan_done frees them). */
+entry_action_t image_plan_entry(const char *name, mode_t type, entry_plan_t *ret);
+void entry_plan_done(entry_plan_t *p);
+
+/* ---- layer apply ---- */
+typedef struct layer_limits {
+        uint64_t max_entry;
+        uint64_t max_total;
+} layer_limits_t;
+
+typedef struct layer_result {
+        char blob_hex[DIGEST_HEX_LEN + 1]; /* digest of the stream as read */
+        char diff_hex[DIGEST_HEX_LEN + 1]; /* digest of the uncompressed tar */
+        uint64_t bytes;                    /* regular file bytes written */
+        uint64_t entries;
+        unsigned skipped_devices;
+} layer_result_t;
+
+/* Unpacks the (possibly compressed) tar read from blob_fd into the directory root_fd, in overlay
+ * form, computing the blob digest and the diff_id in the same pass. what names the layer in
+ * errors ("ARCHIVE: layer X"). Never writes outside root_fd. */
+int image_layer_apply(int blob_fd, compression_t comp, int root_fd, const char *what,
+                      const layer_limits_t *lim, layer_result_t *res, husk_error_t *err);
+/* rm -rf of dirfd/name without following symlinks. */
+int rm_rf_at(int dirfd, const char *name);
+
+/* ---- sources: an OCI layout / docker-save folder, or an archive staged into a folder ---- */
+typedef enum source_kind { SOURCE_OCI = 1, SOURCE_DOCKER, SOURCE_ROOTFS } source_kind_t;
+typedef struct image_source {
+        char *desc;         /* the path given, for messages */
+        source_kind_t kind;
+        int dirfd;          /* folder (or staging folder) */
+        int file_fd;        /* SOURCE_ROOTFS: the tarball */
+        bool staged;
+        char **names;       /* staged: cleaned archive names; staging file i is "f<i>" */
+        int *alias;         /* staged: index of the file each name refers to */
+        size_t n_names;
+} image_source_t;
+/* Opens path. Archives are staged into staging_fd (an empty folder the caller owns and removes). */
+int image_source_open(const char *path, int staging_fd, image_source_t *src, husk_error_t *err);
+void image_source_close(image_source_t *src);
+int image_source_open_file(const image_source_t *src, const char *rel, int *ret_fd,
+                           husk_error_t *err);
+/* Reads a small JSON file (<= 8 MiB) of the source; when hex is not NULL, checks its digest. */
+int image_source_read(const image_source_t *src, const char *rel, const char *hex, char **ret,
+                      size_t *ret_len, husk_error_t *err);
+
+/* ---- manifests ---- */
+typedef struct layer_ref {
+        char *path;      /* in the source */
+        char *blob_hex;  /* expected blob digest, NULL when unknown (docker-save layer.tar) */
+        int64_t size;    /* expected size, -1 when unknown */
+        compression_t comp;
+} layer_ref_t;
+
+typedef struct image_plan {
+        char *config_path;  /* NULL for a rootfs tarball (config synthesised) */
+        char *config_hex;   /* expected config digest, NULL when unknown */
+        layer_ref_t *layers;
+        size_t n_layers;
+        char **names;
+} image_plan_t;
+/* Frees the contents of n plans (not the array). */
+void image_plan_free(image_plan_t *v, size_t n);
+
+/* The platform string of this host, e.g. "linux/amd64". */
+const char *image_host_platform(void);
+/* Lists the images to load from a source, choosing manifests for platform. */
+int image_source_plan(const image_source_t *src, const char *platform, image_plan_t **ret,
+                      size_t *ret_n, husk_error_t *err);
+
+/* Parsed image config. diff_ids are hex. */
+typedef struct image_config {
+        husk_image_config_t run;
+        char **diff_ids;
+        size_t n_diff_ids;
+        char *os, *arch;
+} image_config_t;
+int image_config_parse(const char *json, const char *what, image_config_t *ret, husk_error_t *err);
+void image_config_done(image_config_t *c);
+void husk_image_config_done(husk_image_config_t *c);
+
+#endif

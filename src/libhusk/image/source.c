@@ -1,0 +1,321 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Image sources: an OCI layout or docker-save folder, or an archive of one (staged into a private
+ * folder so blobs can be read in any order), or a plain rootfs tarball (docker export style). */
+#include "image/image.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+
+#define JSON_MAX (8u * 1024 * 1024)
+
+static void archive_freep(struct archive **a)
+{
+        if (*a)
+                archive_read_free(*a);
+        *a = NULL;
+}
+
+static struct archive *archive_reader(int fd)
+{
+        struct archive *a = archive_read_new();
+        if (!a)
+                return NULL;
+        archive_read_support_format_tar(a);
+        archive_read_support_filter_gzip(a);
+        archive_read_support_filter_zstd(a);
+        archive_read_support_filter_xz(a);
+        archive_read_support_filter_bzip2(a);
+        if (lseek(fd, 0, SEEK_SET) < 0 || archive_read_open_fd(a, fd, 256 * 1024) != ARCHIVE_OK) {
+                archive_read_free(a);
+                return NULL;
+        }
+        return a;
+}
+
+/* Joins a symlink target to the link's folder inside the archive, resolving ".." without ever
+ * going above the archive root. NULL when it would. */
+static char *join_inside(const char *link_name, const char *target)
+{
+        if (target[0] == '/')
+                return NULL;
+        const char *slash = strrchr(link_name, '/');
+        _cleanup_free_ char *full = slash ? xasprintf("%.*s/%s", (int)(slash - link_name), link_name,
+                                                      target)
+                                          : xstrdup(target);
+        char *out = xmalloc(strlen(full) + 1);
+        size_t n = 0;
+        char *save = NULL;
+        for (char *c = strtok_r(full, "/", &save); c; c = strtok_r(NULL, "/", &save)) {
+                if (strcmp(c, ".") == 0)
+                        continue;
+                if (strcmp(c, "..") == 0) {
+                        if (n == 0) {
+                                free(out);
+                                return NULL;
+                        }
+                        while (n > 0 && out[n - 1] != '/')
+                                n--;
+                        if (n > 0)
+                                n--;
+                        continue;
+                }
+                if (n > 0)
+                        out[n++] = '/';
+                memcpy(out + n, c, strlen(c));
+                n += strlen(c);
+        }
+        out[n] = '\0';
+        return out;
+}
+
+static int find_name(const image_source_t *src, const char *clean)
+{
+        for (size_t i = 0; i < src->n_names; i++)
+                if (strcmp(src->names[i], clean) == 0)
+                        return (int)i;
+        return -1;
+}
+
+/* One pass over the headers: which kind of archive is this? */
+static int scan_kind(int fd, const char *path, source_kind_t *ret, husk_error_t *err)
+{
+        __attribute__((cleanup(archive_freep))) struct archive *a = archive_reader(fd);
+        struct archive_entry *e;
+        bool oci = false, docker = false;
+        if (!a)
+                return husk_error_set(err, EINVAL, "%s: cannot open as an archive", path);
+        int r;
+        while ((r = archive_read_next_header(a, &e)) == ARCHIVE_OK || r == ARCHIVE_WARN) {
+                _cleanup_free_ char *c = NULL;
+                const char *why;
+                if (archive_entry_pathname(e) &&
+                    image_path_clean(archive_entry_pathname(e), &c, &why) == 0) {
+                        if (strcmp(c, "oci-layout") == 0 || strcmp(c, "index.json") == 0)
+                                oci = true;
+                        else if (strcmp(c, "manifest.json") == 0)
+                                docker = true;
+                }
+                archive_read_data_skip(a);
+        }
+        if (r != ARCHIVE_EOF)
+                return husk_error_set(err, EINVAL, "%s: not a readable tar archive: %s", path,
+                                      archive_error_string(a));
+        *ret = oci ? SOURCE_OCI : docker ? SOURCE_DOCKER : SOURCE_ROOTFS;
+        return 0;
+}
+
+static int stage_copy(struct archive *a, int fd, const char *path, const char *entry,
+                      husk_error_t *err)
+{
+        const void *buf;
+        size_t size;
+        la_int64_t off;
+        int r;
+        while ((r = archive_read_data_block(a, &buf, &size, &off)) == ARCHIVE_OK) {
+                if (pwrite(fd, buf, size, off) != (ssize_t)size)
+                        return util_syserr(err, errno ? errno : EIO, "%s: stage '%s'", path, entry);
+        }
+        if (r != ARCHIVE_EOF)
+                return husk_error_set(err, EIO, "%s: entry '%s': %s", path, entry,
+                                      archive_error_string(a));
+        return 0;
+}
+
+/* Copies every regular file of the archive into staging_fd as "f<N>" and records symlinks as
+ * aliases (docker save links identical layer.tar files). Names are only kept, never used as
+ * paths on disk. */
+static int stage(image_source_t *src, int fd, int staging_fd, husk_error_t *err)
+{
+        __attribute__((cleanup(archive_freep))) struct archive *a = archive_reader(fd);
+        struct archive_entry *e;
+        _cleanup_strv_ char **targets = NULL;
+        size_t cap = 0;
+        int r;
+        if (!a)
+                return husk_error_set(err, EINVAL, "%s: cannot open as an archive", src->desc);
+        while ((r = archive_read_next_header(a, &e)) == ARCHIVE_OK || r == ARCHIVE_WARN) {
+                const char *name = archive_entry_pathname(e), *why = NULL;
+                _cleanup_free_ char *c = NULL;
+                mode_t t = archive_entry_filetype(e);
+                if (!name || (t != AE_IFREG && t != AE_IFLNK) || archive_entry_hardlink(e)) {
+                        archive_read_data_skip(a);
+                        continue;
+                }
+                if (image_path_clean(name, &c, &why) < 0)
+                        return husk_error_set(err, EINVAL, "%s: entry '%s': %s", src->desc, name,
+                                              why);
+                if (src->n_names + 1 >= cap) {
+                        cap = cap ? cap * 2 : 64;
+                        src->names = xrealloc(src->names, cap * sizeof(char *));
+                        src->alias = xrealloc(src->alias, cap * sizeof(int));
+                        targets = xrealloc(targets, cap * sizeof(char *));
+                }
+                size_t i = src->n_names++;
+                src->names[i] = TAKE_PTR(c);
+                src->names[i + 1] = NULL;
+                targets[i] = NULL;
+                targets[i + 1] = NULL;
+                src->alias[i] = (int)i;
+                if (t == AE_IFLNK) {
+                        src->alias[i] = -1;
+                        const char *tg = archive_entry_symlink(e);
+                        targets[i] = tg ? join_inside(name, tg) : NULL;
+                        if (!targets[i])
+                                targets[i] = xstrdup("");
+                        continue;
+                }
+                char fname[32];
+                snprintf(fname, sizeof(fname), "f%zu", i);
+                _cleanup_close_ int out = openat(staging_fd, fname,
+                                                 O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+                if (out < 0)
+                        return util_syserr(err, errno, "%s: stage '%s'", src->desc, name);
+                if ((r = stage_copy(a, out, src->desc, name, err)) < 0)
+                        return r;
+        }
+        if (r != ARCHIVE_EOF)
+                return husk_error_set(err, EINVAL, "%s: %s", src->desc, archive_error_string(a));
+        /* Resolve symlink aliases (a few levels; loops end as unresolved). */
+        for (int round = 0; round < 8; round++)
+                for (size_t i = 0; i < src->n_names; i++)
+                        if (src->alias[i] < 0) {
+                                int j = find_name(src, targets[i]);
+                                if (j >= 0 && src->alias[j] >= 0)
+                                        src->alias[i] = src->alias[j];
+                        }
+        return 0;
+}
+
+int image_source_open(const char *path, int staging_fd, image_source_t *src, husk_error_t *err)
+{
+        *src = (image_source_t){ .dirfd = -1, .file_fd = -1 };
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        struct stat st;
+        int r;
+        if (fd < 0 || fstat(fd, &st) < 0)
+                return util_syserr(err, errno, "open %s", path);
+        src->desc = xstrdup(path);
+        if (S_ISDIR(st.st_mode)) {
+                if (faccessat(fd, "oci-layout", F_OK, 0) == 0 ||
+                    faccessat(fd, "index.json", F_OK, 0) == 0)
+                        src->kind = SOURCE_OCI;
+                else if (faccessat(fd, "manifest.json", F_OK, 0) == 0)
+                        src->kind = SOURCE_DOCKER;
+                else {
+                        r = husk_error_set(err, EINVAL,
+                                           "%s: not an image folder (no oci-layout, index.json or "
+                                           "manifest.json)",
+                                           path);
+                        image_source_close(src);
+                        return r;
+                }
+                src->dirfd = TAKE_FD(fd);
+                return 0;
+        }
+        if (!S_ISREG(st.st_mode)) {
+                image_source_close(src);
+                return husk_error_set(err, EINVAL, "%s: not a file or folder", path);
+        }
+        if ((r = scan_kind(fd, path, &src->kind, err)) < 0) {
+                image_source_close(src);
+                return r;
+        }
+        if (src->kind == SOURCE_ROOTFS) {
+                if (lseek(fd, 0, SEEK_SET) < 0) {
+                        r = util_syserr(err, errno, "%s: seek", path);
+                        image_source_close(src);
+                        return r;
+                }
+                src->file_fd = TAKE_FD(fd);
+                return 0;
+        }
+        src->staged = true;
+        src->dirfd = fcntl(staging_fd, F_DUPFD_CLOEXEC, 3);
+        if (src->dirfd < 0 || (r = stage(src, fd, staging_fd, err)) < 0) {
+                if (src->dirfd < 0)
+                        r = util_syserr(err, errno, "dup");
+                image_source_close(src);
+                return r;
+        }
+        return 0;
+}
+
+void image_source_close(image_source_t *src)
+{
+        free(src->desc);
+        if (src->dirfd >= 0)
+                close(src->dirfd);
+        if (src->file_fd >= 0)
+                close(src->file_fd);
+        strv_free(src->names);
+        free(src->alias);
+        *src = (image_source_t){ .dirfd = -1, .file_fd = -1 };
+}
+
+int image_source_open_file(const image_source_t *src, const char *rel, int *ret_fd,
+                           husk_error_t *err)
+{
+        _cleanup_free_ char *c = NULL;
+        const char *why = NULL;
+        int fd;
+        if (image_path_clean(rel, &c, &why) < 0)
+                return husk_error_set(err, EINVAL, "%s: '%s': %s", src->desc, rel, why);
+        if (src->staged) {
+                int i = find_name(src, c);
+                if (i < 0 || src->alias[i] < 0)
+                        return husk_error_set(err, ENOENT, "%s: '%s' is not in the archive",
+                                              src->desc, rel);
+                char fname[32];
+                snprintf(fname, sizeof(fname), "f%d", src->alias[i]);
+                fd = openat(src->dirfd, fname, O_RDONLY | O_CLOEXEC);
+        } else {
+                /* Stay inside the image folder: symlinks in it may not point elsewhere. */
+                struct open_how how = { .flags = O_RDONLY | O_CLOEXEC | O_NOCTTY,
+                                        .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS };
+                fd = (int)syscall(SYS_openat2, src->dirfd, c, &how, sizeof(how));
+        }
+        if (fd < 0)
+                return util_syserr(err, errno, "%s: open '%s'", src->desc, rel);
+        struct stat st;
+        if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+                close(fd);
+                return husk_error_set(err, EINVAL, "%s: '%s' is not a regular file", src->desc, rel);
+        }
+        *ret_fd = fd;
+        return 0;
+}
+
+int image_source_read(const image_source_t *src, const char *rel, const char *hex, char **ret,
+                      size_t *ret_len, husk_error_t *err)
+{
+        _cleanup_close_ int fd = -1;
+        _cleanup_free_ char *buf = NULL;
+        size_t len = 0;
+        int r = image_source_open_file(src, rel, &fd, err);
+        if (r < 0)
+                return r;
+        char self[64];
+        snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
+        r = read_file_at(AT_FDCWD, self, JSON_MAX, &buf, &len);
+        if (r < 0)
+                return husk_error_set(err, -r, "%s: read '%s': %s", src->desc, rel,
+                                      r == -EFBIG ? "larger than 8 MiB" : strerror(-r));
+        if (hex) {
+                char got[DIGEST_HEX_LEN + 1];
+                digest_buffer(buf, len, got);
+                if (strcmp(got, hex) != 0)
+                        return husk_error_set(err, EINVAL,
+                                              "%s: '%s': digest mismatch (expected sha256:%s, got "
+                                              "sha256:%s)",
+                                              src->desc, rel, hex, got);
+        }
+        if (ret_len)
+                *ret_len = len;
+        *ret = TAKE_PTR(buf);
+        return 0;
+}

@@ -1,0 +1,366 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Stored images: list, inspect, rm, prune, and resolve (for `husk run IMAGE`). */
+#include "store/store.h"
+
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <yajl/yajl_gen.h>
+
+static void gen_str(yajl_gen g, const char *s)
+{
+        yajl_gen_string(g, (const unsigned char *)s, strlen(s));
+}
+
+static void gen_record(yajl_gen g, const image_record_t *r, bool open_only)
+{
+        _cleanup_free_ char *id = xasprintf("sha256:%s", r->hex);
+        yajl_gen_map_open(g);
+        gen_str(g, "id");
+        gen_str(g, id);
+        gen_str(g, "names");
+        yajl_gen_array_open(g);
+        for (size_t i = 0; r->names && r->names[i]; i++)
+                gen_str(g, r->names[i]);
+        yajl_gen_array_close(g);
+        gen_str(g, "layers");
+        yajl_gen_array_open(g);
+        for (size_t i = 0; r->layers && r->layers[i]; i++) {
+                _cleanup_free_ char *l = xasprintf("sha256:%s", r->layers[i]);
+                gen_str(g, l);
+        }
+        yajl_gen_array_close(g);
+        gen_str(g, "size");
+        yajl_gen_integer(g, (long long)r->size);
+        gen_str(g, "loaded");
+        gen_str(g, r->loaded ? r->loaded : "");
+        if (!open_only)
+                yajl_gen_map_close(g);
+}
+
+static char *gen_take(yajl_gen g)
+{
+        const unsigned char *buf;
+        size_t len;
+        yajl_gen_get_buf(g, &buf, &len);
+        char *s = xstrndup((const char *)buf, len);
+        yajl_gen_free(g);
+        return s;
+}
+
+int husk_image_list_json(const husk_image_opts_t *o, char **ret_json, husk_error_t *err)
+{
+        store_t s;
+        image_record_t *v = NULL;
+        size_t n = 0;
+        int r = store_open(o, false, &s, err);
+        if (r < 0)
+                return r;
+        r = store_records(&s, &v, &n, err);
+        store_close(&s);
+        if (r < 0)
+                return r;
+        yajl_gen g = yajl_gen_alloc(NULL);
+        yajl_gen_array_open(g);
+        for (size_t i = 0; i < n; i++)
+                gen_record(g, &v[i], false);
+        yajl_gen_array_close(g);
+        *ret_json = gen_take(g);
+        image_records_free(v, n);
+        return 0;
+}
+
+static char **layer_dirs(store_t *s, const image_record_t *r, husk_error_t *err)
+{
+        size_t n = strv_length(r->layers);
+        char **v = xcalloc(n + 1, sizeof(char *));
+        for (size_t i = 0; i < n; i++) {
+                v[i] = xasprintf("%s/layers/%s/diff", s->path, r->layers[i]);
+                struct stat st;
+                if (stat(v[i], &st) < 0 || !S_ISDIR(st.st_mode)) {
+                        util_syserr(err, errno ? errno : ENOTDIR,
+                                    "image sha256:%s: layer sha256:%s missing from the store",
+                                    r->hex, r->layers[i]);
+                        strv_free(v);
+                        return NULL;
+                }
+        }
+        return v;
+}
+
+static int read_config(store_t *s, const char *hex, char **ret, husk_error_t *err)
+{
+        _cleanup_free_ char *p = xasprintf("configs/%s.json", hex);
+        int r = read_file_at(s->fd, p, 8u << 20, ret, NULL);
+        return r < 0 ? util_syserr(err, -r, "read %s/%s", s->path, p) : 0;
+}
+
+/* Opens the store (shared) and finds ref. */
+static int find(const husk_image_opts_t *o, const char *ref, store_t *s, image_record_t *ret,
+                bool *ret_by_name, husk_error_t *err)
+{
+        image_record_t *v = NULL;
+        size_t n = 0, idx = 0;
+        bool by_name = false;
+        int r = store_open(o, false, s, err);
+        if (r < 0)
+                return r;
+        if ((r = store_records(s, &v, &n, err)) < 0 ||
+            (r = store_find(v, n, ref, &idx, &by_name, err)) < 0) {
+                image_records_free(v, n);
+                store_close(s);
+                return r;
+        }
+        *ret = v[idx];
+        v[idx] = (image_record_t){ 0 };
+        image_records_free(v, n);
+        if (ret_by_name)
+                *ret_by_name = by_name;
+        return 0;
+}
+
+int husk_image_inspect_json(const husk_image_opts_t *o, const char *ref, char **ret_json,
+                            husk_error_t *err)
+{
+        store_t s;
+        image_record_t rec;
+        _cleanup_free_ char *cfg = NULL;
+        int r = find(o, ref, &s, &rec, NULL, err);
+        if (r < 0)
+                return r;
+        _cleanup_strv_ char **dirs = layer_dirs(&s, &rec, err);
+        if (!dirs || (r = read_config(&s, rec.hex, &cfg, err)) < 0) {
+                r = dirs ? r : -err->code;
+                image_record_done(&rec);
+                store_close(&s);
+                return r;
+        }
+        yajl_gen g = yajl_gen_alloc(NULL);
+        gen_record(g, &rec, true);
+        gen_str(g, "layer_dirs");
+        yajl_gen_array_open(g);
+        for (size_t i = 0; dirs[i]; i++)
+                gen_str(g, dirs[i]);
+        yajl_gen_array_close(g);
+        yajl_gen_map_close(g);
+        _cleanup_free_ char *head = gen_take(g);
+        /* The config blob was parsed when it was loaded: embed it as it is. */
+        size_t hl = strlen(head);
+        head[hl - 1] = '\0';
+        *ret_json = xasprintf("%s,\"config\":%s}", head, cfg);
+        image_record_done(&rec);
+        store_close(&s);
+        return 0;
+}
+
+int husk_image_resolve(const husk_image_opts_t *o, const char *ref, husk_image_resolved_t **ret,
+                       husk_error_t *err)
+{
+        store_t s;
+        image_record_t rec;
+        _cleanup_free_ char *cfg = NULL;
+        image_config_t c = { 0 };
+        int r = find(o, ref, &s, &rec, NULL, err);
+        if (r < 0)
+                return r;
+        char **dirs = layer_dirs(&s, &rec, err);
+        _cleanup_free_ char *what = xasprintf("%s/configs/%s.json", s.path, rec.hex);
+        if (!dirs)
+                r = -err->code;
+        else if ((r = read_config(&s, rec.hex, &cfg, err)) == 0)
+                r = image_config_parse(cfg, what, &c, err);
+        if (r < 0) {
+                strv_free(dirs);
+                image_record_done(&rec);
+                store_close(&s);
+                return r;
+        }
+        husk_image_resolved_t *res = xcalloc(1, sizeof(*res));
+        res->id = xasprintf("sha256:%s", rec.hex);
+        res->layer_dirs = dirs;
+        res->config = c.run;
+        c.run = (husk_image_config_t){ 0 };
+        image_config_done(&c);
+        image_record_done(&rec);
+        store_close(&s);
+        *ret = res;
+        return 0;
+}
+
+void husk_image_resolved_free(husk_image_resolved_t *r)
+{
+        if (!r)
+                return;
+        free(r->id);
+        strv_free(r->layer_dirs);
+        husk_image_config_done(&r->config);
+        free(r);
+}
+
+int husk_image_rm(const husk_image_opts_t *o, const char *ref, char **ret_removed_id,
+                  husk_error_t *err)
+{
+        store_t s;
+        image_record_t *v = NULL;
+        size_t n = 0, idx = 0;
+        bool by_name = false;
+        int r = store_open(o, false, &s, err);
+        if (r < 0)
+                return r;
+        _cleanup_close_ int lk = store_lock_records(&s, err);
+        if (lk < 0) {
+                store_close(&s);
+                return lk;
+        }
+        if ((r = store_records(&s, &v, &n, err)) < 0 ||
+            (r = store_find(v, n, ref, &idx, &by_name, err)) < 0)
+                goto out;
+        image_record_t *rec = &v[idx];
+        if (by_name && strv_length(rec->names) > 1) {
+                /* Only the name goes; the image keeps its other names. */
+                const char *slash = strrchr(ref, '/');
+                _cleanup_free_ char *alt = strchr(slash ? slash : ref, ':')
+                                                   ? NULL
+                                                   : xasprintf("%s:latest", ref);
+                size_t w = 0;
+                for (size_t k = 0; rec->names[k]; k++) {
+                        if (strcmp(rec->names[k], ref) == 0 || (alt && strcmp(rec->names[k], alt) == 0))
+                                free(rec->names[k]);
+                        else
+                                rec->names[w++] = rec->names[k];
+                }
+                rec->names[w] = NULL;
+                r = store_record_write(&s, rec, err);
+                if (r == 0 && ret_removed_id)
+                        *ret_removed_id = NULL;
+                goto out;
+        }
+        _cleanup_free_ char *name = xasprintf("images/%s.json", rec->hex);
+        if (unlinkat(s.fd, name, 0) < 0) {
+                r = util_syserr(err, errno, "remove %s/%s", s.path, name);
+                goto out;
+        }
+        if (ret_removed_id)
+                *ret_removed_id = xasprintf("sha256:%s", rec->hex);
+        r = 0;
+out:
+        image_records_free(v, n);
+        store_close(&s);
+        return r;
+}
+
+static bool used(image_record_t *v, size_t n, const char *hex, bool layer)
+{
+        for (size_t i = 0; i < n; i++) {
+                if (!layer && strcmp(v[i].hex, hex) == 0)
+                        return true;
+                for (size_t k = 0; layer && v[i].layers && v[i].layers[k]; k++)
+                        if (strcmp(v[i].layers[k], hex) == 0)
+                                return true;
+        }
+        return false;
+}
+
+/* Removes entries of folder sub that no image uses. A layer is first renamed into tmp/ and only
+ * then deleted, so an interrupted prune never leaves a half-deleted layer under layers/. */
+static size_t sweep(store_t *s, const char *sub, image_record_t *v, size_t n, bool layer)
+{
+        size_t removed = 0;
+        _cleanup_close_ int dfd = openat(s->fd, sub, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        _cleanup_close_ int tmp = openat(s->fd, "tmp", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        _cleanup_close_ int locks = openat(s->fd, "locks", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        int d2 = dfd >= 0 ? fcntl(dfd, F_DUPFD_CLOEXEC, 3) : -1;
+        _cleanup_closedir_ DIR *d = d2 >= 0 ? fdopendir(d2) : NULL;
+        if (!d) {
+                if (d2 >= 0)
+                        close(d2);
+                return 0;
+        }
+        struct dirent *de;
+        while ((de = readdir(d))) {
+                char hex[DIGEST_HEX_LEN + 1];
+                if (strlen(de->d_name) < DIGEST_HEX_LEN)
+                        continue;
+                memcpy(hex, de->d_name, DIGEST_HEX_LEN);
+                hex[DIGEST_HEX_LEN] = '\0';
+                if (!digest_hex_valid(hex) || used(v, n, hex, layer))
+                        continue;
+                if (!layer) {
+                        if (unlinkat(dfd, de->d_name, 0) == 0)
+                                removed++;
+                        continue;
+                }
+                char gone[128];
+                snprintf(gone, sizeof(gone), "prune-%s", hex);
+                if (renameat(dfd, de->d_name, tmp, gone) == 0) {
+                        (void)rm_rf_at(tmp, gone); /* a leftover is cleaned with tmp/ */
+                        (void)unlinkat(locks, hex, 0);
+                        removed++;
+                }
+        }
+        return removed;
+}
+
+int husk_image_prune(const husk_image_opts_t *o, size_t *ret_layers_removed, husk_error_t *err)
+{
+        store_t s;
+        image_record_t *v = NULL;
+        size_t n = 0;
+        /* Exclusive: waits for running loads, whose layers are not in any record yet. */
+        int r = store_open(o, true, &s, err);
+        if (r < 0)
+                return r;
+        _cleanup_close_ int lk = store_lock_records(&s, err);
+        if (lk < 0 || (r = store_records(&s, &v, &n, err)) < 0) {
+                store_close(&s);
+                return lk < 0 ? lk : r;
+        }
+        store_clean_tmp(&s);
+        size_t layers = sweep(&s, "layers", v, n, true);
+        (void)sweep(&s, "configs", v, n, false);
+        store_clean_tmp(&s);
+        image_records_free(v, n);
+        store_close(&s);
+        if (ret_layers_removed)
+                *ret_layers_removed = layers;
+        return 0;
+}
+
+int husk_image_list(const husk_image_opts_t *o, husk_image_info_t **ret, size_t *ret_n,
+                    husk_error_t *err)
+{
+        store_t s;
+        image_record_t *v = NULL;
+        size_t n = 0;
+        int r = store_open(o, false, &s, err);
+        if (r < 0)
+                return r;
+        r = store_records(&s, &v, &n, err);
+        store_close(&s);
+        if (r < 0)
+                return r;
+        husk_image_info_t *out = xcalloc(n ? n : 1, sizeof(*out));
+        for (size_t i = 0; i < n; i++) {
+                out[i].id = xasprintf("sha256:%s", v[i].hex);
+                out[i].names = TAKE_PTR(v[i].names);
+                out[i].n_layers = strv_length(v[i].layers);
+                out[i].size = v[i].size;
+                out[i].loaded = TAKE_PTR(v[i].loaded);
+        }
+        image_records_free(v, n);
+        *ret = out;
+        *ret_n = n;
+        return 0;
+}
+
+void husk_image_info_free(husk_image_info_t *v, size_t n)
+{
+        if (!v)
+                return;
+        for (size_t i = 0; i < n; i++) {
+                free(v[i].id);
+                strv_free(v[i].names);
+                free(v[i].loaded);
+        }
+        free(v);
+}

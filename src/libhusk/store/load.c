@@ -1,0 +1,353 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* husk_image_load: source -> plan -> verified layers (each unpacked once) -> config -> record. */
+#include "store/store.h"
+
+#include <fcntl.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+
+#define DEFAULT_MAX_ENTRY (8ULL << 30)
+#define DEFAULT_MAX_LAYER (64ULL << 30)
+
+typedef struct load_ctx {
+        store_t *s;
+        const image_source_t *src;
+        int work_fd; /* tmp/NAME of this load, flocked */
+        layer_limits_t lim;
+        unsigned seq;
+} load_ctx_t;
+
+static bool layer_present(store_t *s, const char *hex)
+{
+        _cleanup_free_ char *p = xasprintf("layers/%s", hex);
+        return faccessat(s->fd, p, F_OK, AT_SYMLINK_NOFOLLOW) == 0;
+}
+
+static uint64_t layer_size(store_t *s, const char *hex)
+{
+        _cleanup_free_ char *p = xasprintf("layers/%s/size", hex), *text = NULL;
+        uint64_t v = 0;
+        if (read_file_at(s->fd, p, 64, &text, NULL) == 0) {
+                text[strcspn(text, "\n")] = '\0';
+                (void)parse_uint64(text, &v); /* a bad size file only affects the listing */
+        }
+        return v;
+}
+
+/* Unpacks one layer blob into work/L<seq>/diff and checks its digests. On success *ret_dir is the
+ * name of the folder in work (holding diff/ and size) and res the digests. */
+static int unpack(load_ctx_t *c, const layer_ref_t *l, const char *want_diff, char **ret_dir,
+                  layer_result_t *res, husk_error_t *err)
+{
+        _cleanup_close_ int blob = -1;
+        _cleanup_free_ char *what = l->path ? xasprintf("%s: layer %s", c->src->desc, l->path)
+                                            : xstrdup(c->src->desc);
+        int r;
+        if (l->path) {
+                if ((r = image_source_open_file(c->src, l->path, &blob, err)) < 0)
+                        return r;
+        } else {
+                blob = fcntl(c->src->file_fd, F_DUPFD_CLOEXEC, 3);
+                if (blob < 0 || lseek(blob, 0, SEEK_SET) < 0)
+                        return util_syserr(err, errno, "%s", what);
+        }
+        _cleanup_free_ char *dir = xasprintf("L%u", c->seq++);
+        _cleanup_close_ int dfd = -1, diff = -1;
+        if (mkdirat(c->work_fd, dir, 0700) < 0 ||
+            (dfd = openat(c->work_fd, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
+            mkdirat(dfd, "diff", 0755) < 0 ||
+            (diff = openat(dfd, "diff", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+                return util_syserr(err, errno, "%s: create work folder", what);
+        r = image_layer_apply(blob, l->comp, diff, what, &c->lim, res, err);
+        if (r == 0 && l->blob_hex && strcmp(res->blob_hex, l->blob_hex) != 0)
+                r = husk_error_set(err, EINVAL,
+                                   "%s: blob digest mismatch (expected sha256:%s, got sha256:%s)",
+                                   what, l->blob_hex, res->blob_hex);
+        if (r == 0 && want_diff && strcmp(res->diff_hex, want_diff) != 0)
+                r = husk_error_set(err, EINVAL,
+                                   "%s: diff_id mismatch (config says sha256:%s, content is "
+                                   "sha256:%s)",
+                                   what, want_diff, res->diff_hex);
+        if (r == 0) {
+                char num[32];
+                snprintf(num, sizeof(num), "%llu\n", (unsigned long long)res->bytes);
+                r = write_file_atomic_at(dfd, "size", num, strlen(num), 0600);
+                if (r < 0)
+                        r = util_syserr(err, -r, "%s: write size", what);
+        }
+        if (r < 0) {
+                (void)rm_rf_at(c->work_fd, dir); /* the work folder goes at the end anyway */
+                return r;
+        }
+        *ret_dir = TAKE_PTR(dir);
+        return 0;
+}
+
+/* Moves a verified work folder to layers/HEX unless it is there already. */
+static int publish(load_ctx_t *c, const char *dir, const char *hex, husk_error_t *err)
+{
+        _cleanup_free_ char *dst = xasprintf("layers/%s", hex);
+        if (renameat2(c->work_fd, dir, c->s->fd, dst, RENAME_NOREPLACE) == 0)
+                return 1;
+        if (errno == EEXIST || errno == ENOTEMPTY) {
+                (void)rm_rf_at(c->work_fd, dir); /* someone else stored it first: same content */
+                return 0;
+        }
+        return util_syserr(err, errno, "store layer sha256:%s", hex);
+}
+
+/* Ensures layer diff_id want is in the store. Returns 1 when this call unpacked it, 0 when it was
+ * there. A per-layer flock makes a concurrent load wait and then find the layer present. */
+static int ensure_layer(load_ctx_t *c, const layer_ref_t *l, const char *want, layer_result_t *res,
+                        husk_error_t *err)
+{
+        _cleanup_close_ int locks = openat(c->s->fd, "locks", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        _cleanup_close_ int lk = locks < 0 ? -1
+                                           : openat(locks, want, O_RDWR | O_CREAT | O_CLOEXEC |
+                                                                       O_NOFOLLOW, 0600);
+        if (lk < 0)
+                return util_syserr(err, errno, "lock layer sha256:%s", want);
+        while (flock(lk, LOCK_EX) < 0)
+                if (errno != EINTR)
+                        return util_syserr(err, errno, "lock layer sha256:%s", want);
+        if (layer_present(c->s, want))
+                return 0;
+        _cleanup_free_ char *dir = NULL;
+        int r = unpack(c, l, want, &dir, res, err);
+        if (r < 0)
+                return r;
+        return publish(c, dir, want, err);
+}
+
+static char *synth_config(const char *diff_hex)
+{
+        const char *plat = image_host_platform();
+        const char *arch = strchr(plat, '/') + 1;
+        return xasprintf("{\"architecture\":\"%s\",\"os\":\"linux\",\"config\":{\"Env\":[\"PATH=/usr/"
+                         "local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\"]},\"rootfs\":{"
+                         "\"type\":\"layers\",\"diff_ids\":[\"sha256:%s\"]}}",
+                         arch, diff_hex);
+}
+
+static int save_config(store_t *s, const char *hex, const char *text, husk_error_t *err)
+{
+        _cleanup_free_ char *name = xasprintf("%s.json", hex);
+        _cleanup_close_ int dfd = openat(s->fd, "configs", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd < 0)
+                return util_syserr(err, errno, "open %s/configs", s->path);
+        if (faccessat(dfd, name, F_OK, 0) == 0)
+                return 0;
+        int r = write_file_atomic_at(dfd, name, text, strlen(text), 0600);
+        return r < 0 ? util_syserr(err, -r, "write %s/configs/%s", s->path, name) : 0;
+}
+
+static bool strv_has(char **v, const char *s)
+{
+        for (size_t i = 0; v && v[i]; i++)
+                if (strcmp(v[i], s) == 0)
+                        return true;
+        return false;
+}
+
+/* Writes the record of hex with its names added; the names leave any other image. */
+static int record_image(store_t *s, const char *hex, char **names, char **layers, uint64_t size,
+                        husk_error_t *err)
+{
+        _cleanup_close_ int lk = store_lock_records(s, err);
+        if (lk < 0)
+                return lk;
+        image_record_t *v = NULL;
+        size_t n = 0;
+        int r = store_records(s, &v, &n, err);
+        if (r < 0)
+                return r;
+        image_record_t me = { 0 };
+        memcpy(me.hex, hex, DIGEST_HEX_LEN + 1);
+        char **merged = strv_copy(names, strv_length(names));
+        for (size_t i = 0; i < n && r == 0; i++) {
+                if (strcmp(v[i].hex, hex) == 0) {
+                        for (size_t k = 0; v[i].names && v[i].names[k]; k++)
+                                if (!strv_has(merged, v[i].names[k])) {
+                                        size_t m = strv_length(merged);
+                                        merged = xrealloc(merged, (m + 2) * sizeof(char *));
+                                        merged[m] = xstrdup(v[i].names[k]);
+                                        merged[m + 1] = NULL;
+                                }
+                        me.loaded = xstrdup(v[i].loaded);
+                        continue;
+                }
+                bool changed = false;
+                size_t w = 0;
+                for (size_t k = 0; v[i].names && v[i].names[k]; k++) {
+                        if (strv_has(names, v[i].names[k])) {
+                                free(v[i].names[k]);
+                                changed = true;
+                        } else
+                                v[i].names[w++] = v[i].names[k];
+                }
+                if (v[i].names)
+                        v[i].names[w] = NULL;
+                if (changed)
+                        r = store_record_write(s, &v[i], err);
+        }
+        if (r == 0) {
+                char now[64];
+                format_rfc3339(now, sizeof(now), true);
+                me.names = merged;
+                me.layers = layers;
+                me.size = size;
+                if (!me.loaded)
+                        me.loaded = xstrdup(now);
+                r = store_record_write(s, &me, err);
+                me.layers = NULL;
+        } else
+                strv_free(merged);
+        image_record_done(&me);
+        image_records_free(v, n);
+        return r;
+}
+
+static int load_one(load_ctx_t *c, const image_plan_t *p, husk_image_loaded_t *out,
+                    husk_error_t *err)
+{
+        _cleanup_free_ char *cfg_text = NULL;
+        char cfg_hex[DIGEST_HEX_LEN + 1];
+        _cleanup_strv_ char **layers = xcalloc(p->n_layers + 1, sizeof(char *));
+        image_config_t cfg = { 0 };
+        uint64_t size = 0;
+        int r;
+
+        if (!p->config_path) {
+                /* Plain rootfs tarball: unpack first, the diff_id names the layer afterwards. */
+                layer_result_t res;
+                _cleanup_free_ char *dir = NULL;
+                if ((r = unpack(c, &p->layers[0], NULL, &dir, &res, err)) < 0)
+                        return r;
+                if ((r = publish(c, dir, res.diff_hex, err)) < 0)
+                        return r;
+                out->layers_unpacked += r;
+                out->skipped_devices += res.skipped_devices;
+                cfg_text = synth_config(res.diff_hex);
+                digest_buffer(cfg_text, strlen(cfg_text), cfg_hex);
+                layers[0] = xstrdup(res.diff_hex);
+                size = layer_size(c->s, res.diff_hex);
+                out->layers_total = 1;
+        } else {
+                if ((r = image_source_read(c->src, p->config_path, p->config_hex, &cfg_text, NULL,
+                                           err)) < 0)
+                        return r;
+                digest_buffer(cfg_text, strlen(cfg_text), cfg_hex);
+                _cleanup_free_ char *what = xasprintf("%s: config %s", c->src->desc, p->config_path);
+                if ((r = image_config_parse(cfg_text, what, &cfg, err)) < 0)
+                        return r;
+                if (cfg.n_diff_ids != p->n_layers) {
+                        r = husk_error_set(err, EINVAL, "%s: %zu diff_ids for %zu layers", what,
+                                           cfg.n_diff_ids, p->n_layers);
+                        image_config_done(&cfg);
+                        return r;
+                }
+                out->layers_total = (unsigned)p->n_layers;
+                for (size_t i = 0; i < p->n_layers; i++) {
+                        layer_result_t res = { 0 };
+                        r = ensure_layer(c, &p->layers[i], cfg.diff_ids[i], &res, err);
+                        if (r < 0) {
+                                image_config_done(&cfg);
+                                return r;
+                        }
+                        out->layers_unpacked += r;
+                        out->skipped_devices += res.skipped_devices;
+                        layers[i] = xstrdup(cfg.diff_ids[i]);
+                        size += layer_size(c->s, cfg.diff_ids[i]);
+                }
+                image_config_done(&cfg);
+        }
+        if ((r = save_config(c->s, cfg_hex, cfg_text, err)) < 0)
+                return r;
+        if ((r = record_image(c->s, cfg_hex, p->names, layers, size, err)) < 0)
+                return r;
+        out->id = xasprintf("sha256:%s", cfg_hex);
+        out->names = strv_copy(p->names, strv_length(p->names));
+        return 0;
+}
+
+void husk_image_loaded_free(husk_image_loaded_t *v, size_t n)
+{
+        if (!v)
+                return;
+        for (size_t i = 0; i < n; i++) {
+                free(v[i].id);
+                strv_free(v[i].names);
+        }
+        free(v);
+}
+
+/* Creates and flocks this load's work folder tmp/load-XXXXXX. */
+static int work_create(store_t *s, char **ret_name, int *ret_fd, husk_error_t *err)
+{
+        _cleanup_free_ char *tmpl = xasprintf("%s/tmp/load-XXXXXX", s->path);
+        if (!mkdtemp(tmpl))
+                return util_syserr(err, errno, "create %s", tmpl);
+        int fd = open(tmpl, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0 || flock(fd, LOCK_EX) < 0) {
+                int e = errno;
+                if (fd >= 0)
+                        close(fd);
+                rmdir(tmpl);
+                return util_syserr(err, e, "lock %s", tmpl);
+        }
+        *ret_name = xstrdup(strrchr(tmpl, '/') + 1);
+        *ret_fd = fd;
+        return 0;
+}
+
+int husk_image_load(const husk_image_opts_t *o, const char *path, husk_image_loaded_t **ret,
+                    size_t *ret_n, husk_error_t *err)
+{
+        store_t s;
+        image_source_t src = { .dirfd = -1, .file_fd = -1 };
+        image_plan_t *plans = NULL;
+        size_t n = 0;
+        husk_image_loaded_t *out = NULL;
+        _cleanup_free_ char *work = NULL;
+        _cleanup_close_ int work_fd = -1, stage_fd = -1, tmp_fd = -1;
+        int r = store_open(o, false, &s, err);
+        if (r < 0)
+                return r;
+        store_clean_tmp(&s);
+        if ((r = work_create(&s, &work, &work_fd, err)) < 0)
+                goto out;
+        if (mkdirat(work_fd, "stage", 0700) < 0 ||
+            (stage_fd = openat(work_fd, "stage", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+                r = util_syserr(err, errno, "create %s/tmp/%s/stage", s.path, work);
+                goto out;
+        }
+        if ((r = image_source_open(path, stage_fd, &src, err)) < 0)
+                goto out;
+        const char *platform = o && o->platform ? o->platform : image_host_platform();
+        if ((r = image_source_plan(&src, platform, &plans, &n, err)) < 0)
+                goto out;
+        load_ctx_t c = { .s = &s, .src = &src, .work_fd = work_fd };
+        c.lim.max_entry = o && o->max_entry_size ? o->max_entry_size : DEFAULT_MAX_ENTRY;
+        c.lim.max_total = o && o->max_layer_size ? o->max_layer_size : DEFAULT_MAX_LAYER;
+        out = xcalloc(n, sizeof(*out));
+        for (size_t i = 0; i < n; i++)
+                if ((r = load_one(&c, &plans[i], &out[i], err)) < 0)
+                        goto out;
+        *ret = TAKE_PTR(out);
+        *ret_n = n;
+        r = 0;
+out:
+        husk_image_loaded_free(out, n);
+        image_plan_free(plans, n);
+        free(plans);
+        image_source_close(&src);
+        if (work) {
+                /* Nothing of a failed load stays: its work folder holds every partial layer. */
+                tmp_fd = openat(s.fd, "tmp", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                if (tmp_fd >= 0)
+                        (void)rm_rf_at(tmp_fd, work); /* a leftover is removed by the next load */
+        }
+        store_close(&s);
+        return r;
+}

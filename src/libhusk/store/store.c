@@ -1,0 +1,288 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The store: folders, locks and image records (see store.h for the layout). */
+#include "store/store.h"
+
+#include <fcntl.h>
+#include <limits.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <yajl/yajl_gen.h>
+#include <yajl/yajl_tree.h>
+
+const char *husk_image_store_path(const husk_image_opts_t *o)
+{
+        if (o && o->store && *o->store)
+                return o->store;
+        const char *e = getenv("HUSK_STORE");
+        return e && *e ? e : HUSK_STORE_DEFAULT;
+}
+
+static int lock_file(int dirfd, const char *name, int op)
+{
+        int fd = openat(dirfd, name, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (fd < 0)
+                return -errno;
+        while (flock(fd, op) < 0) {
+                if (errno == EINTR)
+                        continue;
+                int e = errno;
+                close(fd);
+                return -e;
+        }
+        return fd;
+}
+
+int store_open(const husk_image_opts_t *o, bool exclusive, store_t *s, husk_error_t *err)
+{
+        const char *path = husk_image_store_path(o);
+        static const char *const subdirs[] = { "layers", "locks", "configs", "images", "tmp" };
+        *s = (store_t){ .fd = -1, .gc_lock = -1 };
+        int r = mkdir_p(path, 0700);
+        if (r < 0)
+                return util_syserr(err, -r, "create store %s", path);
+        char abs[PATH_MAX];
+        if (!realpath(path, abs))
+                return util_syserr(err, errno, "store %s", path);
+        _cleanup_close_ int fd = open(abs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return util_syserr(err, errno, "open store %s", abs);
+        for (size_t i = 0; i < ARRAY_SIZE(subdirs); i++)
+                if (mkdirat(fd, subdirs[i], 0700) < 0 && errno != EEXIST)
+                        return util_syserr(err, errno, "create %s/%s", abs, subdirs[i]);
+        int l = lock_file(fd, ".gc.lock", exclusive ? LOCK_EX : LOCK_SH);
+        if (l < 0)
+                return util_syserr(err, -l, "lock store %s", abs);
+        s->path = xstrdup(abs);
+        s->fd = TAKE_FD(fd);
+        s->gc_lock = l;
+        return 0;
+}
+
+void store_close(store_t *s)
+{
+        if (s->gc_lock >= 0)
+                close(s->gc_lock);
+        if (s->fd >= 0)
+                close(s->fd);
+        free(s->path);
+        *s = (store_t){ .fd = -1, .gc_lock = -1 };
+}
+
+int store_lock_records(store_t *s, husk_error_t *err)
+{
+        int l = lock_file(s->fd, ".records.lock", LOCK_EX);
+        if (l < 0)
+                return util_syserr(err, -l, "lock %s/.records.lock", s->path);
+        return l;
+}
+
+void store_clean_tmp(store_t *s)
+{
+        _cleanup_close_ int tfd = openat(s->fd, "tmp", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (tfd < 0)
+                return;
+        int dfd = fcntl(tfd, F_DUPFD_CLOEXEC, 3);
+        _cleanup_closedir_ DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
+        if (!d) {
+                if (dfd >= 0)
+                        close(dfd);
+                return;
+        }
+        struct dirent *de;
+        while ((de = readdir(d))) {
+                if (de->d_name[0] == '.')
+                        continue;
+                _cleanup_close_ int fd =
+                        openat(tfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                /* A running load holds its folder's lock; only unlocked folders are leftovers. */
+                if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0)
+                        (void)rm_rf_at(tfd, de->d_name); /* best effort: retried next time */
+        }
+}
+
+/* ---- records ---- */
+
+void image_record_done(image_record_t *r)
+{
+        strv_free(r->names);
+        strv_free(r->layers);
+        free(r->loaded);
+        *r = (image_record_t){ 0 };
+}
+
+void image_records_free(image_record_t *v, size_t n)
+{
+        for (size_t i = 0; i < n; i++)
+                image_record_done(&v[i]);
+        free(v);
+}
+
+static char **strv_from(yajl_val a, bool strip_sha)
+{
+        size_t n = a && YAJL_IS_ARRAY(a) ? a->u.array.len : 0;
+        char **v = xcalloc(n + 1, sizeof(char *));
+        size_t k = 0;
+        for (size_t i = 0; i < n; i++) {
+                const char *s = YAJL_GET_STRING(a->u.array.values[i]);
+                if (!s)
+                        continue;
+                if (strip_sha && strncmp(s, "sha256:", 7) == 0)
+                        s += 7;
+                v[k++] = xstrdup(s);
+        }
+        return v;
+}
+
+static int record_parse(const char *text, const char *hex, image_record_t *r)
+{
+        yajl_val v = yajl_tree_parse(text, NULL, 0);
+        if (!v || !YAJL_IS_OBJECT(v)) {
+                if (v)
+                        yajl_tree_free(v);
+                return -EINVAL;
+        }
+        const char *pn[] = { "names", NULL }, *pl[] = { "layers", NULL }, *ps[] = { "size", NULL },
+                   *pt[] = { "loaded", NULL };
+        *r = (image_record_t){ 0 };
+        memcpy(r->hex, hex, DIGEST_HEX_LEN + 1);
+        r->names = strv_from(yajl_tree_get(v, pn, yajl_t_array), false);
+        r->layers = strv_from(yajl_tree_get(v, pl, yajl_t_array), true);
+        yajl_val sz = yajl_tree_get(v, ps, yajl_t_number);
+        r->size = sz && YAJL_IS_INTEGER(sz) ? (uint64_t)YAJL_GET_INTEGER(sz) : 0;
+        yajl_val lt = yajl_tree_get(v, pt, yajl_t_string);
+        r->loaded = xstrdup(lt ? YAJL_GET_STRING(lt) : "");
+        yajl_tree_free(v);
+        return 0;
+}
+
+static int cmp_records(const void *a, const void *b)
+{
+        const image_record_t *x = a, *y = b;
+        int c = strcmp(x->loaded, y->loaded);
+        return c ? c : strcmp(x->hex, y->hex);
+}
+
+int store_records(store_t *s, image_record_t **ret, size_t *ret_n, husk_error_t *err)
+{
+        int dfd = openat(s->fd, "images", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        _cleanup_closedir_ DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
+        if (!d) {
+                if (dfd >= 0)
+                        close(dfd);
+                return util_syserr(err, errno, "open %s/images", s->path);
+        }
+        image_record_t *v = NULL;
+        size_t n = 0;
+        struct dirent *de;
+        while ((de = readdir(d))) {
+                size_t l = strlen(de->d_name);
+                if (l != DIGEST_HEX_LEN + 5 || strcmp(de->d_name + DIGEST_HEX_LEN, ".json") != 0)
+                        continue;
+                char hex[DIGEST_HEX_LEN + 1];
+                memcpy(hex, de->d_name, DIGEST_HEX_LEN);
+                hex[DIGEST_HEX_LEN] = '\0';
+                _cleanup_free_ char *text = NULL;
+                if (!digest_hex_valid(hex) ||
+                    read_file_at(dirfd(d), de->d_name, 1 << 20, &text, NULL) < 0)
+                        continue;
+                image_record_t r;
+                if (record_parse(text, hex, &r) < 0)
+                        continue; /* unreadable record: not an image (never written half) */
+                v = xrealloc(v, (n + 1) * sizeof(*v));
+                v[n++] = r;
+        }
+        if (n > 1)
+                qsort(v, n, sizeof(*v), cmp_records);
+        *ret = v;
+        *ret_n = n;
+        return 0;
+}
+
+static bool is_hex_prefix(const char *s)
+{
+        size_t i;
+        for (i = 0; s[i]; i++)
+                if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+                        return false;
+        return i >= 4 && i <= DIGEST_HEX_LEN;
+}
+
+int store_find(image_record_t *v, size_t n, const char *ref, size_t *ret_idx, bool *ret_by_name,
+               husk_error_t *err)
+{
+        /* Names first: "busybox" also finds "busybox:latest". */
+        const char *slash = strrchr(ref, '/');
+        bool has_tag = strchr(slash ? slash : ref, ':') != NULL;
+        _cleanup_free_ char *with_tag = has_tag ? NULL : xasprintf("%s:latest", ref);
+        for (int pass = 0; pass < 2; pass++) {
+                const char *want = pass == 0 ? ref : with_tag;
+                if (!want)
+                        continue;
+                for (size_t i = 0; i < n; i++)
+                        for (size_t k = 0; v[i].names && v[i].names[k]; k++)
+                                if (strcmp(v[i].names[k], want) == 0) {
+                                        *ret_idx = i;
+                                        *ret_by_name = true;
+                                        return 0;
+                                }
+        }
+        const char *h = strncmp(ref, "sha256:", 7) == 0 ? ref + 7 : ref;
+        if (is_hex_prefix(h)) {
+                size_t found = n, count = 0;
+                for (size_t i = 0; i < n; i++)
+                        if (strncmp(v[i].hex, h, strlen(h)) == 0) {
+                                found = i;
+                                count++;
+                        }
+                if (count > 1)
+                        return husk_error_set(err, EINVAL, "image id prefix '%s' is ambiguous", ref);
+                if (count == 1) {
+                        *ret_idx = found;
+                        *ret_by_name = false;
+                        return 0;
+                }
+        }
+        return husk_error_set(err, ENOENT, "image '%s' not found", ref);
+}
+
+static void gen_str(yajl_gen g, const char *s)
+{
+        yajl_gen_string(g, (const unsigned char *)s, strlen(s));
+}
+
+int store_record_write(store_t *s, const image_record_t *r, husk_error_t *err)
+{
+        yajl_gen g = yajl_gen_alloc(NULL);
+        yajl_gen_map_open(g);
+        gen_str(g, "id");
+        _cleanup_free_ char *id = xasprintf("sha256:%s", r->hex);
+        gen_str(g, id);
+        gen_str(g, "names");
+        yajl_gen_array_open(g);
+        for (size_t i = 0; r->names && r->names[i]; i++)
+                gen_str(g, r->names[i]);
+        yajl_gen_array_close(g);
+        gen_str(g, "layers");
+        yajl_gen_array_open(g);
+        for (size_t i = 0; r->layers && r->layers[i]; i++) {
+                _cleanup_free_ char *l = xasprintf("sha256:%s", r->layers[i]);
+                gen_str(g, l);
+        }
+        yajl_gen_array_close(g);
+        gen_str(g, "size");
+        yajl_gen_integer(g, (long long)r->size);
+        gen_str(g, "loaded");
+        gen_str(g, r->loaded ? r->loaded : "");
+        yajl_gen_map_close(g);
+        const unsigned char *buf;
+        size_t len;
+        yajl_gen_get_buf(g, &buf, &len);
+        _cleanup_free_ char *name = xasprintf("%s.json", r->hex);
+        _cleanup_close_ int dfd = openat(s->fd, "images", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        int rc = dfd < 0 ? -errno : write_file_atomic_at(dfd, name, (const char *)buf, len, 0600);
+        yajl_gen_free(g);
+        if (rc < 0)
+                return util_syserr(err, -rc, "write %s/images/%s", s->path, name);
+        return 0;
+}

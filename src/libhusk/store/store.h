@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Internal header of the store: layout, locks and image records.
+ *
+ * STORE/
+ *   .gc.lock            shared by loads, exclusive for prune (prune never sees a half-done load)
+ *   .records.lock       exclusive while image records change
+ *   layers/HEX/diff     unpacked layer (HEX = diff_id), layers/HEX/size; renamed into place only
+ *                       when complete and verified, never changed afterwards
+ *   locks/HEX           flock per layer: one unpack of a layer at a time
+ *   configs/HEX.json    image configs (HEX = image id)
+ *   images/HEX.json     image records: names, layers, size
+ *   tmp/NAME/           work folders of running loads, each flocked by its load; an unlocked one
+ *                       is a leftover of a killed load and is removed */
+#ifndef HUSK_STORE_H
+#define HUSK_STORE_H
+
+#include "image/image.h"
+
+typedef struct store {
+        char *path; /* absolute */
+        int fd;
+        int gc_lock;
+} store_t;
+
+typedef struct image_record {
+        char hex[DIGEST_HEX_LEN + 1];
+        char **names;
+        char **layers; /* diff_id hex, lowest first */
+        uint64_t size;
+        char *loaded;
+} image_record_t;
+
+int store_open(const husk_image_opts_t *o, bool exclusive, store_t *s, husk_error_t *err);
+void store_close(store_t *s);
+void image_record_done(image_record_t *r);
+/* All records (sorted by load time). */
+int store_records(store_t *s, image_record_t **ret, size_t *ret_n, husk_error_t *err);
+void image_records_free(image_record_t *v, size_t n);
+/* Finds one record by name, id or id prefix; *ret_by_name tells which. */
+int store_find(image_record_t *v, size_t n, const char *ref, size_t *ret_idx, bool *ret_by_name,
+               husk_error_t *err);
+int store_record_write(store_t *s, const image_record_t *r, husk_error_t *err);
+/* Removes leftovers of killed loads (unlocked tmp folders). */
+void store_clean_tmp(store_t *s);
+int store_lock_records(store_t *s, husk_error_t *err);
+
+#endif

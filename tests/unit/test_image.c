@@ -1,0 +1,179 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Unit tests for the image module's pure logic: digests, path sanitising, whiteout planning,
+ * media types, image config parsing. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "image/image.h"
+
+#include <string.h>
+#include <sys/stat.h>
+
+static void test_digest(void **state)
+{
+        char hex[DIGEST_HEX_LEN + 1];
+        digest_buffer("", 0, hex);
+        assert_string_equal(hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+        digest_buffer("abc", 3, hex);
+        assert_string_equal(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+        /* incremental == one shot */
+        digest_ctx_t d = { 0 };
+        char hex2[DIGEST_HEX_LEN + 1];
+        assert_int_equal(digest_init(&d), 0);
+        digest_update(&d, "a", 1);
+        digest_update(&d, "bc", 2);
+        digest_final(&d, hex2);
+        assert_string_equal(hex, hex2);
+}
+
+static void test_digest_parse(void **state)
+{
+        char hex[DIGEST_HEX_LEN + 1];
+        const char *ok = "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+        assert_int_equal(digest_parse(ok, hex), 0);
+        assert_string_equal(hex, ok + 7);
+        assert_int_equal(digest_parse("sha256:BA7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad", hex), -EINVAL);
+        assert_int_equal(digest_parse("sha256:ba7816bf", hex), -EINVAL);
+        assert_int_equal(digest_parse("sha256:../../../../etc/passwd0000000000000000000000000000000000000", hex), -EINVAL);
+        assert_int_equal(digest_parse("sha512:abcd", hex), -EOPNOTSUPP);
+        assert_int_equal(digest_parse("nocolon", hex), -EINVAL);
+        assert_int_equal(digest_parse(":abc", hex), -EINVAL);
+        assert_int_equal(digest_parse("sh/a:abc", hex), -EINVAL);
+        assert_true(digest_hex_valid(ok + 7));
+        assert_false(digest_hex_valid("abc"));
+}
+
+static void clean_ok(const char *in, const char *want)
+{
+        char *out = NULL;
+        const char *why = NULL;
+        assert_int_equal(image_path_clean(in, &out, &why), 0);
+        assert_string_equal(out, want);
+        free(out);
+}
+
+static void clean_bad(const char *in, const char *why_part)
+{
+        char *out = NULL;
+        const char *why = NULL;
+        assert_int_equal(image_path_clean(in, &out, &why), -EINVAL);
+        assert_null(out);
+        assert_non_null(strstr(why, why_part));
+}
+
+static void test_path_clean(void **state)
+{
+        clean_ok("./etc/passwd", "etc/passwd");
+        clean_ok("etc//x/./y/", "etc/x/y");
+        clean_ok("./", "");
+        clean_ok(".", "");
+        clean_ok("a/...", "a/...");
+        clean_ok("..a/b..", "..a/b..");
+        clean_bad("../etc/passwd", "..");
+        clean_bad("a/../../b", "..");
+        clean_bad("a/..", "..");
+        clean_bad("/etc/passwd", "absolute");
+        char longc[300];
+        memset(longc, 'a', sizeof(longc) - 1);
+        longc[sizeof(longc) - 1] = '\0';
+        clean_bad(longc, "too long");
+}
+
+static entry_action_t plan(const char *name, mode_t t, const char *parent, const char *leaf)
+{
+        entry_plan_t p;
+        entry_action_t a = image_plan_entry(name, t, &p);
+        if (parent)
+                assert_string_equal(p.parent, parent);
+        if (leaf)
+                assert_string_equal(p.leaf, leaf);
+        entry_plan_done(&p);
+        return a;
+}
+
+static void test_whiteout_plan(void **state)
+{
+        assert_int_equal(plan("etc/.wh.hostname", S_IFREG, "etc", "hostname"), ACT_WHITEOUT);
+        assert_int_equal(plan(".wh.top", S_IFREG, "", "top"), ACT_WHITEOUT);
+        assert_int_equal(plan("./usr/share/.wh..wh..opq", S_IFREG, "usr/share", NULL), ACT_OPAQUE);
+        assert_int_equal(plan(".wh..wh.plnk/1.2", S_IFREG, NULL, NULL), ACT_FILE);
+        assert_int_equal(plan("a/.wh..wh.aufs", S_IFREG, NULL, NULL), ACT_SKIP);
+        assert_int_equal(plan("a/.wh.", S_IFREG, NULL, NULL), ACT_REJECT);
+        assert_int_equal(plan("a/.wh...", S_IFREG, NULL, NULL), ACT_REJECT);
+        assert_int_equal(plan("a/.wh.x", S_IFDIR, NULL, NULL), ACT_REJECT);
+        assert_int_equal(plan("a/.whx", S_IFREG, "a", ".whx"), ACT_FILE);
+        /* a whiteout may not point outside its folder */
+        assert_int_equal(plan("../.wh.x", S_IFREG, NULL, NULL), ACT_REJECT);
+}
+
+static void test_entry_types(void **state)
+{
+        assert_int_equal(plan("./", S_IFDIR, NULL, NULL), ACT_SKIP);
+        assert_int_equal(plan("bin/", S_IFDIR, "", "bin"), ACT_DIR);
+        assert_int_equal(plan("bin/sh", S_IFLNK, "bin", "sh"), ACT_SYMLINK);
+        assert_int_equal(plan("dev/null", S_IFCHR, NULL, NULL), ACT_SKIP_DEVICE);
+        assert_int_equal(plan("dev/sda", S_IFBLK, NULL, NULL), ACT_SKIP_DEVICE);
+        assert_int_equal(plan("run/s", S_IFSOCK, NULL, NULL), ACT_SKIP_DEVICE);
+        assert_int_equal(plan("run/p", S_IFIFO, NULL, NULL), ACT_FIFO);
+        assert_int_equal(plan("/etc/shadow", S_IFREG, NULL, NULL), ACT_REJECT);
+        assert_int_equal(plan("x", 0170000, NULL, NULL), ACT_REJECT);
+}
+
+static void test_media_types(void **state)
+{
+        compression_t c = COMP_AUTO;
+        assert_int_equal(media_type_parse("application/vnd.oci.image.layer.v1.tar+gzip", &c), MEDIA_LAYER);
+        assert_int_equal(c, COMP_GZIP);
+        assert_int_equal(media_type_parse("application/vnd.oci.image.layer.v1.tar+zstd", &c), MEDIA_LAYER);
+        assert_int_equal(c, COMP_ZSTD);
+        assert_int_equal(media_type_parse("application/vnd.oci.image.layer.v1.tar", &c), MEDIA_LAYER);
+        assert_int_equal(c, COMP_NONE);
+        assert_int_equal(media_type_parse("application/vnd.docker.image.rootfs.diff.tar.gzip", &c), MEDIA_LAYER);
+        assert_int_equal(c, COMP_GZIP);
+        assert_int_equal(media_type_parse("application/vnd.oci.image.index.v1+json", NULL), MEDIA_INDEX);
+        assert_int_equal(media_type_parse("application/vnd.docker.distribution.manifest.list.v2+json", NULL), MEDIA_INDEX);
+        assert_int_equal(media_type_parse("application/vnd.docker.distribution.manifest.v2+json", NULL), MEDIA_MANIFEST);
+        assert_int_equal(media_type_parse("application/vnd.oci.image.config.v1+json", NULL), MEDIA_CONFIG);
+        assert_int_equal(media_type_parse("application/vnd.oci.image.layer.v1.tar+bzip3", &c), MEDIA_UNKNOWN);
+        assert_int_equal(media_type_parse(NULL, &c), MEDIA_UNKNOWN);
+}
+
+static void test_config_parse(void **state)
+{
+        husk_error_t err = { 0 };
+        image_config_t c;
+        const char *j = "{\"architecture\":\"amd64\",\"os\":\"linux\",\"config\":{\"Entrypoint\":[\"/bin/sh\",\"-c\"],"
+                        "\"Cmd\":null,\"Env\":[\"A=1\"],\"User\":\"1000:1000\",\"WorkingDir\":\"/w\","
+                        "\"StopSignal\":\"SIGQUIT\"},\"rootfs\":{\"type\":\"layers\",\"diff_ids\":["
+                        "\"sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad\"]}}";
+        assert_int_equal(image_config_parse(j, "cfg", &c, &err), 0);
+        assert_string_equal(c.run.entrypoint[1], "-c");
+        assert_null(c.run.cmd);
+        assert_string_equal(c.run.env[0], "A=1");
+        assert_string_equal(c.run.user, "1000:1000");
+        assert_string_equal(c.run.working_dir, "/w");
+        assert_string_equal(c.run.stop_signal, "SIGQUIT");
+        assert_int_equal(c.n_diff_ids, 1);
+        assert_string_equal(c.arch, "amd64");
+        image_config_done(&c);
+        assert_int_equal(image_config_parse("{\"config\":{\"Cmd\":\"ls\"},\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[]}}",
+                                            "cfg", &c, &err), -EINVAL);
+        assert_non_null(strstr(err.msg, "Cmd"));
+        assert_int_equal(image_config_parse("{\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[\"sha256:x\"]}}", "cfg", &c, &err), -EINVAL);
+        assert_non_null(strstr(err.msg, "diff_ids[0]"));
+        assert_int_equal(image_config_parse("[1,", "cfg", &c, &err), -EINVAL);
+        assert_non_null(strstr(err.msg, "cfg: invalid JSON"));
+}
+
+int main(void)
+{
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_digest),         cmocka_unit_test(test_digest_parse),
+                cmocka_unit_test(test_path_clean),     cmocka_unit_test(test_whiteout_plan),
+                cmocka_unit_test(test_entry_types),    cmocka_unit_test(test_media_types),
+                cmocka_unit_test(test_config_parse),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
