@@ -197,9 +197,8 @@ static void enter_namespaces(init_args *a, husk_error_t *err)
                 if (plan->new_userns) {
                         sync_msg m;
                         /* SYNC_USERNS: the host side writes uid_map/gid_map. */
-                        CHECK(a, sync_send(a->sync_fd, SYNC_USERNS, 0, NULL, 0, -1) < 0 ? -1 : 0,
-                              (husk_error_set(err, EPIPE, "sync: send SYNC_USERNS"), err));
-                        if (sync_expect(a->sync_fd, SYNC_USERNS_DONE, &m) < 0)
+                        if (sync_send(a->sync_fd, SYNC_USERNS, 0, NULL, 0, -1) < 0 ||
+                            sync_expect(a->sync_fd, SYNC_USERNS_DONE, &m) < 0)
                                 _exit(1); /* the host side failed and reports it */
                         sync_msg_done(&m);
                 }
