@@ -10,6 +10,8 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
+#include <sys/vfs.h>
+#include <linux/magic.h>
 
 /* MS_* (mount(2)) to MOUNT_ATTR_* (mount_setattr(2)). Superblock flags (sync, dirsync, mand,
  * lazytime, silent) have no per-mount attribute: a bind mount cannot change them. */
@@ -244,6 +246,16 @@ static int mount_one(rootfs_ctx *c, const config_mount *m, husk_error_t *err)
                 if (is_type(m, "sysfs") && (errno == EPERM || errno == EACCES) && c->in_userns)
                         return sysfs_fallback(c, dest, &f, err);
                 return util_syserr(err, errno, "mount %s (%s) on %s", source, m->type, dest);
+        }
+        if (is_type(m, "proc") || is_type(m, "sysfs")) {
+                /* what later steps write through (sysctls, labels) must be the real thing
+                 * (CVE-2019-16884): the path must now show a fresh procfs / sysfs */
+                _cleanup_close_ int nfd = safe_open_in_root(c->rootfs_fd, dest, O_DIRECTORY, false);
+                struct statfs sf;
+                long magic = is_type(m, "proc") ? PROC_SUPER_MAGIC : SYSFS_MAGIC;
+                if (nfd < 0 || fstatfs(nfd, &sf) < 0 || sf.f_type != magic)
+                        return husk_error_set(err, EIO, "%s is not a %s mount after mounting it",
+                                              dest, m->type);
         }
         if (f.propagation) {
                 _cleanup_close_ int nfd = safe_open_in_root(c->rootfs_fd, dest, O_DIRECTORY, false);
