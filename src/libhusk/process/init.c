@@ -320,6 +320,22 @@ _Noreturn void container_main(init_args *a)
             strcmp(cfg->linux_.personality_domain, "LINUX32") == 0 && personality(PER_LINUX32) < 0)
                 child_fail(a, (fail_errno(err, "personality LINUX32"), err));
 
+        int notify_fd = -1;
+        bool seccomp_loaded = false;
+        if (a->seccomp && a->seccomp->notify) {
+                /* With SCMP_ACT_NOTIFY the listener fd must reach the agent while the host side
+                 * still runs: load the filter now (still privileged, so no no_new_privs needed)
+                 * and pass the fd out. The rest of the setup then runs under the filter. */
+                CHECK(a, seccomp_load(a->seccomp, &notify_fd, err), err);
+                seccomp_loaded = true;
+                /* SYNC_SECCOMP */
+                if (notify_fd < 0 || sync_send(a->sync_fd, SYNC_SECCOMP, 0, NULL, 0, notify_fd) < 0)
+                        child_fail(a, (husk_error_set(err, EPROTO,
+                                                      "sync: send the seccomp listener fd"),
+                                       err));
+                close(notify_fd);
+        }
+
         /* SYNC_READY: created. Then block on exec.fifo until `start` writes one byte. */
         if (sync_send(a->sync_fd, SYNC_READY, 0, t, sizeof(t), -1) < 0)
                 _exit(1);
@@ -337,16 +353,15 @@ _Noreturn void container_main(init_args *a)
         CHECK(a, hooks_run(hooks, HOOK_START_CONTAINER, state_json ? state_json : "{}", err), err);
         CHECK(a, process_close_fds(a->preserve_fds, err), err);
         umask(proc->user.has_umask ? (mode_t)proc->user.umask : 022);
-        int notify_fd = -1;
         /* Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: load it before the caps are
          * dropped (the profile must then allow the remaining setup syscalls). */
-        if (a->seccomp && !proc->no_new_privileges)
+        if (a->seccomp && !seccomp_loaded && !proc->no_new_privileges)
                 CHECK(a, seccomp_load(a->seccomp, &notify_fd, err), err);
         CHECK(a, process_switch_user(proc, err), err);
         if (proc->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
                 child_fail(a, (fail_errno(err, "prctl PR_SET_NO_NEW_PRIVS"), err));
         /* Step 14: the filter is the last thing before execve. */
-        if (a->seccomp && proc->no_new_privileges)
+        if (a->seccomp && !seccomp_loaded && proc->no_new_privileges)
                 CHECK(a, seccomp_load(a->seccomp, &notify_fd, err), err);
         execve(exe, proc->args, proc->env ? proc->env : (char *[]){ NULL });
         int e = errno;
