@@ -36,7 +36,9 @@ int main(int argc, char **argv)
                 struct cmsghdr align;
         } u;
         struct iovec iov = { .iov_base = data, .iov_len = sizeof(data) - 1 };
-        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
+        struct msghdr mh = { .msg_iov = &iov,
+                             .msg_iovlen = 1,
+                             .msg_control = u.buf,
                              .msg_controllen = sizeof(u.buf) };
         ssize_t n = recvmsg(c, &mh, MSG_CMSG_CLOEXEC);
         if (n <= 0) {

@@ -47,6 +47,39 @@ is "$out" "512
 /etc
 bar baz" "rlimits, cwd and env"
 
+# oom_score_adj (host side), personality, seccomp loaded with and without no_new_privs.
+b=$(new_bundle)
+cfg "$b" '.process.oomScoreAdj = 432 | .linux.personality = {"domain": "LINUX32"}'
+out=$(run_in "$b" o1 /bin/sh -c 'cat /proc/self/oom_score_adj; uname -m')
+is "$out" "432
+i686" "oomScoreAdj and LINUX32 personality applied"
+cfg "$b" 'del(.linux.personality) | del(.process.oomScoreAdj)
+        | .linux.seccomp = {"defaultAction": "SCMP_ACT_ALLOW", "architectures": ["SCMP_ARCH_X86_64"],
+            "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1}]}'
+out=$(run_in "$b" s1 /bin/sh -c 'mkdir /tmp/x 2>&1; grep Seccomp: /proc/self/status | tr -s "\t" " "')
+like "$out" "Operation not permitted" "seccomp filter applied (no_new_privs)"
+like "$out" "Seccomp: 2" "seccomp mode 2"
+cfg "$b" '.process.noNewPrivileges = false'
+out=$(run_in "$b" s2 /bin/sh -c 'mkdir /tmp/x 2>&1; grep -E "Seccomp:|NoNewPrivs" /proc/self/status | tr -s "\t" " "')
+like "$out" "Operation not permitted" "seccomp filter applied without no_new_privs"
+like "$out" "NoNewPrivs: 0" "no_new_privs stays off when not asked"
+
+# run --detach returns while the container runs.
+b=$(new_bundle)
+cfg "$b" '.process.args = ["/bin/sleep", "30"]'
+hk run -d -b "$b" r1
+ok $? "run --detach returns"
+is "$(hk state r1 | jq -r .status)" running "the detached container is running"
+hk delete --force r1
+
+# An rlimit the kernel refuses (above fs.nr_open even with CAP_SYS_RESOURCE) fails the create.
+b=$(new_bundle)
+over=$(( $(cat /proc/sys/fs/nr_open) + 1 ))
+cfg "$b" --argjson n "$over" '.process.rlimits = [{"type": "RLIMIT_NOFILE", "soft": $n, "hard": $n}]'
+err=$(hk create -b "$b" l1 2>&1)
+isnt $? 0 "impossible RLIMIT_NOFILE fails create"
+like "$err" "setrlimit RLIMIT_NOFILE: operation not permitted" "rlimit error text (lower case, as engines match)"
+
 # Exit status and signals.
 b=$(new_bundle)
 run_in "$b" p6 /bin/sh -c 'exit 7' >/dev/null 2>&1
@@ -82,6 +115,19 @@ out=$(run_in "$b" p11 /bin/sh -c 'echo $$; cut -d. -f1 /proc/uptime')
 first=$(echo "$out" | head -1); up=$(echo "$out" | tail -1)
 is "$first" 1 "time namespace: still pid 1 after the second fork"
 [ "${up:-0}" -ge 864000 ]; ok $? "time namespace: boottime offset applied (uptime $up)"
+
+# cgroup namespace: unshared once in the final cgroup, so every hierarchy shows "/".
+b=$(new_bundle)
+cfg "$b" '.linux.namespaces += [{"type": "cgroup"}]'
+out=$(run_in "$b" cg1 /bin/cat /proc/self/cgroup)
+notroot=$(printf '%s\n' "$out" | grep -v ':/$')
+is "$notroot" "" "cgroup namespace: the container's cgroups are its roots"
+[ -n "$out" ]; ok $? "cgroup namespace: /proc/self/cgroup readable"
+# hostname needs a private UTS namespace.
+cfg "$b" '.linux.namespaces |= map(select(.type != "uts" and .type != "cgroup"))'
+err=$(hk create -b "$b" h1 2>&1)
+isnt $? 0 "hostname without a UTS namespace fails"
+like "$err" "(UTS|uts) namespace" "error names the UTS namespace"
 
 # create/start split, the container process reparented to the caller's subreaper (conmon-like).
 b=$(new_bundle)

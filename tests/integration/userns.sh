@@ -30,6 +30,18 @@ hk start u3
 pid=$(cat "$T/u3.pid")
 hostuid=$(awk '/^Uid:/ { print $2 }' /proc/$pid/status)
 is "$hostuid" 100000 "the container's root is uid 100000 on the host"
+
+# A second container joins u3's user and network namespaces by path and creates its own mount,
+# pid, ipc and uts namespaces inside that user namespace (setns first, then unshare, then fork).
+b2=$(new_bundle)
+cfg "$b2" --arg u "/proc/$pid/ns/user" --arg n "/proc/$pid/ns/net" \
+        '.linux.namespaces = [{"type": "user", "path": $u}, {"type": "network", "path": $n},
+                              {"type": "pid"}, {"type": "mount"}, {"type": "ipc"}, {"type": "uts"}]'
+out=$(run_in "$b2" u5 /bin/sh -c 'tr -s " " < /proc/self/uid_map; readlink /proc/self/ns/net; readlink /proc/self/ns/user; echo $$' 2>&1)
+is "$out" " 0 100000 65536
+$(readlink /proc/$pid/ns/net)
+$(readlink /proc/$pid/ns/user)
+1" "joined user and network namespaces by path, new pid namespace inside"
 hk delete --force u3
 
 # A missing mapping is a clear error.

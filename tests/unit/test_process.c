@@ -147,10 +147,12 @@ static void test_caps_masks(void **state)
 
 static void test_caps_from_config(void **state)
 {
-        config_caps c = { .has_effective = true, .effective = UINT64_C(1) << CAP_KILL,
+        config_caps c = { .has_effective = true,
+                          .effective = UINT64_C(1) << CAP_KILL,
                           .has_permitted = true,
                           .permitted = (UINT64_C(1) << CAP_KILL) | (UINT64_C(1) << CAP_CHOWN),
-                          .has_inheritable = false, .inheritable = UINT64_C(1) << CAP_SYS_ADMIN };
+                          .has_inheritable = false,
+                          .inheritable = UINT64_C(1) << CAP_SYS_ADMIN };
         husk_error_t err = { 0 };
         cap_t t = caps_from_config(&c, caps_last_cap(), &err);
         assert_non_null(t);

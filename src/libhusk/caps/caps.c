@@ -133,9 +133,9 @@ int caps_apply(const config_caps *c, int last_cap, husk_error_t *err)
                 if (cap_set_ambient(i, CAP_SET) < 0) {
                         int e = errno;
                         char name[64];
-                        return util_syserr(err, e,
-                                           "raise ambient %s (it must be permitted and inheritable)",
-                                           cap_name(i, name, sizeof(name)));
+                        return util_syserr(
+                                err, e, "raise ambient %s (it must be permitted and inheritable)",
+                                cap_name(i, name, sizeof(name)));
                 }
         }
         return 0;

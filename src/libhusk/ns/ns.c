@@ -10,8 +10,8 @@
 const char *ns_type_name(config_ns_type t)
 {
         static const char *const names[NS_TYPE_COUNT] = {
-                [NS_PID] = "pid",   [NS_NETWORK] = "network", [NS_MOUNT] = "mount",
-                [NS_IPC] = "ipc",   [NS_UTS] = "uts",         [NS_USER] = "user",
+                [NS_PID] = "pid",       [NS_NETWORK] = "network", [NS_MOUNT] = "mount",
+                [NS_IPC] = "ipc",       [NS_UTS] = "uts",         [NS_USER] = "user",
                 [NS_CGROUP] = "cgroup", [NS_TIME] = "time",
         };
         return (unsigned)t < NS_TYPE_COUNT ? names[t] : "unknown";
@@ -20,8 +20,9 @@ const char *ns_type_name(config_ns_type t)
 static unsigned long ns_flag(config_ns_type t)
 {
         static const unsigned long flags[NS_TYPE_COUNT] = {
-                [NS_PID] = CLONE_NEWPID, [NS_NETWORK] = CLONE_NEWNET, [NS_MOUNT] = CLONE_NEWNS,
-                [NS_IPC] = CLONE_NEWIPC, [NS_UTS] = CLONE_NEWUTS,     [NS_USER] = CLONE_NEWUSER,
+                [NS_PID] = CLONE_NEWPID,       [NS_NETWORK] = CLONE_NEWNET,
+                [NS_MOUNT] = CLONE_NEWNS,      [NS_IPC] = CLONE_NEWIPC,
+                [NS_UTS] = CLONE_NEWUTS,       [NS_USER] = CLONE_NEWUSER,
                 [NS_CGROUP] = CLONE_NEWCGROUP, [NS_TIME] = CLONE_NEWTIME,
         };
         return (unsigned)t < NS_TYPE_COUNT ? flags[t] : 0;
@@ -37,7 +38,8 @@ int ns_plan_make(const husk_config *cfg, ns_plan *ret, husk_error_t *err)
         for (size_t i = 0; i < cfg->linux_.n_namespaces; i++) {
                 const config_namespace *n = &cfg->linux_.namespaces[i];
                 if ((unsigned)n->type >= NS_TYPE_COUNT)
-                        return husk_error_set(err, EINVAL, "%s: .linux.namespaces[%zu]: unknown type",
+                        return husk_error_set(err, EINVAL,
+                                              "%s: .linux.namespaces[%zu]: unknown type",
                                               cfg->filename ? cfg->filename : "config.json", i);
                 if (seen[n->type])
                         return husk_error_set(err, EINVAL,
@@ -66,7 +68,8 @@ int ns_plan_make(const husk_config *cfg, ns_plan *ret, husk_error_t *err)
         p.has_ipcns = seen[NS_IPC];
 
         if ((cfg->linux_.time_monotonic.set || cfg->linux_.time_boottime.set) && !p.new_timens)
-                return husk_error_set(err, EINVAL, "%s: .linux.timeOffsets needs a new time namespace",
+                return husk_error_set(err, EINVAL,
+                                      "%s: .linux.timeOffsets needs a new time namespace",
                                       cfg->filename ? cfg->filename : "config.json");
 
         /* The cgroup namespace is unshared once the process is in its final cgroup; time

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Namespaces: which ones clone creates, which ones the child joins (setns) or unshares itself, and
- * the id maps and time offsets of new user and time namespaces. The plan is pure and unit tested. */
+ * the id maps and time offsets of new user and time namespaces. The plan is pure and unit tested.
+ */
 #ifndef HUSK_NS_H
 #define HUSK_NS_H
 
@@ -15,19 +16,19 @@
 
 typedef struct ns_plan {
         unsigned long clone_flags; /* new namespaces created by the clone itself */
-        /* Namespaces joined by path must be joined before new ones are created when a user namespace
-         * is involved (new ones must be owned by the right user namespace): then clone creates
-         * nothing and the child unshares these flags after setns. */
+        /* Namespaces joined by path must be joined before new ones are created when a user
+         * namespace is involved (new ones must be owned by the right user namespace): then clone
+         * creates nothing and the child unshares these flags after setns. */
         unsigned long unshare_flags;
-        bool unshare_mode;   /* the child unshares (unshare_flags) after joining paths */
-        bool join_paths;     /* some namespace has a path */
-        bool new_userns;     /* a user namespace is created: the host side writes the id maps */
-        bool userns;         /* new or joined user namespace */
-        bool new_pidns;      /* new pid namespace (clone or unshare before the second fork) */
-        bool pidns_path;     /* pid namespace joined by path */
-        bool new_timens;     /* unshare(CLONE_NEWTIME) + offsets, then fork */
-        bool new_cgroupns;   /* unshare(CLONE_NEWCGROUP) once in the final cgroup */
-        bool needs_fork;     /* the container process is a grandchild (pid/time namespaces) */
+        bool unshare_mode; /* the child unshares (unshare_flags) after joining paths */
+        bool join_paths;   /* some namespace has a path */
+        bool new_userns;   /* a user namespace is created: the host side writes the id maps */
+        bool userns;       /* new or joined user namespace */
+        bool new_pidns;    /* new pid namespace (clone or unshare before the second fork) */
+        bool pidns_path;   /* pid namespace joined by path */
+        bool new_timens;   /* unshare(CLONE_NEWTIME) + offsets, then fork */
+        bool new_cgroupns; /* unshare(CLONE_NEWCGROUP) once in the final cgroup */
+        bool needs_fork;   /* the container process is a grandchild (pid/time namespaces) */
         bool has_mountns, has_utsns, has_netns, has_ipcns; /* new or joined */
 } ns_plan;
 

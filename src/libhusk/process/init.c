@@ -44,7 +44,8 @@ static _Noreturn void child_fail(init_args *a, husk_error_t *err)
         char line[HUSK_ERROR_MSG_MAX + 16];
         int n = snprintf(line, sizeof(line), "husk: %s\n", err->msg);
         if (n > 0)
-                (void)write_all(STDERR_FILENO, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+                (void)write_all(STDERR_FILENO, line,
+                                (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
         _exit(code == ENOENT ? 127 : 126);
 }
 
@@ -151,8 +152,8 @@ static int enter_cwd(const char *cwd, husk_error_t *err)
                 return util_syserr(err, errno, "chdir to cwd (\"%s\") set in config.json", cwd);
         char buf[4096];
         if (!getcwd(buf, sizeof(buf)) || buf[0] != '/')
-                return husk_error_set(err, EPERM,
-                                      "cwd \"%s\" resolves outside the container root", cwd);
+                return husk_error_set(err, EPERM, "cwd \"%s\" resolves outside the container root",
+                                      cwd);
         return 0;
 }
 
@@ -196,9 +197,8 @@ static void enter_namespaces(init_args *a, husk_error_t *err)
                 if (plan->new_userns) {
                         sync_msg m;
                         /* SYNC_USERNS: the host side writes uid_map/gid_map. */
-                        CHECK(a, sync_send(a->sync_fd, SYNC_USERNS, 0, NULL, 0, -1) < 0 ? -1 : 0,
-                              (husk_error_set(err, EPIPE, "sync: send SYNC_USERNS"), err));
-                        if (sync_expect(a->sync_fd, SYNC_USERNS_DONE, &m) < 0)
+                        if (sync_send(a->sync_fd, SYNC_USERNS, 0, NULL, 0, -1) < 0 ||
+                            sync_expect(a->sync_fd, SYNC_USERNS_DONE, &m) < 0)
                                 _exit(1); /* the host side failed and reports it */
                         sync_msg_done(&m);
                 }
@@ -206,9 +206,10 @@ static void enter_namespaces(init_args *a, husk_error_t *err)
         if (plan->userns) {
                 /* Become the namespace's root (mapped by the id maps) for the setup. */
                 if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
-                        child_fail(a, (util_syserr(err, errno,
-                                                   "become root in the user namespace (is 0 mapped?)"),
-                                       err));
+                        child_fail(a,
+                                   (util_syserr(err, errno,
+                                                "become root in the user namespace (is 0 mapped?)"),
+                                    err));
         }
         if (plan->needs_fork) {
                 if (plan->new_pidns && unshare(CLONE_NEWPID) < 0)
@@ -296,7 +297,8 @@ _Noreturn void container_main(init_args *a)
                 CHECK(a, rootfs_console(&a->rootfs, slave, err), err);
                 /* SYNC_PTY: the master goes to the host side (console socket or run's proxy). */
                 if (sync_send(a->sync_fd, SYNC_PTY, 0, NULL, 0, master) < 0)
-                        child_fail(a, (husk_error_set(err, EPIPE, "sync: send the pty master"), err));
+                        child_fail(a,
+                                   (husk_error_set(err, EPIPE, "sync: send the pty master"), err));
         }
         CHECK(a, rootfs_finalize(&a->rootfs, err), err);
         t[CHILD_T_PIVOT] = now_ns() - t0;

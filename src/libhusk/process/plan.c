@@ -9,7 +9,7 @@
 #define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 /* strerror in the lower case engines match on ("no such file or directory"). */
-static const char *lower_strerror(int e, char *buf, size_t len)
+const char *lower_strerror(int e, char *buf, size_t len)
 {
         snprintf(buf, len, "%s", strerror(e));
         if (buf[0] >= 'A' && buf[0] <= 'Z')
@@ -94,8 +94,9 @@ static bool key_chars_ok(const char *k)
 
 int process_sysctl_path(const char *key, const ns_plan *plan, char **ret_path, husk_error_t *err)
 {
-        static const char *const ipc_keys[] = { "kernel.msgmax", "kernel.msgmnb", "kernel.msgmni",
-                                                "kernel.sem",    "kernel.shmall", "kernel.shmmax",
+        static const char *const ipc_keys[] = { "kernel.msgmax", "kernel.msgmnb",
+                                                "kernel.msgmni", "kernel.sem",
+                                                "kernel.shmall", "kernel.shmmax",
                                                 "kernel.shmmni", "kernel.shm_rmid_forced" };
         if (!key || !key[0] || !key_chars_ok(key))
                 return husk_error_set(err, EINVAL, "sysctl \"%s\": invalid name", key ? key : "");

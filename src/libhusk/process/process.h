@@ -26,7 +26,8 @@ typedef struct init_args {
         int fifo_fd;                 /* exec.fifo opened O_RDWR by the host side */
         unsigned preserve_fds;
         bool no_new_keyring;
-        int close_fds[4]; /* host-only fds the child closes first (the state dir lock!); -1 = none */
+        int close_fds[4]; /* host-only fds the child closes first (the state dir lock!); -1 = none
+                           */
         bool ready;       /* set once SYNC_READY is sent: errors then go to stderr */
 } init_args;
 
@@ -39,6 +40,8 @@ _Noreturn void container_main(init_args *a);
  * permission denied. */
 int process_find_exec(const char *arg0, char *const *env, const char *cwd, char **ret_path,
                       husk_error_t *err);
+/* strerror(e) with a lower-case first letter into buf, as engines match error texts. */
+const char *lower_strerror(int e, char *buf, size_t len);
 /* The /proc/sys path of a sysctl key when the key is namespaced and the namespace it belongs to is
  * the container's own; else an error. */
 int process_sysctl_path(const char *key, const ns_plan *plan, char **ret_path, husk_error_t *err);

@@ -2,6 +2,7 @@
 /* Host side of the start sequence (STYLE.md section 5): husk_create, husk_start, husk_run.
  * One clone (clone3 with CLONE_INTO_CGROUP when the cgroup driver offers an fd), no re-exec of
  * husk: the child runs container_main() (init.c) on a copy of this process's memory. */
+#include "caps/caps.h"
 #include "cgroup/cgroup.h"
 #include "process/hooks.h"
 #include "process/process.h"
@@ -166,7 +167,8 @@ static int load_bundle(create_ctx *c, husk_error_t *err)
         if (r < 0)
                 return r;
         if (!c->plan.has_mountns)
-                return husk_error_set(err, EINVAL, "%s: husk needs a mount namespace (.linux.namespaces)",
+                return husk_error_set(err, EINVAL,
+                                      "%s: husk needs a mount namespace (.linux.namespaces)",
                                       c->config_path);
         if ((cfg->hostname || cfg->domainname) && !c->plan.has_utsns)
                 return husk_error_set(err, EINVAL,
@@ -188,10 +190,15 @@ static int setup_child(create_ctx *c, bool in_cgroup, husk_error_t *err)
         if (!in_cgroup && (r = cgroup_enter(c->cg, c->child, err)) < 0)
                 return r;
         for (size_t i = 0; i < p->n_rlimits; i++) {
-                struct rlimit rl = { .rlim_cur = p->rlimits[i].soft, .rlim_max = p->rlimits[i].hard };
-                if (prlimit(c->child, p->rlimits[i].resource, &rl, NULL) < 0)
-                        return util_syserr(err, errno, "setrlimit %s",
-                                           config_rlimit_name(p->rlimits[i].resource));
+                struct rlimit rl = { .rlim_cur = p->rlimits[i].soft,
+                                     .rlim_max = p->rlimits[i].hard };
+                if (prlimit(c->child, p->rlimits[i].resource, &rl, NULL) < 0) {
+                        int e = errno;
+                        char eb[128];
+                        return husk_error_set(err, e, "setrlimit %s: %s",
+                                              config_rlimit_name(p->rlimits[i].resource),
+                                              lower_strerror(e, eb, sizeof(eb)));
+                }
         }
         if (p->has_oom_score_adj) {
                 _cleanup_free_ char *path = xasprintf("/proc/%d/oom_score_adj", (int)c->child);
@@ -200,7 +207,8 @@ static int setup_child(create_ctx *c, bool in_cgroup, husk_error_t *err)
                 if ((r = write_file_at(AT_FDCWD, path, v)) < 0)
                         return util_syserr(err, r, "write oom_score_adj %s", v);
         }
-        if (c->plan.new_userns && !c->plan.unshare_mode && (r = ns_write_idmaps(c->child, c->cfg, err)) < 0)
+        if (c->plan.new_userns && !c->plan.unshare_mode &&
+            (r = ns_write_idmaps(c->child, c->cfg, err)) < 0)
                 return r;
         /* SYNC_GO */
         if ((r = sync_send(c->sync_host, SYNC_GO, 0, NULL, 0, -1)) < 0)
@@ -255,7 +263,8 @@ static int child_died(create_ctx *c, husk_error_t *err)
                         return husk_error_set(err, ECHILD,
                                               "container init was killed by signal %d during setup",
                                               WTERMSIG(status));
-                return husk_error_set(err, ECHILD, "container init exited with status %d during setup",
+                return husk_error_set(err, ECHILD,
+                                      "container init exited with status %d during setup",
                                       WEXITSTATUS(status));
         }
         return husk_error_set(err, ECHILD, "container init exited during setup");
@@ -274,10 +283,11 @@ static int serve_child(create_ctx *c, uint64_t child_t[CHILD_T_COUNT], husk_erro
                 switch (m.type) {
                 case SYNC_USERNS: /* the child unshared its user namespace */
                         r = ns_write_idmaps(c->child, c->cfg, err);
-                        if (r == 0 && (r = sync_send(c->sync_host, SYNC_USERNS_DONE, 0, NULL, 0, -1)) < 0)
+                        if (r == 0 &&
+                            (r = sync_send(c->sync_host, SYNC_USERNS_DONE, 0, NULL, 0, -1)) < 0)
                                 util_syserr(err, r, "sync: send SYNC_USERNS_DONE");
                         break;
-                case SYNC_PID: /* second fork: m.code is the container pid, the intermediate exits */
+                case SYNC_PID: /* second fork: m.code = container pid; the intermediate exits */
                         c->pid = m.code;
                         while (waitpid(c->child, NULL, 0) < 0 && errno == EINTR)
                                 ;
@@ -343,7 +353,8 @@ static int write_pid_file(const char *path, pid_t pid, husk_error_t *err)
         char buf[16];
         int n = snprintf(buf, sizeof(buf), "%d", (int)pid); /* digits, no newline (engines) */
         _cleanup_free_ char *tmp = xasprintf("%s.husk-tmp", path);
-        _cleanup_close_ int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+        _cleanup_close_ int fd =
+                open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
         if (fd < 0)
                 return util_syserr(err, errno, "pid file %s", tmp);
         int r = write_all(fd, buf, (size_t)n);
@@ -407,9 +418,13 @@ static int create_container(create_ctx *c, husk_error_t *err)
         init_args a = {
                 .cfg = cfg,
                 .plan = &c->plan,
-                .rootfs = { .cfg = cfg, .rootfs = c->rootfs, .bundle = c->bundle,
-                            .no_pivot = o->no_pivot, .in_userns = c->plan.userns,
-                            .want_console = cfg->process->terminal, .rootfs_fd = -1 },
+                .rootfs = { .cfg = cfg,
+                            .rootfs = c->rootfs,
+                            .bundle = c->bundle,
+                            .no_pivot = o->no_pivot,
+                            .in_userns = c->plan.userns,
+                            .want_console = cfg->process->terminal,
+                            .rootfs_fd = -1 },
                 .seccomp = c->sp,
                 .sync_fd = c->sync_child,
                 .fifo_fd = c->fifo_fd,
@@ -418,6 +433,9 @@ static int create_container(create_ctx *c, husk_error_t *err)
                 .close_fds = { c->dirfd, c->sync_host, c->console_fd, -1 },
         };
 
+        /* Read /proc/sys/kernel/cap_last_cap here, from the host's procfs: the child uses the
+         * cached value after the pivot. */
+        (void)caps_last_cap();
         t = now_ns();
         bool in_cgroup = false;
         c->child = clone_child(c->plan.clone_flags, cgroup_clone_fd(c->cg), &in_cgroup);
@@ -470,21 +488,23 @@ static void state_freep(husk_state **s)
 }
 
 /* poststart: read the config only when it mentions poststart hooks (start stays cheap). */
-static void run_poststart(const husk_state *st)
+static void run_poststart(const husk_global_t *g, const husk_state *st)
 {
         _cleanup_free_ char *text = NULL;
         size_t len = 0;
-        if (!st->config_path || read_file_at(AT_FDCWD, st->config_path, 16 << 20, &text, &len) < 0 ||
+        if (!st->config_path ||
+            read_file_at(AT_FDCWD, st->config_path, 16 << 20, &text, &len) < 0 ||
             !memmem(text, len, "\"poststart\"", 11))
                 return;
         husk_config *cfg = NULL;
-        husk_error_t ignored;
-        if (config_parse(text, len, st->config_path, &cfg, &ignored) < 0)
-                return;
+        husk_error_t herr;
+        if (config_parse(text, len, st->config_path, &cfg, &herr) < 0)
+                return; /* create parsed this config: it cannot fail unless edited since */
         _cleanup_free_ char *json = state_to_json(st, HUSK_STATUS_RUNNING, false);
-        /* Poststart failures only warn (runtime-spec); the library prints nothing, so the
-         * warning is dropped here. */
-        (void)hooks_run(&cfg->hooks, HOOK_POSTSTART, json, &ignored);
+        /* Poststart failures only warn (runtime-spec), and only in the debug log: engines parse
+         * the output of a successful start. */
+        if (hooks_run(&cfg->hooks, HOOK_POSTSTART, json, &herr) < 0 && g && g->debug && g->warn)
+                g->warn(herr.msg);
         config_free(cfg);
 }
 
@@ -502,7 +522,8 @@ int husk_start(const husk_global_t *g, const char *id, husk_error_t *err)
         if ((r = state_status(dirfd, st, &status, err)) < 0)
                 return r;
         if (status != HUSK_STATUS_CREATED)
-                return husk_error_set(err, EINVAL, "cannot start a container that is not created: %s",
+                return husk_error_set(err, EINVAL,
+                                      "cannot start a container that is not created: %s",
                                       husk_status_name(status));
         _cleanup_close_ int fd = openat(dirfd, STATE_FIFO_NAME, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
         if (fd < 0) {
@@ -515,7 +536,7 @@ int husk_start(const husk_global_t *g, const char *id, husk_error_t *err)
                 return util_syserr(err, r, "write %s", STATE_FIFO_NAME);
         /* The status becomes "running"; a failed unlink only leaves a fifo nobody reads. */
         (void)unlinkat(dirfd, STATE_FIFO_NAME, 0);
-        run_poststart(st);
+        run_poststart(g, st);
         return 0;
 }
 

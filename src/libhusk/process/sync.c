@@ -72,7 +72,9 @@ int sync_recv(int sock, sync_msg *m)
                 char buf[CMSG_SPACE(sizeof(int))];
                 struct cmsghdr align;
         } u;
-        struct msghdr mh = { .msg_iov = iov, .msg_iovlen = 2, .msg_control = u.buf,
+        struct msghdr mh = { .msg_iov = iov,
+                             .msg_iovlen = 2,
+                             .msg_control = u.buf,
                              .msg_controllen = sizeof(u.buf) };
         do
                 n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);

@@ -15,10 +15,10 @@ typedef enum sync_type {
         SYNC_PID,         /* intermediate -> host: data = container pid (after the second fork) */
         SYNC_PID_ACK,     /* host -> container process: the host knows its pid */
         SYNC_HOOKS,       /* child -> host: mounts done: run prestart/createRuntime hooks */
-        SYNC_HOOKS_DONE,  /* host -> child: data = state JSON (for createContainer/startContainer) */
-        SYNC_PTY,         /* child -> host: fd = the pty master */
-        SYNC_ERROR,       /* child -> host: code = errno, data = message */
-        SYNC_READY,       /* child -> host: data = phase durations (uint64_t[]): blocked on fifo */
+        SYNC_HOOKS_DONE, /* host -> child: data = state JSON (for createContainer/startContainer) */
+        SYNC_PTY,        /* child -> host: fd = the pty master */
+        SYNC_ERROR,      /* child -> host: code = errno, data = message */
+        SYNC_READY,      /* child -> host: data = phase durations (uint64_t[]): blocked on fifo */
 } sync_type;
 
 #define SYNC_MAX_DATA (256 * 1024)
