@@ -109,6 +109,10 @@ typedef struct husk_list_entry {
 int husk_list(const husk_global_t *g, husk_list_entry **ret, size_t *ret_n, husk_error_t *err);
 void husk_list_free(husk_list_entry *e, size_t n);
 
+/* Pids of every process in the container's cgroup (allocated; *ret_n may be 0 when stopped). */
+int husk_ps(const husk_global_t *g, const char *id, pid_t **ret_pids, size_t *ret_n,
+            husk_error_t *err);
+
 /* Validates a container id: 1..1024 chars, no '/', not "." or "..", no control characters. */
 int husk_id_validate(const char *id, husk_error_t *err);
 

@@ -67,6 +67,10 @@ int cmd_state(cli_ctx *c, int argc, char **argv);
 int cmd_list(cli_ctx *c, int argc, char **argv);
 int cmd_kill(cli_ctx *c, int argc, char **argv);
 int cmd_delete(cli_ctx *c, int argc, char **argv);
+int cmd_pause(cli_ctx *c, int argc, char **argv);
+int cmd_resume(cli_ctx *c, int argc, char **argv);
+int cmd_update(cli_ctx *c, int argc, char **argv);
+int cmd_ps(cli_ctx *c, int argc, char **argv);
 
 /* The command table entry of name (for usage output from the command files). */
 const cli_cmd *cli_find_command(const char *name);

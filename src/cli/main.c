@@ -1,9 +1,16 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* husk command line: global options and the command table. Each command lives in its own file. */
 #include "cli.h"
+#include "image.h"
 #include "util/util.h"
 
 #include <string.h>
+
+/* `husk image ...` has its own sub-commands and output (src/cli/image.c). */
+static int cmd_image(cli_ctx *c, int argc, char **argv)
+{
+        return cli_image(&c->g, argc, argv);
+}
 
 static const cli_cmd commands[] = {
         { "create", cmd_create, "CONTAINER_ID", "Create a container from a bundle; it waits for `start`." },
@@ -16,7 +23,14 @@ static const cli_cmd commands[] = {
         { "kill", cmd_kill, "CONTAINER_ID [SIGNAL]",
           "Send a signal (default SIGTERM; a number, KILL or SIGKILL) to the container's init." },
         { "delete", cmd_delete, "CONTAINER_ID", "Delete a container and everything it holds." },
+        { "pause", cmd_pause, "CONTAINER_ID", "Freeze every process of the container." },
+        { "resume", cmd_resume, "CONTAINER_ID", "Thaw a paused container." },
+        { "update", cmd_update, "CONTAINER_ID",
+          "Change the resource limits of a container (OCI LinuxResources JSON)." },
+        { "ps", cmd_ps, "CONTAINER_ID", "List the processes of a container." },
         { "spec", cmd_spec, "", "Write a default config.json into the bundle." },
+        { "image", cmd_image, "load|ls|inspect|rm|prune ...",
+          "Manage the local image store (husk image --help)." },
 };
 
 const cli_cmd *cli_find_command(const char *name)

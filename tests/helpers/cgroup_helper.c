@@ -5,6 +5,8 @@
  *   cgroup_helper exec STATE CMD...     join the cgroup (cgroup_enter on itself), exec CMD
  *   cgroup_helper freeze|thaw|frozen|pids|destroy STATE
  *   cgroup_helper kill STATE SIGNO
+ *   cgroup_helper husk-update ROOT ID JSON | husk-pause ROOT ID | husk-resume ROOT ID
+ *                                       the public husk_update / husk_pause / husk_resume
  * OPTS: --path P --memory N --swap N --reservation N --no-oom-kill --pids N --shares N
  *       --quota N --period N --cpus S --mems S --blkio-weight N --hugetlb SIZE:N
  *       --unified KEY=VAL --rule allow|deny:TYPE:MAJ:MIN:ACCESS --device TYPE:MAJ:MIN
@@ -142,6 +144,21 @@ int main(int argc, char **argv)
         if (argc < 3)
                 die_usage("usage: cgroup_helper CMD ID|STATE [ARGS]");
         const char *cmd = argv[1];
+        if (strncmp(cmd, "husk-", 5) == 0) {
+                if (argc < 4)
+                        die_usage("husk-CMD ROOT ID [JSON]");
+                husk_global_t g = { .root = argv[2] };
+                int r;
+                if (strcmp(cmd, "husk-update") == 0 && argc == 5)
+                        r = husk_update(&g, argv[3], argv[4], strlen(argv[4]), &err);
+                else if (strcmp(cmd, "husk-pause") == 0)
+                        r = husk_pause(&g, argv[3], &err);
+                else if (strcmp(cmd, "husk-resume") == 0)
+                        r = husk_resume(&g, argv[3], &err);
+                else
+                        die_usage("unknown husk- command");
+                return r < 0 ? fail(&err) : 0;
+        }
         if (strcmp(cmd, "create") == 0) {
                 int i = parse_opts(argc, argv, 3, &cfg, &res);
                 if (i != argc)

@@ -10,25 +10,24 @@ CG=$HUSK_HELPERS/cgroup_helper
 [ -x "$CG" ] || skip_all "missing $CG"
 [ -d /sys/fs/cgroup ] || skip_all "no /sys/fs/cgroup"
 
-if [ "$(stat -f -c %T /sys/fs/cgroup)" = cgroup2fs ]; then V=2; else V=1; fi
+if [ -f /sys/fs/cgroup/cgroup.controllers ]; then V=2; else V=1; fi # pure v2: the root is cgroup2
 diag "cgroup driver: v$V"
 SFX=$$
 # dir CONTROLLER PATH: the host directory of PATH in CONTROLLER's hierarchy.
 dir() { if [ $V = 2 ]; then echo "/sys/fs/cgroup$2"; else echo "/sys/fs/cgroup/$1$2"; fi; }
 cgfile() { cat "$(dir "$1" "$2")/$3" 2>/dev/null; }
-STATES=""
-create() { # create ID OPTS... -> prints the state, remembers it for cleanup
-        _s=$("$CG" create "$@") || return 1
-        STATES="$STATES
-$_s"
-        echo "$_s"
-}
+create() { "$CG" create "$@"; }
+# Whatever a failing test left behind: every cgroup dir named after this run, deepest first.
 cleanup_cgroups() {
-        printf '%s\n' "$STATES" | while IFS= read -r s; do
-                [ -n "$s" ] && "$CG" destroy "$s" >/dev/null 2>&1
+        find /sys/fs/cgroup -depth -type d \( -name "*-$SFX" -o -path "*/husk-*-$SFX/*" \) 2>/dev/null |
+        while IFS= read -r d; do
+                for p in $(cat "$d/cgroup.procs" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
+                [ -f "$d/freezer.state" ] && echo THAWED > "$d/freezer.state"
+                [ -f "$d/cgroup.freeze" ] && echo 0 > "$d/cgroup.freeze"
+                rmdir "$d" 2>/dev/null || { sleep 0.2; rmdir "$d" 2>/dev/null; }
         done
 }
-trap 'cleanup_cgroups; _cleanup' EXIT
+trap '_r=$?; cleanup_cgroups; (exit $_r); _cleanup' EXIT
 
 # ---------------------------------------------------------------- paths
 s=$(create "t-abs-$SFX" --path "/husk-test-$SFX/abs")
@@ -132,6 +131,44 @@ else
 fi
 "$CG" destroy "$s"
 
+# ---------------------------------------------------------------- blkio, hugetlb, unified
+out=$("$CG" create "blk-$SFX" --blkio-weight 500 2>&1); rc=$?
+if [ $rc = 0 ]; then
+        if [ $V = 1 ]; then
+                w=$(cgfile blkio "/husk/blk-$SFX" blkio.weight || cgfile blkio "/husk/blk-$SFX" blkio.bfq.weight)
+                like "$w" "500" "blkio weight written"
+        else
+                w=$(cgfile io "/husk/blk-$SFX" io.bfq.weight || cgfile io "/husk/blk-$SFX" io.weight)
+                like "$w" "default (500|4950)" "io weight written (bfq as is, io.weight converted)"
+        fi
+        "$CG" destroy "$out"
+else
+        like "$out" "no such cgroup file" "blkio weight without kernel support: a clear error"
+fi
+hp=$(ls /sys/kernel/mm/hugepages 2>/dev/null | sed -n 's/^hugepages-2048kB$/2MB/p')
+if [ -n "$hp" ]; then
+        out=$("$CG" create "huge-$SFX" --hugetlb 2MB:4194304 2>&1); rc=$?
+        if [ $V = 2 ]; then
+                is "$rc" 0 "hugepageLimits accepted"
+                is "$(cgfile hugetlb "/husk/huge-$SFX" hugetlb.2MB.max)" 4194304 "hugetlb.2MB.max"
+                "$CG" destroy "$out"
+        elif [ -d /sys/fs/cgroup/hugetlb ]; then
+                is "$(cgfile hugetlb "/husk/huge-$SFX" hugetlb.2MB.limit_in_bytes)" 4194304 "hugetlb.2MB.limit_in_bytes"
+                "$CG" destroy "$out"
+        else
+                like "$out" "hugetlb cgroup controller is not mounted" "no v1 hugetlb: a clear error"
+        fi
+fi
+if [ $V = 2 ]; then
+        out=$("$CG" create "uni-$SFX" --unified memory.high=52428800 --unified pids.max=7); rc=$?
+        is "$rc" 0 "linux.resources.unified accepted on v2"
+        is "$(cgfile memory "/husk/uni-$SFX" memory.high)" 52428800 "unified: memory.high written"
+        is "$(cgfile pids "/husk/uni-$SFX" pids.max)" 7 "unified: pids.max written"
+        "$CG" destroy "$out"
+        out=$("$CG" create "uni2-$SFX" --unified ../../cgroup.procs=1 2>&1)
+        like "$out" "invalid key" "unified: a key with a path is refused"
+fi
+
 # ---------------------------------------------------------------- devices
 s=$(create "dev-$SFX" --rule "deny:a:*:*:rwm")
 out=$("$CG" exec "$s" sh -c 'head -c1 /dev/null && echo null-ok')
@@ -218,4 +255,42 @@ is "$left" "" "run + delete removes the cgroup"
 for c in /sys/fs/cgroup/*/husk-cli-$SFX /sys/fs/cgroup/husk-cli-$SFX; do [ -d "$c" ] && rmdir "$c"; done
 out=$(run_in "$b" cli3 sh -c 'x=$(head -c 100000000 /dev/zero | tr "\0" a); echo survived'); rc=$?
 is "$rc" 137 "container OOM-killed past its memory limit"
+cfg "$b" 'del(.linux.cgroupsPath) | .linux.resources.pids.limit = 4'
+out=$(run_in "$b" cli4 sh -c 'for i in 1 2 3 4 5 6; do sleep 2 & done 2>&1; wait' 2>&1)
+like "$out" "(fork|Resource temporarily unavailable)" "container: fork fails past pids.limit"
+# detached: limits seen from the host, then delete removes every controller's dir
+cfg "$b" '.process.args = ["sleep","30"] | .linux.resources.pids.limit = 20 | .linux.resources.cpu = {"shares":256}'
+hk create -b "$b" cli5 >/dev/null 2>&1 && hk start cli5; ok $? "create + start a detached container"
+if [ $V = 1 ]; then
+        is "$(cgfile memory /husk/cli5 memory.limit_in_bytes)" 33554432 "host: memory limit of the running container"
+        is "$(cgfile cpu /husk/cli5 cpu.shares)" 256 "host: cpu.shares of the running container"
+else
+        is "$(cgfile memory /husk/cli5 memory.max)" 33554432 "host: memory limit of the running container"
+        is "$(cgfile cpu /husk/cli5 cpu.weight)" 10 "host: cpu.weight of the running container"
+fi
+is "$(cgfile pids /husk/cli5 pids.max)" 20 "host: pids.max of the running container"
+pid=$(hk state cli5 | jq -r .pid)
+grep -q "/husk/cli5" /proc/$pid/cgroup; ok $? "container init is in /husk/cli5"
+# husk_update / husk_pause / husk_resume (the library calls behind `update`, `pause`, `resume`)
+"$CG" husk-update "$HUSK_TEST_ROOT" cli5 '{"memory":{"limit":67108864,"swap":67108864},"pids":{"limit":30}}'
+ok $? "husk_update on a running container"
+if [ $V = 1 ]; then f=memory.limit_in_bytes; else f=memory.max; fi
+is "$(cgfile memory /husk/cli5 $f)" 67108864 "update: new memory limit"
+is "$(cgfile pids /husk/cli5 pids.max)" 30 "update: new pids limit"
+out=$("$CG" husk-update "$HUSK_TEST_ROOT" cli5 '{"memory":{"limit":"x"}}' 2>&1)
+isnt "$?" 0 "update with invalid JSON values fails"
+"$CG" husk-pause "$HUSK_TEST_ROOT" cli5; ok $? "husk_pause"
+is "$(hk state cli5 | jq -r .status)" paused "state: paused"
+st=$(awk '{print $3}' /proc/$pid/stat)
+like "$st" "^[DS]$" "paused init is not running"
+out=$("$CG" husk-pause "$HUSK_TEST_ROOT" cli5 2>&1)
+like "$out" "not running" "pause of a paused container: not running"
+"$CG" husk-resume "$HUSK_TEST_ROOT" cli5; ok $? "husk_resume"
+is "$(hk state cli5 | jq -r .status)" running "state: running again"
+out=$("$CG" husk-resume "$HUSK_TEST_ROOT" cli5 2>&1)
+like "$out" "not paused" "resume of a running container: not paused"
+"$CG" husk-pause "$HUSK_TEST_ROOT" cli5
+hk delete --force cli5; ok $? "delete --force (of a paused container)"
+left=$(ls -d /sys/fs/cgroup/*/husk/cli5 /sys/fs/cgroup/husk/cli5 2>/dev/null)
+is "$left" "" "delete removes the cgroup from every hierarchy"
 done_testing

@@ -111,19 +111,24 @@ static void test_swap_to_v2(void **state)
 {
         husk_error_t err = { 0 };
         int64_t v = 7;
-        assert_int_equal(cgroup_swap_to_v2(true, 256, 512, &v, &err), 0);
+        bool set = false;
+        assert_int_equal(cgroup_swap_to_v2(true, 256, 512, &set, &v, &err), 0);
+        assert_true(set);
         assert_int_equal(v, 256);
-        assert_int_equal(cgroup_swap_to_v2(true, 256, 256, &v, &err), 0);
+        assert_int_equal(cgroup_swap_to_v2(true, 256, 256, &set, &v, &err), 0);
+        assert_true(set); /* swap == limit: no swap at all, written as 0 */
         assert_int_equal(v, 0);
-        assert_int_equal(cgroup_swap_to_v2(true, 256, -1, &v, &err), 0);
+        assert_int_equal(cgroup_swap_to_v2(true, 256, -1, &set, &v, &err), 0);
+        assert_true(set);
         assert_int_equal(v, -1);
-        assert_int_equal(cgroup_swap_to_v2(true, -1, 0, &v, &err), 0);
+        assert_int_equal(cgroup_swap_to_v2(true, -1, 0, &set, &v, &err), 0);
+        assert_true(set);
         assert_int_equal(v, -1);
-        assert_int_equal(cgroup_swap_to_v2(true, 256, 0, &v, &err), 0);
-        assert_int_equal(v, 0);
+        assert_int_equal(cgroup_swap_to_v2(true, 256, 0, &set, &v, &err), 0);
+        assert_false(set);
         v = 7;
-        assert_true(cgroup_swap_to_v2(true, 512, 256, &v, &err) < 0);
-        assert_true(cgroup_swap_to_v2(false, 0, 256, &v, &err) < 0);
+        assert_true(cgroup_swap_to_v2(true, 512, 256, &set, &v, &err) < 0);
+        assert_true(cgroup_swap_to_v2(false, 0, 256, &set, &v, &err) < 0);
         assert_non_null(strstr(err.msg, "memory limit"));
         assert_int_equal(v, 7);
 }

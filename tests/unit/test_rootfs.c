@@ -270,10 +270,12 @@ static void mkdir_cases(bool fallback)
         /* through a link that climbs above the root: created inside */
         const char *u = fallback ? "/var/up/fbup" : "/var/up/o2up";
         assert_same(safe_mkdir_p_in_root(rootfd, u, 0755), fallback ? "etc/fbup" : "etc/o2up");
-        /* through a link to a host path: never created on the host */
-        assert_true(safe_mkdir_p_in_root(rootfd, "/tohost/sub", 0755) < 0);
-        char p[300];
-        snprintf(p, sizeof(p), "%s/outside/sub", scratch);
+        /* through a link to a host path: created at that path inside the root, never on the host */
+        char p[300], inroot[300];
+        snprintf(inroot, sizeof(inroot), "%s/outside/%s", scratch + 1, fallback ? "fbsub" : "o2sub");
+        snprintf(p, sizeof(p), "/tohost/%s", fallback ? "fbsub" : "o2sub");
+        assert_same(safe_mkdir_p_in_root(rootfd, p, 0755), inroot);
+        snprintf(p, sizeof(p), "%s/outside/%s", scratch, fallback ? "fbsub" : "o2sub");
         struct stat st;
         assert_int_equal(stat(p, &st), -1);
         /* an existing file in the way */
@@ -281,7 +283,8 @@ static void mkdir_cases(bool fallback)
         /* files: created empty, an existing one reused */
         assert_same(safe_create_file_in_root(rootfd, "/abs/newfile", 0644), "etc/newfile");
         assert_same(safe_create_file_in_root(rootfd, "/etc/passwd", 0644), "etc/passwd");
-        assert_true(safe_create_file_in_root(rootfd, "/tohost/file", 0644) < 0);
+        snprintf(inroot, sizeof(inroot), "%s/outside/file", scratch + 1);
+        assert_same(safe_create_file_in_root(rootfd, "/tohost/file", 0644), inroot);
         snprintf(p, sizeof(p), "%s/outside/file", scratch);
         assert_int_equal(stat(p, &st), -1);
         unlinkat(rootfd, "etc/newfile", 0);
@@ -296,6 +299,32 @@ static void test_mkdir_openat2(void **state)
 static void test_mkdir_fallback(void **state)
 {
         mkdir_cases(true);
+}
+
+static void test_resolve_path(void **state)
+{
+        static const char *t[][2] = {
+                { "/etc/passwd", "/etc/passwd" },  { "/abs/x/y", "/etc/x/y" },
+                { "/var/up/z", "/etc/z" },         { "/dangling/a", "/nonexistent-xyz/a" },
+                { "/dangling", "/nonexistent-xyz" }, { "/var/rel/../rel/q", "/var/lib/q" },
+                { "/", "/" },                      { "/missing/../etc", "/etc" },
+        };
+        for (size_t i = 0; i < ARRAY_SIZE(t); i++) {
+                int e = 0;
+                char *r = safe_resolve_in_root(rootfd, t[i][0], &e);
+                assert_non_null(r);
+                assert_string_equal(r, t[i][1]);
+                free(r);
+        }
+        int e = 0;
+        assert_null(safe_resolve_in_root(rootfd, "/loop1/x", &e));
+        assert_int_equal(e, -ELOOP);
+        assert_null(safe_resolve_in_root(rootfd, "/etc/passwd/x", &e));
+        assert_int_equal(e, -ENOTDIR);
+        /* a dangling link (like /etc/resolv.conf -> ../run/...) gets its target created inside */
+        symlinkat("../run/stub/resolv.conf", rootfd, "etc/resolv.conf");
+        int fd = safe_create_file_in_root(rootfd, "/etc/resolv.conf", 0644);
+        assert_same(fd, "run/stub/resolv.conf");
 }
 
 static void test_open_parent(void **state)
@@ -328,6 +357,7 @@ int main(void)
                 cmocka_unit_test(test_resolve_fallback),
                 cmocka_unit_test(test_mkdir_openat2),
                 cmocka_unit_test(test_mkdir_fallback),
+                cmocka_unit_test(test_resolve_path),
                 cmocka_unit_test(test_open_parent),
         };
         return cmocka_run_group_tests(tests, setup_tree, teardown_tree);

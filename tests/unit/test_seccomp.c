@@ -11,6 +11,7 @@
 #include "util/util.h"
 
 #include <fcntl.h>
+#include <sys/capability.h>
 #include <linux/audit.h>
 #include <linux/seccomp.h>
 #include <signal.h>
@@ -378,6 +379,30 @@ static void test_load_real(void **state)
         seccomp_prog_free(p);
 }
 
+/* Without no_new_privs and without CAP_SYS_ADMIN the kernel refuses the filter: the process
+ * module must load before dropping capabilities when noNewPrivileges is false. */
+static void test_load_needs_nnp_or_sys_admin(void **state)
+{
+        seccomp_prog *p = compile_json("{\"defaultAction\":\"SCMP_ACT_ALLOW\"}", NULL);
+        pid_t pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                husk_error_t err = { 0 };
+                cap_value_t admin = CAP_SYS_ADMIN;
+                cap_t c = cap_get_proc();
+                if (!c || cap_set_flag(c, CAP_EFFECTIVE, 1, &admin, CAP_CLEAR) < 0 ||
+                    cap_set_proc(c) < 0)
+                        _exit(200);
+                int r = seccomp_load(p, NULL, &err);
+                _exit(r == -EACCES && strstr(err.msg, "load filter") ? 0 : 1);
+        }
+        int status = 0;
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        assert_true(WIFEXITED(status));
+        assert_int_equal(WEXITSTATUS(status), 0);
+        seccomp_prog_free(p);
+}
+
 static int recv_fd(int sock, char *buf, size_t len)
 {
         union {
@@ -520,6 +545,7 @@ int main(void)
                 cmocka_unit_test(test_cache_key),
                 cmocka_unit_test(test_cache_roundtrip_and_corruption),
                 cmocka_unit_test(test_load_real),
+                cmocka_unit_test(test_load_needs_nnp_or_sys_admin),
                 cmocka_unit_test(test_notify_listener),
                 cmocka_unit_test(test_listener_message),
                 cmocka_unit_test(test_default_profile),

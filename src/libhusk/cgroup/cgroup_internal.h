@@ -59,8 +59,9 @@ int cgroup_path_resolve(const char *cgroups_path, const char *id, char **ret, hu
 uint64_t cgroup_shares_to_weight(uint64_t shares);
 /* blkio weight (10..1000) -> io.weight (1..10000); 0 stays 0. */
 uint64_t cgroup_blkio_to_io_weight(uint64_t weight);
-/* OCI memory.swap (memory+swap) -> v2 memory.swap.max: -1 = "max", 0 = leave unset. */
-int cgroup_swap_to_v2(bool has_limit, int64_t limit, int64_t swap, int64_t *ret,
+/* OCI memory.swap (memory+swap) -> v2 memory.swap.max (-1 = "max"); *ret_set false: leave the
+ * file alone (swap 0 = not set). */
+int cgroup_swap_to_v2(bool has_limit, int64_t limit, int64_t swap, bool *ret_set, int64_t *ret,
                       husk_error_t *err);
 /* cpu.max for quota/period: "QUOTA PERIOD", "max PERIOD" or just "QUOTA"; cur_quota is the first
  * field of the current cpu.max (used when only the period changes). */

@@ -37,18 +37,19 @@ uint64_t cgroup_blkio_to_io_weight(uint64_t weight)
         return 1 + ((weight - 10) * 9999) / 990;
 }
 
-int cgroup_swap_to_v2(bool has_limit, int64_t limit, int64_t swap, int64_t *ret,
+int cgroup_swap_to_v2(bool has_limit, int64_t limit, int64_t swap, bool *ret_set, int64_t *ret,
                       husk_error_t *err)
 {
+        *ret_set = false;
         /* OCI's swap is the v1 memory+swap total; v2 limits swap alone. */
         if (!has_limit)
                 limit = 0;
-        if (limit == -1 && swap == 0) {
-                *ret = -1; /* unlimited memory, swap not given: unlimited swap as on v1 */
-                return 0;
-        }
+        if (swap == 0 && limit != -1)
+                return 0; /* swap not set */
         if (swap == -1 || swap == 0) {
-                *ret = swap;
+                /* unlimited, or unlimited memory without a swap value: unlimited as on v1 */
+                *ret_set = true;
+                *ret = -1;
                 return 0;
         }
         if (limit <= 0)
@@ -60,6 +61,7 @@ int cgroup_swap_to_v2(bool has_limit, int64_t limit, int64_t swap, int64_t *ret,
                                       "linux.resources.memory.swap (%" PRId64
                                       ") must be >= memory.limit (%" PRId64 ")",
                                       swap, limit);
+        *ret_set = true;
         *ret = swap - limit;
         return 0;
 }
@@ -186,11 +188,12 @@ static int memory_v2(cgroup_handle *h, const config_memory *m, husk_error_t *err
                                       "linux.resources.memory.swappiness requires cgroup v1");
         if (m->has_swap) {
                 int64_t v2swap = 0;
-                r = cgroup_swap_to_v2(m->has_limit, m->limit, m->swap, &v2swap, err);
+                bool set = false;
+                r = cgroup_swap_to_v2(m->has_limit, m->limit, m->swap, &set, &v2swap, err);
                 if (r < 0)
                         return r;
-                /* The swap file is missing without swap accounting; fine unless a limit is set */
-                if (v2swap != 0 && (v2swap > 0 || has_file(c, "memory.swap.max")) &&
+                /* The file is missing without swap accounting: fine unless swap is limited */
+                if (set && (v2swap >= 0 || has_file(c, "memory.swap.max")) &&
                     (r = wr_max(c, "memory.swap.max", v2swap, err)) < 0)
                         return r;
         }

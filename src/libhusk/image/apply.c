@@ -27,6 +27,7 @@ typedef struct pipe_state {
         char *inbuf;
         char *midbuf;
         bool outer_eof;
+        bool same; /* uncompressed blob: blob digest == diff_id, hash once */
         char outer_err[512];
 } pipe_state_t;
 
@@ -41,7 +42,8 @@ static la_ssize_t outer_read(struct archive *a, void *data, const void **buf)
                         archive_set_error(a, errno, "read: %s", strerror(errno));
                         return -1;
                 }
-                digest_update(&st->blob, st->inbuf, (size_t)n);
+                if (!st->same)
+                        digest_update(&st->blob, st->inbuf, (size_t)n);
                 *buf = st->inbuf;
                 return n;
         }
@@ -444,7 +446,9 @@ static int drain(pipe_state_t *st)
                         return -errno;
                 if (n == 0)
                         return 0;
-                digest_update(&st->blob, st->inbuf, (size_t)n);
+                /* Bytes past the raw stream's end belong to the blob (and, uncompressed, to the
+                 * diff too: the raw reader already returned everything it read). */
+                digest_update(st->same ? &st->diff : &st->blob, st->inbuf, (size_t)n);
         }
 }
 
@@ -475,6 +479,7 @@ int image_layer_apply(int blob_fd, compression_t comp, int root_fd, const char *
                 goto out;
         }
         st.outer = outer;
+        st.same = comp == COMP_NONE;
         archive_read_support_format_raw(outer);
         if (set_filters(outer, comp) != ARCHIVE_OK ||
             archive_read_open(outer, &st, NULL, outer_read, NULL) != ARCHIVE_OK) {
@@ -517,8 +522,11 @@ int image_layer_apply(int blob_fd, compression_t comp, int root_fd, const char *
                                    st.outer_err[0] ? st.outer_err : strerror(-r));
                 goto out;
         }
-        digest_final(&st.blob, res->blob_hex);
         digest_final(&st.diff, res->diff_hex);
+        if (st.same)
+                memcpy(res->blob_hex, res->diff_hex, sizeof(res->blob_hex));
+        else
+                digest_final(&st.blob, res->blob_hex);
         r = 0;
 out:
         cache_drop(&x);

@@ -235,6 +235,9 @@ static int hook_wait(struct hook_run *r, const char *state, uint64_t deadline, i
                 if (r->err.fd >= 0)
                         capture_read(&r->err);
                 pid_t w = waitpid(r->pid, status, WNOHANG);
+                /* ECHILD: the caller ignores SIGCHLD, the kernel reaped the hook already. */
+                if (w < 0 && errno != EINTR)
+                        return -errno;
                 if (w == r->pid) {
                         r->pid = 0;
                         /* Take what is already written; a daemon the hook left behind may keep

@@ -16,7 +16,10 @@ extern bool rootfs_force_fallback;
  * symlink (including the last component, unless nofollow_last) resolved as if rootfd were "/".
  * Returns an fd or a negative errno. Never leaves the root (CVE-2021-30465). */
 int safe_open_in_root(int rootfd, const char *path, int extra_flags, bool nofollow_last);
-/* mkdir -p inside the root; returns an O_PATH|O_DIRECTORY fd of the last directory. */
+/* PATH resolved inside the root as far as it exists (every symlink expanded, the last one too),
+ * the missing tail appended: an allocated symlink-free in-root path, or NULL and *ret_err. */
+char *safe_resolve_in_root(int rootfd, const char *path, int *ret_err);
+/* mkdir -p inside the root (through dangling image symlinks: their targets are created inside); returns an O_PATH|O_DIRECTORY fd of the last directory. */
 int safe_mkdir_p_in_root(int rootfd, const char *path, mode_t mode);
 /* Create PATH as an empty regular file when missing (its parents as directories); returns an O_PATH
  * fd of it (it may already exist as any non-symlink type). */

@@ -182,9 +182,115 @@ int safe_open_parent_in_root(int rootfd, const char *path, bool mkdir, int *ret_
         return 0;
 }
 
+/* Resolve PATH inside the root as far as it exists, expanding every symlink (the last one too)
+ * ourselves; the missing tail is appended lexically. The result has no symlink in its existing
+ * part, so creating the tail creates what a dangling image symlink points to, inside the root
+ * (e.g. /etc/resolv.conf -> ../run/systemd/resolve/stub-resolv.conf). */
+char *safe_resolve_in_root(int rootfd, const char *path, int *ret_err)
+{
+        walk w = { 0 };
+        walk_push(&w, rootfd);
+        char **names = xcalloc(1, sizeof(char *)); /* names[i] is the name of w.fds[i], i >= 1 */
+        size_t names_cap = 1;
+        _cleanup_free_ char *rest = xstrdup(path);
+        char *result = NULL, *p = rest;
+        int links = 0, r = 0;
+        for (;;) {
+                while (*p == '/')
+                        p++;
+                if (!*p)
+                        break;
+                char *e = strchrnul(p, '/');
+                _cleanup_free_ char *name = xstrndup(p, (size_t)(e - p));
+                p = e;
+                if (strcmp(name, ".") == 0)
+                        continue;
+                if (strcmp(name, "..") == 0) {
+                        if (w.n > 1) {
+                                close(w.fds[--w.n]);
+                                free(names[w.n]);
+                        }
+                        continue;
+                }
+                int fd = openat(w.fds[w.n - 1], name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+                if (fd < 0 && errno == ENOENT) {
+                        /* the missing tail: no symlink can be in it */
+                        size_t len = strlen(name) + strlen(p) + 4;
+                        for (size_t i = 1; i < w.n; i++)
+                                len += strlen(names[i]) + 1;
+                        char *joined = xmalloc(len);
+                        joined[0] = '\0';
+                        for (size_t i = 1; i < w.n; i++)
+                                strcat(strcat(joined, "/"), names[i]);
+                        strcat(strcat(strcat(joined, "/"), name), p);
+                        result = rootfs_clean_path(joined);
+                        free(joined);
+                        goto out;
+                }
+                if (fd < 0) {
+                        r = -errno;
+                        goto out;
+                }
+                struct stat st;
+                if (fstat(fd, &st) < 0) {
+                        r = -errno;
+                        close(fd);
+                        goto out;
+                }
+                if (!S_ISLNK(st.st_mode)) {
+                        walk_push(&w, fd);
+                        if (w.n > names_cap) {
+                                names_cap = w.cap;
+                                names = xrealloc(names, names_cap * sizeof(char *));
+                        }
+                        names[w.n - 1] = TAKE_PTR(name);
+                        continue;
+                }
+                char target[PATH_MAX];
+                ssize_t l = readlinkat(fd, "", target, sizeof(target) - 1);
+                close(fd);
+                if (l < 0 || ++links > 40) {
+                        r = l < 0 ? -errno : -ELOOP;
+                        goto out;
+                }
+                target[l] = '\0';
+                if (target[0] == '/')
+                        while (w.n > 1) {
+                                close(w.fds[--w.n]);
+                                free(names[w.n]);
+                        }
+                char *np = xasprintf("%s/%s", target, p);
+                free(rest);
+                rest = np;
+                p = rest;
+        }
+        {
+                size_t len = 2;
+                for (size_t i = 1; i < w.n; i++)
+                        len += strlen(names[i]) + 1;
+                result = xmalloc(len);
+                result[0] = '\0';
+                for (size_t i = 1; i < w.n; i++)
+                        strcat(strcat(result, "/"), names[i]);
+                if (!result[0])
+                        strcpy(result, "/");
+        }
+out:
+        for (size_t i = 1; i < w.n; i++)
+                free(names[i]);
+        free(names);
+        walk_done(&w);
+        if (!result && ret_err)
+                *ret_err = r;
+        return result;
+}
+
 int safe_mkdir_p_in_root(int rootfd, const char *path, mode_t mode)
 {
-        _cleanup_free_ char *clean = rootfs_clean_path(path);
+        int r = 0;
+        _cleanup_free_ char *clean = safe_resolve_in_root(rootfd, path, &r);
+        if (!clean)
+                return r;
         _cleanup_close_ int cur = fcntl(rootfd, F_DUPFD_CLOEXEC, 3);
         if (cur < 0)
                 return -errno;
@@ -210,14 +316,18 @@ int safe_mkdir_p_in_root(int rootfd, const char *path, mode_t mode)
         return TAKE_FD(cur);
 }
 
-int safe_create_file_in_root(int rootfd, const char *path, mode_t mode)
+int safe_create_file_in_root(int rootfd, const char *path_in, mode_t mode)
 {
-        int fd = safe_open_in_root(rootfd, path, 0, false);
+        int fd = safe_open_in_root(rootfd, path_in, 0, false);
         if (fd != -ENOENT)
                 return fd;
+        int r = 0;
+        _cleanup_free_ char *path = safe_resolve_in_root(rootfd, path_in, &r);
+        if (!path)
+                return r;
         _cleanup_close_ int dirfd = -1;
         _cleanup_free_ char *base = NULL;
-        int r = safe_open_parent_in_root(rootfd, path, true, &dirfd, &base);
+        r = safe_open_parent_in_root(rootfd, path, true, &dirfd, &base);
         if (r < 0)
                 return r;
         /* O_EXCL|O_NOFOLLOW: a dangling symlink planted here is not followed */

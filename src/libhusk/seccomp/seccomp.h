@@ -19,7 +19,10 @@ typedef struct seccomp_prog {
 /* Host side, before clone. */
 int seccomp_compile(const config_seccomp *s, seccomp_prog **ret, husk_error_t *err);
 /* Container side: last step before execve (after no_new_privs). *ret_notify_fd gets the listener
- * fd when prog->notify, else -1. */
+ * fd when prog->notify, else -1.
+ * The kernel refuses a filter (EACCES) from a task that has neither no_new_privs nor
+ * CAP_SYS_ADMIN: when the config has noNewPrivileges false (podman's default), load the filter
+ * before the capabilities are dropped, as runc does. */
 int seccomp_load(const seccomp_prog *p, int *ret_notify_fd, husk_error_t *err);
 /* Host side: send the notify fd and the container state JSON to linux.seccomp.listenerPath. */
 int seccomp_send_listener(const char *listener_path, int notify_fd, const char *state_json,

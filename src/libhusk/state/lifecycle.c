@@ -116,7 +116,7 @@ static int cmp_entry(const void *a, const void *b)
         return strcmp(((const husk_list_entry *)a)->id, ((const husk_list_entry *)b)->id);
 }
 
-/* Collect the ids (valid names of directories) under the root. */
+/* Collect the folder names under the root that can be state folders. */
 static int list_ids(const char *root, char ***ret, size_t *ret_n, husk_error_t *err)
 {
         _cleanup_closedir_ DIR *d = opendir(root);
@@ -145,29 +145,50 @@ static int list_ids(const char *root, char ***ret, size_t *ret_n, husk_error_t *
         return 0;
 }
 
+/* Load the container whose state folder is ROOT/name (no lock: read only). */
+static int load_by_name(int rootfd, const char *name, husk_state **ret_s, husk_status_t *ret_st)
+{
+        husk_error_t ignored;
+        char expect[STATE_DIR_NAME_SIZE];
+        _cleanup_close_ int fd = openat(rootfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        husk_state *s = NULL;
+        int r = state_load(fd, &s, &ignored);
+        if (r < 0)
+                return r;
+        state_dir_name(s->id, expect);
+        /* A folder whose state names another id is not a container of this root. */
+        if (strcmp(expect, name) != 0 || state_status(fd, s, ret_st, &ignored) < 0) {
+                state_free(s);
+                return -EINVAL;
+        }
+        *ret_s = s;
+        return 0;
+}
+
 int husk_list(const husk_global_t *g, husk_list_entry **ret, size_t *ret_n, husk_error_t *err)
 {
         const char *root = root_of(g);
-        _cleanup_strv_ char **ids = NULL;
-        size_t n_ids = 0, n = 0;
-        int r = list_ids(root, &ids, &n_ids, err);
+        _cleanup_strv_ char **names = NULL;
+        size_t n_names = 0, n = 0;
+        int r = list_ids(root, &names, &n_names, err);
         if (r < 0)
                 return r;
         _cleanup_close_ int rootfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        husk_list_entry *e = xcalloc(n_ids + 1, sizeof(*e));
-        for (size_t i = 0; i < n_ids; i++) {
+        husk_list_entry *e = xcalloc(n_names + 1, sizeof(*e));
+        for (size_t i = 0; i < n_names && rootfd >= 0; i++) {
                 husk_state *s = NULL;
                 husk_status_t st;
-                husk_error_t ignored;
                 /* A container being created (no state yet) or removed meanwhile is not listed. */
-                if (load(g, ids[i], false, NULL, &s, &st, &ignored) < 0)
+                if (load_by_name(rootfd, names[i], &s, &st) < 0)
                         continue;
                 e[n].id = xstrdup(s->id);
                 e[n].pid = st == HUSK_STATUS_STOPPED ? 0 : s->pid;
                 e[n].status = st;
                 e[n].bundle = xstrdup(s->bundle);
                 snprintf(e[n].created, sizeof(e[n].created), "%s", s->created);
-                e[n].owner = rootfd >= 0 ? owner_name(rootfd, ids[i]) : xstrdup("");
+                e[n].owner = owner_name(rootfd, names[i]);
                 n++;
                 state_free(s);
         }
@@ -324,6 +345,32 @@ int husk_kill(const husk_global_t *g, const char *id, int signo, bool all, husk_
         if (r < 0)
                 return util_syserr(err, r, "kill container %s with signal %d", id, signo);
         return 0;
+}
+
+/* ---------------- ps ---------------- */
+
+int husk_ps(const husk_global_t *g, const char *id, pid_t **ret_pids, size_t *ret_n,
+            husk_error_t *err)
+{
+        husk_state *s = NULL;
+        husk_status_t st;
+        int r = load(g, id, false, NULL, &s, &st, err);
+        if (r < 0)
+                return r;
+        cgroup_handle *h = NULL;
+        r = open_cgroup(s, &h, err);
+        if (r >= 0 && h) {
+                r = cgroup_pids(h, ret_pids, ret_n, err);
+        } else if (r >= 0) {
+                /* No cgroup recorded: the init process is all we know about. */
+                bool alive = st != HUSK_STATUS_STOPPED && s->pid > 0;
+                *ret_pids = xcalloc(1, sizeof(pid_t));
+                (*ret_pids)[0] = s->pid;
+                *ret_n = alive ? 1 : 0;
+        }
+        cgroup_handle_free(h);
+        state_free(s);
+        return r;
 }
 
 /* ---------------- delete ---------------- */

@@ -9,6 +9,7 @@
 
 #include <fcntl.h>
 #include <limits.h>
+#include <openssl/evp.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -21,6 +22,31 @@ const char *state_default_root(void)
         /* husk runs as root: the state lives in /run/husk whatever XDG_RUNTIME_DIR says (engines
          * call with XDG_RUNTIME_DIR set to "" or to a user dir; neither may change the root). */
         return "/run/husk";
+}
+
+/* Ids may be 1024 characters but a file name at most NAME_MAX (255). Ids up to
+ * STATE_DIRECT_NAME_MAX name their dir directly; longer ones use a prefix of the id plus its
+ * SHA-256, a name longer than STATE_DIRECT_NAME_MAX, so the two kinds can never collide. */
+#define STATE_DIRECT_NAME_MAX 200
+#define STATE_HASHED_PREFIX 140
+
+void state_dir_name(const char *id, char buf[STATE_DIR_NAME_SIZE])
+{
+        size_t len = strlen(id);
+        if (len <= STATE_DIRECT_NAME_MAX) {
+                memcpy(buf, id, len + 1);
+                return;
+        }
+        unsigned char md[EVP_MAX_MD_SIZE];
+        unsigned int mdlen = 0;
+        if (EVP_Digest(id, len, md, &mdlen, EVP_sha256(), NULL) != 1)
+                abort(); /* only on allocation failure inside OpenSSL, like x* allocators */
+        memcpy(buf, id, STATE_HASHED_PREFIX);
+        size_t n = STATE_HASHED_PREFIX;
+        buf[n++] = '-';
+        for (unsigned i = 0; i < mdlen && n + 2 < STATE_DIR_NAME_SIZE; i++)
+                n += (size_t)snprintf(buf + n, 3, "%02x", md[i]);
+        buf[n] = '\0';
 }
 
 /* After flock: the directory may have been removed (or replaced) while we waited for the lock.
@@ -72,19 +98,21 @@ int state_dir_create(const char *root, const char *id, int *ret_dirfd, husk_erro
         r = open_root(root, true, &rootfd, err);
         if (r < 0)
                 return r;
-        if (mkdirat(rootfd, id, 0711) < 0) {
+        char name[STATE_DIR_NAME_SIZE];
+        state_dir_name(id, name);
+        if (mkdirat(rootfd, name, 0711) < 0) {
                 if (errno == EEXIST)
                         return husk_error_set(err, EEXIST, "container with id %s already exists", id);
                 return util_syserr(err, errno, "create state dir %s/%s", root, id);
         }
-        _cleanup_close_ int fd = openat(rootfd, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        _cleanup_close_ int fd = openat(rootfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (fd < 0)
                 return util_syserr(err, errno, "open state dir %s/%s", root, id);
         r = lock_dir(fd, LOCK_EX);
         if (r < 0)
                 return util_syserr(err, r, "lock state dir %s/%s", root, id);
         /* A concurrent `delete --force` may have removed the empty dir between mkdir and flock. */
-        r = check_still_linked(rootfd, id, fd);
+        r = check_still_linked(rootfd, name, fd);
         if (r < 0)
                 return util_syserr(err, r, "state dir %s/%s removed while being created", root, id);
         *ret_dirfd = TAKE_FD(fd);
@@ -100,7 +128,9 @@ static int dir_open(const char *root, const char *id, bool lock, int *ret_dirfd,
         r = open_root(root, false, &rootfd, err);
         if (r < 0)
                 return r;
-        _cleanup_close_ int fd = openat(rootfd, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        char name[STATE_DIR_NAME_SIZE];
+        state_dir_name(id, name);
+        _cleanup_close_ int fd = openat(rootfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (fd < 0) {
                 if (errno == ENOENT)
                         return husk_error_set(err, ENOENT, "container does not exist");
@@ -111,7 +141,7 @@ static int dir_open(const char *root, const char *id, bool lock, int *ret_dirfd,
                 if (r < 0)
                         return util_syserr(err, r, "lock state dir %s/%s", root, id);
                 /* Deleted by the command that held the lock before us. */
-                r = check_still_linked(rootfd, id, fd);
+                r = check_still_linked(rootfd, name, fd);
                 if (r == -ENOENT)
                         return husk_error_set(err, ENOENT, "container does not exist");
                 if (r < 0)
@@ -181,7 +211,9 @@ int state_dir_remove(const char *root, const char *id, husk_error_t *err)
         r = open_root(root, false, &rootfd, err);
         if (r < 0)
                 return r;
-        _cleanup_close_ int fd = openat(rootfd, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        char name[STATE_DIR_NAME_SIZE];
+        state_dir_name(id, name);
+        _cleanup_close_ int fd = openat(rootfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (fd < 0) {
                 if (errno == ENOENT)
                         return 0;
@@ -190,7 +222,7 @@ int state_dir_remove(const char *root, const char *id, husk_error_t *err)
         r = remove_contents(fd, 0);
         if (r < 0)
                 return util_syserr(err, r, "remove state dir %s/%s", root, id);
-        if (unlinkat(rootfd, id, AT_REMOVEDIR) < 0 && errno != ENOENT)
+        if (unlinkat(rootfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
                 return util_syserr(err, errno, "remove state dir %s/%s", root, id);
         return 0;
 }

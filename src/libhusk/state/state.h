@@ -61,6 +61,10 @@ void state_write_json(struct json_writer *w, const husk_state *s, husk_status_t 
 uint64_t state_proc_start_time(pid_t pid);
 
 /* ---- additions (state module owner) ---- */
+/* The name of ID's folder under ROOT: the id itself up to 200 characters, else a prefix of it plus
+ * its SHA-256 (ids may be 1024 characters, file names only 255). */
+#define STATE_DIR_NAME_SIZE 256
+void state_dir_name(const char *id, char buf[STATE_DIR_NAME_SIZE]);
 /* Open ROOT/ID without taking the lock (read-only commands: state, list). */
 int state_dir_open_nolock(const char *root, const char *id, int *ret_dirfd, husk_error_t *err);
 /* /proc/PID/stat: state letter and start time. -ESRCH when the process does not exist. */

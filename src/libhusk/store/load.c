@@ -286,6 +286,10 @@ void husk_image_loaded_free(husk_image_loaded_t *v, size_t n)
 static int work_create(store_t *s, char **ret_name, int *ret_fd, husk_error_t *err)
 {
         _cleanup_free_ char *tmpl = xasprintf("%s/tmp/load-XXXXXX", s->path);
+        /* Between mkdtemp and flock the folder looks like a leftover: keep cleaners out. */
+        _cleanup_close_ int lk = store_lock_tmp(s);
+        if (lk < 0)
+                return util_syserr(err, -lk, "lock %s/.tmp.lock", s->path);
         if (!mkdtemp(tmpl))
                 return util_syserr(err, errno, "create %s", tmpl);
         int fd = open(tmpl, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);

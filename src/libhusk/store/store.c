@@ -77,8 +77,15 @@ int store_lock_records(store_t *s, husk_error_t *err)
         return l;
 }
 
+int store_lock_tmp(store_t *s)
+{
+        return lock_file(s->fd, ".tmp.lock", LOCK_EX);
+}
+
 void store_clean_tmp(store_t *s)
 {
+        /* Serialised with store_lock_tmp holders: a work folder is locked before anyone scans. */
+        _cleanup_close_ int lk = store_lock_tmp(s);
         _cleanup_close_ int tfd = openat(s->fd, "tmp", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (tfd < 0)
                 return;

@@ -4,6 +4,7 @@
  * STORE/
  *   .gc.lock            shared by loads, exclusive for prune (prune never sees a half-done load)
  *   .records.lock       exclusive while image records change
+ *   .tmp.lock           held while a load creates and locks its work folder, and while leftovers go
  *   layers/HEX/diff     unpacked layer (HEX = diff_id), layers/HEX/size; renamed into place only
  *                       when complete and verified, never changed afterwards
  *   locks/HEX           flock per layer: one unpack of a layer at a time
@@ -42,6 +43,8 @@ int store_find(image_record_t *v, size_t n, const char *ref, size_t *ret_idx, bo
 int store_record_write(store_t *s, const image_record_t *r, husk_error_t *err);
 /* Removes leftovers of killed loads (unlocked tmp folders). */
 void store_clean_tmp(store_t *s);
+/* Held while a work folder is created and flocked, and while leftovers are removed. */
+int store_lock_tmp(store_t *s);
 int store_lock_records(store_t *s, husk_error_t *err);
 
 #endif
