@@ -6,7 +6,19 @@
 typedef struct create_args {
         husk_create_opts_t o;
         bool detach;
+        uint64_t phase_ns[HUSK_PHASE_COUNT];
 } create_args;
+
+/* --debug: the phase timings create measured. */
+static void debug_phases(cli_ctx *c, const create_args *a)
+{
+        if (!c->g.debug)
+                return;
+        for (unsigned i = 0; i < HUSK_PHASE_COUNT; i++)
+                if (a->phase_ns[i])
+                        cli_debug(c, "%s %s: phase %s took %.3f ms", c->command, a->o.id,
+                                  husk_phase_name(i), (double)a->phase_ns[i] / 1e6);
+}
 
 static int parse_create(cli_ctx *c, bool run, int argc, char **argv, create_args *a)
 {
@@ -43,6 +55,8 @@ static int parse_create(cli_ctx *c, bool run, int argc, char **argv, create_args
         if (husk_id_validate(o->id, &err) < 0)
                 return -cli_fail_err(c, &err);
         o->detach = a->detach;
+        if (c->g.debug)
+                o->phase_ns = a->phase_ns;
         return 0;
 }
 
@@ -54,7 +68,9 @@ int cmd_create(cli_ctx *c, int argc, char **argv)
                 return r > 0 ? 0 : 1;
         a.o.detach = false;
         husk_error_t err = { 0 };
-        if (husk_create(&c->g, &a.o, &err) < 0)
+        r = husk_create(&c->g, &a.o, &err);
+        debug_phases(c, &a);
+        if (r < 0)
                 return cli_fail_err(c, &err);
         return 0;
 }
@@ -67,7 +83,9 @@ int cmd_run(cli_ctx *c, int argc, char **argv)
                 return r > 0 ? 0 : 1;
         husk_error_t err = { 0 };
         int status = 0;
-        if (husk_run(&c->g, &a.o, &status, &err) < 0)
+        r = husk_run(&c->g, &a.o, &status, &err);
+        debug_phases(c, &a);
+        if (r < 0)
                 return cli_fail_err(c, &err);
         return a.detach ? 0 : status;
 }
