@@ -319,6 +319,11 @@ static int run(cli_ctx *c, run_args *a, const char *id)
                         (double)(now_ns() - t0) / 1e9);
         if (ctr.notice)
                 cli_warn(c, ctr.notice);
+        if (archive)
+                cli_debug(c, "image %s: %s %s", ctr.image_id,
+                          ctr.loaded ? "loaded from" : "already stored (cache hit) for", a->o.ref);
+        cli_debug(c, "image container %s: bundle %s, root %s", id, ctr.bundle,
+                  ctr.copied ? "private copy" : "overlay");
         int rc = 0;
         int saved_out = -1;
         /* The container gets our stdio: without -i its stdin is /dev/null; detached, its output

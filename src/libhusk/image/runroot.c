@@ -159,7 +159,9 @@ static int copy_file(int sdir, int ddir, const char *name, const struct stat *st
                 left -= k;
         }
         /* Owner first: chown clears setuid bits, so the mode goes after it. */
-        if (fchown(out, st->st_uid, st->st_gid) < 0 || fchmod(out, st->st_mode & 07777) < 0)
+        struct timespec ts[2] = { st->st_atim, st->st_mtim };
+        if (fchown(out, st->st_uid, st->st_gid) < 0 || fchmod(out, st->st_mode & 07777) < 0 ||
+            futimens(out, ts) < 0)
                 return -errno;
         return copy_xattrs(in, out);
 }
@@ -192,9 +194,12 @@ static int copy_entry(int sdir, int ddir, const char *name)
                 int r = copy_dir(s, d);
                 if (r < 0)
                         return r;
+                struct timespec ts[2] = { st.st_atim, st.st_mtim };
                 if (fchown(d, st.st_uid, st.st_gid) < 0 || fchmod(d, st.st_mode & 07777) < 0)
                         return -errno;
-                return copy_xattrs(s, d);
+                r = copy_xattrs(s, d);
+                /* Last: creating the children changed the dir's mtime. */
+                return r < 0 ? r : futimens(d, ts) < 0 ? -errno : 0;
         }
         if (exists) {
                 int r = rm_rf_at(ddir, name);
@@ -209,8 +214,10 @@ static int copy_entry(int sdir, int ddir, const char *name)
                 if (l < 0)
                         return -errno;
                 target[l] = '\0';
+                struct timespec ts[2] = { st.st_atim, st.st_mtim };
                 if (symlinkat(target, ddir, name) < 0 ||
-                    fchownat(ddir, name, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW) < 0)
+                    fchownat(ddir, name, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW) < 0 ||
+                    utimensat(ddir, name, ts, AT_SYMLINK_NOFOLLOW) < 0)
                         return -errno;
                 return 0;
         }
