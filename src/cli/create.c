@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* create, run, start. */
 #include "cli.h"
+#include "run_image.h"
 #include "util/util.h"
 
 typedef struct create_args {
@@ -94,6 +95,10 @@ int cmd_create(cli_ctx *c, int argc, char **argv)
 
 int cmd_run(cli_ctx *c, int argc, char **argv)
 {
+        /* `husk run [OPTIONS] IMAGE [COMMAND...]` (src/cli/run_image.c); `run -b BUNDLE ID` and
+         * every runc form stay here. */
+        if (cli_run_wants_image(argc, argv))
+                return cli_run_image(c, argc, argv);
         create_args a = { 0 };
         int r = parse_create(c, true, argc, argv, &a);
         if (r != 0)
