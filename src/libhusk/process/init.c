@@ -110,7 +110,7 @@ static bool has_hooks(const config_hooks *h, config_hook_kind k)
 
 /* Step 13: every fd but 0-2 and the preserved ones gets CLOEXEC (CVE-2024-21626: a leaked host
  * fd must not reach the workload). The preserved ones lose CLOEXEC. */
-static int close_fds(unsigned preserve, husk_error_t *err)
+int process_close_fds(unsigned preserve, husk_error_t *err)
 {
         unsigned first = 3 + preserve;
         for (unsigned fd = 3; fd < first; fd++) {
@@ -146,7 +146,7 @@ static int close_fds(unsigned preserve, husk_error_t *err)
 
 /* Step 13: chdir into cwd and prove it is inside the root. A cwd such as /proc/self/fd/N pointing
  * at a leaked host directory makes getcwd fail or return "(unreachable)" (CVE-2024-21626). */
-static int enter_cwd(const char *cwd, husk_error_t *err)
+int process_enter_cwd(const char *cwd, husk_error_t *err)
 {
         if (chdir(cwd) < 0)
                 return util_syserr(err, errno, "chdir to cwd (\"%s\") set in config.json", cwd);
@@ -158,7 +158,7 @@ static int enter_cwd(const char *cwd, husk_error_t *err)
 }
 
 /* Step 13: groups, gid, uid, then capabilities exactly as configured. */
-static int switch_user(const config_process *p, husk_error_t *err)
+int process_switch_user(const config_process *p, husk_error_t *err)
 {
         const config_caps none = { 0 };
         const config_caps *caps = p->has_capabilities ? &p->capabilities : &none;
@@ -315,10 +315,26 @@ _Noreturn void container_main(init_args *a)
         _cleanup_free_ char *exe = NULL;
         CHECK(a, process_find_exec(proc->args[0], proc->env, proc->cwd, &exe, err), err);
         /* Before READY, so a bad cwd fails the create. */
-        CHECK(a, enter_cwd(proc->cwd, err), err);
+        CHECK(a, process_enter_cwd(proc->cwd, err), err);
         if (cfg->linux_.has_personality && cfg->linux_.personality_domain &&
             strcmp(cfg->linux_.personality_domain, "LINUX32") == 0 && personality(PER_LINUX32) < 0)
                 child_fail(a, (fail_errno(err, "personality LINUX32"), err));
+
+        int notify_fd = -1;
+        bool seccomp_loaded = false;
+        if (a->seccomp && a->seccomp->notify) {
+                /* With SCMP_ACT_NOTIFY the listener fd must reach the agent while the host side
+                 * still runs: load the filter now (still privileged, so no no_new_privs needed)
+                 * and pass the fd out. The rest of the setup then runs under the filter. */
+                CHECK(a, seccomp_prog_load(a->seccomp, &notify_fd, err), err);
+                seccomp_loaded = true;
+                /* SYNC_SECCOMP */
+                if (notify_fd < 0 || sync_send(a->sync_fd, SYNC_SECCOMP, 0, NULL, 0, notify_fd) < 0)
+                        child_fail(a, (husk_error_set(err, EPROTO,
+                                                      "sync: send the seccomp listener fd"),
+                                       err));
+                close(notify_fd);
+        }
 
         /* SYNC_READY: created. Then block on exec.fifo until `start` writes one byte. */
         if (sync_send(a->sync_fd, SYNC_READY, 0, t, sizeof(t), -1) < 0)
@@ -335,19 +351,18 @@ _Noreturn void container_main(init_args *a)
         close(a->sync_fd);
 
         CHECK(a, hooks_run(hooks, HOOK_START_CONTAINER, state_json ? state_json : "{}", err), err);
-        CHECK(a, close_fds(a->preserve_fds, err), err);
+        CHECK(a, process_close_fds(a->preserve_fds, err), err);
         umask(proc->user.has_umask ? (mode_t)proc->user.umask : 022);
-        int notify_fd = -1;
         /* Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: load it before the caps are
          * dropped (the profile must then allow the remaining setup syscalls). */
-        if (a->seccomp && !proc->no_new_privileges)
-                CHECK(a, seccomp_load(a->seccomp, &notify_fd, err), err);
-        CHECK(a, switch_user(proc, err), err);
+        if (a->seccomp && !seccomp_loaded && !proc->no_new_privileges)
+                CHECK(a, seccomp_prog_load(a->seccomp, &notify_fd, err), err);
+        CHECK(a, process_switch_user(proc, err), err);
         if (proc->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
                 child_fail(a, (fail_errno(err, "prctl PR_SET_NO_NEW_PRIVS"), err));
         /* Step 14: the filter is the last thing before execve. */
-        if (a->seccomp && proc->no_new_privileges)
-                CHECK(a, seccomp_load(a->seccomp, &notify_fd, err), err);
+        if (a->seccomp && !seccomp_loaded && proc->no_new_privileges)
+                CHECK(a, seccomp_prog_load(a->seccomp, &notify_fd, err), err);
         execve(exe, proc->args, proc->env ? proc->env : (char *[]){ NULL });
         int e = errno;
         child_fail(a, (util_syserr(err, e, "exec %s", exe), err));

@@ -34,6 +34,15 @@ typedef struct init_args {
 /* Container side entry point after clone. Never returns: execve or _exit. */
 _Noreturn void container_main(init_args *a);
 
+/* Final steps of a container process, shared with exec (container side, after the pivot):
+ * every fd but 0-2 and 3..3+preserve-1 gets CLOEXEC (CVE-2024-21626) ... */
+int process_close_fds(unsigned preserve, husk_error_t *err);
+/* ... chdir(cwd), refusing a cwd outside the root ("(unreachable)", CVE-2024-21626) ... */
+int process_enter_cwd(const char *cwd, husk_error_t *err);
+/* ... bounding set, setgroups, setresgid, setresuid (PR_SET_KEEPCAPS), then the capability sets
+ * exactly as configured and the ambient set. */
+int process_switch_user(const config_process *p, husk_error_t *err);
+
 /* Look up args[0] the way execvp would, inside the current root, with PATH from env (default PATH
  * when absent). Relative names containing '/' resolve against cwd. Errors use the texts engines
  * match on: exec: "X": stat X: no such file or directory / executable file not found in $PATH /
@@ -58,5 +67,11 @@ int terminal_make_raw(int fd, struct termios *saved);
 void terminal_restore(int fd, const struct termios *saved);
 /* Copy the window size of from onto to (both ttys); errors ignored by callers. */
 int terminal_copy_winsize(int from, int to);
+
+/* ---- engines (exec.c) ---- */
+/* Host side, foreground run/exec (start.c): wait for pid (a child or, as subreaper, an orphan),
+ * forward signals (the caller blocked them), proxy the pty master when >= 0. *ret_status is 0-255
+ * or 128+signal. */
+int wait_container(pid_t pid, int master, int *ret_status, husk_error_t *err);
 
 #endif

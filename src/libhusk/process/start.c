@@ -253,6 +253,18 @@ static int run_create_hooks(create_ctx *c, husk_error_t *err)
         return r < 0 ? util_syserr(err, r, "sync: send SYNC_HOOKS_DONE") : 0;
 }
 
+/* SYNC_SECCOMP: containerProcessState (state JSON, metadata, the fd) to linux.seccomp.listenerPath.
+ */
+static int send_seccomp_listener(create_ctx *c, int notify_fd, husk_error_t *err)
+{
+        const config_seccomp *sc = c->cfg->linux_.seccomp;
+        husk_state st;
+        fill_state(c, &st, NULL);
+        _cleanup_free_ char *json = state_to_json(&st, HUSK_STATUS_CREATING, false);
+        return seccomp_send_listener_md(sc->listener_path, sc->listener_metadata, notify_fd, json,
+                                        err);
+}
+
 /* The child closed the sync socket without an error frame: say how it ended. */
 static int child_died(create_ctx *c, husk_error_t *err)
 {
@@ -307,6 +319,12 @@ static int serve_child(create_ctx *c, uint64_t child_t[CHILD_T_COUNT], husk_erro
                         } else {
                                 c->master = TAKE_FD(m.fd);
                         }
+                        break;
+                case SYNC_SECCOMP: /* the filter is loaded: hand its listener to the agent */
+                        if (m.fd < 0)
+                                r = husk_error_set(err, EPROTO, "sync: SYNC_SECCOMP without an fd");
+                        else
+                                r = send_seccomp_listener(c, m.fd, err);
                         break;
                 case SYNC_ERROR:
                         r = husk_error_set(err, m.code, "%s", m.data ? m.data : "unknown error");
@@ -396,9 +414,10 @@ static int create_container(create_ctx *c, husk_error_t *err)
         if (cfg->linux_.seccomp) {
                 if ((r = seccomp_compile(cfg->linux_.seccomp, &c->sp, err)) < 0)
                         return r;
-                if (c->sp->notify)
-                        return husk_error_set(err, ENOTSUP,
-                                              "%s: seccomp SCMP_ACT_NOTIFY is not supported yet",
+                if (c->sp->notify && !cfg->linux_.seccomp->listener_path)
+                        return husk_error_set(err, EINVAL,
+                                              "%s: .linux.seccomp: SCMP_ACT_NOTIFY needs a "
+                                              "listenerPath",
                                               c->config_path);
         }
         c->phase[HUSK_PHASE_SECCOMP] = now_ns() - t;
@@ -541,7 +560,7 @@ int husk_start(const husk_global_t *g, const char *id, husk_error_t *err)
 }
 
 /* Foreground run: wait for the container process, forward signals, proxy the pty. */
-static int wait_container(pid_t pid, int master, int *ret_status, husk_error_t *err)
+int wait_container(pid_t pid, int master, int *ret_status, husk_error_t *err)
 {
         sigset_t set;
         sigemptyset(&set);

@@ -17,6 +17,7 @@ typedef enum sync_type {
         SYNC_HOOKS,       /* child -> host: mounts done: run prestart/createRuntime hooks */
         SYNC_HOOKS_DONE, /* host -> child: data = state JSON (for createContainer/startContainer) */
         SYNC_PTY,        /* child -> host: fd = the pty master */
+        SYNC_SECCOMP,    /* child -> host: fd = the seccomp notify listener (SCMP_ACT_NOTIFY) */
         SYNC_ERROR,      /* child -> host: code = errno, data = message */
         SYNC_READY,      /* child -> host: data = phase durations (uint64_t[]): blocked on fifo */
 } sync_type;
