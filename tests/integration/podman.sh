@@ -84,7 +84,7 @@ stdin-tty" "$name: podman exec -t gets a pty of the container's devpts"
         ok $? "$name: podman rm" || diag "$(cat "$E/err")"
 
         # run -it through a pty (script gives podman a terminal).
-        out=$(timeout 60 script -eqc "$P run --rm -it $RUNOPTS $IMG sh -c 'tty; exit 5'" /dev/null 2>&1 | tr -d '\r\000')
+        out=$(timeout 60 script -eqc "$P run --rm -it $RUNOPTS $IMG sh -c 'sleep 0.2; tty; exit 5'" /dev/null 2>&1 | tr -d '\r\000')
         rc=$?
         like "$out" "/dev/pts/0" "$name: podman run -it: the workload's stdin is a pty"
         cid=$(timeout 60 script -eqc "$P run --rm -it $RUNOPTS $IMG sh -c 'exit 5'" /dev/null >/dev/null 2>&1; echo $?)
