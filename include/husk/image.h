@@ -36,6 +36,7 @@ typedef struct husk_image_config {
         char *user;
         char *working_dir;
         char *stop_signal;
+        char **labels; /* key, value, key, value, ..., NULL (image run adds them as annotations) */
 } husk_image_config_t;
 
 /* What `husk run IMAGE` needs: the layer dirs for an overlay (lowest first) and the config. */
@@ -85,6 +86,51 @@ int husk_image_prune(const husk_image_opts_t *o, size_t *ret_layers_removed, hus
 int husk_image_resolve(const husk_image_opts_t *o, const char *ref, husk_image_resolved_t **ret,
                        husk_error_t *err);
 void husk_image_resolved_free(husk_image_resolved_t *r);
+
+/* ---- running an image (`husk run IMAGE|FILE.tar [COMMAND...]`, src/libhusk/image/run.c) ---- */
+
+/* Every field may be NULL / 0. String lists are NULL-terminated. */
+typedef struct husk_image_run_opts {
+        husk_image_opts_t image; /* store, platform, limits */
+        const char *ref;         /* stored image (name, id, id prefix), or a path to load */
+        char **command;          /* replaces the image's Cmd */
+        const char *entrypoint;  /* replaces the image's Entrypoint; "" clears it */
+        char **env;              /* KEY=VALUE, applied after the image's Env, in order */
+        char **volumes;          /* HOST:CTR[:ro|rw] (HOST absolute) */
+        char **tmpfs;            /* CTR[:OPTIONS] */
+        char **cap_add, **cap_drop; /* NAME, CAP_NAME or ALL */
+        const char *workdir;     /* absolute; NULL: the image's WorkingDir or / */
+        const char *user;        /* USER[:GROUP], names or numbers; NULL: the image's User */
+        const char *hostname;    /* NULL: the container id (first 63 characters) */
+        const char *network;     /* "none" (default: own network namespace) or "host" */
+        const char *memory;      /* bytes, or with a k/m/g/t suffix (1024-based) */
+        const char *cpus;        /* decimal number of CPUs, e.g. "1.5" */
+        const char *pids_limit;  /* decimal; -1 or 0: unlimited */
+        bool read_only;          /* root read-only (the upper layer is not writable) */
+        bool terminal;           /* process.terminal */
+} husk_image_run_opts_t;
+
+/* Result of a prepare: the bundle to hand to husk_create / husk_run. */
+typedef struct husk_image_container {
+        char *bundle;   /* STORE/containers/ID: config.json, upper/, work/, merged/ */
+        char *image_id; /* "sha256:<hex>" */
+        bool loaded;    /* the ref was an archive that this call loaded (not a cache hit) */
+        bool copied;    /* overlay could not be used: the root is a private copy */
+        char *notice;   /* a one-time message for the user (e.g. the overlay fallback), or NULL */
+} husk_image_container_t;
+
+/* Loads o->ref when it is a path (a cache hit when the same file was loaded before), resolves
+ * the image, builds STORE/containers/ID (overlay of the image's layers with its own upper and
+ * work dirs) and writes its config.json from the image config and the options. On failure
+ * nothing of the container is left. */
+int husk_image_container_prepare(const husk_image_run_opts_t *o, const char *id,
+                                  husk_image_container_t *ret, husk_error_t *err);
+void husk_image_container_done(husk_image_container_t *c);
+/* Unmounts and removes what prepare made for container id at bundle. Refuses (-EPERM) a bundle
+ * that is not STORE/containers/ID with prepare's marker. -ENOENT when nothing is there. */
+int husk_image_container_remove(const char *bundle, const char *id, husk_error_t *err);
+/* The annotation that marks a container made by prepare (its value is the bundle path). */
+#define HUSK_IMAGE_CONTAINER_ANNOTATION "run.husk.image.container"
 
 #ifdef __cplusplus
 }

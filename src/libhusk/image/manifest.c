@@ -438,6 +438,18 @@ int image_config_parse(const char *json, const char *what, image_config_t *ret, 
                 c.run.working_dir = xstrdup(s);
         if ((s = get_str(cfg, "StopSignal")))
                 c.run.stop_signal = xstrdup(s);
+        yajl_val labels = get(cfg, "Labels", yajl_t_object);
+        if (labels) {
+                size_t nl = labels->u.object.len, k = 0;
+                c.run.labels = xcalloc(2 * nl + 1, sizeof(char *));
+                for (size_t i = 0; i < nl; i++) {
+                        yajl_val lv = labels->u.object.values[i];
+                        if (!YAJL_IS_STRING(lv))
+                                continue; /* a label that is not a string is not an annotation */
+                        c.run.labels[k++] = xstrdup(labels->u.object.keys[i]);
+                        c.run.labels[k++] = xstrdup(YAJL_GET_STRING(lv));
+                }
+        }
         if ((s = get_str(v, "os")))
                 c.os = xstrdup(s);
         if ((s = get_str(v, "architecture")))
@@ -473,6 +485,7 @@ void husk_image_config_done(husk_image_config_t *c)
         free(c->user);
         free(c->working_dir);
         free(c->stop_signal);
+        strv_free(c->labels);
         *c = (husk_image_config_t){ 0 };
 }
 

@@ -200,13 +200,13 @@ static _Noreturn void exec_process(exec_args *a, husk_error_t *err)
         int notify_fd = -1;
         /* Without no_new_privs the filter needs CAP_SYS_ADMIN: load it before the user switch. */
         if (a->seccomp && !p->no_new_privileges)
-                XCHECK(a, seccomp_load(a->seccomp, &notify_fd, err), err);
+                XCHECK(a, seccomp_prog_load(a->seccomp, &notify_fd, err), err);
         XCHECK(a, process_switch_user(p, err), err);
         if (p->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
                 exec_fail(a, (sys_fail(err, "prctl PR_SET_NO_NEW_PRIVS"), err));
         /* Step 14: the filter is the last thing before execve. */
         if (a->seccomp && p->no_new_privileges)
-                XCHECK(a, seccomp_load(a->seccomp, &notify_fd, err), err);
+                XCHECK(a, seccomp_prog_load(a->seccomp, &notify_fd, err), err);
         execve(exe, p->args, p->env ? p->env : (char *[]){ NULL });
         int e = errno;
         exec_fail(a, (util_syserr(err, e, "exec %s", exe), err));

@@ -3,6 +3,7 @@
  * validation. Host side only. create/start/run live in src/libhusk/process/. */
 #include "cgroup/cgroup.h"
 #include "config/config.h"
+#include "husk/image.h"
 #include "process/hooks.h"
 #include "state/state.h"
 #include "util/json.h"
@@ -425,6 +426,20 @@ static void run_poststop(const husk_global_t *g, const husk_state *s)
         config_free(cfg);
 }
 
+/* A container made by `husk run IMAGE`: its overlay root and folder go with it. */
+static void remove_image_root(const husk_global_t *g, const char *id, const husk_state *s)
+{
+        husk_error_t e = { 0 };
+        for (size_t i = 0; i < s->n_annotations; i++) {
+                const config_kv *a = &s->annotations[i];
+                if (strcmp(a->key, HUSK_IMAGE_CONTAINER_ANNOTATION) != 0 || !a->value ||
+                    !s->bundle || strcmp(a->value, s->bundle) != 0)
+                        continue;
+                if (husk_image_container_remove(s->bundle, id, &e) < 0 && e.code != ENOENT)
+                        warn(g, &e);
+        }
+}
+
 static int remove_container(const husk_global_t *g, const char *id, const husk_state *s,
                             husk_error_t *err)
 {
@@ -441,6 +456,8 @@ static int remove_container(const husk_global_t *g, const char *id, const husk_s
         cgroup_handle_free(h);
         if (s)
                 run_poststop(g, s);
+        if (s)
+                remove_image_root(g, id, s);
         return state_dir_remove(root_of(g), id, err);
 }
 

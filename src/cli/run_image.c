@@ -1,0 +1,414 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* `husk run [OPTIONS] IMAGE|FILE.tar [COMMAND [ARG...]]`: options as podman/docker spell them,
+ * then husk_image_container_prepare (bundle from the image) and husk_run. */
+#include "run_image.h"
+#include "husk/image.h"
+#include "util/util.h"
+
+#include <fcntl.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#define EXIT_HUSK 125 /* podman/docker: the error is the runtime's, not the workload's */
+
+typedef enum { V_NONE, V_STR, V_LIST } vkind;
+
+typedef struct ropt {
+        const char *name;
+        char short_name;
+        vkind kind;
+        size_t off; /* into run_args */
+        const char *help;
+} ropt;
+
+typedef struct run_args {
+        husk_image_run_opts_t o;
+        const char *name, *store, *platform, *env_files_last;
+        bool rm, detach, interactive, help;
+        char **env_cli, **env_files;
+        size_t n_env_cli, n_env_files, n_vol, n_tmpfs, n_add, n_drop;
+} run_args;
+
+#define OFF(f) offsetof(run_args, f)
+static const ropt ropts[] = {
+        { "name", 0, V_STR, OFF(name), "container id (default: a random one)" },
+        { "rm", 0, V_NONE, OFF(rm), "remove the container when it exits (always so in the foreground)" },
+        { "detach", 'd', V_NONE, OFF(detach), "start it and print its id; output goes to BUNDLE/output.log" },
+        { "interactive", 'i', V_NONE, OFF(interactive), "keep stdin open (otherwise /dev/null)" },
+        { "tty", 't', V_NONE, OFF(o.terminal), "allocate a pseudo terminal" },
+        { "env", 'e', V_LIST, OFF(env_cli), "KEY=VALUE, or KEY to copy it from here" },
+        { "env-file", 0, V_LIST, OFF(env_files), "read KEY=VALUE lines from FILE" },
+        { "volume", 'v', V_LIST, OFF(o.volumes), "HOST:CONTAINER[:ro|rw] bind mount" },
+        { "tmpfs", 0, V_LIST, OFF(o.tmpfs), "CONTAINER[:OPTIONS] tmpfs mount" },
+        { "workdir", 'w', V_STR, OFF(o.workdir), "working directory inside the container" },
+        { "user", 'u', V_STR, OFF(o.user), "USER[:GROUP], names from the image's /etc/passwd" },
+        { "entrypoint", 0, V_STR, OFF(o.entrypoint), "replace the image's entrypoint (\"\" clears it)" },
+        { "hostname", 0, V_STR, OFF(o.hostname), "container host name (default: its id)" },
+        { "read-only", 0, V_NONE, OFF(o.read_only), "mount the container's root read-only" },
+        { "memory", 'm', V_STR, OFF(o.memory), "memory limit, e.g. 256m" },
+        { "cpus", 0, V_STR, OFF(o.cpus), "CPU limit, e.g. 1.5" },
+        { "pids-limit", 0, V_STR, OFF(o.pids_limit), "maximum number of processes" },
+        { "cap-add", 0, V_LIST, OFF(o.cap_add), "add a capability (or ALL)" },
+        { "cap-drop", 0, V_LIST, OFF(o.cap_drop), "drop a capability (or ALL)" },
+        { "network", 0, V_STR, OFF(o.network), "none (default: own empty network namespace) or host" },
+        { "net", 0, V_STR, OFF(o.network), NULL },
+        { "store", 0, V_STR, OFF(store), "image store (default $HUSK_STORE or " HUSK_STORE_DEFAULT ")" },
+        { "platform", 0, V_STR, OFF(platform), "OS/ARCH[/VARIANT] to pick from a multi-platform archive" },
+        { "help", 'h', V_NONE, OFF(help), NULL },
+};
+
+static size_t *list_count(run_args *a, size_t off)
+{
+        if (off == OFF(env_cli))
+                return &a->n_env_cli;
+        if (off == OFF(env_files))
+                return &a->n_env_files;
+        if (off == OFF(o.volumes))
+                return &a->n_vol;
+        if (off == OFF(o.tmpfs))
+                return &a->n_tmpfs;
+        return off == OFF(o.cap_add) ? &a->n_add : &a->n_drop;
+}
+
+static void set_opt(run_args *a, const ropt *r, const char *v)
+{
+        char *base = (char *)a + r->off;
+        if (r->kind == V_NONE) {
+                *(bool *)base = true;
+        } else if (r->kind == V_STR) {
+                *(const char **)base = v;
+        } else {
+                char ***lp = (char ***)base;
+                size_t *n = list_count(a, r->off);
+                *lp = xrealloc(*lp, (*n + 2) * sizeof(char *));
+                (*lp)[(*n)++] = (char *)v;
+                (*lp)[*n] = NULL;
+        }
+}
+
+static const ropt *find_long(const char *name, size_t len)
+{
+        for (size_t i = 0; i < ARRAY_SIZE(ropts); i++)
+                if (strlen(ropts[i].name) == len && strncmp(ropts[i].name, name, len) == 0)
+                        return &ropts[i];
+        return NULL;
+}
+
+static const ropt *find_short(char c)
+{
+        for (size_t i = 0; i < ARRAY_SIZE(ropts); i++)
+                if (ropts[i].short_name == c)
+                        return &ropts[i];
+        return NULL;
+}
+
+/* Options stop at the first positional (IMAGE): what follows is the container's command. */
+static int parse(cli_ctx *c, int argc, char **argv, run_args *a, int *ret_first)
+{
+        int i = 1;
+        for (; i < argc; i++) {
+                char *s = argv[i];
+                if (strcmp(s, "--") == 0) {
+                        i++;
+                        break;
+                }
+                if (s[0] != '-' || !s[1])
+                        break;
+                if (s[1] == '-') {
+                        const char *name = s + 2, *eq = strchr(name, '=');
+                        const ropt *r = find_long(name, eq ? (size_t)(eq - name) : strlen(name));
+                        if (!r)
+                                return -cli_fail(c, "run: unknown option %s (husk run --help)", s);
+                        if (r->kind == V_NONE) {
+                                if (eq && strcmp(eq + 1, "true") != 0)
+                                        return -cli_fail(c, "run: %s takes no value", s);
+                                set_opt(a, r, NULL);
+                        } else if (eq) {
+                                set_opt(a, r, eq + 1);
+                        } else if (i + 1 < argc) {
+                                set_opt(a, r, argv[++i]);
+                        } else {
+                                return -cli_fail(c, "run: %s needs a value", s);
+                        }
+                        continue;
+                }
+                /* Short options may be grouped (-it, -dit) and the last may take a value. */
+                for (char *p = s + 1; *p; p++) {
+                        const ropt *r = find_short(*p);
+                        if (!r)
+                                return -cli_fail(c, "run: unknown option -%c (husk run --help)", *p);
+                        if (r->kind == V_NONE) {
+                                set_opt(a, r, NULL);
+                                continue;
+                        }
+                        if (p[1])
+                                set_opt(a, r, p + 1);
+                        else if (i + 1 < argc)
+                                set_opt(a, r, argv[++i]);
+                        else
+                                return -cli_fail(c, "run: -%c needs a value", *p);
+                        break;
+                }
+        }
+        *ret_first = i;
+        return 0;
+}
+
+static void usage(void)
+{
+        fputs("Usage: husk run [OPTIONS] IMAGE|ARCHIVE [COMMAND [ARG...]]\n"
+              "       husk run [runc options] -b BUNDLE CONTAINER_ID\n\n"
+              "Runs a container from a stored image (name or id) or an image archive (loaded into\n"
+              "the store first; a second run of the same file is a cache hit). The exit status is\n"
+              "the workload's; 125 when husk itself fails.\n\nOptions:\n",
+              stdout);
+        for (size_t i = 0; i < ARRAY_SIZE(ropts); i++) {
+                const ropt *r = &ropts[i];
+                if (!r->help)
+                        continue;
+                char flag[40];
+                snprintf(flag, sizeof(flag), "%s%c%s--%s%s", r->short_name ? "-" : "",
+                         r->short_name ? r->short_name : ' ', r->short_name ? ", " : "  ", r->name,
+                         r->kind == V_NONE ? "" : " V");
+                printf("  %-22s %s\n", flag + (r->short_name ? 0 : 2), r->help);
+        }
+}
+
+static bool is_oci_flag(const char *s)
+{
+        static const char *const oci[] = { "b", "bundle", "pid-file", "console-socket", "preserve-fds",
+                                           "no-pivot", "no-new-keyring" };
+        const char *name = s + (s[1] == '-' ? 2 : 1);
+        size_t len = strcspn(name, "=");
+        for (size_t i = 0; i < ARRAY_SIZE(oci); i++)
+                if (strlen(oci[i]) == len && strncmp(name, oci[i], len) == 0)
+                        return true;
+        return false;
+}
+
+bool cli_run_wants_image(int argc, char **argv)
+{
+        int npos = 0, first = -1;
+        for (int i = 1; i < argc; i++) {
+                const char *s = argv[i];
+                if (s[0] != '-' || !s[1]) {
+                        if (npos++ == 0)
+                                first = i;
+                        if (npos > 1)
+                                return true; /* IMAGE COMMAND...: runc takes exactly one ID */
+                        continue;
+                }
+                if (strcmp(s, "--") == 0)
+                        return i + 2 < argc;
+                if (is_oci_flag(s))
+                        return false;
+                if (strcmp(s, "-d") == 0 || strcmp(s, "--detach") == 0 ||
+                    strcmp(s, "--help") == 0 || strcmp(s, "-h") == 0)
+                        continue;
+                const char *name = s + (s[1] == '-' ? 2 : 1);
+                if (s[1] == '-' ? find_long(name, strcspn(name, "=")) != NULL : find_short(s[1]) != NULL)
+                        return true; /* an option only the image mode has */
+        }
+        if (npos != 1 || access("config.json", F_OK) == 0)
+                return false;
+        const char *ref = argv[first];
+        struct stat st;
+        if (strchr(ref, '/') || (stat(ref, &st) == 0 && S_ISREG(st.st_mode)))
+                return true;
+        husk_image_opts_t io = { 0 };
+        husk_image_resolved_t *res = NULL;
+        husk_error_t e = { 0 };
+        if (husk_image_resolve(&io, ref, &res, &e) < 0)
+                return false; /* the OCI mode reports the missing config.json */
+        husk_image_resolved_free(res);
+        return true;
+}
+
+/* KEY=VALUE stays; KEY alone takes our value, or nothing when we have none (docker). */
+static void env_add(char ***v, size_t *n, const char *kv)
+{
+        char *item = NULL;
+        if (strchr(kv, '='))
+                item = xstrdup(kv);
+        else if (getenv(kv))
+                item = xasprintf("%s=%s", kv, getenv(kv));
+        if (!item)
+                return;
+        *v = xrealloc(*v, (*n + 2) * sizeof(char *));
+        (*v)[(*n)++] = item;
+        (*v)[*n] = NULL;
+}
+
+static int read_env_file(cli_ctx *c, const char *path, char ***v, size_t *n)
+{
+        _cleanup_free_ char *text = NULL;
+        int r = read_file_at(AT_FDCWD, path, 16u << 20, &text, NULL);
+        if (r < 0)
+                return -cli_fail(c, "run: --env-file %s: %s", path, strerror(-r));
+        char *save = NULL;
+        for (char *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+                l[strcspn(l, "\r")] = '\0';
+                while (*l == ' ' || *l == '\t')
+                        l++;
+                if (!*l || *l == '#')
+                        continue;
+                env_add(v, n, l);
+        }
+        return 0;
+}
+
+static void random_id(char buf[17])
+{
+        uint8_t b[8] = { 0 };
+        if (getrandom(b, sizeof(b), 0) != (ssize_t)sizeof(b)) {
+                /* Never fails for 8 bytes after boot; still, make a distinct id. */
+                uint64_t t = now_ns() ^ ((uint64_t)getpid() << 32);
+                memcpy(b, &t, sizeof(b));
+        }
+        for (size_t i = 0; i < sizeof(b); i++)
+                sprintf(buf + 2 * i, "%02x", b[i]);
+}
+
+/* Replace fd target with a new open of path (0: /dev/null for stdin; 1/2: the output log). */
+static int redirect(int target, const char *path, int flags)
+{
+        int fd = open(path, flags | O_CLOEXEC, 0600);
+        if (fd < 0)
+                return -errno;
+        int r = dup2(fd, target) < 0 ? -errno : 0; /* dup2 clears CLOEXEC on target */
+        close(fd);
+        return r;
+}
+
+static void args_done(run_args *a)
+{
+        free(a->env_cli);
+        free(a->env_files);
+        free(a->o.volumes);
+        free(a->o.tmpfs);
+        free(a->o.cap_add);
+        free(a->o.cap_drop);
+        strv_free(a->o.env);
+}
+
+static int run(cli_ctx *c, run_args *a, const char *id)
+{
+        husk_error_t err = { 0 };
+        char *json = NULL;
+        if (husk_state_json(&c->g, id, &json, &err) == 0) {
+                free(json);
+                return cli_fail(c, "container \"%s\" already exists", id) ? EXIT_HUSK : 0;
+        }
+        husk_error_clear(&err);
+        struct stat st;
+        bool tty = isatty(STDERR_FILENO) == 1;
+        bool archive = strchr(a->o.ref, '/') || (stat(a->o.ref, &st) == 0 && S_ISREG(st.st_mode));
+        uint64_t t0 = now_ns();
+        if (tty && archive)
+                fprintf(stderr, "husk: loading %s ...\r", a->o.ref);
+        husk_image_container_t ctr = { 0 };
+        int r = husk_image_container_prepare(&a->o, id, &ctr, &err);
+        if (tty && archive)
+                fprintf(stderr, "\033[K");
+        if (r < 0)
+                return cli_fail_err(c, &err) ? EXIT_HUSK : 0;
+        if (tty && ctr.loaded)
+                fprintf(stderr, "husk: loaded %s as %.19s in %.2fs\n", a->o.ref, ctr.image_id,
+                        (double)(now_ns() - t0) / 1e9);
+        if (ctr.notice)
+                cli_warn(c, ctr.notice);
+        if (archive)
+                cli_debug(c, "image %s: %s %s", ctr.image_id,
+                          ctr.loaded ? "loaded from" : "already stored (cache hit) for", a->o.ref);
+        cli_debug(c, "image container %s: bundle %s, root %s", id, ctr.bundle,
+                  ctr.copied ? "private copy" : "overlay");
+        int rc = 0;
+        int saved_out = -1;
+        /* The container gets our stdio: without -i its stdin is /dev/null; detached, its output
+         * goes to a file in its folder so no caller waits on our pipes. */
+        if (!a->interactive && !a->o.terminal)
+                r = redirect(STDIN_FILENO, "/dev/null", O_RDONLY);
+        if (r == 0 && a->detach) {
+                _cleanup_free_ char *log = xasprintf("%s/output.log", ctr.bundle);
+                saved_out = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
+                if ((r = redirect(STDIN_FILENO, "/dev/null", O_RDONLY)) == 0 &&
+                    (r = redirect(STDOUT_FILENO, log, O_WRONLY | O_CREAT | O_APPEND)) == 0)
+                        r = dup2(STDOUT_FILENO, STDERR_FILENO) < 0 ? -errno : 0;
+        }
+        if (r < 0) {
+                husk_error_t e2 = { 0 };
+                (void)husk_image_container_remove(ctr.bundle, id, &e2);
+                husk_image_container_done(&ctr);
+                return cli_fail(c, "run: set up the container's stdio: %s", strerror(-r)) ? EXIT_HUSK : 0;
+        }
+        husk_create_opts_t co = { .id = id, .bundle = ctr.bundle, .detach = a->detach };
+        int status = 0;
+        r = husk_run(&c->g, &co, &status, &err);
+        if (saved_out >= 0) {
+                dup2(saved_out, STDOUT_FILENO);
+                dup2(saved_out, STDERR_FILENO); /* stderr was the caller's stdout or a tty: */
+                close(saved_out);               /* messages still reach the caller */
+        }
+        if (r < 0) {
+                /* husk_run deleted what it created; the folder goes too if it is still there. */
+                husk_error_t e2 = { 0 };
+                (void)husk_image_container_remove(ctr.bundle, id, &e2);
+                rc = cli_fail_err(c, &err) ? EXIT_HUSK : 0;
+        } else if (a->detach) {
+                printf("%s\n", id);
+                rc = 0;
+        } else {
+                rc = status;
+        }
+        husk_image_container_done(&ctr);
+        return rc;
+}
+
+int cli_run_image(cli_ctx *c, int argc, char **argv)
+{
+        run_args a = { 0 };
+        int first = 0;
+        int rc = EXIT_HUSK;
+        if (parse(c, argc, argv, &a, &first) < 0)
+                goto out;
+        if (a.help) {
+                usage();
+                rc = 0;
+                goto out;
+        }
+        if (first >= argc) {
+                cli_fail(c, "run: no image given (husk run --help)");
+                goto out;
+        }
+        if (a.detach && a.o.terminal) {
+                cli_fail(c, "run: -d with -t needs a console socket: use husk create --console-socket");
+                goto out;
+        }
+        a.o.ref = argv[first];
+        a.o.command = first + 1 < argc ? argv + first + 1 : NULL;
+        a.o.image.store = a.store;
+        a.o.image.platform = a.platform;
+        size_t n = 0;
+        for (size_t i = 0; i < a.n_env_files; i++)
+                if (read_env_file(c, a.env_files[i], &a.o.env, &n) < 0)
+                        goto out;
+        for (size_t i = 0; i < a.n_env_cli; i++)
+                env_add(&a.o.env, &n, a.env_cli[i]);
+        char gen[17];
+        const char *id = a.name;
+        if (!id) {
+                random_id(gen);
+                id = gen;
+        }
+        husk_error_t err = { 0 };
+        if (husk_id_validate(id, &err) < 0) {
+                cli_fail_err(c, &err);
+                goto out;
+        }
+        rc = run(c, &a, id);
+out:
+        args_done(&a);
+        return rc;
+}
