@@ -72,7 +72,7 @@ static int exec_ns_flags(pid_t pid, int *ret, husk_error_t *err)
 }
 
 /* "UID[:GID]" with checked parsers (never atoi: a sloppy parse would run as root). */
-static int parse_user_spec(const char *s, config_user *u, husk_error_t *err)
+int exec_parse_user(const char *s, config_user *u, husk_error_t *err)
 {
         _cleanup_free_ char *copy = xstrdup(s);
         char *colon = strchr(copy, ':');
@@ -106,8 +106,7 @@ static void env_set(config_process *p, const char *kv)
         p->env[p->n_env] = NULL;
 }
 
-/* argv form: the container's process with the command line's changes. Takes cfg->process. */
-static int exec_process_from_args(husk_config *cfg, const husk_exec_opts_t *o,
+int exec_process_from_args(husk_config *cfg, const husk_exec_opts_t *o,
                                   config_process **ret, husk_error_t *err)
 {
         if (!cfg->process)
@@ -127,7 +126,7 @@ static int exec_process_from_args(husk_config *cfg, const husk_exec_opts_t *o,
                 p->cwd = xstrdup(o->cwd);
         }
         int r;
-        if (o->user && (r = parse_user_spec(o->user, &p->user, err)) < 0)
+        if (o->user && (r = exec_parse_user(o->user, &p->user, err)) < 0)
                 return r;
         for (size_t i = 0; i < o->n_caps; i++) {
                 int cap = config_cap_from_name(o->caps[i]);
