@@ -218,9 +218,18 @@ static _Noreturn void exec_child(exec_args *a)
         for (size_t i = 0; i < ARRAY_SIZE(a->close_fds); i++)
                 if (a->close_fds[i] >= 0)
                         close(a->close_fds[i]);
+        /* husk's blocked and ignored signals would survive execve: reset both. */
         sigset_t none;
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
+        for (int s = 1; s < NSIG; s++) {
+                struct sigaction old;
+                if (s != SIGKILL && s != SIGSTOP && sigaction(s, NULL, &old) == 0 &&
+                    old.sa_handler == SIG_IGN) {
+                        struct sigaction dfl = { .sa_handler = SIG_DFL };
+                        sigaction(s, &dfl, NULL);
+                }
+        }
         sync_msg m;
         /* SYNC_GO: in the container's cgroup, rlimits set. */
         if (sync_expect(a->sync_fd, SYNC_GO, &m) < 0)
