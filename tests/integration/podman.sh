@@ -25,7 +25,7 @@ scenarios() {
         before=$(ls "$rtroot" 2>/dev/null | grep -E '^[0-9a-f]{64}$' | sort)
         # The basename must be "runc": podman passes --log-format=json only to runtimes it knows.
         ln -s "$2" "$E/bin/runc"
-        P="podman --root $E/storage --runroot $E/run --runtime $E/bin/runc \
+        P="podman --root $E/storage --runroot $E/run --tmpdir $E/tmp --runtime $E/bin/runc \
 --cgroup-manager cgroupfs --events-backend file --log-level error"
         ids=""
 
