@@ -78,6 +78,31 @@ err=$(hk exec e2 mkdir /tmp/x 2>&1)
 isnt "$?" 0 "exec runs under the container's seccomp profile"
 like "$err" "Operation not permitted" "mkdir fails with the profile's errno"
 
+# SCMP_ACT_NOTIFY: the exec'd process's listener goes to linux.seccomp.listenerPath too (one
+# connection per process: a second agent serves the exec).
+sock="$T/agent.sock"
+"$HUSK_HELPERS/seccomp-listener" "$sock" "$T/agent1.json" 18 > /dev/null 2>&1 &
+a1=$!
+for i in $(seq 50); do [ -S "$sock" ] && break; sleep 0.1; done
+b4=$(new_bundle)
+cfg "$b4" --arg p "$sock" '.process.args = ["sleep", "30"] | .linux.seccomp = {"defaultAction":"SCMP_ACT_ALLOW","listenerPath":$p,"listenerMetadata":"m","syscalls":[{"names":["mkdirat","mkdir"],"action":"SCMP_ACT_NOTIFY"}]}'
+hk run -d -b "$b4" e4
+ok $? "run -d with a notify profile"
+rm -f "$sock"
+"$HUSK_HELPERS/seccomp-listener" "$sock" "$T/agent2.json" 18 > /dev/null 2>&1 &
+a2=$!
+for i in $(seq 50); do [ -S "$sock" ] && break; sleep 0.1; done
+out=$(timeout 10 "$HUSK" --root "$HUSK_TEST_ROOT" exec e4 sh -c 'mkdir /tmp/x 2>&1; echo rc=$?')
+like "$out" "cross-device" "exec: the agent's answer (EXDEV) reaches the exec'd process's mkdir"
+is "$(jq -r '.metadata + " " + .state.id' "$T/agent2.json" 2>/dev/null)" "m e4" \
+        "exec: the agent got containerProcessState with metadata and id"
+hk delete --force e4
+for p in $a1 $a2; do
+        n=0
+        while kill -0 $p 2>/dev/null && [ $n -lt 30 ]; do sleep 0.1; n=$((n + 1)); done
+        kill $p 2>/dev/null
+done
+
 # Terminal: --tty with --console-socket sends the master of a pty from the container's devpts.
 sock="$T/tty.sock"
 "$HUSK_HELPERS/recvtty" "$sock" > "$T/tty.out" 2>"$T/tty.err" &
