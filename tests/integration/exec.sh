@@ -125,6 +125,13 @@ is "$out" "fd3-data" "exec --preserve-fds 1 passes fd 3"
 out=$(hk exec e1 sh -c 'ls /proc/self/fd | sort -n | tr "\n" " "' 5<"$T/fd3")
 is "$out" "0 1 2 3 " "no fd but stdio (and ls's own) reaches the process"
 
+# exec in a paused container: refused unless --ignore-paused (runc).
+hk pause e1
+err=$(hk exec e1 true 2>&1)
+is "$?" 255 "exec in a paused container exits 255"
+like "$err" "cannot exec in a paused container" "and says so"
+hk resume e1
+
 # exec in a stopped container
 hk kill e2 KILL
 sleep 0.3
