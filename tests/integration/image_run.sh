@@ -171,6 +171,24 @@ isnt $? 0 "a decompression bomb is stopped by the entry limit"
 like "$o" "exceeds the entry limit 16777216" "with the limit in the error"
 [ -z "$(ls "$S/tmp")" ] && ! hk image --store "$S" inspect bomb >/dev/null 2>&1; ok $? "and nothing of it stays"
 
+# ---- the busybox archive is reproducible ----
+sh "$HUSK_SRCDIR/images/oci.sh" "$T/again" "$HUSK_IMAGE" 2>/dev/null
+is "$(sha256sum < "$T/again/busybox-oci.tar")" "$(sha256sum < "$A/busybox-oci.tar")" "images/oci.sh builds the same busybox-oci.tar again"
+rm -rf "$T/again"
+
+# ---- the Debian multi-layer image (make images), when built ----
+D=${HUSK_DEBIAN:-$HUSK_BUILDDIR/images/out/debian}
+if [ -f "$D/debian-oci.tar" ]; then
+        out=$(r "$D/debian-oci.tar"); is "$out" "hello from root in /srv/app" "debian image: Cmd and WorkingDir"
+        out=$(r -u app debian:bookworm-minbase sh -c './hello.sh; id -G'); is "$(echo $out)" "hello from app in /srv/app 1000 100" "debian image: -u NAME from its own passwd, supplementary groups"
+        out=$(r debian:bookworm-minbase sh -c 'ls /usr/share/doc /usr/share/man 2>&1 | grep -c "No such"; ls /var/log; cat /etc/motd; test -d /usr/share/zoneinfo || test -d /usr/share/perl5 || test -d /usr/share/common-licenses; echo $?')
+        is "$(echo $out)" "2 README husk debian image 0" "debian image: whiteouts remove docs and man, opaque /var/log, other /usr/share stays"
+        out=$(r debian:bookworm-minbase sh -c 'apt-get --version | head -1 | cut -d" " -f1; dpkg -s bash | grep -c "^Status: install ok installed"')
+        is "$(echo $out)" "apt 1" "debian image: apt and dpkg work on the overlay root"
+else
+        skip "debian image not built (make images)"
+fi
+
 # ---- runc form untouched ----
 b=$(new_bundle)
 out=$(run_in "$b" oci1 /bin/echo oci); is "$out" "oci" "husk run -b BUNDLE ID still runs a bundle"
