@@ -123,6 +123,39 @@ int husk_update(const husk_global_t *g, const char *id, const char *resources_js
 int husk_pause(const husk_global_t *g, const char *id, husk_error_t *err);
 int husk_resume(const husk_global_t *g, const char *id, husk_error_t *err);
 
+
+/* ---- exec (engines) ---- */
+typedef struct husk_exec_opts {
+        const char *id;
+        const char *process_path; /* --process FILE (OCI process JSON); overrides the fields below */
+        char *const *args;        /* argv form: the command (n_args > 0 unless process_path) */
+        size_t n_args;
+        const char *cwd;          /* NULL: the container's */
+        char *const *env;         /* KEY=VALUE added to (or replacing in) the container's env */
+        size_t n_env;
+        const char *user;         /* "UID[:GID]", NULL: the container's */
+        char *const *caps;        /* extra capabilities ("CAP_X"), added to every set but inheritable */
+        size_t n_caps;
+        bool no_new_privs;
+        bool tty;                 /* argv form: allocate a pty (process.json: its "terminal") */
+        bool detach;
+        const char *pid_file;       /* NULL: none; digits, no newline */
+        const char *console_socket; /* NULL: none */
+        unsigned preserve_fds;
+} husk_exec_opts_t;
+
+/* Run a new process in a created/running container: it joins every namespace and the cgroup of
+ * the container's init. With o->detach, returns once the process has called execve (it is left to
+ * the caller's subreaper); else waits and returns its exit status (0-255, 128+signal). */
+int husk_exec(const husk_global_t *g, const husk_exec_opts_t *o, int *ret_status, husk_error_t *err);
+
+/* Resource usage of a container from its cgroup, as runc's `events --stats` JSON object
+ * ({"type":"stats","id":...,"data":{...}}), allocated, no newline. */
+int husk_stats_json(const husk_global_t *g, const char *id, char **ret_json, husk_error_t *err);
+
+/* The runtime-spec "features" document describing what husk supports, allocated. */
+char *husk_features_json(void);
+
 #ifdef __cplusplus
 }
 #endif

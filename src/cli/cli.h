@@ -72,6 +72,13 @@ int cmd_resume(cli_ctx *c, int argc, char **argv);
 int cmd_update(cli_ctx *c, int argc, char **argv);
 int cmd_ps(cli_ctx *c, int argc, char **argv);
 
+/* engines: exec, events, features, checkpoint, restore */
+int cmd_exec(cli_ctx *c, int argc, char **argv);
+int cmd_events(cli_ctx *c, int argc, char **argv);
+int cmd_features(cli_ctx *c, int argc, char **argv);
+int cmd_checkpoint(cli_ctx *c, int argc, char **argv);
+int cmd_restore(cli_ctx *c, int argc, char **argv);
+
 /* The command table entry of name (for usage output from the command files). */
 const cli_cmd *cli_find_command(const char *name);
 

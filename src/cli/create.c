@@ -7,7 +7,19 @@
 typedef struct create_args {
         husk_create_opts_t o;
         bool detach;
+        uint64_t phase_ns[HUSK_PHASE_COUNT];
 } create_args;
+
+/* --debug: the phase timings create measured. */
+static void debug_phases(cli_ctx *c, const create_args *a)
+{
+        if (!c->g.debug)
+                return;
+        for (unsigned i = 0; i < HUSK_PHASE_COUNT; i++)
+                if (a->phase_ns[i])
+                        cli_debug(c, "%s %s: phase %s took %.3f ms", c->command, a->o.id,
+                                  husk_phase_name(i), (double)a->phase_ns[i] / 1e6);
+}
 
 static int parse_create(cli_ctx *c, bool run, int argc, char **argv, create_args *a)
 {
@@ -44,7 +56,21 @@ static int parse_create(cli_ctx *c, bool run, int argc, char **argv, create_args
         if (husk_id_validate(o->id, &err) < 0)
                 return -cli_fail_err(c, &err);
         o->detach = a->detach;
+        if (c->g.debug)
+                o->phase_ns = a->phase_ns;
         return 0;
+}
+
+/* --debug: the per-phase durations of the create (STYLE.md section 5 steps), then the whole
+ * command as the CLI saw it. The phases are also kept in state.json (startPhaseNs). */
+static void print_phases(cli_ctx *c, const uint64_t *phase, uint64_t t0, uint64_t t_end)
+{
+        char line[512];
+        size_t n = 0;
+        for (unsigned i = 0; i < HUSK_PHASE_COUNT && n < sizeof(line); i++)
+                n += (size_t)snprintf(line + n, sizeof(line) - n, " %s=%.3f", husk_phase_name(i),
+                                      (double)phase[i] / 1e6);
+        cli_debug(c, "start phases (ms):%s; command %.3f", line, (double)(t_end - t0) / 1e6);
 }
 
 int cmd_create(cli_ctx *c, int argc, char **argv)
@@ -54,9 +80,16 @@ int cmd_create(cli_ctx *c, int argc, char **argv)
         if (r != 0)
                 return r > 0 ? 0 : 1;
         a.o.detach = false;
+        uint64_t phase[HUSK_PHASE_COUNT] = { 0 }, t0 = now_ns();
+        if (c->g.debug)
+                a.o.phase_ns = phase;
         husk_error_t err = { 0 };
-        if (husk_create(&c->g, &a.o, &err) < 0)
+        r = husk_create(&c->g, &a.o, &err);
+        debug_phases(c, &a);
+        if (r < 0)
                 return cli_fail_err(c, &err);
+        if (c->g.debug)
+                print_phases(c, phase, t0, now_ns());
         return 0;
 }
 
@@ -70,10 +103,17 @@ int cmd_run(cli_ctx *c, int argc, char **argv)
         int r = parse_create(c, true, argc, argv, &a);
         if (r != 0)
                 return r > 0 ? 0 : 1;
+        uint64_t phase[HUSK_PHASE_COUNT] = { 0 }, t0 = now_ns();
+        if (c->g.debug)
+                a.o.phase_ns = phase;
         husk_error_t err = { 0 };
         int status = 0;
-        if (husk_run(&c->g, &a.o, &status, &err) < 0)
+        r = husk_run(&c->g, &a.o, &status, &err);
+        debug_phases(c, &a);
+        if (r < 0)
                 return cli_fail_err(c, &err);
+        if (c->g.debug)
+                print_phases(c, phase, t0, now_ns());
         return a.detach ? 0 : status;
 }
 

@@ -29,6 +29,12 @@ static const cli_cmd commands[] = {
           "Change the resource limits of a container (OCI LinuxResources JSON)." },
         { "ps", cmd_ps, "CONTAINER_ID", "List the processes of a container." },
         { "spec", cmd_spec, "", "Write a default config.json into the bundle." },
+        { "exec", cmd_exec, "CONTAINER_ID [COMMAND [ARGS...]]",
+          "Run a new process in a container (--process FILE or the command line)." },
+        { "events", cmd_events, "CONTAINER_ID", "Print resource usage statistics as JSON." },
+        { "features", cmd_features, "", "Print the features husk supports as JSON." },
+        { "checkpoint", cmd_checkpoint, "CONTAINER_ID", "Checkpoint a container (not supported)." },
+        { "restore", cmd_restore, "CONTAINER_ID", "Restore a container (not supported)." },
         { "image", cmd_image, "load|ls|inspect|rm|prune ...",
           "Manage the local image store (husk image --help)." },
 };

@@ -74,9 +74,17 @@ like "$(mnt "$out" /data)" '^rw,nodev.* tmpfs .*size=64k,mode=700' "tmpfs option
 [ -f "$src/n" ]; ok $? "rw bind writes through to the host"
 [ -f "$b/rootfs/etc/single" ] && [ ! -s "$b/rootfs/etc/single" ]; ok $? "file mount point created as an empty file"
 
-cfg "$b" '.mounts += [{"destination": "/x", "type": "tmpfs", "source": "tmpfs", "options": ["tmpcopyup"]}]'
-out=$(run_in "$b" b2 true 2>&1); isnt "$?" 0 "tmpcopyup is rejected"
-like "$out" 'mount option "tmpcopyup" is not supported' "tmpcopyup error names the option"
+# podman --tmpfs: tmpcopyup
+mkdir -p "$b/rootfs/srv/cu"; echo seed > "$b/rootfs/srv/cu/f"
+cfg "$b" '.mounts += [{"destination": "/srv/cu", "type": "tmpfs", "source": "tmpfs", "options": ["rw", "rprivate", "nosuid", "nodev", "tmpcopyup"]}]'
+out=$(run_in "$b" b2 sh -c 'cat /srv/cu/f; echo new > /srv/cu/f; cat /srv/cu/f; grep " /srv/cu " /proc/self/mountinfo | grep -c " tmpfs "')
+is "$out" "seed
+new
+1" "tmpcopyup: the tmpfs starts with the image's content"
+is "$(cat "$b/rootfs/srv/cu/f")" "seed" "tmpcopyup: the image is unchanged"
+cfg "$b" '.mounts += [{"destination": "/x", "type": "tmpfs", "source": "tmpfs", "options": ["idmap"]}]'
+out=$(run_in "$b" b3 true 2>&1); isnt "$?" 0 "idmap mounts are rejected"
+like "$out" 'mount option "idmap" is not supported' "the error names the option"
 
 # cgroup mount as podman sends it
 b=$(new_bundle)

@@ -161,14 +161,29 @@ static void test_recursive(void **state)
 
 static void test_rejected(void **state)
 {
-        char *v[] = { "nosuid", "size=1k", "tmpcopyup" };
+        char *v[] = { "nosuid", "size=1k", "idmap" };
         mount_flags f = { 0 };
         husk_error_t err = { 0 };
         assert_int_equal(rootfs_parse_mount_options(v, 3, &f, &err), -EINVAL);
-        assert_non_null(strstr(err.msg, "tmpcopyup"));
+        assert_non_null(strstr(err.msg, "\"idmap\""));
         assert_null(f.data); /* untouched on failure */
-        char *w[] = { "idmap" };
+        assert_int_equal(f.flags, 0);
+        char *w[] = { "ridmap" };
         assert_int_equal(rootfs_parse_mount_options(w, 1, &f, &err), -EINVAL);
+}
+
+static void test_tmpcopyup(void **state)
+{
+        mount_flags f;
+        assert_int_equal(parse(&f, "rw", "rprivate", "nosuid", "nodev", "tmpcopyup", "size=1m", NULL), 0);
+        assert_true(f.tmpcopyup);
+        assert_int_equal(f.flags, MS_NOSUID | MS_NODEV);
+        assert_int_equal(f.propagation, MS_PRIVATE | MS_REC);
+        assert_string_equal(f.data, "size=1m");
+        mount_flags_done(&f);
+        assert_int_equal(parse(&f, "size=1m", NULL), 0);
+        assert_false(f.tmpcopyup);
+        mount_flags_done(&f);
 }
 
 static void test_clean_path(void **state)
@@ -352,6 +367,7 @@ int main(void)
                 cmocka_unit_test(test_data),
                 cmocka_unit_test(test_recursive),
                 cmocka_unit_test(test_rejected),
+                cmocka_unit_test(test_tmpcopyup),
                 cmocka_unit_test(test_clean_path),
                 cmocka_unit_test(test_resolve_openat2),
                 cmocka_unit_test(test_resolve_fallback),

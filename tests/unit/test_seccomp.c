@@ -347,7 +347,7 @@ static int child_status_after_load(const seccomp_prog *p, long nr)
         assert_true(pid >= 0);
         if (pid == 0) {
                 husk_error_t err = { 0 };
-                if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || seccomp_load(p, NULL, &err) < 0)
+                if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || seccomp_prog_load(p, NULL, &err) < 0)
                         _exit(200);
                 long r = syscall(nr, "/nonexistent-husk-dir/x", 0700);
                 _exit(r < 0 ? errno : 0);
@@ -393,7 +393,7 @@ static void test_load_needs_nnp_or_sys_admin(void **state)
                 if (!c || cap_set_flag(c, CAP_EFFECTIVE, 1, &admin, CAP_CLEAR) < 0 ||
                     cap_set_proc(c) < 0)
                         _exit(200);
-                int r = seccomp_load(p, NULL, &err);
+                int r = seccomp_prog_load(p, NULL, &err);
                 _exit(r == -EACCES && strstr(err.msg, "load filter") ? 0 : 1);
         }
         int status = 0;
@@ -442,7 +442,7 @@ static void test_notify_listener(void **state)
         if (pid == 0) {
                 husk_error_t err = { 0 };
                 int nfd = -1;
-                if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || seccomp_load(p, &nfd, &err) < 0)
+                if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || seccomp_prog_load(p, &nfd, &err) < 0)
                         _exit(200);
                 if (nfd < 0 || !(fcntl(nfd, F_GETFD) & FD_CLOEXEC))
                         _exit(201);

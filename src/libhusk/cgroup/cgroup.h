@@ -35,4 +35,9 @@ char *cgroup_serialize(const cgroup_handle *h);
 int cgroup_deserialize(const char *s, cgroup_handle **ret, husk_error_t *err);
 void cgroup_handle_free(cgroup_handle *h);
 
+/* ---- engines (stats.c) ---- */
+/* Write the resource usage as runc's stats "data" object ({"cpu":..,"memory":..,"pids":..}). */
+struct json_writer;
+void cgroup_stats_write(cgroup_handle *h, struct json_writer *w);
+
 #endif

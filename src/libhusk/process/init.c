@@ -326,7 +326,7 @@ _Noreturn void container_main(init_args *a)
                 /* With SCMP_ACT_NOTIFY the listener fd must reach the agent while the host side
                  * still runs: load the filter now (still privileged, so no no_new_privs needed)
                  * and pass the fd out. The rest of the setup then runs under the filter. */
-                CHECK(a, seccomp_load(a->seccomp, &notify_fd, err), err);
+                CHECK(a, seccomp_prog_load(a->seccomp, &notify_fd, err), err);
                 seccomp_loaded = true;
                 /* SYNC_SECCOMP */
                 if (notify_fd < 0 || sync_send(a->sync_fd, SYNC_SECCOMP, 0, NULL, 0, notify_fd) < 0)
@@ -356,13 +356,13 @@ _Noreturn void container_main(init_args *a)
         /* Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: load it before the caps are
          * dropped (the profile must then allow the remaining setup syscalls). */
         if (a->seccomp && !seccomp_loaded && !proc->no_new_privileges)
-                CHECK(a, seccomp_load(a->seccomp, &notify_fd, err), err);
+                CHECK(a, seccomp_prog_load(a->seccomp, &notify_fd, err), err);
         CHECK(a, process_switch_user(proc, err), err);
         if (proc->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
                 child_fail(a, (fail_errno(err, "prctl PR_SET_NO_NEW_PRIVS"), err));
         /* Step 14: the filter is the last thing before execve. */
         if (a->seccomp && !seccomp_loaded && proc->no_new_privileges)
-                CHECK(a, seccomp_load(a->seccomp, &notify_fd, err), err);
+                CHECK(a, seccomp_prog_load(a->seccomp, &notify_fd, err), err);
         execve(exe, proc->args, proc->env ? proc->env : (char *[]){ NULL });
         int e = errno;
         child_fail(a, (util_syserr(err, e, "exec %s", exe), err));

@@ -68,4 +68,10 @@ void terminal_restore(int fd, const struct termios *saved);
 /* Copy the window size of from onto to (both ttys); errors ignored by callers. */
 int terminal_copy_winsize(int from, int to);
 
+/* ---- engines (exec.c) ---- */
+/* Host side, foreground run/exec (start.c): wait for pid (a child or, as subreaper, an orphan),
+ * forward signals (the caller blocked them), proxy the pty master when >= 0. *ret_status is 0-255
+ * or 128+signal. */
+int wait_container(pid_t pid, int master, int *ret_status, husk_error_t *err);
+
 #endif

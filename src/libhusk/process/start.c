@@ -560,7 +560,7 @@ int husk_start(const husk_global_t *g, const char *id, husk_error_t *err)
 }
 
 /* Foreground run: wait for the container process, forward signals, proxy the pty. */
-static int wait_container(pid_t pid, int master, int *ret_status, husk_error_t *err)
+int wait_container(pid_t pid, int master, int *ret_status, husk_error_t *err)
 {
         sigset_t set;
         sigemptyset(&set);

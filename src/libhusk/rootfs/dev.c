@@ -92,10 +92,17 @@ static int make_node(rootfs_ctx *c, int dirfd, const char *name, const char *ful
         }
         if (mknodat(dirfd, name, type | (perm & 07777), rdev) < 0)
                 return util_syserr(err, errno, "mknod %s", full);
-        /* mknod honours the umask: set the exact mode, then the owner (never following links) */
-        if (fchmodat(dirfd, name, perm & 07777, 0) < 0)
+        /* mknod honours the umask: set the exact mode and the owner on the node we made, held by
+         * an O_PATH fd (never through a name that could have been swapped for a symlink) */
+        _cleanup_close_ int fd = openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0)
+                return util_syserr(err, errno, "open %s", full);
+        if (fstat(fd, &st) < 0 || (st.st_mode & S_IFMT) != type || st.st_rdev != rdev)
+                return husk_error_set(err, EIO, "%s changed after mknod", full);
+        char p[FD_PATH_MAX];
+        if (chmod(fd_path(p, fd), perm & 07777) < 0)
                 return util_syserr(err, errno, "chmod %s", full);
-        if (fchownat(dirfd, name, uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
+        if (fchownat(fd, "", uid, gid, AT_EMPTY_PATH) < 0)
                 return util_syserr(err, errno, "chown %s", full);
         return 0;
 }

@@ -10,6 +10,8 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
+#include <sys/vfs.h>
+#include <linux/magic.h>
 
 /* MS_* (mount(2)) to MOUNT_ATTR_* (mount_setattr(2)). Superblock flags (sync, dirsync, mand,
  * lazytime, silent) have no per-mount attribute: a bind mount cannot change them. */
@@ -237,13 +239,44 @@ static int mount_one(rootfs_ctx *c, const config_mount *m, husk_error_t *err)
                 return util_syserr(err, -dstfd, "create mount point %s in the rootfs", dest);
         if (is_type(m, "cgroup") || is_type(m, "cgroup2"))
                 return rootfs_mount_cgroup(c, dest, &f, dstfd, err);
+        if (f.tmpcopyup && !is_type(m, "tmpfs"))
+                return husk_error_set(err, EINVAL, "tmpcopyup on %s needs a tmpfs mount", dest);
         char p[FD_PATH_MAX];
         unsigned long fl = f.flags & ~MS_REMOUNT;
         const char *source = m->source ? m->source : m->type;
+        if (f.tmpcopyup) {
+                /* mounted writable, filled, then made read-only if asked */
+                fl &= ~MS_RDONLY;
+        }
         if (mount(source, fd_path(p, dstfd), m->type, fl, data) < 0) {
                 if (is_type(m, "sysfs") && (errno == EPERM || errno == EACCES) && c->in_userns)
                         return sysfs_fallback(c, dest, &f, err);
                 return util_syserr(err, errno, "mount %s (%s) on %s", source, m->type, dest);
+        }
+        if (f.tmpcopyup) {
+                _cleanup_close_ int nfd = safe_open_in_root(c->rootfs_fd, dest, O_DIRECTORY, false);
+                struct statfs sf;
+                if (nfd < 0 || fstatfs(nfd, &sf) < 0 || sf.f_type != TMPFS_MAGIC)
+                        return husk_error_set(err, EIO, "%s is not the tmpfs just mounted", dest);
+                bool keep_mode = data && (strncmp(data, "mode=", 5) == 0 || strstr(data, ",mode="));
+                r = rootfs_copyup(dstfd, nfd, keep_mode, err, dest);
+                if (r < 0)
+                        return r;
+                if (f.flags & MS_RDONLY) {
+                        r = mount_fd_set_flags(nfd, MS_RDONLY, 0, false, err, dest);
+                        if (r < 0)
+                                return r;
+                }
+        }
+        if (is_type(m, "proc") || is_type(m, "sysfs")) {
+                /* what later steps write through (sysctls, labels) must be the real thing
+                 * (CVE-2019-16884): the path must now show a fresh procfs / sysfs */
+                _cleanup_close_ int nfd = safe_open_in_root(c->rootfs_fd, dest, O_DIRECTORY, false);
+                struct statfs sf;
+                long magic = is_type(m, "proc") ? PROC_SUPER_MAGIC : SYSFS_MAGIC;
+                if (nfd < 0 || fstatfs(nfd, &sf) < 0 || sf.f_type != magic)
+                        return husk_error_set(err, EIO, "%s is not a %s mount after mounting it",
+                                              dest, m->type);
         }
         if (f.propagation) {
                 _cleanup_close_ int nfd = safe_open_in_root(c->rootfs_fd, dest, O_DIRECTORY, false);

@@ -5,7 +5,17 @@
 #include <string.h>
 #include <sys/mount.h>
 
-enum opt_kind { OPT_SET, OPT_CLEAR, OPT_RSET, OPT_RCLEAR, OPT_PROP, OPT_BIND, OPT_RBIND, OPT_REJECT };
+enum opt_kind {
+        OPT_SET,
+        OPT_CLEAR,
+        OPT_RSET,
+        OPT_RCLEAR,
+        OPT_PROP,
+        OPT_BIND,
+        OPT_RBIND,
+        OPT_COPYUP,
+        OPT_REJECT
+};
 
 typedef struct opt {
         const char *name;
@@ -74,7 +84,7 @@ static const opt options[] = {
         { "runbindable", OPT_PROP, MS_UNBINDABLE | MS_REC },
         { "bind", OPT_BIND, 0 },
         { "rbind", OPT_RBIND, 0 },
-        { "tmpcopyup", OPT_REJECT, 0 },
+        { "tmpcopyup", OPT_COPYUP, 0 },
         { "idmap", OPT_REJECT, 0 },
         { "ridmap", OPT_REJECT, 0 },
         { "copy-symlink", OPT_REJECT, 0 },
@@ -153,6 +163,9 @@ int rootfs_parse_mount_options(char *const *options_v, size_t n, mount_flags *re
                 case OPT_RBIND:
                         f.bind = true;
                         f.rec = true;
+                        break;
+                case OPT_COPYUP:
+                        f.tmpcopyup = true;
                         break;
                 case OPT_REJECT:
                         free(f.data);

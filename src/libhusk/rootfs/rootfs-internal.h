@@ -49,6 +49,11 @@ unsigned long rootfs_propagation_flags(config_propagation p);
  * top stays at "/"). Used to compare config destinations ("/dev/" is "/dev") and to split paths. */
 char *rootfs_clean_path(const char *path);
 
+/* ---- copyup.c ---- */
+/* Copy the content of the covered directory (under_fd, any fd of it) into the tmpfs just mounted
+ * over it (tmpfs_fd); the tmpfs root gets the directory's owner, and its mode unless keep_mode. */
+int rootfs_copyup(int under_fd, int tmpfs_fd, bool keep_mode, husk_error_t *err, const char *dest);
+
 /* ---- dev.c ---- */
 int rootfs_setup_dev(rootfs_ctx *c, bool dev_is_tmpfs, husk_error_t *err);
 

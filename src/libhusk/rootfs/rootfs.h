@@ -42,6 +42,7 @@ typedef struct mount_flags {
         /* Added by the rootfs module: "rro", "rnosuid", ... (mount_setattr AT_RECURSIVE, binds) */
         unsigned long rec_flags;   /* MS_* to set on the whole bound tree */
         unsigned long rec_clear;   /* MS_* to clear on the whole bound tree */
+        bool tmpcopyup;            /* tmpfs starts with a copy of the directory it covers */
 } mount_flags;
 
 /* Parse OCI mount options into flags; unknown options go to data. Returns 0 or -EINVAL with err. */

@@ -10,7 +10,7 @@
 
 #include <fcntl.h>
 #include <openssl/evp.h>
-#include "seccomp/scmp.h"
+#include <seccomp.h>
 #include <string.h>
 #include <sys/stat.h>
 

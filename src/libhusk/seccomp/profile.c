@@ -10,7 +10,7 @@
 #include "seccomp/seccomp.h"
 #include "util/util.h"
 
-#include "seccomp/scmp.h"
+#include <seccomp.h>
 #include <string.h>
 
 static const char *const allowed[] = {

@@ -7,7 +7,7 @@
 #include <fcntl.h>
 #include <linux/audit.h>
 #include <linux/seccomp.h>
-#include "seccomp/scmp.h"
+#include <seccomp.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -454,7 +454,7 @@ int seccomp_compile(const config_seccomp *s, seccomp_prog **ret, husk_error_t *e
 
 /* Container side, in all of the container's namespaces, after no_new_privs (or with
  * CAP_SYS_ADMIN still held): the last step before execve. Only async-signal-safe work. */
-int seccomp_load(const seccomp_prog *p, int *ret_notify_fd, husk_error_t *err)
+int seccomp_prog_load(const seccomp_prog *p, int *ret_notify_fd, husk_error_t *err)
 {
         struct sock_fprog fprog = { .len = (unsigned short)p->len, .filter = p->insns };
         if (p->len == 0 || p->len > BPF_MAXINSNS)

@@ -23,7 +23,7 @@ int seccomp_compile(const config_seccomp *s, seccomp_prog **ret, husk_error_t *e
  * The kernel refuses a filter (EACCES) from a task that has neither no_new_privs nor
  * CAP_SYS_ADMIN: when the config has noNewPrivileges false (podman's default), load the filter
  * before the capabilities are dropped, as runc does. */
-int seccomp_load(const seccomp_prog *p, int *ret_notify_fd, husk_error_t *err);
+int seccomp_prog_load(const seccomp_prog *p, int *ret_notify_fd, husk_error_t *err);
 /* Host side: send the notify fd and the container state JSON to linux.seccomp.listenerPath. */
 int seccomp_send_listener(const char *listener_path, int notify_fd, const char *state_json,
                           husk_error_t *err);
