@@ -34,6 +34,13 @@ out=$(r --entrypoint /bin/pwd "$A/multi-oci"); is "$out" "/data" "--entrypoint d
 out=$(r --entrypoint '' "$A/multi-oci" /bin/echo z); is "$out" "z" "--entrypoint '' clears it"
 out=$(r busybox 2>&1); is "$?:$out" "0:" "busybox's Cmd /bin/sh with stdin at /dev/null exits 0"
 out=$(echo 'echo from-stdin' | r -i busybox); is "$out" "from-stdin" "-i passes stdin"
+if command -v script >/dev/null; then
+        script -qec "$HUSK --root $HUSK_TEST_ROOT run -t --store $S busybox sh -c 'tty; echo \$TERM; exit 3'" /dev/null </dev/null > "$T/tty.out" 2>&1
+        is "$?" 3 "-t: the exit status comes through the terminal"
+        like "$(tr -d '\r' < "$T/tty.out" | tr '\n' ' ')" "/dev/pts/0 xterm" "-t: a pty of its own, TERM=xterm"
+else
+        skip "-t needs script(1)"
+fi
 
 # ---- whiteouts: the container sees the image's tree ----
 out=$(r --entrypoint '' multi sh -c 'ls /data | tr "\n" " "; test -e /etc/motd; echo m$?; test -e /opt/app/x; echo x$?; cat /opt/app/x-hard /opt/app/y; stat -c %a /opt/app/suid-tool')
