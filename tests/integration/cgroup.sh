@@ -225,8 +225,12 @@ wait $bg 2>/dev/null
 # ---------------------------------------------------------------- kill_all
 s=$(create "kill-$SFX")
 "$CG" exec "$s" sh -c 'sleep 30 & sleep 30 & wait' & bg=$!
-sleep 0.3
-n=$("$CG" pids "$s" | wc -l)
+# Wait (up to 20 s: the v2 run is in an emulated VM) until the shell has forked both sleeps.
+for _ in $(seq 200); do
+        n=$("$CG" pids "$s" | wc -l)
+        [ "$n" -ge 3 ] && break
+        sleep 0.1
+done
 is "$n" 3 "three processes in the cgroup"
 "$CG" kill "$s" 15; ok $? "kill_all SIGTERM"
 wait $bg; is "$?" 143 "shell got SIGTERM"
