@@ -2,6 +2,8 @@
 # Builds husk's default image: a busybox rootfs folder from Debian's busybox-static package.
 # Usage: images/busybox.sh DEST   (DEST is replaced; the result is the same for the same package)
 set -eu
+# Reproducible: the same modes whatever the caller's umask.
+umask 022
 dest=${1:?usage: images/busybox.sh DEST}
 case "$dest" in /*) ;; *) dest="$(pwd)/$dest" ;; esac
 mkdir -p "$(dirname "$dest")"

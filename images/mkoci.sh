@@ -11,6 +11,8 @@
 # usage: images/mkoci.sh --nest OUT NAME   wraps every manifest of OUT/index.json into one image
 #   index blob (a multi-platform image) that index.json then lists under NAME.
 set -eu
+# Reproducible: the same modes whatever the caller's umask.
+umask 022
 sha() { sha256sum "$1" | cut -d' ' -f1; }
 put_blob() { # put_blob OUT FILE -> prints the hex digest
         _h=$(sha "$2")

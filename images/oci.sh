@@ -13,6 +13,8 @@
 #   OUT/layers/               the layer files
 # usage: images/oci.sh OUT BUSYBOX_ROOTFS_DIR
 set -eu
+# Reproducible: the same modes whatever the caller's umask.
+umask 022
 out=${1:?usage: images/oci.sh OUT BUSYBOX_DIR}
 bb=${2:?usage: images/oci.sh OUT BUSYBOX_DIR}
 here=$(cd "$(dirname "$0")" && pwd)
@@ -25,7 +27,7 @@ rm -rf "$out.tmp"
 mkdir -p "$out.tmp/layers"
 o="$out.tmp"
 mktar() { # mktar DIR -> reproducible tar on stdout
-        tar --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner --format=gnu -C "$1" -cf - .
+        tar --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner --format=gnu --exclude=./.built -C "$1" -cf - .
 }
 mkoci() { sh "$here/mkoci.sh" "$@"; }
 cfg_bb='{"Cmd":["/bin/sh"],"Env":["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]}'

@@ -34,6 +34,13 @@ out=$(r --entrypoint /bin/pwd "$A/multi-oci"); is "$out" "/data" "--entrypoint d
 out=$(r --entrypoint '' "$A/multi-oci" /bin/echo z); is "$out" "z" "--entrypoint '' clears it"
 out=$(r busybox 2>&1); is "$?:$out" "0:" "busybox's Cmd /bin/sh with stdin at /dev/null exits 0"
 out=$(echo 'echo from-stdin' | r -i busybox); is "$out" "from-stdin" "-i passes stdin"
+if command -v script >/dev/null; then
+        script -qec "$HUSK --root $HUSK_TEST_ROOT run -t --store $S busybox sh -c 'tty; echo \$TERM; exit 3'" /dev/null </dev/null > "$T/tty.out" 2>&1
+        is "$?" 3 "-t: the exit status comes through the terminal"
+        like "$(tr -d '\r' < "$T/tty.out" | tr '\n' ' ')" "/dev/pts/0 xterm" "-t: a pty of its own, TERM=xterm"
+else
+        skip "-t needs script(1)"
+fi
 
 # ---- whiteouts: the container sees the image's tree ----
 out=$(r --entrypoint '' multi sh -c 'ls /data | tr "\n" " "; test -e /etc/motd; echo m$?; test -e /opt/app/x; echo x$?; cat /opt/app/x-hard /opt/app/y; stat -c %a /opt/app/suid-tool')
@@ -170,6 +177,24 @@ o=$(hk image --store "$S" load --max-entry-size 16777216 "$T/bomb-oci" 2>&1)
 isnt $? 0 "a decompression bomb is stopped by the entry limit"
 like "$o" "exceeds the entry limit 16777216" "with the limit in the error"
 [ -z "$(ls "$S/tmp")" ] && ! hk image --store "$S" inspect bomb >/dev/null 2>&1; ok $? "and nothing of it stays"
+
+# ---- the busybox archive is reproducible ----
+sh "$HUSK_SRCDIR/images/oci.sh" "$T/again" "$HUSK_IMAGE" 2>/dev/null
+is "$(sha256sum < "$T/again/busybox-oci.tar")" "$(sha256sum < "$A/busybox-oci.tar")" "images/oci.sh builds the same busybox-oci.tar again"
+rm -rf "$T/again"
+
+# ---- the Debian multi-layer image (make images), when built ----
+D=${HUSK_DEBIAN:-$HUSK_BUILDDIR/images/out/debian}
+if [ -f "$D/debian-oci.tar" ]; then
+        out=$(r "$D/debian-oci.tar"); is "$out" "hello from root in /srv/app" "debian image: Cmd and WorkingDir"
+        out=$(r -u app debian:bookworm-minbase sh -c './hello.sh; id -G'); is "$(echo $out)" "hello from app in /srv/app 1000 100" "debian image: -u NAME from its own passwd, supplementary groups"
+        out=$(r debian:bookworm-minbase sh -c 'ls /usr/share/doc /usr/share/man 2>&1 | grep -c "No such"; ls /var/log; cat /etc/motd; test -d /usr/share/zoneinfo || test -d /usr/share/perl5 || test -d /usr/share/common-licenses; echo $?')
+        is "$(echo $out)" "2 README husk debian image 0" "debian image: whiteouts remove docs and man, opaque /var/log, other /usr/share stays"
+        out=$(r debian:bookworm-minbase sh -c 'apt-get --version | head -1 | cut -d" " -f1; dpkg -s bash | grep -c "^Status: install ok installed"')
+        is "$(echo $out)" "apt 1" "debian image: apt and dpkg work on the overlay root"
+else
+        skip "debian image not built (make images)"
+fi
 
 # ---- runc form untouched ----
 b=$(new_bundle)
