@@ -75,6 +75,13 @@ scenarios() {
         is "$out" "hello-42" "$name: ctr run --rm prints the workload's output"
         is "$rc" 3 "$name: ctr run --rm passes the exit status through"
 
+        # run -t: the console socket is accepted only after husk create has exited (ENGINES.md 4).
+        out=$(timeout 60 script -eqc "$A run --rm -t $R $IMG t-$name sh -c 'tty; exit 2'" /dev/null 2>&1 | tr -d '\r\000')
+        rc=$?
+        like "$out" "/dev/pts/[0-9]+" "$name: ctr run --rm -t: the workload's stdio is a pty"
+        rc=$(timeout 60 script -eqc "$A run --rm -t $R $IMG t2-$name sh -c 'exit 2'" /dev/null >/dev/null 2>&1; echo $?)
+        is "$rc" 2 "$name: ctr run --rm -t passes the exit status through"
+
         timeout 60 $A run -d $R "$IMG" $c sh -c \
                 'trap "echo got-usr1 > /tmp/usr1" USR1; while :; do sleep 0.1; done' >/dev/null 2>"$E/err"
         ok $? "$name: ctr run -d" || diag "$(cat "$E/err")"
@@ -130,7 +137,7 @@ scenarios() {
         is "$($A task ls -q | wc -l)" 0 "$name: no task left"
         left=$(find "$E/runc-$name" -mindepth 2 -maxdepth 2 2>/dev/null)
         is "$left" "" "$name: no runtime state folder left"
-        left=$(find /sys/fs/cgroup/*/default -maxdepth 1 \( -name "r-$name" -o -name "$c" \) 2>/dev/null)
+        left=$(find /sys/fs/cgroup/*/default -maxdepth 1 \( -name "r-$name" -o -name "t-$name" -o -name "t2-$name" -o -name "$c" \) 2>/dev/null)
         is "$left" "" "$name: no cgroup of the containers left"
         n=0
         while [ $n -lt 30 ] && ps -eo args= | grep containerd-shim | grep -F "$E/" | grep -qv grep; do sleep 0.1; n=$((n + 1)); done
