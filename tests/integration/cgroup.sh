@@ -207,7 +207,7 @@ is "$out" null-ok "after update: /dev/null still readable"
 # ---------------------------------------------------------------- freezer
 s=$(create "frz-$SFX")
 "$CG" exec "$s" sh -c 'while :; do echo x >> '"$T"'/ticks; sleep 0.05; done' & bg=$!
-sleep 0.3
+for _ in $(seq 200); do [ -s "$T/ticks" ] && break; sleep 0.1; done
 "$CG" freeze "$s"; ok $? "freeze"
 is "$("$CG" frozen "$s")" frozen "reported frozen"
 st=$(awk '{print $3}' /proc/$bg/stat)
@@ -216,7 +216,12 @@ n1=$(wc -l < "$T/ticks"); sleep 0.4; n2=$(wc -l < "$T/ticks")
 is "$n2" "$n1" "no progress while frozen"
 "$CG" thaw "$s"; ok $? "thaw"
 is "$("$CG" frozen "$s")" thawed "reported thawed"
-sleep 0.4; n3=$(wc -l < "$T/ticks")
+# Poll (up to 20 s: loaded hosts and the emulated v2 VM are slow) for the loop to tick again.
+for _ in $(seq 200); do
+        n3=$(wc -l < "$T/ticks")
+        [ "$n3" -gt "$n2" ] && break
+        sleep 0.1
+done
 [ "$n3" -gt "$n2" ]; ok $? "progress again after thaw"
 "$CG" freeze "$s"
 "$CG" destroy "$s"; ok $? "destroy of a frozen cgroup"

@@ -11,6 +11,7 @@
 #include "util/util.h"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/stat.h>
