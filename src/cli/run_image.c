@@ -156,10 +156,9 @@ static int parse(cli_ctx *c, int argc, char **argv, run_args *a, int *ret_first)
         return 0;
 }
 
-static void usage(void)
+void cli_run_image_usage(void)
 {
-        fputs("Usage: husk run [OPTIONS] IMAGE|ARCHIVE [COMMAND [ARG...]]\n"
-              "       husk run [runc options] -b BUNDLE CONTAINER_ID\n\n"
+        fputs("\nImage mode: husk run [OPTIONS] IMAGE|ARCHIVE [COMMAND [ARG...]]\n"
               "Runs a container from a stored image (name or id) or an image archive (loaded into\n"
               "the store first; a second run of the same file is a cache hit). The exit status is\n"
               "the workload's; 125 when husk itself fails.\n\nOptions:\n",
@@ -169,10 +168,12 @@ static void usage(void)
                 if (!r->help)
                         continue;
                 char flag[40];
-                snprintf(flag, sizeof(flag), "%s%c%s--%s%s", r->short_name ? "-" : "",
-                         r->short_name ? r->short_name : ' ', r->short_name ? ", " : "  ", r->name,
-                         r->kind == V_NONE ? "" : " V");
-                printf("  %-22s %s\n", flag + (r->short_name ? 0 : 2), r->help);
+                if (r->short_name)
+                        snprintf(flag, sizeof(flag), "-%c, --%s%s", r->short_name, r->name,
+                                 r->kind == V_NONE ? "" : " V");
+                else
+                        snprintf(flag, sizeof(flag), "    --%s%s", r->name, r->kind == V_NONE ? "" : " V");
+                printf("  %-22s %s\n", flag, r->help);
         }
 }
 
@@ -204,8 +205,7 @@ bool cli_run_wants_image(int argc, char **argv)
                         return i + 2 < argc;
                 if (is_oci_flag(s))
                         return false;
-                if (strcmp(s, "-d") == 0 || strcmp(s, "--detach") == 0 ||
-                    strcmp(s, "--help") == 0 || strcmp(s, "-h") == 0)
+                if (strcmp(s, "-d") == 0 || strcmp(s, "--detach") == 0)
                         continue;
                 const char *name = s + (s[1] == '-' ? 2 : 1);
                 if (s[1] == '-' ? find_long(name, strcspn(name, "=")) != NULL : find_short(s[1]) != NULL)
@@ -374,7 +374,7 @@ int cli_run_image(cli_ctx *c, int argc, char **argv)
         if (parse(c, argc, argv, &a, &first) < 0)
                 goto out;
         if (a.help) {
-                usage();
+                cli_run_image_usage();
                 rc = 0;
                 goto out;
         }

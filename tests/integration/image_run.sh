@@ -113,6 +113,16 @@ out=$(r -d --rm busybox sh -c 'echo to-log; sleep 30'); like "$out" "^[0-9a-f]{1
 sleep 0.3
 is "$(cat "$S/containers/$out/output.log")" "to-log" "a detached container's output goes to its output.log"
 hk delete --force "$out"; clean; ok $? "and it is removed at delete"
+# A running container keeps its layers through `image rm` + `image prune`.
+S0=$S; S="$T/store3"
+r -d --name pin1 "$A/shared-oci" sleep 30 >/dev/null; ok $? "a detached container of image shared"
+hk image --store "$S" rm shared >/dev/null && out=$(hk image --store "$S" prune)
+is "$out" "Removed 0 layers" "prune keeps the layers of a running container whose image was removed"
+out=$(cat "$S/containers/pin1/merged/etc/shared")
+is "$out" "shared" "its root still shows the image's files"
+hk delete --force pin1
+is "$(hk image --store "$S" prune)" "Removed 2 layers" "after delete, prune removes them"
+S=$S0
 
 # ---- many layers: more than fit in one mount option string ----
 i=0
