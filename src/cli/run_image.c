@@ -205,8 +205,9 @@ bool cli_run_wants_image(int argc, char **argv)
                         return i + 2 < argc;
                 if (is_oci_flag(s))
                         return false;
-                if (strcmp(s, "-d") == 0 || strcmp(s, "--detach") == 0)
-                        continue;
+                if (strcmp(s, "-d") == 0 || strcmp(s, "--detach") == 0 ||
+                    strcmp(s, "--help") == 0 || strcmp(s, "-h") == 0)
+                        continue; /* --help alone: runc's usage, then the image mode's */
                 const char *name = s + (s[1] == '-' ? 2 : 1);
                 if (s[1] == '-' ? find_long(name, strcspn(name, "=")) != NULL : find_short(s[1]) != NULL)
                         return true; /* an option only the image mode has */
