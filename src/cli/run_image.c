@@ -283,6 +283,22 @@ static int redirect(int target, const char *path, int flags)
         return r;
 }
 
+typedef struct progress {
+        const char *ref;
+        uint64_t t0, bytes;
+} progress_t;
+
+/* On a terminal only (stderr): one line rewritten after each layer. */
+static void show_progress(void *ud, unsigned layer, unsigned layers, uint64_t bytes, bool unpacked)
+{
+        progress_t *p = ud;
+        p->bytes += bytes;
+        double s = (double)(now_ns() - p->t0) / 1e9;
+        fprintf(stderr, "\rhusk: loading %s: layer %u/%u %s, %.1f MB, %.1f MB/s\033[K", p->ref,
+                layer, layers, unpacked ? "unpacked" : "stored", (double)p->bytes / 1e6,
+                s > 0 ? (double)p->bytes / 1e6 / s : 0.0);
+}
+
 static void args_done(run_args *a)
 {
         free(a->env_cli);
@@ -307,12 +323,16 @@ static int run(cli_ctx *c, run_args *a, const char *id)
         bool tty = isatty(STDERR_FILENO) == 1;
         bool archive = strchr(a->o.ref, '/') || (stat(a->o.ref, &st) == 0 && S_ISREG(st.st_mode));
         uint64_t t0 = now_ns();
-        if (tty && archive)
-                fprintf(stderr, "husk: loading %s ...\r", a->o.ref);
+        progress_t prog = { .ref = a->o.ref, .t0 = t0 };
+        if (tty && archive) {
+                fprintf(stderr, "husk: loading %s ...", a->o.ref);
+                a->o.image.progress = show_progress;
+                a->o.image.progress_ud = &prog;
+        }
         husk_image_container_t ctr = { 0 };
         int r = husk_image_container_prepare(&a->o, id, &ctr, &err);
         if (tty && archive)
-                fprintf(stderr, "\033[K");
+                fprintf(stderr, "\r\033[K");
         if (r < 0)
                 return cli_fail_err(c, &err) ? EXIT_HUSK : 0;
         if (tty && ctr.loaded)

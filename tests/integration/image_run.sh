@@ -38,9 +38,13 @@ if command -v script >/dev/null; then
         script -qec "$HUSK --root $HUSK_TEST_ROOT run -t --store $S busybox sh -c 'tty; echo \$TERM; exit 3'" /dev/null </dev/null > "$T/tty.out" 2>&1
         is "$?" 3 "-t: the exit status comes through the terminal"
         like "$(tr -d '\r' < "$T/tty.out" | tr '\n' ' ')" "/dev/pts/0 xterm" "-t: a pty of its own, TERM=xterm"
+        script -qec "$HUSK --root $HUSK_TEST_ROOT run --store $T/store5 $A/busybox-oci.tar true" /dev/null </dev/null > "$T/prog.out" 2>&1
+        like "$(tr '\r' '\n' < "$T/prog.out")" "loading .*busybox-oci.tar: layer 1/1 unpacked, [0-9.]+ MB, [0-9.]+ MB/s" "a load shows progress on a terminal"
 else
         skip "-t needs script(1)"
+        skip "progress needs script(1)"
 fi
+out=$(hk run --store "$T/store4" "$A/busybox-oci.tar" true 2>&1); is "$?:$out" "0:" "and stays quiet off a terminal"
 
 # ---- whiteouts: the container sees the image's tree ----
 out=$(r --entrypoint '' multi sh -c 'ls /data | tr "\n" " "; test -e /etc/motd; echo m$?; test -e /opt/app/x; echo x$?; cat /opt/app/x-hard /opt/app/y; stat -c %a /opt/app/suid-tool')
