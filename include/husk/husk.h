@@ -142,6 +142,7 @@ typedef struct husk_exec_opts {
         const char *pid_file;       /* NULL: none; digits, no newline */
         const char *console_socket; /* NULL: none */
         unsigned preserve_fds;
+        bool ignore_paused; /* exec into a paused container (the process starts frozen) */
 } husk_exec_opts_t;
 
 /* Run a new process in a created/running container: it joins every namespace and the cgroup of

@@ -85,7 +85,7 @@ int cmd_exec(cli_ctx *c, int argc, char **argv)
                 { "no-new-privs", 0, OPT_BOOL, &nnp, "set no_new_privs (argv form)" },
                 { "apparmor", 0, OPT_STRING, &apparmor, "not supported (must be empty)" },
                 { "process-label", 0, OPT_STRING, &label, "not supported (must be empty)" },
-                { "ignore-paused", 0, OPT_BOOL, &ignore_paused, "accepted for runc compatibility" },
+                { "ignore-paused", 0, OPT_BOOL, &ignore_paused, "allow exec into a paused container" },
                 { 0 },
         };
         /* Split: options and the id go to cli_parse, the rest is the command. */
@@ -142,6 +142,7 @@ int cmd_exec(cli_ctx *c, int argc, char **argv)
         o.pid_file = pid_file;
         o.console_socket = console;
         o.preserve_fds = preserve;
+        o.ignore_paused = ignore_paused;
         husk_error_t err = { 0 };
         int status = 0;
         if (husk_exec(&c->g, &o, &status, &err) < 0) {

@@ -78,10 +78,17 @@ bt=$(new_bundle)
 cfg "$bt" '.process.args = ["/bin/sh","-c","trap \"exit 3\" TERM; while :; do sleep 0.1; done"]'
 for sig in 15 SIGTERM TERM sigterm ""; do
         hk create -b "$bt" k1 </dev/null >/dev/null 2>&1 && hk start k1
-        sleep 0.2
-        if [ -n "$sig" ]; then hk kill k1 "$sig"; else hk kill k1; fi
-        ok $? "kill k1 '$sig'"
-        for i in $(seq 1 30); do [ "$(hk state k1 | jq -r .status)" = stopped ] && break; sleep 0.1; done
+        # Until the shell has installed its trap, TERM is ignored: repeat it (harmless).
+        krc=0
+        for i in $(seq 1 50); do
+                if [ -n "$sig" ]; then hk kill k1 "$sig"; else hk kill k1; fi
+                krc=$?
+                # (it may have stopped just before this kill: "not running" is then right)
+                [ $krc -ne 0 ] && [ "$(hk state k1 | jq -r .status)" = stopped ] && krc=0 && break
+                sleep 0.1
+                [ "$(hk state k1 | jq -r .status)" = stopped ] && break
+        done
+        ok $krc "kill k1 '$sig'"
         is "$(hk state k1 | jq -r .status)" stopped "kill k1 '$sig': TERM reached init"
         hk delete k1; ok $? "delete k1"
 done
@@ -126,6 +133,8 @@ gone "$d2pid"; ok $? "its init is gone"
 b=$(new_bundle)
 cfg "$b" '.process.args = ["/bin/sh","-c","sleep 1000 & sleep 1000"]'
 hk run -d -b "$b" pz </dev/null >/dev/null 2>&1; ok $? "run -d pz"
+# the shell forks its background sleep right after start: give it a moment
+for i in $(seq 1 30); do [ "$(hk ps --format json pz | jq length)" = 2 ] && break; sleep 0.1; done
 pids=$(hk ps --format json pz); ok $? "ps --format json"
 is "$(printf '%s' "$pids" | jq length)" 2 "ps: two processes"
 is "$(printf '%s' "$pids" | jq '.[0]')" "$(hk state pz | jq .pid)" "ps: init listed first"
@@ -151,7 +160,7 @@ is "$(hk ps -f json pz 2>&1)" "husk: container does not exist" "ps after delete"
 b=$(new_bundle)
 cfg "$b" '.linux.namespaces |= map(select(.type != "pid")) | .process.args = ["/bin/sh","-c","sleep 1001 & sleep 1002 & wait"]'
 hk run -d -b "$b" hp </dev/null >/dev/null 2>&1; ok $? "run -d hp (host pid namespace)"
-sleep 0.3
+for i in $(seq 1 30); do [ "$(hk ps -f json hp | jq length)" = 3 ] && break; sleep 0.1; done
 hpids=$(hk ps -f json hp | jq -r '.[]')
 is "$(printf '%s\n' "$hpids" | wc -l | tr -d ' ')" 3 "hp: three processes in its cgroup"
 hk kill --all hp KILL; ok $? "kill --all hp KILL"
@@ -160,7 +169,7 @@ ok $allgone "kill --all: every process is gone"
 hk delete hp; ok $? "delete hp"
 # delete --force of a running host-pid-ns container kills the orphans too
 hk run -d -b "$b" hp2 </dev/null >/dev/null 2>&1
-sleep 0.3
+for i in $(seq 1 30); do [ "$(hk ps -f json hp2 | jq length)" = 3 ] && break; sleep 0.1; done
 hpids=$(hk ps -f json hp2 | jq -r '.[]')
 hk delete --force hp2; ok $? "delete --force hp2"
 allgone=0; for p in $hpids; do gone "$p" || allgone=1; done

@@ -378,9 +378,13 @@ int cgroup_create(const char *id, const husk_config *cfg, cgroup_handle **ret, h
                                 &h->n_dev_allow);
         for (size_t i = 0; i < h->n_hier; i++) {
                 cg_hier *c = &h->hier[i];
-                struct stat st;
-                bool existed = stat(c->dir, &st) == 0;
-                r = mkdir_p(c->dir, 0755);
+                /* The parent usually exists: one mkdir, the walk from / only when it does not. */
+                bool existed = false;
+                r = 0;
+                if (mkdir(c->dir, 0755) < 0) {
+                        existed = errno == EEXIST;
+                        r = errno == ENOENT ? mkdir_p(c->dir, 0755) : existed ? 0 : -errno;
+                }
                 if (r < 0) {
                         util_syserr(err, -r, "create cgroup %s", c->dir);
                         goto fail;
@@ -422,6 +426,12 @@ int cgroup_enter(cgroup_handle *h, pid_t pid, husk_error_t *err)
                         return util_syserr(err, -r, "move pid %d into %s", (int)pid, f);
         }
         return 0;
+}
+
+bool cgroup_host_clone_fd(void)
+{
+        struct statfs sfs;
+        return statfs(CGROUP_ROOT, &sfs) == 0 && sfs.f_type == CGROUP2_SUPER_MAGIC;
 }
 
 int cgroup_clone_fd(cgroup_handle *h)

@@ -72,7 +72,7 @@ static int exec_ns_flags(pid_t pid, int *ret, husk_error_t *err)
 }
 
 /* "UID[:GID]" with checked parsers (never atoi: a sloppy parse would run as root). */
-static int parse_user_spec(const char *s, config_user *u, husk_error_t *err)
+int exec_parse_user(const char *s, config_user *u, husk_error_t *err)
 {
         _cleanup_free_ char *copy = xstrdup(s);
         char *colon = strchr(copy, ':');
@@ -106,8 +106,7 @@ static void env_set(config_process *p, const char *kv)
         p->env[p->n_env] = NULL;
 }
 
-/* argv form: the container's process with the command line's changes. Takes cfg->process. */
-static int exec_process_from_args(husk_config *cfg, const husk_exec_opts_t *o,
+int exec_process_from_args(husk_config *cfg, const husk_exec_opts_t *o,
                                   config_process **ret, husk_error_t *err)
 {
         if (!cfg->process)
@@ -127,7 +126,7 @@ static int exec_process_from_args(husk_config *cfg, const husk_exec_opts_t *o,
                 p->cwd = xstrdup(o->cwd);
         }
         int r;
-        if (o->user && (r = parse_user_spec(o->user, &p->user, err)) < 0)
+        if (o->user && (r = exec_parse_user(o->user, &p->user, err)) < 0)
                 return r;
         for (size_t i = 0; i < o->n_caps; i++) {
                 int cap = config_cap_from_name(o->caps[i]);
@@ -195,17 +194,31 @@ static _Noreturn void exec_process(exec_args *a, husk_error_t *err)
         _cleanup_free_ char *exe = NULL;
         XCHECK(a, process_find_exec(p->args[0], p->env, p->cwd, &exe, err), err);
         XCHECK(a, process_enter_cwd(p->cwd, err), err);
+        int notify_fd = -1;
+        bool loaded = false;
+        if (a->seccomp && a->seccomp->notify) {
+                /* SCMP_ACT_NOTIFY: the listener must reach the agent while the host side runs:
+                 * load now (still privileged) and pass the fd out, as create does. */
+                XCHECK(a, seccomp_prog_load(a->seccomp, &notify_fd, err), err);
+                loaded = true;
+                /* SYNC_SECCOMP */
+                if (notify_fd < 0 || sync_send(a->sync_fd, SYNC_SECCOMP, 0, NULL, 0, notify_fd) < 0)
+                        exec_fail(a, (husk_error_set(err, EPROTO,
+                                                     "sync: send the seccomp listener fd"),
+                                      err));
+                close(notify_fd);
+                notify_fd = -1;
+        }
         XCHECK(a, process_close_fds(a->preserve_fds, err), err);
         umask(p->user.has_umask ? (mode_t)p->user.umask : 022);
-        int notify_fd = -1;
         /* Without no_new_privs the filter needs CAP_SYS_ADMIN: load it before the user switch. */
-        if (a->seccomp && !p->no_new_privileges)
+        if (a->seccomp && !loaded && !p->no_new_privileges)
                 XCHECK(a, seccomp_prog_load(a->seccomp, &notify_fd, err), err);
         XCHECK(a, process_switch_user(p, err), err);
         if (p->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
                 exec_fail(a, (sys_fail(err, "prctl PR_SET_NO_NEW_PRIVS"), err));
         /* Step 14: the filter is the last thing before execve. */
-        if (a->seccomp && p->no_new_privileges)
+        if (a->seccomp && !loaded && p->no_new_privileges)
                 XCHECK(a, seccomp_prog_load(a->seccomp, &notify_fd, err), err);
         execve(exe, p->args, p->env ? p->env : (char *[]){ NULL });
         int e = errno;
@@ -219,9 +232,18 @@ static _Noreturn void exec_child(exec_args *a)
         for (size_t i = 0; i < ARRAY_SIZE(a->close_fds); i++)
                 if (a->close_fds[i] >= 0)
                         close(a->close_fds[i]);
+        /* husk's blocked and ignored signals would survive execve: reset both. */
         sigset_t none;
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
+        for (int s = 1; s < NSIG; s++) {
+                struct sigaction old;
+                if (s != SIGKILL && s != SIGSTOP && sigaction(s, NULL, &old) == 0 &&
+                    old.sa_handler == SIG_IGN) {
+                        struct sigaction dfl = { .sa_handler = SIG_DFL };
+                        sigaction(s, &dfl, NULL);
+                }
+        }
         sync_msg m;
         /* SYNC_GO: in the container's cgroup, rlimits set. */
         if (sync_expect(a->sync_fd, SYNC_GO, &m) < 0)
@@ -295,21 +317,26 @@ static void exec_ctx_done(exec_ctx *c, bool failed)
         state_free(c->st);
 }
 
-static int load_container(exec_ctx *c, const husk_global_t *g, const char *id, husk_error_t *err)
+static int load_container(exec_ctx *c, const husk_global_t *g, const husk_exec_opts_t *o,
+                          husk_error_t *err)
 {
         const char *root = g && g->root ? g->root : state_default_root();
-        int r = husk_id_validate(id, err);
+        int r = husk_id_validate(o->id, err);
         if (r < 0)
                 return r;
         _cleanup_close_ int dirfd = -1;
-        if ((r = state_dir_open_nolock(root, id, &dirfd, err)) < 0)
+        if ((r = state_dir_open_nolock(root, o->id, &dirfd, err)) < 0)
                 return r;
         if ((r = state_load(dirfd, &c->st, err)) < 0)
                 return r;
         husk_status_t status;
         if ((r = state_status(dirfd, c->st, &status, err)) < 0)
                 return r;
-        if (status != HUSK_STATUS_CREATED && status != HUSK_STATUS_RUNNING)
+        if (status == HUSK_STATUS_PAUSED && !o->ignore_paused)
+                return husk_error_set(err, EINVAL, "cannot exec in a paused container (use "
+                                                   "--ignore-paused to override)");
+        if (status != HUSK_STATUS_CREATED && status != HUSK_STATUS_RUNNING &&
+            status != HUSK_STATUS_PAUSED)
                 return husk_error_set(err, EINVAL, "cannot exec in a %s container",
                                       husk_status_name(status));
         if (c->st->config_path) {
@@ -395,6 +422,18 @@ static int setup_intermediate(exec_ctx *c, husk_error_t *err)
         return 0;
 }
 
+/* SYNC_SECCOMP: containerProcessState (the container's state with the exec'd pid, metadata, the
+ * fd) to linux.seccomp.listenerPath. */
+static int send_listener(exec_ctx *c, int notify_fd, husk_error_t *err)
+{
+        const config_seccomp *sc = c->cfg->linux_.seccomp;
+        husk_state st = *c->st;
+        st.pid = c->pid;
+        _cleanup_free_ char *json = state_to_json(&st, HUSK_STATUS_RUNNING, false);
+        return seccomp_send_listener_md(sc->listener_path, sc->listener_metadata, notify_fd, json,
+                                        err);
+}
+
 /* Serve the child until EOF: the exec'd process reached execve (the socket is close-on-exec). */
 static int serve_exec(exec_ctx *c, husk_error_t *err)
 {
@@ -424,6 +463,12 @@ static int serve_exec(exec_ctx *c, husk_error_t *err)
                                 util_closep(&c->master);
                                 c->master = TAKE_FD(m.fd);
                         }
+                        break;
+                case SYNC_SECCOMP: /* the filter is loaded: hand its listener to the agent */
+                        if (m.fd < 0)
+                                r = husk_error_set(err, EPROTO, "sync: SYNC_SECCOMP without an fd");
+                        else
+                                r = send_listener(c, m.fd, err);
                         break;
                 case SYNC_ERROR:
                         r = husk_error_set(err, m.code, "%s", m.data ? m.data : "unknown error");
@@ -472,7 +517,7 @@ static int write_exec_pid_file(const char *path, pid_t pid, husk_error_t *err)
 static int exec_start(exec_ctx *c, const husk_global_t *g, const husk_exec_opts_t *o,
                       husk_error_t *err)
 {
-        int r = load_container(c, g, o->id, err);
+        int r = load_container(c, g, o, err);
         if (r < 0 || (r = load_process(c, o, err)) < 0)
                 return r;
         const config_process *p = c->proc;
@@ -485,10 +530,11 @@ static int exec_start(exec_ctx *c, const husk_global_t *g, const husk_exec_opts_
         if (c->cfg->linux_.seccomp) {
                 if ((r = seccomp_compile(c->cfg->linux_.seccomp, &c->sp, err)) < 0)
                         return r;
-                if (c->sp->notify)
-                        return husk_error_set(err, ENOTSUP,
-                                              "exec: a seccomp profile with SCMP_ACT_NOTIFY is not "
-                                              "supported for exec yet");
+                if (c->sp->notify && !c->cfg->linux_.seccomp->listener_path)
+                        return husk_error_set(err, EINVAL,
+                                              "%s: .linux.seccomp: SCMP_ACT_NOTIFY needs a "
+                                              "listenerPath",
+                                              c->cfg->filename);
         }
         if (c->st->cgroup && c->st->cgroup[0] &&
             (r = cgroup_deserialize(c->st->cgroup, &c->cg, err)) < 0)

@@ -29,6 +29,7 @@ typedef struct init_args {
         int close_fds[4]; /* host-only fds the child closes first (the state dir lock!); -1 = none
                            */
         bool ready;       /* set once SYNC_READY is sent: errors then go to stderr */
+        bool cgroup_later; /* the host side enters the cgroup after SYNC_GO: wait for SYNC_CGROUP */
 } init_args;
 
 /* Container side entry point after clone. Never returns: execve or _exit. */
@@ -73,5 +74,12 @@ int terminal_copy_winsize(int from, int to);
  * forward signals (the caller blocked them), proxy the pty master when >= 0. *ret_status is 0-255
  * or 128+signal. */
 int wait_container(pid_t pid, int master, int *ret_status, husk_error_t *err);
+/* exec --user: "UID[:GID]", numbers only (checked parsers); the gid is kept without ":GID". */
+int exec_parse_user(const char *s, config_user *u, husk_error_t *err);
+/* exec's argv form: the container's process (cfg->process, taken on success) with the command
+ * line's args, env (KEY=VALUE replaces KEY), cwd, user, extra caps (never inheritable,
+ * CVE-2022-29162), no_new_privs and terminal. */
+int exec_process_from_args(husk_config *cfg, const husk_exec_opts_t *o, config_process **ret,
+                           husk_error_t *err);
 
 #endif

@@ -9,7 +9,7 @@
 #include "util/util.h"
 
 #include <fcntl.h>
-#include <openssl/evp.h>
+#include "util/sha256.h"
 #include <seccomp.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -25,27 +25,27 @@ struct cache_header {
         char key[64];
 };
 
-static void feed(EVP_MD_CTX *md, const char *tag, const void *data, size_t len)
+static void feed(sha256_ctx *md, const char *tag, const void *data, size_t len)
 {
         uint64_t l = len;
-        EVP_DigestUpdate(md, tag, strlen(tag) + 1);
-        EVP_DigestUpdate(md, &l, sizeof(l));
+        sha256_update(md, tag, strlen(tag) + 1);
+        sha256_update(md, &l, sizeof(l));
         if (len)
-                EVP_DigestUpdate(md, data, len);
+                sha256_update(md, data, len);
 }
 
-static void feed_u64(EVP_MD_CTX *md, const char *tag, uint64_t v)
+static void feed_u64(sha256_ctx *md, const char *tag, uint64_t v)
 {
         feed(md, tag, &v, sizeof(v));
 }
 
-static void feed_str(EVP_MD_CTX *md, const char *tag, const char *s)
+static void feed_str(sha256_ctx *md, const char *tag, const char *s)
 {
         feed(md, tag, s ? s : "", s ? strlen(s) : 0);
         feed_u64(md, "null", s == NULL);
 }
 
-static void feed_syscall(EVP_MD_CTX *md, const config_seccomp_syscall *sc)
+static void feed_syscall(sha256_ctx *md, const config_seccomp_syscall *sc)
 {
         feed_u64(md, "names", sc->n_names);
         for (size_t k = 0; k < sc->n_names; k++)
@@ -65,12 +65,9 @@ static void feed_syscall(EVP_MD_CTX *md, const config_seccomp_syscall *sc)
 void seccomp_cache_key(const config_seccomp *s, char ret_hex[65])
 {
         const struct scmp_version *v = seccomp_version();
-        EVP_MD_CTX *md = EVP_MD_CTX_new();
-        unsigned char dig[EVP_MAX_MD_SIZE];
-        unsigned int dlen = 0;
-        if (!md)
-                abort(); /* out of memory */
-        EVP_DigestInit_ex(md, EVP_sha256(), NULL);
+        sha256_ctx ctx, *md = &ctx;
+        uint8_t dig[SHA256_LEN];
+        sha256_init(md);
         feed_u64(md, "husk-seccomp-format", CACHE_FORMAT);
         feed_u64(md, "libseccomp", (uint64_t)v->major << 32 | v->minor << 16 | v->micro);
         feed_u64(md, "native", seccomp_arch_native());
@@ -87,9 +84,8 @@ void seccomp_cache_key(const config_seccomp *s, char ret_hex[65])
         feed_u64(md, "syscalls", s->n_syscalls);
         for (size_t i = 0; i < s->n_syscalls; i++)
                 feed_syscall(md, &s->syscalls[i]);
-        EVP_DigestFinal_ex(md, dig, &dlen);
-        EVP_MD_CTX_free(md);
-        for (unsigned int i = 0; i < 32 && i < dlen; i++)
+        sha256_final(md, dig);
+        for (unsigned int i = 0; i < SHA256_LEN; i++)
                 snprintf(ret_hex + 2 * i, 3, "%02x", dig[i]);
         ret_hex[64] = '\0';
 }

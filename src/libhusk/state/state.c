@@ -9,7 +9,7 @@
 
 #include <fcntl.h>
 #include <limits.h>
-#include <openssl/evp.h>
+#include "util/sha256.h"
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -37,15 +37,15 @@ void state_dir_name(const char *id, char buf[STATE_DIR_NAME_SIZE])
                 memcpy(buf, id, len + 1);
                 return;
         }
-        unsigned char md[EVP_MAX_MD_SIZE];
-        unsigned int mdlen = 0;
-        if (EVP_Digest(id, len, md, &mdlen, EVP_sha256(), NULL) != 1)
-                abort(); /* only on allocation failure inside OpenSSL, like x* allocators */
+        char hex[2 * SHA256_LEN + 1];
+        sha256_hex(id, len, hex);
         memcpy(buf, id, STATE_HASHED_PREFIX);
         size_t n = STATE_HASHED_PREFIX;
         buf[n++] = '-';
-        for (unsigned i = 0; i < mdlen && n + 2 < STATE_DIR_NAME_SIZE; i++)
-                n += (size_t)snprintf(buf + n, 3, "%02x", md[i]);
+        for (unsigned i = 0; hex[i] && n + 2 < STATE_DIR_NAME_SIZE; i += 2) {
+                buf[n++] = hex[i];
+                buf[n++] = hex[i + 1];
+        }
         buf[n] = '\0';
 }
 
