@@ -17,6 +17,11 @@ typedef struct husk_image_opts {
         const char *platform;     /* "os/arch[/variant]"; NULL: the host's (linux/amd64 on x86-64) */
         uint64_t max_entry_size;  /* bytes per tar entry; 0: default (8 GiB) */
         uint64_t max_layer_size;  /* uncompressed bytes per layer; 0: default (64 GiB) */
+        /* Optional, for a progress display (the library never prints): called by a load after
+         * each layer with its 1-based index, the layer count, the file bytes of that layer and
+         * whether this load unpacked it (false: already stored). */
+        void (*progress)(void *ud, unsigned layer, unsigned layers, uint64_t bytes, bool unpacked);
+        void *progress_ud;
 } husk_image_opts_t;
 
 /* One loaded image, as reported by husk_image_load. */

@@ -101,6 +101,8 @@ int cmd_run(cli_ctx *c, int argc, char **argv)
                 return cli_run_image(c, argc, argv);
         create_args a = { 0 };
         int r = parse_create(c, true, argc, argv, &a);
+        if (r > 0)
+                cli_run_image_usage(); /* --help was printed: add the image mode's options */
         if (r != 0)
                 return r > 0 ? 0 : 1;
         uint64_t phase[HUSK_PHASE_COUNT] = { 0 }, t0 = now_ns();

@@ -15,9 +15,9 @@ static int cmd_image(cli_ctx *c, int argc, char **argv)
 static const cli_cmd commands[] = {
         { "create", cmd_create, "CONTAINER_ID", "Create a container from a bundle; it waits for `start`." },
         { "start", cmd_start, "CONTAINER_ID", "Start the user process of a created container." },
-        { "run", cmd_run, "CONTAINER_ID",
-          "Create and start a container; without --detach, wait for it, delete it and exit with "
-          "its status." },
+        { "run", cmd_run, "CONTAINER_ID | [OPTIONS] IMAGE [COMMAND...]",
+          "Create and start a container from a bundle or from an image (options: husk run "
+          "--help); without --detach, wait for it, delete it and exit with its status." },
         { "state", cmd_state, "CONTAINER_ID", "Print the state of a container as JSON." },
         { "list", cmd_list, "", "List the containers." },
         { "kill", cmd_kill, "CONTAINER_ID [SIGNAL]",

@@ -156,10 +156,9 @@ static int parse(cli_ctx *c, int argc, char **argv, run_args *a, int *ret_first)
         return 0;
 }
 
-static void usage(void)
+void cli_run_image_usage(void)
 {
-        fputs("Usage: husk run [OPTIONS] IMAGE|ARCHIVE [COMMAND [ARG...]]\n"
-              "       husk run [runc options] -b BUNDLE CONTAINER_ID\n\n"
+        fputs("\nImage mode: husk run [OPTIONS] IMAGE|ARCHIVE [COMMAND [ARG...]]\n"
               "Runs a container from a stored image (name or id) or an image archive (loaded into\n"
               "the store first; a second run of the same file is a cache hit). The exit status is\n"
               "the workload's; 125 when husk itself fails.\n\nOptions:\n",
@@ -169,10 +168,12 @@ static void usage(void)
                 if (!r->help)
                         continue;
                 char flag[40];
-                snprintf(flag, sizeof(flag), "%s%c%s--%s%s", r->short_name ? "-" : "",
-                         r->short_name ? r->short_name : ' ', r->short_name ? ", " : "  ", r->name,
-                         r->kind == V_NONE ? "" : " V");
-                printf("  %-22s %s\n", flag + (r->short_name ? 0 : 2), r->help);
+                if (r->short_name)
+                        snprintf(flag, sizeof(flag), "-%c, --%s%s", r->short_name, r->name,
+                                 r->kind == V_NONE ? "" : " V");
+                else
+                        snprintf(flag, sizeof(flag), "    --%s%s", r->name, r->kind == V_NONE ? "" : " V");
+                printf("  %-22s %s\n", flag, r->help);
         }
 }
 
@@ -206,7 +207,7 @@ bool cli_run_wants_image(int argc, char **argv)
                         return false;
                 if (strcmp(s, "-d") == 0 || strcmp(s, "--detach") == 0 ||
                     strcmp(s, "--help") == 0 || strcmp(s, "-h") == 0)
-                        continue;
+                        continue; /* --help alone: runc's usage, then the image mode's */
                 const char *name = s + (s[1] == '-' ? 2 : 1);
                 if (s[1] == '-' ? find_long(name, strcspn(name, "=")) != NULL : find_short(s[1]) != NULL)
                         return true; /* an option only the image mode has */
@@ -282,6 +283,22 @@ static int redirect(int target, const char *path, int flags)
         return r;
 }
 
+typedef struct progress {
+        const char *ref;
+        uint64_t t0, bytes;
+} progress_t;
+
+/* On a terminal only (stderr): one line rewritten after each layer. */
+static void show_progress(void *ud, unsigned layer, unsigned layers, uint64_t bytes, bool unpacked)
+{
+        progress_t *p = ud;
+        p->bytes += bytes;
+        double s = (double)(now_ns() - p->t0) / 1e9;
+        fprintf(stderr, "\rhusk: loading %s: layer %u/%u %s, %.1f MB, %.1f MB/s\033[K", p->ref,
+                layer, layers, unpacked ? "unpacked" : "stored", (double)p->bytes / 1e6,
+                s > 0 ? (double)p->bytes / 1e6 / s : 0.0);
+}
+
 static void args_done(run_args *a)
 {
         free(a->env_cli);
@@ -306,12 +323,16 @@ static int run(cli_ctx *c, run_args *a, const char *id)
         bool tty = isatty(STDERR_FILENO) == 1;
         bool archive = strchr(a->o.ref, '/') || (stat(a->o.ref, &st) == 0 && S_ISREG(st.st_mode));
         uint64_t t0 = now_ns();
-        if (tty && archive)
-                fprintf(stderr, "husk: loading %s ...\r", a->o.ref);
+        progress_t prog = { .ref = a->o.ref, .t0 = t0 };
+        if (tty && archive) {
+                fprintf(stderr, "husk: loading %s ...", a->o.ref);
+                a->o.image.progress = show_progress;
+                a->o.image.progress_ud = &prog;
+        }
         husk_image_container_t ctr = { 0 };
         int r = husk_image_container_prepare(&a->o, id, &ctr, &err);
         if (tty && archive)
-                fprintf(stderr, "\033[K");
+                fprintf(stderr, "\r\033[K");
         if (r < 0)
                 return cli_fail_err(c, &err) ? EXIT_HUSK : 0;
         if (tty && ctr.loaded)
@@ -374,7 +395,7 @@ int cli_run_image(cli_ctx *c, int argc, char **argv)
         if (parse(c, argc, argv, &a, &first) < 0)
                 goto out;
         if (a.help) {
-                usage();
+                cli_run_image_usage();
                 rc = 0;
                 goto out;
         }

@@ -9,6 +9,8 @@
  * after the first argument, or a single argument that names an archive or a stored image while
  * the current directory has no config.json. `run -b BUNDLE ID` and the runc flags never do. */
 bool cli_run_wants_image(int argc, char **argv);
+/* The image mode's options, after the runc-style usage of `husk run --help`. */
+void cli_run_image_usage(void);
 /* Returns the process exit status (the workload's when it ran in the foreground). */
 int cli_run_image(cli_ctx *c, int argc, char **argv);
 

@@ -38,9 +38,13 @@ if command -v script >/dev/null; then
         script -qec "$HUSK --root $HUSK_TEST_ROOT run -t --store $S busybox sh -c 'tty; echo \$TERM; exit 3'" /dev/null </dev/null > "$T/tty.out" 2>&1
         is "$?" 3 "-t: the exit status comes through the terminal"
         like "$(tr -d '\r' < "$T/tty.out" | tr '\n' ' ')" "/dev/pts/0 xterm" "-t: a pty of its own, TERM=xterm"
+        script -qec "$HUSK --root $HUSK_TEST_ROOT run --store $T/store5 $A/busybox-oci.tar true" /dev/null </dev/null > "$T/prog.out" 2>&1
+        like "$(tr '\r' '\n' < "$T/prog.out")" "loading .*busybox-oci.tar: layer 1/1 unpacked, [0-9.]+ MB, [0-9.]+ MB/s" "a load shows progress on a terminal"
 else
         skip "-t needs script(1)"
+        skip "progress needs script(1)"
 fi
+out=$(hk run --store "$T/store4" "$A/busybox-oci.tar" true 2>&1); is "$?:$out" "0:" "and stays quiet off a terminal"
 
 # ---- whiteouts: the container sees the image's tree ----
 out=$(r --entrypoint '' multi sh -c 'ls /data | tr "\n" " "; test -e /etc/motd; echo m$?; test -e /opt/app/x; echo x$?; cat /opt/app/x-hard /opt/app/y; stat -c %a /opt/app/suid-tool')
@@ -113,6 +117,16 @@ out=$(r -d --rm busybox sh -c 'echo to-log; sleep 30'); like "$out" "^[0-9a-f]{1
 sleep 0.3
 is "$(cat "$S/containers/$out/output.log")" "to-log" "a detached container's output goes to its output.log"
 hk delete --force "$out"; clean; ok $? "and it is removed at delete"
+# A running container keeps its layers through `image rm` + `image prune`.
+S0=$S; S="$T/store3"
+r -d --name pin1 "$A/shared-oci" sleep 30 >/dev/null; ok $? "a detached container of image shared"
+hk image --store "$S" rm shared >/dev/null && out=$(hk image --store "$S" prune)
+is "$out" "Removed 0 layers" "prune keeps the layers of a running container whose image was removed"
+out=$(cat "$S/containers/pin1/merged/etc/shared")
+is "$out" "shared" "its root still shows the image's files"
+hk delete --force pin1
+is "$(hk image --store "$S" prune)" "Removed 2 layers" "after delete, prune removes them"
+S=$S0
 
 # ---- many layers: more than fit in one mount option string ----
 i=0

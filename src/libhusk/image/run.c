@@ -510,6 +510,28 @@ static int make_root(int dir, char *const *layers, bool *ret_copied, char **ret_
         return run_copy_layers(layers, mg, err);
 }
 
+/* STORE/containers/ID/layers: the diff_ids under this root, so `husk image prune` keeps them
+ * while the container exists even when its image is removed. */
+static int pin_layers(int dir, char *const *layer_dirs, husk_error_t *err)
+{
+        size_t n = strv_length(layer_dirs);
+        _cleanup_free_ char *text = xcalloc(n + 1, DIGEST_HEX_LEN + 1);
+        size_t o = 0;
+        for (size_t i = 0; i < n; i++) {
+                /* STORE/layers/HEX/diff */
+                const char *end = strrchr(layer_dirs[i], '/');
+                if (!end || end - layer_dirs[i] < DIGEST_HEX_LEN + 1 ||
+                    end[-DIGEST_HEX_LEN - 1] != '/')
+                        return husk_error_set(err, EINVAL, "unexpected layer dir %s", layer_dirs[i]);
+                memcpy(text + o, end - DIGEST_HEX_LEN, DIGEST_HEX_LEN);
+                o += DIGEST_HEX_LEN;
+                text[o++] = '\n';
+        }
+        if (write_file_atomic_at(dir, "layers", text, o, 0600) < 0)
+                return util_syserr(err, errno, "write the layer list of the container");
+        return 0;
+}
+
 void husk_image_container_done(husk_image_container_t *c)
 {
         free(c->bundle);
@@ -548,7 +570,8 @@ static int prepare(const husk_image_run_opts_t *o, const char *id, const char *s
                 }
                 return r;
         }
-        if ((r = make_root(dir, res->layer_dirs, &c->copied, &c->notice, err)) < 0)
+        if ((r = pin_layers(dir, res->layer_dirs, err)) < 0 ||
+            (r = make_root(dir, res->layer_dirs, &c->copied, &c->notice, err)) < 0)
                 goto out;
         mg = openat(dir, "merged", O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (mg < 0) {

@@ -261,6 +261,35 @@ static bool used(image_record_t *v, size_t n, const char *hex, bool layer)
         return false;
 }
 
+/* Layers under the roots of image containers (STORE/containers/ID/layers, one diff_id hex a line,
+ * written by husk_image_container_prepare) count as used: each becomes a nameless record. */
+static void add_container_pins(store_t *s, image_record_t **v, size_t *n)
+{
+        _cleanup_close_ int cfd = openat(s->fd, "containers", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        int d2 = cfd >= 0 ? fcntl(cfd, F_DUPFD_CLOEXEC, 3) : -1;
+        _cleanup_closedir_ DIR *d = d2 >= 0 ? fdopendir(d2) : NULL;
+        if (!d) {
+                if (d2 >= 0)
+                        close(d2);
+                return;
+        }
+        struct dirent *de;
+        while ((de = readdir(d))) {
+                _cleanup_free_ char *p = xasprintf("%s/layers", de->d_name), *text = NULL;
+                if (de->d_name[0] == '.' || read_file_at(cfd, p, 1u << 20, &text, NULL) < 0)
+                        continue;
+                image_record_t r = { .hex = "" };
+                size_t k = 0;
+                r.layers = xcalloc(strlen(text) / DIGEST_HEX_LEN + 2, sizeof(char *));
+                char *save = NULL;
+                for (char *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
+                        if (digest_hex_valid(l))
+                                r.layers[k++] = xstrdup(l);
+                *v = xrealloc(*v, (*n + 1) * sizeof(image_record_t));
+                (*v)[(*n)++] = r;
+        }
+}
+
 /* Removes entries of folder sub that no image uses. A layer is first renamed into tmp/ and only
  * then deleted, so an interrupted prune never leaves a half-deleted layer under layers/. */
 static size_t sweep(store_t *s, const char *sub, image_record_t *v, size_t n, bool layer)
@@ -316,6 +345,7 @@ int husk_image_prune(const husk_image_opts_t *o, size_t *ret_layers_removed, hus
                 return lk < 0 ? lk : r;
         }
         store_clean_tmp(&s);
+        add_container_pins(&s, &v, &n);
         size_t layers = sweep(&s, "layers", v, n, true);
         (void)sweep(&s, "configs", v, n, false);
         store_clean_tmp(&s);

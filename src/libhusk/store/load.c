@@ -11,6 +11,7 @@
 #define DEFAULT_MAX_LAYER (64ULL << 30)
 
 typedef struct load_ctx {
+        const husk_image_opts_t *o; /* may be NULL */
         store_t *s;
         const image_source_t *src;
         int work_fd; /* tmp/NAME of this load, flocked */
@@ -228,6 +229,8 @@ static int load_one(load_ctx_t *c, const image_plan_t *p, husk_image_loaded_t *o
                         return r;
                 out->layers_unpacked += r;
                 out->skipped_devices += res.skipped_devices;
+                if (c->o && c->o->progress)
+                        c->o->progress(c->o->progress_ud, 1, 1, layer_size(c->s, res.diff_hex), r > 0);
                 cfg_text = synth_config(res.diff_hex);
                 digest_buffer(cfg_text, strlen(cfg_text), cfg_hex);
                 layers[0] = xstrdup(res.diff_hex);
@@ -258,7 +261,11 @@ static int load_one(load_ctx_t *c, const image_plan_t *p, husk_image_loaded_t *o
                         out->layers_unpacked += r;
                         out->skipped_devices += res.skipped_devices;
                         layers[i] = xstrdup(cfg.diff_ids[i]);
-                        size += layer_size(c->s, cfg.diff_ids[i]);
+                        uint64_t ls = layer_size(c->s, cfg.diff_ids[i]);
+                        size += ls;
+                        if (c->o && c->o->progress)
+                                c->o->progress(c->o->progress_ud, (unsigned)i + 1,
+                                               (unsigned)p->n_layers, ls, r > 0);
                 }
                 image_config_done(&cfg);
         }
@@ -331,7 +338,7 @@ int husk_image_load(const husk_image_opts_t *o, const char *path, husk_image_loa
         const char *platform = o && o->platform ? o->platform : image_host_platform();
         if ((r = image_source_plan(&src, platform, &plans, &n, err)) < 0)
                 goto out;
-        load_ctx_t c = { .s = &s, .src = &src, .work_fd = work_fd };
+        load_ctx_t c = { .o = o, .s = &s, .src = &src, .work_fd = work_fd };
         c.lim.max_entry = o && o->max_entry_size ? o->max_entry_size : DEFAULT_MAX_ENTRY;
         c.lim.max_total = o && o->max_layer_size ? o->max_layer_size : DEFAULT_MAX_LAYER;
         out = xcalloc(n, sizeof(*out));
