@@ -38,6 +38,9 @@ typedef struct husk_create_opts {
         const char *pid_file;       /* NULL: none */
         const char *console_socket; /* NULL: none */
         unsigned preserve_fds;      /* fds 3 .. 3+N-1 are passed to the container */
+        unsigned listen_fds;        /* socket activation: fds 3 .. 3+N-1 are systemd's LISTEN_FDS,
+                                     * passed before the preserve_fds ones; the process gets
+                                     * LISTEN_FDS=N and LISTEN_PID=1 in its environment */
         bool no_pivot;
         bool no_new_keyring;
         bool detach; /* run only: do not wait for the container */

@@ -21,6 +21,18 @@ static void debug_phases(cli_ctx *c, const create_args *a)
                                   husk_phase_name(i), (double)a->phase_ns[i] / 1e6);
 }
 
+/* systemd socket activation: LISTEN_FDS=N meant for this process (LISTEN_PID is our pid) passes
+ * fds 3..3+N-1 on to the container, before any --preserve-fds ones, as runc does. */
+static unsigned listen_fds(void)
+{
+        const char *pid = getenv("LISTEN_PID"), *fds = getenv("LISTEN_FDS");
+        int p = 0;
+        uint32_t n = 0;
+        if (!pid || !fds || parse_int(pid, &p) < 0 || p != (int)getpid() || parse_uint32(fds, &n) < 0)
+                return 0;
+        return n > 1024 ? 0 : n;
+}
+
 static int parse_create(cli_ctx *c, bool run, int argc, char **argv, create_args *a)
 {
         husk_create_opts_t *o = &a->o;
@@ -56,6 +68,7 @@ static int parse_create(cli_ctx *c, bool run, int argc, char **argv, create_args
         if (husk_id_validate(o->id, &err) < 0)
                 return -cli_fail_err(c, &err);
         o->detach = a->detach;
+        o->listen_fds = listen_fds();
         if (c->g.debug)
                 o->phase_ns = a->phase_ns;
         return 0;

@@ -135,6 +135,29 @@ static int move_above(int *fd, unsigned preserve, husk_error_t *err)
         return 0;
 }
 
+/* Socket activation (runc does the same): the workload gets LISTEN_FDS=N and LISTEN_PID=1, since
+ * it is pid 1 of its namespace; any LISTEN_FDS/LISTEN_PID/LISTEN_FDNAMES from the config is
+ * replaced. */
+static void set_listen_env(config_process *p, unsigned n)
+{
+        char **env = xcalloc(p->n_env + 3, sizeof(char *));
+        size_t k = 0;
+        for (size_t i = 0; i < p->n_env; i++) {
+                if (strncmp(p->env[i], "LISTEN_FDS=", 11) == 0 ||
+                    strncmp(p->env[i], "LISTEN_PID=", 11) == 0 ||
+                    strncmp(p->env[i], "LISTEN_FDNAMES=", 15) == 0) {
+                        free(p->env[i]);
+                        continue;
+                }
+                env[k++] = p->env[i];
+        }
+        env[k++] = xasprintf("LISTEN_FDS=%u", n);
+        env[k++] = xstrdup("LISTEN_PID=1");
+        free(p->env);
+        p->env = env;
+        p->n_env = k;
+}
+
 /* Step 1: id, bundle, config, rootfs. */
 static int load_bundle(create_ctx *c, husk_error_t *err)
 {
@@ -152,6 +175,8 @@ static int load_bundle(create_ctx *c, husk_error_t *err)
         c->config_path = xasprintf("%s/config.json", c->bundle);
         if (!cfg->process || !cfg->process->args || cfg->process->n_args == 0)
                 return husk_error_set(err, EINVAL, "%s: .process.args is required", c->config_path);
+        if (o->listen_fds > 0)
+                set_listen_env(cfg->process, o->listen_fds);
         if (!cfg->has_root || !cfg->root.path || !cfg->root.path[0])
                 return husk_error_set(err, EINVAL, "%s: .root.path is required", c->config_path);
         _cleanup_free_ char *joined = cfg->root.path[0] == '/'
@@ -468,8 +493,9 @@ static int create_container(create_ctx *c, husk_error_t *err)
                 return util_syserr(err, errno, "socketpair");
         c->sync_host = sp[0];
         c->sync_child = sp[1];
-        if ((r = move_above(&c->sync_child, o->preserve_fds, err)) < 0 ||
-            (r = move_above(&c->fifo_fd, o->preserve_fds, err)) < 0)
+        unsigned keep = o->preserve_fds + o->listen_fds;
+        if ((r = move_above(&c->sync_child, keep, err)) < 0 ||
+            (r = move_above(&c->fifo_fd, keep, err)) < 0)
                 return r;
 
         init_args a = {
@@ -485,7 +511,7 @@ static int create_container(create_ctx *c, husk_error_t *err)
                 .seccomp = c->sp,
                 .sync_fd = c->sync_child,
                 .fifo_fd = c->fifo_fd,
-                .preserve_fds = o->preserve_fds,
+                .preserve_fds = keep,
                 .no_new_keyring = o->no_new_keyring,
                 .close_fds = { c->dirfd, c->sync_host, c->console_fd, -1 },
         };
