@@ -22,6 +22,9 @@ out=$(r "$A/busybox-oci" echo dir); is "$?:$out" "0:dir" "OCI layout folder"
 out=$(r busybox:latest echo byname); is "$?:$out" "0:byname" "a stored image by name"
 out=$(hk --debug run --store "$S" "$A/busybox-oci.tar" true 2>&1)
 like "$out" "already stored \(cache hit\)" "a second run of the same tarball is a cache hit (no load)"
+r0() { hk --debug run --store "$T/store6" "$A/busybox-oci.tar" echo again 2>&1; }
+r0 >/dev/null; hk image --store "$T/store6" rm busybox:latest >/dev/null
+like "$(r0)" "loaded from .*busybox-oci.tar" "after image rm, the cached tarball is loaded again"
 clean; ok $? "foreground runs leave no container folder, mount or state"
 ls "$S/containers" >/dev/null && [ -z "$(ls "$S/tmp")" ]; ok $? "and no load work folder"
 

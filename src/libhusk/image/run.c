@@ -34,43 +34,38 @@ static bool ref_is_path(const char *ref)
         return stat(ref, &st) == 0 && S_ISREG(st.st_mode);
 }
 
-/* The key of a tarball in STORE/tarballs: its identity and change time. Any write to the file
+/* The key of a tarball in STORE/tarballs: its identity and change time, as the file name
+ * itself (no hash: hashing would cost OpenSSL's start-up on every run). Any write to the file
  * changes ctime, so a hit means the same bytes that were loaded (and verified) before. */
-static void tarball_key(const struct stat *st, char hex[DIGEST_HEX_LEN + 1])
+static char *tarball_key(const struct stat *st)
 {
-        char buf[160];
-        int n = snprintf(buf, sizeof(buf), "v1 %lu %lu %lld %lld.%09ld %lld.%09ld",
-                         (unsigned long)st->st_dev, (unsigned long)st->st_ino,
-                         (long long)st->st_size, (long long)st->st_mtim.tv_sec,
-                         st->st_mtim.tv_nsec, (long long)st->st_ctim.tv_sec, st->st_ctim.tv_nsec);
-        digest_buffer(buf, (size_t)n, hex);
+        return xasprintf("tarballs/%lx-%lx-%llx-%llx.%lx-%llx.%lx", (unsigned long)st->st_dev,
+                         (unsigned long)st->st_ino, (unsigned long long)st->st_size,
+                         (unsigned long long)st->st_mtim.tv_sec, (unsigned long)st->st_mtim.tv_nsec,
+                         (unsigned long long)st->st_ctim.tv_sec, (unsigned long)st->st_ctim.tv_nsec);
 }
 
-static int load_ref(const husk_image_opts_t *io, int store_fd, const char *path, char **ret_id,
-                    bool *ret_loaded, husk_error_t *err)
+static int load_ref(const husk_image_opts_t *io, int store_fd, const char *path, bool force_load,
+                    char **ret_id, bool *ret_loaded, husk_error_t *err)
 {
         struct stat st;
-        char key[DIGEST_HEX_LEN + 1];
         _cleanup_free_ char *cached = NULL, *name = NULL;
         if (stat(path, &st) < 0)
                 return util_syserr(err, errno, "image %s", path);
         bool cacheable = S_ISREG(st.st_mode);
-        if (cacheable) {
-                tarball_key(&st, key);
-                name = xasprintf("tarballs/%s", key);
+        if (cacheable && !force_load) {
+                name = tarball_key(&st);
                 if (read_file_at(store_fd, name, 128, &cached, NULL) == 0) {
+                        /* The caller resolves it; should the image be gone, it calls again
+                         * with force_load. */
                         cached[strcspn(cached, "\n")] = '\0';
-                        husk_image_resolved_t *res = NULL;
-                        husk_error_t e = { 0 };
-                        /* A hit only counts while the image is still stored. */
-                        if (husk_image_resolve(io, cached, &res, &e) == 0) {
-                                husk_image_resolved_free(res);
-                                *ret_id = TAKE_PTR(cached);
-                                *ret_loaded = false;
-                                return 0;
-                        }
+                        *ret_id = TAKE_PTR(cached);
+                        *ret_loaded = false;
+                        return 0;
                 }
         }
+        if (cacheable && !name)
+                name = tarball_key(&st);
         husk_image_loaded_t *v = NULL;
         size_t n = 0;
         int r = husk_image_load(io, path, &v, &n, err);
@@ -551,11 +546,23 @@ static int prepare(const husk_image_run_opts_t *o, const char *id, const char *s
         int r = 0;
         if (store_fd < 0)
                 return util_syserr(err, errno, "open the store %s", store);
-        if (ref_is_path(o->ref))
-                r = load_ref(&o->image, store_fd, o->ref, &c->image_id, &c->loaded, err);
+        bool path = ref_is_path(o->ref);
+        if (path)
+                r = load_ref(&o->image, store_fd, o->ref, false, &c->image_id, &c->loaded, err);
         else
                 c->image_id = xstrdup(o->ref);
-        if (r < 0 || (r = husk_image_resolve(&o->image, c->image_id, &res, err)) < 0)
+        if (r < 0)
+                return r;
+        r = husk_image_resolve(&o->image, c->image_id, &res, err);
+        if (r < 0 && path && !c->loaded) {
+                /* A cache entry whose image was removed since: load the file again. */
+                husk_error_clear(err);
+                free(TAKE_PTR(c->image_id));
+                if ((r = load_ref(&o->image, store_fd, o->ref, true, &c->image_id, &c->loaded,
+                                  err)) == 0)
+                        r = husk_image_resolve(&o->image, c->image_id, &res, err);
+        }
+        if (r < 0)
                 return r;
         free(c->image_id);
         c->image_id = xstrdup(res->id);
