@@ -399,23 +399,8 @@ static int setup_intermediate(exec_ctx *c, husk_error_t *err)
         if (c->cg && (r = cgroup_enter(c->cg, c->child, err)) < 0)
                 return r;
         const config_process *p = c->proc;
-        for (size_t i = 0; i < p->n_rlimits; i++) {
-                struct rlimit rl = { .rlim_cur = p->rlimits[i].soft, .rlim_max = p->rlimits[i].hard };
-                if (prlimit(c->child, p->rlimits[i].resource, &rl, NULL) < 0) {
-                        int e = errno;
-                        char eb[128];
-                        return husk_error_set(err, e, "setrlimit %s: %s",
-                                              config_rlimit_name(p->rlimits[i].resource),
-                                              lower_strerror(e, eb, sizeof(eb)));
-                }
-        }
-        if (p->has_oom_score_adj) {
-                _cleanup_free_ char *path = xasprintf("/proc/%d/oom_score_adj", (int)c->child);
-                char v[16];
-                snprintf(v, sizeof(v), "%d", p->oom_score_adj);
-                if ((r = write_file_at(AT_FDCWD, path, v)) < 0)
-                        return util_syserr(err, r, "write oom_score_adj %s", v);
-        }
+        if ((r = process_host_limits(c->child, p, err)) < 0)
+                return r;
         /* SYNC_GO */
         if ((r = sync_send(c->sync_host, SYNC_GO, 0, NULL, 0, -1)) < 0)
                 return util_syserr(err, r, "sync: send SYNC_GO");

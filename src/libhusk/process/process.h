@@ -38,6 +38,8 @@ _Noreturn void container_main(init_args *a);
 /* Final steps of a container process, shared with exec (container side, after the pivot):
  * every fd but 0-2 and 3..3+preserve-1 gets CLOEXEC (CVE-2024-21626) ... */
 int process_close_fds(unsigned preserve, husk_error_t *err);
+/* Host side: rlimits (prlimit) and oom_score_adj of child from p. */
+int process_host_limits(pid_t child, const config_process *p, husk_error_t *err);
 /* ... chdir(cwd), refusing a cwd outside the root ("(unreachable)", CVE-2024-21626) ... */
 int process_enter_cwd(const char *cwd, husk_error_t *err);
 /* ... bounding set, setgroups, setresgid, setresuid (PR_SET_KEEPCAPS), then the capability sets

@@ -135,6 +135,33 @@ static int move_above(int *fd, unsigned preserve, husk_error_t *err)
         return 0;
 }
 
+/* Host side: rlimits and oom_score_adj of the child (create's init, exec's intermediate) set with
+ * prlimit and /proc/PID: done from the host because they cannot be raised from inside a user
+ * namespace. */
+int process_host_limits(pid_t child, const config_process *p, husk_error_t *err)
+{
+        for (size_t i = 0; i < p->n_rlimits; i++) {
+                struct rlimit rl = { .rlim_cur = p->rlimits[i].soft,
+                                     .rlim_max = p->rlimits[i].hard };
+                if (prlimit(child, p->rlimits[i].resource, &rl, NULL) < 0) {
+                        int e = errno;
+                        char eb[128];
+                        return husk_error_set(err, e, "setrlimit %s: %s",
+                                              config_rlimit_name(p->rlimits[i].resource),
+                                              lower_strerror(e, eb, sizeof(eb)));
+                }
+        }
+        if (p->has_oom_score_adj) {
+                _cleanup_free_ char *path = xasprintf("/proc/%d/oom_score_adj", (int)child);
+                char v[16];
+                snprintf(v, sizeof(v), "%d", p->oom_score_adj);
+                int r = write_file_at(AT_FDCWD, path, v);
+                if (r < 0)
+                        return util_syserr(err, r, "write oom_score_adj %s", v);
+        }
+        return 0;
+}
+
 /* Socket activation (runc does the same): the workload gets LISTEN_FDS=N and LISTEN_PID=1, since
  * it is pid 1 of its namespace; any LISTEN_FDS/LISTEN_PID/LISTEN_FDNAMES from the config is
  * replaced. */
@@ -237,24 +264,8 @@ static int setup_child(create_ctx *c, bool in_cgroup, bool later, husk_error_t *
         int r;
         if (!in_cgroup && !later && (r = cgroup_enter(c->cg, c->child, err)) < 0)
                 return r;
-        for (size_t i = 0; i < p->n_rlimits; i++) {
-                struct rlimit rl = { .rlim_cur = p->rlimits[i].soft,
-                                     .rlim_max = p->rlimits[i].hard };
-                if (prlimit(c->child, p->rlimits[i].resource, &rl, NULL) < 0) {
-                        int e = errno;
-                        char eb[128];
-                        return husk_error_set(err, e, "setrlimit %s: %s",
-                                              config_rlimit_name(p->rlimits[i].resource),
-                                              lower_strerror(e, eb, sizeof(eb)));
-                }
-        }
-        if (p->has_oom_score_adj) {
-                _cleanup_free_ char *path = xasprintf("/proc/%d/oom_score_adj", (int)c->child);
-                char v[16];
-                snprintf(v, sizeof(v), "%d", p->oom_score_adj);
-                if ((r = write_file_at(AT_FDCWD, path, v)) < 0)
-                        return util_syserr(err, r, "write oom_score_adj %s", v);
-        }
+        if ((r = process_host_limits(c->child, p, err)) < 0)
+                return r;
         if (c->plan.new_userns && !c->plan.unshare_mode &&
             (r = ns_write_idmaps(c->child, c->cfg, err)) < 0)
                 return r;
