@@ -7,7 +7,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include "config/config.h"
+#include "config/oci_config.h"
 #include "seccomp/seccomp.h"
 #include "util/util.h"
 

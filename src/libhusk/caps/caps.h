@@ -5,7 +5,7 @@
 #ifndef HUSK_CAPS_H
 #define HUSK_CAPS_H
 
-#include "config/config.h"
+#include "config/oci_config.h"
 
 #include <sys/capability.h>
 

@@ -5,7 +5,7 @@
 #ifndef HUSK_CGROUP_H
 #define HUSK_CGROUP_H
 
-#include "config/config.h"
+#include "config/oci_config.h"
 
 #include <sys/types.h>
 

@@ -5,7 +5,7 @@
 #ifndef HUSK_CONFIG_INTERNAL_H
 #define HUSK_CONFIG_INTERNAL_H
 
-#include "config/config.h"
+#include "config/oci_config.h"
 #include "util/util.h"
 
 #include <yajl/yajl_tree.h>

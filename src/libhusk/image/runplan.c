@@ -2,7 +2,7 @@
 /* Image run, pure planning: option values, passwd/group lookups, environment, capabilities and
  * args. No syscalls here (unit tested in tests/unit/test_imagerun.c). */
 #include "image/run.h"
-#include "config/config.h"
+#include "config/oci_config.h"
 
 #include <ctype.h>
 #include <string.h>

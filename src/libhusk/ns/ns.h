@@ -5,7 +5,7 @@
 #ifndef HUSK_NS_H
 #define HUSK_NS_H
 
-#include "config/config.h"
+#include "config/oci_config.h"
 
 #include <sched.h>
 #include <sys/types.h>

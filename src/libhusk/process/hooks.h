@@ -3,7 +3,7 @@
 #ifndef HUSK_HOOKS_H
 #define HUSK_HOOKS_H
 
-#include "config/config.h"
+#include "config/oci_config.h"
 
 /* Run the hooks of one kind in order, in the caller's namespaces. The first failure stops and
  * returns an error naming the hook kind, index and path. */

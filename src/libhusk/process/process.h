@@ -4,7 +4,7 @@
 #ifndef HUSK_PROCESS_H
 #define HUSK_PROCESS_H
 
-#include "config/config.h"
+#include "config/oci_config.h"
 #include "ns/ns.h"
 #include "rootfs/rootfs.h"
 #include "seccomp/seccomp.h"

@@ -6,7 +6,7 @@
 #ifndef HUSK_ROOTFS_H
 #define HUSK_ROOTFS_H
 
-#include "config/config.h"
+#include "config/oci_config.h"
 
 typedef struct rootfs_ctx {
         const husk_config *cfg;

@@ -4,7 +4,7 @@
 #ifndef HUSK_SECCOMP_H
 #define HUSK_SECCOMP_H
 
-#include "config/config.h"
+#include "config/oci_config.h"
 
 #include <linux/filter.h>
 

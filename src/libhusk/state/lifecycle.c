@@ -2,7 +2,7 @@
 /* Lifecycle commands that work from the saved state: state, list, kill, delete; plus spec and id
  * validation. Host side only. create/start/run live in src/libhusk/process/. */
 #include "cgroup/cgroup.h"
-#include "config/config.h"
+#include "config/oci_config.h"
 #include "husk/image.h"
 #include "process/hooks.h"
 #include "state/state.h"

@@ -8,7 +8,7 @@
 #ifndef HUSK_STATE_H
 #define HUSK_STATE_H
 
-#include "config/config.h"
+#include "config/oci_config.h"
 
 #include <sys/types.h>
 
