@@ -211,7 +211,9 @@ for _ in $(seq 200); do [ -s "$T/ticks" ] && break; sleep 0.1; done
 "$CG" freeze "$s"; ok $? "freeze"
 is "$("$CG" frozen "$s")" frozen "reported frozen"
 st=$(awk '{print $3}' /proc/$bg/stat)
-is "$st" "$( [ $V = 1 ] && echo D || echo S)" "frozen process state from the host" # v1 freezer: D, v2: S
+# v1's freezer shows D; v2 usually S, but D when the task was frozen inside a kernel wait (seen in
+# the v2 guest when the freeze lands while the shell forks): either way it is not running.
+like "$st" '^(S|D)$' "frozen process is not running (host view: S or D)"
 n1=$(wc -l < "$T/ticks"); sleep 0.4; n2=$(wc -l < "$T/ticks")
 is "$n2" "$n1" "no progress while frozen"
 "$CG" thaw "$s"; ok $? "thaw"
