@@ -91,7 +91,7 @@ is "$(cat "$T/mem-out2")" small-ok "a small allocation works under the limit"
 
 # update changes the limit of a running process' cgroup
 "$CG" exec "$s" sleep 30 & bg=$!
-sleep 0.3
+for _ in $(seq 200); do [ -n "$("$CG" pids "$s")" ] && break; sleep 0.1; done
 "$CG" update "$s" --memory 67108864 --swap 67108864; ok $? "update memory"
 if [ $V = 1 ]; then f=memory.limit_in_bytes; else f=memory.max; fi
 is "$(cgfile memory "/husk/mem-$SFX" $f)" 67108864 "updated limit visible"
@@ -241,7 +241,7 @@ done
 is "$n" 3 "three processes in the cgroup"
 "$CG" kill "$s" 15; ok $? "kill_all SIGTERM"
 wait $bg; is "$?" 143 "shell got SIGTERM"
-sleep 0.2
+for _ in $(seq 200); do [ "$("$CG" pids "$s" | wc -l)" = 0 ] && break; sleep 0.1; done
 is "$("$CG" pids "$s" | wc -l)" 0 "every process got the signal"
 "$CG" destroy "$s"
 

@@ -134,7 +134,7 @@ hk resume e1
 
 # exec in a stopped container
 hk kill e2 KILL
-sleep 0.3
+for _ in $(seq 100); do [ "$(hk state e2 | jq -r .status)" = stopped ] && break; sleep 0.1; done
 err=$(hk exec e2 true 2>&1)
 is "$?" 255 "exec in a stopped container exits 255"
 like "$err" "cannot exec in a stopped container" "and says so"
@@ -175,7 +175,7 @@ like "$err" "not supported.*CRIU" "with a clear message"
 b3=$(new_bundle)
 cfg "$b3" '.process.args = ["sh", "-c", "sleep 30 & sleep 30; true"] | .linux.namespaces |= map(select(.type != "pid"))'
 hk run -d -b "$b3" e3
-sleep 0.3
+for _ in $(seq 100); do [ "$(hk ps --format json e3 | jq length)" = 3 ] && break; sleep 0.1; done
 is "$(hk ps --format json e3 | jq length)" 3 "shared pid ns: sh and two sleeps in the cgroup"
 hk kill --all e3 KILL
 ok $? "kill --all"
