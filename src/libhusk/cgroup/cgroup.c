@@ -428,12 +428,6 @@ int cgroup_enter(cgroup_handle *h, pid_t pid, husk_error_t *err)
         return 0;
 }
 
-bool cgroup_host_clone_fd(void)
-{
-        struct statfs sfs;
-        return statfs(CGROUP_ROOT, &sfs) == 0 && sfs.f_type == CGROUP2_SUPER_MAGIC;
-}
-
 int cgroup_clone_fd(cgroup_handle *h)
 {
         if (h->version != 2)

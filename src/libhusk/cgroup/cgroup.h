@@ -18,8 +18,6 @@ int cgroup_create(const char *id, const husk_config *cfg, cgroup_handle **ret, h
 int cgroup_enter(cgroup_handle *h, pid_t pid, husk_error_t *err);
 /* v2 only: an O_DIRECTORY fd of the cgroup for clone3(CLONE_INTO_CGROUP), or -1 when not usable. */
 int cgroup_clone_fd(cgroup_handle *h);
-/* Whether cgroup_clone_fd() can give an fd on this host (pure cgroup v2), before any handle. */
-bool cgroup_host_clone_fd(void);
 /* Apply (new) resource limits (create and `update`). */
 int cgroup_apply(cgroup_handle *h, const config_resources *r, husk_error_t *err);
 /* Freeze or thaw every process. */

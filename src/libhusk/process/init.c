@@ -32,26 +32,11 @@
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
 #endif
 
-/* Container side: SYNC_CGROUP, when the host side enters the cgroup during our setup. */
-static void wait_cgroup(init_args *a)
-{
-        sync_msg m;
-        if (!a->cgroup_later)
-                return;
-        if (sync_expect(a->sync_fd, SYNC_CGROUP, &m) < 0)
-                _exit(1); /* the host side failed and reports it */
-        sync_msg_done(&m);
-        a->cgroup_later = false;
-}
-
 /* Container side: report err and leave. */
 static _Noreturn void child_fail(init_args *a, husk_error_t *err)
 {
         int code = err->code ? err->code : EINVAL;
         if (!a->ready) {
-                /* Take SYNC_CGROUP first: leaving a frame unread would make the host side's
-                 * receive fail with ECONNRESET instead of reading our error. */
-                wait_cgroup(a);
                 /* SYNC_ERROR: the host side turns this into the create's error. */
                 (void)sync_send(a->sync_fd, SYNC_ERROR, code, err->msg, strlen(err->msg), -1);
                 _exit(1);
@@ -351,8 +336,6 @@ _Noreturn void container_main(init_args *a)
                 close(notify_fd);
         }
 
-        /* SYNC_CGROUP: the host side moved us while we did the setup above. */
-        wait_cgroup(a);
         /* SYNC_READY: created. Then block on exec.fifo until `start` writes one byte. */
         if (sync_send(a->sync_fd, SYNC_READY, 0, t, sizeof(t), -1) < 0)
                 _exit(1);

@@ -29,7 +29,6 @@ typedef struct init_args {
         int close_fds[4]; /* host-only fds the child closes first (the state dir lock!); -1 = none
                            */
         bool ready;       /* set once SYNC_READY is sent: errors then go to stderr */
-        bool cgroup_later; /* the host side enters the cgroup after SYNC_GO: wait for SYNC_CGROUP */
 } init_args;
 
 /* Container side entry point after clone. Never returns: execve or _exit. */

@@ -233,36 +233,15 @@ static int load_bundle(create_ctx *c, husk_error_t *err)
         return 0;
 }
 
-/* Whether the host side may move the child into its cgroup after SYNC_GO, while the child does
- * its setup (cgroup v1: each cgroup.procs write costs up to milliseconds, an RCU grace period
- * for the first one). Only when nothing in the setup depends on the cgroup: no process is forked
- * (second fork, hooks: they would start outside it), no cgroup namespace (its root is the cgroup
- * at unshare time) and no cgroup mount (it reads /proc/self/cgroup). The child still waits for
- * SYNC_CGROUP before SYNC_READY, so the workload always starts inside its cgroup. */
-static bool can_enter_cgroup_later(const create_ctx *c)
-{
-        const husk_config *cfg = c->cfg;
-        if (c->plan.needs_fork || c->plan.new_cgroupns || c->plan.join_paths)
-                return false;
-        for (unsigned k = 0; k < ARRAY_SIZE(cfg->hooks.n_hooks); k++)
-                if (cfg->hooks.n_hooks[k] > 0)
-                        return false;
-        for (size_t i = 0; i < cfg->n_mounts; i++) {
-                const char *t = cfg->mounts[i].type;
-                if (t && (strcmp(t, "cgroup") == 0 || strcmp(t, "cgroup2") == 0))
-                        return false;
-        }
-        return true;
-}
-
-/* Host side, right after clone: rlimits (they cannot be raised later inside a user namespace),
- * oom_score_adj, cgroup and id maps, then SYNC_GO. With `later`, the cgroup is entered after
- * SYNC_GO and SYNC_CGROUP tells the child. */
-static int setup_child(create_ctx *c, bool in_cgroup, bool later, husk_error_t *err)
+/* Host side, right after clone: cgroup (STYLE.md §5 step 3: the child is in its cgroup before it
+ * runs any setup; on cgroup v1 this cgroup.procs write waits for an RCU grace period, a cost the
+ * speed issue names), rlimits (they cannot be raised later inside a user namespace),
+ * oom_score_adj and id maps, then SYNC_GO. */
+static int setup_child(create_ctx *c, bool in_cgroup, husk_error_t *err)
 {
         const config_process *p = c->cfg->process;
         int r;
-        if (!in_cgroup && !later && (r = cgroup_enter(c->cg, c->child, err)) < 0)
+        if (!in_cgroup && (r = cgroup_enter(c->cg, c->child, err)) < 0)
                 return r;
         if ((r = process_host_limits(c->child, p, err)) < 0)
                 return r;
@@ -272,18 +251,6 @@ static int setup_child(create_ctx *c, bool in_cgroup, bool later, husk_error_t *
         /* SYNC_GO */
         if ((r = sync_send(c->sync_host, SYNC_GO, 0, NULL, 0, -1)) < 0)
                 return util_syserr(err, r, "sync: send SYNC_GO");
-        if (!in_cgroup && later) {
-                uint64_t t = now_ns();
-                if ((r = cgroup_create(c->o->id, c->cfg, &c->cg, err)) < 0 ||
-                    (r = cgroup_enter(c->cg, c->child, err)) < 0)
-                        return r;
-                c->phase[HUSK_PHASE_CGROUP] = now_ns() - t;
-                /* SYNC_CGROUP. EPIPE: the child failed its setup meanwhile and left; its
-                 * SYNC_ERROR frame (or EOF) is still queued for serve_child to report. */
-                if ((r = sync_send(c->sync_host, SYNC_CGROUP, 0, NULL, 0, -1)) < 0 &&
-                    r != -EPIPE && r != -ECONNRESET)
-                        return util_syserr(err, r, "sync: send SYNC_CGROUP");
-        }
         return 0;
 }
 
@@ -477,11 +444,8 @@ static int create_container(create_ctx *c, husk_error_t *err)
         if (c->fifo_fd < 0)
                 return util_syserr(err, errno, "open %s", STATE_FIFO_NAME);
 
-        /* Without clone3 into the cgroup (cgroup v1), the cgroup is made and entered while the
-         * child does its setup when nothing in the setup depends on it. */
-        bool cgroup_later = !cgroup_host_clone_fd() && can_enter_cgroup_later(c);
         t = now_ns();
-        if (!cgroup_later && (r = cgroup_create(o->id, cfg, &c->cg, err)) < 0)
+        if ((r = cgroup_create(o->id, cfg, &c->cg, err)) < 0)
                 return r;
         c->phase[HUSK_PHASE_CGROUP] = now_ns() - t;
         t = now_ns();
@@ -533,7 +497,6 @@ static int create_container(create_ctx *c, husk_error_t *err)
         t = now_ns();
         bool in_cgroup = false;
         int clone_fd = c->cg ? cgroup_clone_fd(c->cg) : -1;
-        a.cgroup_later = cgroup_later;
         c->child = clone_child(c->plan.clone_flags, clone_fd, &in_cgroup);
         if (c->child < 0)
                 return util_syserr(err, errno, "clone the container process");
@@ -541,10 +504,9 @@ static int create_container(create_ctx *c, husk_error_t *err)
                 container_main(&a); /* container side: never returns */
         c->pid = c->child;
         util_closep(&c->sync_child);
-        if ((r = setup_child(c, in_cgroup, a.cgroup_later, err)) < 0)
+        if ((r = setup_child(c, in_cgroup, err)) < 0)
                 return r;
-        /* The clone phase without a deferred cgroup (its own phase). */
-        c->phase[HUSK_PHASE_CLONE] = now_ns() - t - (cgroup_later ? c->phase[HUSK_PHASE_CGROUP] : 0);
+        c->phase[HUSK_PHASE_CLONE] = now_ns() - t;
 
         t = now_ns();
         uint64_t child_t[CHILD_T_COUNT] = { 0 };

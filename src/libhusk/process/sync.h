@@ -20,7 +20,6 @@ typedef enum sync_type {
         SYNC_SECCOMP,    /* child -> host: fd = the seccomp notify listener (SCMP_ACT_NOTIFY) */
         SYNC_ERROR,      /* child -> host: code = errno, data = message */
         SYNC_READY,      /* child -> host: data = phase durations (uint64_t[]): blocked on fifo */
-        SYNC_CGROUP,     /* host -> child: in the cgroup now (when it was entered after SYNC_GO) */
 } sync_type;
 
 #define SYNC_MAX_DATA (256 * 1024)
