@@ -119,7 +119,11 @@ int state_dir_create(const char *root, const char *id, int *ret_dirfd, husk_erro
         return 0;
 }
 
-static int dir_open(const char *root, const char *id, bool lock, int *ret_dirfd, husk_error_t *err)
+/* Validate id, open ROOT and ROOT/ID's folder (name in name). Returns 0, a negative errno with
+ * err set, or 1 (err untouched) when only the folder is missing, so each caller words that case
+ * itself. */
+static int open_id_dir(const char *root, const char *id, char name[STATE_DIR_NAME_SIZE],
+                       int *ret_rootfd, int *ret_fd, husk_error_t *err)
 {
         int r = husk_id_validate(id, err);
         if (r < 0)
@@ -128,14 +132,27 @@ static int dir_open(const char *root, const char *id, bool lock, int *ret_dirfd,
         r = open_root(root, false, &rootfd, err);
         if (r < 0)
                 return r;
-        char name[STATE_DIR_NAME_SIZE];
         state_dir_name(id, name);
-        _cleanup_close_ int fd = openat(rootfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        int fd = openat(rootfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (fd < 0) {
                 if (errno == ENOENT)
-                        return husk_error_set(err, ENOENT, "container does not exist");
+                        return 1;
                 return util_syserr(err, errno, "open state dir %s/%s", root, id);
         }
+        *ret_rootfd = TAKE_FD(rootfd);
+        *ret_fd = fd;
+        return 0;
+}
+
+static int dir_open(const char *root, const char *id, bool lock, int *ret_dirfd, husk_error_t *err)
+{
+        _cleanup_close_ int rootfd = -1, fd = -1;
+        char name[STATE_DIR_NAME_SIZE];
+        int r = open_id_dir(root, id, name, &rootfd, &fd, err);
+        if (r == 1)
+                return husk_error_set(err, ENOENT, "container does not exist");
+        if (r < 0)
+                return r;
         if (lock) {
                 r = lock_dir(fd, LOCK_EX);
                 if (r < 0)
@@ -204,21 +221,13 @@ static int remove_contents(int dirfd, int depth)
 
 int state_dir_remove(const char *root, const char *id, husk_error_t *err)
 {
-        int r = husk_id_validate(id, err);
-        if (r < 0)
-                return r;
-        _cleanup_close_ int rootfd = -1;
-        r = open_root(root, false, &rootfd, err);
-        if (r < 0)
-                return r;
+        _cleanup_close_ int rootfd = -1, fd = -1;
         char name[STATE_DIR_NAME_SIZE];
-        state_dir_name(id, name);
-        _cleanup_close_ int fd = openat(rootfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        if (fd < 0) {
-                if (errno == ENOENT)
-                        return 0;
-                return util_syserr(err, errno, "open state dir %s/%s", root, id);
-        }
+        int r = open_id_dir(root, id, name, &rootfd, &fd, err);
+        if (r == 1)
+                return 0; /* already gone */
+        if (r < 0)
+                return r;
         r = remove_contents(fd, 0);
         if (r < 0)
                 return util_syserr(err, r, "remove state dir %s/%s", root, id);
