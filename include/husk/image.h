@@ -108,6 +108,7 @@ typedef struct husk_image_run_opts {
         const char *user;        /* USER[:GROUP], names or numbers; NULL: the image's User */
         const char *hostname;    /* NULL: the container id (first 63 characters) */
         const char *network;     /* "none" (default: own network namespace) or "host" */
+        char **publish;          /* -p [HOSTIP:]HOSTPORT:CTRPORT[/tcp|/udp] (net block) */
         const char *memory;      /* bytes, or with a k/m/g/t suffix (1024-based) */
         const char *cpus;        /* decimal number of CPUs, e.g. "1.5" */
         const char *pids_limit;  /* decimal; -1 or 0: unlimited */

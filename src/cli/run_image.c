@@ -26,9 +26,10 @@ typedef struct ropt {
 typedef struct run_args {
         husk_image_run_opts_t o;
         const char *name, *store, *platform, *env_files_last;
+        const char *restart; /* --restart no|on-failure[:N]|always (service block) */
         bool rm, detach, interactive, help;
         char **env_cli, **env_files;
-        size_t n_env_cli, n_env_files, n_vol, n_tmpfs, n_add, n_drop;
+        size_t n_env_cli, n_env_files, n_vol, n_tmpfs, n_add, n_drop, n_pub;
 } run_args;
 
 #define OFF(f) offsetof(run_args, f)
@@ -52,8 +53,10 @@ static const ropt ropts[] = {
         { "pids-limit", 0, V_STR, OFF(o.pids_limit), "maximum number of processes" },
         { "cap-add", 0, V_LIST, OFF(o.cap_add), "add a capability (or ALL)" },
         { "cap-drop", 0, V_LIST, OFF(o.cap_drop), "drop a capability (or ALL)" },
-        { "network", 0, V_STR, OFF(o.network), "none (default: own empty network namespace) or host" },
+        { "network", 0, V_STR, OFF(o.network), "bridge (default), none, host or a network NAME" },
         { "net", 0, V_STR, OFF(o.network), NULL },
+        { "publish", 'p', V_LIST, OFF(o.publish), "[HOSTIP:]HOSTPORT:CTRPORT[/tcp|/udp]: publish a port" },
+        { "restart", 0, V_STR, OFF(restart), "no (default), on-failure[:N] or always (with -d)" },
         { "store", 0, V_STR, OFF(store), "image store (default $HUSK_STORE or " HUSK_STORE_DEFAULT ")" },
         { "platform", 0, V_STR, OFF(platform), "OS/ARCH[/VARIANT] to pick from a multi-platform archive" },
         { "help", 'h', V_NONE, OFF(help), NULL },
@@ -69,6 +72,8 @@ static size_t *list_count(run_args *a, size_t off)
                 return &a->n_vol;
         if (off == OFF(o.tmpfs))
                 return &a->n_tmpfs;
+        if (off == OFF(o.publish))
+                return &a->n_pub;
         return off == OFF(o.cap_add) ? &a->n_add : &a->n_drop;
 }
 
@@ -307,6 +312,7 @@ static void args_done(run_args *a)
         free(a->o.tmpfs);
         free(a->o.cap_add);
         free(a->o.cap_drop);
+        free(a->o.publish);
         strv_free(a->o.env);
 }
 
