@@ -240,6 +240,11 @@ static int apply_meta(int fd, struct archive_entry *e, bool times)
         return 0;
 }
 
+bool layer_canceled(const layer_limits_t *lim)
+{
+        return lim && lim->cancel && __atomic_load_n(lim->cancel, __ATOMIC_ACQUIRE);
+}
+
 static int write_data(extract_t *x, struct archive *a, int fd, const char *entry, husk_error_t *err)
 {
         const void *buf;
@@ -252,6 +257,8 @@ static int write_data(extract_t *x, struct archive *a, int fd, const char *entry
                         break;
                 if (r != ARCHIVE_OK && r != ARCHIVE_WARN)
                         return entry_err(x, err, entry, EIO, "read: %s", archive_error_string(a));
+                if (layer_canceled(x->lim)) /* a big entry: stop within a block */
+                        return husk_error_set(err, ECANCELED, "%s: canceled", x->what);
                 written += size;
                 x->total += size;
                 if (written > x->lim->max_entry)
@@ -510,6 +517,10 @@ int image_layer_apply(int blob_fd, compression_t comp, int root_fd, const char *
                         r = husk_error_set(err, EINVAL, "%s: after %llu entries: %s", what,
                                            (unsigned long long)res->entries,
                                            archive_error_string(inner));
+                        goto out;
+                }
+                if (layer_canceled(lim)) {
+                        r = husk_error_set(err, ECANCELED, "%s: canceled", what);
                         goto out;
                 }
                 res->entries++;

@@ -78,6 +78,9 @@ void entry_plan_done(entry_plan_t *p);
 typedef struct layer_limits {
         uint64_t max_entry;
         uint64_t max_total;
+        /* When not NULL and set (read atomically) by another thread, the apply stops with
+         * -ECANCELED: a parallel load whose other layer failed (store/load.c). */
+        const int *cancel;
 } layer_limits_t;
 
 typedef struct layer_result {
@@ -90,11 +93,14 @@ typedef struct layer_result {
 
 /* Unpacks the (possibly compressed) tar read from blob_fd into the directory root_fd, in overlay
  * form, computing the blob digest and the diff_id in the same pass. what names the layer in
- * errors ("ARCHIVE: layer X"). Never writes outside root_fd. */
+ * errors ("ARCHIVE: layer X"). Never writes outside root_fd. Thread-safe: several layers may be
+ * applied at once (each into its own root_fd). */
 int image_layer_apply(int blob_fd, compression_t comp, int root_fd, const char *what,
                       const layer_limits_t *lim, layer_result_t *res, husk_error_t *err);
 /* rm -rf of dirfd/name without following symlinks. */
 int rm_rf_at(int dirfd, const char *name);
+/* True when lim->cancel is set. */
+bool layer_canceled(const layer_limits_t *lim);
 
 /* ---- sources: an OCI layout / docker-save folder, or an archive staged into a folder ---- */
 typedef enum source_kind { SOURCE_OCI = 1, SOURCE_DOCKER, SOURCE_ROOTFS } source_kind_t;

@@ -3,6 +3,7 @@
 #include "store/store.h"
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -53,7 +54,8 @@ static int unpack(load_ctx_t *c, const layer_ref_t *l, const char *want_diff, ch
                 if (blob < 0 || lseek(blob, 0, SEEK_SET) < 0)
                         return util_syserr(err, errno, "%s", what);
         }
-        _cleanup_free_ char *dir = xasprintf("L%u", c->seq++);
+        _cleanup_free_ char *dir =
+                xasprintf("L%u", __atomic_fetch_add(&c->seq, 1, __ATOMIC_RELAXED));
         _cleanup_close_ int dfd = -1, diff = -1;
         if (mkdirat(c->work_fd, dir, 0700) < 0 ||
             (dfd = openat(c->work_fd, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
@@ -114,11 +116,145 @@ static int ensure_layer(load_ctx_t *c, const layer_ref_t *l, const char *want, l
                         return util_syserr(err, errno, "lock layer sha256:%s", want);
         if (layer_present(c->s, want))
                 return 0;
+        if (layer_canceled(&c->lim))
+                return husk_error_set(err, ECANCELED, "layer sha256:%s: canceled", want);
         _cleanup_free_ char *dir = NULL;
         int r = unpack(c, l, want, &dir, res, err);
         if (r < 0)
                 return r;
+        if (layer_canceled(&c->lim)) {
+                /* Another layer of this load failed: the load publishes nothing more. */
+                (void)rm_rf_at(c->work_fd, dir); /* the work folder goes at the end anyway */
+                return husk_error_set(err, ECANCELED, "layer sha256:%s: canceled", want);
+        }
         return publish(c, dir, want, err);
+}
+
+/* ---- the layers of one image, unpacked in parallel ----
+ * Each layer is stored by its diff_id and unpacked into its own work folder, so layers are
+ * independent: up to one thread per online CPU takes the next layer to do. The first failure
+ * sets cancel; the other threads stop at their next entry (or block of a big entry), remove
+ * their work folders and publish nothing. The error reported is the failed layer's with the
+ * lowest index (a layer canceled because of it reports nothing). Progress is reported in layer
+ * order, under the lock, by whichever thread completes the next layer in order. */
+#define MAX_THREADS 32
+
+typedef struct layer_job {
+        const layer_ref_t *ref;
+        const char *diff;
+        bool dup;  /* the same diff_id as an earlier layer: nothing to do */
+        bool done;
+        int r;     /* < 0 error, 0 already stored, 1 unpacked by this load */
+        layer_result_t res;
+        husk_error_t err;
+} layer_job_t;
+
+typedef struct layer_pool {
+        load_ctx_t *c;
+        layer_job_t *jobs;
+        size_t n;
+        pthread_mutex_t lock;
+        size_t next;     /* next job to take */
+        size_t reported; /* progress was reported for jobs [0, reported) */
+        size_t failed;   /* lowest failed job, n when none */
+        int cancel;      /* read and written with __atomic */
+} layer_pool_t;
+
+/* Reports the progress of the jobs done in order. Called with the lock held. */
+static void pool_report(layer_pool_t *p)
+{
+        const husk_image_opts_t *o = p->c->o;
+        while (p->failed == p->n && p->reported < p->n && p->jobs[p->reported].done) {
+                layer_job_t *j = &p->jobs[p->reported++];
+                if (o && o->progress)
+                        o->progress(o->progress_ud, (unsigned)p->reported, (unsigned)p->n,
+                                    layer_size(p->c->s, j->diff), j->r > 0);
+        }
+}
+
+static void *pool_worker(void *arg)
+{
+        layer_pool_t *p = arg;
+        for (;;) {
+                pthread_mutex_lock(&p->lock);
+                while (p->next < p->n && p->jobs[p->next].dup)
+                        p->jobs[p->next++].done = true;
+                pool_report(p);
+                if (p->next >= p->n || __atomic_load_n(&p->cancel, __ATOMIC_ACQUIRE)) {
+                        pthread_mutex_unlock(&p->lock);
+                        return NULL;
+                }
+                size_t i = p->next++;
+                pthread_mutex_unlock(&p->lock);
+
+                layer_job_t *j = &p->jobs[i];
+                int r = ensure_layer(p->c, j->ref, j->diff, &j->res, &j->err);
+
+                pthread_mutex_lock(&p->lock);
+                j->r = r;
+                j->done = true;
+                bool canceled = r == -ECANCELED && __atomic_load_n(&p->cancel, __ATOMIC_ACQUIRE);
+                if (r < 0 && !canceled) {
+                        if (i < p->failed)
+                                p->failed = i;
+                        __atomic_store_n(&p->cancel, 1, __ATOMIC_RELEASE);
+                }
+                pthread_mutex_unlock(&p->lock);
+        }
+}
+
+static unsigned pool_threads(size_t work)
+{
+        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+        const char *e = getenv("HUSK_UNPACK_THREADS"); /* for measurements: 1 = sequential */
+        uint64_t v;
+        if (e && parse_uint64(e, &v) == 0 && v > 0)
+                cpus = (long)(v < MAX_THREADS ? v : MAX_THREADS);
+        if (cpus < 1)
+                cpus = 1;
+        if (cpus > MAX_THREADS)
+                cpus = MAX_THREADS;
+        return (unsigned)((size_t)cpus < work ? (size_t)cpus : work);
+}
+
+/* Ensures every layer of the plan is stored, unpacking the missing ones in parallel. On success
+ * *out counts what was unpacked and skipped. */
+static int ensure_layers(load_ctx_t *c, const image_plan_t *pl, char **diff_ids,
+                         husk_image_loaded_t *out, husk_error_t *err)
+{
+        layer_pool_t p = { .c = c, .n = pl->n_layers, .failed = pl->n_layers };
+        _cleanup_free_ layer_job_t *jobs = xcalloc(pl->n_layers ? pl->n_layers : 1, sizeof(*jobs));
+        size_t work = 0;
+        p.jobs = jobs;
+        for (size_t i = 0; i < p.n; i++) {
+                jobs[i].ref = &pl->layers[i];
+                jobs[i].diff = diff_ids[i];
+                for (size_t k = 0; k < i && !jobs[i].dup; k++)
+                        jobs[i].dup = strcmp(diff_ids[k], diff_ids[i]) == 0;
+                work += !jobs[i].dup;
+        }
+        c->lim.cancel = &p.cancel;
+        pthread_mutex_init(&p.lock, NULL);
+        unsigned nt = pool_threads(work);
+        pthread_t tids[MAX_THREADS];
+        unsigned started = 0;
+        /* The calling thread is one of the workers; a thread that cannot start is one fewer. */
+        while (started + 1 < nt && pthread_create(&tids[started], NULL, pool_worker, &p) == 0)
+                started++;
+        pool_worker(&p);
+        for (unsigned t = 0; t < started; t++)
+                pthread_join(tids[t], NULL);
+        pthread_mutex_destroy(&p.lock);
+        c->lim.cancel = NULL;
+        if (p.failed < p.n) {
+                const husk_error_t *e = &jobs[p.failed].err;
+                return husk_error_set(err, e->code, "%s", e->msg);
+        }
+        for (size_t i = 0; i < p.n; i++) {
+                out->layers_unpacked += jobs[i].r > 0;
+                out->skipped_devices += jobs[i].res.skipped_devices;
+        }
+        return 0;
 }
 
 static char *synth_config(const char *diff_hex)
@@ -251,21 +387,13 @@ static int load_one(load_ctx_t *c, const image_plan_t *p, husk_image_loaded_t *o
                         return r;
                 }
                 out->layers_total = (unsigned)p->n_layers;
+                if ((r = ensure_layers(c, p, cfg.diff_ids, out, err)) < 0) {
+                        image_config_done(&cfg);
+                        return r;
+                }
                 for (size_t i = 0; i < p->n_layers; i++) {
-                        layer_result_t res = { 0 };
-                        r = ensure_layer(c, &p->layers[i], cfg.diff_ids[i], &res, err);
-                        if (r < 0) {
-                                image_config_done(&cfg);
-                                return r;
-                        }
-                        out->layers_unpacked += r;
-                        out->skipped_devices += res.skipped_devices;
                         layers[i] = xstrdup(cfg.diff_ids[i]);
-                        uint64_t ls = layer_size(c->s, cfg.diff_ids[i]);
-                        size += ls;
-                        if (c->o && c->o->progress)
-                                c->o->progress(c->o->progress_ud, (unsigned)i + 1,
-                                               (unsigned)p->n_layers, ls, r > 0);
+                        size += layer_size(c->s, cfg.diff_ids[i]);
                 }
                 image_config_done(&cfg);
         }

@@ -17,6 +17,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <dlfcn.h>
+#include <pthread.h>
 #include <openssl/evp.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -36,12 +37,18 @@ static void *lib_handle(int lib)
         static bool failed[LIB_COUNT];
         static const char *const names[LIB_COUNT] = { HUSK_LIBARCHIVE_SONAME,
                                                       HUSK_LIBCRYPTO_SONAME };
+        /* The layers of one load are unpacked by several threads (store/load.c): the first calls
+         * may race, so the handles are looked up under a lock. */
+        static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+        pthread_mutex_lock(&lock);
         if (!handles[lib] && !failed[lib]) {
                 /* RTLD_LOCAL: the library's symbols never interpose on anything of ours. */
                 handles[lib] = dlopen(names[lib], RTLD_NOW | RTLD_LOCAL);
                 failed[lib] = handles[lib] == NULL;
         }
-        return handles[lib];
+        void *h = handles[lib];
+        pthread_mutex_unlock(&lock);
+        return h;
 }
 
 /* The address of NAME in LIB, or NULL when the library or the symbol is missing. */
@@ -63,9 +70,12 @@ static void *lib_sym_or_abort(int lib, const char *name)
 #define FORWARD(lib, ret, name, params, args)                                                      \
         ret name params                                                                            \
         {                                                                                          \
-                static __typeof__(&name) fn;                                                       \
-                if (!fn)                                                                           \
+                static __typeof__(&name) fn_;                                                      \
+                __typeof__(&name) fn = __atomic_load_n(&fn_, __ATOMIC_ACQUIRE);                    \
+                if (!fn) {                                                                         \
                         fn = (__typeof__(&name))lib_sym_or_abort(lib, #name);                      \
+                        __atomic_store_n(&fn_, fn, __ATOMIC_RELEASE);                              \
+                }                                                                                  \
                 return fn args;                                                                    \
         }
 
@@ -73,9 +83,12 @@ static void *lib_sym_or_abort(int lib, const char *name)
 #define FORWARD_OR(lib, ret, name, params, args, fail)                                             \
         ret name params                                                                            \
         {                                                                                          \
-                static __typeof__(&name) fn;                                                       \
-                if (!fn)                                                                           \
+                static __typeof__(&name) fn_;                                                      \
+                __typeof__(&name) fn = __atomic_load_n(&fn_, __ATOMIC_ACQUIRE);                    \
+                if (!fn) {                                                                         \
                         fn = (__typeof__(&name))lib_sym(lib, #name);                               \
+                        __atomic_store_n(&fn_, fn, __ATOMIC_RELEASE);                              \
+                }                                                                                  \
                 if (!fn)                                                                           \
                         return fail;                                                               \
                 return fn args;                                                                    \
@@ -88,12 +101,14 @@ FORWARD_OR(LIB_ARCHIVE, const char *, archive_version_details, (void), (),
 /* Cleanup paths free NULL without having loaded anything. */
 int archive_read_free(struct archive *a)
 {
-        static __typeof__(&archive_read_free) fn;
+        static __typeof__(&archive_read_free) fn_;
+        __typeof__(&archive_read_free) fn = __atomic_load_n(&fn_, __ATOMIC_ACQUIRE);
         if (!a)
                 return ARCHIVE_OK;
-        if (!fn)
-                fn = (__typeof__(&archive_read_free))lib_sym_or_abort(LIB_ARCHIVE,
-                                                                      "archive_read_free");
+        if (!fn) {
+                fn = (__typeof__(&archive_read_free))lib_sym_or_abort(LIB_ARCHIVE, "archive_read_free");
+                __atomic_store_n(&fn_, fn, __ATOMIC_RELEASE);
+        }
         return fn(a);
 }
 FORWARD(LIB_ARCHIVE, const char *, archive_error_string, (struct archive * a), (a))
@@ -137,10 +152,12 @@ FORWARD(LIB_ARCHIVE, int, archive_entry_xattr_next,
 /* Variadic: format here, hand the text over as "%s". */
 void archive_set_error(struct archive *a, int code, const char *fmt, ...)
 {
-        static __typeof__(&archive_set_error) fn;
-        if (!fn)
-                fn = (__typeof__(&archive_set_error))lib_sym_or_abort(LIB_ARCHIVE,
-                                                                      "archive_set_error");
+        static __typeof__(&archive_set_error) fn_;
+        __typeof__(&archive_set_error) fn = __atomic_load_n(&fn_, __ATOMIC_ACQUIRE);
+        if (!fn) {
+                fn = (__typeof__(&archive_set_error))lib_sym_or_abort(LIB_ARCHIVE, "archive_set_error");
+                __atomic_store_n(&fn_, fn, __ATOMIC_RELEASE);
+        }
         char msg[1024];
         va_list ap;
         va_start(ap, fmt);
@@ -158,11 +175,14 @@ FORWARD_OR(LIB_CRYPTO, int, EVP_Digest,
            (data, n, md, len, type, impl), 0)
 void EVP_MD_CTX_free(EVP_MD_CTX *ctx)
 {
-        static __typeof__(&EVP_MD_CTX_free) fn;
+        static __typeof__(&EVP_MD_CTX_free) fn_;
+        __typeof__(&EVP_MD_CTX_free) fn = __atomic_load_n(&fn_, __ATOMIC_ACQUIRE);
         if (!ctx)
                 return;
-        if (!fn)
+        if (!fn) {
                 fn = (__typeof__(&EVP_MD_CTX_free))lib_sym_or_abort(LIB_CRYPTO, "EVP_MD_CTX_free");
+                __atomic_store_n(&fn_, fn, __ATOMIC_RELEASE);
+        }
         fn(ctx);
 }
 FORWARD(LIB_CRYPTO, int, EVP_DigestInit_ex, (EVP_MD_CTX * ctx, const EVP_MD *type, ENGINE *impl),
