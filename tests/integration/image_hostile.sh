@@ -76,4 +76,17 @@ sh "$HUSK_SRCDIR/images/mkoci.sh" "$T/trunc" trunc amd64 '{}' "$T/trunc.tar" >/d
 o=$(img load "$T/trunc" 2>&1); isnt $? 0 "a truncated layer is refused"
 store_empty_but_hostile() { [ -z "$(ls "$S/tmp")" ] && ! img inspect trunc >/dev/null 2>&1; }
 store_empty_but_hostile; ok $? "and leaves no image or work folder"
+# Cut inside the last entry's data (the config's diff_id matches the cut stream): refused. Cut
+# right after the data, before the padding and end blocks (what umoci 0.4 insert writes): the
+# entry is complete and the layer loads.
+"$MKTAR" "$T/z.tar" "dir:d" "big:d/z:700" || bail "husk-mktar"
+head -c $((512 + 512 + 600)) "$T/z.tar" > "$T/zcut.tar"
+sh "$HUSK_SRCDIR/images/mkoci.sh" "$T/zcut" zcut:1 amd64 '{}' "$T/zcut.tar" >/dev/null
+o=$(img load "$T/zcut" 2>&1); isnt $? 0 "a layer cut inside its last file's data is refused"
+like "$o" "entry 'd/z': read: " "the error names the entry"
+! img inspect zcut:1 >/dev/null 2>&1 && [ -z "$(ls "$S/tmp")" ]; ok $? "and leaves no image or work folder"
+head -c $((512 + 512 + 700)) "$T/z.tar" > "$T/zend.tar"
+sh "$HUSK_SRCDIR/images/mkoci.sh" "$T/zend" zend:1 amd64 '{}' "$T/zend.tar" >/dev/null
+o=$(img load "$T/zend" 2>&1); ok $? "a layer that ends right after its last file's data loads"
+is "$(stat -c %s "$(img inspect zend:1 | jq -r '.layer_dirs[0]')/d/z")" 700 "with the whole file"
 done_testing

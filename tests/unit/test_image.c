@@ -7,6 +7,7 @@
 #include <cmocka.h>
 
 #include "image/image.h"
+#include "store/store.h"
 
 #include <string.h>
 #include <sys/stat.h>
@@ -75,10 +76,45 @@ static void test_path_clean(void **state)
         clean_bad("a/../../b", "..");
         clean_bad("a/..", "..");
         clean_bad("/etc/passwd", "absolute");
+        /* The root entry as umoci insert writes it: the layer root, not an absolute path. */
+        clean_ok("/", "");
+        clean_ok("//", "");
+        clean_bad("//etc", "absolute");
+        clean_bad("/./etc", "absolute");
         char longc[300];
         memset(longc, 'a', sizeof(longc) - 1);
         longc[sizeof(longc) - 1] = '\0';
         clean_bad(longc, "too long");
+}
+
+static void cands_are(const char *ref, const char *want)
+{
+        char **v = store_name_candidates(ref);
+        size_t len = 0;
+        for (size_t i = 0; v[i]; i++)
+                len += strlen(v[i]) + 1;
+        char *got = calloc(1, len + 1);
+        for (size_t i = 0; v[i]; i++) {
+                strcat(got, v[i]);
+                if (v[i + 1])
+                        strcat(got, " ");
+        }
+        assert_string_equal(got, want);
+        free(got);
+        strv_free(v);
+}
+
+static void test_name_candidates(void **state)
+{
+        cands_are("busybox", "busybox busybox:latest docker.io/library/busybox "
+                             "docker.io/library/busybox:latest localhost/busybox "
+                             "localhost/busybox:latest");
+        cands_are("tools:1", "tools:1 docker.io/library/tools:1 localhost/tools:1");
+        cands_are("me/app:2", "me/app:2 docker.io/me/app:2 localhost/me/app:2");
+        cands_are("localhost/tools", "localhost/tools localhost/tools:latest");
+        cands_are("quay.io/x/y:3", "quay.io/x/y:3");
+        cands_are("reg:5000/y", "reg:5000/y reg:5000/y:latest");
+        cands_are("a@sha256:00", "a@sha256:00 docker.io/library/a@sha256:00 localhost/a@sha256:00");
 }
 
 static entry_action_t plan(const char *name, mode_t t, const char *parent, const char *leaf)
@@ -173,7 +209,7 @@ int main(void)
                 cmocka_unit_test(test_digest),         cmocka_unit_test(test_digest_parse),
                 cmocka_unit_test(test_path_clean),     cmocka_unit_test(test_whiteout_plan),
                 cmocka_unit_test(test_entry_types),    cmocka_unit_test(test_media_types),
-                cmocka_unit_test(test_config_parse),
+                cmocka_unit_test(test_config_parse),   cmocka_unit_test(test_name_candidates),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -166,15 +166,17 @@ static int read_blob(const image_source_t *src, const desc_t *d, char **ret, hus
         return 0;
 }
 
-static int plan_manifest(const image_source_t *src, const desc_t *d, image_plan_t *ret,
-                         husk_error_t *err)
+/* Where a blob is: blobs/sha256/HEX in an OCI layout, HEX in a containers/image "dir:" folder. */
+static char *blob_at(bool flat, const char *hex)
 {
-        _cleanup_free_ char *text = NULL;
-        _cleanup_yajl_ yajl_val m = NULL;
-        _cleanup_free_ char *what = xasprintf("%s: manifest sha256:%s", src->desc, d->hex);
-        int r = read_blob(src, d, &text, err);
-        if (r < 0 || (r = parse_json(text, what, &m, err)) < 0)
-                return r;
+        return flat ? xstrdup(hex) : blob_path(hex);
+}
+
+/* The plan of one image manifest (OCI or Docker schema 2), parsed. */
+static int plan_from_manifest(yajl_val m, const char *what, bool flat, image_plan_t *ret,
+                              husk_error_t *err)
+{
+        int r;
         desc_t cd;
         yajl_val cfg = get(m, "config", yajl_t_object);
         yajl_val layers = get(m, "layers", yajl_t_array);
@@ -182,7 +184,7 @@ static int plan_manifest(const image_source_t *src, const desc_t *d, image_plan_
                 return husk_error_set(err, EINVAL, "%s: missing config or layers", what);
         if ((r = parse_desc(cfg, what, &cd, err)) < 0)
                 return r;
-        image_plan_t p = { .config_path = blob_path(cd.hex), .config_hex = xstrdup(cd.hex) };
+        image_plan_t p = { .config_path = blob_at(flat, cd.hex), .config_hex = xstrdup(cd.hex) };
         p.layers = xcalloc(layers->u.array.len + 1, sizeof(layer_ref_t));
         for (size_t i = 0; i < layers->u.array.len; i++) {
                 desc_t ld;
@@ -196,13 +198,25 @@ static int plan_manifest(const image_source_t *src, const desc_t *d, image_plan_
                         image_plan_free(&p, 1);
                         return r;
                 }
-                p.layers[p.n_layers++] = (layer_ref_t){ .path = blob_path(ld.hex),
+                p.layers[p.n_layers++] = (layer_ref_t){ .path = blob_at(flat, ld.hex),
                                                         .blob_hex = xstrdup(ld.hex),
                                                         .size = ld.size,
                                                         .comp = ld.comp };
         }
         *ret = p;
         return 0;
+}
+
+static int plan_manifest(const image_source_t *src, const desc_t *d, image_plan_t *ret,
+                         husk_error_t *err)
+{
+        _cleanup_free_ char *text = NULL;
+        _cleanup_yajl_ yajl_val m = NULL;
+        _cleanup_free_ char *what = xasprintf("%s: manifest sha256:%s", src->desc, d->hex);
+        int r = read_blob(src, d, &text, err);
+        if (r < 0 || (r = parse_json(text, what, &m, err)) < 0)
+                return r;
+        return plan_from_manifest(m, what, false, ret, err);
 }
 
 /* Resolves one descriptor (manifest or index) to a plan for platform. */
@@ -323,6 +337,34 @@ static char *hex_from_path(const char *path)
         return digest_hex_valid(h) ? TAKE_PTR(h) : NULL;
 }
 
+/* containers/image's "dir:" folder (skopeo copy ... dir:, podman save --format docker-dir):
+ * manifest.json is the image manifest itself, the blobs are files named by their hex digest, and
+ * a "version" file says "Directory Transport Version: 1.x". It carries no image name. */
+static int plan_dir(const image_source_t *src, yajl_val m, const char *what, image_plan_t **ret,
+                    size_t *ret_n, husk_error_t *err)
+{
+        _cleanup_free_ char *version = NULL;
+        husk_error_t ignored = { 0 }; /* no version file: said below, with the format's name */
+        if (image_source_read(src, "version", NULL, &version, NULL, &ignored) < 0 ||
+            strncmp(version, "Directory Transport Version: 1.", 31) != 0)
+                return husk_error_set(err, EINVAL,
+                                      "%s: an image manifest, but no 'Directory Transport Version: "
+                                      "1.x' in 'version' (not a dir: folder)",
+                                      what);
+        yajl_val sv = get(m, "schemaVersion", yajl_t_number);
+        if (!sv || !YAJL_IS_INTEGER(sv) || YAJL_GET_INTEGER(sv) != 2)
+                return husk_error_set(err, EOPNOTSUPP, "%s: only schemaVersion 2 manifests are "
+                                      "supported", what);
+        image_plan_t p = { 0 };
+        int r = plan_from_manifest(m, what, true, &p, err);
+        if (r < 0)
+                return r;
+        *ret = xcalloc(1, sizeof(image_plan_t));
+        (*ret)[0] = p;
+        *ret_n = 1;
+        return 0;
+}
+
 static int plan_docker(const image_source_t *src, image_plan_t **ret, size_t *ret_n,
                        husk_error_t *err)
 {
@@ -332,6 +374,8 @@ static int plan_docker(const image_source_t *src, image_plan_t **ret, size_t *re
         int r = image_source_read(src, "manifest.json", NULL, &text, NULL, err);
         if (r < 0 || (r = parse_json(text, what, &m, err)) < 0)
                 return r;
+        if (YAJL_IS_OBJECT(m) && get(m, "layers", yajl_t_array))
+                return plan_dir(src, m, what, ret, ret_n, err);
         if (!YAJL_IS_ARRAY(m) || m->u.array.len == 0)
                 return husk_error_set(err, EINVAL, "%s: not a non-empty array", what);
         image_plan_t *v = NULL;

@@ -16,8 +16,8 @@ int image_path_clean(const char *name, char **ret, const char **ret_reason)
         const char *reason = NULL;
         if (!name)
                 reason = "entry without a name";
-        else if (name[0] == '/')
-                reason = "absolute path";
+        else if (name[0] == '/' && name[strspn(name, "/")] != '\0')
+                reason = "absolute path"; /* "/" alone is the layer root (umoci insert writes it) */
         else if (strlen(name) >= PATH_MAX)
                 reason = "name too long";
         if (reason) {

@@ -217,14 +217,17 @@ int husk_image_rm(const husk_image_opts_t *o, const char *ref, char **ret_remove
                 goto out;
         image_record_t *rec = &v[idx];
         if (by_name && strv_length(rec->names) > 1) {
-                /* Only the name goes; the image keeps its other names. */
-                const char *slash = strrchr(ref, '/');
-                _cleanup_free_ char *alt = strchr(slash ? slash : ref, ':')
-                                                   ? NULL
-                                                   : xasprintf("%s:latest", ref);
+                /* Only the name goes (the one ref found, the most exact candidate); the image
+                 * keeps its other names. */
+                _cleanup_strv_ char **cands = store_name_candidates(ref);
+                const char *gone = NULL;
+                for (size_t c = 0; cands[c] && !gone; c++)
+                        for (size_t k = 0; rec->names[k] && !gone; k++)
+                                if (strcmp(rec->names[k], cands[c]) == 0)
+                                        gone = cands[c];
                 size_t w = 0;
                 for (size_t k = 0; rec->names[k]; k++) {
-                        if (strcmp(rec->names[k], ref) == 0 || (alt && strcmp(rec->names[k], alt) == 0))
+                        if (gone && strcmp(rec->names[k], gone) == 0)
                                 free(rec->names[k]);
                         else
                                 rec->names[w++] = rec->names[k];

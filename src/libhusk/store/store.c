@@ -215,20 +215,49 @@ static bool is_hex_prefix(const char *s)
         return i >= 4 && i <= DIGEST_HEX_LEN;
 }
 
+static void strv_push(char ***v, size_t *n, char *s)
+{
+        *v = xrealloc(*v, (*n + 2) * sizeof(char *));
+        (*v)[(*n)++] = s;
+        (*v)[*n] = NULL;
+}
+
+char **store_name_candidates(const char *ref)
+{
+        /* "busybox" also finds "busybox:latest"; a short name also finds what podman and skopeo
+         * write for it: docker.io/library/NAME (docker-archive RepoTags) and localhost/NAME. */
+        const char *slash = strrchr(ref, '/');
+        bool has_tag = strchr(slash ? slash : ref, ':') != NULL || strchr(ref, '@') != NULL;
+        const char *first_end = strchr(ref, '/');
+        size_t fl = first_end ? (size_t)(first_end - ref) : 0;
+        bool has_domain = first_end && (memchr(ref, '.', fl) || memchr(ref, ':', fl) ||
+                                        (fl == 9 && strncmp(ref, "localhost", 9) == 0));
+        char **v = NULL;
+        size_t n = 0;
+        const char *prefixes[] = { "", NULL, NULL };
+        if (!has_domain) {
+                prefixes[1] = first_end ? "docker.io/" : "docker.io/library/";
+                prefixes[2] = "localhost/";
+        }
+        for (size_t i = 0; i < ARRAY_SIZE(prefixes); i++) {
+                if (!prefixes[i])
+                        continue;
+                strv_push(&v, &n, xasprintf("%s%s", prefixes[i], ref));
+                if (!has_tag)
+                        strv_push(&v, &n, xasprintf("%s%s:latest", prefixes[i], ref));
+        }
+        return v;
+}
+
 int store_find(image_record_t *v, size_t n, const char *ref, size_t *ret_idx, bool *ret_by_name,
                husk_error_t *err)
 {
-        /* Names first: "busybox" also finds "busybox:latest". */
-        const char *slash = strrchr(ref, '/');
-        bool has_tag = strchr(slash ? slash : ref, ':') != NULL;
-        _cleanup_free_ char *with_tag = has_tag ? NULL : xasprintf("%s:latest", ref);
-        for (int pass = 0; pass < 2; pass++) {
-                const char *want = pass == 0 ? ref : with_tag;
-                if (!want)
-                        continue;
+        /* Names first, in the order of store_name_candidates. */
+        _cleanup_strv_ char **cands = store_name_candidates(ref);
+        for (size_t c = 0; cands[c]; c++) {
                 for (size_t i = 0; i < n; i++)
                         for (size_t k = 0; v[i].names && v[i].names[k]; k++)
-                                if (strcmp(v[i].names[k], want) == 0) {
+                                if (strcmp(v[i].names[k], cands[c]) == 0) {
                                         *ret_idx = i;
                                         *ret_by_name = true;
                                         return 0;

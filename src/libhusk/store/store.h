@@ -37,7 +37,11 @@ void image_record_done(image_record_t *r);
 /* All records (sorted by load time). */
 int store_records(store_t *s, image_record_t **ret, size_t *ret_n, husk_error_t *err);
 void image_records_free(image_record_t *v, size_t n);
-/* Finds one record by name, id or id prefix; *ret_by_name tells which. */
+/* The names ref may stand for, most exact first: ref, ref:latest (no tag given), and for a name
+ * without a registry domain docker.io/library/ (or docker.io/) and localhost/ in front. */
+char **store_name_candidates(const char *ref);
+/* Finds one record by name (see store_name_candidates), id or id prefix; *ret_by_name tells
+ * which. */
 int store_find(image_record_t *v, size_t n, const char *ref, size_t *ret_idx, bool *ret_by_name,
                husk_error_t *err);
 int store_record_write(store_t *s, const image_record_t *r, husk_error_t *err);
