@@ -136,6 +136,13 @@ diag "failing load $fail_ms ms, the large layer alone $big_ms ms"
 [ $((fail_ms * 3)) -lt "$big_ms" ]; ok $? "the failing load stops the large layer early (< 1/3 of its time)"
 img rm huge:latest >/dev/null; img prune >/dev/null
 
+# An oci-archive cut in the middle (its layers are read in place from an uncompressed archive).
+fresh
+head -c $(( $(stat -c %s "$T/many.tar") / 2 )) "$T/many.tar" > "$T/cut.tar"
+out=$(img load "$T/cut.tar" 2>&1); isnt $? 0 "an oci-archive cut in half: refused"
+like "$out" "$T/cut.tar: " "the error names the archive"
+nothing_left && [ "$(nlayers)" = 0 ]; ok $? "no work folder, no image, no layer"
+
 # ---- the good image still loads after the failures ----
 out=$(img load "$T/many.tar" 2>&1); ok $? "the intact image loads into the same store"
 is "$(echo "$out" | id_of)" "$id1" "with the same id"

@@ -21,6 +21,8 @@
 
 typedef struct pipe_state {
         int fd;
+        int64_t off;  /* next pread offset (ranged) */
+        int64_t left; /* bytes of the blob not read yet; < 0: read() to the end of the file */
         digest_ctx_t blob;
         digest_ctx_t diff;
         struct archive *outer;
@@ -31,22 +33,41 @@ typedef struct pipe_state {
         char outer_err[512];
 } pipe_state_t;
 
+/* The next bytes of the blob: the rest of the file, or the rest of its range in an archive. */
+static ssize_t blob_read(pipe_state_t *st, void *buf, size_t size)
+{
+        if (st->left == 0)
+                return 0;
+        if (st->left > 0 && (uint64_t)st->left < size)
+                size = (size_t)st->left;
+        ssize_t n;
+        do
+                n = st->left < 0 ? read(st->fd, buf, size) : pread(st->fd, buf, size, st->off);
+        while (n < 0 && errno == EINTR);
+        if (n == 0 && st->left > 0) {
+                errno = EIO; /* the archive is shorter than when it was staged */
+                return -1;
+        }
+        if (n > 0) {
+                st->off += n;
+                if (st->left > 0)
+                        st->left -= n;
+        }
+        return n;
+}
+
 static la_ssize_t outer_read(struct archive *a, void *data, const void **buf)
 {
         pipe_state_t *st = data;
-        for (;;) {
-                ssize_t n = read(st->fd, st->inbuf, BUF_SIZE);
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0) {
-                        archive_set_error(a, errno, "read: %s", strerror(errno));
-                        return -1;
-                }
-                if (!st->same)
-                        digest_update(&st->blob, st->inbuf, (size_t)n);
-                *buf = st->inbuf;
-                return n;
+        ssize_t n = blob_read(st, st->inbuf, BUF_SIZE);
+        if (n < 0) {
+                archive_set_error(a, errno, "read: %s", strerror(errno));
+                return -1;
         }
+        if (!st->same)
+                digest_update(&st->blob, st->inbuf, (size_t)n);
+        *buf = st->inbuf;
+        return n;
 }
 
 static la_ssize_t inner_read(struct archive *a, void *data, const void **buf)
@@ -458,9 +479,7 @@ static int drain(pipe_state_t *st)
                 digest_update(&st->diff, st->midbuf, (size_t)n);
         }
         for (;;) {
-                ssize_t n = read(st->fd, st->inbuf, BUF_SIZE);
-                if (n < 0 && errno == EINTR)
-                        continue;
+                ssize_t n = blob_read(st, st->inbuf, BUF_SIZE);
                 if (n < 0)
                         return -errno;
                 if (n == 0)
@@ -478,10 +497,11 @@ static void archive_freep(struct archive **a)
         *a = NULL;
 }
 
-int image_layer_apply(int blob_fd, compression_t comp, int root_fd, const char *what,
-                      const layer_limits_t *lim, layer_result_t *res, husk_error_t *err)
+int image_layer_apply(int blob_fd, int64_t blob_off, int64_t blob_len, compression_t comp,
+                      int root_fd, const char *what, const layer_limits_t *lim,
+                      layer_result_t *res, husk_error_t *err)
 {
-        pipe_state_t st = { .fd = blob_fd };
+        pipe_state_t st = { .fd = blob_fd, .off = blob_off, .left = blob_len < 0 ? -1 : blob_len };
         extract_t x = { .root_fd = root_fd, .what = what, .lim = lim, .res = res, .cache_fd = -1,
                         .stream_eof = &st.outer_eof };
         _cleanup_free_ char *inbuf = xmalloc(BUF_SIZE);

@@ -91,12 +91,14 @@ typedef struct layer_result {
         unsigned skipped_devices;
 } layer_result_t;
 
-/* Unpacks the (possibly compressed) tar read from blob_fd into the directory root_fd, in overlay
+/* Unpacks the (possibly compressed) tar read from blob_fd (blob_len bytes at blob_off with pread,
+ * or with read to the end of the file when blob_len < 0) into the directory root_fd, in overlay
  * form, computing the blob digest and the diff_id in the same pass. what names the layer in
  * errors ("ARCHIVE: layer X"). Never writes outside root_fd. Thread-safe: several layers may be
  * applied at once (each into its own root_fd). */
-int image_layer_apply(int blob_fd, compression_t comp, int root_fd, const char *what,
-                      const layer_limits_t *lim, layer_result_t *res, husk_error_t *err);
+int image_layer_apply(int blob_fd, int64_t blob_off, int64_t blob_len, compression_t comp,
+                      int root_fd, const char *what, const layer_limits_t *lim,
+                      layer_result_t *res, husk_error_t *err);
 /* rm -rf of dirfd/name without following symlinks. */
 int rm_rf_at(int dirfd, const char *name);
 /* True when lim->cancel is set. */
@@ -112,13 +114,18 @@ typedef struct image_source {
         bool staged;
         char **names;       /* staged: cleaned archive names; staging file i is "f<i>" */
         int *alias;         /* staged: index of the file each name refers to */
+        int64_t *off, *len; /* staged: where file i is in archive_fd (off < 0: in "f<i>") */
+        int archive_fd;     /* staged, uncompressed archive: files are read in place */
         size_t n_names;
 } image_source_t;
 /* Opens path. Archives are staged into staging_fd (an empty folder the caller owns and removes). */
 int image_source_open(const char *path, int staging_fd, image_source_t *src, husk_error_t *err);
 void image_source_close(image_source_t *src);
+/* Opens a file of the source: read *ret_len bytes of *ret_fd from *ret_off with pread, or, when
+ * *ret_len < 0, the whole file from its start. (Files of an uncompressed archive are read in
+ * place, without a staging copy.) */
 int image_source_open_file(const image_source_t *src, const char *rel, int *ret_fd,
-                           husk_error_t *err);
+                           int64_t *ret_off, int64_t *ret_len, husk_error_t *err);
 /* Reads a small JSON file (<= 8 MiB) of the source; when hex is not NULL, checks its digest. */
 int image_source_read(const image_source_t *src, const char *rel, const char *hex, char **ret,
                       size_t *ret_len, husk_error_t *err);

@@ -126,18 +126,38 @@ static int stage_copy(struct archive *a, int fd, const char *path, const char *e
         return 0;
 }
 
-/* Copies every regular file of the archive into staging_fd as "f<N>" and records symlinks as
- * aliases (docker save links identical layer.tar files). Names are only kept, never used as
- * paths on disk. */
+/* An uncompressed archive's file is read in place: where its data starts in the archive. False
+ * (copy it) for a compressed archive, or an entry without a plain size or with holes. */
+static bool in_place(struct archive *a, struct archive_entry *e, int64_t archive_size,
+                     int64_t *ret_off, int64_t *ret_len)
+{
+        if (archive_filter_count(a) != 1 || archive_filter_code(a, 0) != ARCHIVE_FILTER_NONE ||
+            !archive_entry_size_is_set(e) || archive_entry_sparse_count(e) != 0)
+                return false;
+        int64_t off = archive_filter_bytes(a, 0), len = archive_entry_size(e);
+        /* A truncated archive: the copy reports it. */
+        if (off < 0 || len < 0 || off > archive_size || len > archive_size - off)
+                return false;
+        *ret_off = off;
+        *ret_len = len;
+        return true;
+}
+
+/* Records every regular file of the archive: read in place when the archive is uncompressed,
+ * else copied into staging_fd as "f<N>"; symlinks become aliases (docker save links identical
+ * layer.tar files). Names are only kept, never used as paths on disk. */
 static int stage(image_source_t *src, int fd, int staging_fd, husk_error_t *err)
 {
         __attribute__((cleanup(archive_freep))) struct archive *a = archive_reader(fd);
         struct archive_entry *e;
         _cleanup_strv_ char **targets = NULL;
         size_t cap = 0;
+        struct stat ast;
         int r;
         if (!a)
                 return husk_error_set(err, EINVAL, "%s: cannot open as an archive", src->desc);
+        if (fstat(fd, &ast) < 0)
+                return util_syserr(err, errno, "%s: stat", src->desc);
         while ((r = archive_read_next_header(a, &e)) == ARCHIVE_OK || r == ARCHIVE_WARN) {
                 const char *name = archive_entry_pathname(e), *why = NULL;
                 _cleanup_free_ char *c = NULL;
@@ -153,20 +173,33 @@ static int stage(image_source_t *src, int fd, int staging_fd, husk_error_t *err)
                         cap = cap ? cap * 2 : 64;
                         src->names = xrealloc(src->names, cap * sizeof(char *));
                         src->alias = xrealloc(src->alias, cap * sizeof(int));
+                        src->off = xrealloc(src->off, cap * sizeof(int64_t));
+                        src->len = xrealloc(src->len, cap * sizeof(int64_t));
                         targets = xrealloc(targets, cap * sizeof(char *));
                 }
                 size_t i = src->n_names++;
                 src->names[i] = TAKE_PTR(c);
                 src->names[i + 1] = NULL;
-                targets[i] = NULL;
+                /* Every slot set ("" for a file): strv_free at cleanup stops at the first NULL. */
+                targets[i] = xstrdup("");
                 targets[i + 1] = NULL;
                 src->alias[i] = (int)i;
+                src->off[i] = src->len[i] = -1;
                 if (t == AE_IFLNK) {
                         src->alias[i] = -1;
                         const char *tg = archive_entry_symlink(e);
-                        targets[i] = tg ? join_inside(name, tg) : NULL;
-                        if (!targets[i])
-                                targets[i] = xstrdup("");
+                        char *j = tg ? join_inside(name, tg) : NULL;
+                        if (j) {
+                                free(targets[i]);
+                                targets[i] = j;
+                        }
+                        continue;
+                }
+                if (in_place(a, e, (int64_t)ast.st_size, &src->off[i], &src->len[i])) {
+                        if (src->archive_fd < 0 &&
+                            (src->archive_fd = fcntl(fd, F_DUPFD_CLOEXEC, 3)) < 0)
+                                return util_syserr(err, errno, "%s: dup", src->desc);
+                        archive_read_data_skip(a); /* a seek: the data is read later, in place */
                         continue;
                 }
                 char fname[32];
@@ -193,7 +226,7 @@ static int stage(image_source_t *src, int fd, int staging_fd, husk_error_t *err)
 
 int image_source_open(const char *path, int staging_fd, image_source_t *src, husk_error_t *err)
 {
-        *src = (image_source_t){ .dirfd = -1, .file_fd = -1 };
+        *src = (image_source_t){ .dirfd = -1, .file_fd = -1, .archive_fd = -1 };
         _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
         struct stat st;
         int r;
@@ -252,13 +285,17 @@ void image_source_close(image_source_t *src)
                 close(src->dirfd);
         if (src->file_fd >= 0)
                 close(src->file_fd);
+        if (src->archive_fd >= 0)
+                close(src->archive_fd);
         strv_free(src->names);
         free(src->alias);
-        *src = (image_source_t){ .dirfd = -1, .file_fd = -1 };
+        free(src->off);
+        free(src->len);
+        *src = (image_source_t){ .dirfd = -1, .file_fd = -1, .archive_fd = -1 };
 }
 
 int image_source_open_file(const image_source_t *src, const char *rel, int *ret_fd,
-                           husk_error_t *err)
+                           int64_t *ret_off, int64_t *ret_len, husk_error_t *err)
 {
         _cleanup_free_ char *c = NULL;
         const char *why = NULL;
@@ -270,6 +307,17 @@ int image_source_open_file(const image_source_t *src, const char *rel, int *ret_
                 if (i < 0 || src->alias[i] < 0)
                         return husk_error_set(err, ENOENT, "%s: '%s' is not in the archive",
                                               src->desc, rel);
+                int k = src->alias[i];
+                if (src->off[k] >= 0) {
+                        /* Read in place: each reader has its own fd, and pread keeps no offset. */
+                        fd = fcntl(src->archive_fd, F_DUPFD_CLOEXEC, 3);
+                        if (fd < 0)
+                                return util_syserr(err, errno, "%s: dup", src->desc);
+                        *ret_fd = fd;
+                        *ret_off = src->off[k];
+                        *ret_len = src->len[k];
+                        return 0;
+                }
                 char fname[32];
                 snprintf(fname, sizeof(fname), "f%d", src->alias[i]);
                 fd = openat(src->dirfd, fname, O_RDONLY | O_CLOEXEC);
@@ -287,6 +335,30 @@ int image_source_open_file(const image_source_t *src, const char *rel, int *ret_
                 return husk_error_set(err, EINVAL, "%s: '%s' is not a regular file", src->desc, rel);
         }
         *ret_fd = fd;
+        *ret_off = 0;
+        *ret_len = -1;
+        return 0;
+}
+
+/* Reads len bytes at off (a file read in place) into a new NUL-terminated buffer. */
+static int read_range(int fd, int64_t off, int64_t len, char **ret)
+{
+        if (len > (int64_t)JSON_MAX)
+                return -EFBIG;
+        _cleanup_free_ char *buf = xmalloc((size_t)len + 1);
+        size_t got = 0;
+        while ((int64_t)got < len) {
+                ssize_t n = pread(fd, buf + got, (size_t)len - got, off + (int64_t)got);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0)
+                        return -errno;
+                if (n == 0)
+                        return -EIO; /* the archive shrank since it was staged */
+                got += (size_t)n;
+        }
+        buf[len] = '\0';
+        *ret = TAKE_PTR(buf);
         return 0;
 }
 
@@ -296,12 +368,18 @@ int image_source_read(const image_source_t *src, const char *rel, const char *he
         _cleanup_close_ int fd = -1;
         _cleanup_free_ char *buf = NULL;
         size_t len = 0;
-        int r = image_source_open_file(src, rel, &fd, err);
+        int64_t off, rlen;
+        int r = image_source_open_file(src, rel, &fd, &off, &rlen, err);
         if (r < 0)
                 return r;
-        char self[64];
-        snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
-        r = read_file_at(AT_FDCWD, self, JSON_MAX, &buf, &len);
+        if (rlen >= 0) {
+                r = read_range(fd, off, rlen, &buf);
+                len = r == 0 ? (size_t)rlen : 0;
+        } else {
+                char self[64];
+                snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
+                r = read_file_at(AT_FDCWD, self, JSON_MAX, &buf, &len);
+        }
         if (r < 0)
                 return husk_error_set(err, -r, "%s: read '%s': %s", src->desc, rel,
                                       r == -EFBIG ? "larger than 8 MiB" : strerror(-r));

@@ -43,11 +43,12 @@ static int unpack(load_ctx_t *c, const layer_ref_t *l, const char *want_diff, ch
                   layer_result_t *res, husk_error_t *err)
 {
         _cleanup_close_ int blob = -1;
+        int64_t off = 0, len = -1;
         _cleanup_free_ char *what = l->path ? xasprintf("%s: layer %s", c->src->desc, l->path)
                                             : xstrdup(c->src->desc);
         int r;
         if (l->path) {
-                if ((r = image_source_open_file(c->src, l->path, &blob, err)) < 0)
+                if ((r = image_source_open_file(c->src, l->path, &blob, &off, &len, err)) < 0)
                         return r;
         } else {
                 blob = fcntl(c->src->file_fd, F_DUPFD_CLOEXEC, 3);
@@ -62,7 +63,7 @@ static int unpack(load_ctx_t *c, const layer_ref_t *l, const char *want_diff, ch
             mkdirat(dfd, "diff", 0755) < 0 ||
             (diff = openat(dfd, "diff", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
                 return util_syserr(err, errno, "%s: create work folder", what);
-        r = image_layer_apply(blob, l->comp, diff, what, &c->lim, res, err);
+        r = image_layer_apply(blob, off, len, l->comp, diff, what, &c->lim, res, err);
         if (r == 0 && l->blob_hex && strcmp(res->blob_hex, l->blob_hex) != 0)
                 r = husk_error_set(err, EINVAL,
                                    "%s: blob digest mismatch (expected sha256:%s, got sha256:%s)",
@@ -444,7 +445,7 @@ int husk_image_load(const husk_image_opts_t *o, const char *path, husk_image_loa
                     size_t *ret_n, husk_error_t *err)
 {
         store_t s;
-        image_source_t src = { .dirfd = -1, .file_fd = -1 };
+        image_source_t src = { .dirfd = -1, .file_fd = -1, .archive_fd = -1 };
         image_plan_t *plans = NULL;
         size_t n = 0;
         husk_image_loaded_t *out = NULL;

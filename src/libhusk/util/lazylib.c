@@ -125,6 +125,10 @@ FORWARD(LIB_ARCHIVE, int, archive_read_open,
         (a, data, o, r, c))
 FORWARD(LIB_ARCHIVE, int, archive_read_open_fd, (struct archive * a, int fd, size_t block),
         (a, fd, block))
+FORWARD(LIB_ARCHIVE, la_int64_t, archive_filter_bytes, (struct archive * a, int n), (a, n))
+FORWARD(LIB_ARCHIVE, int, archive_filter_code, (struct archive * a, int n), (a, n))
+FORWARD(LIB_ARCHIVE, int, archive_filter_count, (struct archive * a), (a))
+FORWARD(LIB_ARCHIVE, int, archive_entry_sparse_count, (struct archive_entry * e), (e))
 FORWARD(LIB_ARCHIVE, int, archive_read_support_filter_bzip2, (struct archive * a), (a))
 FORWARD(LIB_ARCHIVE, int, archive_read_support_filter_gzip, (struct archive * a), (a))
 FORWARD(LIB_ARCHIVE, int, archive_read_support_filter_none, (struct archive * a), (a))
