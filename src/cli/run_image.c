@@ -280,7 +280,7 @@ static void random_id(char buf[17])
                 sprintf(buf + 2 * i, "%02x", b[i]);
 }
 
-/* Replace fd target with a new open of path (0: /dev/null for stdin; 1/2: the output log). */
+/* Replace fd target with a new open of path (stdin: /dev/null). */
 static int redirect(int target, const char *path, int flags)
 {
         int fd = open(path, flags | O_CLOEXEC, 0600);
