@@ -108,7 +108,8 @@ int husk_service_run(const husk_global_t *g, const husk_service_run_opts_t *o, h
         return svc_monitor_spawn(g, store, o->id, err);
 }
 
-/* Read the monitor's report: "OK" or "ERR CODE MESSAGE"; EOF first means it died. */
+/* Read the monitor's report: "OK" or "ERR CODE MESSAGE", NUL-terminated; EOF first means it
+ * died. */
 static int read_report(int fd, husk_error_t *err)
 {
         char buf[HUSK_ERROR_MSG_MAX + 32];
@@ -120,7 +121,9 @@ static int read_report(int fd, husk_error_t *err)
                 if (k <= 0)
                         break;
                 n += (size_t)k;
-                if (n == sizeof(buf) - 1)
+                /* A report ends with a NUL: the container (forked while the pipe was open)
+                 * holds its write end until its execve, EOF would come only then. */
+                if (memchr(buf, '\0', n) || n == sizeof(buf) - 1)
                         break;
         }
         buf[n] = '\0';
@@ -165,7 +168,7 @@ int svc_monitor_spawn(const husk_global_t *g, const char *store, const char *id,
                         _exit(1);
                 pid_t m = fork();
                 if (m < 0) {
-                        dprintf(p[1], "ERR %d fork the monitor: %s", errno, strerror(errno));
+                        dprintf(p[1], "ERR %d fork the monitor: %s%c", errno, strerror(errno), '\0');
                         _exit(1);
                 }
                 if (m > 0)
@@ -188,9 +191,9 @@ static void report(monitor_t *m, int code, const char *msg)
         if (m->report < 0)
                 return;
         if (code == 0)
-                (void)write_all(m->report, "OK", 2);
+                (void)write_all(m->report, "OK", 3);
         else
-                dprintf(m->report, "ERR %d %s", code, msg);
+                dprintf(m->report, "ERR %d %s%c", code, msg, '\0');
         util_closep(&m->report);
 }
 
@@ -533,7 +536,7 @@ static _Noreturn void monitor_main(const husk_global_t *g, const char *store, co
                         signal(s, SIG_DFL);
         int r = detach_fds(&m.report);
         if (r < 0) {
-                dprintf(rfd, "ERR %d monitor: set up its fds: %s", -r, strerror(-r));
+                dprintf(rfd, "ERR %d monitor: set up its fds: %s%c", -r, strerror(-r), '\0');
                 _exit(1);
         }
         if (chdir("/") < 0) {
