@@ -21,6 +21,7 @@ field() { hk inspect "$1" | jq -r ".[0].$2"; }
 st() { field "$1" State.Status; }
 is_status() { [ "$(st "$1")" = "$2" ]; }
 logs_has() { hk logs "$1" 2>&1 | grep -qx "$2"; }
+monitor_ended() { [ "$(field "$1" State.MonitorAlive)" = false ]; }
 file_has() { grep -qx "$2" "$1" 2>/dev/null; }
 # A process that exists and is not a zombie (a reparented zombie waits for its new parent).
 alive() { [ -e "/proc/$1" ] && [ "$(cut -d' ' -f3 "/proc/$1/stat" 2>/dev/null)" != Z ]; }
@@ -113,7 +114,7 @@ alive "$p2"; is $? 1 "no process"
 
 # ---- on-failure:2 stops after 2 restarts ----
 r -d --name svc-rs2 --restart on-failure:2 busybox sh -c "$COUNT; exit 3" >/dev/null
-wait_for 30 sh -c "[ \"\$($HUSK --root $HUSK_TEST_ROOT inspect svc-rs2 | jq -r '.[0].State.MonitorAlive')\" = false ]"
+wait_for 30 monitor_ended svc-rs2
 ok $? "on-failure:2: the monitor ends"
 is "$(hk logs svc-rs2 | tr '\n' ' ')" "run 1 run 2 run 3 " "three runs (two restarts), no fourth"
 is "$(st svc-rs2),$(field svc-rs2 State.ExitCode),$(field svc-rs2 State.Restarts)" "exited,3,2" "inspect: exited (3), 2 restarts"
@@ -166,6 +167,13 @@ is "$(hk logs --tail 1 svc-rot)" "line 1999" "logs reads across the rotation"
 n=$(hk logs svc-rot | wc -l)
 [ "$n" -gt 100 ] && [ "$n" -lt 2000 ]; ok $? "older lines were dropped ($n kept)"
 hk rm -f svc-rot >/dev/null
+
+# ---- an OOM kill inside the container is recorded ----
+r -d --name svc-oom --memory 16m busybox sh -c 'head -c 200m /dev/zero | tail; exit 1' >/dev/null
+wait_for 30 monitor_ended svc-oom; ok $? "a container over its memory limit ends"
+is "$(field svc-oom State.OOMKilled),$(field svc-oom State.ExitCode)" "true,1" "inspect: OOMKilled (its tail was killed), exit code 1"
+like "$(field svc-oom State.StartedAt) $(field svc-oom State.FinishedAt)" "^2[0-9-]+T.* 2[0-9-]+T" "inspect: StartedAt and FinishedAt after the end"
+hk rm svc-oom >/dev/null
 
 # ---- a failing first start: exit 125, nothing left ----
 out=$(r -d --name svc-bad busybox /nonexistent 2>&1); rc=$?

@@ -35,6 +35,7 @@ typedef struct monitor {
         unsigned restarts;
         svc_backoff bo;
         svc_logw log;
+        int64_t last_start; /* of the last run, kept in monitor.json after the end */
 } monitor_t;
 
 int husk_service_restart_check(const char *policy, husk_error_t *err)
@@ -453,12 +454,13 @@ static void supervise(monitor_t *m)
                 }
                 (void)svc_write_monitor(m->dirfd, "running", t0, m->restarts, pid);
                 m->started = true;
+                m->last_start = t0;
                 report(m, 0, NULL);
                 int status = wait_exit(m, pid, fo, fe);
                 close(fo);
                 close(fe);
                 int64_t t1 = svc_now();
-                bool oom = WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL && oom_killed(m);
+                bool oom = oom_killed(m); /* any process of the container, as podman reports */
                 /* This waits for the state lock: a concurrent `husk delete` of the container
                  * finishes (folder included) before we write anything more into the folder. */
                 husk_error_t e = { 0 };
@@ -480,7 +482,8 @@ static void supervise(monitor_t *m)
                         break;
                 m->restarts++;
         }
-        (void)svc_write_monitor(m->dirfd, "exited", 0, m->restarts, 0);
+        if (!m->gone)
+                (void)svc_write_monitor(m->dirfd, "exited", m->last_start, m->restarts, 0);
 }
 
 static int monitor_init(monitor_t *m, const husk_global_t *g, const char *store, const char *id,
