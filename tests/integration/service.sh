@@ -158,6 +158,18 @@ gone svc-mon; ok $? "no folder, no state"
 alive "$cpid"; is $? 1 "no process"
 is "$(awk -v s="$S/containers/svc-mon" 'index($5, s) == 1' /proc/self/mountinfo | wc -l)" 0 "no mount"
 
+# ---- kill -9 of the monitor, then restart: a new monitor takes over ----
+r -d --name svc-mon2 --restart on-failure busybox sh -c "$COUNT; sleep 300" >/dev/null
+wait_for 10 logs_has svc-mon2 "run 1"
+kill -9 "$(jq -r .pid "$S/containers/svc-mon2/monitor.json")"
+wait_for 10 monitor_ended svc-mon2
+is "$(hk restart -t 0 svc-mon2)" "svc-mon2" "restart after the monitor was killed"
+wait_for 10 logs_has svc-mon2 "run 2"; ok $? "the workload runs again, under a new monitor"
+is "$(st svc-mon2),$(field svc-mon2 State.MonitorAlive)" "running,true" "inspect: running, monitored"
+kill -9 "$(field svc-mon2 State.Pid)"
+wait_for 10 logs_has svc-mon2 "run 3"; ok $? "and the new monitor applies the restart policy"
+hk rm -f svc-mon2 >/dev/null; gone svc-mon2; ok $? "rm -f"
+
 # ---- log rotation bounds the size ----
 r -d --name svc-rot --log-max-size 8k busybox sh -c 'i=0; while [ $i -lt 2000 ]; do echo line $i; i=$((i+1)); done; sleep 300' >/dev/null
 wait_for 20 logs_has svc-rot "line 1999"; ok $? "2000 lines written"
