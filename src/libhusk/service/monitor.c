@@ -501,7 +501,7 @@ static int monitor_init(monitor_t *m, const husk_global_t *g, const char *store,
         if (m->nullfd < 0)
                 return util_syserr(err, errno, "open /dev/null");
         husk_service_info_t info = { 0 };
-        int r = svc_info_load(m->dirfd, store, id, &info, err);
+        int r = svc_record_load(m->dirfd, store, id, &info, err);
         if (r < 0)
                 return r;
         m->g.root = xstrdup(info.root); /* kept for the monitor's life */

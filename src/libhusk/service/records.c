@@ -277,8 +277,8 @@ static void load_exit(int dirfd, husk_service_info_t *i)
         json_value_free(x);
 }
 
-int svc_info_load(int dirfd, const char *store, const char *id, husk_service_info_t *ret,
-                  husk_error_t *err)
+int svc_record_load(int dirfd, const char *store, const char *id, husk_service_info_t *ret,
+                    husk_error_t *err)
 {
         json_value *s = NULL;
         int r = load_json(dirfd, SVC_FILE, &s);
@@ -306,6 +306,17 @@ int svc_info_load(int dirfd, const char *store, const char *id, husk_service_inf
         i.log_max_size = (uint64_t)get_int(s, "logMaxSize", SVC_LOG_MAX_DEFAULT);
         i.log_path = xasprintf("%s/%s", i.bundle, SVC_LOG_FILE);
         json_value_free(s);
+        *ret = i;
+        return 0;
+}
+
+int svc_info_load(int dirfd, const char *store, const char *id, husk_service_info_t *ret,
+                  husk_error_t *err)
+{
+        husk_service_info_t i = { 0 };
+        int r = svc_record_load(dirfd, store, id, &i, err);
+        if (r < 0)
+                return r;
         load_config(dirfd, &i);
         derive_status(dirfd, &i);
         load_exit(dirfd, &i);
