@@ -64,6 +64,14 @@ is "$(field svc-log 'Config.Cmd[0]')" "sh" "inspect: Config.Cmd"
 pids=$(hk ps --format json svc-log)
 like "$pids" '^\[[0-9]+(,[0-9]+)*\]$' "ps --format json ID: runc's pid list"
 
+# network.json (written by the network code when the container has a network) feeds PORTS and
+# NetworkSettings; here a hand-made one on the --network none container.
+echo '{"network":"husk","netns":"/x","interface":"eth0","ips":["10.89.0.5/16"],"gateway":"10.89.0.1","mac":"02:00:00:00:00:01","ports":[{"hostIP":"127.0.0.1","hostPort":8080,"containerPort":80,"protocol":"tcp"}]}' \
+        > "$S/containers/svc-log/network.json"
+like "$(hk ps | grep svc-log)" " 127\.0\.0\.1:8080->80/tcp +svc-log$" "ps: PORTS from network.json"
+is "$(hk inspect svc-log | jq -c '.[0].NetworkSettings | [.IPAddress, .Gateway, .Ports["80/tcp"][0].HostPort]')" '["10.89.0.5","10.89.0.1","8080"]' "inspect: NetworkSettings from network.json"
+rm "$S/containers/svc-log/network.json"
+
 # ---- stop: SIGTERM ignored (sh as pid 1), SIGKILL after -t; no restart follows ----
 id=$(r -d --name svc-stop --restart always busybox sh -c 'trap "" TERM; echo up; while :; do sleep 0.1; done')
 wait_for 10 logs_has svc-stop up; ok $? "a container that ignores SIGTERM"

@@ -101,7 +101,8 @@ static int64_t get_int(const json_value *v, const char *key, int64_t dflt)
 {
         const json_value *m = json_get(v, key);
         int64_t x;
-        if (!m || m->type != JSON_NUMBER || parse_int64(m->str, &x) < 0)
+        /* numbers, or numbers written as strings (a port may come either way) */
+        if (!m || (m->type != JSON_NUMBER && m->type != JSON_STRING) || parse_int64(m->str, &x) < 0)
                 return dflt;
         return x;
 }
