@@ -69,11 +69,18 @@ static int write_service(int dirfd, const husk_global_t *g, const husk_service_r
         json_writer *w = json_writer_new(true);
         json_obj_begin(w);
         json_kv_str(w, "id", o->id);
+        json_kv_str(w, "name", o->id); /* the id is the name */
         json_kv_str(w, "root", root);
         json_kv_str(w, "imageRef", o->image_ref);
         json_kv_str(w, "imageId", o->image_id);
         json_kv_str(w, "created", created);
         json_kv_str(w, "restart", o->restart ? o->restart : "no");
+        _cleanup_strv_ char **args = svc_config_args(dirfd);
+        json_key(w, "command");
+        json_arr_begin(w);
+        for (size_t i = 0; args[i]; i++)
+                json_str(w, args[i]);
+        json_arr_end(w);
         json_key(w, "ports");
         json_arr_begin(w);
         for (size_t i = 0; o->ports && o->ports[i]; i++)

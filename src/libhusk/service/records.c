@@ -193,6 +193,16 @@ void husk_service_info_done(husk_service_info_t *i)
         *i = (husk_service_info_t){ 0 };
 }
 
+char **svc_config_args(int dirfd)
+{
+        json_value *c = NULL;
+        if (load_json(dirfd, "config.json", &c) < 0)
+                return xcalloc(1, sizeof(char *));
+        char **v = get_strv(json_get(c, "process"), "args");
+        json_value_free(c);
+        return v;
+}
+
 /* What config.json says about the process (args, env, cwd, user, hostname, StopSignal). */
 static void load_config(int dirfd, husk_service_info_t *i)
 {

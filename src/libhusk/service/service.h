@@ -130,6 +130,8 @@ bool svc_monitor_alive(int dirfd, pid_t *ret_pid, uint64_t *ret_start);
 /* Write monitor.json atomically. */
 int svc_write_monitor(int dirfd, const char *phase, int64_t started, unsigned restarts,
                       pid_t ctr_pid);
+/* process.args of the bundle's config.json (empty when unreadable), allocated. */
+char **svc_config_args(int dirfd);
 /* Only what service.json says (no status, config or exit): the monitor's start. */
 int svc_record_load(int dirfd, const char *store, const char *id, husk_service_info_t *ret,
                     husk_error_t *err);
