@@ -96,6 +96,7 @@ sh "$HUSK_SRCDIR/images/mkoci.sh" "$T/sig-oci" sig:latest amd64 \
 r -d --name svc-sig "$T/sig-oci" >/dev/null
 wait_for 10 logs_has svc-sig up; ok $? "an image with StopSignal SIGUSR1"
 is "$(field svc-sig Config.StopSignal)" "SIGUSR1" "inspect: Config.StopSignal"
+is "$(field svc-sig ImageName)" "sig:latest" "run -d of an image folder: ImageName is the image's name"
 t=$(date +%s%N)
 hk stop -t 20 svc-sig >/dev/null
 ms=$((($(date +%s%N) - t) / 1000000))

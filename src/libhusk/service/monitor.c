@@ -60,6 +60,27 @@ static char *abs_root(const husk_global_t *g)
         return getcwd(cwd, sizeof(cwd)) ? xasprintf("%s/%s", cwd, root) : xstrdup(root);
 }
 
+/* The image's first name when the ref was an archive path ("busybox:latest", not the file). */
+static char *image_name(const husk_service_run_opts_t *o)
+{
+        if (!o->image_ref || !strchr(o->image_ref, '/') || !o->image_id)
+                return o->image_ref ? xstrdup(o->image_ref) : NULL;
+        husk_image_opts_t io = { .store = o->store };
+        _cleanup_free_ char *text = NULL;
+        husk_error_t e = { 0 };
+        json_value *v = NULL;
+        char eb[64];
+        char *name = NULL;
+        if (husk_image_inspect_json(&io, o->image_id, &text, &e) == 0 &&
+            json_parse(text, strlen(text), &v, eb, sizeof(eb)) == 0) {
+                const json_value *n = json_get(v, "names");
+                if (n && n->type == JSON_ARRAY && n->n && n->items[0]->type == JSON_STRING)
+                        name = xstrdup(n->items[0]->str);
+                json_value_free(v);
+        }
+        return name ? name : xstrdup(o->image_ref);
+}
+
 static int write_service(int dirfd, const husk_global_t *g, const husk_service_run_opts_t *o,
                          husk_error_t *err)
 {
@@ -71,7 +92,9 @@ static int write_service(int dirfd, const husk_global_t *g, const husk_service_r
         json_kv_str(w, "id", o->id);
         json_kv_str(w, "name", o->id); /* the id is the name */
         json_kv_str(w, "root", root);
-        json_kv_str(w, "imageRef", o->image_ref);
+        _cleanup_free_ char *iname = image_name(o);
+        json_kv_str(w, "imageRef", iname);
+        json_kv_str(w, "imageSource", o->image_ref);
         json_kv_str(w, "imageId", o->image_id);
         json_kv_str(w, "created", created);
         json_kv_str(w, "restart", o->restart ? o->restart : "no");
