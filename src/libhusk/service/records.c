@@ -264,8 +264,9 @@ static void derive_status(int dirfd, husk_service_info_t *i)
                 i->status = HUSK_SERVICE_RESTARTING;
         } else if (i->monitor_alive && phase && strcmp(phase, "exited") != 0) {
                 /* starting, or between the exit and its record */
-                i->status = strcmp(phase, "starting") == 0 ? HUSK_SERVICE_CREATED
-                                                           : HUSK_SERVICE_STOPPING;
+                i->status = strcmp(phase, "starting") != 0 ? HUSK_SERVICE_STOPPING
+                            : i->restarts ? HUSK_SERVICE_RESTARTING
+                                          : HUSK_SERVICE_CREATED;
         } else {
                 i->status = has_monitor ? HUSK_SERVICE_EXITED : HUSK_SERVICE_CREATED;
         }
