@@ -335,7 +335,10 @@ static int run_detached(cli_ctx *c, run_args *a, const char *id, husk_image_cont
                 so.log_max_size = 0;
                 err.code = EINVAL;
         }
+        uint64_t t0 = now_ns();
         int r = err.code ? -EINVAL : husk_service_run(&c->g, &so, &err);
+        cli_debug(c, "run -d %s: the monitor reported %s after %.1f ms", id, r < 0 ? "an error" : "the start",
+                  (double)(now_ns() - t0) / 1e6);
         int rc = 0;
         if (r < 0) {
                 husk_error_t e2 = { 0 }; /* the run error is the one to report */
