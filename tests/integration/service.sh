@@ -147,6 +147,12 @@ id=$(r -d --rm busybox sh -c 'echo bye')
 like "$id" "^[0-9a-f]{16}$" "-d without --name: a generated id"
 wait_for 10 gone "$id"; ok $? "--rm -d: folder, logs and state gone when it exits"
 
+r -d --rm --name svc-rr busybox sh -c 'echo x; sleep 300' >/dev/null
+wait_for 10 logs_has svc-rr x
+hk restart -t 0 svc-rr >/dev/null; ok $? "restart of a --rm service"
+wait_for 10 sh -c "[ \"\$(HUSK_STORE=$S $HUSK --root $HUSK_TEST_ROOT logs svc-rr | wc -l)\" = 2 ]"; ok $? "keeps it (its log shows both runs)"
+hk stop -t 0 svc-rr >/dev/null; gone svc-rr; ok $? "stop of a --rm service removes it"
+
 # ---- a unique prefix of a generated id ----
 id=$(r -d busybox sh -c 'echo pre; sleep 300')
 pre=$(echo "$id" | cut -c1-5)
