@@ -207,11 +207,12 @@ int svc_monitor_spawn(const husk_global_t *g, const char *store, const char *id,
                 monitor_main(g, store, id, p[1]);
         }
         close(p[1]);
+        /* The report first: the intermediate's exit needs no wait before it. */
+        int r = read_report(p[0], err);
+        close(p[0]);
         int st;
         while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
                 ;
-        int r = read_report(p[0], err);
-        close(p[0]);
         return r;
 }
 
@@ -473,7 +474,14 @@ static void supervise(monitor_t *m)
                 pid_t pid = 0;
                 int fo = -1, fe = -1;
                 int64_t t0 = svc_now();
-                (void)svc_write_monitor(m->dirfd, "starting", 0, m->restarts, 0);
+                int wr = svc_write_monitor(m->dirfd, "starting", 0, m->restarts, 0);
+                if (wr < 0 && !m->started) {
+                        /* Without monitor.json, stop and rm could not find the monitor. */
+                        husk_error_t werr = { 0 };
+                        util_syserr(&werr, -wr, "write %s", SVC_MONITOR_FILE);
+                        report(m, -wr, werr.msg);
+                        return;
+                }
                 if (start_once(m, &pid, &fo, &fe, &err) < 0) {
                         if (m->report >= 0) {
                                 report(m, err.code ? err.code : EIO, err.msg);
@@ -554,9 +562,7 @@ static int monitor_init(monitor_t *m, const husk_global_t *g, const char *store,
                 return util_syserr(err, errno, "signalfd");
         if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0)
                 return util_syserr(err, errno, "prctl PR_SET_CHILD_SUBREAPER");
-        return svc_write_monitor(m->dirfd, "starting", 0, 0, 0) < 0
-                       ? util_syserr(err, errno, "write %s", SVC_MONITOR_FILE)
-                       : 0;
+        return 0;
 }
 
 static _Noreturn void monitor_main(const husk_global_t *g, const char *store, const char *id,
