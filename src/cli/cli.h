@@ -79,6 +79,9 @@ int cmd_features(cli_ctx *c, int argc, char **argv);
 int cmd_checkpoint(cli_ctx *c, int argc, char **argv);
 int cmd_restore(cli_ctx *c, int argc, char **argv);
 
+/* `husk fn ...`: execs husk-fn (src/cli/fn.c). */
+int cmd_fn(cli_ctx *c, int argc, char **argv);
+
 /* The command table entry of name (for usage output from the command files). */
 const cli_cmd *cli_find_command(const char *name);
 

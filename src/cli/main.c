@@ -35,6 +35,8 @@ static const cli_cmd commands[] = {
         { "features", cmd_features, "", "Print the features husk supports as JSON." },
         { "checkpoint", cmd_checkpoint, "CONTAINER_ID", "Checkpoint a container (not supported)." },
         { "restore", cmd_restore, "CONTAINER_ID", "Restore a container (not supported)." },
+        { "fn", cmd_fn, "create|ls|inspect|rm|update|logs|serve|invoke ...",
+          "Lambda-style functions (husk fn --help)." },
         { "image", cmd_image, "load|ls|inspect|rm|prune ...",
           "Manage the local image store (husk image --help)." },
 };
