@@ -159,10 +159,10 @@ int fn_parse_invoke_path(const char *url, char *name)
 
 fn_admit_t fn_admit(const fn_counts *c, unsigned concurrency, unsigned max_queue, bool may_queue)
 {
-        /* Someone already waits: stay in line behind them (FIFO through the pool's queue). */
-        if (c->idle > 0 && c->waiting == 0)
+        /* c->waiting counts the others: a queued caller asks again when woken. */
+        if (c->idle > 0)
                 return FN_ADMIT_WARM;
-        if (c->alive < concurrency && c->waiting == 0)
+        if (c->alive < concurrency)
                 return FN_ADMIT_COLD;
         if (!may_queue || c->waiting < max_queue)
                 return FN_ADMIT_WAIT;
