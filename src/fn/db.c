@@ -324,7 +324,7 @@ int fn_db_async_claim(fn_db *db, uint64_t now_ms, size_t max, fn_async **ret, si
         }
         if (sqlite3_prepare_v2(db->s,
                                "SELECT id, function, payload, attempts FROM async WHERE state ="
-                               " 'pending' AND next_at <= ?1 ORDER BY created LIMIT ?2",
+                               " 'pending' AND next_at <= ?1 ORDER BY created, rowid LIMIT ?2",
                                -1, &st, NULL) != SQLITE_OK) {
                 r = dberr(db, err, EIO, "prepare");
                 goto rollback;
