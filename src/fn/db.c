@@ -109,7 +109,7 @@ static char **env_split(const char *s)
 
 static void now_text(char *buf, size_t len)
 {
-        format_rfc3339(buf, len, false);
+        format_rfc3339(buf, len, true); /* ns: an update within the same second is seen */
 }
 
 int fn_db_put(fn_db *db, const fn_def *d, bool create, husk_error_t *err)

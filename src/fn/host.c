@@ -66,6 +66,7 @@ struct fn_worker {
         bool log_started;
         pthread_mutex_t out_mu; /* the pipe reads and the log writes of this worker */
         unsigned memory_mb;
+        char def_updated[40]; /* the definition it was started from */
 };
 
 struct fn_pool {
@@ -611,6 +612,7 @@ static fn_worker *worker_new(fn_host *h, fn_pool *p, const fn_def *d)
         w->out_r = -1;
         w->state = W_STARTING;
         w->memory_mb = d->memory_mb;
+        snprintf(w->def_updated, sizeof(w->def_updated), "%s", d->updated);
         pthread_cond_init(&w->cv, NULL);
         pthread_mutex_init(&w->out_mu, NULL);
         char rnd[37];
@@ -623,14 +625,22 @@ static fn_worker *worker_new(fn_host *h, fn_pool *p, const fn_def *d)
         return w;
 }
 
-static fn_worker *take_idle(fn_pool *p)
+/* An idle worker of the current definition; idle ones of an older definition (husk fn update)
+ * are removed, as Lambda replaces its environments after an update. */
+static fn_worker *take_idle(fn_host *h, fn_pool *p, const fn_def *d)
 {
-        for (fn_worker *w = p->workers; w; w = w->next)
-                if (w->state == W_IDLE) {
-                        w->state = W_BUSY;
-                        p->idle--;
-                        return w;
+        for (fn_worker *w = p->workers, *nx; w; w = nx) {
+                nx = w->next;
+                if (w->state != W_IDLE)
+                        continue;
+                if (strcmp(w->def_updated, d->updated) != 0) {
+                        worker_kill_locked(h, w);
+                        continue;
                 }
+                w->state = W_BUSY;
+                p->idle--;
+                return w;
+        }
         return NULL;
 }
 
@@ -685,7 +695,7 @@ static fn_worker *acquire(fn_host *h, const fn_def *d, bool may_queue, fn_result
                  * rather than start another one. */
                 if (a == FN_ADMIT_COLD && p->returning > 0)
                         a = FN_ADMIT_WAIT;
-                if (a == FN_ADMIT_WARM && (w = take_idle(p)))
+                if (a == FN_ADMIT_WARM && (w = take_idle(h, p, d)))
                         break;
                 if (a == FN_ADMIT_COLD) {
                         p->alive++;

@@ -201,7 +201,7 @@ ok $? "after its retries the event is marked failed"
 is "$(log fn-err | grep -c '^START')" 4 "it ran 3 times (1 sync before + first run + 2 retries)"
 
 # ---- kill -9 with async work pending: nothing accepted is lost
-i=0; while [ $i -lt 6 ]; do inv fn-async "{\"ms\":300,\"n\":\"k9-$i\"}" Event >/dev/null; i=$((i + 1)); done
+i=0; while [ $i -lt 6 ]; do inv fn-async "{\"ms\":800,\"n\":\"k9-$i\"}" Event >/dev/null; i=$((i + 1)); done
 wait_for 5 sh -c "[ \"\$('$HUSK' fn --store '$S' inspect fn-async | jq .async.done)\" -ge 1 ]"
 kill -9 "$SERVE_PID"; wait "$SERVE_PID" 2>/dev/null; SERVE_PID=
 before=$(fn inspect fn-async | jq .async.done)
@@ -209,8 +209,14 @@ before=$(fn inspect fn-async | jq .async.done)
 serve
 wait_for 15 sh -c "[ \"\$('$HUSK' fn --store '$S' inspect fn-async | jq .async.done)\" = 6 ]"
 ok $? "after the restart every accepted event ran"
-is "$(log fn-async | grep -o 'sleeping 300' | wc -l)" "$(log fn-async | grep -c '^START')" "each START ran the event"
+is "$(log fn-async | grep -o "sleeping 800" | wc -l)" "$(log fn-async | grep -c '^START')" "each START ran the event"
 is "$(fn invoke fn-echo --payload '{"after":"restart"}')" '{"after":"restart"}' "the restarted server serves"
+
+# ---- update: new definition, new workers
+fn update fn-env --env CUSTOM=changed >/dev/null
+inv fn-env '{}' >/dev/null
+is "$(jq -r .custom "$T/body")" changed "after husk fn update the next invocation runs the new definition"
+is "$(workers fn-env)" 1 "the worker of the old definition is replaced"
 
 # ---- rm
 fn rm fn-kw >/dev/null
