@@ -1157,8 +1157,34 @@ void fn_host_free(fn_host *h)
 {
         if (!h)
                 return;
+        /* Idle workers go at once; busy ones are killed through their cgroup so that their
+         * invocations (async ones: the front door is stopped already) end and release them. */
         pthread_mutex_lock(&h->mu);
         h->stopping = true;
+        char **busy = NULL;
+        size_t nb = 0;
+        for (fn_pool *p = h->pools; p; p = p->next)
+                for (fn_worker *w = p->workers, *nx; w; w = nx) {
+                        nx = w->next;
+                        if (w->state == W_IDLE) {
+                                worker_kill_locked(h, w);
+                        } else if (w->pid > 0) {
+                                busy = xrealloc(busy, (nb + 1) * sizeof(char *));
+                                busy[nb++] = xstrdup(w->id);
+                        }
+                }
+        pthread_cond_broadcast(&h->cv);
+        pthread_mutex_unlock(&h->mu);
+        husk_global_t g = { .root = h->run_root };
+        for (size_t i = 0; i < nb; i++) {
+                husk_error_t err = { 0 };
+                (void)husk_kill(&g, busy[i], SIGKILL, true, &err); /* may be gone already */
+                free(busy[i]);
+        }
+        free(busy);
+        pthread_mutex_lock(&h->mu);
+        while (h->async_running)
+                pthread_cond_wait(&h->cv, &h->mu);
         for (fn_pool *p = h->pools; p; p = p->next)
                 while (p->workers)
                         worker_kill_locked(h, p->workers);
@@ -1167,16 +1193,24 @@ void fn_host_free(fn_host *h)
         if (h->threads) {
                 pthread_join(h->dispatcher, NULL);
                 pthread_join(h->reaper, NULL);
-        } else {
-                while (h->teardown) {
-                        fn_worker *w = h->teardown;
-                        h->teardown = w->next;
-                        worker_destroy(h, w);
-                }
+        }
+        while (h->teardown) {
+                fn_worker *w = h->teardown;
+                h->teardown = w->next;
+                worker_destroy(h, w);
         }
         fn_zygote_stop(h->z);
         if (!h->v2)
                 pin_release(getpid());
+        for (fn_pool *p = h->pools, *nx; p; p = nx) {
+                nx = p->next;
+                if (p->log_fd >= 0)
+                        close(p->log_fd);
+                pthread_cond_destroy(&p->cv);
+                pthread_mutex_destroy(&p->log_mu);
+                free(p->name);
+                free(p);
+        }
         fn_db_close(h->db);
         free(h->store);
         free(h->fn_dir);
