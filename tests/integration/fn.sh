@@ -10,11 +10,15 @@ ARCHIVE=${HUSK_FN_ARCHIVE:-$HUSK_BUILDDIR/images/out/fn/fn-oci.tar}
 if [ -n "$V1" ]; then MEMCG=/sys/fs/cgroup/memory/husk-fn FRZ=/sys/fs/cgroup/freezer/husk-fn
 else MEMCG=/sys/fs/cgroup/husk-fn FRZ=/sys/fs/cgroup/husk-fn; fi
 S="$T/store"
+# Slower machines (the TCG guest of fn_v2.sh) widen the init bound and the timing tolerance.
+IT=${HUSK_FN_TEST_INIT_S:-2}
+TOL=${HUSK_FN_TEST_TOL_MS:-1500}
+ms() { awk '{ printf "%d", $1 * 1000 }' /proc/uptime; } # busybox date has no %N
 fn() { "$HUSK" fn --store "$S" "$@"; }
 SERVE_PID=
 serve() {
         rm -f "$S/fn/serve.addr"
-        "$HUSK" fn --store "$S" serve --listen 127.0.0.1:0 --init-timeout 2s --retry-delay 200ms \
+        "$HUSK" fn --store "$S" serve --listen 127.0.0.1:0 --init-timeout "${IT}s" --retry-delay 200ms \
                 >> "$T/serve.log" 2>&1 &
         SERVE_PID=$!
         for _i in $(seq 100); do [ -s "$S/fn/serve.addr" ] && break; sleep 0.05; done
@@ -46,7 +50,7 @@ mk fn-slp --handler sleep --timeout 1s
 mk fn-crash --handler crash
 mk fn-oom --handler oom --memory 32M
 mk fn-ierr --handler initerror
-mk fn-slow-init --handler slowinit --env SLOW_INIT_MS=6000
+mk fn-slow-init --handler slowinit --env SLOW_INIT_MS=$((IT * 3000))
 mk fn-err --handler error
 mk fn-async --handler sleep --concurrency 1 --timeout 10s
 like "$(fn ls)" "fn-echo +.*fn-oci.tar +128M +3s +4 +10m" "ls shows the definition with its defaults"
@@ -113,7 +117,9 @@ done
 for j in $PIDS; do wait "$j"; done
 touch "$T/par.done"; wait $MON
 is "$(cat "$T"/par.code.* | sort | uniq -c | sed 's/^ *//')" "50 200" "50 parallel invocations are all answered 200"
-is "$(cat "$T"/par.[0-9]* | grep -o '"slept":150' | wc -l)" 50 "each got its result"
+c=$(cat "$T"/par.[0-9]* | grep -o '"slept":150' | wc -l)
+is "$c" 50 "each got its result"
+[ "$c" = 50 ] || diag "$(grep -L '"slept":150' "$T"/par.[0-9]* | xargs cat)"
 max=$(cat "$T/par.max")
 [ "$max" -le 4 ] && [ "$max" -ge 2 ]
 ok $? "never more than 4 workers alive (max seen: $max)"
@@ -135,12 +141,12 @@ ok $? "after --keep-warm 2s idle, the worker is gone (scale to zero)"
 is "$(inv fn-kw '{"again":1}')" 200 "the next invocation cold-starts again"
 
 # ---- deadline
-t0=$(date +%s%N)
+t0=$(ms)
 is "$(inv fn-slp '{"ms":5000}')" 200 "a timed-out invocation is answered"
-dt=$(( ($(date +%s%N) - t0) / 1000000 ))
+dt=$(( $(ms) - t0 ))
 is "$(jq -r .errorMessage "$T/body")" "Task timed out after 1.00 seconds" "timeout message"
 grep -qi '^X-Amz-Function-Error: Unhandled' "$T/hdr"; ok $? "timeout is a function error"
-[ "$dt" -lt 2500 ]; ok $? "answered at the deadline (${dt} ms)"
+[ "$dt" -lt $((1000 + TOL)) ]; ok $? "answered at the deadline (${dt} ms)"
 wait_for 5 sh -c "[ \$(ls -d '$MEMCG'/fn-slp.* 2>/dev/null | wc -l) = 0 ]"
 ok $? "the timed-out worker was killed and removed"
 like "$(log fn-slp)" "Task timed out after 1.00 seconds" "the log has the timeout"
@@ -156,11 +162,11 @@ like "$(log fn-oom | grep REPORT)" "Memory Size: 32 MB	Max Memory Used: 3[0-9] M
 inv fn-ierr '{}' >/dev/null
 is "$(jq -r .errorType "$T/body")" "Runtime.InitError" "init/error is reported"
 like "$(jq -r .errorMessage "$T/body")" "cannot start" "with the runtime's message"
-t0=$(date +%s%N)
+t0=$(ms)
 inv fn-slow-init '{}' >/dev/null
-dt=$(( ($(date +%s%N) - t0) / 1000000 ))
+dt=$(( $(ms) - t0 ))
 is "$(jq -r .errorType "$T/body")" "Runtime.InitTimeout" "an init past the bound fails"
-[ "$dt" -lt 4000 ]; ok $? "at the init bound (2 s here; ${dt} ms)"
+[ "$dt" -lt $((IT * 1000 + TOL)) ]; ok $? "at the init bound (${IT} s here; ${dt} ms)"
 inv fn-err '{}' >/dev/null
 is "$(jq -c . "$T/body")" '{"errorMessage":"boom","errorType":"Boom"}' "a function error keeps its body"
 is "$(fn invoke fn-echo --payload '"still here"')" '"still here"' "the host keeps serving after crashes"
