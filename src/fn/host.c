@@ -774,6 +774,8 @@ void fn_host_invoke(fn_host *h, const char *name, const char *payload, size_t le
         if (cold) {
                 int r = worker_start(h, w, d, &err);
                 pthread_mutex_lock(&h->mu);
+                if (r == 0 && w->state == W_DEAD) /* the host is stopping */
+                        r = husk_error_set(&err, ESHUTDOWN, "the function host is stopping");
                 if (r < 0) {
                         fn_pool *p = w->p;
                         uint64_t t_start = w->t_start ? w->t_start : now_ns();

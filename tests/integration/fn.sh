@@ -85,6 +85,12 @@ like "$(printf '%s\n' "$l" | grep REPORT | tail -n 1)" \
         "^REPORT RequestId: [0-9a-f-]{36}	Duration: [0-9]+\.[0-9]{2} ms	Billed Duration: [0-9]+ ms	Memory Size: 128 MB	Max Memory Used: [0-9]+ MB	$" \
         "REPORT has Lambda's fields"
 is "$(fn logs fn-echo | wc -l)" "$(log fn-echo | wc -l)" "husk fn logs prints the log"
+fn logs -f fn-echo > "$T/follow" 2>&1 & FP=$!
+sleep 0.3
+fn invoke fn-echo --payload '{"followed":1}' >/dev/null
+wait_for 3 grep -q 'followed' "$T/follow"
+ok $? "husk fn logs -f follows new lines"
+kill "$FP"; wait "$FP" 2>/dev/null
 
 # ---- warm reuse, freeze, REPORT against the cgroup
 is "$(workers fn-echo)" 1 "two invocations, one worker (warm reuse)"
@@ -207,15 +213,15 @@ ok $? "after its retries the event is marked failed"
 is "$(log fn-err | grep -c '^START')" 4 "it ran 3 times (1 sync before + first run + 2 retries)"
 
 # ---- kill -9 with async work pending: nothing accepted is lost
-i=0; while [ $i -lt 6 ]; do inv fn-async "{\"ms\":800,\"n\":\"k9-$i\"}" Event >/dev/null; i=$((i + 1)); done
-wait_for 5 sh -c "[ \"\$('$HUSK' fn --store '$S' inspect fn-async | jq .async.done)\" -ge 1 ]"
+i=0; while [ $i -lt 6 ]; do inv fn-async "{\"ms\":1000,\"n\":\"k9-$i\"}" Event >/dev/null; i=$((i + 1)); done
+wait_for 10 grep -q 'sleeping 1000' "$S/fn/logs/fn-async.log"
 kill -9 "$SERVE_PID"; wait "$SERVE_PID" 2>/dev/null; SERVE_PID=
 before=$(fn inspect fn-async | jq .async.done)
 [ "$before" -lt 6 ]; ok $? "the server was killed with events still pending (done: $before of 6)"
 serve
-wait_for 15 sh -c "[ \"\$('$HUSK' fn --store '$S' inspect fn-async | jq .async.done)\" = 6 ]"
+wait_for 40 sh -c "[ \"\$('$HUSK' fn --store '$S' inspect fn-async | jq .async.done)\" = 6 ]"
 ok $? "after the restart every accepted event ran"
-is "$(log fn-async | grep -o "sleeping 800" | wc -l)" "$(log fn-async | grep -c '^START')" "each START ran the event"
+is "$(log fn-async | grep -o "sleeping 1000" | wc -l)" "$(log fn-async | grep -c '^START')" "each START ran the event"
 is "$(fn invoke fn-echo --payload '{"after":"restart"}')" '{"after":"restart"}' "the restarted server serves"
 
 # ---- update: new definition, new workers
