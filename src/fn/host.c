@@ -19,6 +19,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -94,6 +95,7 @@ struct fn_host {
         unsigned async_running;
         bool v2;
         uint64_t worker_seq;
+        int lock_fd; /* STORE/fn/serve.lock: one host per store */
 };
 
 /* ---------------------------------------------------------------- cgroup files */
@@ -1106,6 +1108,7 @@ int fn_host_new(const fn_host_opts *o, fn_host **ret, husk_error_t *err)
         h->fn_dir = fn_path(h->store, NULL);
         h->run_root = fn_path(h->store, "run");
         h->v2 = access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0;
+        h->lock_fd = -1;
         pthread_mutex_init(&h->mu, NULL);
         pthread_cond_init(&h->cv, NULL);
         _cleanup_free_ char *logs = fn_path(h->store, "logs");
@@ -1114,6 +1117,17 @@ int fn_host_new(const fn_host_opts *o, fn_host **ret, husk_error_t *err)
                 r = mkdir_p(h->run_root, 0700);
         if (r < 0) {
                 util_syserr(err, -r, "create %s", h->fn_dir);
+                fn_host_free(h);
+                return r;
+        }
+        /* One host per store: a second one would remove the first one's workers as leftovers. */
+        _cleanup_free_ char *lock = fn_path(h->store, "serve.lock");
+        h->lock_fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+        if (h->lock_fd < 0 || flock(h->lock_fd, LOCK_EX | LOCK_NB) < 0) {
+                r = errno == EWOULDBLOCK
+                            ? husk_error_set(err, EBUSY, "another husk fn serve runs on the store %s",
+                                             h->store)
+                            : util_syserr(err, errno, "lock %s", lock);
                 fn_host_free(h);
                 return r;
         }
@@ -1214,6 +1228,8 @@ void fn_host_free(fn_host *h)
                 free(p);
         }
         fn_db_close(h->db);
+        if (h->lock_fd >= 0)
+                close(h->lock_fd);
         free(h->store);
         free(h->fn_dir);
         free(h->run_root);

@@ -62,6 +62,8 @@ isnt $? 0 "create refuses an invalid name"
 
 serve
 like "$ADDR" '^127\.0\.0\.1:[0-9]+$' "the front door listens on loopback"
+out=$(timeout 10 "$HUSK" fn --store "$S" serve --listen 127.0.0.1:0 2>&1)
+like "$out" "another husk fn serve runs on the store" "a second server on the same store is refused"
 
 # ---- sync invoke, environment, isolation, logs
 out=$(fn invoke fn-echo --payload '{"hello":"world"}')
