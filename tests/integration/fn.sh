@@ -74,6 +74,9 @@ is "$(jq -c '[.name,.memory,.version,.handler,.api,.task_root,.log_group,.tz,.cu
         "the worker gets Lambda's environment and the function's env"
 inv fn-net '{}' >/dev/null
 is "$(jq -r .connect "$T/body")" "Network is unreachable" "a worker has no network beyond the Runtime API"
+# 9001 = 0x2329; state 0A = LISTEN: the Runtime API sockets live in the workers' namespaces only
+is "$(awk '$2 ~ /:2329$/ && $4 == "0A"' /proc/net/tcp /proc/net/tcp6 | wc -l)" 0 \
+        "no worker endpoint listens on the host"
 rid=$(sed -n 's/^x-amzn-RequestId: *\([^\r]*\).*/\1/ip' "$T/hdr")
 like "$rid" '^[0-9a-f-]{36}$' "the answer carries x-amzn-RequestId"
 fn invoke fn-echo --payload '{"second":2}' >/dev/null
