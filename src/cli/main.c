@@ -42,6 +42,8 @@ static const cli_cmd commands[] = {
         { "restart", cmd_restart, "NAME...", "Stop and start again a container of husk run -d." },
         { "rm", cmd_rm, "NAME...", "Remove a container of husk run -d with its folder and logs." },
         { "inspect", cmd_inspect, "NAME...", "Print the details of containers of husk run -d as JSON." },
+        { "fn", cmd_fn, "create|ls|inspect|rm|update|logs|serve|invoke ...",
+          "Lambda-style functions (husk fn --help)." },
         { "image", cmd_image, "load|ls|inspect|rm|prune ...",
           "Manage the local image store (husk image --help)." },
 };
