@@ -37,6 +37,8 @@ static const cli_cmd commands[] = {
         { "restore", cmd_restore, "CONTAINER_ID", "Restore a container (not supported)." },
         { "image", cmd_image, "load|ls|inspect|rm|prune ...",
           "Manage the local image store (husk image --help)." },
+        { "network", cmd_network, "ls|create|rm|inspect ...",
+          "Manage the CNI networks of `husk run` (husk network --help)." },
 };
 
 const cli_cmd *cli_find_command(const char *name)
