@@ -89,7 +89,7 @@ static int cni_attach(const net_setup_req_t *q, const char *name, const char *ne
                       const net_port_t *ports, size_t n_ports, net_state_t *st, husk_error_t *err)
 {
         _cleanup_close_ int lock = -1;
-        _cleanup_free_ char *text = NULL, *result = NULL;
+        _cleanup_free_ char *text = NULL, *result = NULL, *js = NULL;
         net_conflist_t c = { 0 };
         json_value *res = NULL;
         net_result_t nr = { 0 };
@@ -121,7 +121,7 @@ static int cni_attach(const net_setup_req_t *q, const char *name, const char *ne
         st->ports = xcalloc(n_ports + 1, sizeof(net_port_t));
         memcpy(st->ports, ports, n_ports * sizeof(net_port_t));
         st->n_ports = n_ports;
-        _cleanup_free_ char *js = net_state_text(st);
+        js = net_state_text(st);
         r = write_at(q->dirfd, "network.json", js, 0644, err);
 out:
         json_value_free(res);
