@@ -229,15 +229,17 @@ int husk_network_list_json(const husk_image_opts_t *o, char **ret_json, husk_err
         return 0;
 }
 
-/* An IPv4 address of a host interface inside subnet: its name, else NULL. */
-static char *host_iface_in(const net_cidr_t *subnet)
+/* An IPv4 address of a host interface (but skip: the bridge the network will use, left over
+ * from an earlier network of that name) inside subnet: its name, else NULL. */
+static char *host_iface_in(const net_cidr_t *subnet, const char *skip)
 {
         struct ifaddrs *ifa = NULL;
         char *found = NULL;
         if (getifaddrs(&ifa) < 0)
                 return NULL; /* only a courtesy check: CNI ADD would fail later */
         for (struct ifaddrs *i = ifa; i && !found; i = i->ifa_next) {
-                if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET || !i->ifa_netmask)
+                if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET || !i->ifa_netmask ||
+                    (skip && strcmp(i->ifa_name, skip) == 0))
                         continue;
                 uint32_t a = ntohl(((struct sockaddr_in *)i->ifa_addr)->sin_addr.s_addr);
                 uint32_t m = ntohl(((struct sockaddr_in *)i->ifa_netmask)->sin_addr.s_addr);
@@ -276,7 +278,7 @@ static int pick_subnet(const husk_network_info_t *v, size_t n, net_cidr_t *ret, 
                 net_cidr_t c = { .addr = (10u << 24) | ((90u + k / 256) << 16) | ((k % 256) << 8),
                                  .prefix = 24 };
                 _cleanup_free_ char *ifn = NULL;
-                if (overlapping(v, n, &c) || (ifn = host_iface_in(&c)))
+                if (overlapping(v, n, &c) || (ifn = host_iface_in(&c, NULL)))
                         continue;
                 *ret = c;
                 return 0;
@@ -309,7 +311,7 @@ static int check_create(const husk_network_create_opts_t *co, const husk_network
                 if (o)
                         return husk_error_set(err, EEXIST, "subnet %s overlaps network \"%s\" (%s)",
                                               norm, o->name, o->subnet);
-                _cleanup_free_ char *ifn = host_iface_in(subnet);
+                _cleanup_free_ char *ifn = host_iface_in(subnet, co->bridge);
                 if (ifn)
                         return husk_error_set(err, EEXIST, "subnet %s overlaps an address of "
                                               "the host's interface %s", norm, ifn);
