@@ -102,6 +102,18 @@ is "$out" "hello-net" "two containers reach each other by the address in network
 out=$(r busybox sh -c "printf 'GET /index.html HTTP/1.0\r\n\r\n' | nc -w 3 10.89.0.1 18080 | tail -n 1")
 is "$out" "hello-net" "and from a container on the default network"
 
+# ---- a host address, udp ----
+r -d --name net-udp1 --network "$NET" -p 127.0.0.1:18087:80 -p 18086:5353/udp -v "$T/www:/www:ro" busybox httpd -f -p 80 -h /www >/dev/null
+ipu=$(state_of net-udp1 '.ips[0]')
+got=""
+for i in $(seq 1 50); do got=$(curl -s -m 2 http://127.0.0.1:18087/index.html) && [ -n "$got" ] && break; sleep 0.1; done
+is "$got" "hello-net" "-p 127.0.0.1:18087:80: reachable on 127.0.0.1"
+curl -s -m 2 "http://$GW:18087/index.html" >/dev/null; isnt $? 0 "and only there (not on the bridge address)"
+like "$(iptables-save -t nat | grep -- '--dport 18086 ')" "-p udp .*-j DNAT --to-destination ${ipu%/*}:5353" "-p 18086:5353/udp: a udp DNAT rule to the container"
+out=$(r --network "$NET" -p 18086:80 busybox true 2>&1); is "$?:$out" "0:" "tcp 18086 is free while udp 18086 is published"
+hk delete -f net-udp1
+is "$(rules_of "$NET" net-udp1 "$ipu")$(leases_of "$ipu")" "" "delete -f removes its rules and lease"
+
 # ---- port conflicts: an error before the start, nothing left ----
 out=$(r --name net-web2 --network "$NET" -p 18080:80 busybox true 2>&1)
 like "$?:$out" "^125:.*port 18080/tcp is already published by container net-web1" "a port another container publishes: 125, clear error"
