@@ -157,6 +157,45 @@ hk delete --force net-k1; ok $? "delete --force of the orphaned container"
 is "$(leases_of "$ipk")$(rules_of "$NET" net-k1 "$ipk")$(ns_mounts)$(veths_on "$BR")" "" "cleans up: no lease, rule, netns mount or veth"
 [ ! -e "$S/containers/net-k1" ]; ok $? "and its folder is gone"
 
+# ---- a user's conflist whose second plugin fails or hangs: ADD is undone, nothing left ----
+mkdir -p "$T/cni"
+for p in /usr/lib/cni/*; do ln -s "$p" "$T/cni/"; done
+cat > "$T/cni/husk-test-fail" <<'EOF2'
+#!/bin/sh
+cat > /dev/null
+[ "$CNI_COMMAND" = DEL ] && exit 0
+echo '{"cniVersion":"1.0.0","code":100,"msg":"test failure","details":"by design"}'
+exit 1
+EOF2
+cat > "$T/cni/husk-test-hang" <<'EOF2'
+#!/bin/sh
+cat > /dev/null
+[ "$CNI_COMMAND" = DEL ] && exit 0
+exec sleep 30
+EOF2
+chmod +x "$T/cni/husk-test-fail" "$T/cni/husk-test-hang"
+for kind in fail hang; do
+        cat > "$S/networks/net-$kind.conflist" <<EOF2
+{ "cniVersion": "1.0.0", "name": "net-$kind", "plugins": [
+  { "type": "bridge", "bridge": "$BR", "isGateway": true, "ipMasq": true,
+    "ipam": { "type": "host-local", "dataDir": "/run/husk-ipam",
+              "ranges": [[ { "subnet": "$SUB", "gateway": "$GW" } ]] } },
+  { "type": "husk-test-$kind" } ] }
+EOF2
+done
+like "$(n ls)" "net-fail +$BR +10\.99\.100\.0/24" "a conflist dropped into STORE/networks is listed"
+out=$(HUSK_CNI_PATH="$T/cni" r --name net-f1 --network net-fail busybox true 2>&1)
+like "$?:$out" "^125:.*CNI plugin husk-test-fail ADD: test failure \(by design\)" "a failing plugin: 125 and its error"
+is "$(veths_on "$BR")$(ls /run/husk-ipam/net-fail 2>/dev/null | grep -v -e lock -e last_reserved)$(ns_mounts)" "" "the ADD of the plugins before it is undone (no veth, lease, netns)"
+[ ! -e "$S/containers/net-f1" ]; ok $? "and no container folder is left"
+t0=$(date +%s)
+out=$(HUSK_CNI_TIMEOUT=1 HUSK_CNI_PATH="$T/cni" r --name net-h1 --network net-hang busybox true 2>&1)
+like "$?:$out" "^125:.*CNI plugin husk-test-hang ADD: no answer after 1 s" "a hanging plugin is killed after HUSK_CNI_TIMEOUT"
+[ $(( $(date +%s) - t0 )) -lt 15 ]; ok $? "husk does not wait for it"
+is "$(veths_on "$BR")$(ls /run/husk-ipam/net-hang 2>/dev/null | grep -v -e lock -e last_reserved)$(ns_mounts)" "" "and undoes the ADD"
+rm -f "$S/networks/net-fail.conflist" "$S/networks/net-hang.conflist"
+rm -rf /run/husk-ipam/net-fail /run/husk-ipam/net-hang
+
 # ---- network rm while in use ----
 r -d --name net-u1 --network "$NET" busybox sleep 60 >/dev/null
 out=$(n rm "$NET" 2>&1); like "$?:$out" "^1:.*used by container net-u1" "network rm refuses a network in use"

@@ -5,13 +5,23 @@
 #include "net/net.h"
 
 #include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
 #include <spawn.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+
 #define OUTPUT_MAX (1u << 20)
+/* A plugin that hangs (e.g. on the xtables lock) must not hang husk: killed after this many
+ * seconds ($HUSK_CNI_TIMEOUT overrides). */
+#define PLUGIN_TIMEOUT_S 60
 
 extern char **environ;
 
@@ -60,6 +70,39 @@ static char *read_back(int fd)
         return buf;
 }
 
+static uint32_t plugin_timeout(void)
+{
+        uint32_t t = 0;
+        const char *e = getenv("HUSK_CNI_TIMEOUT");
+        return e && parse_uint32(e, &t) == 0 && t > 0 && t < 86400 ? t : PLUGIN_TIMEOUT_S;
+}
+
+/* Reaps pid, killing it after timeout_s (-ETIMEDOUT). Without pidfds (kernel < 5.3) it waits
+ * without a limit. */
+static int wait_plugin(pid_t pid, uint32_t timeout_s, int *ret_status)
+{
+        _cleanup_close_ int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
+        bool timed_out = false;
+        if (pfd >= 0) {
+                struct pollfd p = { .fd = pfd, .events = POLLIN };
+                uint64_t end = now_ns() + (uint64_t)timeout_s * 1000000000u;
+                int n;
+                do {
+                        uint64_t now = now_ns();
+                        int left = now >= end ? 0 : (int)((end - now) / 1000000u);
+                        n = poll(&p, 1, left);
+                } while (n < 0 && errno == EINTR);
+                if (n == 0) {
+                        (void)kill(pid, SIGKILL);
+                        timed_out = true;
+                }
+        }
+        while (waitpid(pid, ret_status, 0) < 0)
+                if (errno != EINTR)
+                        return -errno;
+        return timed_out ? -ETIMEDOUT : 0;
+}
+
 /* Runs one plugin; *ret_out gets its stdout when it exits 0. */
 static int exec_plugin(const char *command, const char *type, const char *config, const char *id,
                        const char *netns, const char *ifname, char **ret_out, husk_error_t *err)
@@ -91,15 +134,28 @@ static int exec_plugin(const char *command, const char *type, const char *config
         posix_spawn_file_actions_adddup2(&fa, in, 0);
         posix_spawn_file_actions_adddup2(&fa, out, 1);
         posix_spawn_file_actions_adddup2(&fa, er, 2);
+        /* The plugin starts with no blocked or ignored signal, whatever the caller has. */
+        posix_spawnattr_t at;
+        sigset_t none, all;
+        sigemptyset(&none);
+        sigfillset(&all);
+        posix_spawnattr_init(&at);
+        posix_spawnattr_setsigmask(&at, &none);
+        posix_spawnattr_setsigdefault(&at, &all);
+        posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
         pid_t pid = -1;
-        r = posix_spawn(&pid, bin, &fa, NULL, argv, env);
+        r = posix_spawn(&pid, bin, &fa, &at, argv, env);
         posix_spawn_file_actions_destroy(&fa);
+        posix_spawnattr_destroy(&at);
         if (r != 0)
                 return util_syserr(err, r, "run CNI plugin %s", bin);
         int st = 0;
-        while (waitpid(pid, &st, 0) < 0)
-                if (errno != EINTR)
-                        return util_syserr(err, errno, "wait for CNI plugin %s", type);
+        uint32_t limit = plugin_timeout();
+        if ((r = wait_plugin(pid, limit, &st)) < 0)
+                return r == -ETIMEDOUT
+                               ? husk_error_set(err, ETIMEDOUT, "CNI plugin %s %s: no answer "
+                                                "after %u s (killed)", type, command, limit)
+                               : util_syserr(err, -r, "wait for CNI plugin %s", type);
         _cleanup_free_ char *text = read_back(out);
         if (WIFEXITED(st) && WEXITSTATUS(st) == 0) {
                 *ret_out = TAKE_PTR(text);
