@@ -86,8 +86,10 @@ int net_netns_create(int dirfd, const char *name, const char *path, husk_error_t
                 return util_syserr(err, n == (ssize_t)sizeof(msg) && msg[1] ? msg[1] : EIO,
                                    "%s%s%s", what[step], step == 3 ? " " : "", step == 3 ? path : "");
         }
-        /* Private: the mount must not propagate into other mount namespaces (a container's
-         * copy of the host's mounts would keep the namespace alive). */
+        /* Private: nothing mounted on it later propagates. Where the folder's mount is shared
+         * (/ on systemd hosts), the bind itself has propagated to peers and slaves already;
+         * net_netns_remove's unmount still reaches those copies, as unmount propagation
+         * follows the parent mount's peer group, not the child's own type. */
         if (mount(NULL, path, NULL, MS_PRIVATE, NULL) < 0)
                 return util_syserr(err, errno, "make %s private", path);
         return 0;
