@@ -24,6 +24,8 @@ static void test_port(void **state)
         assert_int_equal(p.host_port, 53);
         assert_int_equal(p.ctr_port, 5353);
         assert_string_equal(p.proto, "udp");
+        assert_int_equal(net_parse_port("0.0.0.0:8082:82", &p, &why), 0);
+        assert_string_equal(p.host_ip, ""); /* every address */
         assert_int_equal(net_parse_port(":8081:81/tcp", &p, &why), 0);
         assert_string_equal(p.host_ip, "");
         assert_int_equal(p.host_port, 8081);

@@ -56,6 +56,8 @@ int net_parse_port(const char *spec, net_port_t *ret, const char **ret_reason)
                         *ret_reason = "invalid host address";
                         return -EINVAL;
                 }
+                if (p.host_ip[0] && a == 0)
+                        p.host_ip[0] = '\0'; /* 0.0.0.0: every address, as "" */
                 hp = c1 + 1;
                 cp = c2 + 1;
         }
