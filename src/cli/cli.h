@@ -78,6 +78,8 @@ int cmd_events(cli_ctx *c, int argc, char **argv);
 int cmd_features(cli_ctx *c, int argc, char **argv);
 int cmd_checkpoint(cli_ctx *c, int argc, char **argv);
 int cmd_restore(cli_ctx *c, int argc, char **argv);
+/* network: ls, create, rm, inspect (src/cli/network.c) */
+int cmd_network(cli_ctx *c, int argc, char **argv);
 
 /* services (`husk run -d`): logs, stop, restart, rm, inspect, ps without an id */
 int cmd_logs(cli_ctx *c, int argc, char **argv);

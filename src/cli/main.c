@@ -46,6 +46,8 @@ static const cli_cmd commands[] = {
           "Lambda-style functions (husk fn --help)." },
         { "image", cmd_image, "load|ls|inspect|rm|prune ...",
           "Manage the local image store (husk image --help)." },
+        { "network", cmd_network, "ls|create|rm|inspect ...",
+          "Manage the CNI networks of `husk run` (husk network --help)." },
 };
 
 const cli_cmd *cli_find_command(const char *name)

@@ -448,6 +448,10 @@ int cli_run_image(cli_ctx *c, int argc, char **argv)
                         goto out;
                 }
         }
+        /* The CLI's default is the bridge network; the library's (NULL) stays "none" for
+         * its other callers. */
+        if (!a.o.network)
+                a.o.network = "bridge";
         a.o.ref = argv[first];
         a.o.command = first + 1 < argc ? argv + first + 1 : NULL;
         a.o.image.store = a.store;
