@@ -107,8 +107,9 @@ typedef struct husk_image_run_opts {
         const char *workdir;     /* absolute; NULL: the image's WorkingDir or / */
         const char *user;        /* USER[:GROUP], names or numbers; NULL: the image's User */
         const char *hostname;    /* NULL: the container id (first 63 characters) */
-        const char *network;     /* "none" (default: own network namespace) or "host" */
-        char **publish;          /* -p [HOSTIP:]HOSTPORT:CTRPORT[/tcp|/udp] (net block) */
+        const char *network;     /* NULL or "none" (own network namespace, lo up), "host",
+                                  * "bridge" (the network "husk") or a network NAME (husk/net.h) */
+        char **publish;          /* [HOSTIP:]HOSTPORT:CTRPORT[/tcp|/udp]: CNI portmap (bridge/NAME) */
         const char *memory;      /* bytes, or with a k/m/g/t suffix (1024-based) */
         const char *cpus;        /* decimal number of CPUs, e.g. "1.5" */
         const char *pids_limit;  /* decimal; -1 or 0: unlimited */
@@ -132,8 +133,11 @@ typedef struct husk_image_container {
 int husk_image_container_prepare(const husk_image_run_opts_t *o, const char *id,
                                   husk_image_container_t *ret, husk_error_t *err);
 void husk_image_container_done(husk_image_container_t *c);
-/* Unmounts and removes what prepare made for container id at bundle. Refuses (-EPERM) a bundle
- * that is not STORE/containers/ID with prepare's marker. -ENOENT when nothing is there. */
+/* Unmounts and removes what prepare made for container id at bundle: first its network (CNI
+ * DEL from the folder's files, the netns), then the root and the folder. Refuses (-EPERM) a
+ * bundle that is not STORE/containers/ID with prepare's marker. -ENOENT when nothing is there.
+ * A failing network teardown does not keep the folder: it is removed and the teardown's error
+ * is returned (what could be released was). */
 int husk_image_container_remove(const char *bundle, const char *id, husk_error_t *err);
 /* The annotation that marks a container made by prepare (its value is the bundle path). */
 #define HUSK_IMAGE_CONTAINER_ANNOTATION "run.husk.image.container"

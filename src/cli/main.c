@@ -27,7 +27,9 @@ static const cli_cmd commands[] = {
         { "resume", cmd_resume, "CONTAINER_ID", "Thaw a paused container." },
         { "update", cmd_update, "CONTAINER_ID",
           "Change the resource limits of a container (OCI LinuxResources JSON)." },
-        { "ps", cmd_ps, "CONTAINER_ID", "List the processes of a container." },
+        { "ps", cmd_service_ps, "[CONTAINER_ID]",
+          "With an id: list the processes of a container. Without: the containers of husk run -d "
+          "(-a: also exited ones)." },
         { "spec", cmd_spec, "", "Write a default config.json into the bundle." },
         { "exec", cmd_exec, "CONTAINER_ID [COMMAND [ARGS...]]",
           "Run a new process in a container (--process FILE or the command line)." },
@@ -35,8 +37,17 @@ static const cli_cmd commands[] = {
         { "features", cmd_features, "", "Print the features husk supports as JSON." },
         { "checkpoint", cmd_checkpoint, "CONTAINER_ID", "Checkpoint a container (not supported)." },
         { "restore", cmd_restore, "CONTAINER_ID", "Restore a container (not supported)." },
+        { "logs", cmd_logs, "NAME", "Print the output of a container started with husk run -d." },
+        { "stop", cmd_stop, "NAME...", "Stop a container of husk run -d (StopSignal, then SIGKILL)." },
+        { "restart", cmd_restart, "NAME...", "Stop and start again a container of husk run -d." },
+        { "rm", cmd_rm, "NAME...", "Remove a container of husk run -d with its folder and logs." },
+        { "inspect", cmd_inspect, "NAME...", "Print the details of containers of husk run -d as JSON." },
+        { "fn", cmd_fn, "create|ls|inspect|rm|update|logs|serve|invoke ...",
+          "Lambda-style functions (husk fn --help)." },
         { "image", cmd_image, "load|ls|inspect|rm|prune ...",
           "Manage the local image store (husk image --help)." },
+        { "network", cmd_network, "ls|create|rm|inspect ...",
+          "Manage the CNI networks of `husk run` (husk network --help)." },
 };
 
 const cli_cmd *cli_find_command(const char *name)

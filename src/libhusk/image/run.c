@@ -4,6 +4,7 @@
  * like any OCI bundle. husk_delete calls husk_image_container_remove for what this made. */
 #include "image/image.h"
 #include "image/run.h"
+#include "net/net.h"
 #include "seccomp/seccomp.h"
 #include "util/json.h"
 
@@ -255,15 +256,31 @@ static int user_mounts(json_writer *w, const husk_image_run_opts_t *o, husk_erro
                         return husk_error_set(err, EINVAL, "invalid --tmpfs \"%s\": %s", o->tmpfs[i], why);
                 mount_entry(w, dest, "tmpfs", "tmpfs", opts);
         }
-        if (o->network && strcmp(o->network, "host") == 0) {
-                /* The host's name resolution, read-only, as docker does for --network host. */
-                char *ro[] = { "rbind", "ro", "nosuid", "nodev", "noexec", NULL };
-                static const char *const files[] = { "/etc/resolv.conf", "/etc/hosts" };
-                for (size_t i = 0; i < ARRAY_SIZE(files); i++)
-                        if (access(files[i], R_OK) == 0)
-                                mount_entry(w, files[i], "bind", files[i], ro);
-        }
         return 0;
+}
+
+/* The user mounts something of their own at dest (-v HOST:/etc/hosts wins over ours). */
+static bool user_mounts_at(const husk_image_run_opts_t *o, const char *dest)
+{
+        bool found = false;
+        for (size_t i = 0; o->volumes && o->volumes[i] && !found; i++) {
+                run_volume_t v = { 0 };
+                const char *why = NULL;
+                if (run_parse_volume(o->volumes[i], &v, &why) < 0)
+                        continue; /* reported by user_mounts */
+                found = strcmp(v.ctr, dest) == 0;
+                run_volume_done(&v);
+        }
+        return found;
+}
+
+/* /etc/hosts, /etc/hostname, /etc/resolv.conf that the network module generated. */
+static void net_mounts(json_writer *w, const husk_image_run_opts_t *o, const net_setup_t *net)
+{
+        char *opts[] = { "rbind", "rw", "nosuid", "nodev", "noexec", NULL };
+        for (size_t i = 0; net && i < net->n_mounts; i++)
+                if (!user_mounts_at(o, net->mounts[i].dest))
+                        mount_entry(w, net->mounts[i].dest, "bind", net->mounts[i].source, opts);
 }
 
 static int resources(json_writer *w, const husk_image_run_opts_t *o, husk_error_t *err)
@@ -358,15 +375,21 @@ static void process_json(json_writer *w, const husk_image_run_opts_t *o, char *c
         json_obj_end(w);
 }
 
-static void linux_json(json_writer *w, const husk_image_run_opts_t *o)
+static void linux_json(json_writer *w, const net_setup_t *net)
 {
-        bool host_net = o->network && strcmp(o->network, "host") == 0;
-        static const char *const ns[] = { "pid", "ipc", "uts", "mount", "cgroup", "network" };
+        static const char *const ns[] = { "pid", "ipc", "uts", "mount", "cgroup" };
         json_key(w, "namespaces");
         json_arr_begin(w);
-        for (size_t i = 0; i < ARRAY_SIZE(ns) - (host_net ? 1 : 0); i++) {
+        for (size_t i = 0; i < ARRAY_SIZE(ns); i++) {
                 json_obj_begin(w);
                 json_kv_str(w, "type", ns[i]);
+                json_obj_end(w);
+        }
+        /* The namespace the network module made (none and CNI networks); host: no entry. */
+        if (net->netns) {
+                json_obj_begin(w);
+                json_kv_str(w, "type", "network");
+                json_kv_str(w, "path", net->netns);
                 json_obj_end(w);
         }
         json_arr_end(w);
@@ -386,6 +409,7 @@ typedef struct build {
         char **args, **env, **caps;
         const char *cwd;
         run_user_t user;
+        net_setup_t net;
 } build_t;
 
 static int config_text(const build_t *b, char **ret, husk_error_t *err)
@@ -406,6 +430,7 @@ static int config_text(const build_t *b, char **ret, husk_error_t *err)
         json_arr_begin(w);
         std_mounts(w);
         int r = user_mounts(w, o, err);
+        net_mounts(w, o, &b->net);
         json_arr_end(w);
         json_key(w, "annotations");
         json_obj_begin(w);
@@ -420,7 +445,7 @@ static int config_text(const build_t *b, char **ret, husk_error_t *err)
         json_obj_begin(w);
         if (r == 0)
                 r = resources(w, o, err);
-        linux_json(w, o);
+        linux_json(w, &b->net);
         json_obj_end(w);
         json_obj_end(w);
         _cleanup_free_ char *text = json_writer_finish(w);
@@ -608,10 +633,13 @@ static int prepare(const husk_image_run_opts_t *o, const char *id, const char *s
                 r = husk_error_set(err, EINVAL, "unknown capability \"%s\"", bad);
                 goto out;
         }
-        if (o->network && strcmp(o->network, "host") != 0 && strcmp(o->network, "none") != 0) {
-                r = husk_error_set(err, EINVAL, "--network %s is not supported: use none or host",
-                                   o->network);
-                goto out;
+        {
+                /* Last before config.json: the network is the costliest step to undo. */
+                net_setup_req_t nq = { .store = store, .bundle = c->bundle, .dirfd = dir, .id = id,
+                                       .network = o->network, .publish = o->publish,
+                                       .hostname = o->hostname };
+                if ((r = net_container_setup(&nq, &b.net, err)) < 0)
+                        goto out;
         }
         {
                 _cleanup_strv_ char **add = strv_copy(o->env, strv_length(o->env));
@@ -639,6 +667,7 @@ out:
         strv_free(b.env);
         strv_free(b.caps);
         free(b.user.groups);
+        net_setup_done(&b.net);
         husk_image_resolved_free(res);
         return r;
 }
@@ -694,6 +723,10 @@ int husk_image_container_remove(const char *bundle, const char *id, husk_error_t
         if (read_file_at(d, MARKER, 2048, &marker, NULL) < 0 || strcmp(marker, id) != 0)
                 return husk_error_set(err, EPERM, "%s has no husk marker for %s: not removed",
                                       bundle, id);
+        /* The network first (CNI DEL, netns): it needs the folder's files. Its failure does
+         * not keep the folder: what could be released was, and a retry has no state to use. */
+        husk_error_t nerr = { 0 };
+        int nr = net_container_teardown(d, bundle, id, &nerr);
         _cleanup_free_ char *merged = xasprintf("%s/merged", bundle);
         if (umount2(merged, MNT_DETACH | UMOUNT_NOFOLLOW) < 0 && errno != EINVAL && errno != ENOENT)
                 return util_syserr(err, errno, "unmount %s", merged);
@@ -703,5 +736,11 @@ int husk_image_container_remove(const char *bundle, const char *id, husk_error_t
             a.st_dev != m.st_dev)
                 return husk_error_set(err, EBUSY, "%s is still mounted", merged);
         int r = rm_rf_at(pfd, id);
-        return r < 0 ? util_syserr(err, -r, "remove %s", bundle) : 0;
+        if (r < 0)
+                return util_syserr(err, -r, "remove %s", bundle);
+        if (nr < 0) {
+                *err = nerr;
+                return nr;
+        }
+        return 0;
 }
