@@ -47,7 +47,9 @@ typedef struct husk_image_config {
 /* What `husk run IMAGE` needs: the layer dirs for an overlay (lowest first) and the config. */
 typedef struct husk_image_resolved {
         char *id;
-        char **layer_dirs; /* absolute paths, NULL-terminated, lowest layer first */
+        char **layer_dirs; /* absolute paths, NULL-terminated, lowest layer first; a layer the
+                            * image repeats is listed once, at its highest place (the lower copy
+                            * is shadowed; overlayfs refuses a folder twice) */
         husk_image_config_t config;
 } husk_image_resolved_t;
 

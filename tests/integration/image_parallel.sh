@@ -69,8 +69,11 @@ is "$(img inspect many:latest | jq -r '.layer_dirs | length')" 15 "the image lis
 d14=$(img inspect many:latest | jq -r '.layer_dirs[13]'); d3=$(img inspect many:latest | jq -r '.layer_dirs[2]')
 is "$d14" "$d3" "layer 14 is layer 3's folder"
 is "$(stat -c '%F %t:%T' "$(img inspect many:latest | jq -r '.layer_dirs[14]')/l/1")" "character special file 0:0" "the whiteout of the top layer is stored"
-out=$(hk run --store "$S" many:latest); is "$out" "14" "run: the top layer's /order wins"
+out=$(hk run --store "$S" many:latest 2>"$T/run.err"); is "$out" "14" "run: the top layer's /order wins"
+is "$(cat "$T/run.err")" "" "run: the repeated layer does not stop the overlay (no private-copy fallback)"
 out=$(hk run --store "$S" many:latest ls /l); is "$(echo $out)" "10 11 12 2 3 4 5 6 7 8 9" "run: every layer's file, /l/1 whited out"
+out=$(hk run --store "$S" many:latest cat /l/2 /data/blob2 | sha256sum | cut -c1-64)
+is "$out" "$(cat "$T/src2/l/2" "$T/src2/data/blob2" | sha256sum | cut -c1-64)" "run: the repeated layer's files"
 out=$(img load "$T/many.tar" 2>&1); ok $? "a second load (all stored) works"
 
 # ---- progress: in layer order, each layer once (husk run shows it on a terminal) ----

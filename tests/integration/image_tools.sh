@@ -20,8 +20,8 @@ loads_busybox() {
         _o=$(img load "$1" 2>&1); ok $? "$2: husk image load"
         _id=$(echo "$_o" | id_of)
         is "$_id" "$bb_id" "$2: the same image id as the original archive"
-        _o=$(r "$1" sh -c 'echo $PATH; cat /etc/hostname' 2>&1)
-        is "$(echo $_o)" "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin husk" "$2: husk run (Env from the image)"
+        _o=$(r "$1" sh -c 'echo $PATH; head -1 /etc/passwd' 2>&1)
+        is "$(echo $_o)" "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin root:x:0:0:root:/root:/bin/sh" "$2: husk run (Env from the image)"
 }
 sk() { skopeo copy -q "$@" >/dev/null 2>"$T/sk.err" || { diag "$(cat "$T/sk.err")"; return 1; }; }
 
@@ -39,16 +39,16 @@ if command -v skopeo >/dev/null; then
         # (skopeo rewrites the config for OCI: another image id, the same content.)
         sk "docker-archive:$T/sk-docker.tar" "oci:$T/sk-oci2:back"; ok $? "skopeo copy docker-archive to oci:"
         out=$(img load "$T/sk-oci2" 2>&1); ok $? "skopeo docker-archive -> oci:: husk image load"
-        out=$(r "$T/sk-oci2" sh -c 'echo $PATH; cat /etc/hostname' 2>&1)
-        is "$(echo $out)" "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin husk" "skopeo docker-archive -> oci:: husk run"
+        out=$(r "$T/sk-oci2" sh -c 'echo $PATH; head -1 /etc/passwd' 2>&1)
+        is "$(echo $out)" "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin root:x:0:0:root:/root:/bin/sh" "skopeo docker-archive -> oci:: husk run"
         # Layers recompressed by skopeo: zstd, and no compression at all.
         sk --dest-compress-format zstd "oci-archive:$A/busybox-oci.tar" "oci:$T/sk-zstd:z"; ok $? "skopeo copy --dest-compress-format zstd"
         mt=$(jq -r '.layers[0].mediaType' "$T/sk-zstd/blobs/sha256/$(jq -r '.manifests[0].digest' "$T/sk-zstd/index.json" | cut -d: -f2)")
         is "$mt" "application/vnd.oci.image.layer.v1.tar+zstd" "skopeo wrote a zstd layer"
         out=$(img load "$T/sk-zstd" 2>&1); ok $? "skopeo zstd layer: husk image load"
-        out=$(r "$T/sk-zstd" cat /etc/hostname 2>&1); is "$out" "husk" "skopeo zstd layer: husk run"
+        out=$(r "$T/sk-zstd" head -1 /etc/passwd 2>&1); is "$out" "root:x:0:0:root:/root:/bin/sh" "skopeo zstd layer: husk run"
         sk --dest-decompress "oci-archive:$A/busybox-oci.tar" "oci:$T/sk-plain:p"; ok $? "skopeo copy --dest-decompress"
-        out=$(r "$T/sk-plain" cat /etc/hostname 2>&1); is "$out" "husk" "skopeo uncompressed layer: husk run"
+        out=$(r "$T/sk-plain" head -1 /etc/passwd 2>&1); is "$out" "root:x:0:0:root:/root:/bin/sh" "skopeo uncompressed layer: husk run"
         # dir: (containers/image's own folder: manifest.json is the image manifest, blobs by hex).
         sk "oci-archive:$A/busybox-oci.tar" "dir:$T/sk-dir"; ok $? "skopeo copy to dir:"
         loads_busybox "$T/sk-dir" "skopeo dir:"
@@ -64,10 +64,10 @@ if command -v umoci >/dev/null && command -v skopeo >/dev/null; then
         # unpack, change the rootfs (a new file, a deleted one), repack: umoci writes a whiteout.
         um unpack --image "$U:base" "$T/umb"; ok $? "umoci unpack"
         echo "added by umoci" > "$T/umb/rootfs/etc/umoci-added"
-        rm "$T/umb/rootfs/etc/hostname"
+        rm "$T/umb/rootfs/etc/group"
         um repack --image "$U:repacked" "$T/umb"; ok $? "umoci repack"
         um config --image "$U:repacked" --tag cfg --config.entrypoint /bin/sh --config.entrypoint -c \
-                --config.cmd 'echo $FOO $(id -u):$(id -g) $(pwd); cat /etc/umoci-added; ls /etc/hostname' \
+                --config.cmd 'echo $FOO $(id -u):$(id -g) $(pwd); cat /etc/umoci-added; ls /etc/group' \
                 --config.env FOO=umoci-bar --config.user 65534:65534 --config.workingdir /etc
         ok $? "umoci config: Entrypoint, Cmd, Env, User, WorkingDir"
         # new + insert: an image from nothing, a second layer, a whiteout, an opaque replacement.
@@ -87,7 +87,7 @@ if command -v umoci >/dev/null && command -v skopeo >/dev/null; then
         out=$(r cfg 2>&1)
         is "$out" "umoci-bar 65534:65534 /etc
 added by umoci
-ls: /etc/hostname: No such file or directory" "umoci config took effect (Entrypoint, Cmd, Env, User, WorkingDir) and the repack whiteout hides /etc/hostname"
+ls: /etc/group: No such file or directory" "umoci config took effect (Entrypoint, Cmd, Env, User, WorkingDir) and the repack whiteout hides /etc/group"
         out=$(r repacked cat /etc/umoci-added); is "$out" "added by umoci" "umoci repack: the new layer is there"
         # User "nobody" is resolved through the image's own /etc/passwd... which the top layer
         # deleted: the run must refuse it rather than guess.
@@ -130,7 +130,7 @@ EOF
                 case $f in *dir) o="$T/p-$f" ;; *) o="$T/p-$f.tar" ;; esac
                 pod save -q --format $f -o "$o" localhost/busybox:latest 2>"$T/pod.err"; ok $? "podman save --format $f (loaded image)"
                 out=$(img load "$o" 2>&1); ok $? "podman $f of the loaded image: husk image load"
-                out=$(r "$o" cat /etc/hostname 2>&1); is "$out" "husk" "podman $f of the loaded image: husk run"
+                out=$(r "$o" head -1 /etc/passwd 2>&1); is "$out" "root:x:0:0:root:/root:/bin/sh" "podman $f of the loaded image: husk run"
                 o2="$o.tools"
                 pod save -q --format $f -o "$o2" localhost/tools:latest 2>"$T/pod.err"; ok $? "podman save --format $f (built image)"
                 out=$(img load "$o2" 2>&1); ok $? "podman $f of the built image: husk image load"

@@ -95,6 +95,25 @@ static int read_config(store_t *s, const char *hex, char **ret, husk_error_t *er
         return r < 0 ? util_syserr(err, -r, "read %s/%s", s->path, p) : 0;
 }
 
+/* Removes the lower copies of a layer that the image repeats higher up (in place; v is lowest
+ * first). overlayfs refuses a folder given twice (ELOOP), and the upper copy shadows the lower one
+ * entirely: every path, whiteout and opaque dir of the lower copy is also in the upper one, above
+ * anything in between. */
+static void drop_shadowed_copies(char **v)
+{
+        size_t w = 0;
+        for (size_t i = 0; v[i]; i++) {
+                bool again = false;
+                for (size_t k = i + 1; v[k] && !again; k++)
+                        again = strcmp(v[i], v[k]) == 0;
+                if (again)
+                        free(v[i]);
+                else
+                        v[w++] = v[i];
+        }
+        v[w] = NULL;
+}
+
 /* Opens the store (shared) and finds ref. */
 static int find(const husk_image_opts_t *o, const char *ref, store_t *s, image_record_t *ret,
                 bool *ret_by_name, husk_error_t *err)
@@ -165,6 +184,8 @@ int husk_image_resolve(const husk_image_opts_t *o, const char *ref, husk_image_r
                 return r;
         char **dirs = layer_dirs(&s, &rec, err);
         _cleanup_free_ char *what = xasprintf("%s/configs/%s.json", s.path, rec.hex);
+        if (dirs)
+                drop_shadowed_copies(dirs);
         if (!dirs)
                 r = -err->code;
         else if ((r = read_config(&s, rec.hex, &cfg, err)) == 0)
