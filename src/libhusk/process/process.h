@@ -4,6 +4,7 @@
 #ifndef HUSK_PROCESS_H
 #define HUSK_PROCESS_H
 
+#include "cgroup/cgroup.h"
 #include "config/oci_config.h"
 #include "ns/ns.h"
 #include "rootfs/rootfs.h"
@@ -26,6 +27,7 @@ typedef struct init_args {
         int fifo_fd;                 /* exec.fifo opened O_RDWR by the host side */
         unsigned preserve_fds;
         bool no_new_keyring;
+        cgroup_handle *cgroup; /* v1 hierarchies the child joins itself (cgroup_join_self), or NULL */
         int close_fds[4]; /* host-only fds the child closes first (the state dir lock!); -1 = none
                            */
         bool ready;       /* set once SYNC_READY is sent: errors then go to stderr */

@@ -237,11 +237,16 @@ static int load_bundle(create_ctx *c, husk_error_t *err)
  * runs any setup; on cgroup v1 this cgroup.procs write waits for an RCU grace period, a cost the
  * speed issue names), rlimits (they cannot be raised later inside a user namespace),
  * oom_score_adj and id maps, then SYNC_GO. */
+static int serve_child(create_ctx *c, uint64_t child_t[CHILD_T_COUNT], husk_error_t *err);
+
 static int setup_child(create_ctx *c, bool in_cgroup, husk_error_t *err)
 {
         const config_process *p = c->cfg->process;
         int r;
-        if (!in_cgroup && (r = cgroup_enter(c->cg, c->child, err)) < 0)
+        /* The v1 hierarchies are joined by the child itself (cgroup_join_self, no RCU grace
+         * period); the rest (v2, or the hybrid host's cgroup2 dir when clone3 could not place
+         * it) from here, before SYNC_GO. */
+        if (c->cg && (r = cgroup_enter_rest(c->cg, c->child, in_cgroup, err)) < 0)
                 return r;
         if ((r = process_host_limits(c->child, p, err)) < 0)
                 return r;
@@ -249,8 +254,14 @@ static int setup_child(create_ctx *c, bool in_cgroup, husk_error_t *err)
             (r = ns_write_idmaps(c->child, c->cfg, err)) < 0)
                 return r;
         /* SYNC_GO */
-        if ((r = sync_send(c->sync_host, SYNC_GO, 0, NULL, 0, -1)) < 0)
+        if ((r = sync_send(c->sync_host, SYNC_GO, 0, NULL, 0, -1)) < 0) {
+                /* The child may have failed first (joining its cgroup): its SYNC_ERROR, already
+                 * queued, says why. */
+                uint64_t t[CHILD_T_COUNT];
+                if (serve_child(c, t, err) < 0)
+                        return -1;
                 return util_syserr(err, r, "sync: send SYNC_GO");
+        }
         return 0;
 }
 
@@ -496,7 +507,13 @@ static int create_container(create_ctx *c, husk_error_t *err)
         (void)caps_last_cap();
         t = now_ns();
         bool in_cgroup = false;
-        int clone_fd = c->cg ? cgroup_clone_fd(c->cg) : -1;
+        int clone_fd = -1;
+        if (c->cg) {
+                clone_fd = cgroup_clone_fd(c->cg);
+                if ((r = cgroup_join_open(c->cg, err)) < 0)
+                        return r;
+                a.cgroup = c->cg;
+        }
         c->child = clone_child(c->plan.clone_flags, clone_fd, &in_cgroup);
         if (c->child < 0)
                 return util_syserr(err, errno, "clone the container process");
@@ -504,6 +521,8 @@ static int create_container(create_ctx *c, husk_error_t *err)
                 container_main(&a); /* container side: never returns */
         c->pid = c->child;
         util_closep(&c->sync_child);
+        if (c->cg)
+                cgroup_join_close(c->cg);
         if ((r = setup_child(c, in_cgroup, err)) < 0)
                 return r;
         c->phase[HUSK_PHASE_CLONE] = now_ns() - t;
