@@ -33,6 +33,11 @@ typedef struct init_args {
         bool ready;       /* set once SYNC_READY is sent: errors then go to stderr */
 } init_args;
 
+/* Host side: clone with fork semantics and the namespace flags, placed into the cgroup2 dir
+ * cgroup_fd by clone3 CLONE_INTO_CGROUP when cgroup_fd >= 0 and the kernel can; *ret_in_cgroup
+ * tells. Returns the pid (0 in the child) or -1 with errno. */
+pid_t process_clone(unsigned long flags, int cgroup_fd, bool *ret_in_cgroup);
+
 /* Container side entry point after clone. Never returns: execve or _exit. */
 _Noreturn void container_main(init_args *a);
 

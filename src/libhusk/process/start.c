@@ -393,7 +393,10 @@ static int serve_child(create_ctx *c, uint64_t child_t[CHILD_T_COUNT], husk_erro
         }
 }
 
-static pid_t clone_child(unsigned long flags, int cgroup_fd, bool *ret_in_cgroup)
+/* Host side: clone (fork semantics, no shared memory) with the namespace flags, into the cgroup2
+ * dir cgroup_fd when >= 0 and the kernel can (clone3 CLONE_INTO_CGROUP); *ret_in_cgroup says
+ * whether it did. Also used by exec for its intermediate. */
+pid_t process_clone(unsigned long flags, int cgroup_fd, bool *ret_in_cgroup)
 {
         struct husk_clone_args ca = { .flags = flags, .exit_signal = SIGCHLD };
         pid_t pid = -1;
@@ -514,7 +517,7 @@ static int create_container(create_ctx *c, husk_error_t *err)
                         return r;
                 a.cgroup = c->cg;
         }
-        c->child = clone_child(c->plan.clone_flags, clone_fd, &in_cgroup);
+        c->child = process_clone(c->plan.clone_flags, clone_fd, &in_cgroup);
         if (c->child < 0)
                 return util_syserr(err, errno, "clone the container process");
         if (c->child == 0)
