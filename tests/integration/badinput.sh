@@ -75,6 +75,8 @@ err=$(hk state bad1 2>&1); is "$?" 1 "corrupt state.json: rc 1"
 like "$err" "state.json" "corrupt state.json: message names the file"
 hk delete --force bad1; ok $? "delete --force of a corrupt state"
 [ ! -e "$HUSK_TEST_ROOT/bad1" ]; ok $? "corrupt state removed"
+left=$(find /sys/fs/cgroup -maxdepth 3 -path '*/husk/bad1' 2>/dev/null)
+is "$left" "" "delete --force of a corrupt state removes the container's cgroup too"
 hk delete --force s1
 
 done_testing

@@ -843,3 +843,26 @@ int cgroup_apply(cgroup_handle *h, const config_resources *r, husk_error_t *err)
 {
         return cgroup_apply_resources(h, r, false, err);
 }
+
+/* ---------------------------------------------------------------- orphan removal */
+
+/* For `delete --force` of a container whose state is unreadable: its cgroup is most likely at
+ * the default path. Only empty dirs are removed (rmdir, never a kill): with no state we cannot
+ * tell whose processes a non-empty /husk/ID holds (the same id may live under another --root). */
+int cgroup_remove_default_if_empty(const char *id, husk_error_t *err)
+{
+        _cleanup_free_ char *path = NULL;
+        int r = cgroup_path_resolve(NULL, id, &path, err);
+        if (r < 0)
+                return r;
+        _cleanup_handle_ cgroup_handle *h = NULL;
+        if ((r = handle_new(path, 0, &h, err)) < 0)
+                return r;
+        int ret = 0;
+        for (size_t i = 0; i < h->n_hier; i++) {
+                r = rmdir_tree(h->hier[i].dir);
+                if (r < 0 && ret == 0)
+                        ret = util_syserr(err, -r, "remove cgroup %s", h->hier[i].dir);
+        }
+        return ret;
+}

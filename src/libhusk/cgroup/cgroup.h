@@ -46,6 +46,9 @@ int cgroup_pids(cgroup_handle *h, pid_t **ret, size_t *ret_n, husk_error_t *err)
 int cgroup_kill_all(cgroup_handle *h, int signo, husk_error_t *err);
 /* Kill leftover processes and remove the cgroup dirs. */
 int cgroup_destroy(cgroup_handle *h, husk_error_t *err);
+/* Removes the empty cgroup dirs at the default path of id (no kill): for a forced delete of a
+ * container whose state is unreadable. */
+int cgroup_remove_default_if_empty(const char *id, husk_error_t *err);
 /* Persist / restore a handle through the container state (a single-line string). */
 char *cgroup_serialize(const cgroup_handle *h);
 int cgroup_deserialize(const char *s, cgroup_handle **ret, husk_error_t *err);

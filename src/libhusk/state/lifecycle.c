@@ -487,6 +487,11 @@ int husk_delete(const husk_global_t *g, const char *id, bool force, husk_error_t
                 if (!force)
                         return husk_error_prefix(err, "delete %s", id);
                 husk_error_clear(err);
+                /* Unreadable state: the cgroup path it recorded is lost; the default one is
+                 * where it is unless the config named another. */
+                husk_error_t e = { 0 };
+                if (cgroup_remove_default_if_empty(id, &e) < 0)
+                        warn(g, &e);
                 return state_dir_remove(root_of(g), id, err);
         }
         r = state_status(fd, s, &st, err);
