@@ -62,7 +62,7 @@ if [ -f "$A/busybox-oci.tar" ]; then
         ok $? "image run -d"
         # mountinfo: ... MOUNTPOINT ... - FSTYPE SOURCE SUPEROPTS
         opts=$(awk -v s="$S/containers/" 'index($5, s) == 1 { sub(/.* - /, ""); if ($1 == "overlay") print $3 }' /proc/self/mountinfo)
-        like "$opts" "(^|,)volatile(,|$)" "the image overlay is mounted volatile"
+        like "$opts" "(^|,)(fsync=)?volatile(,|$)" "the image overlay is mounted volatile"
         hk delete -f speed-img >/dev/null 2>&1
         is "$(awk -v s="$S" 'index($5, s) == 1' /proc/self/mountinfo | wc -l)" "0" "delete unmounts the overlay"
 else
