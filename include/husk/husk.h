@@ -95,6 +95,9 @@ int husk_state_json(const husk_global_t *g, const char *id, char **ret_json, hus
 int husk_list_json(const husk_global_t *g, char **ret_json, husk_error_t *err);
 int husk_kill(const husk_global_t *g, const char *id, int signo, bool all, husk_error_t *err);
 int husk_delete(const husk_global_t *g, const char *id, bool force, husk_error_t *err);
+/* husk_delete, but an image container's folder (STORE/containers/ID: root, logs, netns) stays:
+ * the service monitor deletes the OCI state between restarts. */
+int husk_delete_keep_bundle(const husk_global_t *g, const char *id, bool force, husk_error_t *err);
 /* Writes BUNDLE/config.json (refuses to overwrite an existing one). */
 int husk_spec(const char *bundle, bool rootless, husk_error_t *err);
 

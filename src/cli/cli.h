@@ -79,6 +79,16 @@ int cmd_features(cli_ctx *c, int argc, char **argv);
 int cmd_checkpoint(cli_ctx *c, int argc, char **argv);
 int cmd_restore(cli_ctx *c, int argc, char **argv);
 
+/* services (`husk run -d`): logs, stop, restart, rm, inspect, ps without an id */
+int cmd_logs(cli_ctx *c, int argc, char **argv);
+int cmd_stop(cli_ctx *c, int argc, char **argv);
+int cmd_restart(cli_ctx *c, int argc, char **argv);
+int cmd_rm(cli_ctx *c, int argc, char **argv);
+int cmd_inspect(cli_ctx *c, int argc, char **argv);
+int cmd_service_ps(cli_ctx *c, int argc, char **argv);
+/* `husk fn ...`: execs husk-fn (src/cli/fn.c). */
+int cmd_fn(cli_ctx *c, int argc, char **argv);
+
 /* The command table entry of name (for usage output from the command files). */
 const cli_cmd *cli_find_command(const char *name);
 

@@ -3,6 +3,7 @@
  * then husk_image_container_prepare (bundle from the image) and husk_run. */
 #include "run_image.h"
 #include "husk/image.h"
+#include "husk/service.h"
 #include "util/util.h"
 
 #include <fcntl.h>
@@ -27,6 +28,7 @@ typedef struct run_args {
         husk_image_run_opts_t o;
         const char *name, *store, *platform, *env_files_last;
         const char *restart; /* --restart no|on-failure[:N]|always (service block) */
+        const char *log_max_size; /* --log-max-size (service block) */
         bool rm, detach, interactive, help;
         char **env_cli, **env_files;
         size_t n_env_cli, n_env_files, n_vol, n_tmpfs, n_add, n_drop, n_pub;
@@ -36,7 +38,7 @@ typedef struct run_args {
 static const ropt ropts[] = {
         { "name", 0, V_STR, OFF(name), "container id (default: a random one)" },
         { "rm", 0, V_NONE, OFF(rm), "remove the container when it exits (always so in the foreground)" },
-        { "detach", 'd', V_NONE, OFF(detach), "start it and print its id; output goes to BUNDLE/output.log" },
+        { "detach", 'd', V_NONE, OFF(detach), "start it under a monitor and print its id (husk logs/ps/stop)" },
         { "interactive", 'i', V_NONE, OFF(interactive), "keep stdin open (otherwise /dev/null)" },
         { "tty", 't', V_NONE, OFF(o.terminal), "allocate a pseudo terminal" },
         { "env", 'e', V_LIST, OFF(env_cli), "KEY=VALUE, or KEY to copy it from here" },
@@ -57,6 +59,7 @@ static const ropt ropts[] = {
         { "net", 0, V_STR, OFF(o.network), NULL },
         { "publish", 'p', V_LIST, OFF(o.publish), "[HOSTIP:]HOSTPORT:CTRPORT[/tcp|/udp]: publish a port" },
         { "restart", 0, V_STR, OFF(restart), "no (default), on-failure[:N] or always (with -d)" },
+        { "log-max-size", 0, V_STR, OFF(log_max_size), "rotate the log of -d at this size (default 10m)" },
         { "store", 0, V_STR, OFF(store), "image store (default $HUSK_STORE or " HUSK_STORE_DEFAULT ")" },
         { "platform", 0, V_STR, OFF(platform), "OS/ARCH[/VARIANT] to pick from a multi-platform archive" },
         { "help", 'h', V_NONE, OFF(help), NULL },
@@ -277,7 +280,7 @@ static void random_id(char buf[17])
                 sprintf(buf + 2 * i, "%02x", b[i]);
 }
 
-/* Replace fd target with a new open of path (0: /dev/null for stdin; 1/2: the output log). */
+/* Replace fd target with a new open of path (stdin: /dev/null). */
 static int redirect(int target, const char *path, int flags)
 {
         int fd = open(path, flags | O_CLOEXEC, 0600);
@@ -316,6 +319,38 @@ static void args_done(run_args *a)
         strv_free(a->o.env);
 }
 
+/* -d: a monitor holds the container (its output, exit status and restarts); we print the id once
+ * it has started. On failure nothing is left. */
+static int run_detached(cli_ctx *c, run_args *a, const char *id, husk_image_container_t *ctr)
+{
+        husk_service_run_opts_t so = {
+                .store = a->store, .id = id, .image_ref = a->o.ref, .image_id = ctr->image_id,
+                .restart = a->restart, .ports = a->o.publish, .network = a->o.network,
+                .auto_remove = a->rm, .name_given = a->name != NULL,
+        };
+        husk_error_t err = { 0 };
+        if (a->log_max_size && husk_service_size_parse(a->log_max_size, &so.log_max_size) < 0) {
+                cli_fail(c, "run: invalid --log-max-size \"%s\": a size of at least 4k, e.g. 10m",
+                         a->log_max_size);
+                so.log_max_size = 0;
+                err.code = EINVAL;
+        }
+        uint64_t t0 = now_ns();
+        int r = err.code ? -EINVAL : husk_service_run(&c->g, &so, &err);
+        cli_debug(c, "run -d %s: the monitor reported %s after %.1f ms", id, r < 0 ? "an error" : "the start",
+                  (double)(now_ns() - t0) / 1e6);
+        int rc = 0;
+        if (r < 0) {
+                husk_error_t e2 = { 0 }; /* the run error is the one to report */
+                (void)husk_image_container_remove(ctr->bundle, id, &e2);
+                rc = err.msg[0] ? (cli_fail_err(c, &err), EXIT_HUSK) : EXIT_HUSK;
+        } else {
+                printf("%s\n", id);
+        }
+        husk_image_container_done(ctr);
+        return rc;
+}
+
 static int run(cli_ctx *c, run_args *a, const char *id)
 {
         husk_error_t err = { 0 };
@@ -351,41 +386,26 @@ static int run(cli_ctx *c, run_args *a, const char *id)
                           ctr.loaded ? "loaded from" : "already stored (cache hit) for", a->o.ref);
         cli_debug(c, "image container %s: bundle %s, root %s", id, ctr.bundle,
                   ctr.copied ? "private copy" : "overlay");
+        if (a->detach)
+                return run_detached(c, a, id, &ctr);
         int rc = 0;
-        int saved_out = -1;
-        /* The container gets our stdio: without -i its stdin is /dev/null; detached, its output
-         * goes to a file in its folder so no caller waits on our pipes. */
+        /* The container gets our stdio: without -i its stdin is /dev/null. */
         if (!a->interactive && !a->o.terminal)
                 r = redirect(STDIN_FILENO, "/dev/null", O_RDONLY);
-        if (r == 0 && a->detach) {
-                _cleanup_free_ char *log = xasprintf("%s/output.log", ctr.bundle);
-                saved_out = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
-                if ((r = redirect(STDIN_FILENO, "/dev/null", O_RDONLY)) == 0 &&
-                    (r = redirect(STDOUT_FILENO, log, O_WRONLY | O_CREAT | O_APPEND)) == 0)
-                        r = dup2(STDOUT_FILENO, STDERR_FILENO) < 0 ? -errno : 0;
-        }
         if (r < 0) {
                 husk_error_t e2 = { 0 };
                 (void)husk_image_container_remove(ctr.bundle, id, &e2);
                 husk_image_container_done(&ctr);
                 return cli_fail(c, "run: set up the container's stdio: %s", strerror(-r)) ? EXIT_HUSK : 0;
         }
-        husk_create_opts_t co = { .id = id, .bundle = ctr.bundle, .detach = a->detach };
+        husk_create_opts_t co = { .id = id, .bundle = ctr.bundle };
         int status = 0;
         r = husk_run(&c->g, &co, &status, &err);
-        if (saved_out >= 0) {
-                dup2(saved_out, STDOUT_FILENO);
-                dup2(saved_out, STDERR_FILENO); /* stderr was the caller's stdout or a tty: */
-                close(saved_out);               /* messages still reach the caller */
-        }
         if (r < 0) {
                 /* husk_run deleted what it created; the folder goes too if it is still there. */
                 husk_error_t e2 = { 0 };
                 (void)husk_image_container_remove(ctr.bundle, id, &e2);
                 rc = cli_fail_err(c, &err) ? EXIT_HUSK : 0;
-        } else if (a->detach) {
-                printf("%s\n", id);
-                rc = 0;
         } else {
                 rc = status;
         }
@@ -412,6 +432,21 @@ int cli_run_image(cli_ctx *c, int argc, char **argv)
         if (a.detach && a.o.terminal) {
                 cli_fail(c, "run: -d with -t needs a console socket: use husk create --console-socket");
                 goto out;
+        }
+        if ((a.restart || a.log_max_size) && !a.detach) {
+                cli_fail(c, "run: --restart and --log-max-size need -d (a monitor applies them)");
+                goto out;
+        }
+        if (a.restart) {
+                husk_error_t perr = { 0 };
+                if (husk_service_restart_check(a.restart, &perr) < 0) {
+                        cli_fail(c, "run: %s", perr.msg);
+                        goto out;
+                }
+                if (a.rm && strcmp(a.restart, "no") != 0) {
+                        cli_fail(c, "run: --rm and --restart %s cannot be used together", a.restart);
+                        goto out;
+                }
         }
         a.o.ref = argv[first];
         a.o.command = first + 1 < argc ? argv + first + 1 : NULL;

@@ -117,8 +117,8 @@ is "$(hk state bg1 | jq -r .status)" "running" "and the first one is untouched"
 hk delete --force bg1; ok $? "delete --force"
 clean; ok $? "delete removed the overlay mount, the container folder and the state"
 out=$(r -d --rm busybox sh -c 'echo to-log; sleep 30'); like "$out" "^[0-9a-f]{16}$" "-d without --name prints a generated id"
-for _ in $(seq 100); do [ -s "$S/containers/$out/output.log" ] && break; sleep 0.1; done
-is "$(cat "$S/containers/$out/output.log")" "to-log" "a detached container's output goes to its output.log"
+for _ in $(seq 100); do [ "$(hk logs --store "$S" "$out" 2>&1)" = to-log ] && break; sleep 0.1; done
+is "$(hk logs --store "$S" "$out" 2>&1)" "to-log" "a detached container's output is kept (husk logs)"
 hk delete --force "$out"; clean; ok $? "and it is removed at delete"
 # A running container keeps its layers through `image rm` + `image prune`.
 S0=$S; S="$T/store3"

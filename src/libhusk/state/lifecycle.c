@@ -441,7 +441,7 @@ static void remove_image_root(const husk_global_t *g, const char *id, const husk
 }
 
 static int remove_container(const husk_global_t *g, const char *id, const husk_state *s,
-                            husk_error_t *err)
+                            bool keep_bundle, husk_error_t *err)
 {
         cgroup_handle *h = NULL;
         husk_error_t e = { 0 };
@@ -456,12 +456,13 @@ static int remove_container(const husk_global_t *g, const char *id, const husk_s
         cgroup_handle_free(h);
         if (s)
                 run_poststop(g, s);
-        if (s)
+        if (s && !keep_bundle)
                 remove_image_root(g, id, s);
         return state_dir_remove(root_of(g), id, err);
 }
 
-int husk_delete(const husk_global_t *g, const char *id, bool force, husk_error_t *err)
+static int delete_container(const husk_global_t *g, const char *id, bool force, bool keep_bundle,
+                            husk_error_t *err)
 {
         _cleanup_close_ int fd = -1;
         int r = husk_id_validate(id, err);
@@ -501,9 +502,19 @@ int husk_delete(const husk_global_t *g, const char *id, bool force, husk_error_t
         if (r >= 0 && st != HUSK_STATUS_STOPPED && st != HUSK_STATUS_CREATING)
                 r = stop_container(s, st, err);
         if (r >= 0)
-                r = remove_container(g, id, s, err);
+                r = remove_container(g, id, s, keep_bundle, err);
         state_free(s);
         return r;
+}
+
+int husk_delete(const husk_global_t *g, const char *id, bool force, husk_error_t *err)
+{
+        return delete_container(g, id, force, false, err);
+}
+
+int husk_delete_keep_bundle(const husk_global_t *g, const char *id, bool force, husk_error_t *err)
+{
+        return delete_container(g, id, force, true, err);
 }
 
 /* ---------------- spec ---------------- */

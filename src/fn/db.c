@@ -1,0 +1,432 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* husk-fn: SQLite state at STORE/fn/fn.db (WAL). Definitions are written by the command line
+ * and read by the server; async invocations are committed with synchronous=FULL before the
+ * front door answers 202, so a kill -9 (or a power loss) never loses an accepted one. One
+ * connection per process, serialised by a mutex (the server's threads share it). */
+#include "fn.h"
+#include "util/util.h"
+
+#include <sqlite3.h>
+#include <string.h>
+#include <time.h>
+
+struct fn_db {
+        sqlite3 *s;
+        pthread_mutex_t mu;
+};
+
+static const char schema[] =
+        "CREATE TABLE IF NOT EXISTS functions ("
+        " name TEXT PRIMARY KEY, image TEXT NOT NULL, image_id TEXT NOT NULL,"
+        " handler TEXT NOT NULL, memory_mb INTEGER NOT NULL, timeout_ms INTEGER NOT NULL,"
+        " concurrency INTEGER NOT NULL, max_queue INTEGER NOT NULL, keep_warm_ms INTEGER NOT NULL,"
+        " env TEXT NOT NULL, created TEXT NOT NULL, updated TEXT NOT NULL);"
+        "CREATE TABLE IF NOT EXISTS async ("
+        " id TEXT PRIMARY KEY, function TEXT NOT NULL, payload BLOB NOT NULL,"
+        " state TEXT NOT NULL, attempts INTEGER NOT NULL, next_at INTEGER NOT NULL,"
+        " created INTEGER NOT NULL, result TEXT);"
+        "CREATE INDEX IF NOT EXISTS async_due ON async (state, next_at);";
+
+static int dberr(fn_db *db, husk_error_t *err, int code, const char *what)
+{
+        return husk_error_set(err, code, "fn.db: %s: %s", what, sqlite3_errmsg(db->s));
+}
+
+int fn_db_open(const char *path, fn_db **ret, husk_error_t *err)
+{
+        fn_db *db = xcalloc(1, sizeof(*db));
+        pthread_mutex_init(&db->mu, NULL);
+        int r = sqlite3_open_v2(path, &db->s,
+                                SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+                                NULL);
+        if (r != SQLITE_OK) {
+                r = husk_error_set(err, EIO, "open %s: %s", path,
+                                   db->s ? sqlite3_errmsg(db->s) : sqlite3_errstr(r));
+                fn_db_close(db);
+                return r;
+        }
+        sqlite3_busy_timeout(db->s, 10000);
+        char *msg = NULL;
+        if (sqlite3_exec(db->s,
+                         "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", NULL, NULL,
+                         &msg) != SQLITE_OK ||
+            sqlite3_exec(db->s, schema, NULL, NULL, &msg) != SQLITE_OK) {
+                r = husk_error_set(err, EIO, "%s: %s", path, msg ? msg : "schema");
+                sqlite3_free(msg);
+                fn_db_close(db);
+                return r;
+        }
+        *ret = db;
+        return 0;
+}
+
+void fn_db_close(fn_db *db)
+{
+        if (!db)
+                return;
+        sqlite3_close(db->s);
+        pthread_mutex_destroy(&db->mu);
+        free(db);
+}
+
+void fn_def_free(fn_def *d)
+{
+        if (!d)
+                return;
+        free(d->name);
+        free(d->image);
+        free(d->image_id);
+        free(d->handler);
+        strv_free(d->env);
+        free(d);
+}
+
+static char *env_join(char *const *env)
+{
+        size_t n = 1;
+        for (size_t i = 0; env && env[i]; i++)
+                n += strlen(env[i]) + 1;
+        char *s = xmalloc(n), *o = s;
+        for (size_t i = 0; env && env[i]; i++)
+                o += sprintf(o, "%s\n", env[i]);
+        *o = '\0';
+        return s;
+}
+
+static char **env_split(const char *s)
+{
+        size_t n = 0;
+        char **v = xcalloc(1, sizeof(char *));
+        while (s && *s) {
+                const char *e = strchrnul(s, '\n');
+                v = xrealloc(v, (n + 2) * sizeof(char *));
+                v[n++] = xstrndup(s, (size_t)(e - s));
+                v[n] = NULL;
+                s = *e ? e + 1 : e;
+        }
+        return v;
+}
+
+static void now_text(char *buf, size_t len)
+{
+        format_rfc3339(buf, len, true); /* ns: an update within the same second is seen */
+}
+
+int fn_db_put(fn_db *db, const fn_def *d, bool create, husk_error_t *err)
+{
+        static const char ins[] =
+                "INSERT INTO functions (name, image, image_id, handler, memory_mb, timeout_ms,"
+                " concurrency, max_queue, keep_warm_ms, env, created, updated)"
+                " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11)";
+        static const char upd[] =
+                "UPDATE functions SET image = ?2, image_id = ?3, handler = ?4, memory_mb = ?5,"
+                " timeout_ms = ?6, concurrency = ?7, max_queue = ?8, keep_warm_ms = ?9,"
+                " env = ?10, updated = ?11 WHERE name = ?1";
+        char now[40];
+        now_text(now, sizeof(now));
+        _cleanup_free_ char *env = env_join(d->env);
+        pthread_mutex_lock(&db->mu);
+        sqlite3_stmt *st = NULL;
+        int r = 0;
+        if (sqlite3_prepare_v2(db->s, create ? ins : upd, -1, &st, NULL) != SQLITE_OK) {
+                r = dberr(db, err, EIO, "prepare");
+                goto out;
+        }
+        sqlite3_bind_text(st, 1, d->name, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, d->image, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, d->image_id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 4, d->handler, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 5, d->memory_mb);
+        sqlite3_bind_int64(st, 6, (sqlite3_int64)d->timeout_ms);
+        sqlite3_bind_int64(st, 7, d->concurrency);
+        sqlite3_bind_int64(st, 8, d->max_queue);
+        sqlite3_bind_int64(st, 9, (sqlite3_int64)d->keep_warm_ms);
+        sqlite3_bind_text(st, 10, env, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 11, now, -1, SQLITE_STATIC);
+        int s = sqlite3_step(st);
+        if (s == SQLITE_CONSTRAINT)
+                r = husk_error_set(err, EEXIST, "function %s already exists", d->name);
+        else if (s != SQLITE_DONE)
+                r = dberr(db, err, EIO, create ? "insert function" : "update function");
+        else if (!create && sqlite3_changes(db->s) == 0)
+                r = husk_error_set(err, ENOENT, "function %s not found", d->name);
+out:
+        sqlite3_finalize(st);
+        pthread_mutex_unlock(&db->mu);
+        return r;
+}
+
+static char *col_text(sqlite3_stmt *st, int i)
+{
+        const unsigned char *t = sqlite3_column_text(st, i);
+        return xstrdup(t ? (const char *)t : "");
+}
+
+static fn_def *row_def(sqlite3_stmt *st)
+{
+        fn_def *d = xcalloc(1, sizeof(*d));
+        d->name = col_text(st, 0);
+        d->image = col_text(st, 1);
+        d->image_id = col_text(st, 2);
+        d->handler = col_text(st, 3);
+        d->memory_mb = (unsigned)sqlite3_column_int64(st, 4);
+        d->timeout_ms = (uint64_t)sqlite3_column_int64(st, 5);
+        d->concurrency = (unsigned)sqlite3_column_int64(st, 6);
+        d->max_queue = (unsigned)sqlite3_column_int64(st, 7);
+        d->keep_warm_ms = (uint64_t)sqlite3_column_int64(st, 8);
+        const unsigned char *env = sqlite3_column_text(st, 9);
+        d->env = env_split((const char *)env);
+        const unsigned char *c = sqlite3_column_text(st, 10), *u = sqlite3_column_text(st, 11);
+        snprintf(d->created, sizeof(d->created), "%s", c ? (const char *)c : "");
+        snprintf(d->updated, sizeof(d->updated), "%s", u ? (const char *)u : "");
+        return d;
+}
+
+#define DEF_COLS                                                                                   \
+        "name, image, image_id, handler, memory_mb, timeout_ms, concurrency, max_queue,"          \
+        " keep_warm_ms, env, created, updated"
+
+int fn_db_get(fn_db *db, const char *name, fn_def **ret, husk_error_t *err)
+{
+        pthread_mutex_lock(&db->mu);
+        sqlite3_stmt *st = NULL;
+        int r = 0;
+        if (sqlite3_prepare_v2(db->s, "SELECT " DEF_COLS " FROM functions WHERE name = ?1", -1,
+                               &st, NULL) != SQLITE_OK) {
+                r = dberr(db, err, EIO, "prepare");
+                goto out;
+        }
+        sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+        int s = sqlite3_step(st);
+        if (s == SQLITE_ROW)
+                *ret = row_def(st);
+        else if (s == SQLITE_DONE)
+                r = husk_error_set(err, ENOENT, "Function not found: %s", name);
+        else
+                r = dberr(db, err, EIO, "read function");
+out:
+        sqlite3_finalize(st);
+        pthread_mutex_unlock(&db->mu);
+        return r;
+}
+
+int fn_db_list(fn_db *db, fn_def ***ret, size_t *ret_n, husk_error_t *err)
+{
+        pthread_mutex_lock(&db->mu);
+        sqlite3_stmt *st = NULL;
+        fn_def **v = NULL;
+        size_t n = 0;
+        int r = 0, s;
+        if (sqlite3_prepare_v2(db->s, "SELECT " DEF_COLS " FROM functions ORDER BY name", -1, &st,
+                               NULL) != SQLITE_OK) {
+                r = dberr(db, err, EIO, "prepare");
+                goto out;
+        }
+        while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+                v = xrealloc(v, (n + 1) * sizeof(*v));
+                v[n++] = row_def(st);
+        }
+        if (s != SQLITE_DONE) {
+                r = dberr(db, err, EIO, "list functions");
+                for (size_t i = 0; i < n; i++)
+                        fn_def_free(v[i]);
+                free(TAKE_PTR(v));
+                n = 0;
+        }
+out:
+        sqlite3_finalize(st);
+        pthread_mutex_unlock(&db->mu);
+        if (r == 0) {
+                *ret = v;
+                *ret_n = n;
+        }
+        return r;
+}
+
+/* One statement with text binds, no result rows; returns sqlite3_changes or a negative error. */
+static int exec1(fn_db *db, const char *sql, const char *a, const char *b, husk_error_t *err)
+{
+        sqlite3_stmt *st = NULL;
+        int r;
+        if (sqlite3_prepare_v2(db->s, sql, -1, &st, NULL) != SQLITE_OK)
+                return dberr(db, err, EIO, "prepare");
+        if (a)
+                sqlite3_bind_text(st, 1, a, -1, SQLITE_STATIC);
+        if (b)
+                sqlite3_bind_text(st, 2, b, -1, SQLITE_STATIC);
+        r = sqlite3_step(st) == SQLITE_DONE ? sqlite3_changes(db->s) : dberr(db, err, EIO, sql);
+        sqlite3_finalize(st);
+        return r;
+}
+
+int fn_db_rm(fn_db *db, const char *name, husk_error_t *err)
+{
+        pthread_mutex_lock(&db->mu);
+        int r = exec1(db, "DELETE FROM functions WHERE name = ?1", name, NULL, err);
+        if (r == 0)
+                r = husk_error_set(err, ENOENT, "function %s not found", name);
+        pthread_mutex_unlock(&db->mu);
+        return r < 0 ? r : 0;
+}
+
+void fn_async_free(fn_async *a)
+{
+        if (!a)
+                return;
+        free(a->function);
+        free(a->payload);
+}
+
+static int64_t wall_ms(void)
+{
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int fn_db_async_add(fn_db *db, const char *id, const char *function, const char *payload,
+                    size_t len, husk_error_t *err)
+{
+        pthread_mutex_lock(&db->mu);
+        sqlite3_stmt *st = NULL;
+        int r = 0;
+        if (sqlite3_prepare_v2(db->s,
+                               "INSERT INTO async (id, function, payload, state, attempts, next_at,"
+                               " created) VALUES (?1, ?2, ?3, 'pending', 0, 0, ?4)",
+                               -1, &st, NULL) != SQLITE_OK) {
+                r = dberr(db, err, EIO, "prepare");
+                goto out;
+        }
+        sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, function, -1, SQLITE_STATIC);
+        sqlite3_bind_blob(st, 3, len ? payload : "", (int)len, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 4, wall_ms());
+        if (sqlite3_step(st) != SQLITE_DONE)
+                r = dberr(db, err, EIO, "queue the invocation");
+out:
+        sqlite3_finalize(st);
+        pthread_mutex_unlock(&db->mu);
+        return r;
+}
+
+int fn_db_async_claim(fn_db *db, uint64_t now_ms, size_t max, fn_async **ret, size_t *ret_n,
+                      husk_error_t *err)
+{
+        (void)now_ms;
+        pthread_mutex_lock(&db->mu);
+        sqlite3_stmt *st = NULL;
+        fn_async *v = NULL;
+        size_t n = 0;
+        int r = 0, s;
+        if (sqlite3_exec(db->s, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
+                r = dberr(db, err, EIO, "begin");
+                goto out;
+        }
+        if (sqlite3_prepare_v2(db->s,
+                               "SELECT id, function, payload, attempts FROM async WHERE state ="
+                               " 'pending' AND next_at <= ?1 ORDER BY created, rowid LIMIT ?2",
+                               -1, &st, NULL) != SQLITE_OK) {
+                r = dberr(db, err, EIO, "prepare");
+                goto rollback;
+        }
+        sqlite3_bind_int64(st, 1, wall_ms());
+        sqlite3_bind_int64(st, 2, (sqlite3_int64)max);
+        while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+                v = xrealloc(v, (n + 1) * sizeof(*v));
+                fn_async *a = &v[n++];
+                memset(a, 0, sizeof(*a));
+                snprintf(a->id, sizeof(a->id), "%s", sqlite3_column_text(st, 0));
+                a->function = col_text(st, 1);
+                a->len = (size_t)sqlite3_column_bytes(st, 2);
+                a->payload = xmalloc(a->len + 1);
+                if (a->len)
+                        memcpy(a->payload, sqlite3_column_blob(st, 2), a->len);
+                a->payload[a->len] = '\0';
+                a->attempts = (unsigned)sqlite3_column_int64(st, 3) + 1;
+        }
+        sqlite3_finalize(st);
+        st = NULL;
+        for (size_t i = 0; i < n && r == 0; i++)
+                if (exec1(db, "UPDATE async SET state = 'running', attempts = attempts + 1"
+                              " WHERE id = ?1", v[i].id, NULL, err) < 0)
+                        r = -EIO;
+        if (r == 0 && sqlite3_exec(db->s, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+                r = dberr(db, err, EIO, "commit");
+rollback:
+        if (r < 0) {
+                sqlite3_exec(db->s, "ROLLBACK", NULL, NULL, NULL);
+                for (size_t i = 0; i < n; i++)
+                        fn_async_free(&v[i]);
+                free(TAKE_PTR(v));
+                n = 0;
+        }
+out:
+        pthread_mutex_unlock(&db->mu);
+        if (r == 0) {
+                *ret = v;
+                *ret_n = n;
+        }
+        return r;
+}
+
+int fn_db_async_finish(fn_db *db, const char *id, bool ok, int64_t next_ms, const char *result,
+                       husk_error_t *err)
+{
+        pthread_mutex_lock(&db->mu);
+        sqlite3_stmt *st = NULL;
+        int r = 0;
+        const char *state = ok ? "done" : next_ms >= 0 ? "pending" : "failed";
+        if (sqlite3_prepare_v2(db->s,
+                               "UPDATE async SET state = ?2, next_at = ?3, result = ?4 WHERE id = ?1",
+                               -1, &st, NULL) != SQLITE_OK) {
+                r = dberr(db, err, EIO, "prepare");
+                goto out;
+        }
+        sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, state, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 3, next_ms >= 0 ? wall_ms() + next_ms : 0);
+        sqlite3_bind_text(st, 4, result, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) != SQLITE_DONE)
+                r = dberr(db, err, EIO, "finish the invocation");
+out:
+        sqlite3_finalize(st);
+        pthread_mutex_unlock(&db->mu);
+        return r;
+}
+
+int fn_db_async_recover(fn_db *db, husk_error_t *err)
+{
+        pthread_mutex_lock(&db->mu);
+        int r = exec1(db, "UPDATE async SET state = 'pending' WHERE state = 'running'", NULL, NULL,
+                      err);
+        pthread_mutex_unlock(&db->mu);
+        return r < 0 ? r : 0;
+}
+
+int fn_db_async_counts(fn_db *db, const char *function, unsigned counts[4], husk_error_t *err)
+{
+        static const char *const states[4] = { "pending", "running", "done", "failed" };
+        pthread_mutex_lock(&db->mu);
+        sqlite3_stmt *st = NULL;
+        int r = 0, s;
+        memset(counts, 0, 4 * sizeof(unsigned));
+        if (sqlite3_prepare_v2(db->s,
+                               "SELECT state, count(*) FROM async WHERE function = ?1 GROUP BY state",
+                               -1, &st, NULL) != SQLITE_OK) {
+                r = dberr(db, err, EIO, "prepare");
+                goto out;
+        }
+        sqlite3_bind_text(st, 1, function, -1, SQLITE_STATIC);
+        while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+                const char *t = (const char *)sqlite3_column_text(st, 0);
+                for (int i = 0; i < 4; i++)
+                        if (t && strcmp(t, states[i]) == 0)
+                                counts[i] = (unsigned)sqlite3_column_int64(st, 1);
+        }
+        if (s != SQLITE_DONE)
+                r = dberr(db, err, EIO, "count invocations");
+out:
+        sqlite3_finalize(st);
+        pthread_mutex_unlock(&db->mu);
+        return r;
+}

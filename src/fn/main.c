@@ -1,0 +1,554 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* husk-fn (`husk fn ...`): the command line of the function host. */
+#include "fn.h"
+#include "husk/image.h"
+#include "util/json.h"
+#include "util/util.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <microhttpd.h>
+
+typedef struct args {
+        const char *store, *image, *memory, *timeout, *concurrency, *max_queue, *keep_warm;
+        const char *handler, *listen, *payload, *type, *endpoint, *init_timeout, *retry_delay;
+        char **env;
+        size_t n_env;
+        bool follow, help;
+        char *pos[4];
+        int npos;
+} args;
+
+static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int fail(const char *fmt, ...)
+{
+        va_list ap;
+        va_start(ap, fmt);
+        fputs("husk fn: ", stderr);
+        vfprintf(stderr, fmt, ap);
+        fputc('\n', stderr);
+        va_end(ap);
+        return 1;
+}
+
+static const char usage_text[] =
+        "Usage: husk fn COMMAND [OPTIONS]\n\n"
+        "Lambda-style functions: each invocation runs in a worker container from the function's\n"
+        "image, which speaks the Lambda Runtime API (2018-06-01).\n\n"
+        "Commands:\n"
+        "  create NAME --image IMAGE|FILE.tar [--memory 128M] [--timeout 3s] [--concurrency 4]\n"
+        "         [--max-queue 64] [--keep-warm 10m] [--handler H] [--env K=V ...]\n"
+        "  update NAME [the same options]\n"
+        "  ls | inspect NAME | rm NAME\n"
+        "  logs [-f] NAME             the function's log (START/END/REPORT and its output)\n"
+        "  serve [--listen 127.0.0.1:9000] [--init-timeout 10s] [--retry-delay 1s]\n"
+        "  invoke NAME [--payload JSON|@FILE] [--type RequestResponse|Event|DryRun]\n"
+        "         [--endpoint HOST:PORT]   (default: the running serve's address)\n\n"
+        "Every command takes --store DIR (default $HUSK_STORE or " HUSK_STORE_DEFAULT ").\n";
+
+static const struct {
+        const char *name;
+        size_t off;
+} str_opts[] = {
+#define O(n, f) { n, offsetof(args, f) }
+        O("store", store),         O("image", image),         O("memory", memory),
+        O("timeout", timeout),     O("concurrency", concurrency), O("max-queue", max_queue),
+        O("keep-warm", keep_warm), O("handler", handler),     O("listen", listen),
+        O("payload", payload),     O("type", type),           O("endpoint", endpoint),
+        O("init-timeout", init_timeout), O("retry-delay", retry_delay),
+#undef O
+};
+
+static int parse(int argc, char **argv, args *a)
+{
+        for (int i = 0; i < argc; i++) {
+                char *s = argv[i];
+                if (strcmp(s, "-f") == 0 || strcmp(s, "--follow") == 0) {
+                        a->follow = true;
+                        continue;
+                }
+                if (strcmp(s, "-h") == 0 || strcmp(s, "--help") == 0) {
+                        a->help = true;
+                        continue;
+                }
+                if (strncmp(s, "--", 2) != 0 || !s[2]) {
+                        if (a->npos >= (int)ARRAY_SIZE(a->pos))
+                                return fail("too many arguments at %s", s);
+                        a->pos[a->npos++] = s;
+                        continue;
+                }
+                const char *name = s + 2, *eq = strchr(name, '=');
+                size_t len = eq ? (size_t)(eq - name) : strlen(name);
+                const char *val = eq ? eq + 1 : (i + 1 < argc ? argv[i + 1] : NULL);
+                if (!val)
+                        return fail("%s needs a value", s);
+                if (!eq)
+                        i++;
+                if (len == 3 && strncmp(name, "env", 3) == 0) {
+                        if (!strchr(val, '=') || val[0] == '=')
+                                return fail("--env %s: use KEY=VALUE", val);
+                        a->env = xrealloc(a->env, (a->n_env + 2) * sizeof(char *));
+                        a->env[a->n_env++] = (char *)val;
+                        a->env[a->n_env] = NULL;
+                        continue;
+                }
+                bool found = false;
+                for (size_t k = 0; k < ARRAY_SIZE(str_opts) && !found; k++)
+                        if (strlen(str_opts[k].name) == len && strncmp(str_opts[k].name, name, len) == 0) {
+                                *(const char **)((char *)a + str_opts[k].off) = val;
+                                found = true;
+                        }
+                if (!found)
+                        return fail("unknown option --%.*s (husk fn --help)", (int)len, name);
+        }
+        return 0;
+}
+
+static void db_closep(fn_db **db)
+{
+        fn_db_close(*db);
+}
+
+static const char *store_of(const args *a)
+{
+        husk_image_opts_t o = { .store = a->store };
+        return husk_image_store_path(&o);
+}
+
+static int open_db(const args *a, fn_db **ret)
+{
+        const char *store = store_of(a);
+        _cleanup_free_ char *dir = fn_path(store, NULL), *path = fn_path(store, "fn.db");
+        int r = mkdir_p(dir, 0750);
+        if (r < 0)
+                return fail("create %s: %s", dir, strerror(-r));
+        husk_error_t err = { 0 };
+        if (fn_db_open(path, ret, &err) < 0)
+                return fail("%s", err.msg);
+        return 0;
+}
+
+static int uint_opt(const char *name, const char *v, unsigned min, unsigned max, unsigned *ret)
+{
+        uint32_t x;
+        if (parse_uint32(v, &x) < 0 || x < min || x > max)
+                return fail("--%s %s: a number from %u to %u", name, v, min, max);
+        *ret = x;
+        return 0;
+}
+
+/* The options of create/update onto d. */
+static int apply_opts(const args *a, fn_def *d)
+{
+        if (a->memory && fn_parse_memory_mb(a->memory, &d->memory_mb) < 0)
+                return fail("--memory %s: 16M .. 10240M (e.g. 128M, 1G)", a->memory);
+        if (a->timeout && (fn_parse_duration_ms(a->timeout, &d->timeout_ms) < 0 ||
+                           d->timeout_ms < 1 || d->timeout_ms > 900000))
+                return fail("--timeout %s: 1ms .. 15m (e.g. 3s, 500ms)", a->timeout);
+        if (a->keep_warm && fn_parse_duration_ms(a->keep_warm, &d->keep_warm_ms) < 0)
+                return fail("--keep-warm %s: a duration (e.g. 10m, 2s, 0)", a->keep_warm);
+        if (a->concurrency && uint_opt("concurrency", a->concurrency, 1, 1000, &d->concurrency))
+                return 1;
+        if (a->max_queue && uint_opt("max-queue", a->max_queue, 0, 100000, &d->max_queue))
+                return 1;
+        if (a->handler) {
+                free(d->handler);
+                d->handler = xstrdup(a->handler);
+        }
+        if (a->env) {
+                strv_free(d->env);
+                d->env = strv_copy(a->env, a->n_env);
+        }
+        return 0;
+}
+
+/* A path is loaded into the store; a name is resolved. Either way the image id is kept. */
+static int resolve_image(const args *a, const char *ref, char **ret_id)
+{
+        husk_image_opts_t o = { .store = a->store };
+        husk_error_t err = { 0 };
+        struct stat st;
+        if (strchr(ref, '/') || (stat(ref, &st) == 0 && S_ISREG(st.st_mode))) {
+                husk_image_loaded_t *v = NULL;
+                size_t n = 0;
+                if (husk_image_load(&o, ref, &v, &n, &err) < 0)
+                        return fail("load %s: %s", ref, err.msg);
+                if (n != 1) {
+                        husk_image_loaded_free(v, n);
+                        return fail("%s holds %zu images: load it with husk image load and name one",
+                                    ref, n);
+                }
+                *ret_id = xstrdup(v[0].id);
+                husk_image_loaded_free(v, n);
+                return 0;
+        }
+        husk_image_resolved_t *res = NULL;
+        if (husk_image_resolve(&o, ref, &res, &err) < 0)
+                return fail("image %s: %s", ref, err.msg);
+        *ret_id = xstrdup(res->id);
+        husk_image_resolved_free(res);
+        return 0;
+}
+
+static int cmd_create(args *a, bool create)
+{
+        if (a->npos != 2)
+                return fail("%s needs one NAME", create ? "create" : "update");
+        const char *name = a->pos[1];
+        if (!fn_name_valid(name))
+                return fail("invalid function name \"%s\": 1 to %d of A-Z a-z 0-9 - _", name,
+                            FN_NAME_MAX);
+        _cleanup_(db_closep) fn_db *db = NULL;
+        if (open_db(a, &db))
+                return 1;
+        husk_error_t err = { 0 };
+        fn_def *d = NULL;
+        if (create) {
+                if (!a->image)
+                        return fail("create needs --image IMAGE|FILE.tar");
+                d = xcalloc(1, sizeof(*d));
+                d->name = xstrdup(name);
+                d->handler = xstrdup("function.handler");
+                d->memory_mb = 128;
+                d->timeout_ms = 3000;
+                d->concurrency = 4;
+                d->max_queue = 64;
+                d->keep_warm_ms = 600000;
+        } else if (fn_db_get(db, name, &d, &err) < 0) {
+                return fail("%s", err.msg);
+        }
+        int rc = apply_opts(a, d);
+        if (!rc && a->image) {
+                char *id = NULL;
+                if (!(rc = resolve_image(a, a->image, &id))) {
+                        free(d->image);
+                        free(d->image_id);
+                        d->image = xstrdup(a->image);
+                        d->image_id = id;
+                }
+        }
+        if (!rc && fn_db_put(db, d, create, &err) < 0)
+                rc = fail("%s", err.msg);
+        if (!rc)
+                printf("%s\n", name);
+        fn_def_free(d);
+        return rc;
+}
+
+static void def_json(json_writer *w, const fn_def *d)
+{
+        json_obj_begin(w);
+        json_kv_str(w, "name", d->name);
+        json_kv_str(w, "image", d->image);
+        json_kv_str(w, "image_id", d->image_id);
+        json_kv_str(w, "handler", d->handler);
+        json_kv_uint(w, "memory_mb", d->memory_mb);
+        json_kv_uint(w, "timeout_ms", d->timeout_ms);
+        json_kv_uint(w, "concurrency", d->concurrency);
+        json_kv_uint(w, "max_queue", d->max_queue);
+        json_kv_uint(w, "keep_warm_ms", d->keep_warm_ms);
+        json_key(w, "env");
+        json_arr_begin(w);
+        for (size_t i = 0; d->env && d->env[i]; i++)
+                json_str(w, d->env[i]);
+        json_arr_end(w);
+        json_kv_str(w, "created", d->created);
+        json_kv_str(w, "updated", d->updated);
+}
+
+static int cmd_inspect(args *a)
+{
+        if (a->npos != 2)
+                return fail("inspect needs one NAME");
+        _cleanup_(db_closep) fn_db *db = NULL;
+        if (open_db(a, &db))
+                return 1;
+        husk_error_t err = { 0 };
+        fn_def *d = NULL;
+        unsigned cnt[4];
+        if (fn_db_get(db, a->pos[1], &d, &err) < 0 || fn_db_async_counts(db, a->pos[1], cnt, &err) < 0) {
+                fn_def_free(d);
+                return fail("%s", err.msg);
+        }
+        json_writer *w = json_writer_new(true);
+        def_json(w, d);
+        _cleanup_free_ char *rel = xasprintf("logs/%s.log", d->name);
+        _cleanup_free_ char *log = fn_path(store_of(a), rel);
+        json_kv_str(w, "log", log);
+        json_key(w, "async");
+        json_obj_begin(w);
+        json_kv_uint(w, "pending", cnt[0]);
+        json_kv_uint(w, "running", cnt[1]);
+        json_kv_uint(w, "done", cnt[2]);
+        json_kv_uint(w, "failed", cnt[3]);
+        json_obj_end(w);
+        json_obj_end(w);
+        char *s = json_writer_finish(w);
+        printf("%s\n", s);
+        free(s);
+        fn_def_free(d);
+        return 0;
+}
+
+static char *fmt_ms(uint64_t ms)
+{
+        if (ms && ms % 3600000 == 0)
+                return xasprintf("%lluh", (unsigned long long)(ms / 3600000));
+        if (ms && ms % 60000 == 0)
+                return xasprintf("%llum", (unsigned long long)(ms / 60000));
+        if (ms % 1000 == 0)
+                return xasprintf("%llus", (unsigned long long)(ms / 1000));
+        return xasprintf("%llums", (unsigned long long)ms);
+}
+
+static int cmd_ls(args *a)
+{
+        _cleanup_(db_closep) fn_db *db = NULL;
+        if (open_db(a, &db))
+                return 1;
+        fn_def **v = NULL;
+        size_t n = 0;
+        husk_error_t err = { 0 };
+        if (fn_db_list(db, &v, &n, &err) < 0)
+                return fail("%s", err.msg);
+        printf("%-24s %-28s %-7s %-8s %-11s %s\n", "NAME", "IMAGE", "MEMORY", "TIMEOUT",
+               "CONCURRENCY", "KEEP-WARM");
+        for (size_t i = 0; i < n; i++) {
+                _cleanup_free_ char *t = fmt_ms(v[i]->timeout_ms), *k = fmt_ms(v[i]->keep_warm_ms);
+                char mem[16];
+                snprintf(mem, sizeof(mem), "%uM", v[i]->memory_mb);
+                printf("%-24s %-28s %-7s %-8s %-11u %s\n", v[i]->name, v[i]->image, mem, t,
+                       v[i]->concurrency, k);
+                fn_def_free(v[i]);
+        }
+        free(v);
+        return 0;
+}
+
+static int cmd_rm(args *a)
+{
+        if (a->npos < 2)
+                return fail("rm needs NAME");
+        _cleanup_(db_closep) fn_db *db = NULL;
+        if (open_db(a, &db))
+                return 1;
+        int rc = 0;
+        for (int i = 1; i < a->npos; i++) {
+                husk_error_t err = { 0 };
+                if (fn_db_rm(db, a->pos[i], &err) < 0)
+                        rc = fail("%s", err.msg);
+                else
+                        printf("%s\n", a->pos[i]);
+        }
+        return rc;
+}
+
+static volatile sig_atomic_t stop_flag;
+static void on_signal(int s)
+{
+        (void)s;
+        stop_flag = 1;
+}
+
+static int cmd_logs(args *a)
+{
+        if (a->npos != 2 || !fn_name_valid(a->pos[1]))
+                return fail("logs needs one valid NAME");
+        _cleanup_free_ char *rel = xasprintf("logs/%s.log", a->pos[1]);
+        _cleanup_free_ char *path = fn_path(store_of(a), rel);
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0 && (!a->follow || errno != ENOENT))
+                return fail("%s: %s", path, errno == ENOENT ? "no log yet" : strerror(errno));
+        signal(SIGINT, on_signal);
+        signal(SIGTERM, on_signal);
+        char buf[65536];
+        for (;;) {
+                if (fd < 0)
+                        fd = open(path, O_RDONLY | O_CLOEXEC);
+                ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf)) : 0;
+                if (n > 0) {
+                        if (write_all(STDOUT_FILENO, buf, (size_t)n) < 0)
+                                return 1;
+                        continue;
+                }
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (!a->follow || stop_flag)
+                        return n < 0 ? fail("read %s: %s", path, strerror(errno)) : 0;
+                struct timespec ts = { 0, 100000000 };
+                nanosleep(&ts, NULL);
+        }
+}
+
+static int cmd_serve(args *a)
+{
+        fn_host_opts o = { .store = store_of(a) };
+        if (a->init_timeout && fn_parse_duration_ms(a->init_timeout, &o.init_timeout_ms) < 0)
+                return fail("--init-timeout %s: a duration", a->init_timeout);
+        if (a->retry_delay && fn_parse_duration_ms(a->retry_delay, &o.retry_base_ms) < 0)
+                return fail("--retry-delay %s: a duration", a->retry_delay);
+        const char *listen = a->listen ? a->listen : FN_DEFAULT_LISTEN;
+        husk_error_t err = { 0 };
+        fn_host *h = NULL;
+        if (fn_host_new(&o, &h, &err) < 0)
+                return fail("%s", err.msg);
+        /* Signals are taken by sigwait below: block them before any thread exists (the zygote,
+         * forked already, keeps the default mask for the workers it creates). */
+        sigset_t set;
+        sigemptyset(&set);
+        sigaddset(&set, SIGINT);
+        sigaddset(&set, SIGTERM);
+        sigaddset(&set, SIGHUP);
+        pthread_sigmask(SIG_BLOCK, &set, NULL);
+        signal(SIGPIPE, SIG_IGN);
+        if (fn_host_run(h, &err) < 0) {
+                fn_host_free(h);
+                return fail("%s", err.msg);
+        }
+        unsigned port = 0;
+        struct MHD_Daemon *front = fn_front_start(h, listen, &port, &err);
+        if (!front) {
+                fn_host_free(h);
+                return fail("%s", err.msg);
+        }
+        _cleanup_free_ char *host = xstrndup(listen, strrchr(listen, ':') - listen);
+        _cleanup_free_ char *addr = xasprintf("%s:%u\n", host, port);
+        _cleanup_free_ char *dir = fn_path(o.store, NULL);
+        _cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd < 0 || write_file_atomic_at(dfd, "serve.addr", addr, strlen(addr), 0644) < 0)
+                fprintf(stderr, "husk fn: warning: cannot write %s/serve.addr\n", dir);
+        fprintf(stderr, "husk fn: serving on http://%s:%u\n", host, port);
+        int sig = 0;
+        sigwait(&set, &sig);
+        fprintf(stderr, "husk fn: stopping (signal %d)\n", sig);
+        MHD_stop_daemon(front);
+        fn_host_free(h);
+        (void)unlinkat(dfd, "serve.addr", 0);
+        return 0;
+}
+
+/* ---- invoke: a small HTTP/1.1 client of the front door ---- */
+
+static int connect_to(const char *endpoint)
+{
+        const char *colon = strrchr(endpoint, ':');
+        uint32_t port;
+        if (!colon || parse_uint32(colon + 1, &port) < 0 || port > 65535)
+                return -EINVAL;
+        _cleanup_free_ char *host = xstrndup(endpoint, (size_t)(colon - endpoint));
+        struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+        if (inet_pton(AF_INET, host, &sa.sin_addr) != 1)
+                return -EINVAL;
+        int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (s < 0)
+                return -errno;
+        if (connect(s, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+                int e = errno;
+                close(s);
+                return -e;
+        }
+        return s;
+}
+
+static int cmd_invoke(args *a)
+{
+        if (a->npos != 2)
+                return fail("invoke needs one NAME");
+        _cleanup_free_ char *payload = NULL, *ep = NULL;
+        size_t len = 0;
+        if (a->payload && a->payload[0] == '@') {
+                int r = read_file_at(AT_FDCWD, a->payload + 1, 64u << 20, &payload, &len);
+                if (r < 0)
+                        return fail("--payload %s: %s", a->payload, strerror(-r));
+        } else {
+                payload = xstrdup(a->payload ? a->payload : "{}");
+                len = strlen(payload);
+        }
+        if (a->endpoint) {
+                ep = xstrdup(a->endpoint);
+        } else {
+                _cleanup_free_ char *p = fn_path(store_of(a), "serve.addr");
+                if (read_file_at(AT_FDCWD, p, 256, &ep, NULL) < 0)
+                        ep = xstrdup(FN_DEFAULT_LISTEN);
+                ep[strcspn(ep, "\n")] = '\0';
+        }
+        _cleanup_close_ int s = connect_to(ep);
+        if (s < 0)
+                return fail("connect to %s: %s (is `husk fn serve` running?)", ep, strerror(-s));
+        _cleanup_free_ char *req = xasprintf(
+                "POST /2015-03-31/functions/%s/invocations HTTP/1.1\r\nHost: %s\r\n"
+                "X-Amz-Invocation-Type: %s\r\nContent-Type: application/json\r\n"
+                "Content-Length: %zu\r\nConnection: close\r\n\r\n",
+                a->pos[1], ep, a->type ? a->type : "RequestResponse", len);
+        if (write_all(s, req, strlen(req)) < 0 || write_all(s, payload, len) < 0)
+                return fail("send to %s: %s", ep, strerror(errno));
+        size_t cap = 65536, n = 0;
+        _cleanup_free_ char *resp = xmalloc(cap + 1);
+        for (;;) {
+                if (n == cap)
+                        resp = xrealloc(resp, (cap *= 2) + 1);
+                ssize_t k = read(s, resp + n, cap - n);
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k <= 0)
+                        break;
+                n += (size_t)k;
+        }
+        resp[n] = '\0';
+        char *body = strstr(resp, "\r\n\r\n");
+        unsigned status = 0;
+        if (!body || sscanf(resp, "HTTP/1.%*c %u", &status) != 1)
+                return fail("bad answer from %s", ep);
+        *body = '\0';
+        body += 4;
+        bool func_err = strcasestr(resp, "\r\nX-Amz-Function-Error:") != NULL;
+        size_t blen = n - (size_t)(body - resp);
+        (void)write_all(STDOUT_FILENO, body, blen);
+        if (blen && body[blen - 1] != '\n')
+                (void)write_all(STDOUT_FILENO, "\n", 1);
+        if (status >= 300)
+                return fail("HTTP %u", status);
+        if (func_err)
+                return fail("the function failed (X-Amz-Function-Error)");
+        return 0;
+}
+
+int main(int argc, char **argv)
+{
+        args a = { 0 };
+        int rc = parse(argc - 1, argv + 1, &a);
+        if (rc)
+                return rc;
+        if (a.help || a.npos == 0) {
+                fputs(usage_text, a.help ? stdout : stderr);
+                free(a.env);
+                return a.help ? 0 : 1;
+        }
+        const char *cmd = a.pos[0];
+        if (strcmp(cmd, "create") == 0)
+                rc = cmd_create(&a, true);
+        else if (strcmp(cmd, "update") == 0)
+                rc = cmd_create(&a, false);
+        else if (strcmp(cmd, "ls") == 0 || strcmp(cmd, "list") == 0)
+                rc = cmd_ls(&a);
+        else if (strcmp(cmd, "inspect") == 0)
+                rc = cmd_inspect(&a);
+        else if (strcmp(cmd, "rm") == 0)
+                rc = cmd_rm(&a);
+        else if (strcmp(cmd, "logs") == 0)
+                rc = cmd_logs(&a);
+        else if (strcmp(cmd, "serve") == 0)
+                rc = cmd_serve(&a);
+        else if (strcmp(cmd, "invoke") == 0)
+                rc = cmd_invoke(&a);
+        else
+                rc = fail("unknown command %s (husk fn --help)", cmd);
+        free(a.env);
+        return rc;
+}

@@ -1,0 +1,206 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* husk-fn: the pure logic (no syscalls but getrandom), unit-tested in tests/unit/test_fn.c. */
+#include "fn.h"
+#include "util/util.h"
+
+#include <signal.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/wait.h>
+
+bool fn_name_valid(const char *name)
+{
+        size_t n = 0;
+        if (!name)
+                return false;
+        for (const char *p = name; *p; p++, n++) {
+                char c = *p;
+                if (n >= FN_NAME_MAX)
+                        return false;
+                if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                      c == '-' || c == '_'))
+                        return false;
+        }
+        return n > 0;
+}
+
+/* Digits then a suffix; the number must fit and the suffix must be one of the listed ones. */
+static int split_number(const char *s, uint64_t *ret, const char **ret_suffix)
+{
+        if (!s || *s < '0' || *s > '9')
+                return -EINVAL;
+        uint64_t v = 0;
+        const char *p = s;
+        for (; *p >= '0' && *p <= '9'; p++) {
+                if (v > (UINT64_MAX - 9) / 10)
+                        return -ERANGE;
+                v = v * 10 + (uint64_t)(*p - '0');
+        }
+        *ret = v;
+        *ret_suffix = p;
+        return 0;
+}
+
+int fn_parse_memory_mb(const char *s, unsigned *ret)
+{
+        uint64_t v;
+        const char *suf;
+        int r = split_number(s, &v, &suf);
+        if (r < 0)
+                return r;
+        if (strcasecmp(suf, "g") == 0 || strcasecmp(suf, "gb") == 0 || strcasecmp(suf, "gi") == 0) {
+                if (v > 64)
+                        return -ERANGE;
+                v *= 1024;
+        } else if (*suf && strcasecmp(suf, "m") != 0 && strcasecmp(suf, "mb") != 0 &&
+                   strcasecmp(suf, "mi") != 0) {
+                return -EINVAL;
+        }
+        if (v < 16 || v > 10240)
+                return -ERANGE;
+        *ret = (unsigned)v;
+        return 0;
+}
+
+int fn_parse_duration_ms(const char *s, uint64_t *ret)
+{
+        uint64_t v, mul;
+        const char *suf;
+        int r = split_number(s, &v, &suf);
+        if (r < 0)
+                return r;
+        if (strcmp(suf, "ms") == 0)
+                mul = 1;
+        else if (!*suf || strcmp(suf, "s") == 0)
+                mul = 1000;
+        else if (strcmp(suf, "m") == 0)
+                mul = 60 * 1000;
+        else if (strcmp(suf, "h") == 0)
+                mul = 3600 * 1000;
+        else
+                return -EINVAL;
+        if (v > UINT64_MAX / mul / 1000000) /* must stay representable in ns */
+                return -ERANGE;
+        *ret = v * mul;
+        return 0;
+}
+
+uint64_t fn_billed_ms(uint64_t duration_ns)
+{
+        uint64_t ms = (duration_ns + 999999) / 1000000;
+        return ms ? ms : 1;
+}
+
+char *fn_report_line(const char *req_id, uint64_t duration_ns, unsigned memory_mb,
+                     uint64_t max_used_bytes, uint64_t init_ns)
+{
+        /* Lambda prints MB rounded up: a worker that used any memory used at least 1 MB. */
+        uint64_t used_mb = (max_used_bytes + (1u << 20) - 1) >> 20;
+        char init[64] = "";
+        if (init_ns)
+                snprintf(init, sizeof(init), "Init Duration: %.2f ms\t", (double)init_ns / 1e6);
+        return xasprintf("REPORT RequestId: %s\tDuration: %.2f ms\tBilled Duration: %llu ms\t"
+                         "Memory Size: %u MB\tMax Memory Used: %llu MB\t%s",
+                         req_id, (double)duration_ns / 1e6,
+                         (unsigned long long)fn_billed_ms(duration_ns), memory_mb,
+                         (unsigned long long)used_mb, init);
+}
+
+char *fn_timeout_message(uint64_t timeout_ms)
+{
+        return xasprintf("Task timed out after %.2f seconds", (double)timeout_ms / 1000.0);
+}
+
+static const char *signal_text(int sig)
+{
+        switch (sig) {
+        case SIGKILL: return "killed";
+        case SIGSEGV: return "segmentation fault";
+        case SIGABRT: return "aborted";
+        case SIGBUS: return "bus error";
+        case SIGILL: return "illegal instruction";
+        case SIGFPE: return "floating point exception";
+        case SIGTERM: return "terminated";
+        default: return NULL;
+        }
+}
+
+char *fn_exit_message(int st)
+{
+        if (WIFSIGNALED(st)) {
+                const char *t = signal_text(WTERMSIG(st));
+                return t ? xasprintf("Runtime exited with error: signal: %s", t)
+                         : xasprintf("Runtime exited with error: signal: %d", WTERMSIG(st));
+        }
+        if (WIFEXITED(st))
+                return xasprintf("Runtime exited with error: exit status %d", WEXITSTATUS(st));
+        return xstrdup("Runtime exited");
+}
+
+int fn_parse_invoke_path(const char *url, char *name)
+{
+        static const char pre[] = "/2015-03-31/functions/", post[] = "/invocations";
+        size_t lp = sizeof(pre) - 1, lq = sizeof(post) - 1, n = url ? strlen(url) : 0;
+        if (n < lp + lq || strncmp(url, pre, lp) != 0 || strcmp(url + n - lq, post) != 0)
+                return -ENOENT;
+        /* The name segment is what lies between: it may hold a decoded '/' (%2f), "..", or be
+         * very long; only a valid name passes, and nothing else is ever looked at. */
+        size_t len = n - lp - lq;
+        if (len == 0 || len > FN_NAME_MAX)
+                return -EINVAL;
+        char buf[FN_NAME_MAX + 1];
+        memcpy(buf, url + lp, len);
+        buf[len] = '\0';
+        if (!fn_name_valid(buf))
+                return -EINVAL;
+        memcpy(name, buf, len + 1);
+        return 0;
+}
+
+fn_admit_t fn_admit(const fn_counts *c, unsigned concurrency, unsigned max_queue, bool may_queue)
+{
+        /* c->waiting counts the others: a queued caller asks again when woken. */
+        if (c->idle > 0)
+                return FN_ADMIT_WARM;
+        if (c->alive < concurrency)
+                return FN_ADMIT_COLD;
+        if (!may_queue || c->waiting < max_queue)
+                return FN_ADMIT_WAIT;
+        return FN_ADMIT_REJECT;
+}
+
+int64_t fn_retry_delay_ms(unsigned attempts, uint64_t base_ms)
+{
+        if (attempts >= FN_ASYNC_ATTEMPTS)
+                return -1;
+        /* Lambda waits 1 minute, then 2: the base doubles (configurable so tests stay short). */
+        return (int64_t)(base_ms << (attempts ? attempts - 1 : 0));
+}
+
+void fn_uuid(char out[37])
+{
+        uint8_t b[16] = { 0 };
+        if (getrandom(b, sizeof(b), 0) != (ssize_t)sizeof(b)) {
+                /* getrandom does not fail for 16 bytes once the pool is ready; still unique */
+                uint64_t t = now_ns();
+                memcpy(b, &t, sizeof(t));
+                pid_t p = getpid();
+                memcpy(b + 8, &p, sizeof(p));
+        }
+        b[6] = (uint8_t)((b[6] & 0x0f) | 0x40);
+        b[8] = (uint8_t)((b[8] & 0x3f) | 0x80);
+        static const char hex[] = "0123456789abcdef";
+        char *o = out;
+        for (int i = 0; i < 16; i++) {
+                if (i == 4 || i == 6 || i == 8 || i == 10)
+                        *o++ = '-';
+                *o++ = hex[b[i] >> 4];
+                *o++ = hex[b[i] & 15];
+        }
+        *o = '\0';
+}
+
+char *fn_path(const char *store, const char *rel)
+{
+        return xasprintf("%s/fn%s%s", store, rel && *rel ? "/" : "", rel ? rel : "");
+}

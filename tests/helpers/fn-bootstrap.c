@@ -1,0 +1,243 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* A Lambda custom-runtime bootstrap for husk's function tests, speaking the Runtime API
+ * (2018-06-01) over plain HTTP/1.1 at $AWS_LAMBDA_RUNTIME_API. Static: it runs in the busybox
+ * image. The behaviour follows $_HANDLER (the function's --handler):
+ *   echo       answers the event unchanged (and prints it, for the log)
+ *   env        answers {"name","memory","version","handler","api","task_root","log_group","tz"}
+ *   sleep      sleeps the event's "ms" (default 10000) then answers {"slept":MS}
+ *   error      reports an error through /error (errorType "Boom")
+ *   crash      dies of SIGSEGV on the first invocation
+ *   exit       exits with status 3 on the first invocation
+ *   oom        touches memory until the cgroup limit ends it
+ *   slowinit   sleeps $SLOW_INIT_MS (default 15000) before its first /next
+ *   initerror  reports /init/error and exits 1
+ *   net        tries a TCP connect to 1.1.1.1:80 and answers {"connect":"ERRNO NAME"} */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+static struct sockaddr_in api;
+static int conn = -1;
+
+static void die(const char *what)
+{
+        fprintf(stderr, "bootstrap: %s: %s\n", what, strerror(errno));
+        exit(2);
+}
+
+static void sleep_ms(long ms)
+{
+        struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+        while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+                ;
+}
+
+static void connect_api(void)
+{
+        if (conn >= 0)
+                return;
+        conn = socket(AF_INET, SOCK_STREAM, 0);
+        if (conn < 0 || connect(conn, (struct sockaddr *)&api, sizeof(api)) < 0)
+                die("connect to the Runtime API");
+}
+
+static void send_all(const char *p, size_t n)
+{
+        while (n) {
+                ssize_t k = write(conn, p, n);
+                if (k <= 0)
+                        die("write");
+                p += k;
+                n -= (size_t)k;
+        }
+}
+
+/* One request; returns the body (malloc'd) and fills the request id header when asked. */
+static char *request(const char *method, const char *path, const char *body, const char *extra,
+                     int *status, char *req_id, size_t *ret_len)
+{
+        connect_api();
+        char head[1024];
+        size_t blen = body ? strlen(body) : 0;
+        int n = snprintf(head, sizeof(head),
+                         "%s %s HTTP/1.1\r\nHost: %s\r\nContent-Length: %zu\r\n%s\r\n", method,
+                         path, getenv("AWS_LAMBDA_RUNTIME_API"), blen, extra ? extra : "");
+        /* One write: a head and a body in two segments would wait on Nagle + delayed ACK. */
+        char *msg = malloc((size_t)n + blen);
+        if (!msg)
+                exit(2);
+        memcpy(msg, head, (size_t)n);
+        if (blen)
+                memcpy(msg + n, body, blen);
+        send_all(msg, (size_t)n + blen);
+        free(msg);
+        size_t cap = 8192, len = 0;
+        char *buf = malloc(cap + 1);
+        char *end = NULL;
+        while (!end) {
+                if (len == cap)
+                        buf = realloc(buf, (cap *= 2) + 1);
+                ssize_t k = read(conn, buf + len, cap - len);
+                if (k <= 0)
+                        die("read the answer");
+                len += (size_t)k;
+                buf[len] = '\0';
+                end = strstr(buf, "\r\n\r\n");
+        }
+        *end = '\0';
+        size_t hlen = (size_t)(end - buf) + 4;
+        sscanf(buf, "HTTP/1.%*c %d", status);
+        size_t clen = 0;
+        for (char *l = strstr(buf, "\r\n"); l; l = strstr(l + 2, "\r\n")) {
+                if (strncasecmp(l + 2, "Content-Length:", 15) == 0)
+                        clen = strtoul(l + 17, NULL, 10);
+                if (req_id && strncasecmp(l + 2, "Lambda-Runtime-Aws-Request-Id:", 30) == 0)
+                        sscanf(l + 32, "%36s", req_id);
+        }
+        char *out = malloc(clen + 1);
+        size_t have = len - hlen < clen ? len - hlen : clen;
+        memcpy(out, buf + hlen, have);
+        while (have < clen) {
+                ssize_t k = read(conn, out + have, clen - have);
+                if (k <= 0)
+                        die("read the body");
+                have += (size_t)k;
+        }
+        out[clen] = '\0';
+        free(buf);
+        if (ret_len)
+                *ret_len = clen;
+        return out;
+}
+
+static void post(const char *path, const char *body, const char *extra)
+{
+        int st = 0;
+        free(request("POST", path, body, extra, &st, NULL, NULL));
+        if (st != 202)
+                fprintf(stderr, "bootstrap: POST %s: HTTP %d\n", path, st);
+}
+
+static const char *env_or(const char *k, const char *d)
+{
+        const char *v = getenv(k);
+        return v ? v : d;
+}
+
+static char *handle(const char *h, const char *ev)
+{
+        char *out = NULL;
+        if (strcmp(h, "echo") == 0) {
+                printf("echo: %s\n", ev);
+                fflush(stdout);
+                return strdup(ev);
+        }
+        if (strcmp(h, "env") == 0) {
+                if (asprintf(&out, "{\"name\":\"%s\",\"memory\":\"%s\",\"version\":\"%s\","
+                                   "\"handler\":\"%s\",\"api\":\"%s\",\"task_root\":\"%s\","
+                                   "\"log_group\":\"%s\",\"tz\":\"%s\",\"custom\":\"%s\"}",
+                             env_or("AWS_LAMBDA_FUNCTION_NAME", ""),
+                             env_or("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", ""),
+                             env_or("AWS_LAMBDA_FUNCTION_VERSION", ""), env_or("_HANDLER", ""),
+                             env_or("AWS_LAMBDA_RUNTIME_API", ""), env_or("LAMBDA_TASK_ROOT", ""),
+                             env_or("AWS_LAMBDA_LOG_GROUP_NAME", ""), env_or("TZ", ""),
+                             env_or("CUSTOM", "")) < 0)
+                        exit(2);
+                return out;
+        }
+        if (strcmp(h, "sleep") == 0) {
+                const char *m = strstr(ev, "\"ms\"");
+                long ms = 10000;
+                if (m && (m = strchr(m, ':')))
+                        ms = strtol(m + 1, NULL, 10);
+                printf("sleeping %ld ms\n", ms);
+                fflush(stdout);
+                sleep_ms(ms);
+                if (asprintf(&out, "{\"slept\":%ld}", ms) < 0)
+                        exit(2);
+                return out;
+        }
+        if (strcmp(h, "crash") == 0) {
+                printf("crashing now\n");
+                fflush(stdout);
+                /* A real fault: raise() would be ignored, the bootstrap is its pid namespace's
+                 * init (no handler installed); a fault is forced. */
+                *(volatile int *)(uintptr_t)0 = 1;
+        }
+        if (strcmp(h, "exit") == 0)
+                exit(3);
+        if (strcmp(h, "oom") == 0) {
+                for (;;) {
+                        size_t n = 16u << 20;
+                        char *p = malloc(n);
+                        if (!p)
+                                exit(4);
+                        memset(p, 1, n);
+                }
+        }
+        if (strcmp(h, "net") == 0) {
+                int s = socket(AF_INET, SOCK_STREAM, 0);
+                struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(80) };
+                inet_pton(AF_INET, "1.1.1.1", &a.sin_addr);
+                int r = connect(s, (struct sockaddr *)&a, sizeof(a));
+                if (asprintf(&out, "{\"connect\":\"%s\"}", r == 0 ? "ok" : strerror(errno)) < 0)
+                        exit(2);
+                return out;
+        }
+        return NULL; /* error */
+}
+
+int main(void)
+{
+        setvbuf(stdout, NULL, _IOLBF, 0);
+        const char *a = getenv("AWS_LAMBDA_RUNTIME_API");
+        const char *h = env_or("_HANDLER", "echo");
+        if (!a)
+                die("AWS_LAMBDA_RUNTIME_API is not set");
+        char host[64];
+        int port = 0;
+        if (sscanf(a, "%63[^:]:%d", host, &port) != 2)
+                die("AWS_LAMBDA_RUNTIME_API");
+        api.sin_family = AF_INET;
+        api.sin_port = htons((unsigned short)port);
+        inet_pton(AF_INET, host, &api.sin_addr);
+        if (strcmp(h, "slowinit") == 0)
+                sleep_ms(strtol(env_or("SLOW_INIT_MS", "15000"), NULL, 10));
+        if (strcmp(h, "initerror") == 0) {
+                post("/2018-06-01/runtime/init/error",
+                     "{\"errorMessage\":\"cannot start\",\"errorType\":\"Init.Boom\"}",
+                     "Lambda-Runtime-Function-Error-Type: Init.Boom\r\n");
+                exit(1);
+        }
+        for (;;) {
+                int st = 0;
+                char id[40] = "";
+                size_t len = 0;
+                char *ev = request("GET", "/2018-06-01/runtime/invocation/next", NULL, NULL, &st,
+                                   id, &len);
+                if (st != 200 || !id[0]) {
+                        fprintf(stderr, "bootstrap: next: HTTP %d\n", st);
+                        exit(2);
+                }
+                char *out = handle(h, ev);
+                char path[128];
+                if (out) {
+                        snprintf(path, sizeof(path), "/2018-06-01/runtime/invocation/%s/response", id);
+                        post(path, out, NULL);
+                } else {
+                        snprintf(path, sizeof(path), "/2018-06-01/runtime/invocation/%s/error", id);
+                        post(path, "{\"errorMessage\":\"boom\",\"errorType\":\"Boom\"}",
+                             "Lambda-Runtime-Function-Error-Type: Boom\r\n");
+                }
+                free(out);
+                free(ev);
+        }
+}
