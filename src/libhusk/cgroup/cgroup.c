@@ -178,6 +178,8 @@ int cgroup_path_resolve(const char *cgroups_path, const char *id, char **ret, hu
 
 /* ---------------------------------------------------------------- handle */
 
+static void join_free(cgroup_handle *h);
+
 void cgroup_handle_free(cgroup_handle *h)
 {
         if (!h)
@@ -192,6 +194,7 @@ void cgroup_handle_free(cgroup_handle *h)
         free(h->path);
         if (h->clone_fd >= 0)
                 close(h->clone_fd);
+        join_free(h);
         free(h);
 }
 
@@ -430,11 +433,103 @@ int cgroup_enter(cgroup_handle *h, pid_t pid, husk_error_t *err)
 
 int cgroup_clone_fd(cgroup_handle *h)
 {
-        if (h->version != 2)
-                return -1;
-        if (h->clone_fd < 0)
-                h->clone_fd = open(h->hier[0].dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (h->clone_fd >= 0)
+                return h->clone_fd;
+        for (size_t i = 0; i < h->n_hier; i++)
+                if (h->hier[i].unified) {
+                        h->clone_fd = open(h->hier[i].dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                        break;
+                }
         return h->clone_fd;
+}
+
+/* Why the child joins its v1 cgroups itself: a pid written to a v1 cgroup.procs or tasks file
+ * makes the kernel write-lock cgroup_threadgroup_rwsem, a percpu rwsem whose writer waits for an
+ * RCU grace period (rcu_sync_enter) while it holds cgroup_mutex: 0.3-3 ms on an idle host, 10-20
+ * ms on a loaded one, and every other cgroup operation on the host (a parallel start, its mkdir,
+ * rmdir) waits behind it. A thread that moves itself ("0" written to "tasks") is exempt: the
+ * kernel skips that lock when the target is current and a single thread
+ * (cgroup_procs_write_start). The child is single-threaded, a fork, so its only thread is the
+ * whole process. Permission is checked with the opener's credentials (the file's f_cred), so the
+ * host side opens the files and the child only writes. */
+int cgroup_join_open(cgroup_handle *h, husk_error_t *err)
+{
+        join_free(h);
+        if (h->version != 1)
+                return 0;
+        int *fds = xcalloc(h->n_hier, sizeof(int));
+        int n = 0;
+        for (size_t i = 0; i < h->n_hier; i++) {
+                fds[i] = -1;
+                if (h->hier[i].unified)
+                        continue;
+                _cleanup_free_ char *f = xasprintf("%s/tasks", h->hier[i].dir);
+                fds[i] = open(f, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+                if (fds[i] < 0) {
+                        int e = errno;
+                        h->join_fds = fds;
+                        join_free(h);
+                        return util_syserr(err, e, "open %s", f);
+                }
+                n++;
+        }
+        h->join_fds = fds;
+        return n;
+}
+
+int cgroup_join_self(cgroup_handle *h, husk_error_t *err)
+{
+        if (!h || !h->join_fds)
+                return 0;
+        for (size_t i = 0; i < h->n_hier; i++) {
+                if (h->join_fds[i] < 0)
+                        continue;
+                /* "0": the calling thread (cgroup_procs_write_start), no global lock. */
+                if (write(h->join_fds[i], "0", 1) < 0)
+                        return util_syserr(err, errno, "join cgroup %s (write 0 to tasks)",
+                                           h->hier[i].dir);
+                close(h->join_fds[i]);
+                h->join_fds[i] = -1;
+        }
+        return 0;
+}
+
+/* -2: the fd was handed to the child, which joins that hierarchy itself. */
+#define JOIN_BY_CHILD (-2)
+
+void cgroup_join_close(cgroup_handle *h)
+{
+        if (!h->join_fds)
+                return;
+        for (size_t i = 0; i < h->n_hier; i++)
+                if (h->join_fds[i] >= 0) {
+                        close(h->join_fds[i]);
+                        h->join_fds[i] = JOIN_BY_CHILD;
+                }
+}
+
+static void join_free(cgroup_handle *h)
+{
+        cgroup_join_close(h);
+        free(h->join_fds);
+        h->join_fds = NULL;
+}
+
+int cgroup_enter_rest(cgroup_handle *h, pid_t pid, bool in_cgroup2, husk_error_t *err)
+{
+        char buf[32];
+        snprintf(buf, sizeof(buf), "%d", (int)pid);
+        for (size_t i = 0; i < h->n_hier; i++) {
+                if (h->join_fds && h->join_fds[i] != -1)
+                        continue; /* the child writes "0" itself */
+                if (h->hier[i].unified && in_cgroup2)
+                        continue; /* clone3 CLONE_INTO_CGROUP */
+                _cleanup_free_ char *f = xasprintf("%s/cgroup.procs", h->hier[i].dir);
+                int r = write_file_at(AT_FDCWD, f, buf);
+                if (r < 0)
+                        return util_syserr(err, -r, "move pid %d into %s", (int)pid, f);
+        }
+        return 0;
 }
 
 /* The hierarchy whose cgroup.procs lists the container's processes. */

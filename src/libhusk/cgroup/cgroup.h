@@ -16,8 +16,24 @@ typedef struct cgroup_handle cgroup_handle;
 int cgroup_create(const char *id, const husk_config *cfg, cgroup_handle **ret, husk_error_t *err);
 /* Move pid into the cgroup (every v1 controller / the v2 dir). */
 int cgroup_enter(cgroup_handle *h, pid_t pid, husk_error_t *err);
-/* v2 only: an O_DIRECTORY fd of the cgroup for clone3(CLONE_INTO_CGROUP), or -1 when not usable. */
+/* An O_DIRECTORY fd of the container's cgroup2 directory for clone3(CLONE_INTO_CGROUP), or -1 when
+ * not usable: on v2 the cgroup itself, on a hybrid host the unified hierarchy's dir (the v1
+ * hierarchies are then joined with cgroup_join_open/cgroup_join_self). */
 int cgroup_clone_fd(cgroup_handle *h);
+
+/* Joining v1 hierarchies without the kernel's global threadgroup lock (speed, issue 6).
+ * Host side: open, for every v1 hierarchy, the "tasks" file the child writes "0" into; the fds are
+ * O_CLOEXEC and kept in the handle (closed by cgroup_join_close or cgroup_handle_free). Returns the
+ * number opened (0 on v2). */
+int cgroup_join_open(cgroup_handle *h, husk_error_t *err);
+/* Container side, first act after clone/fork (single-threaded): write "0" into each opened "tasks"
+ * file, which moves the calling thread, i.e. the whole process, then close them. */
+int cgroup_join_self(cgroup_handle *h, husk_error_t *err);
+/* Host side: close the fds of cgroup_join_open (the child has its own copies). */
+void cgroup_join_close(cgroup_handle *h);
+/* Host side: move pid into the hierarchies the child does not join itself: those without a
+ * cgroup_join_open fd, minus the cgroup2 dir when clone3 placed it there (in_cgroup2). */
+int cgroup_enter_rest(cgroup_handle *h, pid_t pid, bool in_cgroup2, husk_error_t *err);
 /* Apply (new) resource limits (create and `update`). */
 int cgroup_apply(cgroup_handle *h, const config_resources *r, husk_error_t *err);
 /* Freeze or thaw every process. */

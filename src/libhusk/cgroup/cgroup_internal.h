@@ -33,6 +33,9 @@ struct cgroup_handle {
         config_device_rule *dev_allow;
         size_t n_dev_allow;
         int clone_fd; /* v2: O_DIRECTORY fd of the cgroup, lazily opened */
+        /* v1: per hierarchy, the "tasks" file the child writes "0" into (cgroup_join_open), or -1;
+         * NULL when not opened */
+        int *join_fds;
 };
 
 /* ---- plan (pure) ---- */

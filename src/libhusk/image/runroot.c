@@ -20,6 +20,7 @@
 #define SYS_fsmount 432
 #endif
 #define HUSK_FSOPEN_CLOEXEC 0x1
+#define HUSK_FSCONFIG_SET_FLAG 0
 #define HUSK_FSCONFIG_SET_STRING 1
 #define HUSK_FSCONFIG_CMD_CREATE 6
 #define HUSK_FSMOUNT_CLOEXEC 0x1
@@ -49,6 +50,11 @@ static int overlay_fsconfig(char *const *layers, size_t n, int upper_fd, int wor
                         return -errno; /* EINVAL on kernels without lowerdir+ */
         if (fsconfig_str(fs, "upperdir", up) < 0 || fsconfig_str(fs, "workdir", wk) < 0)
                 return util_syserr(err, errno, "overlay: set upperdir/workdir");
+        /* "volatile" (speed): no sync of the upper filesystem, which overlay otherwise does at
+         * every sync and at unmount (an ext4 journal commit and a disk flush, ~5 ms of each
+         * delete). The upper dir is thrown away with the container, so a crash losing its
+         * unsynced writes loses nothing that outlives it. Kernels before 5.10 lack it: skipped. */
+        (void)syscall(SYS_fsconfig, fs, HUSK_FSCONFIG_SET_FLAG, "volatile", NULL, 0);
         if (syscall(SYS_fsconfig, fs, HUSK_FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
                 return util_syserr(err, errno, "overlay: create the filesystem (%zu layers)", n);
         _cleanup_close_ int mnt = (int)syscall(SYS_fsmount, fs, HUSK_FSMOUNT_CLOEXEC, 0);
@@ -94,7 +100,16 @@ static int overlay_legacy(char *const *layers, size_t n, int upper_fd, int work_
         snprintf(target, sizeof(target), "/proc/self/fd/%d", target_fd);
         if (cwd < 0 || pfd < 0 || fchdir(pfd) < 0)
                 return util_syserr(err, errno, "overlay: enter %s", prefix);
-        int r = mount("overlay", target, "overlay", 0, opts);
+        /* ",volatile": see overlay_fsconfig; retried without it on kernels before 5.10. */
+        size_t olen = strlen(opts);
+        int r = -1;
+        if (olen + 9 < (size_t)sysconf(_SC_PAGESIZE)) {
+                strcpy(opts + olen, ",volatile");
+                r = mount("overlay", target, "overlay", 0, opts);
+                opts[olen] = '\0';
+        }
+        if (r < 0)
+                r = mount("overlay", target, "overlay", 0, opts);
         int e = errno;
         if (fchdir(cwd) < 0)
                 return util_syserr(err, errno, "overlay: return to the working directory");

@@ -45,6 +45,7 @@ typedef struct exec_args {
         int rootfd;
         int ns_flags;
         unsigned preserve_fds;
+        cgroup_handle *cgroup; /* v1 hierarchies the intermediate joins itself, or NULL */
         int close_fds[3];
 } exec_args;
 
@@ -229,6 +230,9 @@ static _Noreturn void exec_process(exec_args *a, husk_error_t *err)
 static _Noreturn void exec_child(exec_args *a)
 {
         husk_error_t errbuf = { 0 }, *err = &errbuf;
+        /* Into the container's v1 cgroups first, by writing "0" (this thread): no global
+         * threadgroup lock, no RCU grace period (see cgroup_join_open). */
+        XCHECK(a, cgroup_join_self(a->cgroup, err), err);
         for (size_t i = 0; i < ARRAY_SIZE(a->close_fds); i++)
                 if (a->close_fds[i] >= 0)
                         close(a->close_fds[i]);
@@ -393,10 +397,11 @@ static int keep_above(int *fd, unsigned preserve, husk_error_t *err)
 }
 
 /* Host side, after fork: cgroup, rlimits, oom_score_adj of the intermediate, then SYNC_GO. */
-static int setup_intermediate(exec_ctx *c, husk_error_t *err)
+static int setup_intermediate(exec_ctx *c, bool in_cgroup, husk_error_t *err)
 {
         int r;
-        if (c->cg && (r = cgroup_enter(c->cg, c->child, err)) < 0)
+        /* What the intermediate does not join itself (cgroup_join_self) and clone3 did not. */
+        if (c->cg && (r = cgroup_enter_rest(c->cg, c->child, in_cgroup, err)) < 0)
                 return r;
         const config_process *p = c->proc;
         if ((r = process_host_limits(c->child, p, err)) < 0)
@@ -552,13 +557,24 @@ static int exec_start(exec_ctx *c, const husk_global_t *g, const husk_exec_opts_
                 .close_fds = { c->sync_host, c->console_fd, -1 },
         };
         (void)caps_last_cap(); /* cached from the host's procfs, used after the setns */
-        c->child = fork();
+        int clone_fd = -1;
+        bool in_cgroup = false;
+        if (c->cg) {
+                clone_fd = cgroup_clone_fd(c->cg);
+                if ((r = cgroup_join_open(c->cg, err)) < 0)
+                        return r;
+                a.cgroup = c->cg;
+        }
+        /* clone3 only to land in the cgroup2 dir (v2, or a hybrid host's unified hierarchy). */
+        c->child = clone_fd >= 0 ? process_clone(0, clone_fd, &in_cgroup) : fork();
         if (c->child < 0)
                 return util_syserr(err, errno, "fork");
         if (c->child == 0)
                 exec_child(&a); /* never returns */
         util_closep(&c->sync_child);
-        if ((r = setup_intermediate(c, err)) < 0 || (r = serve_exec(c, err)) < 0)
+        if (c->cg)
+                cgroup_join_close(c->cg);
+        if ((r = setup_intermediate(c, in_cgroup, err)) < 0 || (r = serve_exec(c, err)) < 0)
                 return r;
         if (o->pid_file && (r = write_exec_pid_file(o->pid_file, c->pid, err)) < 0)
                 return r;

@@ -242,6 +242,12 @@ _Noreturn void container_main(init_args *a)
         const config_process *proc = cfg->process;
         sync_msg m;
 
+        /* STYLE.md section 5 step 3: into the cgroup before any setup. The v1 hierarchies are
+         * joined here by writing "0" (this thread), which the kernel does without the global
+         * threadgroup lock and its RCU grace period (see cgroup_join_open); the host side does the
+         * rest before SYNC_GO. */
+        CHECK(a, cgroup_join_self(a->cgroup, err), err);
+
         /* The state dir fd carries the flock: holding a copy would block `start`. */
         for (size_t i = 0; i < ARRAY_SIZE(a->close_fds); i++)
                 if (a->close_fds[i] >= 0)

@@ -4,6 +4,7 @@
 #ifndef HUSK_PROCESS_H
 #define HUSK_PROCESS_H
 
+#include "cgroup/cgroup.h"
 #include "config/oci_config.h"
 #include "ns/ns.h"
 #include "rootfs/rootfs.h"
@@ -26,10 +27,16 @@ typedef struct init_args {
         int fifo_fd;                 /* exec.fifo opened O_RDWR by the host side */
         unsigned preserve_fds;
         bool no_new_keyring;
+        cgroup_handle *cgroup; /* v1 hierarchies the child joins itself (cgroup_join_self), or NULL */
         int close_fds[4]; /* host-only fds the child closes first (the state dir lock!); -1 = none
                            */
         bool ready;       /* set once SYNC_READY is sent: errors then go to stderr */
 } init_args;
+
+/* Host side: clone with fork semantics and the namespace flags, placed into the cgroup2 dir
+ * cgroup_fd by clone3 CLONE_INTO_CGROUP when cgroup_fd >= 0 and the kernel can; *ret_in_cgroup
+ * tells. Returns the pid (0 in the child) or -1 with errno. */
+pid_t process_clone(unsigned long flags, int cgroup_fd, bool *ret_in_cgroup);
 
 /* Container side entry point after clone. Never returns: execve or _exit. */
 _Noreturn void container_main(init_args *a);

@@ -237,11 +237,16 @@ static int load_bundle(create_ctx *c, husk_error_t *err)
  * runs any setup; on cgroup v1 this cgroup.procs write waits for an RCU grace period, a cost the
  * speed issue names), rlimits (they cannot be raised later inside a user namespace),
  * oom_score_adj and id maps, then SYNC_GO. */
+static int serve_child(create_ctx *c, uint64_t child_t[CHILD_T_COUNT], husk_error_t *err);
+
 static int setup_child(create_ctx *c, bool in_cgroup, husk_error_t *err)
 {
         const config_process *p = c->cfg->process;
         int r;
-        if (!in_cgroup && (r = cgroup_enter(c->cg, c->child, err)) < 0)
+        /* The v1 hierarchies are joined by the child itself (cgroup_join_self, no RCU grace
+         * period); the rest (v2, or the hybrid host's cgroup2 dir when clone3 could not place
+         * it) from here, before SYNC_GO. */
+        if (c->cg && (r = cgroup_enter_rest(c->cg, c->child, in_cgroup, err)) < 0)
                 return r;
         if ((r = process_host_limits(c->child, p, err)) < 0)
                 return r;
@@ -249,8 +254,14 @@ static int setup_child(create_ctx *c, bool in_cgroup, husk_error_t *err)
             (r = ns_write_idmaps(c->child, c->cfg, err)) < 0)
                 return r;
         /* SYNC_GO */
-        if ((r = sync_send(c->sync_host, SYNC_GO, 0, NULL, 0, -1)) < 0)
+        if ((r = sync_send(c->sync_host, SYNC_GO, 0, NULL, 0, -1)) < 0) {
+                /* The child may have failed first (joining its cgroup): its SYNC_ERROR, already
+                 * queued, says why. */
+                uint64_t t[CHILD_T_COUNT];
+                if (serve_child(c, t, err) < 0)
+                        return -1;
                 return util_syserr(err, r, "sync: send SYNC_GO");
+        }
         return 0;
 }
 
@@ -382,7 +393,10 @@ static int serve_child(create_ctx *c, uint64_t child_t[CHILD_T_COUNT], husk_erro
         }
 }
 
-static pid_t clone_child(unsigned long flags, int cgroup_fd, bool *ret_in_cgroup)
+/* Host side: clone (fork semantics, no shared memory) with the namespace flags, into the cgroup2
+ * dir cgroup_fd when >= 0 and the kernel can (clone3 CLONE_INTO_CGROUP); *ret_in_cgroup says
+ * whether it did. Also used by exec for its intermediate. */
+pid_t process_clone(unsigned long flags, int cgroup_fd, bool *ret_in_cgroup)
 {
         struct husk_clone_args ca = { .flags = flags, .exit_signal = SIGCHLD };
         pid_t pid = -1;
@@ -496,14 +510,22 @@ static int create_container(create_ctx *c, husk_error_t *err)
         (void)caps_last_cap();
         t = now_ns();
         bool in_cgroup = false;
-        int clone_fd = c->cg ? cgroup_clone_fd(c->cg) : -1;
-        c->child = clone_child(c->plan.clone_flags, clone_fd, &in_cgroup);
+        int clone_fd = -1;
+        if (c->cg) {
+                clone_fd = cgroup_clone_fd(c->cg);
+                if ((r = cgroup_join_open(c->cg, err)) < 0)
+                        return r;
+                a.cgroup = c->cg;
+        }
+        c->child = process_clone(c->plan.clone_flags, clone_fd, &in_cgroup);
         if (c->child < 0)
                 return util_syserr(err, errno, "clone the container process");
         if (c->child == 0)
                 container_main(&a); /* container side: never returns */
         c->pid = c->child;
         util_closep(&c->sync_child);
+        if (c->cg)
+                cgroup_join_close(c->cg);
         if ((r = setup_child(c, in_cgroup, err)) < 0)
                 return r;
         c->phase[HUSK_PHASE_CLONE] = now_ns() - t;
@@ -565,6 +587,29 @@ static void run_poststart(const husk_global_t *g, const husk_state *st)
         if (hooks_run(&cfg->hooks, HOOK_POSTSTART, json, &herr) < 0 && g && g->debug && g->warn)
                 g->warn(herr.msg);
         config_free(cfg);
+}
+
+/* Start in place (run): this process created the container and still holds its state dir lock,
+ * exec.fifo and config, so it writes the start byte and runs poststart from them instead of
+ * reopening and re-reading everything as husk_start does (speed, issue 6). */
+static int start_created(create_ctx *c, husk_error_t *err)
+{
+        int r = write_all(c->fifo_fd, "0", 1);
+        if (r < 0)
+                return util_syserr(err, r, "write %s", STATE_FIFO_NAME);
+        /* The status becomes "running"; a failed unlink only leaves a fifo nobody reads. */
+        (void)unlinkat(c->dirfd, STATE_FIFO_NAME, 0);
+        if (c->cfg->hooks.n_hooks[HOOK_POSTSTART] == 0)
+                return 0;
+        husk_state st;
+        fill_state(c, &st, NULL);
+        _cleanup_free_ char *json = state_to_json(&st, HUSK_STATUS_RUNNING, false);
+        husk_error_t herr;
+        /* Poststart failures only warn, in the debug log (see run_poststart). */
+        if (hooks_run(&c->cfg->hooks, HOOK_POSTSTART, json, &herr) < 0 && c->g && c->g->debug &&
+            c->g->warn)
+                c->g->warn(herr.msg);
+        return 0;
 }
 
 int husk_start(const husk_global_t *g, const char *id, husk_error_t *err)
@@ -685,31 +730,27 @@ int husk_run(const husk_global_t *g, const husk_create_opts_t *o, int *ret_statu
         create_ctx c;
         ctx_init(&c, g, o);
         c.keep_master = !o->detach && !o->console_socket;
-        int r = create_container(&c, err);
-        pid_t pid = c.pid;
-        _cleanup_close_ int master = TAKE_FD(c.master);
-        ctx_done(&c, r < 0);
-        if (r < 0)
-                return r;
-
         /* Block the forwarded signals before start: they are read from a signalfd. */
         sigset_t set, old;
         sigemptyset(&set);
         int fwd[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH, SIGCHLD };
         for (size_t i = 0; i < ARRAY_SIZE(fwd); i++)
                 sigaddset(&set, fwd[i]);
-        if (!o->detach)
+        int r = create_container(&c, err);
+        if (r == 0 && !o->detach)
                 sigprocmask(SIG_BLOCK, &set, &old);
-        r = husk_start(g, o->id, err);
+        if (r == 0)
+                r = start_created(&c, err);
+        pid_t pid = c.pid;
+        _cleanup_close_ int master = TAKE_FD(c.master);
+        /* A failed start kills the process and removes the cgroup and the state, as delete
+         * --force would. */
+        ctx_done(&c, r < 0);
         if (r < 0 || o->detach) {
-                if (!o->detach)
+                if (r < 0 && !o->detach)
                         sigprocmask(SIG_SETMASK, &old, NULL);
-                if (r < 0) {
-                        husk_error_t ignored; /* the start error is the one to report */
-                        (void)husk_delete(g, o->id, true, &ignored);
-                } else if (ret_status) {
+                if (r == 0 && ret_status)
                         *ret_status = 0;
-                }
                 return r;
         }
         int status = 0;
