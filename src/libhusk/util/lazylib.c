@@ -106,7 +106,8 @@ int archive_read_free(struct archive *a)
         if (!a)
                 return ARCHIVE_OK;
         if (!fn) {
-                fn = (__typeof__(&archive_read_free))lib_sym_or_abort(LIB_ARCHIVE, "archive_read_free");
+                fn = (__typeof__(&archive_read_free))lib_sym_or_abort(LIB_ARCHIVE,
+                                                              "archive_read_free");
                 __atomic_store_n(&fn_, fn, __ATOMIC_RELEASE);
         }
         return fn(a);
@@ -159,7 +160,8 @@ void archive_set_error(struct archive *a, int code, const char *fmt, ...)
         static __typeof__(&archive_set_error) fn_;
         __typeof__(&archive_set_error) fn = __atomic_load_n(&fn_, __ATOMIC_ACQUIRE);
         if (!fn) {
-                fn = (__typeof__(&archive_set_error))lib_sym_or_abort(LIB_ARCHIVE, "archive_set_error");
+                fn = (__typeof__(&archive_set_error))lib_sym_or_abort(LIB_ARCHIVE,
+                                                              "archive_set_error");
                 __atomic_store_n(&fn_, fn, __ATOMIC_RELEASE);
         }
         char msg[1024];
