@@ -99,6 +99,19 @@ out=$(r --name net-cli1 --network "$NET" busybox sh -c "printf 'GET /index.html 
 is "$out" "hello-net" "reachable from another container through the published port"
 out=$(r --network "$NET" busybox sh -c "printf 'GET /index.html HTTP/1.0\r\n\r\n' | nc -w 3 ${ip1%/*} 80 | tail -n 1")
 is "$out" "hello-net" "two containers reach each other by the address in network.json"
+# The address people look up: husk inspect's NetworkSettings, both ways between two services.
+insp_ip() { hk inspect --store "$S" "$1" | jq -r '.[0].NetworkSettings.IPAddress'; }
+r -d --name net-web2 --network "$NET" busybox sh -c 'while true; do nc -l -p 7070 -e echo from-web2; done' >/dev/null
+ipi1=$(insp_ip net-web1) ipi2=$(insp_ip net-web2)
+is "$ipi1" "${ip1%/*}" "husk inspect: IPAddress is the address in network.json"
+like "$ipi2" "^10\.99\.100\.[0-9]+$" "husk inspect: the second service's address"
+out=$(r --name net-cli2 --network "$NET" busybox sh -c "printf 'GET /index.html HTTP/1.0\r\n\r\n' | nc -w 3 $ipi1 80 | tail -n 1; for i in 1 2 3 4 5 6 7 8 9 10; do nc -w 3 $ipi2 7070 && break; sleep 0.2; done")
+is "$out" "hello-net
+from-web2" "a container reaches both services by the addresses husk inspect gives"
+got=""
+for i in $(seq 1 30); do got=$(hk exec net-web1 sh -c "nc -w 2 $ipi2 7070" 2>/dev/null) && [ -n "$got" ] && break; sleep 0.1; done
+is "$got" "from-web2" "and one service reaches the other by it"
+hk rm -f --store "$S" net-web2 >/dev/null 2>&1
 out=$(r busybox sh -c "printf 'GET /index.html HTTP/1.0\r\n\r\n' | nc -w 3 10.89.0.1 18080 | tail -n 1")
 is "$out" "hello-net" "and from a container on the default network"
 
