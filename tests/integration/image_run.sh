@@ -162,6 +162,12 @@ bad() { # bad DESCRIPTION REGEX ARCHIVE
         like "$_o" "$2" "$1: the error says why"
         clean && [ -z "$(ls "$S/tmp")" ]; ok $? "$1: no container, mount, state or load leftovers"
 }
+# Two different images in one layout: which one to run is the user's choice, not a guess.
+cp -r "$A/busybox-oci" "$T/two" && cp -n "$A/shared-oci/blobs/sha256/"* "$T/two/blobs/sha256/" &&
+        jq -s '.[0].manifests += .[1].manifests | .[0]' "$A/busybox-oci/index.json" "$A/shared-oci/index.json" > "$T/two.json" &&
+        mv "$T/two.json" "$T/two/index.json" || bail "cannot build the two-image layout"
+bad "an archive with two images" "holds 2 images \(busybox:latest, shared:latest\).*run one of them by name" "$T/two"
+out=$(r shared:latest cat /etc/shared); is "$?:$out" "0:shared" "and they are loaded: one runs by name"
 head -c 20000 "$A/busybox-oci.tar" > "$T/trunc-oci.tar"
 bad "truncated oci-archive" "trunc|Truncated|unexpected end|EOF|missing" "$T/trunc-oci.tar"
 cp -r "$A/busybox-oci" "$T/gz"

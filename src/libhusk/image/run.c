@@ -76,6 +76,19 @@ static int load_ref(const husk_image_opts_t *io, int store_fd, const char *path,
                 husk_image_loaded_free(v, n);
                 return husk_error_set(err, ENOENT, "%s holds no image", path);
         }
+        for (size_t i = 1; i < n; i++) {
+                if (strcmp(v[i].id, v[0].id) == 0)
+                        continue; /* one image under several names */
+                /* Running "the first" of several would be a guess: the load itself is kept
+                 * (complete and verified), so the user can pick one by name. */
+                const char *a = v[0].names && v[0].names[0] ? v[0].names[0] : v[0].id;
+                const char *b = v[i].names && v[i].names[0] ? v[i].names[0] : v[i].id;
+                r = husk_error_set(err, EINVAL, "%s holds %zu images (%s, %s%s): they are now "
+                                   "loaded; run one of them by name or id", path, n, a, b,
+                                   n > 2 ? ", ..." : "");
+                husk_image_loaded_free(v, n);
+                return r;
+        }
         *ret_id = xstrdup(v[0].id);
         *ret_loaded = true;
         husk_image_loaded_free(v, n);
