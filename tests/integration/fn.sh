@@ -90,7 +90,9 @@ like "$(printf '%s\n' "$l" | grep REPORT | tail -n 1)" \
         "^REPORT RequestId: [0-9a-f-]{36}	Duration: [0-9]+\.[0-9]{2} ms	Billed Duration: [0-9]+ ms	Memory Size: 128 MB	Max Memory Used: [0-9]+ MB	$" \
         "REPORT has Lambda's fields"
 is "$(fn logs fn-echo | wc -l)" "$(log fn-echo | wc -l)" "husk fn logs prints the log"
-fn logs -f fn-echo > "$T/follow" 2>&1 & FP=$!
+# Not through fn(): a backgrounded shell function is a subshell, and killing it would leave
+# husk-fn following the log forever.
+"$HUSK" fn --store "$S" logs -f fn-echo > "$T/follow" 2>&1 & FP=$!
 sleep 0.3
 fn invoke fn-echo --payload '{"followed":1}' >/dev/null
 wait_for 3 grep -q 'followed' "$T/follow"
