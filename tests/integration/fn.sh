@@ -25,7 +25,9 @@ serve() {
         ADDR=$(cat "$S/fn/serve.addr")
 }
 stop_serve() { [ -n "$SERVE_PID" ] && kill "$SERVE_PID" 2>/dev/null && wait "$SERVE_PID" 2>/dev/null; SERVE_PID=; }
-trap 'stop_serve; _cleanup' EXIT
+# The follower of `logs -f` runs in a backgrounded subshell, and killing the subshell leaves
+# husk-fn following the log: end it by its command line, with the server, at exit.
+trap 'stop_serve; pkill -f -- "--store $S logs -f" 2>/dev/null; _cleanup' EXIT
 # inv NAME PAYLOAD [TYPE] -> prints the status; body in $T/body, headers in $T/hdr
 inv() {
         curl -s -o "$T/body" -D "$T/hdr" -w '%{http_code}' -H "X-Amz-Invocation-Type: ${3:-RequestResponse}" \
@@ -90,9 +92,7 @@ like "$(printf '%s\n' "$l" | grep REPORT | tail -n 1)" \
         "^REPORT RequestId: [0-9a-f-]{36}	Duration: [0-9]+\.[0-9]{2} ms	Billed Duration: [0-9]+ ms	Memory Size: 128 MB	Max Memory Used: [0-9]+ MB	$" \
         "REPORT has Lambda's fields"
 is "$(fn logs fn-echo | wc -l)" "$(log fn-echo | wc -l)" "husk fn logs prints the log"
-# Not through fn(): a backgrounded shell function is a subshell, and killing it would leave
-# husk-fn following the log forever.
-"$HUSK" fn --store "$S" logs -f fn-echo > "$T/follow" 2>&1 & FP=$!
+fn logs -f fn-echo > "$T/follow" 2>&1 & FP=$!
 sleep 0.3
 fn invoke fn-echo --payload '{"followed":1}' >/dev/null
 wait_for 3 grep -q 'followed' "$T/follow"
