@@ -43,38 +43,33 @@ static int parse_ports(char *const *specs, net_port_t **ret, size_t *ret_n, husk
         return 0;
 }
 
+typedef struct port_probe {
+        const net_port_t *ports;
+        size_t n;
+        husk_error_t *err;
+} port_probe_t;
+
+static int port_taken_by(const char *id, const net_state_t *s, void *ud)
+{
+        port_probe_t *q = ud;
+        for (size_t i = 0; i < s->n_ports; i++)
+                for (size_t k = 0; k < q->n; k++)
+                        if (net_port_conflict(&s->ports[i], &q->ports[k]))
+                                return husk_error_set(q->err, EADDRINUSE, "port %s%s%u/%s is "
+                                                      "already published by container %s",
+                                                      q->ports[k].host_ip,
+                                                      q->ports[k].host_ip[0] ? ":" : "",
+                                                      q->ports[k].host_port, q->ports[k].proto, id);
+        return 0;
+}
+
 /* Another container of the store that publishes one of these ports (portmap's DNAT rules do
  * not hold a socket, so the bind probe cannot see them). */
 static int ports_free_in_store(const char *store, const net_port_t *ports, size_t n,
                                husk_error_t *err)
 {
-        _cleanup_free_ char *p = xasprintf("%s/containers", store);
-        _cleanup_closedir_ DIR *d = n ? opendir(p) : NULL;
-        struct dirent *de;
-        while (d && (de = readdir(d))) {
-                if (de->d_name[0] == '.')
-                        continue;
-                _cleanup_free_ char *f = xasprintf("%s/network.json", de->d_name), *text = NULL;
-                size_t len = 0;
-                net_state_t s = { 0 };
-                if (read_file_at(dirfd(d), f, FILE_MAX, &text, &len) < 0 ||
-                    net_state_parse(text, len, &s) < 0)
-                        continue;
-                for (size_t i = 0; i < s.n_ports; i++)
-                        for (size_t k = 0; k < n; k++)
-                                if (net_port_conflict(&s.ports[i], &ports[k])) {
-                                        husk_error_set(err, EADDRINUSE, "port %s%s%u/%s is "
-                                                       "already published by container %s",
-                                                       ports[k].host_ip,
-                                                       ports[k].host_ip[0] ? ":" : "",
-                                                       ports[k].host_port, ports[k].proto,
-                                                       de->d_name);
-                                        net_state_done(&s);
-                                        return -EADDRINUSE;
-                                }
-                net_state_done(&s);
-        }
-        return 0;
+        port_probe_t q = { .ports = ports, .n = n, .err = err };
+        return n ? net_each_state(store, port_taken_by, &q) : 0;
 }
 
 static int write_at(int dirfd, const char *name, const char *text, mode_t mode, husk_error_t *err)

@@ -120,6 +120,10 @@ typedef struct net_state {
 char *net_state_text(const net_state_t *s);
 int net_state_parse(const char *text, size_t len, net_state_t *ret);
 void net_state_done(net_state_t *s);
+/* Calls fn(id, state, ud) for each container of the store with a readable network.json
+ * (unreadable ones are skipped); stops at and returns the first non-zero result. */
+int net_each_state(const char *store, int (*fn)(const char *id, const net_state_t *s, void *ud),
+                   void *ud);
 
 /* ---- netns.c ---- */
 

@@ -89,15 +89,14 @@ int net_network_load(const char *store, const char *name, net_conflist_t *ret, c
         return r < 0 ? r : load_at(dfd, store, name, ret, ret_text, err);
 }
 
-/* Ids of the store's containers whose network.json names network. */
-static char **users_of(const char *store, const char *network)
+int net_each_state(const char *store, int (*fn)(const char *id, const net_state_t *s, void *ud),
+                   void *ud)
 {
         _cleanup_free_ char *p = xasprintf("%s/containers", store);
         _cleanup_closedir_ DIR *d = opendir(p);
-        char **v = xcalloc(1, sizeof(char *));
-        size_t n = 0;
         struct dirent *de;
-        while (d && (de = readdir(d))) {
+        int r = 0;
+        while (r == 0 && d && (de = readdir(d))) {
                 if (de->d_name[0] == '.')
                         continue;
                 _cleanup_free_ char *f = xasprintf("%s/network.json", de->d_name), *text = NULL;
@@ -106,14 +105,35 @@ static char **users_of(const char *store, const char *network)
                 if (read_file_at(dirfd(d), f, CONFLIST_MAX, &text, &len) < 0 ||
                     net_state_parse(text, len, &s) < 0)
                         continue;
-                if (strcmp(s.network, network) == 0) {
-                        v = xrealloc(v, (n + 2) * sizeof(char *));
-                        v[n++] = xstrdup(de->d_name);
-                        v[n] = NULL;
-                }
+                r = fn(de->d_name, &s, ud);
                 net_state_done(&s);
         }
-        return v;
+        return r;
+}
+
+typedef struct users {
+        const char *network;
+        char **v;
+        size_t n;
+} users_t;
+
+static int add_user(const char *id, const net_state_t *s, void *ud)
+{
+        users_t *u = ud;
+        if (strcmp(s->network, u->network) == 0) {
+                u->v = xrealloc(u->v, (u->n + 2) * sizeof(char *));
+                u->v[u->n++] = xstrdup(id);
+                u->v[u->n] = NULL;
+        }
+        return 0;
+}
+
+/* Ids of the store's containers whose network.json names network. */
+static char **users_of(const char *store, const char *network)
+{
+        users_t u = { .network = network, .v = xcalloc(1, sizeof(char *)) };
+        (void)net_each_state(store, add_user, &u); /* add_user never stops the walk */
+        return u.v;
 }
 
 static void info_of(const char *store, const net_conflist_t *c, husk_network_info_t *i)
