@@ -83,6 +83,12 @@ void husk_error_clear(husk_error_t *err);
 /* Version strings of husk and of the libraries it links. */
 const char *husk_version(void);
 
+/* CVE-2019-5736: re-execute the calling program (argv, environ) from an image of its binary that no
+ * container can write (a read-only overlayfs view, else a sealed memfd copy); returns 0 without
+ * re-executing when it already runs from one. Call it before any container code is cloned. Returns
+ * only on error (or when already sealed). HUSK_EXE_SEAL=overlay|memfd forces one method. */
+int husk_exe_seal(char **argv, husk_error_t *err);
+
 /* Lifecycle. Each returns 0 or a negative errno and fills *err. */
 int husk_create(const husk_global_t *g, const husk_create_opts_t *o, husk_error_t *err);
 int husk_start(const husk_global_t *g, const char *id, husk_error_t *err);

@@ -58,6 +58,17 @@ const cli_cmd *cli_find_command(const char *name)
         return NULL;
 }
 
+/* The commands whose process (or a monitor it forks) clones container code: they re-execute from a
+ * sealed image of husk first (husk_exe_seal). */
+static bool starts_containers(const char *name)
+{
+        static const char *const names[] = { "create", "run", "exec", "restart" };
+        for (size_t i = 0; i < ARRAY_SIZE(names); i++)
+                if (strcmp(names[i], name) == 0)
+                        return true;
+        return false;
+}
+
 static void usage(FILE *out)
 {
         fputs("Usage: husk [global options] COMMAND [options] [arguments]\n\n"
@@ -164,6 +175,12 @@ int main(int argc, char **argv)
         if (!cmd)
                 return cli_fail(&c, "unknown command \"%s\" (see husk --help)", argv[i]);
         c.command = cmd->name;
+        if (starts_containers(cmd->name)) {
+                /* CVE-2019-5736: container code must never run from the writable host binary. */
+                husk_error_t err = { 0 };
+                if (husk_exe_seal(argv, &err) < 0)
+                        return cli_fail(&c, "%s", err.msg);
+        }
         cli_debug(&c, "command %s, root %s", cmd->name, c.g.root ? c.g.root : "(default)");
         return cmd->run(&c, argc - i, argv + i);
 }

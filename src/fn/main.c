@@ -386,8 +386,13 @@ static int cmd_logs(args *a)
         }
 }
 
-static int cmd_serve(args *a)
+static int cmd_serve(args *a, char **argv)
 {
+        /* CVE-2019-5736: the zygote and its workers are clones of this process; they must not run
+         * from the writable husk-fn binary. */
+        husk_error_t serr = { 0 };
+        if (husk_exe_seal(argv, &serr) < 0)
+                return fail("%s", serr.msg);
         fn_host_opts o = { .store = store_of(a) };
         if (a->init_timeout && fn_parse_duration_ms(a->init_timeout, &o.init_timeout_ms) < 0)
                 return fail("--init-timeout %s: a duration", a->init_timeout);
@@ -544,7 +549,7 @@ int main(int argc, char **argv)
         else if (strcmp(cmd, "logs") == 0)
                 rc = cmd_logs(&a);
         else if (strcmp(cmd, "serve") == 0)
-                rc = cmd_serve(&a);
+                rc = cmd_serve(&a, argv);
         else if (strcmp(cmd, "invoke") == 0)
                 rc = cmd_invoke(&a);
         else

@@ -4,11 +4,14 @@
  * SYNC_READY, errors go to the host side as SYNC_ERROR frames and fail the create; after it, they
  * go to the container's stderr.
  *
- * CVE-2019-5736 (/proc/PID/exe rewrite): husk never re-executes its own binary. The child is a
- * copy of the host side process and turns non-dumpable (PR_SET_DUMPABLE 0) before it touches the
- * container's filesystem, so no process in the container can open /proc/PID/exe (the husk binary)
- * while husk code runs: that needs CAP_SYS_PTRACE in the initial user namespace. After execve the
- * process's exe is the workload, and husk's image is gone from the container entirely. */
+ * CVE-2019-5736 (/proc/PID/exe rewrite): this child is a clone of the host side process, so until
+ * its execve its /proc/self/exe is the husk binary the CLI runs. PR_SET_DUMPABLE 0 (below) keeps other
+ * container processes away from /proc/PID/exe while husk code runs, but it cannot stop the child's
+ * own execve of an image path that resolves to /proc/self/exe (a symlink, a #! line, a fake ELF
+ * interpreter): the kernel then starts that binary inside the container. The CLI (and husk-fn serve)
+ * therefore re-executes itself from a read-only overlayfs view or a sealed memfd copy of its binary
+ * before any container exists (util/exeseal.c, husk_exe_seal): what the container can reach is never
+ * the host's writable inode. tests/integration/selfexe.sh runs the attack. */
 #include "caps/caps.h"
 #include "process/hooks.h"
 #include "process/process.h"
