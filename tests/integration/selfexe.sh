@@ -72,10 +72,11 @@ pid=$(hk state se1 2>/dev/null | jq -r .pid)
 verdict "run -d" "$(result "$pid")"
 hk delete -f se1 >/dev/null 2>&1
 
-# 2. the same with the fallback forced: a sealed memfd copy.
+# 2. the same with both fallbacks forced: a sealed memfd copy, and a second execve from it (the
+#    path taken where the kernel refuses to switch the exe in place).
 fresh
 rm -f "$b/rootfs/exe-writer.result"
-HUSK_EXE_SEAL=memfd "$H" --root "$HUSK_TEST_ROOT" run -d -b "$b" se2 </dev/null >/dev/null 2>&1
+HUSK_EXE_SEAL=memfd HUSK_EXE_SEAL_REEXEC=1 "$H" --root "$HUSK_TEST_ROOT" run -d -b "$b" se2 </dev/null >/dev/null 2>&1
 pid=$(hk state se2 2>/dev/null | jq -r .pid)
 out=$(result "$pid")
 verdict "run -d (memfd)" "$out"
