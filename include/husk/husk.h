@@ -44,6 +44,7 @@ typedef struct husk_create_opts {
         bool no_pivot;
         bool no_new_keyring;
         bool detach; /* run only: do not wait for the container */
+        bool keep;   /* run only: do not delete the container after it exits (runc run --keep) */
         /* Optional (--debug): HUSK_PHASE_COUNT durations in ns filled by create/run, or NULL. */
         uint64_t *phase_ns;
 } husk_create_opts_t;
@@ -107,6 +108,7 @@ typedef struct husk_list_entry {
         pid_t pid; /* 0 when stopped */
         husk_status_t status;
         char *bundle;
+        char *rootfs; /* root.path resolved against the bundle, as state prints it */
         char created[48];
         char *owner; /* user name of the state dir's owner */
 } husk_list_entry;
@@ -149,6 +151,12 @@ typedef struct husk_exec_opts {
         const char *console_socket; /* NULL: none */
         unsigned preserve_fds;
         bool ignore_paused; /* exec into a paused container (the process starts frozen) */
+        const uint32_t *additional_gids; /* argv form: supplementary groups added to the config's */
+        size_t n_additional_gids;
+        /* runc's --cgroup: "PATH" or "CTRL[,CTRL...]:PATH", an existing sub-cgroup of the
+         * container's cgroup to run the process in (every hierarchy, or the named ones) */
+        char *const *cgroups;
+        size_t n_cgroups;
 } husk_exec_opts_t;
 
 /* Run a new process in a created/running container: it joins every namespace and the cgroup of

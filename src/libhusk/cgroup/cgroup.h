@@ -34,6 +34,10 @@ void cgroup_join_close(cgroup_handle *h);
 /* Host side: move pid into the hierarchies the child does not join itself: those without a
  * cgroup_join_open fd, minus the cgroup2 dir when clone3 placed it there (in_cgroup2). */
 int cgroup_enter_rest(cgroup_handle *h, pid_t pid, bool in_cgroup2, husk_error_t *err);
+/* exec --cgroup SPEC ("PATH" or "CTRL[,CTRL...]:PATH"): from now on the handle points at that
+ * existing sub-cgroup of the container's, in every hierarchy or in the named controllers' ones
+ * (sub.c). Call before cgroup_clone_fd / cgroup_join_open. */
+int cgroup_use_sub(cgroup_handle *h, const char *spec, husk_error_t *err);
 /* Apply (new) resource limits (create and `update`). */
 int cgroup_apply(cgroup_handle *h, const config_resources *r, husk_error_t *err);
 /* Freeze or thaw every process. */
