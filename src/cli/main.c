@@ -27,9 +27,9 @@ static const cli_cmd commands[] = {
         { "resume", cmd_resume, "CONTAINER_ID", "Thaw a paused container." },
         { "update", cmd_update, "CONTAINER_ID",
           "Change the resource limits of a container (OCI LinuxResources JSON)." },
-        { "ps", cmd_service_ps, "[CONTAINER_ID]",
-          "With an id: list the processes of a container. Without: the containers of husk run -d "
-          "(-a: also exited ones)." },
+        { "ps", cmd_service_ps, "[CONTAINER_ID [PS_OPTIONS...]]",
+          "With an id: the processes of a container (ps -ef, or the ps(1) options given after "
+          "the id). Without: the containers of husk run -d (-a: also exited ones)." },
         { "spec", cmd_spec, "", "Write a default config.json into the bundle." },
         { "exec", cmd_exec, "CONTAINER_ID [COMMAND [ARGS...]]",
           "Run a new process in a container (--process FILE or the command line)." },
