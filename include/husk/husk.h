@@ -168,6 +168,20 @@ int husk_exec(const husk_global_t *g, const husk_exec_opts_t *o, int *ret_status
  * ({"type":"stats","id":...,"data":{...}}), allocated, no newline. */
 int husk_stats_json(const husk_global_t *g, const char *id, char **ret_json, husk_error_t *err);
 
+/* `events`: a container's OOM notifications and its end, between statistics ticks. */
+typedef struct husk_events husk_events_t;
+typedef enum husk_event_type {
+        HUSK_EVENT_STATS, /* the deadline passed: time for a statistics line */
+        HUSK_EVENT_OOM,   /* the memory cgroup had an OOM ({"type":"oom"}) */
+        HUSK_EVENT_EXIT,  /* the container's init has exited (or its cgroup is gone) */
+} husk_event_type_t;
+int husk_events_open(const husk_global_t *g, const char *id, husk_events_t **ret,
+                     husk_error_t *err);
+/* Blocks until the next event; STATS once deadline_ns (CLOCK_MONOTONIC, as now_ns) has passed. */
+int husk_events_next(husk_events_t *ev, uint64_t deadline_ns, husk_event_type_t *ret,
+                     husk_error_t *err);
+void husk_events_free(husk_events_t *ev);
+
 /* The runtime-spec "features" document describing what husk supports, allocated. */
 char *husk_features_json(void);
 

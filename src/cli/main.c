@@ -33,7 +33,9 @@ static const cli_cmd commands[] = {
         { "spec", cmd_spec, "", "Write a default config.json into the bundle." },
         { "exec", cmd_exec, "CONTAINER_ID [COMMAND [ARGS...]]",
           "Run a new process in a container (--process FILE or the command line)." },
-        { "events", cmd_events, "CONTAINER_ID", "Print resource usage statistics as JSON." },
+        { "events", cmd_events, "CONTAINER_ID",
+          "Print resource usage statistics as JSON lines every --interval (default 5s), and "
+          "{\"type\":\"oom\"} at each OOM, until the container stops (--stats: once)." },
         { "features", cmd_features, "", "Print the features husk supports as JSON." },
         { "checkpoint", cmd_checkpoint, "CONTAINER_ID", "Checkpoint a container (not supported)." },
         { "restore", cmd_restore, "CONTAINER_ID", "Restore a container (not supported)." },
