@@ -154,6 +154,10 @@ int main(int argc, char **argv)
         }
         if (strcmp(argv[i], "help") == 0) {
                 const cli_cmd *h = i + 1 < argc ? cli_find_command(argv[i + 1]) : NULL;
+                if (i + 1 < argc && !h) {
+                        cli_fail(&c, "unknown command '%s' (see husk --help)", argv[i + 1]);
+                        return 2;
+                }
                 if (h) {
                         char *hv[] = { argv[i + 1], (char *)"--help", NULL };
                         c.command = h->name;
@@ -163,8 +167,10 @@ int main(int argc, char **argv)
                 return 0;
         }
         const cli_cmd *cmd = cli_find_command(argv[i]);
-        if (!cmd)
-                return cli_fail(&c, "unknown command \"%s\" (see husk --help)", argv[i]);
+        if (!cmd) {
+                cli_fail(&c, "unknown command '%s' (see husk --help)", argv[i]);
+                return 2;
+        }
         c.command = cmd->name;
         cli_debug(&c, "command %s, root %s", cmd->name, c.g.root ? c.g.root : "(default)");
         return cmd->run(&c, argc - i, argv + i);
