@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: Apache-2.0
 # runc's command-line surface (issue 16): exec's cgroups, exec --cgroup and --additional-gids,
 # run --keep, update's runc flags, ps with ps(1) options, events (stream, OOM), list --format json,
-# kill of a stopped container, --log-format json for --debug lines. Where runc is installed, its
-# answers are compared directly.
+# kill of a stopped container, --log-format json for --debug lines; and the help of every command
+# and subcommand (issue 19). Where runc is installed, its answers are compared directly.
 . "$HUSK_SRCDIR/tests/integration/lib.sh"
 require_root
 require_cmd jq ps
@@ -17,9 +17,51 @@ cg_of() { sort "/proc/$1/cgroup"; }
 # The mount points of every cgroup hierarchy (v1 controllers, the hybrid unified one, or v2's).
 cg_mounts() { grep -E ' - cgroup2? ' /proc/self/mountinfo | awk '{ print $5 }'; }
 
+# ---- 3. help: every command and subcommand that husk --help lists (issue 19)
+# The words of a help text's "Commands:" section ("  NAME ..." lines; "a | b NAME" lists two).
+commands_of() { awk '/^Commands:/ { f = 1; next } f && /^$/ { f = 0 }
+        f && /^  [a-z]/ { n = split($0, parts, / \| /); for (i = 1; i <= n; i++) { split(parts[i], w, " "); print w[1] } }'; }
+check_help() { # check_help WORDS...: -h and --help print that command's usage on stdout, exit 0
+        for h in --help -h; do
+                out=$("$HUSK" "$@" $h 2>"$T/help.err"); rc=$?
+                first=$(printf '%s\n' "$out" | head -1)
+                if [ "$rc" = 0 ] && [ ! -s "$T/help.err" ] &&
+                   printf '%s' "$first" | grep -Eq "^Usage: husk (\[global options\] )?$*( |$)"; then
+                        pass "husk $* $h: its own usage on stdout, exit 0"
+                else
+                        fail "husk $* $h: its own usage on stdout, exit 0" "rc $rc, first line '$first', stderr '$(head -1 "$T/help.err")'"
+                fi
+        done
+}
+top=$("$HUSK" --help | commands_of)
+[ "$(echo "$top" | wc -l)" -ge 20 ]; ok $? "husk --help lists the commands ($(echo $top | wc -w))"
+groups=""
+for cmd in $top; do
+        check_help "$cmd"
+        subs=$("$HUSK" "$cmd" --help 2>/dev/null | commands_of)
+        [ -n "$subs" ] && groups="$groups $cmd"
+        for sub in $subs; do check_help "$cmd" "$sub"; done
+done
+is "$(echo $groups)" "fn image network" "the commands with subcommands"
+# The cases issue 19 saw, by name (whatever the help texts list).
+check_help image load; check_help image ls; check_help fn invoke; check_help network ls
+for w in "" image network fn; do
+        err=$("$HUSK" $w lss 2>&1 >/dev/null); rc=$?
+        is "$rc" 2 "husk $w lss: exit 2"
+        like "$err" "unknown command 'lss'" "husk $w lss: the unknown word is named"
+done
+# husk-fn's general usage names options; each belongs to a command's own help.
+for o in $("$HUSK" fn --help | grep -Eo -- '--[a-z][a-z-]+' | sort -u); do
+        found=""
+        for sub in $("$HUSK" fn --help | commands_of); do
+                "$HUSK" fn "$sub" --help | grep -q -- "$o " && found=1 && break
+        done
+        [ -n "$found" ]; ok $? "fn: $o is in a command's own help"
+done
+
 cgp="husk-compat-$$"
 b=$(new_bundle)
-cfg "$b" --arg p "/$cgp/c1" '.linux.cgroupsPath = $p | .process.args = ["/bin/sh","-c","trap \"exit 0\" TERM; while :; do sleep 0.1; done"]'
+cfg "$b" --arg p "/$cgp/c1" '.linux.cgroupsPath = $p | .process.args = ["/bin/sh","-c","sleep 1000 & exec sleep 1001"]'
 hk run -d -b "$b" c1 </dev/null; ok $? "run -d c1"
 init=$(hk state c1 | jq -r .pid)
 
