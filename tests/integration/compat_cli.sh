@@ -190,6 +190,9 @@ cfg "$b4" '.process.args = ["/bin/sh","-c","exit 3"]'
 hk run --keep -b "$b4" k1 </dev/null; is "$?" 3 "run --keep: the process's exit status"
 is "$(hk state k1 2>/dev/null | jq -r .status)" stopped "run --keep: the container stays, stopped"
 hk delete k1; ok $? "run --keep: delete afterwards"
+(cd "$b4" && hk run --keep k3 </dev/null); is "$?" 3 "run --keep ID in the bundle folder: the bundle mode"
+is "$(hk state k3 2>/dev/null | jq -r .status)" stopped "run --keep ID in the bundle folder: kept"
+hk delete k3
 hk run -b "$b4" k2 </dev/null
 err=$(hk state k2 2>&1); is "$err" "husk: container does not exist" "run without --keep: deleted"
 
