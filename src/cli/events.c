@@ -24,15 +24,14 @@ static int parse_interval(const char *s, uint64_t *ret_ns)
         uint64_t v;
         if (parse_uint64(num, &v) < 0)
                 return -EINVAL;
-        const char *unit = s + n;
-        if (!*unit) {
-                *ret_ns = v * 1000000000ULL;
-                return 0;
-        }
+        const char *unit = *(s + n) ? s + n : "s";
         for (size_t i = 0; i < ARRAY_SIZE(units); i++)
                 if (strcmp(unit, units[i].unit) == 0) {
+                        /* 0 would spin; more than a day is surely a typo (and may overflow). */
+                        if (v == 0 || v > 86400000000000ULL / units[i].ns)
+                                return -ERANGE;
                         *ret_ns = v * units[i].ns;
-                        return *ret_ns ? 0 : -EINVAL;
+                        return 0;
                 }
         return -EINVAL;
 }
@@ -57,7 +56,9 @@ int cmd_events(cli_ctx *c, int argc, char **argv)
                 return 1;
         uint64_t ns = 0;
         if (parse_interval(interval, &ns) < 0)
-                return cli_fail(c, "events: invalid --interval \"%s\" (e.g. 5s, 500ms)", interval);
+                return cli_fail(c, "events: invalid --interval \"%s\": a duration from 1ns to 24h "
+                                   "(e.g. 5s, 500ms)",
+                                interval);
         husk_error_t err = { 0 };
         if (stats) {
                 _cleanup_free_ char *json = NULL;

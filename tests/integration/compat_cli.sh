@@ -183,6 +183,11 @@ is "$(grep '"oom"' "$T/oom" | head -1)" '{"type":"oom","id":"oom1"}' "events: an
 hk delete -f oom1
 wait $evpid; is "$?" 0 "events: ends when the container is deleted"
 err=$(hk events --stats nope 2>&1); is "$?" 1 "events on an unknown id: rc 1"
+for iv in 0 0s 100000h x; do
+        err=$(timeout 5 "$HUSK" --root "$HUSK_TEST_ROOT" events --interval "$iv" c1 2>&1 >/dev/null); rc=$?
+        is "$rc" 1 "events --interval $iv: refused (rc $rc)"
+        like "$err" "invalid --interval \"$iv\"" "events --interval $iv: named"
+done
 
 # ---- 2. run --keep
 b4=$(new_bundle)
