@@ -50,7 +50,8 @@ static bool take_multi(char **argv, int argc, int *i, multis *m, bool *bad)
         multi *dst = NULL;
         for (size_t k = 0; k < ARRAY_SIZE(reps) && !dst; k++)
                 if ((len == strlen(reps[k].name) && strncmp(name, reps[k].name, len) == 0) ||
-                    (a[1] != '-' && len == 1 && reps[k].short_name && name[0] == reps[k].short_name))
+                    (a[1] != '-' && len == 1 && reps[k].short_name &&
+                     name[0] == reps[k].short_name))
                         dst = (multi *)((char *)m + reps[k].off);
         if (!dst)
                 return false;
@@ -100,8 +101,8 @@ int cmd_exec(cli_ctx *c, int argc, char **argv)
                 { "additional-gids", 'g', OPT_STRING, NULL,
                   "an additional group id of the process (repeatable; argv form)" },
                 { "cgroup", 0, OPT_STRING, NULL,
-                  "run in a sub-cgroup of the container's: PATH, or CONTROLLER[,CONTROLLER...]:PATH "
-                  "(repeatable; it must exist)" },
+                  "run in an existing sub-cgroup of the container's: PATH, or "
+                  "CONTROLLER[,CONTROLLER...]:PATH (repeatable)" },
                 { "no-new-privs", 0, OPT_BOOL, &nnp, "set no_new_privs (argv form)" },
                 { "apparmor", 0, OPT_STRING, &apparmor, "not supported (must be empty)" },
                 { "process-label", 0, OPT_STRING, &label, "not supported (must be empty)" },

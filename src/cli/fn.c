@@ -15,7 +15,8 @@
 #define HUSK_FN_PATH "/usr/local/libexec/husk/husk-fn"
 #endif
 
-#define STORE_OPT "  --store DIR                    the store (default $HUSK_STORE or /var/lib/husk)\n"
+#define STORE_OPT                                                                                  \
+        "  --store DIR                    the store (default $HUSK_STORE or /var/lib/husk)\n"
 #define FN_OPTS                                                                                    \
         "  --image IMAGE|FILE.tar         the image whose workers run the function (create)\n"  \
         "  --memory SIZE                  memory of a worker, 16M .. 10240M (default 128M)\n"    \

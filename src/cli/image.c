@@ -31,7 +31,8 @@ static const struct {
                   "Options:\n"
                   "  --platform OS/ARCH[/VARIANT]   the image of that platform from an index "
                   "(default: this host's)\n"
-                  "  --max-entry-size BYTES         refuse a layer entry larger than BYTES (default 8 GiB)\n"
+                  "  --max-entry-size BYTES         refuse a layer entry larger than BYTES "
+                  "(default 8 GiB)\n"
                   "  --store DIR                    the image store\n" },
         { "ls", "Usage: husk image ls [--store DIR] [--format table|json]\n\n"
                 "List the images of the store (alias: list).\n\n"

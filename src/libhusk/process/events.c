@@ -129,7 +129,9 @@ int husk_events_next(husk_events_t *ev, uint64_t deadline_ns, husk_event_type_t 
                 struct pollfd p[2] = { { .fd = ev->oomfd, .events = POLLIN },
                                        { .fd = ev->pidfd, .events = POLLIN } };
                 uint64_t now = now_ns();
-                int timeout = now >= deadline_ns ? 0 : (int)((deadline_ns - now + 999999) / 1000000);
+                int timeout = now >= deadline_ns
+                                      ? 0
+                                      : (int)((deadline_ns - now + 999999) / 1000000);
                 int n = poll(p, 2, timeout);
                 if (n < 0 && errno == EINTR)
                         continue;
