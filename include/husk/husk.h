@@ -44,6 +44,7 @@ typedef struct husk_create_opts {
         bool no_pivot;
         bool no_new_keyring;
         bool detach; /* run only: do not wait for the container */
+        bool keep;   /* run only: do not delete the container after it exits (runc run --keep) */
         /* Optional (--debug): HUSK_PHASE_COUNT durations in ns filled by create/run, or NULL. */
         uint64_t *phase_ns;
 } husk_create_opts_t;
@@ -113,6 +114,7 @@ typedef struct husk_list_entry {
         pid_t pid; /* 0 when stopped */
         husk_status_t status;
         char *bundle;
+        char *rootfs; /* root.path resolved against the bundle, as state prints it */
         char created[48];
         char *owner; /* user name of the state dir's owner */
 } husk_list_entry;
@@ -155,6 +157,12 @@ typedef struct husk_exec_opts {
         const char *console_socket; /* NULL: none */
         unsigned preserve_fds;
         bool ignore_paused; /* exec into a paused container (the process starts frozen) */
+        const uint32_t *additional_gids; /* argv form: supplementary groups added to the config's */
+        size_t n_additional_gids;
+        /* runc's --cgroup: "PATH" or "CTRL[,CTRL...]:PATH", an existing sub-cgroup of the
+         * container's cgroup to run the process in (every hierarchy, or the named ones) */
+        char *const *cgroups;
+        size_t n_cgroups;
 } husk_exec_opts_t;
 
 /* Run a new process in a created/running container: it joins every namespace and the cgroup of
@@ -165,6 +173,20 @@ int husk_exec(const husk_global_t *g, const husk_exec_opts_t *o, int *ret_status
 /* Resource usage of a container from its cgroup, as runc's `events --stats` JSON object
  * ({"type":"stats","id":...,"data":{...}}), allocated, no newline. */
 int husk_stats_json(const husk_global_t *g, const char *id, char **ret_json, husk_error_t *err);
+
+/* `events`: a container's OOM notifications and its end, between statistics ticks. */
+typedef struct husk_events husk_events_t;
+typedef enum husk_event_type {
+        HUSK_EVENT_STATS, /* the deadline passed: time for a statistics line */
+        HUSK_EVENT_OOM,   /* the memory cgroup had an OOM ({"type":"oom"}) */
+        HUSK_EVENT_EXIT,  /* the container's init has exited (or its cgroup is gone) */
+} husk_event_type_t;
+int husk_events_open(const husk_global_t *g, const char *id, husk_events_t **ret,
+                     husk_error_t *err);
+/* Blocks until the next event; STATS once deadline_ns (CLOCK_MONOTONIC, as now_ns) has passed. */
+int husk_events_next(husk_events_t *ev, uint64_t deadline_ns, husk_event_type_t *ret,
+                     husk_error_t *err);
+void husk_events_free(husk_events_t *ev);
 
 /* The runtime-spec "features" document describing what husk supports, allocated. */
 char *husk_features_json(void);

@@ -48,6 +48,8 @@ static int parse_create(cli_ctx *c, bool run, int argc, char **argv, create_args
                 { "no-new-keyring", 0, OPT_BOOL, &o->no_new_keyring, "keep the session keyring" },
                 { "detach", 'd', OPT_BOOL, &a->detach,
                   run ? "return once the container has started" : "accepted for compatibility" },
+                { run ? "keep" : NULL /* the end of create's table */, 0, OPT_BOOL, &o->keep,
+                  "do not delete the container after it exits" },
                 { 0 },
         };
         char **pos = NULL;

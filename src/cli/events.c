@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* events: resource usage as runc's JSON lines, once (--stats) or every --interval. */
 #include "cli.h"
+#include "util/json.h"
 #include "util/util.h"
 
 #include <string.h>
-#include <time.h>
 
 /* Go-style durations as runc takes them: "5s", "500ms", "1m", "2h", "100us"; a bare number is
  * seconds. */
@@ -24,15 +24,14 @@ static int parse_interval(const char *s, uint64_t *ret_ns)
         uint64_t v;
         if (parse_uint64(num, &v) < 0)
                 return -EINVAL;
-        const char *unit = s + n;
-        if (!*unit) {
-                *ret_ns = v * 1000000000ULL;
-                return 0;
-        }
+        const char *unit = *(s + n) ? s + n : "s";
         for (size_t i = 0; i < ARRAY_SIZE(units); i++)
                 if (strcmp(unit, units[i].unit) == 0) {
+                        /* 0 would spin; more than a day is surely a typo (and may overflow). */
+                        if (v == 0 || v > 86400000000000ULL / units[i].ns)
+                                return -ERANGE;
                         *ret_ns = v * units[i].ns;
-                        return *ret_ns ? 0 : -EINVAL;
+                        return 0;
                 }
         return -EINVAL;
 }
@@ -57,23 +56,49 @@ int cmd_events(cli_ctx *c, int argc, char **argv)
                 return 1;
         uint64_t ns = 0;
         if (parse_interval(interval, &ns) < 0)
-                return cli_fail(c, "events: invalid --interval \"%s\" (e.g. 5s, 500ms)", interval);
-        for (bool first = true;; first = false) {
-                husk_error_t err = { 0 };
+                return cli_fail(c, "events: invalid --interval \"%s\": a duration from 1ns to 24h "
+                                   "(e.g. 5s, 500ms)",
+                                interval);
+        husk_error_t err = { 0 };
+        if (stats) {
                 _cleanup_free_ char *json = NULL;
-                if (husk_stats_json(&c->g, p[0], &json, &err) < 0) {
-                        /* Streaming ends quietly when the container goes away. */
-                        if (!first && (err.code == ESRCH || err.code == ENOENT))
-                                return 0;
+                if (husk_stats_json(&c->g, p[0], &json, &err) < 0)
                         return cli_fail_err(c, &err);
-                }
                 puts(json);
-                fflush(stdout);
-                if (stats)
-                        return 0;
-                struct timespec ts = { .tv_sec = (time_t)(ns / 1000000000ULL),
-                                       .tv_nsec = (long)(ns % 1000000000ULL) };
-                while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-                        ;
+                return 0;
         }
+        /* The stream: a statistics line now and every interval, an {"type":"oom"} line at each
+         * OOM of the memory cgroup, until the container stops. */
+        husk_events_t *ev = NULL;
+        if (husk_events_open(&c->g, p[0], &ev, &err) < 0)
+                return cli_fail_err(c, &err);
+        _cleanup_free_ char *qid = json_quote(p[0]);
+        uint64_t next = now_ns();
+        int rc = 0;
+        for (;;) {
+                husk_event_type_t type;
+                if (husk_events_next(ev, next, &type, &err) < 0) {
+                        rc = cli_fail_err(c, &err);
+                        break;
+                }
+                if (type == HUSK_EVENT_EXIT)
+                        break;
+                if (type == HUSK_EVENT_OOM) {
+                        printf("{\"type\":\"oom\",\"id\":%s}\n", qid);
+                } else {
+                        _cleanup_free_ char *json = NULL;
+                        if (husk_stats_json(&c->g, p[0], &json, &err) < 0) {
+                                /* Streaming ends quietly when the container goes away. */
+                                if (err.code != ESRCH && err.code != ENOENT)
+                                        rc = cli_fail_err(c, &err);
+                                break;
+                        }
+                        puts(json);
+                        next = now_ns() + ns;
+                }
+                if (fflush(stdout) != 0 || ferror(stdout))
+                        break; /* the reader went away */
+        }
+        husk_events_free(ev);
+        return rc;
 }

@@ -4,6 +4,7 @@
 #include "cli.h"
 #include "util/util.h"
 
+#include <stddef.h>
 #include <string.h>
 
 /* runc's exit code for any exec failure (ENGINES.md 5.7). */
@@ -22,8 +23,13 @@ static void multi_add(multi *m, char *s)
         m->v[m->n] = NULL;
 }
 
-/* --env/-e and --cap/-c: returns true (and the value) when argv[*i] is one of them. */
-static bool take_multi(char **argv, int argc, int *i, multi *env, multi *caps, bool *bad)
+/* The repeatable options: --env/-e, --cap/-c, --additional-gids/-g, --cgroup. */
+typedef struct multis {
+        multi env, caps, gids, cgroups;
+} multis;
+
+/* Returns true (and collects the value) when argv[*i] is a repeatable option. */
+static bool take_multi(char **argv, int argc, int *i, multis *m, bool *bad)
 {
         const char *a = argv[*i];
         const char *name = a + 1;
@@ -31,12 +37,22 @@ static bool take_multi(char **argv, int argc, int *i, multi *env, multi *caps, b
                 name++;
         const char *eq = strchr(name, '=');
         size_t len = eq ? (size_t)(eq - name) : strlen(name);
+        static const struct {
+                const char *name;
+                char short_name;
+                size_t off;
+        } reps[] = {
+                { "env", 'e', offsetof(multis, env) },
+                { "cap", 'c', offsetof(multis, caps) },
+                { "additional-gids", 'g', offsetof(multis, gids) },
+                { "cgroup", 0, offsetof(multis, cgroups) },
+        };
         multi *dst = NULL;
-        if ((len == 3 && strncmp(name, "env", 3) == 0) || (a[1] != '-' && len == 1 && name[0] == 'e'))
-                dst = env;
-        else if ((len == 3 && strncmp(name, "cap", 3) == 0) ||
-                 (a[1] != '-' && len == 1 && name[0] == 'c'))
-                dst = caps;
+        for (size_t k = 0; k < ARRAY_SIZE(reps) && !dst; k++)
+                if ((len == strlen(reps[k].name) && strncmp(name, reps[k].name, len) == 0) ||
+                    (a[1] != '-' && len == 1 && reps[k].short_name &&
+                     name[0] == reps[k].short_name))
+                        dst = (multi *)((char *)m + reps[k].off);
         if (!dst)
                 return false;
         if (eq) {
@@ -82,6 +98,11 @@ int cmd_exec(cli_ctx *c, int argc, char **argv)
                 { "env", 'e', OPT_STRING, NULL, "KEY=VALUE added to the environment (repeatable)" },
                 { "user", 'u', OPT_STRING, &user, "UID[:GID] (argv form)" },
                 { "cap", 'c', OPT_STRING, NULL, "add a capability, e.g. CAP_NET_ADMIN (repeatable)" },
+                { "additional-gids", 'g', OPT_STRING, NULL,
+                  "an additional group id of the process (repeatable; argv form)" },
+                { "cgroup", 0, OPT_STRING, NULL,
+                  "run in an existing sub-cgroup of the container's: PATH, or "
+                  "CONTROLLER[,CONTROLLER...]:PATH (repeatable)" },
                 { "no-new-privs", 0, OPT_BOOL, &nnp, "set no_new_privs (argv form)" },
                 { "apparmor", 0, OPT_STRING, &apparmor, "not supported (must be empty)" },
                 { "process-label", 0, OPT_STRING, &label, "not supported (must be empty)" },
@@ -89,7 +110,7 @@ int cmd_exec(cli_ctx *c, int argc, char **argv)
                 { 0 },
         };
         /* Split: options and the id go to cli_parse, the rest is the command. */
-        multi env = { 0 }, caps = { 0 };
+        multis m = { 0 };
         _cleanup_free_ char **front = xcalloc((size_t)argc + 1, sizeof(char *));
         int nfront = 0, i = 1;
         bool bad = false;
@@ -102,7 +123,7 @@ int cmd_exec(cli_ctx *c, int argc, char **argv)
                 }
                 if (a[0] != '-' || a[1] == '\0')
                         break;
-                if (take_multi(argv, argc, &i, &env, &caps, &bad))
+                if (take_multi(argv, argc, &i, &m, &bad))
                         continue;
                 front[nfront++] = a;
                 if (takes_value(opts, a) && i + 1 < argc)
@@ -110,9 +131,17 @@ int cmd_exec(cli_ctx *c, int argc, char **argv)
         }
         if (i < argc)
                 front[nfront++] = argv[i++]; /* the id */
-        _cleanup_free_ char **env_v = env.v, **caps_v = caps.v;
+        _cleanup_free_ char **env_v = m.env.v, **caps_v = m.caps.v, **gids_v = m.gids.v,
+                            **cg_v = m.cgroups.v;
+        _cleanup_free_ uint32_t *gids = xcalloc(m.gids.n + 1, sizeof(uint32_t));
         if (bad)
-                return cli_fail(c, "exec: option --env/--cap needs a value");
+                return cli_fail(c, "exec: option --env/--cap/--additional-gids/--cgroup needs a "
+                                   "value");
+        for (size_t k = 0; k < m.gids.n; k++)
+                if (parse_uint32(m.gids.v[k], &gids[k]) < 0)
+                        return cli_fail(c, "exec: invalid --additional-gids \"%s\": a group id "
+                                           "(a number)",
+                                        m.gids.v[k]);
         char **pos = NULL;
         int npos = 0;
         int r = cli_parse(c, cli_find_command(c->command), opts, nfront, front, &pos, &npos);
@@ -131,11 +160,15 @@ int cmd_exec(cli_ctx *c, int argc, char **argv)
         o.args = argv + i;
         o.n_args = (size_t)(argc - i);
         o.cwd = cwd;
-        o.env = env.v;
-        o.n_env = env.n;
+        o.env = m.env.v;
+        o.n_env = m.env.n;
+        o.additional_gids = gids;
+        o.n_additional_gids = m.gids.n;
+        o.cgroups = m.cgroups.v;
+        o.n_cgroups = m.cgroups.n;
         o.user = user;
-        o.caps = caps.v;
-        o.n_caps = caps.n;
+        o.caps = m.caps.v;
+        o.n_caps = m.caps.n;
         o.no_new_privs = nnp;
         o.tty = tty;
         o.detach = detach;

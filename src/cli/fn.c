@@ -15,8 +15,79 @@
 #define HUSK_FN_PATH "/usr/local/libexec/husk/husk-fn"
 #endif
 
+#define STORE_OPT                                                                                  \
+        "  --store DIR                    the store (default $HUSK_STORE or /var/lib/husk)\n"
+#define FN_OPTS                                                                                    \
+        "  --image IMAGE|FILE.tar         the image whose workers run the function (create)\n"  \
+        "  --memory SIZE                  memory of a worker, 16M .. 10240M (default 128M)\n"    \
+        "  --timeout DURATION             longest invocation, 1ms .. 15m (default 3s)\n"         \
+        "  --concurrency N                workers at once, 1 .. 1000 (default 4)\n"              \
+        "  --max-queue N                  invocations waiting for a worker, 0 .. 100000 (64)\n"  \
+        "  --keep-warm DURATION           how long an idle worker stays (default 10m)\n"         \
+        "  --handler H                    _HANDLER of the runtime (default function.handler)\n"  \
+        "  --env KEY=VALUE                an environment variable (repeatable)\n" STORE_OPT
+
+/* `husk fn COMMAND --help`: that command's usage (husk-fn prints only the general one). */
+static const struct {
+        const char *name, *text;
+} fn_usage[] = {
+        { "create", "Usage: husk fn create NAME --image IMAGE|FILE.tar [options]\n\n"
+                    "Create a function.\n\nOptions:\n" FN_OPTS },
+        { "update", "Usage: husk fn update NAME [options]\n\n"
+                    "Change a function's settings (the options of create).\n\nOptions:\n" FN_OPTS },
+        { "ls", "Usage: husk fn ls [--store DIR]\n\nList the functions (alias: list).\n\n"
+                "Options:\n" STORE_OPT },
+        { "inspect", "Usage: husk fn inspect [--store DIR] NAME\n\n"
+                     "Print a function's settings as JSON.\n\nOptions:\n" STORE_OPT },
+        { "rm", "Usage: husk fn rm [--store DIR] NAME\n\nRemove a function.\n\n"
+                "Options:\n" STORE_OPT },
+        { "logs", "Usage: husk fn logs [-f] [--store DIR] NAME\n\n"
+                  "Print the function's log (START/END/REPORT lines and its output).\n\n"
+                  "Options:\n"
+                  "  -f, --follow                   keep printing new lines\n" STORE_OPT },
+        { "serve", "Usage: husk fn serve [options]\n\n"
+                   "Serve the Lambda Invoke API and run the functions' workers.\n\nOptions:\n"
+                   "  --listen ADDR:PORT             where to listen (default 127.0.0.1:9000)\n"
+                   "  --init-timeout DURATION        longest worker start (default 10s)\n"
+                   "  --retry-delay DURATION         first delay before an Event invocation "
+                   "is retried (default 1s)\n" STORE_OPT },
+        { "invoke", "Usage: husk fn invoke NAME [options]\n\n"
+                    "Invoke a function through the running serve and print its answer.\n\n"
+                    "Options:\n"
+                    "  --payload JSON|@FILE           the event (default {})\n"
+                    "  --type TYPE                    RequestResponse (default), Event or DryRun\n"
+                    "  --endpoint HOST:PORT           the serve to ask (default: the running "
+                    "serve's address)\n" STORE_OPT },
+};
+
+/* The command word is the first argument that is not an option; -h/--help anywhere asks for its
+ * usage. Returns 1 when printed, 0 to go on. */
+static int fn_help(int argc, char **argv)
+{
+        const char *word = NULL;
+        bool asked = false;
+        for (int i = 1; i < argc; i++) {
+                if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
+                        asked = true;
+                else if (!word && argv[i][0] != '-')
+                        word = argv[i];
+        }
+        if (!asked || !word)
+                return 0; /* husk-fn prints the general usage */
+        if (strcmp(word, "list") == 0)
+                word = "ls";
+        for (size_t k = 0; k < sizeof(fn_usage) / sizeof(fn_usage[0]); k++)
+                if (strcmp(fn_usage[k].name, word) == 0) {
+                        fputs(fn_usage[k].text, stdout);
+                        return 1;
+                }
+        return 0; /* an unknown command: husk-fn names it */
+}
+
 int cmd_fn(cli_ctx *c, int argc, char **argv)
 {
+        if (fn_help(argc, argv))
+                return 0;
         char self[PATH_MAX], next[PATH_MAX + 16];
         ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
         char **av = calloc((size_t)argc + 1, sizeof(char *));

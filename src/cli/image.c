@@ -9,13 +9,63 @@
 #include <string.h>
 
 static const char usage[] =
-        "usage: husk image [--store DIR] COMMAND\n"
+        "Usage: husk image [--store DIR] COMMAND [options] [arguments]\n\n"
+        "Manage the local image store.\n\n"
+        "Commands:\n"
         "  load [--platform OS/ARCH[/VARIANT]] [--max-entry-size BYTES] FILE|DIR\n"
         "  ls [--format table|json]\n"
         "  inspect NAME|ID\n"
         "  rm NAME|ID...\n"
-        "  prune\n"
-        "The store is --store, else $HUSK_STORE, else " HUSK_STORE_DEFAULT ".\n";
+        "  prune\n\n"
+        "The store is --store, else $HUSK_STORE, else " HUSK_STORE_DEFAULT ".\n"
+        "`husk image COMMAND --help` describes a command.\n";
+
+/* `husk image COMMAND --help`: that command's own usage. */
+static const struct {
+        const char *name, *text;
+} sub_usage[] = {
+        { "load", "Usage: husk image load [--store DIR] [--platform OS/ARCH[/VARIANT]] "
+                  "[--max-entry-size BYTES] FILE|DIR\n\n"
+                  "Load the images of an OCI layout or archive, or a docker-archive, into the "
+                  "store.\n\n"
+                  "Options:\n"
+                  "  --platform OS/ARCH[/VARIANT]   the image of that platform from an index "
+                  "(default: this host's)\n"
+                  "  --max-entry-size BYTES         refuse a layer entry larger than BYTES "
+                  "(default 8 GiB)\n"
+                  "  --store DIR                    the image store\n" },
+        { "ls", "Usage: husk image ls [--store DIR] [--format table|json]\n\n"
+                "List the images of the store (alias: list).\n\n"
+                "Options:\n"
+                "  --format table|json   output format (default table)\n"
+                "  --store DIR           the image store\n" },
+        { "inspect", "Usage: husk image inspect [--store DIR] NAME|ID\n\n"
+                     "Print an image's details as JSON.\n" },
+        { "rm", "Usage: husk image rm [--store DIR] NAME|ID...\n\n"
+                "Remove an image name (the image goes with its last name), or by id the image "
+                "with all its names. Layers stay until prune.\n" },
+        { "prune", "Usage: husk image prune [--store DIR]\n\n"
+                   "Remove the layers and configs no image uses, and leftovers of interrupted "
+                   "loads.\n" },
+};
+
+/* COMMAND --help or -h anywhere among its arguments: print its usage. 1 when printed, 0 when
+ * not asked, -1 for an unknown command (the caller reports it). */
+static int sub_help(int argc, char **argv)
+{
+        bool asked = false;
+        for (int i = 1; i < argc && !asked; i++)
+                asked = strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0;
+        if (!asked)
+                return 0;
+        const char *name = strcmp(argv[0], "list") == 0 ? "ls" : argv[0];
+        for (size_t k = 0; k < sizeof(sub_usage) / sizeof(sub_usage[0]); k++)
+                if (strcmp(sub_usage[k].name, name) == 0) {
+                        fputs(sub_usage[k].text, stdout);
+                        return 1;
+                }
+        return -1;
+}
 
 static int fail(const husk_error_t *err)
 {
@@ -232,7 +282,11 @@ int cli_image(const husk_global_t *g, int argc, char **argv)
         }
         const char *cmd = args[0];
         int rc;
-        if (strcmp(cmd, "load") == 0)
+        char what[128];
+        snprintf(what, sizeof(what), "unknown command '%.64s' (see husk image --help)", cmd);
+        if ((rc = sub_help(n, args)) != 0)
+                rc = rc > 0 ? 0 : bad_usage(what);
+        else if (strcmp(cmd, "load") == 0)
                 rc = cmd_load(&o, n, args);
         else if (strcmp(cmd, "ls") == 0 || strcmp(cmd, "list") == 0)
                 rc = cmd_ls(&o, n, args);
@@ -243,7 +297,7 @@ int cli_image(const husk_global_t *g, int argc, char **argv)
         else if (strcmp(cmd, "prune") == 0)
                 rc = cmd_prune(&o, n, args);
         else
-                rc = bad_usage("unknown command");
+                rc = bad_usage(what);
         free(args);
         return rc;
 }

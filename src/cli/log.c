@@ -7,23 +7,28 @@
 
 #include <fcntl.h>
 #include <string.h>
+#include <unistd.h>
 
 static cli_ctx *log_ctx;
+
+/* One log line in the --log-format: JSON ({"level","msg","time"}) or logrus-style text. */
+static char *format_line(const cli_ctx *c, const char *level, const char *msg)
+{
+        char now[48];
+        format_rfc3339(now, sizeof(now), false);
+        _cleanup_free_ char *qmsg = json_quote(msg);
+        if (c->log_json) {
+                _cleanup_free_ char *qlevel = json_quote(level);
+                return xasprintf("{\"level\":%s,\"msg\":%s,\"time\":\"%s\"}\n", qlevel, qmsg, now);
+        }
+        return xasprintf("time=\"%s\" level=%s msg=%s\n", now, level, qmsg);
+}
 
 /* One log line, written with a single write() on an O_APPEND fd so lines of concurrent calls never
  * interleave. */
 static void log_line(cli_ctx *c, const char *level, const char *msg)
 {
-        char now[48];
-        format_rfc3339(now, sizeof(now), false);
-        _cleanup_free_ char *line = NULL;
-        _cleanup_free_ char *qmsg = json_quote(msg);
-        if (c->log_json) {
-                _cleanup_free_ char *qlevel = json_quote(level);
-                line = xasprintf("{\"level\":%s,\"msg\":%s,\"time\":\"%s\"}\n", qlevel, qmsg, now);
-        } else {
-                line = xasprintf("time=\"%s\" level=%s msg=%s\n", now, level, qmsg);
-        }
+        _cleanup_free_ char *line = format_line(c, level, msg);
         _cleanup_close_ int fd =
                 open(c->log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0644);
         /* A log that cannot be opened must not hide the real message, which stderr still gets. */
@@ -31,12 +36,30 @@ static void log_line(cli_ctx *c, const char *level, const char *msg)
                 (void)write_all(fd, line, strlen(line));
 }
 
+/* Without --log, a line goes to stderr: with --log-format json as one JSON object per line (as
+ * runc's logger writes it there), else "husk: [LEVEL: ]MSG". */
+static void stderr_line(cli_ctx *c, const char *level, const char *msg)
+{
+        if (c->log_json) {
+                _cleanup_free_ char *line = format_line(c, level, msg);
+                (void)write_all(STDERR_FILENO, line, strlen(line));
+        } else if (strcmp(level, "error") == 0) {
+                fprintf(stderr, "husk: %s\n", msg);
+        } else {
+                fprintf(stderr, "husk: %s: %s\n", level, msg);
+        }
+}
+
 int cli_fail_err(cli_ctx *c, const husk_error_t *err)
 {
         const char *msg = err && err->msg[0] ? err->msg : "unknown error";
-        fprintf(stderr, "husk: %s\n", msg);
-        if (c->log_path)
+        if (c->log_path) {
+                /* runc: the plain message on stderr, the formatted line in the log. */
+                fprintf(stderr, "husk: %s\n", msg);
                 log_line(c, "error", msg);
+        } else {
+                stderr_line(c, "error", msg);
+        }
         return 1;
 }
 
@@ -55,7 +78,7 @@ void cli_warn(cli_ctx *c, const char *msg)
         if (c->log_path)
                 log_line(c, "warning", msg);
         else
-                fprintf(stderr, "husk: warning: %s\n", msg);
+                stderr_line(c, "warning", msg);
 }
 
 void cli_debug(cli_ctx *c, const char *fmt, ...)
@@ -70,7 +93,7 @@ void cli_debug(cli_ctx *c, const char *fmt, ...)
         if (c->log_path)
                 log_line(c, "debug", msg);
         else
-                fprintf(stderr, "husk: debug: %s\n", msg);
+                stderr_line(c, "debug", msg);
 }
 
 static void lib_warn(const char *msg)

@@ -27,13 +27,15 @@ static const cli_cmd commands[] = {
         { "resume", cmd_resume, "CONTAINER_ID", "Thaw a paused container." },
         { "update", cmd_update, "CONTAINER_ID",
           "Change the resource limits of a container (OCI LinuxResources JSON)." },
-        { "ps", cmd_service_ps, "[CONTAINER_ID]",
-          "With an id: list the processes of a container. Without: the containers of husk run -d "
-          "(-a: also exited ones)." },
+        { "ps", cmd_service_ps, "[CONTAINER_ID [PS_OPTIONS...]]",
+          "With an id: the processes of a container (ps -ef, or the ps(1) options given after "
+          "the id). Without: the containers of husk run -d (-a: also exited ones)." },
         { "spec", cmd_spec, "", "Write a default config.json into the bundle." },
         { "exec", cmd_exec, "CONTAINER_ID [COMMAND [ARGS...]]",
           "Run a new process in a container (--process FILE or the command line)." },
-        { "events", cmd_events, "CONTAINER_ID", "Print resource usage statistics as JSON." },
+        { "events", cmd_events, "CONTAINER_ID",
+          "Print resource usage statistics as JSON lines every --interval (default 5s), and "
+          "{\"type\":\"oom\"} at each OOM, until the container stops (--stats: once)." },
         { "features", cmd_features, "", "Print the features husk supports as JSON." },
         { "checkpoint", cmd_checkpoint, "CONTAINER_ID", "Checkpoint a container (not supported)." },
         { "restore", cmd_restore, "CONTAINER_ID", "Restore a container (not supported)." },
@@ -163,6 +165,10 @@ int main(int argc, char **argv)
         }
         if (strcmp(argv[i], "help") == 0) {
                 const cli_cmd *h = i + 1 < argc ? cli_find_command(argv[i + 1]) : NULL;
+                if (i + 1 < argc && !h) {
+                        cli_fail(&c, "unknown command '%s' (see husk --help)", argv[i + 1]);
+                        return 2;
+                }
                 if (h) {
                         char *hv[] = { argv[i + 1], (char *)"--help", NULL };
                         c.command = h->name;
@@ -172,8 +178,10 @@ int main(int argc, char **argv)
                 return 0;
         }
         const cli_cmd *cmd = cli_find_command(argv[i]);
-        if (!cmd)
-                return cli_fail(&c, "unknown command \"%s\" (see husk --help)", argv[i]);
+        if (!cmd) {
+                cli_fail(&c, "unknown command '%s' (see husk --help)", argv[i]);
+                return 2;
+        }
         c.command = cmd->name;
         if (starts_containers(cmd->name)) {
                 /* CVE-2019-5736: container code must never run from the writable host binary. */

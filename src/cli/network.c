@@ -7,14 +7,57 @@
 #include <string.h>
 
 static const char summary[] =
-        "Manage the CNI networks of the store (STORE/networks/NAME.conflist).\n"
-        "Subcommands:\n"
+        "Manage the CNI networks of the store (STORE/networks/NAME.conflist).\n\n"
+        "Commands:\n"
         "  ls [--format table|json]                  list the networks\n"
         "  create [--subnet CIDR] [--gateway IP] [--bridge IFNAME] NAME\n"
         "                                            add a bridge network\n"
         "  inspect NAME                              print its conflist\n"
-        "  rm [-f] NAME...                           remove (-f: even while containers use it)\n"
-        "The store is --store, else $HUSK_STORE, else " HUSK_STORE_DEFAULT ".";
+        "  rm [-f] NAME...                           remove (-f: even while containers use it)\n\n"
+        "The store is --store, else $HUSK_STORE, else " HUSK_STORE_DEFAULT ".\n"
+        "`husk network COMMAND --help` describes a command.";
+
+/* The subcommands, for their own usage (`husk network ls --help`). */
+static const cli_cmd subs[] = {
+        { "network ls", NULL, "", "List the networks (alias: list)." },
+        { "network create", NULL, "NAME", "Add a bridge network." },
+        { "network inspect", NULL, "NAME", "Print a network's conflist." },
+        { "network rm", NULL, "NAME...",
+          "Remove networks (alias: remove; -f: even while containers use them)." },
+};
+
+static const cli_cmd *find_sub(const char *word)
+{
+        if (strcmp(word, "list") == 0)
+                word = "ls";
+        else if (strcmp(word, "remove") == 0)
+                word = "rm";
+        for (size_t i = 0; i < ARRAY_SIZE(subs); i++)
+                if (strcmp(subs[i].name + strlen("network "), word) == 0)
+                        return &subs[i];
+        return NULL;
+}
+
+/* The subcommand word: the first argument that is neither an option nor an option's value. */
+static const char *sub_word(int argc, char **argv)
+{
+        static const char *const with_value[] = { "--store", "--format", "--subnet", "--gateway",
+                                                   "--bridge", "-store",  "-format",  "-subnet",
+                                                   "-gateway", "-bridge" };
+        for (int i = 1; i < argc; i++) {
+                const char *a = argv[i];
+                if (strcmp(a, "--") == 0)
+                        return i + 1 < argc ? argv[i + 1] : NULL;
+                if (a[0] != '-' || !a[1])
+                        return a;
+                for (size_t k = 0; k < ARRAY_SIZE(with_value); k++)
+                        if (strcmp(a, with_value[k]) == 0) {
+                                i++;
+                                break;
+                        }
+        }
+        return NULL;
+}
 
 static int net_ls(cli_ctx *c, const husk_image_opts_t *o, bool json)
 {
@@ -43,40 +86,53 @@ int cmd_network(cli_ctx *c, int argc, char **argv)
 {
         const char *store = NULL, *format = NULL, *subnet = NULL, *gateway = NULL, *bridge = NULL;
         bool force = false;
-        /* One option table for every subcommand; each checks it got only its own below. */
-        const cli_opt opts[] = {
-                { "store", 0, OPT_STRING, &store, "image store (default $HUSK_STORE or " HUSK_STORE_DEFAULT ")" },
-                { "format", 0, OPT_STRING, &format, "ls: table (default) or json" },
-                { "subnet", 0, OPT_STRING, &subnet, "create: IPv4 subnet (default: a free 10.9x.N.0/24)" },
-                { "gateway", 0, OPT_STRING, &gateway, "create: gateway address (default: the first of the subnet)" },
-                { "bridge", 0, OPT_STRING, &bridge, "create: bridge interface (default: a free huskN)" },
-                { "force", 'f', OPT_BOOL, &force, "rm: even while containers use it" },
-                { 0 },
-        };
-        const cli_cmd me = { "network", cmd_network, "ls|create|rm|inspect [ARGS...]", summary };
+        const cli_opt store_opt = { "store", 0, OPT_STRING, &store,
+                                    "image store (default $HUSK_STORE or " HUSK_STORE_DEFAULT ")" };
+        const cli_opt none = { 0 };
+        const char *word = sub_word(argc, argv);
+        const cli_cmd *sub = word ? find_sub(word) : NULL;
+        if (word && !sub) {
+                cli_fail(c, "network: unknown command '%s' (see husk network --help)", word);
+                return 2;
+        }
+        const cli_cmd me = { "network", cmd_network, "COMMAND [ARGS...]", summary };
+        /* Each subcommand takes only its own options (and --store). */
+        cli_opt opts[6] = { store_opt, none };
+        if (sub && strcmp(sub->name, "network ls") == 0) {
+                opts[1] = (cli_opt){ "format", 0, OPT_STRING, &format, "table (default) or json" };
+        } else if (sub && strcmp(sub->name, "network create") == 0) {
+                opts[1] = (cli_opt){ "subnet", 0, OPT_STRING, &subnet,
+                                     "IPv4 subnet (default: a free 10.9x.N.0/24)" };
+                opts[2] = (cli_opt){ "gateway", 0, OPT_STRING, &gateway,
+                                     "gateway address (default: the first of the subnet)" };
+                opts[3] = (cli_opt){ "bridge", 0, OPT_STRING, &bridge,
+                                     "bridge interface (default: a free huskN)" };
+        } else if (sub && strcmp(sub->name, "network rm") == 0) {
+                opts[1] = (cli_opt){ "force", 'f', OPT_BOOL, &force,
+                                     "even while containers use it" };
+        }
+        const char *saved = c->command;
+        c->command = sub ? sub->name : "network";
         char **pos = NULL;
         int npos = 0;
-        int r = cli_parse(c, &me, opts, argc, argv, &pos, &npos);
+        int r = cli_parse(c, sub ? sub : &me, opts, argc, argv, &pos, &npos);
+        c->command = saved;
         if (r != 0)
                 return r > 0 ? 0 : 1;
         _cleanup_free_ char **p = pos;
-        if (npos < 1)
-                return cli_fail(c, "network: a subcommand is needed: ls, create, rm or inspect");
+        if (npos < 1 || !sub)
+                return cli_fail(c, "network: a command is needed: ls, create, rm or inspect");
         husk_image_opts_t o = { .store = store };
         husk_error_t err = { 0 };
-        const char *sub = p[0];
-        bool create_opts = subnet || gateway || bridge;
-        if (strcmp(sub, "ls") == 0 || strcmp(sub, "list") == 0) {
-                if (npos != 1 || create_opts || force)
-                        return cli_fail(c, "network ls takes only --format table|json");
+        if (strcmp(sub->name, "network ls") == 0) {
+                if (npos != 1)
+                        return cli_fail(c, "network ls takes no arguments");
                 if (format && strcmp(format, "json") != 0 && strcmp(format, "table") != 0)
                         return cli_fail(c, "network ls: invalid --format \"%s\": table or json", format);
                 return net_ls(c, &o, format && strcmp(format, "json") == 0);
         }
-        if (format)
-                return cli_fail(c, "network %s: --format is an option of ls", sub);
-        if (strcmp(sub, "create") == 0) {
-                if (npos != 2 || force)
+        if (strcmp(sub->name, "network create") == 0) {
+                if (npos != 2)
                         return cli_fail(c, "network create takes one NAME (and --subnet, --gateway, --bridge)");
                 husk_network_create_opts_t co = { .name = p[1], .subnet = subnet,
                                                    .gateway = gateway, .bridge = bridge };
@@ -89,10 +145,8 @@ int cmd_network(cli_ctx *c, int argc, char **argv)
                 husk_network_info_free(info, 1);
                 return 0;
         }
-        if (create_opts)
-                return cli_fail(c, "network %s: --subnet, --gateway and --bridge are options of create", sub);
-        if (strcmp(sub, "inspect") == 0) {
-                if (npos != 2 || force)
+        if (strcmp(sub->name, "network inspect") == 0) {
+                if (npos != 2)
                         return cli_fail(c, "network inspect takes one NAME");
                 _cleanup_free_ char *out = NULL;
                 if (husk_network_inspect(&o, p[1], &out, &err) < 0)
@@ -100,19 +154,16 @@ int cmd_network(cli_ctx *c, int argc, char **argv)
                 fputs(out, stdout);
                 return 0;
         }
-        if (strcmp(sub, "rm") == 0 || strcmp(sub, "remove") == 0) {
-                if (npos < 2)
-                        return cli_fail(c, "network rm needs a NAME");
-                int rc = 0;
-                for (int i = 1; i < npos; i++) {
-                        if (husk_network_rm(&o, p[i], force, &err) < 0) {
-                                rc = cli_fail_err(c, &err);
-                                husk_error_clear(&err);
-                                continue;
-                        }
-                        printf("%s\n", p[i]);
+        if (npos < 2)
+                return cli_fail(c, "network rm needs a NAME");
+        int rc = 0;
+        for (int i = 1; i < npos; i++) {
+                if (husk_network_rm(&o, p[i], force, &err) < 0) {
+                        rc = cli_fail_err(c, &err);
+                        husk_error_clear(&err);
+                        continue;
                 }
-                return rc;
+                printf("%s\n", p[i]);
         }
-        return cli_fail(c, "network: unknown subcommand \"%s\" (ls, create, rm, inspect)", sub);
+        return rc;
 }

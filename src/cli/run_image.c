@@ -188,7 +188,7 @@ void cli_run_image_usage(void)
 static bool is_oci_flag(const char *s)
 {
         static const char *const oci[] = { "b", "bundle", "pid-file", "console-socket", "preserve-fds",
-                                           "no-pivot", "no-new-keyring" };
+                                           "no-pivot", "no-new-keyring", "keep" };
         const char *name = s + (s[1] == '-' ? 2 : 1);
         size_t len = strcspn(name, "=");
         for (size_t i = 0; i < ARRAY_SIZE(oci); i++)

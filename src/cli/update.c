@@ -5,7 +5,10 @@
 #include "util/util.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #define RESOURCES_MAX (4 * 1024 * 1024)
 
@@ -184,7 +187,8 @@ int cmd_update(cli_ctx *c, int argc, char **argv)
                 { "memory-reservation", 0, OPT_STRING, &f.memory_reservation,
                   "memory soft limit" },
                 { "kernel-memory", 0, OPT_STRING, &f.kernel_memory, "kernel memory limit (v1)" },
-                { "cpu-shares", 0, OPT_STRING, &f.cpu_shares, "relative CPU weight" },
+                { "cpu-share", 0, OPT_STRING, &f.cpu_shares, "relative CPU weight (cpu.shares)" },
+                { "cpu-shares", 0, OPT_STRING, &f.cpu_shares, "the same as --cpu-share" },
                 { "cpu-quota", 0, OPT_STRING, &f.cpu_quota, "CFS quota in microseconds" },
                 { "cpu-period", 0, OPT_STRING, &f.cpu_period, "CFS period in microseconds" },
                 { "cpu-rt-period", 0, OPT_STRING, &f.cpu_rt_period, "realtime period (us)" },
@@ -201,11 +205,12 @@ int cmd_update(cli_ctx *c, int argc, char **argv)
                 return r > 0 ? 0 : 1;
         _cleanup_free_ char *json = NULL;
         size_t len = 0;
+        /* runc reads only the document when both are given: do the same, and say so. */
         if (resources && any_flag(&f))
-                return cli_fail(c, "update: use either --resources or the resource flags");
+                cli_warn(c, "update: --resources is given: the resource flags are ignored");
         if (!resources && !any_flag(&f))
                 return cli_fail(c, "update: nothing to change: give --resources FILE|- or flags "
-                                   "such as --memory, --cpu-shares, --pids-limit");
+                                   "such as --memory, --cpu-share, --pids-limit");
         if (resources) {
                 bool in = strcmp(resources, "-") == 0;
                 r = read_file_at(AT_FDCWD, in ? "/dev/stdin" : resources, RESOURCES_MAX, &json,
@@ -225,21 +230,120 @@ int cmd_update(cli_ctx *c, int argc, char **argv)
         return 0;
 }
 
-static void print_ps_table(const pid_t *pids, size_t n)
+/* ps(1)'s output is read whole: bounded, named in the error. */
+#define PS_OUTPUT_MAX (16 * 1024 * 1024)
+
+/* Run ps(1) with args (argv[0] = "ps"), stdout and stderr together (runc: CombinedOutput). */
+static int run_ps(cli_ctx *c, char **args, char **ret_out)
 {
-        printf("%-10s %s\n", "PID", "CMD");
-        for (size_t i = 0; i < n; i++) {
-                char path[64];
-                _cleanup_free_ char *cmd = NULL;
-                size_t len = 0;
-                snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pids[i]);
-                if (read_file_at(AT_FDCWD, path, 4096, &cmd, &len) < 0)
-                        continue; /* exited meanwhile */
-                for (size_t k = 0; k + 1 < len; k++)
-                        if (cmd[k] == '\0')
-                                cmd[k] = ' ';
-                printf("%-10d %s\n", (int)pids[i], cmd);
+        int fds[2];
+        if (pipe2(fds, O_CLOEXEC) < 0)
+                return -cli_fail(c, "ps: pipe: %s", strerror(errno));
+        pid_t pid = fork();
+        if (pid < 0) {
+                int e = errno;
+                close(fds[0]);
+                close(fds[1]);
+                return -cli_fail(c, "ps: fork: %s", strerror(e));
         }
+        if (pid == 0) {
+                if (dup2(fds[1], STDOUT_FILENO) < 0 || dup2(fds[1], STDERR_FILENO) < 0)
+                        _exit(127);
+                execvp("ps", args);
+                fprintf(stderr, "exec ps: %s\n", strerror(errno));
+                _exit(127);
+        }
+        close(fds[1]);
+        size_t len = 0, cap = 65536;
+        char *out = xmalloc(cap + 1);
+        bool too_big = false;
+        for (;;) {
+                if (len == cap) {
+                        if (cap >= PS_OUTPUT_MAX) {
+                                too_big = true;
+                                break;
+                        }
+                        cap *= 2;
+                        out = xrealloc(out, cap + 1);
+                }
+                ssize_t k = read(fds[0], out + len, cap - len);
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k <= 0)
+                        break;
+                len += (size_t)k;
+        }
+        out[len] = '\0';
+        close(fds[0]);
+        if (too_big)
+                kill(pid, SIGKILL);
+        int status = 0;
+        while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+                ;
+        if (too_big) {
+                free(out);
+                return -cli_fail(c, "ps: the output of ps exceeds %d MiB", PS_OUTPUT_MAX >> 20);
+        }
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+                int rc = cli_fail(c, "ps: ps %s: %s", WIFEXITED(status) ? "failed" : "was killed",
+                                  out);
+                free(out);
+                return -rc;
+        }
+        *ret_out = out;
+        return 0;
+}
+
+static bool has_pid(const pid_t *pids, size_t n, long pid)
+{
+        for (size_t i = 0; i < n; i++)
+                if (pids[i] == pid)
+                        return true;
+        return false;
+}
+
+/* runc's table: ps(1) with the given options (default -ef), its header, then the rows whose PID
+ * column is one of the container's processes. */
+static int print_ps_table(cli_ctx *c, const pid_t *pids, size_t n, char **ps_args, int n_args)
+{
+        _cleanup_free_ char **args = xcalloc((size_t)n_args + 3, sizeof(char *));
+        args[0] = (char *)"ps";
+        if (n_args == 0)
+                args[1] = (char *)"-ef";
+        for (int i = 0; i < n_args; i++)
+                args[1 + i] = ps_args[i];
+        _cleanup_free_ char *out = NULL;
+        if (run_ps(c, args, &out) < 0)
+                return 1;
+        char *save = NULL, *line = strtok_r(out, "\n", &save);
+        if (!line)
+                return cli_fail(c, "ps: ps printed nothing");
+        /* The PID column of the header (whitespace-separated, as runc counts). */
+        _cleanup_free_ char *head = xstrdup(line);
+        int col = -1, k = 0;
+        char *hsave = NULL;
+        for (char *f = strtok_r(head, " \t", &hsave); f; f = strtok_r(NULL, " \t", &hsave), k++)
+                if (strcmp(f, "PID") == 0) {
+                        col = k;
+                        break;
+                }
+        if (col < 0)
+                return cli_fail(c, "ps: couldn't find PID field in ps output");
+        puts(line);
+        while ((line = strtok_r(NULL, "\n", &save))) {
+                _cleanup_free_ char *copy = xstrdup(line);
+                char *fsave = NULL, *f = strtok_r(copy, " \t", &fsave);
+                for (int i = 0; f && i < col; i++)
+                        f = strtok_r(NULL, " \t", &fsave);
+                if (!f)
+                        continue; /* a short row (no PID column) */
+                int64_t pid;
+                if (parse_int64(f, &pid) < 0)
+                        return cli_fail(c, "ps: unable to parse pid \"%s\"", f);
+                if (has_pid(pids, n, (long)pid))
+                        puts(line);
+        }
+        return 0;
 }
 
 int cmd_ps(cli_ctx *c, int argc, char **argv)
@@ -249,13 +353,33 @@ int cmd_ps(cli_ctx *c, int argc, char **argv)
                 { "format", 'f', OPT_STRING, &format, "table (default) or json (an array of pids)" },
                 { 0 },
         };
+        /* As runc: options before the id are husk's; everything after it goes to ps(1) (`husk ps
+         * ID -o pid,comm`), and `-ef` when nothing does. */
+        _cleanup_free_ char **front = xcalloc((size_t)argc + 1, sizeof(char *));
+        int nfront = 0, i = 1;
+        front[nfront++] = argv[0];
+        for (; i < argc; i++) {
+                char *a = argv[i];
+                if (strcmp(a, "--") == 0) {
+                        i++;
+                        break;
+                }
+                if (a[0] != '-' || a[1] == '\0')
+                        break;
+                front[nfront++] = a;
+                bool fmt = strcmp(a, "--format") == 0 || strcmp(a, "-format") == 0 ||
+                           strcmp(a, "-f") == 0;
+                if (fmt && i + 1 < argc)
+                        front[nfront++] = argv[++i];
+        }
+        if (i < argc)
+                front[nfront++] = argv[i++]; /* the id */
         char **pos = NULL;
         int npos = 0;
-        int r = cli_parse(c, cli_find_command(c->command), opts, argc, argv, &pos, &npos);
+        int r = cli_parse(c, cli_find_command(c->command), opts, nfront, front, &pos, &npos);
         if (r != 0)
                 return r > 0 ? 0 : 1;
         _cleanup_free_ char **p = pos;
-        /* runc passes extra arguments to ps(1); husk prints its own table and takes none. */
         if (cli_want_args(c, npos, 1, 1) < 0)
                 return 1;
         bool json = strcmp(format, "json") == 0;
@@ -266,10 +390,8 @@ int cmd_ps(cli_ctx *c, int argc, char **argv)
         size_t n = 0;
         if (husk_ps(&c->g, p[0], &pids, &n, &err) < 0)
                 return cli_fail_err(c, &err);
-        if (!json) {
-                print_ps_table(pids, n);
-                return 0;
-        }
+        if (!json)
+                return print_ps_table(c, pids, n, argv + i, argc - i);
         /* containerd parses stdout+stderr together as []int: print only the array. */
         /* runc prints null (a nil slice) when no process is left. */
         if (n == 0) {
@@ -277,8 +399,8 @@ int cmd_ps(cli_ctx *c, int argc, char **argv)
                 return 0;
         }
         putchar('[');
-        for (size_t i = 0; i < n; i++)
-                printf(i ? ",%d" : "%d", (int)pids[i]);
+        for (size_t k = 0; k < n; k++)
+                printf(k ? ",%d" : "%d", (int)pids[k]);
         puts("]");
         return 0;
 }

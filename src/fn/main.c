@@ -553,7 +553,7 @@ int main(int argc, char **argv)
         else if (strcmp(cmd, "invoke") == 0)
                 rc = cmd_invoke(&a);
         else
-                rc = fail("unknown command %s (husk fn --help)", cmd);
+                rc = fail("unknown command '%s' (husk fn --help)", cmd) + 1; /* usage: 2 */
         free(a.env);
         return rc;
 }

@@ -20,11 +20,12 @@ like "$(printf '%s\n' "$out" | head -n1)" '^husk version [0-9]+\.[0-9]+\.[0-9]+'
 like "$out" "spec: 1\\.2\\.0" "--version: spec line"
 like "$out" "libseccomp: [0-9]" "--version: libseccomp"
 
-# ---- usage errors: rc 1, one line "husk: ..." on stderr, nothing on stdout
+# ---- usage errors: rc 1 (runc's for a bad option; 2 for an unknown command), one line "husk: ..."
+# on stderr, nothing on stdout
 err=$("$HUSK" 2>&1 >/dev/null); is "$?" 1 "no command: rc 1"
 out=$("$HUSK" frobnicate 2>"$T/e"); rc=$?
-is "$rc" 1 "unknown command: rc 1"; is "$out" "" "unknown command: no stdout"
-like "$(cat "$T/e")" '^husk: unknown command "frobnicate"' "unknown command: message"
+is "$rc" 2 "unknown command: rc 2"; is "$out" "" "unknown command: no stdout"
+like "$(cat "$T/e")" "^husk: unknown command 'frobnicate'" "unknown command: message names it"
 err=$("$HUSK" --bogus list 2>&1); is "$?" 1 "unknown global option: rc 1"
 like "$err" "unknown global option --bogus" "unknown global option: message"
 err=$(hk kill 2>&1); is "$?" 1 "kill without id: rc 1"; like "$err" "missing argument" "kill without id: message"

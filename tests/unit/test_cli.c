@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Unit tests for the CLI's option parser and signal names (src/cli/options.c). */
+/* Unit tests for the CLI's option parser and signal names (src/cli/options.c), and the format of
+ * its stderr lines (src/cli/log.c). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -8,8 +9,11 @@
 #include "../../src/cli/cli.h"
 #include "util/util.h"
 
+#include <fcntl.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static int dummy(cli_ctx *c, int argc, char **argv)
 {
@@ -133,12 +137,65 @@ static void test_parse_errors(void **state)
         stdout = out;
 }
 
+/* What fn(c) writes to fd 2. */
+static char *capture_stderr(void (*fn)(cli_ctx *), cli_ctx *c)
+{
+        char path[] = "/tmp/husk-test-cli.XXXXXX";
+        int fd = mkstemp(path);
+        assert_true(fd >= 0);
+        unlink(path);
+        fflush(stderr);
+        int saved = dup(STDERR_FILENO);
+        dup2(fd, STDERR_FILENO);
+        fn(c);
+        fflush(stderr);
+        dup2(saved, STDERR_FILENO);
+        close(saved);
+        char *buf = calloc(1, 4096);
+        assert_non_null(buf);
+        assert_true(pread(fd, buf, 4095, 0) >= 0);
+        close(fd);
+        return buf;
+}
+
+static void emit_debug_and_error(cli_ctx *c)
+{
+        cli_debug(c, "phase %s took %d ms", "mounts", 3);
+        cli_fail(c, "container \"%s\" does not exist", "x");
+}
+
+/* --log-format json without --log: every line on stderr is one JSON object, --debug included
+ * (runc's logger); text keeps "husk: ..." lines. */
+static void test_json_stderr(void **state)
+{
+        cli_ctx c = { .command = "test", .log_json = true };
+        c.g.debug = true;
+        char *out = capture_stderr(emit_debug_and_error, &c);
+        char *nl = strchr(out, '\n');
+        assert_non_null(nl);
+        *nl = '\0';
+        const char *want1 = "{\"level\":\"debug\",\"msg\":\"phase mounts took 3 ms\",\"time\":\"";
+        assert_memory_equal(out, want1, strlen(want1));
+        assert_string_equal(out + strlen(out) - 2, "\"}");
+        char *second = nl + 1;
+        const char *want2 = "{\"level\":\"error\",\"msg\":\"container \\\"x\\\" does not exist\",";
+        assert_memory_equal(second, want2, strlen(want2));
+        assert_string_equal(second + strlen(second) - 3, "\"}\n");
+        free(out);
+        c.log_json = false;
+        out = capture_stderr(emit_debug_and_error, &c);
+        assert_string_equal(out, "husk: debug: phase mounts took 3 ms\n"
+                                 "husk: container \"x\" does not exist\n");
+        free(out);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_signals),
                 cmocka_unit_test(test_parse_forms),
                 cmocka_unit_test(test_parse_errors),
+                cmocka_unit_test(test_json_stderr),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

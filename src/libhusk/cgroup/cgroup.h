@@ -34,6 +34,17 @@ void cgroup_join_close(cgroup_handle *h);
 /* Host side: move pid into the hierarchies the child does not join itself: those without a
  * cgroup_join_open fd, minus the cgroup2 dir when clone3 placed it there (in_cgroup2). */
 int cgroup_enter_rest(cgroup_handle *h, pid_t pid, bool in_cgroup2, husk_error_t *err);
+/* exec --cgroup SPEC ("PATH" or "CTRL[,CTRL...]:PATH"): from now on the handle points at that
+ * existing sub-cgroup of the container's, in every hierarchy or in the named controllers' ones
+ * (sub.c). Call before cgroup_clone_fd / cgroup_join_open. */
+int cgroup_use_sub(cgroup_handle *h, const char *spec, husk_error_t *err);
+/* OOM notifications (oom.c, for `events`): an fd that becomes readable when the memory cgroup
+ * may have had an OOM (O_CLOEXEC, non-blocking), and the current OOM count to start from. */
+int cgroup_oom_open(cgroup_handle *h, int *ret_fd, uint64_t *ret_base, husk_error_t *err);
+/* After fd polled readable: *ret_new OOMs since *last (updated). -ENOENT once the cgroup is
+ * gone. */
+int cgroup_oom_read(cgroup_handle *h, int fd, uint64_t *last, unsigned *ret_new,
+                    husk_error_t *err);
 /* Apply (new) resource limits (create and `update`). */
 int cgroup_apply(cgroup_handle *h, const config_resources *r, husk_error_t *err);
 /* Freeze or thaw every process. */

@@ -147,6 +147,15 @@ int exec_process_from_args(husk_config *cfg, const husk_exec_opts_t *o,
         }
         if (o->no_new_privs)
                 p->no_new_privileges = true;
+        if (o->n_additional_gids) {
+                config_user *u = &p->user;
+                u->additional_gids = xrealloc(u->additional_gids, (u->n_additional_gids +
+                                                                   o->n_additional_gids) *
+                                                                          sizeof(uint32_t));
+                memcpy(u->additional_gids + u->n_additional_gids, o->additional_gids,
+                       o->n_additional_gids * sizeof(uint32_t));
+                u->n_additional_gids += o->n_additional_gids;
+        }
         p->terminal = o->tty;
         *ret = TAKE_PTR(cfg->process);
         return 0;
@@ -529,6 +538,11 @@ static int exec_start(exec_ctx *c, const husk_global_t *g, const husk_exec_opts_
         if (c->st->cgroup && c->st->cgroup[0] &&
             (r = cgroup_deserialize(c->st->cgroup, &c->cg, err)) < 0)
                 return r;
+        if (o->n_cgroups && !c->cg)
+                return husk_error_set(err, EINVAL, "--cgroup: container %s has no cgroup", o->id);
+        for (size_t i = 0; i < o->n_cgroups; i++)
+                if ((r = cgroup_use_sub(c->cg, o->cgroups[i], err)) < 0)
+                        return r;
         if ((r = open_init(c, err)) < 0)
                 return r;
         int flags = 0;

@@ -757,7 +757,8 @@ int husk_run(const husk_global_t *g, const husk_create_opts_t *o, int *ret_statu
         r = wait_container(pid, master, &status, err);
         sigprocmask(SIG_SETMASK, &old, NULL);
         husk_error_t derr;
-        int dr = husk_delete(g, o->id, true, &derr);
+        /* --keep: the stopped container stays for state, ps, delete (runc run --keep). */
+        int dr = o->keep ? 0 : husk_delete(g, o->id, true, &derr);
         if (r < 0)
                 return r;
         if (dr < 0) {

@@ -188,6 +188,7 @@ int husk_list(const husk_global_t *g, husk_list_entry **ret, size_t *ret_n, husk
                 e[n].pid = st == HUSK_STATUS_STOPPED ? 0 : s->pid;
                 e[n].status = st;
                 e[n].bundle = xstrdup(s->bundle);
+                e[n].rootfs = xstrdup(s->rootfs ? s->rootfs : "");
                 snprintf(e[n].created, sizeof(e[n].created), "%s", s->created);
                 e[n].owner = owner_name(rootfd, names[i]);
                 n++;
@@ -206,6 +207,7 @@ void husk_list_free(husk_list_entry *e, size_t n)
         for (size_t i = 0; i < n; i++) {
                 free(e[i].id);
                 free(e[i].bundle);
+                free(e[i].rootfs);
                 free(e[i].owner);
         }
         free(e);
@@ -227,6 +229,7 @@ int husk_list_json(const husk_global_t *g, char **ret_json, husk_error_t *err)
                 json_kv_int(w, "pid", e[i].pid);
                 json_kv_str(w, "status", husk_status_name(e[i].status));
                 json_kv_str(w, "bundle", e[i].bundle);
+                json_kv_str(w, "rootfs", e[i].rootfs);
                 json_kv_str(w, "created", e[i].created);
                 json_kv_str(w, "owner", e[i].owner);
                 json_obj_end(w);
