@@ -541,6 +541,15 @@ out:
         return r;
 }
 
+int fn_db_async_release(fn_db *db, const char *id, husk_error_t *err)
+{
+        pthread_mutex_lock(&db->mu);
+        int r = exec1(db, "UPDATE async SET state = 'pending', attempts = max(attempts - 1, 0)"
+                          " WHERE id = ?1 AND state = 'running'", id, NULL, err);
+        pthread_mutex_unlock(&db->mu);
+        return r < 0 ? r : 0;
+}
+
 int fn_db_async_recover(fn_db *db, husk_error_t *err)
 {
         pthread_mutex_lock(&db->mu);

@@ -157,6 +157,8 @@ int fn_db_async_finish(fn_db *db, const char *id, bool ok, int64_t next_ms, cons
  * rows of each function. */
 int fn_db_async_purge(fn_db *db, uint64_t now_ms, unsigned keep, uint64_t keep_ms,
                       husk_error_t *err);
+/* A claimed row that did not run (the host is stopping): pending again, the attempt not counted. */
+int fn_db_async_release(fn_db *db, const char *id, husk_error_t *err);
 /* After a restart: running rows were interrupted; they run again. */
 int fn_db_async_recover(fn_db *db, husk_error_t *err);
 int fn_db_async_counts(fn_db *db, const char *function, unsigned counts[4], husk_error_t *err);

@@ -780,6 +780,15 @@ static fn_worker *acquire(fn_host *h, const fn_def *d, bool may_queue, fn_result
         bool queued = false;
         fn_worker *w = NULL;
         for (;;) {
+                /* Stopping: the reaper may be gone, so no worker would come back to a waiter. */
+                if (h->stopping) {
+                        if (queued)
+                                p->waiting--;
+                        pthread_mutex_unlock(&h->mu);
+                        set_error(res, FN_HOST_ERROR, "ServiceException",
+                                  "the function host is stopping");
+                        return NULL;
+                }
                 fn_counts c = { .alive = p->alive, .idle = p->idle,
                                 .waiting = p->waiting - (queued ? 1 : 0) };
                 fn_admit_t a = fn_admit(&c, d->concurrency, d->max_queue, may_queue);
@@ -885,8 +894,9 @@ void fn_host_invoke(fn_host *h, const char *name, const char *payload, size_t le
                         pool_logf(p, "INIT_REPORT Init Duration: %.2f ms\tPhase: init\tStatus: error\t"
                                   "Error: %s\n", (double)(now_ns() - t_start) / 1e6, err.msg);
                         bool timeout = err.code == ETIMEDOUT;
-                        set_error(res, FN_FUNC_ERROR, timeout ? "Runtime.InitTimeout" : "Runtime.InitError",
-                                  err.msg);
+                        /* Stopping is the host's doing, not the function's (no async attempt). */
+                        set_error(res, err.code == ESHUTDOWN ? FN_HOST_ERROR : FN_FUNC_ERROR,
+                                  timeout ? "Runtime.InitTimeout" : "Runtime.InitError", err.msg);
                         res->error_kind = "Unhandled";
                         fn_def_free(d);
                         return;
@@ -904,8 +914,6 @@ void fn_host_invoke(fn_host *h, const char *name, const char *payload, size_t le
         pthread_cond_init(&iv.cv, NULL);
         /* Each invocation has its own output budget (--log-rate). */
         pthread_mutex_lock(&w->out_mu);
-        if (w->out_r >= 0)
-                (void)drain_output(w);
         log_flush_dropped(w);
         w->rate = (fn_rate){ .rate = d->log_rate ? d->log_rate : FN_LOG_RATE_DEFAULT };
         memcpy(w->req_id, iv.id, sizeof(w->req_id));
@@ -1112,7 +1120,11 @@ static void *async_main(void *arg)
         int64_t next = ok ? 0 : fn_retry_delay_ms(j->a.attempts, h->o.retry_base_ms);
         if (res.outcome == FN_NOT_FOUND)
                 next = -1;
-        (void)fn_db_async_finish(h->db, j->a.id, ok, next, res.body, &err);
+        if (res.outcome == FN_HOST_ERROR && h->stopping)
+                /* Not an attempt: the event waits, untouched, for the next server. */
+                (void)fn_db_async_release(h->db, j->a.id, &err);
+        else
+                (void)fn_db_async_finish(h->db, j->a.id, ok, next, res.body, &err);
         fn_result_done(&res);
         fn_async_free(&j->a);
         free(j);
@@ -1296,6 +1308,8 @@ void fn_host_free(fn_host *h)
          * invocations (async ones: the front door is stopped already) end and release them. */
         pthread_mutex_lock(&h->mu);
         h->stopping = true;
+        for (fn_pool *p = h->pools; p; p = p->next)
+                pthread_cond_broadcast(&p->cv); /* invocations waiting for a worker give up */
         char **busy = NULL;
         size_t nb = 0;
         for (fn_pool *p = h->pools; p; p = p->next)

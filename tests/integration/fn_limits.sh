@@ -45,7 +45,7 @@ ok $? "create takes --pids"
 mk fn-spam --handler spam
 mk fn-rot --handler echo --log-max-size 8k
 ok $? "create takes --log-max-size"
-mk fn-q --handler sleep --concurrency 1 --timeout 10s --max-events 5
+mk fn-q --handler sleep --concurrency 1 --timeout 30s --max-events 5
 ok $? "create takes --max-events"
 mk fn-hist --handler echo --concurrency 4
 is "$(fn inspect fn-echo | jq -c '[.pids, .log_max_size, .log_rate, .max_events]')" '[1024,10485760,1048576,1000]' \
@@ -127,7 +127,7 @@ kill "$FP"; wait "$FP" 2>/dev/null
 
 # ---- async: a bounded queue (429 past it) and a bounded history
 i=0; codes=
-while [ $i -lt 5 ]; do codes="$codes $(inv fn-q "{\"ms\":3000,\"n\":$i}" Event)"; i=$((i + 1)); done
+while [ $i -lt 5 ]; do codes="$codes $(inv fn-q "{\"ms\":20000,\"n\":$i}" Event)"; i=$((i + 1)); done
 is "$codes" " 202 202 202 202 202" "five events are accepted"
 is "$(inv fn-q '{"ms":1,"n":5}' Event)" 429 "the sixth, past --max-events 5, is refused: 429"
 grep -qi '^x-amzn-ErrorType: TooManyRequestsException' "$T/hdr"; ok $? "as TooManyRequestsException"
@@ -162,12 +162,47 @@ unlike "$(fn logs fn-gone)" '"old"' "and none of the old one's output"
 fn rm fn-rot >/dev/null
 [ ! -e "$S/fn/logs/fn-rot.log" ] && [ ! -e "$S/fn/logs/fn-rot.log.1" ]; ok $? "rm removes the rotated log too"
 
+# ---- a server stopped with events waiting for a worker stops at once and keeps them
+mk fn-stop --handler sleep --concurrency 1 --timeout 30s
+i=0; while [ $i -lt 3 ]; do inv fn-stop "{\"ms\":20000,\"n\":$i}" Event >/dev/null; i=$((i + 1)); done
+wait_for 10 grep -q 'sleeping 20000' "$S/fn/logs/fn-stop.log"
+kill "$SERVE_PID"
+wait_for 15 sh -c "! kill -0 $SERVE_PID 2>/dev/null"
+if [ $? = 0 ]; then pass "SIGTERM stops the server while events wait for a busy worker"
+else fail "SIGTERM stops the server while events wait for a busy worker" "still running after 15 s"; kill -9 "$SERVE_PID"; fi
+wait "$SERVE_PID" 2>/dev/null; SERVE_PID=
+is "$(fn inspect fn-stop | jq -c '[.async.pending, .async.running, .async.failed]')" '[3,0,0]' \
+        "the three events wait for the next server (none failed)"
+if command -v sqlite3 >/dev/null 2>&1; then
+        is "$(sqlite3 "$S/fn/fn.db" "SELECT group_concat(attempts) FROM (SELECT attempts FROM async WHERE function = 'fn-stop' ORDER BY attempts)")" \
+                "0,0,1" "only the interrupted one counts an attempt"
+else skip "sqlite3 is not installed"; fi
+fn rm fn-stop >/dev/null
+
 # ---- slow clients: each request must arrive within --request-timeout, however slowly
-stop_serve
+# (first, with the server stopped: fn-q's unfinished events are made 7 hours old; Lambda keeps
+# an event at most 6 hours, so they must fail as expired without running)
+if command -v sqlite3 >/dev/null 2>&1; then
+        DB=$S/fn/fn.db
+        left=$(sqlite3 "$DB" "SELECT count(*) FROM async WHERE function = 'fn-q' AND state IN ('pending','running')")
+        sqlite3 "$DB" "UPDATE async SET created = created - 7 * 3600 * 1000 WHERE function = 'fn-q'"
+        starts=$(log fn-q | grep -c '^START')
+fi
 mk fn-rs --handler rapislow --timeout 10s
 mk fn-rc --handler rapiconns
 serve --request-timeout 2s
 like "$ADDR" '^127\.0\.0\.1:[0-9]+$' "serve takes --request-timeout"
+if [ -n "${left:-}" ]; then
+        [ "$left" -ge 1 ]; ok $? "fn-q had unfinished events when the server stopped ($left)"
+        wait_for 10 sh -c "[ \"\$(sqlite3 '$DB' \"SELECT count(*) FROM async WHERE function = 'fn-q' AND state IN ('pending','running')\")\" = 0 ]"
+        ok $? "after the restart none of them is pending or running"
+        is "$(sqlite3 "$DB" "SELECT count(*) FROM async WHERE function = 'fn-q' AND result LIKE '%expired%'")" "$left" \
+                "each failed as expired (EventAgeExceeded)"
+        sleep 0.5
+        is "$(log fn-q | grep -c '^START')" "$starts" "and none of them ran"
+else
+        skip "sqlite3 is not installed"
+fi
 "$LORIS" "$ADDR" 200 200 8 > "$T/loris" 2>&1 & LP=$!
 sleep 0.5
 slow=0; i=0

@@ -460,6 +460,21 @@ static void test_db_limits(void **state)
                                            &err), 0);
         assert_int_equal(fn_db_async_counts(db, "f", cnt, &err), 0);
         assert_int_equal(cnt[2] + cnt[3], 0);
+        /* A claimed event that did not run (the host stopping) is pending again, its attempt
+         * not counted. */
+        assert_int_equal(fn_db_async_add(db, "e6", "f", "{}", 2, 2, 0, &err), 0);
+        assert_int_equal(fn_db_async_claim(db, 0, 10, &v, &n, &err), 0);
+        assert_int_equal(n, 1);
+        assert_int_equal(v[0].attempts, 1);
+        fn_async_free(&v[0]);
+        free(v);
+        assert_int_equal(fn_db_async_release(db, "e6", &err), 0);
+        assert_int_equal(fn_db_async_claim(db, 0, 10, &v, &n, &err), 0);
+        assert_int_equal(n, 1);
+        assert_int_equal(v[0].attempts, 1);
+        fn_async_free(&v[0]);
+        free(v);
+        assert_int_equal(fn_db_async_finish(db, "e6", true, 0, "{}", &err), 0);
         /* rm takes the function's events with it. */
         assert_int_equal(fn_db_async_add(db, "e5", "f", "{}", 2, 2, 0, &err), 0);
         assert_int_equal(fn_db_rm(db, "f", &err), 0);
