@@ -262,7 +262,6 @@ void fn_guard_notify(void *cls, struct MHD_Connection *c, void **socket_context,
                      enum MHD_ConnectionNotificationCode code);
 void fn_guard_set(struct MHD_Connection *c, fn_guard_phase phase);
 void *fn_guard_uri_log(void *cls, const char *uri, struct MHD_Connection *c);
-unsigned long fn_guard_cut(fn_guard *g);
 
 /* ---- front.c ---- */
 struct MHD_Daemon *fn_front_start(fn_host *h, const char *listen, uint64_t request_timeout_ms,

@@ -19,7 +19,6 @@ struct fn_guard {
         uint64_t limit_ms;
         bool bound_idle; /* the time between requests counts as receiving */
         bool paused;     /* the worker is frozen: its time does not count (h->mu not needed) */
-        unsigned long cut;
 };
 
 typedef struct gconn {
@@ -64,12 +63,24 @@ static void *watchdog_main(void *arg)
                         if (bounded(k) && now - k->t0 > k->g->limit_ms) {
                                 (void)shutdown(k->fd, SHUT_RDWR);
                                 k->phase = FN_GUARD_CUT;
-                                k->g->cut++;
                         }
                 }
                 pthread_mutex_unlock(&mu);
         }
         return NULL;
+}
+
+/* Caller holds mu. */
+static void conn_drop(gconn *k)
+{
+        if (k->prev)
+                k->prev->next = k->next;
+        else
+                conns = k->next;
+        if (k->next)
+                k->next->prev = k->prev;
+        close(k->fd);
+        free(k);
 }
 
 static void start_watchdog(void)
@@ -94,7 +105,18 @@ fn_guard *fn_guard_new(uint64_t limit_ms, bool bound_idle)
 
 void fn_guard_free(fn_guard *g)
 {
-        free(g); /* after MHD_stop_daemon: each of its connections was reported closed */
+        if (!g)
+                return;
+        /* After MHD_stop_daemon each connection was reported closed; should one not have been,
+         * its record goes here, so the watchdog never reaches a freed guard. */
+        pthread_mutex_lock(&mu);
+        for (gconn *k = conns, *nx; k; k = nx) {
+                nx = k->next;
+                if (k->g == g)
+                        conn_drop(k);
+        }
+        pthread_mutex_unlock(&mu);
+        free(g);
 }
 
 void fn_guard_pause(fn_guard *g, bool paused)
@@ -131,15 +153,8 @@ void fn_guard_notify(void *cls, struct MHD_Connection *c, void **socket_context,
         if (!k)
                 return;
         pthread_mutex_lock(&mu);
-        if (k->prev)
-                k->prev->next = k->next;
-        else
-                conns = k->next;
-        if (k->next)
-                k->next->prev = k->prev;
+        conn_drop(k);
         pthread_mutex_unlock(&mu);
-        close(k->fd);
-        free(k);
         *socket_context = NULL;
 }
 
@@ -166,12 +181,4 @@ void *fn_guard_uri_log(void *cls, const char *uri, struct MHD_Connection *c)
         (void)uri;
         fn_guard_set(c, FN_GUARD_RECEIVING);
         return NULL; /* the access handler's *con_cls starts NULL */
-}
-
-unsigned long fn_guard_cut(fn_guard *g)
-{
-        pthread_mutex_lock(&mu);
-        unsigned long n = g->cut;
-        pthread_mutex_unlock(&mu);
-        return n;
 }
