@@ -1120,7 +1120,10 @@ static void *async_main(void *arg)
         int64_t next = ok ? 0 : fn_retry_delay_ms(j->a.attempts, h->o.retry_base_ms);
         if (res.outcome == FN_NOT_FOUND)
                 next = -1;
-        if (res.outcome == FN_HOST_ERROR && h->stopping)
+        pthread_mutex_lock(&h->mu);
+        bool stopping = h->stopping;
+        pthread_mutex_unlock(&h->mu);
+        if (res.outcome == FN_HOST_ERROR && stopping)
                 /* Not an attempt: the event waits, untouched, for the next server. */
                 (void)fn_db_async_release(h->db, j->a.id, &err);
         else
