@@ -27,6 +27,37 @@ static const char schema[] =
         " created INTEGER NOT NULL, result TEXT);"
         "CREATE INDEX IF NOT EXISTS async_due ON async (state, next_at);";
 
+/* Columns added after the first release: a db made by an older husk-fn gets them with their
+ * defaults when it is opened. */
+static const struct {
+        const char *table, *column, *decl;
+} added[] = {
+        { "functions", "pids", "INTEGER NOT NULL DEFAULT 1024" },
+        { "functions", "log_max_size", "INTEGER NOT NULL DEFAULT 10485760" },
+        { "functions", "log_rate", "INTEGER NOT NULL DEFAULT 1048576" },
+        { "functions", "max_events", "INTEGER NOT NULL DEFAULT 1000" },
+        { "async", "finished", "INTEGER NOT NULL DEFAULT 0" },
+};
+
+static int add_columns(sqlite3 *s, char **msg)
+{
+        for (size_t i = 0; i < ARRAY_SIZE(added); i++) {
+                _cleanup_free_ char *probe = xasprintf("SELECT %s FROM %s LIMIT 0", added[i].column,
+                                                       added[i].table);
+                sqlite3_stmt *st = NULL;
+                int r = sqlite3_prepare_v2(s, probe, -1, &st, NULL);
+                sqlite3_finalize(st);
+                if (r == SQLITE_OK)
+                        continue;
+                _cleanup_free_ char *alter = xasprintf("ALTER TABLE %s ADD COLUMN %s %s",
+                                                       added[i].table, added[i].column,
+                                                       added[i].decl);
+                if (sqlite3_exec(s, alter, NULL, NULL, msg) != SQLITE_OK)
+                        return -1;
+        }
+        return 0;
+}
+
 static int dberr(fn_db *db, husk_error_t *err, int code, const char *what)
 {
         return husk_error_set(err, code, "fn.db: %s: %s", what, sqlite3_errmsg(db->s));
@@ -50,7 +81,8 @@ int fn_db_open(const char *path, fn_db **ret, husk_error_t *err)
         if (sqlite3_exec(db->s,
                          "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", NULL, NULL,
                          &msg) != SQLITE_OK ||
-            sqlite3_exec(db->s, schema, NULL, NULL, &msg) != SQLITE_OK) {
+            sqlite3_exec(db->s, schema, NULL, NULL, &msg) != SQLITE_OK ||
+            add_columns(db->s, &msg) < 0) {
                 r = husk_error_set(err, EIO, "%s: %s", path, msg ? msg : "schema");
                 sqlite3_free(msg);
                 fn_db_close(db);
@@ -116,14 +148,25 @@ int fn_db_put(fn_db *db, const fn_def *d, bool create, husk_error_t *err)
 {
         static const char ins[] =
                 "INSERT INTO functions (name, image, image_id, handler, memory_mb, timeout_ms,"
-                " concurrency, max_queue, keep_warm_ms, env, created, updated)"
-                " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11)";
+                " concurrency, max_queue, keep_warm_ms, env, created, updated, pids,"
+                " log_max_size, log_rate, max_events)"
+                " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11, ?12, ?13, ?14, ?15)";
         static const char upd[] =
                 "UPDATE functions SET image = ?2, image_id = ?3, handler = ?4, memory_mb = ?5,"
                 " timeout_ms = ?6, concurrency = ?7, max_queue = ?8, keep_warm_ms = ?9,"
-                " env = ?10, updated = ?11 WHERE name = ?1";
+                " env = ?10, updated = ?11, pids = ?12, log_max_size = ?13, log_rate = ?14,"
+                " max_events = ?15 WHERE name = ?1";
         char now[40];
         now_text(now, sizeof(now));
+        /* One variable per line: a name or value with a line break would become two. */
+        for (size_t i = 0; d->env && d->env[i]; i++) {
+                char why[160];
+                if (fn_env_check(d->env[i], why, sizeof(why)) < 0)
+                        return husk_error_set(err, EINVAL, "function %s: %s", d->name, why);
+        }
+        if (!fn_text_printable(d->handler) || !fn_text_printable(d->image))
+                return husk_error_set(err, EINVAL, "function %s: the handler and the image must "
+                                      "not contain control characters", d->name);
         _cleanup_free_ char *env = env_join(d->env);
         pthread_mutex_lock(&db->mu);
         sqlite3_stmt *st = NULL;
@@ -143,6 +186,10 @@ int fn_db_put(fn_db *db, const fn_def *d, bool create, husk_error_t *err)
         sqlite3_bind_int64(st, 9, (sqlite3_int64)d->keep_warm_ms);
         sqlite3_bind_text(st, 10, env, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 11, now, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 12, d->pids);
+        sqlite3_bind_int64(st, 13, (sqlite3_int64)d->log_max_size);
+        sqlite3_bind_int64(st, 14, (sqlite3_int64)d->log_rate);
+        sqlite3_bind_int64(st, 15, d->max_events);
         int s = sqlite3_step(st);
         if (s == SQLITE_CONSTRAINT)
                 r = husk_error_set(err, EEXIST, "function %s already exists", d->name);
@@ -179,12 +226,16 @@ static fn_def *row_def(sqlite3_stmt *st)
         const unsigned char *c = sqlite3_column_text(st, 10), *u = sqlite3_column_text(st, 11);
         snprintf(d->created, sizeof(d->created), "%s", c ? (const char *)c : "");
         snprintf(d->updated, sizeof(d->updated), "%s", u ? (const char *)u : "");
+        d->pids = (unsigned)sqlite3_column_int64(st, 12);
+        d->log_max_size = (uint64_t)sqlite3_column_int64(st, 13);
+        d->log_rate = (uint64_t)sqlite3_column_int64(st, 14);
+        d->max_events = (unsigned)sqlite3_column_int64(st, 15);
         return d;
 }
 
 #define DEF_COLS                                                                                   \
         "name, image, image_id, handler, memory_mb, timeout_ms, concurrency, max_queue,"          \
-        " keep_warm_ms, env, created, updated"
+        " keep_warm_ms, env, created, updated, pids, log_max_size, log_rate, max_events"
 
 int fn_db_get(fn_db *db, const char *name, fn_def **ret, husk_error_t *err)
 {
@@ -265,6 +316,9 @@ int fn_db_rm(fn_db *db, const char *name, husk_error_t *err)
         int r = exec1(db, "DELETE FROM functions WHERE name = ?1", name, NULL, err);
         if (r == 0)
                 r = husk_error_set(err, ENOENT, "function %s not found", name);
+        /* Its events go with it: a new function of the same name must not run them. */
+        if (r > 0)
+                r = exec1(db, "DELETE FROM async WHERE function = ?1", name, NULL, err);
         pthread_mutex_unlock(&db->mu);
         return r < 0 ? r : 0;
 }
@@ -284,12 +338,45 @@ static int64_t wall_ms(void)
         return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+static int64_t now_or_wall(uint64_t now_ms)
+{
+        return now_ms ? (int64_t)now_ms : wall_ms();
+}
+
+static int count_unfinished(fn_db *db, const char *function, unsigned *ret, husk_error_t *err)
+{
+        sqlite3_stmt *st = NULL;
+        int r = 0;
+        if (sqlite3_prepare_v2(db->s,
+                               "SELECT count(*) FROM async WHERE function = ?1 AND state IN"
+                               " ('pending', 'running')",
+                               -1, &st, NULL) != SQLITE_OK)
+                return dberr(db, err, EIO, "prepare");
+        sqlite3_bind_text(st, 1, function, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) == SQLITE_ROW)
+                *ret = (unsigned)sqlite3_column_int64(st, 0);
+        else
+                r = dberr(db, err, EIO, "count events");
+        sqlite3_finalize(st);
+        return r;
+}
+
 int fn_db_async_add(fn_db *db, const char *id, const char *function, const char *payload,
-                    size_t len, husk_error_t *err)
+                    size_t len, unsigned max_unfinished, uint64_t now_ms, husk_error_t *err)
 {
         pthread_mutex_lock(&db->mu);
         sqlite3_stmt *st = NULL;
-        int r = 0;
+        unsigned queued = 0;
+        /* The count and the insert under one lock: this process is the only writer of rows. */
+        int r = count_unfinished(db, function, &queued, err);
+        if (r < 0)
+                goto out;
+        if (queued >= max_unfinished) {
+                r = husk_error_set(err, EAGAIN, "Rate Exceeded: function %s has %u events waiting "
+                                   "or running, its limit (husk fn update %s --max-events N)",
+                                   function, queued, function);
+                goto out;
+        }
         if (sqlite3_prepare_v2(db->s,
                                "INSERT INTO async (id, function, payload, state, attempts, next_at,"
                                " created) VALUES (?1, ?2, ?3, 'pending', 0, 0, ?4)",
@@ -300,7 +387,7 @@ int fn_db_async_add(fn_db *db, const char *id, const char *function, const char 
         sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 2, function, -1, SQLITE_STATIC);
         sqlite3_bind_blob(st, 3, len ? payload : "", (int)len, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 4, wall_ms());
+        sqlite3_bind_int64(st, 4, now_or_wall(now_ms));
         if (sqlite3_step(st) != SQLITE_DONE)
                 r = dberr(db, err, EIO, "queue the invocation");
 out:
@@ -312,7 +399,7 @@ out:
 int fn_db_async_claim(fn_db *db, uint64_t now_ms, size_t max, fn_async **ret, size_t *ret_n,
                       husk_error_t *err)
 {
-        (void)now_ms;
+        int64_t now = now_or_wall(now_ms);
         pthread_mutex_lock(&db->mu);
         sqlite3_stmt *st = NULL;
         fn_async *v = NULL;
@@ -322,6 +409,25 @@ int fn_db_async_claim(fn_db *db, uint64_t now_ms, size_t max, fn_async **ret, si
                 r = dberr(db, err, EIO, "begin");
                 goto out;
         }
+        /* Lambda keeps an event at most 6 hours: an older one fails without running. */
+        if (sqlite3_prepare_v2(db->s,
+                               "UPDATE async SET state = 'failed', payload = x'', finished = ?1,"
+                               " result = '{\"errorMessage\":\"the event expired: it waited more"
+                               " than 6 hours\",\"errorType\":\"EventAgeExceeded\"}'"
+                               " WHERE state = 'pending' AND created < ?2",
+                               -1, &st, NULL) != SQLITE_OK) {
+                r = dberr(db, err, EIO, "prepare");
+                goto rollback;
+        }
+        sqlite3_bind_int64(st, 1, now);
+        sqlite3_bind_int64(st, 2, now - (int64_t)FN_EVENT_MAX_AGE_MS);
+        s = sqlite3_step(st);
+        sqlite3_finalize(st);
+        st = NULL;
+        if (s != SQLITE_DONE) {
+                r = dberr(db, err, EIO, "expire events");
+                goto rollback;
+        }
         if (sqlite3_prepare_v2(db->s,
                                "SELECT id, function, payload, attempts FROM async WHERE state ="
                                " 'pending' AND next_at <= ?1 ORDER BY created, rowid LIMIT ?2",
@@ -329,7 +435,7 @@ int fn_db_async_claim(fn_db *db, uint64_t now_ms, size_t max, fn_async **ret, si
                 r = dberr(db, err, EIO, "prepare");
                 goto rollback;
         }
-        sqlite3_bind_int64(st, 1, wall_ms());
+        sqlite3_bind_int64(st, 1, now);
         sqlite3_bind_int64(st, 2, (sqlite3_int64)max);
         while ((s = sqlite3_step(st)) == SQLITE_ROW) {
                 v = xrealloc(v, (n + 1) * sizeof(*v));
@@ -376,22 +482,72 @@ int fn_db_async_finish(fn_db *db, const char *id, bool ok, int64_t next_ms, cons
         sqlite3_stmt *st = NULL;
         int r = 0;
         const char *state = ok ? "done" : next_ms >= 0 ? "pending" : "failed";
+        bool finished = ok || next_ms < 0;
+        /* A finished row is history: its payload goes, a bounded part of its result stays. */
         if (sqlite3_prepare_v2(db->s,
-                               "UPDATE async SET state = ?2, next_at = ?3, result = ?4 WHERE id = ?1",
+                               finished ? "UPDATE async SET state = ?2, next_at = ?3, result = ?4,"
+                                          " payload = x'', finished = ?5 WHERE id = ?1"
+                                        : "UPDATE async SET state = ?2, next_at = ?3, result = ?4"
+                                          " WHERE id = ?1",
                                -1, &st, NULL) != SQLITE_OK) {
                 r = dberr(db, err, EIO, "prepare");
                 goto out;
         }
+        int64_t now = wall_ms();
+        size_t rlen = result ? strlen(result) : 0;
         sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 2, state, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 3, next_ms >= 0 ? wall_ms() + next_ms : 0);
-        sqlite3_bind_text(st, 4, result, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 3, next_ms >= 0 ? now + next_ms : 0);
+        if (result)
+                sqlite3_bind_text(st, 4, result,
+                                  (int)(rlen > FN_EVENT_RESULT_MAX ? FN_EVENT_RESULT_MAX : rlen),
+                                  SQLITE_STATIC);
+        else
+                sqlite3_bind_null(st, 4);
+        if (finished)
+                sqlite3_bind_int64(st, 5, now);
         if (sqlite3_step(st) != SQLITE_DONE)
                 r = dberr(db, err, EIO, "finish the invocation");
 out:
         sqlite3_finalize(st);
         pthread_mutex_unlock(&db->mu);
         return r;
+}
+
+int fn_db_async_purge(fn_db *db, uint64_t now_ms, unsigned keep, uint64_t keep_ms,
+                      husk_error_t *err)
+{
+        pthread_mutex_lock(&db->mu);
+        sqlite3_stmt *st = NULL;
+        int r = 0;
+        /* Older than keep_ms, or past the newest `keep` finished rows of its function. */
+        if (sqlite3_prepare_v2(db->s,
+                               "DELETE FROM async WHERE state IN ('done', 'failed') AND"
+                               " (finished < ?1 OR rowid IN (SELECT rowid FROM (SELECT rowid,"
+                               " row_number() OVER (PARTITION BY function ORDER BY finished DESC,"
+                               " rowid DESC) AS n FROM async WHERE state IN ('done', 'failed'))"
+                               " WHERE n > ?2))",
+                               -1, &st, NULL) != SQLITE_OK) {
+                r = dberr(db, err, EIO, "prepare");
+                goto out;
+        }
+        sqlite3_bind_int64(st, 1, now_or_wall(now_ms) - (int64_t)keep_ms);
+        sqlite3_bind_int64(st, 2, keep);
+        if (sqlite3_step(st) != SQLITE_DONE)
+                r = dberr(db, err, EIO, "purge finished events");
+out:
+        sqlite3_finalize(st);
+        pthread_mutex_unlock(&db->mu);
+        return r;
+}
+
+int fn_db_async_release(fn_db *db, const char *id, husk_error_t *err)
+{
+        pthread_mutex_lock(&db->mu);
+        int r = exec1(db, "UPDATE async SET state = 'pending', attempts = max(attempts - 1, 0)"
+                          " WHERE id = ?1 AND state = 'running'", id, NULL, err);
+        pthread_mutex_unlock(&db->mu);
+        return r < 0 ? r : 0;
 }
 
 int fn_db_async_recover(fn_db *db, husk_error_t *err)

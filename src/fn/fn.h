@@ -18,6 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <microhttpd.h>
 
 #define FN_NAME_MAX 64
 #define FN_SYNC_PAYLOAD_MAX (6u * 1024 * 1024) /* Lambda: 6 MB request and response (sync) */
@@ -25,6 +26,21 @@
 #define FN_ASYNC_ATTEMPTS 3                    /* the first run and two retries */
 #define FN_RUNTIME_API_PORT 9001
 #define FN_DEFAULT_LISTEN "127.0.0.1:9000"
+/* Bounds of a worker and of what it leaves behind (issue 12). */
+#define FN_PIDS_DEFAULT 1024                 /* Lambda: 1024 processes and threads */
+#define FN_LOG_MAX_DEFAULT (10u << 20)       /* NAME.log rotates to NAME.log.1, as services */
+#define FN_LOG_RATE_DEFAULT (1u << 20)       /* output bytes per second of one invocation */
+#define FN_EVENT_QUEUE_DEFAULT 1000          /* unfinished async events per function */
+#define FN_EVENT_MAX_AGE_MS (6ull * 3600 * 1000) /* Lambda's async queue: 6 hours */
+#define FN_EVENT_KEEP 100                    /* finished events kept per function ... */
+#define FN_EVENT_KEEP_MS (3600ull * 1000)    /* ... for at most one hour */
+#define FN_EVENT_RESULT_MAX 4096             /* bytes of a finished event's result kept */
+#define FN_REQUEST_TIMEOUT_DEFAULT_MS 30000  /* to receive one request's headers and body */
+#define FN_FRONT_CONNECTIONS 1024
+#define FN_FRONT_PER_IP 512
+#define FN_RAPI_CONNECTIONS 4                /* a bootstrap uses one */
+
+typedef struct fn_guard fn_guard; /* guard.c */
 
 /* ---- plan.c: pure logic ---- */
 
@@ -67,6 +83,22 @@ fn_admit_t fn_admit(const fn_counts *c, unsigned concurrency, unsigned max_queue
 /* Delay before async attempt number `attempts + 1` (attempts already made), in ms; -1: give up. */
 int64_t fn_retry_delay_ms(unsigned attempts, uint64_t base_ms);
 
+/* A KEY=VALUE for a function's environment: a non-empty name of printable characters without
+ * '=', a value without control characters (the record keeps one variable per line). 0, or
+ * -EINVAL with the reason in why. */
+int fn_env_check(const char *kv, char *why, size_t why_len);
+/* No control characters (C0, DEL): text that is stored in a record and printed. */
+bool fn_text_printable(const char *s);
+
+/* Output rate of one invocation: a budget of `rate` bytes per one-second window. */
+typedef struct fn_rate {
+        uint64_t rate, window_start_ms, used, dropped;
+} fn_rate;
+/* How many of n bytes written at now_ms may go to the log; the rest counts as dropped. When a
+ * new window begins with bytes dropped in the previous one, *ret_flushed gets their count
+ * (the caller writes the marker line) and the count restarts. */
+size_t fn_rate_take(fn_rate *r, uint64_t now_ms, size_t n, uint64_t *ret_flushed);
+
 /* A random RFC 4122 version 4 uuid, 36 characters + NUL. */
 void fn_uuid(char out[37]);
 
@@ -81,6 +113,10 @@ typedef struct fn_def {
         unsigned concurrency;
         unsigned max_queue; /* sync invocations that may wait for a worker; more get 429 */
         uint64_t keep_warm_ms;
+        unsigned pids;         /* pids.max of each worker */
+        uint64_t log_max_size; /* NAME.log rotates past it */
+        uint64_t log_rate;     /* bytes per second one invocation may write to the log */
+        unsigned max_events;   /* unfinished async events; more get 429 */
         char **env; /* K=V, NULL-terminated, may be NULL */
         char created[40], updated[40];
 } fn_def;
@@ -105,15 +141,24 @@ typedef struct fn_async {
         unsigned attempts;
 } fn_async;
 void fn_async_free(fn_async *a);
-/* Committed (and synced) before it returns: the 202 is sent after. */
+/* Committed (and synced) before it returns: the 202 is sent after. -EAGAIN (err says so) when
+ * the function already has max_unfinished events pending or running. */
 int fn_db_async_add(fn_db *db, const char *id, const char *function, const char *payload,
-                    size_t len, husk_error_t *err);
-/* Claims up to max pending rows due at now_ms (-> running, attempts + 1). */
+                    size_t len, unsigned max_unfinished, uint64_t now_ms, husk_error_t *err);
+/* Claims up to max pending rows due at now_ms (-> running, attempts + 1). Rows older than
+ * FN_EVENT_MAX_AGE_MS are not run: they fail as expired. */
 int fn_db_async_claim(fn_db *db, uint64_t now_ms, size_t max, fn_async **ret, size_t *ret_n,
                       husk_error_t *err);
-/* Done (ok), or pending again at next_ms, or failed (next_ms < 0). */
+/* Done (ok), or pending again at next_ms, or failed (next_ms < 0). A finished row loses its
+ * payload and keeps FN_EVENT_RESULT_MAX bytes of its result. */
 int fn_db_async_finish(fn_db *db, const char *id, bool ok, int64_t next_ms, const char *result,
                        husk_error_t *err);
+/* Removes finished rows older than keep_ms at now_ms and all but the newest `keep` finished
+ * rows of each function. */
+int fn_db_async_purge(fn_db *db, uint64_t now_ms, unsigned keep, uint64_t keep_ms,
+                      husk_error_t *err);
+/* A claimed row that did not run (the host is stopping): pending again, the attempt not counted. */
+int fn_db_async_release(fn_db *db, const char *id, husk_error_t *err);
 /* After a restart: running rows were interrupted; they run again. */
 int fn_db_async_recover(fn_db *db, husk_error_t *err);
 int fn_db_async_counts(fn_db *db, const char *function, unsigned counts[4], husk_error_t *err);
@@ -136,6 +181,7 @@ typedef struct fn_host_opts {
         const char *store;   /* the husk store; fn state under STORE/fn */
         uint64_t init_timeout_ms; /* default 10 s */
         uint64_t retry_base_ms;   /* async retry delay base, default 1000 */
+        uint64_t request_timeout_ms; /* receiving one request (front door, Runtime API) */
 } fn_host_opts;
 
 typedef struct fn_host fn_host;
@@ -179,7 +225,8 @@ void fn_host_kick(fn_host *h);
 typedef struct fn_worker fn_worker;
 struct MHD_Daemon;
 /* Serves the Runtime API on listen_fd (taken). */
-int fn_rapi_start(fn_worker *w, int listen_fd, struct MHD_Daemon **ret, husk_error_t *err);
+int fn_rapi_start(fn_worker *w, int listen_fd, fn_guard *g, struct MHD_Daemon **ret,
+                  husk_error_t *err);
 /* Called by rapi.c (implemented in host.c). */
 typedef struct fn_next {
         char request_id[37];
@@ -195,9 +242,30 @@ int fn_worker_result(fn_worker *w, const char *id, const char *body, size_t len,
                      const char *error_type);
 void fn_worker_init_error(fn_worker *w, const char *body, size_t len, const char *error_type);
 
+/* ---- guard.c: bounded request phases on an MHD daemon ---- */
+typedef enum fn_guard_phase {
+        FN_GUARD_RECEIVING, /* bounded: the request's headers and body are arriving */
+        FN_GUARD_BUSY,      /* the handler works (an invocation, a blocking /next) */
+        FN_GUARD_SENDING,   /* bounded: the answer is queued and going out */
+        FN_GUARD_IDLE,      /* between requests: bounded as receiving when bound_idle */
+        FN_GUARD_CUT,       /* shut down by the watchdog */
+} fn_guard_phase;
+/* limit_ms for each bounded phase. bound_idle: the wait for the next request on a kept-alive
+ * connection is bounded too (the front door); otherwise a request is timed from its request
+ * line (fn_guard_uri_log as MHD_OPTION_URI_LOG_CALLBACK). */
+fn_guard *fn_guard_new(uint64_t limit_ms, bool bound_idle);
+void fn_guard_free(fn_guard *g);
+/* While paused (a frozen worker) time does not count. */
+void fn_guard_pause(fn_guard *g, bool paused);
+/* MHD_OPTION_NOTIFY_CONNECTION, with the guard as its closure. */
+void fn_guard_notify(void *cls, struct MHD_Connection *c, void **socket_context,
+                     enum MHD_ConnectionNotificationCode code);
+void fn_guard_set(struct MHD_Connection *c, fn_guard_phase phase);
+void *fn_guard_uri_log(void *cls, const char *uri, struct MHD_Connection *c);
+
 /* ---- front.c ---- */
-struct MHD_Daemon *fn_front_start(fn_host *h, const char *listen, unsigned *ret_port,
-                                  husk_error_t *err);
+struct MHD_Daemon *fn_front_start(fn_host *h, const char *listen, uint64_t request_timeout_ms,
+                                  fn_guard **ret_guard, unsigned *ret_port, husk_error_t *err);
 
 /* ---- paths ---- */
 /* STORE/fn/... paths, allocated. */

@@ -25,7 +25,17 @@ typedef struct freq {
         bool too_large;
         fn_result res;
         bool have_res;
+        unsigned max_events;
 } freq;
+
+/* Every answer goes out through here: from now on the guard bounds the time to send it. */
+static enum MHD_Result queue(struct MHD_Connection *c, unsigned status, struct MHD_Response *r)
+{
+        fn_guard_set(c, FN_GUARD_SENDING);
+        enum MHD_Result ret = MHD_queue_response(c, status, r);
+        MHD_destroy_response(r);
+        return ret;
+}
 
 static enum MHD_Result error_reply(struct MHD_Connection *c, unsigned status, const char *type,
                                    const char *msg)
@@ -36,9 +46,7 @@ static enum MHD_Result error_reply(struct MHD_Connection *c, unsigned status, co
                                                                  MHD_RESPMEM_MUST_COPY);
         MHD_add_response_header(r, "Content-Type", "application/json");
         MHD_add_response_header(r, "x-amzn-ErrorType", type);
-        enum MHD_Result ret = MHD_queue_response(c, status, r);
-        MHD_destroy_response(r);
-        return ret;
+        return queue(c, status, r);
 }
 
 /* The checks that need no body: path, name, method, type, declared length, the function. */
@@ -84,8 +92,9 @@ static enum MHD_Result first_call(fn_host *h, struct MHD_Connection *c, const ch
                 return error_reply(c, err.code == ENOENT ? 404 : 500,
                                    err.code == ENOENT ? "ResourceNotFoundException" : "ServiceException",
                                    err.msg);
-        fn_def_free(d);
         freq *q = xcalloc(1, sizeof(*q));
+        q->max_events = d->max_events;
+        fn_def_free(d);
         q->h = h;
         snprintf(q->name, sizeof(q->name), "%s", name);
         q->type = type;
@@ -116,9 +125,7 @@ static enum MHD_Result result_reply(struct MHD_Connection *c, freq *q)
                 MHD_add_response_header(r, "X-Amz-Function-Error", res->error_kind);
         if (etype)
                 MHD_add_response_header(r, "x-amzn-ErrorType", etype);
-        enum MHD_Result ret = MHD_queue_response(c, status, r);
-        MHD_destroy_response(r);
-        return ret;
+        return queue(c, status, r);
 }
 
 static enum MHD_Result final_call(struct MHD_Connection *c, freq *q)
@@ -141,26 +148,26 @@ static enum MHD_Result final_call(struct MHD_Connection *c, freq *q)
         if (q->type == T_DRYRUN) {
                 struct MHD_Response *r = MHD_create_response_from_buffer(0, (void *)"",
                                                                          MHD_RESPMEM_PERSISTENT);
-                enum MHD_Result ret = MHD_queue_response(c, 204, r);
-                MHD_destroy_response(r);
-                return ret;
+                return queue(c, 204, r);
         }
         if (q->type == T_EVENT) {
                 char id[37];
                 fn_uuid(id);
                 husk_error_t err = { 0 };
-                /* Committed before the 202: an accepted invocation survives a kill -9. */
+                /* Committed before the 202: an accepted invocation survives a kill -9. Past
+                 * the function's bound of unfinished events: 429, as Lambda's throttle. */
                 if (fn_db_async_add(fn_host_db(q->h), id, q->name, q->body ? q->body : "", q->len,
-                                    &err) < 0)
-                        return error_reply(c, 500, "ServiceException", err.msg);
+                                    q->max_events, 0, &err) < 0)
+                        return err.code == EAGAIN
+                                       ? error_reply(c, 429, "TooManyRequestsException", err.msg)
+                                       : error_reply(c, 500, "ServiceException", err.msg);
                 fn_host_kick(q->h);
                 struct MHD_Response *r = MHD_create_response_from_buffer(0, (void *)"",
                                                                          MHD_RESPMEM_PERSISTENT);
                 MHD_add_response_header(r, "x-amzn-RequestId", id);
-                enum MHD_Result ret = MHD_queue_response(c, 202, r);
-                MHD_destroy_response(r);
-                return ret;
+                return queue(c, 202, r);
         }
+        fn_guard_set(c, FN_GUARD_BUSY);
         fn_host_invoke(q->h, q->name, q->body ? q->body : "", q->len, true, &q->res);
         q->have_res = true;
         return result_reply(c, q);
@@ -195,8 +202,8 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
                       enum MHD_RequestTerminationCode toe)
 {
-        (void)c;
         (void)toe;
+        fn_guard_set(c, FN_GUARD_IDLE); /* a kept-alive connection waits for its next request */
         freq *q = *con_cls;
         if (!q)
                 return;
@@ -224,22 +231,34 @@ static int parse_listen(const char *s, struct sockaddr_in *a, husk_error_t *err)
         return 0;
 }
 
-struct MHD_Daemon *fn_front_start(fn_host *h, const char *listen, unsigned *ret_port,
-                                  husk_error_t *err)
+/* Thread per connection (a sync invoke blocks its handler until the result), with bounds: at
+ * most FN_FRONT_CONNECTIONS connections (FN_FRONT_PER_IP from one address), and the guard
+ * gives each request request_timeout_ms to arrive in full (headers and body, however slowly
+ * the bytes come) and its answer as long to go out; a kept-alive connection waits as long for
+ * its next request. poll, not select: connection fds may pass FD_SETSIZE. */
+struct MHD_Daemon *fn_front_start(fn_host *h, const char *listen, uint64_t request_timeout_ms,
+                                  fn_guard **ret_guard, unsigned *ret_port, husk_error_t *err)
 {
         struct sockaddr_in a;
         if (parse_listen(listen, &a, err) < 0)
                 return NULL;
+        uint64_t limit = request_timeout_ms ? request_timeout_ms : FN_REQUEST_TIMEOUT_DEFAULT_MS;
+        fn_guard *g = fn_guard_new(limit, true);
+        unsigned idle_s = (unsigned)((limit + 999) / 1000);
         struct MHD_Daemon *d = MHD_start_daemon(
-                MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD, 0, NULL, NULL,
-                handler, h, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&a,
-                MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120, MHD_OPTION_NOTIFY_COMPLETED,
-                completed, h, MHD_OPTION_CONNECTION_LIMIT, (unsigned)1024,
-                MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1, MHD_OPTION_END);
+                MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL, 0,
+                NULL, NULL, handler, h, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&a,
+                MHD_OPTION_CONNECTION_TIMEOUT, idle_s, MHD_OPTION_NOTIFY_COMPLETED, completed, h,
+                MHD_OPTION_NOTIFY_CONNECTION, fn_guard_notify, g, MHD_OPTION_CONNECTION_LIMIT,
+                (unsigned)FN_FRONT_CONNECTIONS, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+                (unsigned)FN_FRONT_PER_IP, MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1,
+                MHD_OPTION_END);
         if (!d) {
+                fn_guard_free(g);
                 husk_error_set(err, EADDRINUSE, "listen on %s", listen);
                 return NULL;
         }
+        *ret_guard = g;
         const union MHD_DaemonInfo *i = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
         *ret_port = i ? i->port : ntohs(a.sin_port);
         return d;

@@ -66,8 +66,13 @@ struct fn_worker {
         pthread_t log_thread;
         bool log_started;
         pthread_mutex_t out_mu; /* the pipe reads and the log writes of this worker */
-        unsigned memory_mb;
+        unsigned memory_mb, pids;
         char def_updated[40]; /* the definition it was started from */
+        fn_guard *guard;      /* of its Runtime API */
+        /* Under out_mu: the output budget of the current invocation (--log-rate). */
+        fn_rate rate;
+        char req_id[37];
+        bool mid_line; /* the last byte logged was not a newline */
 };
 
 struct fn_pool {
@@ -77,6 +82,8 @@ struct fn_pool {
         unsigned alive, idle, returning, waiting;
         pthread_cond_t cv; /* a worker became idle or went away */
         int log_fd;
+        char *log_path;
+        uint64_t log_max; /* rotate past it (--log-max-size), under log_mu */
         pthread_mutex_t log_mu;
 };
 
@@ -210,9 +217,37 @@ static void pin_freezer(fn_host *h)
 
 /* ---------------------------------------------------------------- logs */
 
+static void log_reopen(fn_pool *p)
+{
+        if (p->log_fd >= 0)
+                close(p->log_fd);
+        p->log_fd = open(p->log_path, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0640);
+}
+
+/* Caller holds log_mu. `husk fn rm` unlinks the log: a function made again under the same
+ * name gets a new file. Past --log-max-size the file becomes NAME.log.1 (the one rotated file,
+ * as services keep ctr.log.1). */
+static void log_prepare(fn_pool *p, size_t add)
+{
+        struct stat st;
+        if (p->log_fd < 0 || fstat(p->log_fd, &st) < 0 || st.st_nlink == 0) {
+                log_reopen(p);
+                if (p->log_fd < 0 || fstat(p->log_fd, &st) < 0)
+                        return;
+        }
+        uint64_t max = p->log_max ? p->log_max : FN_LOG_MAX_DEFAULT;
+        if (st.st_size > 0 && (uint64_t)st.st_size + add > max) {
+                _cleanup_free_ char *old = xasprintf("%s.1", p->log_path);
+                /* When the rename fails the log keeps growing rather than losing output. */
+                if (rename(p->log_path, old) == 0)
+                        log_reopen(p);
+        }
+}
+
 static void pool_log(fn_pool *p, const char *text, size_t len)
 {
         pthread_mutex_lock(&p->log_mu);
+        log_prepare(p, len);
         if (p->log_fd >= 0)
                 (void)write_all(p->log_fd, text, len);
         pthread_mutex_unlock(&p->log_mu);
@@ -231,6 +266,44 @@ static void pool_logf(fn_pool *p, const char *fmt, ...)
         free(s);
 }
 
+static uint64_t mono_ms(void)
+{
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* One line for what a window of the output budget dropped. Caller holds w->out_mu. */
+static void log_dropped(fn_worker *w, uint64_t dropped)
+{
+        if (!dropped)
+                return;
+        pool_logf(w->p, "%sRequestId: %s husk-fn: dropped %llu bytes of output: over the limit "
+                  "of %llu bytes per second per invocation (husk fn update %s --log-rate)\n",
+                  w->mid_line ? "\n" : "", w->req_id[0] ? w->req_id : "-",
+                  (unsigned long long)dropped, (unsigned long long)w->rate.rate, w->p->name);
+        w->mid_line = false;
+}
+
+/* Logs what the output budget allows of buf. Caller holds w->out_mu. */
+static void log_output(fn_worker *w, const char *buf, size_t n)
+{
+        uint64_t flushed = 0;
+        size_t take = fn_rate_take(&w->rate, mono_ms(), n, &flushed);
+        log_dropped(w, flushed);
+        if (take) {
+                pool_log(w->p, buf, take);
+                w->mid_line = buf[take - 1] != '\n';
+        }
+}
+
+/* The end of an invocation: the last window's drops are reported. Caller holds w->out_mu. */
+static void log_flush_dropped(fn_worker *w)
+{
+        log_dropped(w, w->rate.dropped);
+        w->rate.dropped = 0;
+}
+
 /* Copies what the worker wrote so far into the log. Caller holds w->out_mu. */
 static bool drain_output(fn_worker *w)
 {
@@ -238,7 +311,7 @@ static bool drain_output(fn_worker *w)
         for (;;) {
                 ssize_t n = read(w->out_r, buf, sizeof(buf));
                 if (n > 0) {
-                        pool_log(w->p, buf, (size_t)n);
+                        log_output(w, buf, (size_t)n);
                         continue;
                 }
                 if (n < 0 && errno == EINTR)
@@ -275,8 +348,9 @@ static fn_pool *pool_get(fn_host *h, const char *name)
         pthread_cond_init(&p->cv, NULL);
         pthread_mutex_init(&p->log_mu, NULL);
         _cleanup_free_ char *rel = xasprintf("logs/%s.log", name);
-        _cleanup_free_ char *path = fn_path(h->store, rel);
-        p->log_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+        p->log_path = fn_path(h->store, rel);
+        p->log_fd = -1;
+        log_reopen(p);
         p->next = h->pools;
         h->pools = p;
         return p;
@@ -328,6 +402,7 @@ static void worker_destroy(fn_host *h, fn_worker *w)
         pthread_mutex_unlock(&h->mu);
         if (w->rapi)
                 MHD_stop_daemon(w->rapi);
+        fn_guard_free(w->guard); /* its connections are closed with the daemon */
         husk_error_clear(&err);
         (void)husk_delete(&g, w->id, true, &err); /* gone already when create failed */
         if (w->bundle) {
@@ -512,6 +587,8 @@ static int worker_start(fn_host *h, fn_worker *w, const fn_def *d, husk_error_t 
 {
         _cleanup_strv_ char **env = worker_env(d, w->id);
         _cleanup_free_ char *mem = xasprintf("%um", d->memory_mb);
+        /* A fork bomb in the handler ends at the worker's pids.max, not the host's. */
+        _cleanup_free_ char *pids = xasprintf("%u", d->pids ? d->pids : FN_PIDS_DEFAULT);
         husk_image_resolved_t *res = NULL;
         char *boot[] = { "/var/runtime/bootstrap", NULL };
         husk_image_run_opts_t o = {
@@ -520,6 +597,7 @@ static int worker_start(fn_host *h, fn_worker *w, const fn_def *d, husk_error_t 
                 .env = env,
                 .network = "none",
                 .memory = mem,
+                .pids_limit = pids,
                 .workdir = "/var/task",
         };
         int r = husk_image_resolve(&o.image, d->image_id, &res, err);
@@ -555,7 +633,10 @@ static int worker_start(fn_host *h, fn_worker *w, const fn_def *d, husk_error_t 
         int lfd = -1;
         if ((r = make_listener(w->pid, &lfd, err)) < 0)
                 return r;
-        if ((r = fn_rapi_start(w, lfd, &w->rapi, err)) < 0)
+        w->guard = fn_guard_new(h->o.request_timeout_ms ? h->o.request_timeout_ms
+                                                        : FN_REQUEST_TIMEOUT_DEFAULT_MS,
+                                false);
+        if ((r = fn_rapi_start(w, lfd, w->guard, &w->rapi, err)) < 0)
                 return r;
         husk_global_t g = { .root = h->run_root };
         w->t_start = now_ns();
@@ -615,6 +696,8 @@ static fn_worker *worker_new(fn_host *h, fn_pool *p, const fn_def *d)
         w->out_r = -1;
         w->state = W_STARTING;
         w->memory_mb = d->memory_mb;
+        w->pids = d->pids ? d->pids : FN_PIDS_DEFAULT;
+        w->rate.rate = d->log_rate ? d->log_rate : FN_LOG_RATE_DEFAULT;
         snprintf(w->def_updated, sizeof(w->def_updated), "%s", d->updated);
         pthread_cond_init(&w->cv, NULL);
         pthread_mutex_init(&w->out_mu, NULL);
@@ -660,6 +743,7 @@ static void finish(fn_host *h, fn_worker *w, const char *req_id, uint64_t dur_ns
         pthread_mutex_lock(&w->out_mu);
         if (w->out_r >= 0)
                 (void)drain_output(w);
+        log_flush_dropped(w);
         pthread_mutex_unlock(&w->out_mu);
         uint64_t init = 0;
         if (!w->first_report_done) {
@@ -668,8 +752,10 @@ static void finish(fn_host *h, fn_worker *w, const char *req_id, uint64_t dur_ns
         }
         _cleanup_free_ char *rep = fn_report_line(req_id, dur_ns, w->memory_mb, worker_peak(h, w), init);
         pool_logf(w->p, "END RequestId: %s\n%s\n", req_id, rep);
-        if (keep && worker_freeze(h, w, true) == 0)
+        if (keep && worker_freeze(h, w, true) == 0) {
                 w->frozen = true;
+                fn_guard_pause(w->guard, true);
+        }
         pthread_mutex_lock(&h->mu);
         if (keep && w->state == W_RETURNING && !w->exited) {
                 w->state = W_IDLE;
@@ -688,9 +774,21 @@ static fn_worker *acquire(fn_host *h, const fn_def *d, bool may_queue, fn_result
 {
         pthread_mutex_lock(&h->mu);
         fn_pool *p = pool_get(h, d->name);
+        pthread_mutex_lock(&p->log_mu);
+        p->log_max = d->log_max_size;
+        pthread_mutex_unlock(&p->log_mu);
         bool queued = false;
         fn_worker *w = NULL;
         for (;;) {
+                /* Stopping: the reaper may be gone, so no worker would come back to a waiter. */
+                if (h->stopping) {
+                        if (queued)
+                                p->waiting--;
+                        pthread_mutex_unlock(&h->mu);
+                        set_error(res, FN_HOST_ERROR, "ServiceException",
+                                  "the function host is stopping");
+                        return NULL;
+                }
                 fn_counts c = { .alive = p->alive, .idle = p->idle,
                                 .waiting = p->waiting - (queued ? 1 : 0) };
                 fn_admit_t a = fn_admit(&c, d->concurrency, d->max_queue, may_queue);
@@ -747,6 +845,15 @@ static void wait_result(fn_host *h, fn_worker *w, inv_t *iv, uint64_t limit_ns, 
         }
 }
 
+/* msg, and when the worker's fork()s failed at its pids.max, a note saying so. */
+static char *with_pids_note(fn_host *h, const fn_worker *w, const fn_def *d, const char *msg)
+{
+        if (cg_read_key(h, w, "pids", "pids.events", "max") == 0)
+                return xstrdup(msg);
+        return xasprintf("%s (the worker reached its limit of %u processes and threads; "
+                         "husk fn update %s --pids N)", msg, w->pids, d->name);
+}
+
 static int64_t wall_ms_now(void)
 {
         struct timespec ts;
@@ -787,8 +894,9 @@ void fn_host_invoke(fn_host *h, const char *name, const char *payload, size_t le
                         pool_logf(p, "INIT_REPORT Init Duration: %.2f ms\tPhase: init\tStatus: error\t"
                                   "Error: %s\n", (double)(now_ns() - t_start) / 1e6, err.msg);
                         bool timeout = err.code == ETIMEDOUT;
-                        set_error(res, FN_FUNC_ERROR, timeout ? "Runtime.InitTimeout" : "Runtime.InitError",
-                                  err.msg);
+                        /* Stopping is the host's doing, not the function's (no async attempt). */
+                        set_error(res, err.code == ESHUTDOWN ? FN_HOST_ERROR : FN_FUNC_ERROR,
+                                  timeout ? "Runtime.InitTimeout" : "Runtime.InitError", err.msg);
                         res->error_kind = "Unhandled";
                         fn_def_free(d);
                         return;
@@ -796,12 +904,20 @@ void fn_host_invoke(fn_host *h, const char *name, const char *payload, size_t le
                 w->state = W_BUSY;
                 pthread_mutex_unlock(&h->mu);
         } else if (w->frozen) {
-                if (worker_freeze(h, w, false) == 0)
+                if (worker_freeze(h, w, false) == 0) {
                         w->frozen = false;
+                        fn_guard_pause(w->guard, false);
+                }
         }
         inv_t iv = { .payload = payload, .len = len };
         memcpy(iv.id, res->request_id, sizeof(iv.id));
         pthread_cond_init(&iv.cv, NULL);
+        /* Each invocation has its own output budget (--log-rate). */
+        pthread_mutex_lock(&w->out_mu);
+        log_flush_dropped(w);
+        w->rate = (fn_rate){ .rate = d->log_rate ? d->log_rate : FN_LOG_RATE_DEFAULT };
+        memcpy(w->req_id, iv.id, sizeof(w->req_id));
+        pthread_mutex_unlock(&w->out_mu);
         pool_logf(w->p, "START RequestId: %s Version: $LATEST\n", iv.id);
         uint64_t t0 = now_ns();
         iv.deadline_ms = (uint64_t)wall_ms_now() + d->timeout_ms;
@@ -826,7 +942,8 @@ void fn_host_invoke(fn_host *h, const char *name, const char *payload, size_t le
                 /* The deadline: every process of the worker is killed through its cgroup. */
                 husk_error_t kerr = { 0 };
                 (void)husk_kill(&g, w->id, SIGKILL, true, &kerr);
-                _cleanup_free_ char *m = fn_timeout_message(d->timeout_ms);
+                _cleanup_free_ char *t = fn_timeout_message(d->timeout_ms);
+                _cleanup_free_ char *m = with_pids_note(h, w, d, t);
                 char stamp[40];
                 format_rfc3339(stamp, sizeof(stamp), false);
                 set_error(res, FN_FUNC_ERROR, "Sandbox.Timedout", m);
@@ -843,7 +960,7 @@ void fn_host_invoke(fn_host *h, const char *name, const char *payload, size_t le
                 _cleanup_free_ char *m = exited ? fn_exit_message(status) : xstrdup("worker lost");
                 _cleanup_free_ char *full = oom ? xasprintf("%s (out of memory: the limit is %u MB)", m,
                                                             d->memory_mb)
-                                                : xstrdup(m);
+                                                : with_pids_note(h, w, d, m);
                 set_error(res, FN_FUNC_ERROR, oom ? "Runtime.OutOfMemory" : "Runtime.ExitError", full);
                 pool_logf(w->p, "RequestId: %s Error: %s\n", iv.id, full);
                 res->error_kind = "Unhandled";
@@ -1003,7 +1120,14 @@ static void *async_main(void *arg)
         int64_t next = ok ? 0 : fn_retry_delay_ms(j->a.attempts, h->o.retry_base_ms);
         if (res.outcome == FN_NOT_FOUND)
                 next = -1;
-        (void)fn_db_async_finish(h->db, j->a.id, ok, next, res.body, &err);
+        pthread_mutex_lock(&h->mu);
+        bool stopping = h->stopping;
+        pthread_mutex_unlock(&h->mu);
+        if (res.outcome == FN_HOST_ERROR && stopping)
+                /* Not an attempt: the event waits, untouched, for the next server. */
+                (void)fn_db_async_release(h->db, j->a.id, &err);
+        else
+                (void)fn_db_async_finish(h->db, j->a.id, ok, next, res.body, &err);
         fn_result_done(&res);
         fn_async_free(&j->a);
         free(j);
@@ -1019,6 +1143,7 @@ static void *async_main(void *arg)
 static void *dispatcher_main(void *arg)
 {
         fn_host *h = arg;
+        uint64_t last_purge = 0;
         pthread_mutex_lock(&h->mu);
         while (!h->stopping) {
                 size_t room = h->async_running < 64 ? 64 - h->async_running : 0;
@@ -1027,8 +1152,16 @@ static void *dispatcher_main(void *arg)
                 if (room) {
                         husk_error_t err = { 0 };
                         pthread_mutex_unlock(&h->mu);
-                        if (fn_db_async_claim(h->db, 0, room, &v, &n, &err) < 0)
+                        if (fn_db_async_claim(h->db, (uint64_t)wall_ms_now(), room, &v, &n, &err) < 0)
                                 n = 0;
+                        /* History is bounded: the newest finished events, for an hour. */
+                        uint64_t now = now_ns();
+                        if (now - last_purge > 1000000000ull) {
+                                husk_error_t e2 = { 0 };
+                                (void)fn_db_async_purge(h->db, 0, FN_EVENT_KEEP, FN_EVENT_KEEP_MS,
+                                                        &e2);
+                                last_purge = now;
+                        }
                         pthread_mutex_lock(&h->mu);
                 }
                 for (size_t i = 0; i < n; i++) {
@@ -1178,6 +1311,8 @@ void fn_host_free(fn_host *h)
          * invocations (async ones: the front door is stopped already) end and release them. */
         pthread_mutex_lock(&h->mu);
         h->stopping = true;
+        for (fn_pool *p = h->pools; p; p = p->next)
+                pthread_cond_broadcast(&p->cv); /* invocations waiting for a worker give up */
         char **busy = NULL;
         size_t nb = 0;
         for (fn_pool *p = h->pools; p; p = p->next)
@@ -1225,6 +1360,7 @@ void fn_host_free(fn_host *h)
                         close(p->log_fd);
                 pthread_cond_destroy(&p->cv);
                 pthread_mutex_destroy(&p->log_mu);
+                free(p->log_path);
                 free(p->name);
                 free(p);
         }

@@ -2,6 +2,7 @@
 /* husk-fn (`husk fn ...`): the command line of the function host. */
 #include "fn.h"
 #include "husk/image.h"
+#include "husk/service.h"
 #include "util/json.h"
 #include "util/util.h"
 
@@ -18,6 +19,7 @@
 typedef struct args {
         const char *store, *image, *memory, *timeout, *concurrency, *max_queue, *keep_warm;
         const char *handler, *listen, *payload, *type, *endpoint, *init_timeout, *retry_delay;
+        const char *pids, *log_max_size, *log_rate, *max_events, *request_timeout;
         char **env;
         size_t n_env;
         bool follow, help;
@@ -44,10 +46,12 @@ static const char usage_text[] =
         "Commands:\n"
         "  create NAME --image IMAGE|FILE.tar [--memory 128M] [--timeout 3s] [--concurrency 4]\n"
         "         [--max-queue 64] [--keep-warm 10m] [--handler H] [--env K=V ...]\n"
+        "         [--pids 1024] [--log-max-size 10m] [--log-rate 1m] [--max-events 1000]\n"
         "  update NAME [the same options]\n"
         "  ls | inspect NAME | rm NAME\n"
         "  logs [-f] NAME             the function's log (START/END/REPORT and its output)\n"
         "  serve [--listen 127.0.0.1:9000] [--init-timeout 10s] [--retry-delay 1s]\n"
+        "        [--request-timeout 30s]   (to receive one request's headers and body)\n"
         "  invoke NAME [--payload JSON|@FILE] [--type RequestResponse|Event|DryRun]\n"
         "         [--endpoint HOST:PORT]   (default: the running serve's address)\n\n"
         "Every command takes --store DIR (default $HUSK_STORE or " HUSK_STORE_DEFAULT ").\n";
@@ -62,6 +66,8 @@ static const struct {
         O("keep-warm", keep_warm), O("handler", handler),     O("listen", listen),
         O("payload", payload),     O("type", type),           O("endpoint", endpoint),
         O("init-timeout", init_timeout), O("retry-delay", retry_delay),
+        O("pids", pids),           O("log-max-size", log_max_size), O("log-rate", log_rate),
+        O("max-events", max_events), O("request-timeout", request_timeout),
 #undef O
 };
 
@@ -91,8 +97,9 @@ static int parse(int argc, char **argv, args *a)
                 if (!eq)
                         i++;
                 if (len == 3 && strncmp(name, "env", 3) == 0) {
-                        if (!strchr(val, '=') || val[0] == '=')
-                                return fail("--env %s: use KEY=VALUE", val);
+                        char why[200];
+                        if (fn_env_check(val, why, sizeof(why)) < 0)
+                                return fail("--env: %s", why);
                         a->env = xrealloc(a->env, (a->n_env + 2) * sizeof(char *));
                         a->env[a->n_env++] = (char *)val;
                         a->env[a->n_env] = NULL;
@@ -157,6 +164,18 @@ static int apply_opts(const args *a, fn_def *d)
                 return 1;
         if (a->max_queue && uint_opt("max-queue", a->max_queue, 0, 100000, &d->max_queue))
                 return 1;
+        if (a->pids && uint_opt("pids", a->pids, 8, 4194304, &d->pids))
+                return 1;
+        if (a->max_events && uint_opt("max-events", a->max_events, 1, 100000, &d->max_events))
+                return 1;
+        if (a->log_max_size && (husk_service_size_parse(a->log_max_size, &d->log_max_size) < 0 ||
+                                d->log_max_size < 4096))
+                return fail("--log-max-size %s: a size of at least 4k, e.g. 10m", a->log_max_size);
+        if (a->log_rate && (husk_service_size_parse(a->log_rate, &d->log_rate) < 0 ||
+                            d->log_rate < 1024))
+                return fail("--log-rate %s: bytes per second, at least 1k, e.g. 1m", a->log_rate);
+        if (a->handler && !fn_text_printable(a->handler))
+                return fail("--handler: control characters are not allowed");
         if (a->handler) {
                 free(d->handler);
                 d->handler = xstrdup(a->handler);
@@ -220,6 +239,10 @@ static int cmd_create(args *a, bool create)
                 d->concurrency = 4;
                 d->max_queue = 64;
                 d->keep_warm_ms = 600000;
+                d->pids = FN_PIDS_DEFAULT;
+                d->log_max_size = FN_LOG_MAX_DEFAULT;
+                d->log_rate = FN_LOG_RATE_DEFAULT;
+                d->max_events = FN_EVENT_QUEUE_DEFAULT;
         } else if (fn_db_get(db, name, &d, &err) < 0) {
                 return fail("%s", err.msg);
         }
@@ -253,6 +276,10 @@ static void def_json(json_writer *w, const fn_def *d)
         json_kv_uint(w, "concurrency", d->concurrency);
         json_kv_uint(w, "max_queue", d->max_queue);
         json_kv_uint(w, "keep_warm_ms", d->keep_warm_ms);
+        json_kv_uint(w, "pids", d->pids);
+        json_kv_uint(w, "log_max_size", d->log_max_size);
+        json_kv_uint(w, "log_rate", d->log_rate);
+        json_kv_uint(w, "max_events", d->max_events);
         json_key(w, "env");
         json_arr_begin(w);
         for (size_t i = 0; d->env && d->env[i]; i++)
@@ -341,10 +368,20 @@ static int cmd_rm(args *a)
         int rc = 0;
         for (int i = 1; i < a->npos; i++) {
                 husk_error_t err = { 0 };
-                if (fn_db_rm(db, a->pos[i], &err) < 0)
+                if (fn_db_rm(db, a->pos[i], &err) < 0) {
                         rc = fail("%s", err.msg);
-                else
-                        printf("%s\n", a->pos[i]);
+                        continue;
+                }
+                /* The log goes with the function: a new one of the same name starts empty (a
+                 * running server reopens it, finding its file unlinked). */
+                static const char *const suffixes[] = { ".log", ".log.1" };
+                for (size_t k = 0; k < ARRAY_SIZE(suffixes); k++) {
+                        _cleanup_free_ char *rel = xasprintf("logs/%s%s", a->pos[i], suffixes[k]);
+                        _cleanup_free_ char *path = fn_path(store_of(a), rel);
+                        if (unlink(path) < 0 && errno != ENOENT)
+                                rc = fail("remove %s: %s", path, strerror(errno));
+                }
+                printf("%s\n", a->pos[i]);
         }
         return rc;
 }
@@ -356,31 +393,65 @@ static void on_signal(int s)
         stop_flag = 1;
 }
 
+/* Copies what fd holds from its offset to stdout: 0 at EOF, -1 on an error. */
+static int copy_out(int fd, const char *path)
+{
+        char buf[65536];
+        for (;;) {
+                ssize_t n = read(fd, buf, sizeof(buf));
+                if (n > 0) {
+                        if (write_all(STDOUT_FILENO, buf, (size_t)n) < 0)
+                                return -1;
+                        continue;
+                }
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0)
+                        fail("read %s: %s", path, strerror(errno));
+                return n < 0 ? -1 : 0;
+        }
+}
+
+/* The file at path is no longer the one fd reads: it was rotated (or removed and made again). */
+static bool replaced(int fd, const char *path)
+{
+        struct stat a, b;
+        if (fstat(fd, &a) < 0 || stat(path, &b) < 0)
+                return false;
+        return a.st_ino != b.st_ino || a.st_dev != b.st_dev;
+}
+
 static int cmd_logs(args *a)
 {
         if (a->npos != 2 || !fn_name_valid(a->pos[1]))
                 return fail("logs needs one valid NAME");
         _cleanup_free_ char *rel = xasprintf("logs/%s.log", a->pos[1]);
         _cleanup_free_ char *path = fn_path(store_of(a), rel);
+        _cleanup_free_ char *old = xasprintf("%s.1", path);
         _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
         if (fd < 0 && (!a->follow || errno != ENOENT))
                 return fail("%s: %s", path, errno == ENOENT ? "no log yet" : strerror(errno));
+        /* The rotated file first (--log-max-size), then the current one, as services do. */
+        _cleanup_close_ int ofd = open(old, O_RDONLY | O_CLOEXEC);
+        if (ofd >= 0 && copy_out(ofd, old) < 0)
+                return 1;
         signal(SIGINT, on_signal);
         signal(SIGTERM, on_signal);
-        char buf[65536];
         for (;;) {
                 if (fd < 0)
                         fd = open(path, O_RDONLY | O_CLOEXEC);
-                ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf)) : 0;
-                if (n > 0) {
-                        if (write_all(STDOUT_FILENO, buf, (size_t)n) < 0)
+                if (fd >= 0 && copy_out(fd, path) < 0)
+                        return 1;
+                if (!a->follow || stop_flag)
+                        return 0;
+                if (fd >= 0 && replaced(fd, path)) {
+                        /* What was written before the rename is read above; go on with the new file. */
+                        if (copy_out(fd, path) < 0)
                                 return 1;
+                        close(fd);
+                        fd = -1;
                         continue;
                 }
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (!a->follow || stop_flag)
-                        return n < 0 ? fail("read %s: %s", path, strerror(errno)) : 0;
                 struct timespec ts = { 0, 100000000 };
                 nanosleep(&ts, NULL);
         }
@@ -398,6 +469,9 @@ static int cmd_serve(args *a, char **argv)
                 return fail("--init-timeout %s: a duration", a->init_timeout);
         if (a->retry_delay && fn_parse_duration_ms(a->retry_delay, &o.retry_base_ms) < 0)
                 return fail("--retry-delay %s: a duration", a->retry_delay);
+        if (a->request_timeout && (fn_parse_duration_ms(a->request_timeout, &o.request_timeout_ms) < 0 ||
+                                   o.request_timeout_ms < 100 || o.request_timeout_ms > 3600000))
+                return fail("--request-timeout %s: 100ms .. 1h (e.g. 30s)", a->request_timeout);
         const char *listen = a->listen ? a->listen : FN_DEFAULT_LISTEN;
         husk_error_t err = { 0 };
         fn_host *h = NULL;
@@ -417,7 +491,9 @@ static int cmd_serve(args *a, char **argv)
                 return fail("%s", err.msg);
         }
         unsigned port = 0;
-        struct MHD_Daemon *front = fn_front_start(h, listen, &port, &err);
+        fn_guard *guard = NULL;
+        struct MHD_Daemon *front = fn_front_start(h, listen, o.request_timeout_ms, &guard, &port,
+                                                  &err);
         if (!front) {
                 fn_host_free(h);
                 return fail("%s", err.msg);
@@ -433,6 +509,7 @@ static int cmd_serve(args *a, char **argv)
         sigwait(&set, &sig);
         fprintf(stderr, "husk fn: stopping (signal %d)\n", sig);
         MHD_stop_daemon(front);
+        fn_guard_free(guard);
         fn_host_free(h);
         (void)unlinkat(dfd, "serve.addr", 0);
         return 0;

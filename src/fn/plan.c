@@ -204,3 +204,51 @@ char *fn_path(const char *store, const char *rel)
 {
         return xasprintf("%s/fn%s%s", store, rel && *rel ? "/" : "", rel ? rel : "");
 }
+
+bool fn_text_printable(const char *s)
+{
+        for (const unsigned char *p = (const unsigned char *)s; p && *p; p++)
+                if (*p < 0x20 || *p == 0x7f)
+                        return false;
+        return true;
+}
+
+int fn_env_check(const char *kv, char *why, size_t why_len)
+{
+        const char *eq = strchr(kv, '=');
+        if (!eq || eq == kv) {
+                snprintf(why, why_len, "environment variable \"%.64s\": use KEY=VALUE", kv);
+                return -EINVAL;
+        }
+        for (const unsigned char *p = (const unsigned char *)kv; *p; p++)
+                if (*p < 0x20 || *p == 0x7f) {
+                        /* The name as shown: its control characters as '?'. */
+                        char name[65];
+                        size_t nl = (size_t)(eq - kv) < 64 ? (size_t)(eq - kv) : 64;
+                        for (size_t i = 0; i < nl; i++)
+                                name[i] = (kv[i] > 0 && kv[i] < 0x20) || kv[i] == 0x7f ? '?' : kv[i];
+                        name[nl] = '\0';
+                        snprintf(why, why_len, "environment variable %s: %s holds a control "
+                                 "character (0x%02x); line breaks and other control characters "
+                                 "are not allowed", name,
+                                 (const char *)p < eq ? "its name" : "its value", *p);
+                        return -EINVAL;
+                }
+        return 0;
+}
+
+size_t fn_rate_take(fn_rate *r, uint64_t now_ms, size_t n, uint64_t *ret_flushed)
+{
+        *ret_flushed = 0;
+        if (now_ms < r->window_start_ms || now_ms - r->window_start_ms >= 1000) {
+                *ret_flushed = r->dropped;
+                r->dropped = 0;
+                r->used = 0;
+                r->window_start_ms = now_ms;
+        }
+        uint64_t room = r->used < r->rate ? r->rate - r->used : 0;
+        size_t take = n < room ? n : (size_t)room;
+        r->used += take;
+        r->dropped += n - take;
+        return take;
+}

@@ -21,6 +21,7 @@ static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, const ch
         struct MHD_Response *r = MHD_create_response_from_buffer(strlen(json), (void *)json,
                                                                  MHD_RESPMEM_MUST_COPY);
         MHD_add_response_header(r, "Content-Type", "application/json");
+        fn_guard_set(c, FN_GUARD_SENDING);
         enum MHD_Result ret = MHD_queue_response(c, status, r);
         MHD_destroy_response(r);
         return ret;
@@ -30,6 +31,7 @@ static enum MHD_Result send_next(fn_worker *w, struct MHD_Connection *c)
 {
         fn_next n;
         memset(&n, 0, sizeof(n));
+        fn_guard_set(c, FN_GUARD_BUSY); /* /next waits for an invocation: not bounded here */
         if (fn_worker_next(w, &n) < 0)
                 return reply(c, 500, "{\"errorMessage\":\"worker is stopping\","
                                      "\"errorType\":\"Runtime.ExitError\"}");
@@ -44,6 +46,7 @@ static enum MHD_Result send_next(fn_worker *w, struct MHD_Connection *c)
         MHD_add_response_header(r, "Lambda-Runtime-Deadline-Ms", dl);
         MHD_add_response_header(r, "Lambda-Runtime-Invoked-Function-Arn", n.function_arn);
         MHD_add_response_header(r, "Lambda-Runtime-Trace-Id", trace);
+        fn_guard_set(c, FN_GUARD_SENDING);
         enum MHD_Result ret = MHD_queue_response(c, 200, r);
         MHD_destroy_response(r);
         return ret;
@@ -141,8 +144,11 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
                       enum MHD_RequestTerminationCode toe)
 {
         (void)cls;
-        (void)c;
         (void)toe;
+        /* Between requests a kept-alive connection may idle for as long as the function works
+         * (up to its timeout, then the worker is removed): the next request line restarts the
+         * bound (fn_guard_uri_log). */
+        fn_guard_set(c, FN_GUARD_IDLE);
         rreq *q = *con_cls;
         if (q) {
                 free(q->body);
@@ -151,14 +157,20 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
         }
 }
 
-int fn_rapi_start(fn_worker *w, int listen_fd, struct MHD_Daemon **ret, husk_error_t *err)
+/* No idle timeout: a frozen worker keeps its /next connection for keep-warm, and a function
+ * may work for its whole timeout between two requests. The guard bounds each request from its
+ * request line to its last body byte, and each answer, counting only the time the worker is
+ * not frozen; at most FN_RAPI_CONNECTIONS connections (each is a host thread). */
+int fn_rapi_start(fn_worker *w, int listen_fd, fn_guard *g, struct MHD_Daemon **ret,
+                  husk_error_t *err)
 {
-        /* No connection timeout: a frozen worker keeps its /next connection for keep-warm. */
         struct MHD_Daemon *d = MHD_start_daemon(
-                MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD, 0, NULL, NULL,
-                handler, w, MHD_OPTION_LISTEN_SOCKET, listen_fd, MHD_OPTION_CONNECTION_TIMEOUT,
-                (unsigned)0, MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
-                MHD_OPTION_CONNECTION_LIMIT, (unsigned)16, MHD_OPTION_END);
+                MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL, 0,
+                NULL, NULL, handler, w, MHD_OPTION_LISTEN_SOCKET, listen_fd,
+                MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)0, MHD_OPTION_NOTIFY_COMPLETED, completed,
+                NULL, MHD_OPTION_NOTIFY_CONNECTION, fn_guard_notify, g,
+                MHD_OPTION_URI_LOG_CALLBACK, fn_guard_uri_log, NULL, MHD_OPTION_CONNECTION_LIMIT,
+                (unsigned)FN_RAPI_CONNECTIONS, MHD_OPTION_END);
         if (!d) {
                 close(listen_fd);
                 return husk_error_set(err, EIO, "start the Runtime API server");

@@ -11,7 +11,14 @@
  *   oom        touches memory until the cgroup limit ends it
  *   slowinit   sleeps $SLOW_INIT_MS (default 15000) before its first /next
  *   initerror  reports /init/error and exits 1
- *   net        tries a TCP connect to 1.1.1.1:80 and answers {"connect":"ERRNO NAME"} */
+ *   net        tries a TCP connect to 1.1.1.1:80 and answers {"connect":"ERRNO NAME"}
+ *   forkbomb   forks without end (every child forks too; a failed fork retries after 10 ms)
+ *   spam       writes the event's "bytes" (default 50 MiB) of output at once, answers {"wrote":N}
+ *   rapislow   opens one more Runtime API connection and trickles a request into it, a byte
+ *              every 100 ms for the event's "ms" (default 8000); answers {"closed_after_ms":N}
+ *              (-1: the server never closed it)
+ *   rapiconns  opens 12 more Runtime API connections, sends a request on each and answers
+ *              {"answered":N}: how many got an answer */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -20,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -132,6 +140,78 @@ static const char *env_or(const char *k, const char *d)
         return v ? v : d;
 }
 
+static long num_field(const char *ev, const char *key, long def)
+{
+        const char *m = strstr(ev, key);
+        if (m && (m = strchr(m, ':')))
+                return strtol(m + 1, NULL, 10);
+        return def;
+}
+
+static long now_ms(void)
+{
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int api_socket(void)
+{
+        int s = socket(AF_INET, SOCK_STREAM, 0);
+        if (s < 0 || connect(s, (struct sockaddr *)&api, sizeof(api)) < 0)
+                die("connect to the Runtime API");
+        return s;
+}
+
+/* 1 when the peer closed s (EOF or an error), 0 when it is still open. */
+static int peer_closed(int s)
+{
+        char c;
+        ssize_t k = recv(s, &c, 1, MSG_DONTWAIT | MSG_PEEK);
+        return k == 0 || (k < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
+}
+
+static char *rapislow(long ms)
+{
+        int s = api_socket();
+        static const char head[] = "POST /2018-06-01/runtime/init/error HTTP/1.1\r\nHost: x\r\nX-Slow: ";
+        long t0 = now_ms(), closed = -1;
+        if (send(s, head, sizeof(head) - 1, MSG_NOSIGNAL) < 0)
+                closed = 0;
+        while (closed < 0 && now_ms() - t0 < ms) {
+                sleep_ms(100);
+                if (peer_closed(s) || send(s, "a", 1, MSG_NOSIGNAL) < 0)
+                        closed = now_ms() - t0;
+        }
+        close(s);
+        char *out = NULL;
+        if (asprintf(&out, "{\"closed_after_ms\":%ld}", closed) < 0)
+                exit(2);
+        return out;
+}
+
+static char *rapiconns(void)
+{
+        int s[12], answered = 0;
+        static const char req[] = "GET /2018-06-01/runtime/nothing HTTP/1.1\r\nHost: x\r\n\r\n";
+        for (int i = 0; i < 12; i++) {
+                s[i] = api_socket();
+                (void)send(s[i], req, sizeof(req) - 1, MSG_NOSIGNAL);
+        }
+        for (int i = 0; i < 12; i++) {
+                struct pollfd p = { .fd = s[i], .events = POLLIN };
+                char buf[512];
+                if (poll(&p, 1, 1000) == 1 && recv(s[i], buf, sizeof(buf), 0) > 0)
+                        answered++;
+        }
+        for (int i = 0; i < 12; i++)
+                close(s[i]);
+        char *out = NULL;
+        if (asprintf(&out, "{\"answered\":%d}", answered) < 0)
+                exit(2);
+        return out;
+}
+
 static char *handle(const char *h, const char *ev)
 {
         char *out = NULL;
@@ -183,6 +263,33 @@ static char *handle(const char *h, const char *ev)
                         memset(p, 1, n);
                 }
         }
+        if (strcmp(h, "forkbomb") == 0) {
+                printf("forking\n");
+                fflush(stdout);
+                for (;;)
+                        if (fork() < 0)
+                                sleep_ms(10);
+        }
+        if (strcmp(h, "spam") == 0) {
+                long total = num_field(ev, "\"bytes\"", 50L << 20), done = 0;
+                static char line[4096];
+                memset(line, 'x', sizeof(line) - 1);
+                line[sizeof(line) - 1] = '\n';
+                while (done < total) {
+                        size_t n = total - done < (long)sizeof(line) ? (size_t)(total - done)
+                                                                     : sizeof(line);
+                        if (write(1, line, n) < 0)
+                                die("write");
+                        done += (long)n;
+                }
+                if (asprintf(&out, "{\"wrote\":%ld}", done) < 0)
+                        exit(2);
+                return out;
+        }
+        if (strcmp(h, "rapislow") == 0)
+                return rapislow(num_field(ev, "\"ms\"", 8000));
+        if (strcmp(h, "rapiconns") == 0)
+                return rapiconns();
         if (strcmp(h, "net") == 0) {
                 int s = socket(AF_INET, SOCK_STREAM, 0);
                 struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(80) };

@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <sqlite3.h>
+#include <time.h>
 
 static void test_names(void **state)
 {
@@ -298,8 +300,8 @@ static void test_db_async(void **state)
         fn_db *db = NULL;
         husk_error_t err = { 0 };
         assert_int_equal(fn_db_open(path, &db, &err), 0);
-        assert_int_equal(fn_db_async_add(db, "id-1", "f", "{\"a\":1}", 7, &err), 0);
-        assert_int_equal(fn_db_async_add(db, "id-2", "f", "", 0, &err), 0);
+        assert_int_equal(fn_db_async_add(db, "id-1", "f", "{\"a\":1}", 7, 10, 0, &err), 0);
+        assert_int_equal(fn_db_async_add(db, "id-2", "f", "", 0, 10, 0, &err), 0);
         fn_async *v = NULL;
         size_t n = 0;
         assert_int_equal(fn_db_async_claim(db, 0, 1, &v, &n, &err), 0);
@@ -339,6 +341,149 @@ static void test_db_async(void **state)
         rm_db(path);
 }
 
+/* Issue 12: env records are one variable per line; a control character would split or corrupt
+ * one. */
+static void test_env_check(void **state)
+{
+        (void)state;
+        char why[200];
+        assert_int_equal(fn_env_check("A=1", why, sizeof(why)), 0);
+        assert_int_equal(fn_env_check("A=", why, sizeof(why)), 0);
+        assert_int_equal(fn_env_check("A=two words=ok", why, sizeof(why)), 0);
+        assert_int_equal(fn_env_check("A=1\nB=2", why, sizeof(why)), -EINVAL);
+        assert_string_equal(why, "environment variable A: its value holds a control character "
+                                 "(0x0a); line breaks and other control characters are not allowed");
+        assert_int_equal(fn_env_check("A\rB=1", why, sizeof(why)), -EINVAL);
+        assert_non_null(strstr(why, "A?B: its name"));
+        assert_int_equal(fn_env_check("A=\x7f", why, sizeof(why)), -EINVAL);
+        assert_int_equal(fn_env_check("A=\t", why, sizeof(why)), -EINVAL);
+        assert_int_equal(fn_env_check("=1", why, sizeof(why)), -EINVAL);
+        assert_int_equal(fn_env_check("NOEQ", why, sizeof(why)), -EINVAL);
+        assert_true(fn_text_printable("function.handler"));
+        assert_true(fn_text_printable("caf\xc3\xa9")); /* UTF-8 is text */
+        assert_false(fn_text_printable("a\nb"));
+}
+
+/* The output budget of one invocation: rate bytes per one-second window, the rest dropped and
+ * reported once when the next window starts. */
+static void test_rate(void **state)
+{
+        (void)state;
+        fn_rate r = { .rate = 1000 };
+        uint64_t fl = 99;
+        assert_int_equal(fn_rate_take(&r, 5000, 600, &fl), 600);
+        assert_int_equal(fl, 0);
+        assert_int_equal(fn_rate_take(&r, 5100, 600, &fl), 400);
+        assert_int_equal(fn_rate_take(&r, 5900, 50, &fl), 0);
+        assert_int_equal(r.dropped, 250);
+        assert_int_equal(fn_rate_take(&r, 6000, 10, &fl), 10); /* a new window */
+        assert_int_equal(fl, 250);
+        assert_int_equal(r.dropped, 0);
+        assert_int_equal(fn_rate_take(&r, 6999, 2000, &fl), 990);
+        assert_int_equal(fl, 0);
+        assert_int_equal(r.dropped, 1010);
+}
+
+static void test_db_limits(void **state)
+{
+        (void)state;
+        char *path = tmpdb();
+        fn_db *db = NULL;
+        husk_error_t err = { 0 };
+        assert_int_equal(fn_db_open(path, &db, &err), 0);
+        char *env[] = { "A=1", NULL };
+        fn_def d = { .name = "f", .image = "x.tar", .image_id = "sha256:ab", .handler = "h",
+                     .memory_mb = 128, .timeout_ms = 1000, .concurrency = 1, .max_queue = 1,
+                     .keep_warm_ms = 0, .pids = 64, .log_max_size = 8192, .log_rate = 2048,
+                     .max_events = 2, .env = env };
+        assert_int_equal(fn_db_put(db, &d, true, &err), 0);
+        fn_def *g = NULL;
+        assert_int_equal(fn_db_get(db, "f", &g, &err), 0);
+        assert_int_equal(g->pids, 64);
+        assert_int_equal(g->log_max_size, 8192);
+        assert_int_equal(g->log_rate, 2048);
+        assert_int_equal(g->max_events, 2);
+        fn_def_free(g);
+        /* A variable with a line break would come back as two: refused at the record. */
+        char *bad[] = { "A=1\nB=2", NULL };
+        d.env = bad;
+        assert_int_equal(fn_db_put(db, &d, false, &err), -EINVAL);
+        assert_non_null(strstr(err.msg, "control character"));
+        d.env = env;
+        d.handler = "h\nx";
+        assert_int_equal(fn_db_put(db, &d, false, &err), -EINVAL);
+        d.handler = "h";
+
+        /* The queue of unfinished events is bounded per function. */
+        const uint64_t t0 = 1700000000000ull;
+        assert_int_equal(fn_db_async_add(db, "e1", "f", "{}", 2, 2, t0, &err), 0);
+        assert_int_equal(fn_db_async_add(db, "e2", "f", "{}", 2, 2, t0, &err), 0);
+        assert_int_equal(fn_db_async_add(db, "e3", "f", "{}", 2, 2, t0, &err), -EAGAIN);
+        assert_non_null(strstr(err.msg, "--max-events"));
+        assert_int_equal(fn_db_async_add(db, "o1", "other", "{}", 2, 2, t0, &err), 0);
+        /* Six hours later e1/e2/o1 have expired: nothing runs, they are failed. */
+        fn_async *v = NULL;
+        size_t n = 9;
+        assert_int_equal(fn_db_async_claim(db, t0 + FN_EVENT_MAX_AGE_MS + 1, 10, &v, &n, &err), 0);
+        assert_int_equal(n, 0);
+        free(v);
+        unsigned cnt[4];
+        assert_int_equal(fn_db_async_counts(db, "f", cnt, &err), 0);
+        assert_int_equal(cnt[0], 0);
+        assert_int_equal(cnt[3], 2);
+        /* Room again; a finished event loses its payload. */
+        assert_int_equal(fn_db_async_add(db, "e4", "f", "{\"big\":1}", 9, 2, 0, &err), 0);
+        assert_int_equal(fn_db_async_claim(db, 0, 10, &v, &n, &err), 0);
+        assert_int_equal(n, 1);
+        fn_async_free(&v[0]);
+        free(v);
+        assert_int_equal(fn_db_async_finish(db, "e4", true, 0, "{}", &err), 0);
+        sqlite3 *raw = NULL;
+        assert_int_equal(sqlite3_open(path, &raw), SQLITE_OK);
+        sqlite3_stmt *st = NULL;
+        assert_int_equal(sqlite3_prepare_v2(raw, "SELECT sum(length(payload)) FROM async WHERE"
+                                                 " state IN ('done','failed')", -1, &st, NULL),
+                         SQLITE_OK);
+        assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+        assert_int_equal(sqlite3_column_int64(st, 0), 0);
+        sqlite3_finalize(st);
+        sqlite3_close(raw);
+        /* Purge: the newest `keep` of each function, none older than keep_ms. */
+        assert_int_equal(fn_db_async_purge(db, 0, 1, 3600000, &err), 0);
+        assert_int_equal(fn_db_async_counts(db, "f", cnt, &err), 0);
+        assert_int_equal(cnt[2] + cnt[3], 1);
+        assert_int_equal(cnt[2], 1); /* e4, the newest */
+        /* o1 expired (finished) at t0 + 6 h, years ago: gone by age */
+        assert_int_equal(fn_db_async_counts(db, "other", cnt, &err), 0);
+        assert_int_equal(cnt[3], 0);
+        assert_int_equal(fn_db_async_purge(db, ((uint64_t)time(NULL) + 3602) * 1000, 100, 3600000,
+                                           &err), 0);
+        assert_int_equal(fn_db_async_counts(db, "f", cnt, &err), 0);
+        assert_int_equal(cnt[2] + cnt[3], 0);
+        /* A claimed event that did not run (the host stopping) is pending again, its attempt
+         * not counted. */
+        assert_int_equal(fn_db_async_add(db, "e6", "f", "{}", 2, 2, 0, &err), 0);
+        assert_int_equal(fn_db_async_claim(db, 0, 10, &v, &n, &err), 0);
+        assert_int_equal(n, 1);
+        assert_int_equal(v[0].attempts, 1);
+        fn_async_free(&v[0]);
+        free(v);
+        assert_int_equal(fn_db_async_release(db, "e6", &err), 0);
+        assert_int_equal(fn_db_async_claim(db, 0, 10, &v, &n, &err), 0);
+        assert_int_equal(n, 1);
+        assert_int_equal(v[0].attempts, 1);
+        fn_async_free(&v[0]);
+        free(v);
+        assert_int_equal(fn_db_async_finish(db, "e6", true, 0, "{}", &err), 0);
+        /* rm takes the function's events with it. */
+        assert_int_equal(fn_db_async_add(db, "e5", "f", "{}", 2, 2, 0, &err), 0);
+        assert_int_equal(fn_db_rm(db, "f", &err), 0);
+        assert_int_equal(fn_db_async_counts(db, "f", cnt, &err), 0);
+        assert_int_equal(cnt[0], 0);
+        fn_db_close(db);
+        rm_db(path);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -348,7 +493,8 @@ int main(void)
                 cmocka_unit_test(test_exit_message), cmocka_unit_test(test_admit),
                 cmocka_unit_test(test_admit_simulation), cmocka_unit_test(test_retry),
                 cmocka_unit_test(test_uuid),        cmocka_unit_test(test_db_functions),
-                cmocka_unit_test(test_db_async),
+                cmocka_unit_test(test_db_async),    cmocka_unit_test(test_env_check),
+                cmocka_unit_test(test_rate),        cmocka_unit_test(test_db_limits),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
