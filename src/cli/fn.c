@@ -25,7 +25,14 @@
         "  --max-queue N                  invocations waiting for a worker, 0 .. 100000 (64)\n"  \
         "  --keep-warm DURATION           how long an idle worker stays (default 10m)\n"         \
         "  --handler H                    _HANDLER of the runtime (default function.handler)\n"  \
-        "  --env KEY=VALUE                an environment variable (repeatable)\n" STORE_OPT
+        "  --env KEY=VALUE                an environment variable (repeatable)\n"              \
+        "  --pids N                       processes and threads of a worker, 8 .. 4194304\n"     \
+        "                                 (default 1024)\n"                                      \
+        "  --log-max-size SIZE            the log rotates to NAME.log.1 past it (default 10m)\n" \
+        "  --log-rate SIZE                output one invocation may log per second; the rest\n"  \
+        "                                 is dropped with a marker line (default 1m)\n"          \
+        "  --max-events N                 Event invocations waiting per function, 1 .. 100000;\n" \
+        "                                 past it 429 (default 1000)\n" STORE_OPT
 
 /* `husk fn COMMAND --help`: that command's usage (husk-fn prints only the general one). */
 static const struct {
@@ -50,7 +57,10 @@ static const struct {
                    "  --listen ADDR:PORT             where to listen (default 127.0.0.1:9000)\n"
                    "  --init-timeout DURATION        longest worker start (default 10s)\n"
                    "  --retry-delay DURATION         first delay before an Event invocation "
-                   "is retried (default 1s)\n" STORE_OPT },
+                   "is retried (default 1s)\n"
+                   "  --request-timeout DURATION     longest time to receive one request's headers "
+                   "and body,\n"
+                   "                                 and to send its answer (default 30s)\n" STORE_OPT },
         { "invoke", "Usage: husk fn invoke NAME [options]\n\n"
                     "Invoke a function through the running serve and print its answer.\n\n"
                     "Options:\n"
