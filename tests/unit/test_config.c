@@ -7,7 +7,9 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "caps/caps.h"
 #include "config/oci_config.h"
+#include "process/process.h"
 #include "seccomp/seccomp.h"
 #include "util/util.h"
 
@@ -1150,6 +1152,30 @@ static const bad_case bad_cases[] = {
           "config.json: .linux.seccomp.syscalls: expected an array, got an object" },
 };
 
+/* runc spec's capabilities: ambient without inheritable. The config keeps what was written; the
+ * caps module raises only what the kernel allows (runc and crun skip the rest), and the warning
+ * names each skipped capability once, with one CAP_ prefix. */
+static void test_ambient_skipped(void **state)
+{
+        (void)state;
+        _cleanup_config_ husk_config *c = parse_ok(
+                "{'ociVersion':'1.0.2','root':{'path':'r'},'process':{'args':['sh'],'cwd':'/',"
+                "'capabilities':{'bounding':['CAP_KILL','CAP_CHOWN'],'permitted':['CAP_KILL',"
+                "'CAP_CHOWN'],'inheritable':['CAP_CHOWN'],'ambient':['CAP_KILL','CAP_CHOWN']}}}");
+        uint64_t skipped = 0;
+        assert_int_equal(caps_ambient_effective(&c->process->capabilities, &skipped),
+                         1ULL << CAP_CHOWN);
+        assert_int_equal(skipped, 1ULL << CAP_KILL);
+        _cleanup_free_ char *w = process_ambient_warning(c->process);
+        assert_non_null(w);
+        assert_non_null(strstr(w, "ambient: CAP_KILL not raised"));
+        _cleanup_free_ char *names = caps_mask_names((1ULL << CAP_KILL) | (1ULL << CAP_SYS_ADMIN));
+        assert_string_equal(names, "CAP_KILL, CAP_SYS_ADMIN");
+        c->process->capabilities.inheritable |= 1ULL << CAP_KILL;
+        _cleanup_free_ char *none = process_ambient_warning(c->process);
+        assert_null(none);
+}
+
 static void test_bad(void **state)
 {
         const bad_case *bc = *state;
@@ -1189,6 +1215,7 @@ int main(void)
                 cmocka_unit_test(test_load_bundle),
                 cmocka_unit_test(test_nul_byte),
                 cmocka_unit_test(test_truncations_and_mutations),
+                cmocka_unit_test(test_ambient_skipped),
         };
         size_t n_fixed = ARRAY_SIZE(fixed), n = n_fixed + ARRAY_SIZE(bad_cases);
         struct CMUnitTest *tests = xcalloc(n, sizeof(*tests));

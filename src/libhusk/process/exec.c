@@ -513,6 +513,9 @@ static int exec_start(exec_ctx *c, const husk_global_t *g, const husk_exec_opts_
         const config_process *p = c->proc;
         if (!p->args || p->n_args == 0)
                 return husk_error_set(err, EINVAL, "exec: the process has no args");
+        _cleanup_free_ char *amb = process_ambient_warning(p);
+        if (amb && g && g->warn)
+                g->warn(amb);
         if (p->terminal && o->detach && !o->console_socket)
                 return husk_error_set(err, EINVAL,
                                       "cannot allocate a tty when husk detaches without a console "

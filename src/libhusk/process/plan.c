@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Pure helpers of the start sequence, unit tested: executable lookup and sysctl checks. */
+#include "caps/caps.h"
 #include "process/process.h"
 #include "util/util.h"
 
@@ -133,4 +134,18 @@ int process_sysctl_path(const char *key, const ns_plan *plan, char **ret_path, h
                         *p = '/';
         *ret_path = xasprintf("/proc/sys/%s", k);
         return 0;
+}
+
+char *process_ambient_warning(const config_process *p)
+{
+        uint64_t skipped = 0;
+        if (!p->has_capabilities)
+                return NULL;
+        (void)caps_ambient_effective(&p->capabilities, &skipped);
+        if (!skipped)
+                return NULL;
+        _cleanup_free_ char *names = caps_mask_names(skipped);
+        return xasprintf("process.capabilities.ambient: %s not raised: an ambient capability must "
+                         "also be in the permitted and inheritable sets (runc and crun skip it too)",
+                         names);
 }

@@ -58,6 +58,9 @@ int process_switch_user(const config_process *p, husk_error_t *err);
  * permission denied. */
 int process_find_exec(const char *arg0, char *const *env, const char *cwd, char **ret_path,
                       husk_error_t *err);
+/* The warning for ambient capabilities that are skipped because they are not also permitted and
+ * inheritable (the host side gives it to husk_global_t.warn), allocated; NULL when none are. */
+char *process_ambient_warning(const config_process *p);
 /* strerror(e) with a lower-case first letter into buf, as engines match error texts. */
 const char *lower_strerror(int e, char *buf, size_t len);
 /* The /proc/sys path of a sysctl key when the key is namespaced and the namespace it belongs to is

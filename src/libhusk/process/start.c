@@ -204,6 +204,9 @@ static int load_bundle(create_ctx *c, husk_error_t *err)
                 return husk_error_set(err, EINVAL, "%s: .process.args is required", c->config_path);
         if (o->listen_fds > 0)
                 set_listen_env(cfg->process, o->listen_fds);
+        _cleanup_free_ char *amb = process_ambient_warning(cfg->process);
+        if (amb && c->g && c->g->warn)
+                c->g->warn(amb);
         if (!cfg->has_root || !cfg->root.path || !cfg->root.path[0])
                 return husk_error_set(err, EINVAL, "%s: .root.path is required", c->config_path);
         _cleanup_free_ char *joined = cfg->root.path[0] == '/'
