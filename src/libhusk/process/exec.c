@@ -195,6 +195,7 @@ static _Noreturn void exec_process(exec_args *a, husk_error_t *err)
         _cleanup_free_ char *exe = NULL;
         XCHECK(a, process_find_exec(p->args[0], p->env, p->cwd, &exe, err), err);
         XCHECK(a, process_enter_cwd(p->cwd, err), err);
+        XCHECK(a, process_apply_sched(p, err), err);
         int notify_fd = -1;
         bool loaded = false;
         if (a->seccomp && a->seccomp->notify) {
@@ -514,8 +515,12 @@ static int exec_start(exec_ctx *c, const husk_global_t *g, const husk_exec_opts_
         if (!p->args || p->n_args == 0)
                 return husk_error_set(err, EINVAL, "exec: the process has no args");
         _cleanup_free_ char *amb = process_ambient_warning(p);
-        if (amb && g && g->warn)
-                g->warn(amb);
+        if (g && g->warn) {
+                for (size_t i = 0; p->warnings && p->warnings[i]; i++)
+                        g->warn(p->warnings[i]);
+                if (amb)
+                        g->warn(amb);
+        }
         if (p->terminal && o->detach && !o->console_socket)
                 return husk_error_set(err, EINVAL,
                                       "cannot allocate a tty when husk detaches without a console "

@@ -322,6 +322,7 @@ _Noreturn void container_main(init_args *a)
         CHECK(a, process_find_exec(proc->args[0], proc->env, proc->cwd, &exe, err), err);
         /* Before READY, so a bad cwd fails the create. */
         CHECK(a, process_enter_cwd(proc->cwd, err), err);
+        CHECK(a, process_apply_sched(proc, err), err);
         if (cfg->linux_.has_personality && cfg->linux_.personality_domain &&
             strcmp(cfg->linux_.personality_domain, "LINUX32") == 0 && personality(PER_LINUX32) < 0)
                 child_fail(a, (fail_errno(err, "personality LINUX32"), err));

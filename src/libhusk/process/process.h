@@ -52,6 +52,10 @@ int process_enter_cwd(const char *cwd, husk_error_t *err);
  * exactly as configured and the ambient set. */
 int process_switch_user(const config_process *p, husk_error_t *err);
 
+/* Container side (sched.c), still privileged: process.scheduler (sched_setattr) and
+ * process.ioPriority (ioprio_set). */
+int process_apply_sched(const config_process *p, husk_error_t *err);
+
 /* Look up args[0] the way execvp would, inside the current root, with PATH from env (default PATH
  * when absent). Relative names containing '/' resolve against cwd. Errors use the texts engines
  * match on: exec: "X": stat X: no such file or directory / executable file not found in $PATH /

@@ -20,6 +20,7 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
@@ -185,6 +186,34 @@ static void set_listen_env(config_process *p, unsigned n)
         p->n_env = k;
 }
 
+/* SELinux is on when selinuxfs is mounted at /sys/fs/selinux (what libselinux checks first). */
+static bool selinux_enabled(void)
+{
+        struct statfs sf;
+        return statfs("/sys/fs/selinux", &sf) == 0 && sf.f_type == (typeof(sf.f_type))0xf97cff8c;
+}
+
+/* linux.mountLabel: without SELinux there is nothing to label (crun runs the container, runc's
+ * mount fails on the context= option); with it, husk cannot label and refuses. */
+static int check_mount_label(create_ctx *c, husk_error_t *err)
+{
+        const char *label = c->cfg->linux_.mount_label;
+        if (!label || !label[0])
+                return 0;
+        if (selinux_enabled())
+                return husk_error_set(err, EINVAL,
+                                      "%s: .linux.mountLabel: not supported by husk (SELinux is "
+                                      "enabled and husk cannot label mounts)",
+                                      c->config_path);
+        if (c->g && c->g->warn) {
+                _cleanup_free_ char *w = xasprintf("%s: .linux.mountLabel: ignored (SELinux is "
+                                                   "not enabled on this host)",
+                                                   c->config_path);
+                c->g->warn(w);
+        }
+        return 0;
+}
+
 /* Step 1: id, bundle, config, rootfs. */
 static int load_bundle(create_ctx *c, husk_error_t *err)
 {
@@ -205,8 +234,14 @@ static int load_bundle(create_ctx *c, husk_error_t *err)
         if (o->listen_fds > 0)
                 set_listen_env(cfg->process, o->listen_fds);
         _cleanup_free_ char *amb = process_ambient_warning(cfg->process);
-        if (amb && c->g && c->g->warn)
-                c->g->warn(amb);
+        if (c->g && c->g->warn) {
+                for (size_t i = 0; cfg->warnings && cfg->warnings[i]; i++)
+                        c->g->warn(cfg->warnings[i]);
+                if (amb)
+                        c->g->warn(amb);
+        }
+        if ((r = check_mount_label(c, err)) < 0)
+                return r;
         if (!cfg->has_root || !cfg->root.path || !cfg->root.path[0])
                 return husk_error_set(err, EINVAL, "%s: .root.path is required", c->config_path);
         _cleanup_free_ char *joined = cfg->root.path[0] == '/'
