@@ -69,4 +69,27 @@ like "$w" 'execCPUAffinity: ignored' "warning: execCPUAffinity ignored"
 like "$w" 'mountLabel: ignored \(SELinux is not enabled' "warning: mountLabel ignored without SELinux"
 fi
 
+# ---- rootfsPropagation rshared: "/" gets it before the binds (husk made it rslave first and
+# rshared only after the pivot, too late to stay in the host's peer group), so a mount made inside
+# a volume bound from a shared host mount reaches the host (Kubernetes Bidirectional).
+mkdir -p "$T/vol"
+mount --bind "$T/vol" "$T/vol" && mount --make-shared "$T/vol"
+b=$(new_bundle)
+cfg "$b" --arg v "$T/vol" '.linux.rootfsPropagation = "rshared"
+        | .mounts += [{"destination": "/vol", "type": "bind", "source": $v, "options": ["rbind", "rshared"]}]
+        | .process.args = ["/bin/sh", "-c", "mkdir -p /vol/sub && mount -t tmpfs -o size=1m tmpfs /vol/sub && echo in > /vol/sub/f && echo mounted"]
+        | .process.capabilities.bounding += ["CAP_SYS_ADMIN"] | .process.capabilities.effective += ["CAP_SYS_ADMIN"]
+        | .process.capabilities.permitted += ["CAP_SYS_ADMIN"]'
+out=$(hk run -b "$b" p1 2>&1)
+is "$out" "mounted" "rshared: the container mounts a tmpfs in the bidirectional volume"
+is "$(cat "$T/vol/sub/f" 2>&1)" "in" "rshared: the container's mount is seen on the host"
+umount "$T/vol/sub" 2>/dev/null
+# Default (rslave): the same mount stays inside.
+cfg "$b" 'del(.linux.rootfsPropagation) | .mounts[-1].options = ["rbind"]'
+out=$(hk run -b "$b" p2 2>&1)
+is "$out" "mounted" "rslave: the container mounts a tmpfs in the volume"
+[ -e "$T/vol/sub/f" ]; ok $((!$?)) "rslave: the container's mount does not reach the host"
+umount "$T/vol/sub" 2>/dev/null
+umount "$T/vol"
+
 done_testing

@@ -300,19 +300,50 @@ static bool dev_is_tmpfs(const husk_config *cfg)
         return r;
 }
 
+int rootfs_make_parent_private(const char *path, husk_error_t *err)
+{
+        _cleanup_free_ char *mi = NULL;
+        int r = read_file_at(AT_FDCWD, "/proc/self/mountinfo", 16 << 20, &mi, NULL);
+        if (r < 0)
+                return util_syserr(err, -r, "read /proc/self/mountinfo");
+        char best[4096] = "/";
+        for (char *save = NULL, *line = strtok_r(mi, "\n", &save); line;
+             line = strtok_r(NULL, "\n", &save)) {
+                char mp[4096];
+                if (sscanf(line, "%*s %*s %*s %*s %4095s", mp) != 1)
+                        continue;
+                rootfs_unescape_mountinfo(mp);
+                if (rootfs_path_has_prefix(path, mp) && strlen(mp) > strlen(best))
+                        snprintf(best, sizeof(best), "%s", mp);
+        }
+        if (mount(NULL, best, NULL, MS_PRIVATE, NULL) < 0)
+                return util_syserr(err, errno, "make %s (the mount holding the rootfs) private",
+                                   best);
+        return 0;
+}
+
 int rootfs_mounts(rootfs_ctx *c, husk_error_t *err)
 {
         const husk_config *cfg = c->cfg;
         c->rootfs_fd = -1;
         if (!c->rootfs || c->rootfs[0] != '/')
                 return husk_error_set(err, EINVAL, "rootfs path must be absolute");
-        /* Step 6: nothing we mount may propagate back to the host. rslave by default (host mounts
-         * still reach us); rprivate when the config asks for a private root. "shared" kinds are
-         * applied by rootfs_finalize, after the pivot. */
+        /* Step 6: "/" gets rootfsPropagation before any mount, as runc does: rslave by default
+         * (host mounts still reach us, nothing goes back). A shared kind keeps the host's peer
+         * groups, so a volume bound from a shared host mount is bidirectional (Kubernetes
+         * mountPropagation: Bidirectional); rootfs_finalize applies it again to the new root. */
         unsigned long prop = rootfs_propagation_flags(cfg->linux_.rootfs_propagation);
-        unsigned long first = MS_REC | ((prop & MS_PRIVATE) ? MS_PRIVATE : MS_SLAVE);
+        unsigned long first = prop ? prop : MS_SLAVE | MS_REC;
         if (mount(NULL, "/", NULL, first, NULL) < 0)
-                return util_syserr(err, errno, "make / %s", (prop & MS_PRIVATE) ? "rprivate" : "rslave");
+                return util_syserr(err, errno, "set the propagation of / (rootfsPropagation)");
+        /* With a shared "/", the self-bind below would propagate to the host and pivot_root
+         * refuses a shared parent: the mount holding the rootfs becomes private (in this mount
+         * namespace only), so the container's own mounts stay in it. */
+        if (prop & MS_SHARED) {
+                int r = rootfs_make_parent_private(c->rootfs, err);
+                if (r < 0)
+                        return r;
+        }
         /* pivot_root needs the new root to be a mount point: bind it on itself */
         if (mount(c->rootfs, c->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
                 return util_syserr(err, errno, "bind mount the rootfs %s on itself", c->rootfs);

@@ -11,7 +11,7 @@
 #include <sys/syscall.h>
 
 /* Unescape mountinfo's octal escapes (\040 for space, ...) in place. */
-static void unescape(char *s)
+void rootfs_unescape_mountinfo(char *s)
 {
         char *o = s;
         for (char *i = s; *i; i++) {
@@ -25,7 +25,7 @@ static void unescape(char *s)
         *o = '\0';
 }
 
-static bool path_has_prefix(const char *path, const char *prefix)
+bool rootfs_path_has_prefix(const char *path, const char *prefix)
 {
         size_t n = strlen(prefix);
         if (strcmp(prefix, "/") == 0)
@@ -54,8 +54,8 @@ static int hide_host_mounts(rootfs_ctx *c, husk_error_t *err)
                 if (!dash || sscanf(line, "%*s %*s %*s %*s %4095s", mp) != 1 ||
                     sscanf(dash + 3, "%255s", fstype) != 1)
                         continue;
-                unescape(mp);
-                if (path_has_prefix(mp, c->rootfs) || path_has_prefix(c->rootfs, mp))
+                rootfs_unescape_mountinfo(mp);
+                if (rootfs_path_has_prefix(mp, c->rootfs) || rootfs_path_has_prefix(c->rootfs, mp))
                         continue;
                 if (n + 2 > cap) {
                         cap = cap ? cap * 2 : 64;
@@ -67,6 +67,9 @@ static int hide_host_mounts(rootfs_ctx *c, husk_error_t *err)
                 mps[n] = types[n] = NULL;
         }
         for (size_t i = n; i-- > 0;) { /* children before parents */
+                /* never let the detach propagate to the host (rootfsPropagation shared keeps
+                 * the host's peer groups) */
+                (void)mount(NULL, mps[i], NULL, MS_SLAVE, NULL);
                 if (umount2(mps[i], MNT_DETACH | UMOUNT_NOFOLLOW) == 0 || errno == EINVAL ||
                     errno == ENOENT)
                         continue;

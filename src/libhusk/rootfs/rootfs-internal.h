@@ -49,6 +49,13 @@ unsigned long rootfs_propagation_flags(config_propagation p);
  * top stays at "/"). Used to compare config destinations ("/dev/" is "/dev") and to split paths. */
 char *rootfs_clean_path(const char *path);
 
+/* mountinfo's octal escapes (\040 for space, ...) undone in place (pivot.c). */
+void rootfs_unescape_mountinfo(char *s);
+/* path equals prefix or is below it ("/" is everything's prefix). */
+bool rootfs_path_has_prefix(const char *path, const char *prefix);
+/* The mount that holds path (longest mount point above it) made private, non-recursively. */
+int rootfs_make_parent_private(const char *path, husk_error_t *err);
+
 /* ---- copyup.c ---- */
 /* Copy the content of the covered directory (under_fd, any fd of it) into the tmpfs just mounted
  * over it (tmpfs_fd); the tmpfs root gets the directory's owner, and its mode unless keep_mode. */
