@@ -92,4 +92,9 @@ is "$out" "mounted" "rslave: the container mounts a tmpfs in the volume"
 umount "$T/vol/sub" 2>/dev/null
 umount "$T/vol"
 
+# ---- a new network namespace has lo up (runc and crun bring it up; husk left it down).
+b=$(new_bundle)
+out=$(run_in "$b" l1 /bin/sh -c 'cat /sys/class/net/lo/flags' 2>&1)
+is "$out" "0x9" "new network namespace: lo is up (IFF_UP|IFF_LOOPBACK)"
+
 done_testing

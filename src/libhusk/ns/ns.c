@@ -5,7 +5,10 @@
 
 #include <fcntl.h>
 #include <inttypes.h>
+#include <net/if.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 
 const char *ns_type_name(config_ns_type t)
 {
@@ -62,6 +65,7 @@ int ns_plan_make(const husk_config *cfg, ns_plan *ret, husk_error_t *err)
         p.new_pidns = (new_flags & CLONE_NEWPID) != 0;
         p.new_timens = (new_flags & CLONE_NEWTIME) != 0;
         p.new_cgroupns = (new_flags & CLONE_NEWCGROUP) != 0;
+        p.new_netns = (new_flags & CLONE_NEWNET) != 0;
         p.has_mountns = seen[NS_MOUNT];
         p.has_utsns = seen[NS_UTS];
         p.has_netns = seen[NS_NETWORK];
@@ -171,6 +175,23 @@ out:
                 if (fds[i] >= 0)
                         close(fds[i]);
         return r;
+}
+
+int ns_loopback_up(husk_error_t *err)
+{
+        _cleanup_close_ int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        if (s < 0)
+                return util_syserr(err, errno, "socket (to bring lo up)");
+        struct ifreq ifr = { 0 };
+        snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "lo");
+        if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0)
+                return util_syserr(err, errno, "get the flags of lo");
+        if (ifr.ifr_flags & IFF_UP)
+                return 0;
+        ifr.ifr_flags |= IFF_UP;
+        if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0)
+                return util_syserr(err, errno, "bring lo up");
+        return 0;
 }
 
 char *ns_format_time_offsets(const husk_config *cfg)

@@ -268,6 +268,8 @@ _Noreturn void container_main(init_args *a)
                  * unavailable (ENOSYS, quota): the container runs without one then. */
                 (void)syscall(SYS_keyctl, 1 /* KEYCTL_JOIN_SESSION_KEYRING */, NULL);
         }
+        if (a->plan->new_netns)
+                CHECK(a, ns_loopback_up(err), err);
         CHECK(a, apply_sysctls(cfg, a->plan, err), err);
         if (cfg->hostname && sethostname(cfg->hostname, strlen(cfg->hostname)) < 0)
                 child_fail(a, (util_syserr(err, errno, "sethostname %s", cfg->hostname), err));
