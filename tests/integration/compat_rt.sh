@@ -97,4 +97,21 @@ b=$(new_bundle)
 out=$(run_in "$b" l1 /bin/sh -c 'cat /sys/class/net/lo/flags' 2>&1)
 is "$out" "0x9" "new network namespace: lo is up (IFF_UP|IFF_LOOPBACK)"
 
+# ---- HOME from the container's /etc/passwd when the env has none ("/" without an entry), for the
+# container and for exec (runc and crun; husk left HOME unset).
+b=$(new_bundle_rw)
+echo 'app:x:1000:1000:App:/home/app:/bin/sh' >> "$b/rootfs/etc/passwd"
+cfg "$b" '.process.env = ["PATH=/bin"]'
+is "$(run_in "$b" h1 /bin/sh -c 'echo "$HOME"' 2>&1)" "/root" "uid 0 without HOME: HOME=/root"
+cfg "$b" '.process.user = {"uid": 1000, "gid": 1000}'
+is "$(run_in "$b" h2 /bin/sh -c 'echo "$HOME"' 2>&1)" "/home/app" "uid 1000 without HOME: its passwd home"
+cfg "$b" '.process.user = {"uid": 4242, "gid": 4242}'
+is "$(run_in "$b" h3 /bin/sh -c 'echo "$HOME"' 2>&1)" "/" "uid without a passwd entry: HOME=/"
+cfg "$b" '.process.user = {"uid": 1000, "gid": 1000} | .process.env = ["PATH=/bin", "HOME=/mine"]'
+is "$(run_in "$b" h4 /bin/sh -c 'echo "$HOME"' 2>&1)" "/mine" "a configured HOME is kept"
+cfg "$b" '.process.env = ["PATH=/bin"] | .process.args = ["/bin/sleep", "30"]'
+hk run -d -b "$b" h5 >/dev/null 2>&1
+is "$(hk exec -u 1000 h5 /bin/sh -c 'echo "$HOME"' 2>&1)" "/home/app" "exec without HOME: the passwd home of its user"
+hk delete -f h5 >/dev/null 2>&1
+
 done_testing

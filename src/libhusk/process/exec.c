@@ -194,6 +194,9 @@ static _Noreturn void exec_process(exec_args *a, husk_error_t *err)
         }
         _cleanup_free_ char *exe = NULL;
         XCHECK(a, process_find_exec(p->args[0], p->env, p->cwd, &exe, err), err);
+        /* HOME from the container's /etc/passwd when the process has none (runc, crun). */
+        _cleanup_strv_ char **home_env = process_env_home_from_root(p->env, p->user.uid);
+        char *const *env = home_env ? home_env : p->env;
         XCHECK(a, process_enter_cwd(p->cwd, err), err);
         XCHECK(a, process_apply_sched(p, err), err);
         int notify_fd = -1;
@@ -222,7 +225,7 @@ static _Noreturn void exec_process(exec_args *a, husk_error_t *err)
         /* Step 14: the filter is the last thing before execve. */
         if (a->seccomp && !loaded && p->no_new_privileges)
                 XCHECK(a, seccomp_prog_load(a->seccomp, &notify_fd, err), err);
-        execve(exe, p->args, p->env ? p->env : (char *[]){ NULL });
+        execve(exe, p->args, env ? env : (char *[]){ NULL });
         int e = errno;
         exec_fail(a, (util_syserr(err, e, "exec %s", exe), err));
 }
