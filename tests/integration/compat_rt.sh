@@ -114,4 +114,19 @@ hk run -d -b "$b" h5 >/dev/null 2>&1
 is "$(hk exec -u 1000 h5 /bin/sh -c 'echo "$HOME"' 2>&1)" "/home/app" "exec without HOME: the passwd home of its user"
 hk delete -f h5 >/dev/null 2>&1
 
+# ---- a process.cwd that does not exist is created (0755, root-owned, reachable by the user), as
+# runc and crun do; husk failed the chdir. An image symlink on the way stays inside the root.
+b=$(new_bundle_rw)
+cfg "$b" '.process.cwd = "/work/deep" | .process.user = {"uid": 1000, "gid": 1000}'
+out=$(run_in "$b" c1 /bin/sh -c 'pwd; stat -c "%a %u" /work/deep' 2>&1)
+is "$out" "/work/deep
+755 0" "missing cwd created 0755 and entered by uid 1000"
+mkdir -p "$T/hostside"
+ln -s "$T/hostside" "$b/rootfs/esc"
+cfg "$b" '.process.cwd = "/esc/new" | del(.mounts[] | select(.destination == "/tmp"))'
+out=$(run_in "$b" c2 /bin/pwd 2>&1)
+is "$out" "$T/hostside/new" "cwd through an absolute image symlink is created"
+[ ! -e "$T/hostside/new" ] && [ -d "$b/rootfs$T/hostside/new" ]
+ok $? "... inside the root, not on the host"
+
 done_testing

@@ -300,6 +300,27 @@ static bool dev_is_tmpfs(const husk_config *cfg)
         return r;
 }
 
+/* A process.cwd that does not exist is created (0755, so any user can reach it), as runc and crun
+ * do: after the mounts, so a cwd inside a volume or tmpfs is made there, and before root.readonly.
+ * Resolved inside the root: an image symlink on the way cannot send the mkdir to the host. */
+static int make_cwd(rootfs_ctx *c, husk_error_t *err)
+{
+        const char *cwd = c->cfg->process ? c->cfg->process->cwd : NULL;
+        if (!cwd || !cwd[0])
+                return 0;
+        _cleanup_close_ int fd = safe_open_in_root(c->rootfs_fd, cwd, 0, false);
+        if (fd != -ENOENT)
+                return 0; /* it exists (or cannot be opened): the chdir reports a problem */
+        mode_t old = umask(022);
+        int nfd = safe_mkdir_p_in_root(c->rootfs_fd, cwd, 0755);
+        umask(old);
+        if (nfd < 0)
+                return util_syserr(err, -nfd, "create the working directory %s (process.cwd)",
+                                   cwd);
+        close(nfd);
+        return 0;
+}
+
 int rootfs_make_parent_private(const char *path, husk_error_t *err)
 {
         _cleanup_free_ char *mi = NULL;
@@ -359,5 +380,8 @@ int rootfs_mounts(rootfs_ctx *c, husk_error_t *err)
                                                          ? cfg->mounts[i].destination
                                                          : "?");
         }
-        return rootfs_setup_dev(c, dev_is_tmpfs(cfg), err);
+        int r = rootfs_setup_dev(c, dev_is_tmpfs(cfg), err);
+        if (r < 0)
+                return r;
+        return make_cwd(c, err);
 }
