@@ -924,10 +924,10 @@ static const bad_case bad_cases[] = {
           "config.json: .mounts[0].options: expected an array of strings, got a string" },
         { "mount_type_number", CFG(",'mounts':[{'destination':'/a','type':1}]"),
           "config.json: .mounts[0].type: expected a string, got a number" },
-        { "mount_idmapped",
+        { "mount_idmapped_size",
           CFG(",'mounts':[{'destination':'/a','uidMappings':[{'containerID':0,'hostID':1,"
-              "'size':1}]}]"),
-          "config.json: .mounts[0].uidMappings: not supported by husk (idmapped mounts)" },
+              "'size':0}]}]"),
+          "config.json: .mounts[0].uidMappings[0]: size must be greater than 0" },
         /* hooks */
         { "hooks_array", CFG(",'hooks':[]"),
           "config.json: .hooks: expected an object, got an "

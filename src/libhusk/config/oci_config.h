@@ -96,7 +96,7 @@ typedef struct config_mount {
         char *source;      /* may be NULL */
         char **options;    /* NULL-terminated as well */
         size_t n_options;
-        config_idmap *uid_mappings; /* idmapped mounts: recognised, rejected if set */
+        config_idmap *uid_mappings; /* idmapped mount (bind mounts only) */
         size_t n_uid_mappings;
         config_idmap *gid_mappings;
         size_t n_gid_mappings;

@@ -196,10 +196,7 @@ static int parse_mount(jctx *c, yajl_val v, const char *path, config_mount *m)
         }
         if (!m->options)
                 m->options = xcalloc(1, sizeof(char *));
-        if (m->n_uid_mappings || m->n_gid_mappings) {
-                jpath_key(dp, path, m->n_uid_mappings ? "uidMappings" : "gidMappings");
-                return jerr(c, dp, "not supported by husk (idmapped mounts)");
-        }
+        /* uidMappings/gidMappings: idmapped mounts, applied by rootfs_open_sources */
         return 0;
 }
 

@@ -48,6 +48,10 @@ int ns_write_idmaps(pid_t pid, const husk_config *cfg, husk_error_t *err);
  * paths are opened first (joining a mount namespace changes how later paths resolve); the user
  * namespace is joined last, so the other setns calls still run with the host side's privileges. */
 int ns_join_paths(const husk_config *cfg, husk_error_t *err);
+/* Host side: a user namespace with these id maps, held by an fd (for idmapped mounts). A short-lived
+ * child unshares it and waits while the maps are written; it is reaped before this returns. */
+int ns_idmap_userns(const config_idmap *uids, size_t n_uids, const config_idmap *gids,
+                    size_t n_gids, int *ret_fd, husk_error_t *err);
 /* Container side, in a new network namespace: bring lo up (runc and crun do; a new namespace
  * starts with it down). */
 int ns_loopback_up(husk_error_t *err);

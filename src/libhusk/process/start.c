@@ -555,11 +555,20 @@ static int create_container(create_ctx *c, husk_error_t *err)
                         return r;
                 a.cgroup = c->cg;
         }
+        /* Bind sources and idmapped mounts, opened here as the host's root; the child inherits
+         * the trees (rootfs.h). */
+        if ((r = rootfs_open_sources(&a.rootfs, err)) < 0) {
+                if (c->cg)
+                        cgroup_join_close(c->cg);
+                return r;
+        }
         c->child = process_clone(c->plan.clone_flags, clone_fd, &in_cgroup);
-        if (c->child < 0)
-                return util_syserr(err, errno, "clone the container process");
         if (c->child == 0)
                 container_main(&a); /* container side: never returns */
+        int clone_errno = errno;
+        rootfs_close_sources(&a.rootfs);
+        if (c->child < 0)
+                return util_syserr(err, clone_errno, "clone the container process");
         c->pid = c->child;
         util_closep(&c->sync_child);
         if (c->cg)

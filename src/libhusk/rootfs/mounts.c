@@ -131,6 +131,11 @@ int bind_fd_onto_fd(int srcfd, int dstfd, const mount_flags *f, husk_error_t *er
                         return util_syserr(err, errno, "bind mount %s", what);
                 return 1; /* the caller reopens the destination and applies flags */
         }
+        return attach_tree(tree, dstfd, f, err, what);
+}
+
+int attach_tree(int tree, int dstfd, const mount_flags *f, husk_error_t *err, const char *what)
+{
         /* flags on the detached tree: the mount is never visible with weaker flags */
         int r = mount_fd_set_flags(tree, f->flags, f->clear, false, err, what);
         if (r < 0)
@@ -169,16 +174,22 @@ static int check_real_dir(int rootfd, const char *dest, husk_error_t *err)
         return 0;
 }
 
-static int mount_bind(rootfs_ctx *c, const config_mount *m, const char *dest, mount_flags *f,
-                      husk_error_t *err)
+/* idx: the config mount's index (its tree from rootfs_open_sources), or -1. */
+static int mount_bind(rootfs_ctx *c, const config_mount *m, ssize_t idx, const char *dest,
+                      mount_flags *f, husk_error_t *err)
 {
         if (!m->source)
                 return husk_error_set(err, EINVAL, "bind mount on %s has no source", dest);
         _cleanup_free_ char *src = m->source[0] == '/' || !c->bundle
                                            ? xstrdup(m->source)
                                            : xasprintf("%s/%s", c->bundle, m->source);
-        /* the source is a host path from the config (trusted): host symlinks are followed */
-        _cleanup_close_ int srcfd = open(src, O_PATH | O_CLOEXEC);
+        _cleanup_close_ int tree = -1;
+        if (idx >= 0 && (size_t)idx < c->n_src_trees)
+                tree = TAKE_FD(c->src_trees[idx]);
+        /* the source is a host path from the config (trusted): host symlinks are followed. The
+         * tree opened by the host side is used when there is one (see rootfs_open_sources). */
+        _cleanup_close_ int srcfd = tree >= 0 ? fcntl(tree, F_DUPFD_CLOEXEC, 3)
+                                              : open(src, O_PATH | O_CLOEXEC);
         if (srcfd < 0)
                 return util_syserr(err, errno, "open bind source %s", src);
         struct stat st;
@@ -190,7 +201,8 @@ static int mount_bind(rootfs_ctx *c, const config_mount *m, const char *dest, mo
         if (dstfd < 0)
                 return util_syserr(err, -dstfd, "create mount point %s in the rootfs", dest);
         _cleanup_free_ char *what = xasprintf("%s on %s", src, dest);
-        int r = bind_fd_onto_fd(srcfd, dstfd, f, err, what);
+        int r = tree >= 0 ? attach_tree(tree, dstfd, f, err, what)
+                          : bind_fd_onto_fd(srcfd, dstfd, f, err, what);
         if (r <= 0)
                 return r;
         /* fallback path: reopen the new mount (resolved in root again) to set its flags */
@@ -208,16 +220,18 @@ static int sysfs_fallback(rootfs_ctx *c, const char *dest, mount_flags *f, husk_
 {
         config_mount m = { .source = (char *)"/sys" };
         f->bind = f->rec = true;
-        return mount_bind(c, &m, dest, f, err);
+        return mount_bind(c, &m, -1, dest, f, err);
 }
 
-static int mount_one(rootfs_ctx *c, const config_mount *m, husk_error_t *err)
+static int mount_one(rootfs_ctx *c, const config_mount *m, size_t idx, husk_error_t *err)
 {
         if (!m->destination || m->destination[0] != '/')
                 return husk_error_set(err, EINVAL, "mount destination \"%s\" is not absolute",
                                       m->destination ? m->destination : "");
-        if (m->n_uid_mappings || m->n_gid_mappings)
-                return husk_error_set(err, EINVAL, "idmapped mounts are not supported");
+        if ((m->n_uid_mappings || m->n_gid_mappings) &&
+            (idx >= c->n_src_trees || c->src_trees[idx] < 0))
+                return husk_error_set(err, EINVAL,
+                                      "idmapped mount without a tree from the host side");
         _cleanup_free_ char *dest = rootfs_clean_path(m->destination);
         mount_flags f = { 0 };
         int r = rootfs_parse_mount_options(m->options, m->n_options, &f, err);
@@ -231,7 +245,7 @@ static int mount_one(rootfs_ctx *c, const config_mount *m, husk_error_t *err)
                         return r;
         }
         if (f.bind || is_type(m, "bind"))
-                return mount_bind(c, m, dest, &f, err);
+                return mount_bind(c, m, (ssize_t)idx, dest, &f, err);
         if (!m->type)
                 return husk_error_set(err, EINVAL, "mount on %s has no type", dest);
         _cleanup_close_ int dstfd = safe_mkdir_p_in_root(c->rootfs_fd, dest, 0755);
@@ -373,13 +387,14 @@ int rootfs_mounts(rootfs_ctx *c, husk_error_t *err)
                 return util_syserr(err, errno, "open rootfs %s", c->rootfs);
         c->rootfs_fd = fd;
         for (size_t i = 0; i < cfg->n_mounts; i++) {
-                int r = mount_one(c, &cfg->mounts[i], err);
+                int r = mount_one(c, &cfg->mounts[i], i, err);
                 if (r < 0)
                         return husk_error_prefix(err, "mounts[%zu] (%s)", i,
                                                  cfg->mounts[i].destination
                                                          ? cfg->mounts[i].destination
                                                          : "?");
         }
+        rootfs_close_sources(c); /* every tree is attached (or unused) */
         int r = rootfs_setup_dev(c, dev_is_tmpfs(cfg), err);
         if (r < 0)
                 return r;

@@ -38,6 +38,8 @@ const char *fd_path(char buf[FD_PATH_MAX], int fd);
  * the new mount. New mount API first (atomic), mount(2) through /proc/self/fd as fallback. */
 int bind_fd_onto_fd(int srcfd, int dstfd, const mount_flags *f, husk_error_t *err,
                     const char *what);
+/* Apply flags to a detached tree (open_tree) and attach it onto dstfd (move_mount). */
+int attach_tree(int tree, int dstfd, const mount_flags *f, husk_error_t *err, const char *what);
 /* mount_setattr / remount of the mount whose root is fd (an fd opened after mounting). */
 int mount_fd_set_flags(int fd, unsigned long set, unsigned long clr, bool recursive,
                        husk_error_t *err, const char *what);

@@ -16,7 +16,19 @@ typedef struct rootfs_ctx {
         bool in_userns;     /* a new user namespace: mknod is impossible, devices are bind-mounted */
         bool want_console;  /* process.terminal: /dev/console will be bound by rootfs_console */
         int rootfs_fd;      /* set by rootfs_mounts: O_PATH fd of the root after the self-bind */
+        /* Set by rootfs_open_sources on the host side: per config mount, a detached clone of a
+         * bind source (open_tree, idmapped when the mount has id mappings), or -1. */
+        int *src_trees;
+        size_t n_src_trees;
 } rootfs_ctx;
+
+/* Host side, before clone: open every bind source with open_tree(OPEN_TREE_CLONE) while husk is
+ * still the host's root (a source only it can reach works in a user namespace too), idmap those
+ * with uidMappings/gidMappings (mount_setattr MOUNT_ATTR_IDMAP with a user namespace made for
+ * them), and give each the propagation "/" will get. The child inherits the fds at clone. */
+int rootfs_open_sources(rootfs_ctx *c, husk_error_t *err);
+/* Close the trees (the host side after clone; the child after its mounts). */
+void rootfs_close_sources(rootfs_ctx *c);
 
 /* Start sequence steps 6-7: stop propagation ("/" rslave or rprivate), bind the rootfs on itself,
  * perform config mounts in order (created if missing, resolved inside the root), build /dev
