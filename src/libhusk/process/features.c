@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* husk_features_json: the runtime-spec "features" document (features.md). It lists only what
  * husk applies: mount options rejected by rootfs/options.c (tmpcopyup, idmap, ridmap,
- * copy-symlink) are absent, AppArmor and SELinux are disabled, systemd cgroups are not driven. */
+ * copy-symlink) are absent (idmapped mounts work through uidMappings/gidMappings), AppArmor and SELinux are disabled, systemd cgroups are not driven. */
 #include "caps/caps.h"
 #include "util/json.h"
 #include "util/util.h"
@@ -124,7 +124,7 @@ char *husk_features_json(void)
         json_obj_begin(w);
         json_key(w, "idmap");
         json_obj_begin(w);
-        json_kv_bool(w, "enabled", false);
+        json_kv_bool(w, "enabled", true); /* mounts[].uidMappings/gidMappings on bind mounts */
         json_obj_end(w);
         json_obj_end(w);
         json_obj_end(w);
