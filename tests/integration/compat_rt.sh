@@ -160,4 +160,19 @@ cfg "$b" '.mounts[-1].type = "tmpfs" | .mounts[-1].options = []'
 out=$(hk run -b "$b" i4 2>&1)
 like "$out" "uidMappings/gidMappings need a bind mount" "idmapped non-bind mount: a clear error"
 
+# ---- /dev as a read-only tmpfs: the mount points under it (/dev/pts, /dev/shm), the devices and
+# /dev/console are made first, then /dev becomes read-only (as runc does; husk failed with EROFS).
+b=$(new_bundle)
+cfg "$b" '.mounts |= map(if .destination == "/dev" then .options += ["ro"] else . end)
+        | .mounts += [{"destination": "/ro", "type": "tmpfs", "source": "tmpfs", "options": ["ro", "mode=711"]}]'
+out=$(run_in "$b" d1 /bin/sh -c 'touch /dev/x 2>/dev/null || echo dev-ro; touch /ro/x 2>/dev/null || echo ro-ro
+        echo ok > /dev/null && echo null-ok; touch /dev/shm/y && echo shm-rw; stat -c %a /ro
+        grep -E " /dev (tmpfs|ro)" /proc/self/mounts | cut -d" " -f4 | cut -d, -f1' 2>&1)
+is "$out" "dev-ro
+ro-ro
+null-ok
+shm-rw
+711
+ro" "read-only /dev tmpfs: mounts and devices under it made, then read-only"
+
 done_testing

@@ -258,9 +258,13 @@ static int mount_one(rootfs_ctx *c, const config_mount *m, size_t idx, husk_erro
         char p[FD_PATH_MAX];
         unsigned long fl = f.flags & ~MS_REMOUNT;
         const char *source = m->source ? m->source : m->type;
-        if (f.tmpcopyup) {
-                /* mounted writable, filled, then made read-only if asked */
+        if (is_type(m, "tmpfs") && (fl & MS_RDONLY)) {
+                /* mounted writable (filled by tmpcopyup, mount points and /dev made in it),
+                 * made read-only by rootfs_finalize */
                 fl &= ~MS_RDONLY;
+                c->ro_later = xrealloc(c->ro_later, (c->n_ro_later + 2) * sizeof(char *));
+                c->ro_later[c->n_ro_later++] = xstrdup(dest);
+                c->ro_later[c->n_ro_later] = NULL;
         }
         if (mount(source, fd_path(p, dstfd), m->type, fl, data) < 0) {
                 if (is_type(m, "sysfs") && (errno == EPERM || errno == EACCES) && c->in_userns)
@@ -276,11 +280,6 @@ static int mount_one(rootfs_ctx *c, const config_mount *m, size_t idx, husk_erro
                 r = rootfs_copyup(dstfd, nfd, keep_mode, err, dest);
                 if (r < 0)
                         return r;
-                if (f.flags & MS_RDONLY) {
-                        r = mount_fd_set_flags(nfd, MS_RDONLY, 0, false, err, dest);
-                        if (r < 0)
-                                return r;
-                }
         }
         if (is_type(m, "proc") || is_type(m, "sysfs")) {
                 /* what later steps write through (sysctls, labels) must be the real thing

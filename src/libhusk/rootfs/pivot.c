@@ -9,6 +9,8 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
+#include <sys/vfs.h>
+#include <linux/magic.h>
 
 /* Unescape mountinfo's octal escapes (\040 for space, ...) in place. */
 void rootfs_unescape_mountinfo(char *s)
@@ -120,9 +122,39 @@ int rootfs_pivot(rootfs_ctx *c, husk_error_t *err)
         return 0;
 }
 
+/* Step 11: the tmpfs mounts asked read-only (rootfs_ctx.ro_later), after /dev/console. */
+static int remount_ro_later(rootfs_ctx *c, husk_error_t *err)
+{
+        if (!c->n_ro_later)
+                return 0;
+        _cleanup_close_ int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (root < 0)
+                return util_syserr(err, errno, "open /");
+        for (size_t i = 0; i < c->n_ro_later; i++) {
+                const char *dest = c->ro_later[i];
+                _cleanup_close_ int fd = safe_open_in_root(root, dest, O_DIRECTORY, false);
+                struct statfs sf;
+                if (fd < 0)
+                        return util_syserr(err, -fd, "reopen %s to make it read-only", dest);
+                if (fstatfs(fd, &sf) < 0 || sf.f_type != TMPFS_MAGIC)
+                        return husk_error_set(err, EIO, "%s is no longer the tmpfs mounted there",
+                                              dest);
+                int r = mount_fd_set_flags(fd, MS_RDONLY, 0, false, err, dest);
+                if (r < 0)
+                        return r;
+        }
+        strv_free(c->ro_later);
+        c->ro_later = NULL;
+        c->n_ro_later = 0;
+        return 0;
+}
+
 int rootfs_finalize(rootfs_ctx *c, husk_error_t *err)
 {
         const husk_config *cfg = c->cfg;
+        int rr = remount_ro_later(c, err);
+        if (rr < 0)
+                return rr;
         if (cfg->root.readonly) {
                 _cleanup_close_ int fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
                 if (fd < 0)

@@ -20,6 +20,11 @@ typedef struct rootfs_ctx {
          * bind source (open_tree, idmapped when the mount has id mappings), or -1. */
         int *src_trees;
         size_t n_src_trees;
+        /* tmpfs mounts asked read-only: mounted writable so mount points, devices and
+         * /dev/console can be made in them, and made read-only by rootfs_finalize (as runc does
+         * for /dev). Destinations, NULL-terminated. */
+        char **ro_later;
+        size_t n_ro_later;
 } rootfs_ctx;
 
 /* Host side, before clone: open every bind source with open_tree(OPEN_TREE_CLONE) while husk is
