@@ -175,4 +175,24 @@ shm-rw
 711
 ro" "read-only /dev tmpfs: mounts and devices under it made, then read-only"
 
+# ---- no mount namespace in .linux.namespaces: runc runs it with chroot; husk refused it. Nothing
+# is mounted (it would land on the host: the leak checks below look), the process shares the
+# host's mount namespace inside the root; what cannot be skipped is refused.
+b=$(new_bundle)
+cfg "$b" '.linux.namespaces |= map(select(.type != "mount")) | del(.linux.maskedPaths)
+        | del(.linux.readonlyPaths) | .root.readonly = false
+        | .process.args = ["/bin/sh", "-c", "ls /bin/busybox; ls /proc | wc -l; sleep 30"]'
+hk run -d -b "$b" --pid-file "$T/nm.pid" m1 >"$T/nm.out" 2>&1
+ok $? "no mount namespace: the container starts"
+pid=$(cat "$T/nm.pid" 2>/dev/null)
+is "$(readlink /proc/${pid:-0}/ns/mnt 2>&1)" "$(readlink /proc/self/ns/mnt)" "... in the host's mount namespace"
+is "$(readlink /proc/${pid:-0}/root 2>&1)" "$HUSK_IMAGE" "... chrooted into the rootfs"
+hk delete -f m1 >/dev/null 2>&1
+cfg "$b" '.root.readonly = true'
+out=$(hk run -b "$b" m2 2>&1)
+like "$out" 'root.readonly needs a mount namespace' "no mount namespace: root.readonly is refused"
+cfg "$b" '.root.readonly = false | .linux.maskedPaths = ["/proc/kcore"]'
+out=$(hk run -b "$b" m3 2>&1)
+like "$out" 'maskedPaths needs a mount namespace' "no mount namespace: maskedPaths are refused (runc too)"
+
 done_testing

@@ -214,6 +214,33 @@ static int check_mount_label(create_ctx *c, husk_error_t *err)
         return 0;
 }
 
+/* No mount namespace (runc runs such a config, with chroot): whatever would be mounted would land
+ * in the host's mount namespace and outlive the container, so mounts and linux.devices are
+ * skipped with a warning (the container gets less). What cannot be skipped without weakening it
+ * is refused: root.readonly, maskedPaths and readonlyPaths (runc refuses the last two too). */
+static int check_no_mountns(create_ctx *c, husk_error_t *err)
+{
+        const husk_config *cfg = c->cfg;
+        if (cfg->root.readonly)
+                return husk_error_set(err, EINVAL,
+                                      "%s: .root.readonly needs a mount namespace in "
+                                      ".linux.namespaces",
+                                      c->config_path);
+        if (cfg->linux_.n_masked_paths || cfg->linux_.n_readonly_paths)
+                return husk_error_set(err, EINVAL,
+                                      "%s: .linux.%s needs a mount namespace in .linux.namespaces",
+                                      c->config_path,
+                                      cfg->linux_.n_masked_paths ? "maskedPaths" : "readonlyPaths");
+        if ((cfg->n_mounts || cfg->linux_.n_devices) && c->g && c->g->warn) {
+                _cleanup_free_ char *w = xasprintf(
+                        "%s: no mount namespace in .linux.namespaces: .mounts and .linux.devices "
+                        "are not applied (they would be made on the host)",
+                        c->config_path);
+                c->g->warn(w);
+        }
+        return 0;
+}
+
 /* Step 1: id, bundle, config, rootfs. */
 static int load_bundle(create_ctx *c, husk_error_t *err)
 {
@@ -256,10 +283,8 @@ static int load_bundle(create_ctx *c, husk_error_t *err)
         r = ns_plan_make(cfg, &c->plan, err);
         if (r < 0)
                 return r;
-        if (!c->plan.has_mountns)
-                return husk_error_set(err, EINVAL,
-                                      "%s: husk needs a mount namespace (.linux.namespaces)",
-                                      c->config_path);
+        if (!c->plan.has_mountns && (r = check_no_mountns(c, err)) < 0)
+                return r;
         if ((cfg->hostname || cfg->domainname) && !c->plan.has_utsns)
                 return husk_error_set(err, EINVAL,
                                       "%s: cannot set the hostname without a private UTS namespace",
@@ -534,6 +559,7 @@ static int create_container(create_ctx *c, husk_error_t *err)
                             .no_pivot = o->no_pivot,
                             .in_userns = c->plan.userns,
                             .want_console = cfg->process->terminal,
+                            .no_mountns = !c->plan.has_mountns,
                             .rootfs_fd = -1 },
                 .seccomp = c->sp,
                 .sync_fd = c->sync_child,

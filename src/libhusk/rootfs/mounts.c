@@ -362,6 +362,14 @@ int rootfs_mounts(rootfs_ctx *c, husk_error_t *err)
         c->rootfs_fd = -1;
         if (!c->rootfs || c->rootfs[0] != '/')
                 return husk_error_set(err, EINVAL, "rootfs path must be absolute");
+        if (c->no_mountns) {
+                /* the host's mount namespace: no propagation change, no mount at all */
+                rootfs_close_sources(c);
+                c->rootfs_fd = open(c->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+                if (c->rootfs_fd < 0)
+                        return util_syserr(err, errno, "open rootfs %s", c->rootfs);
+                return make_cwd(c, err);
+        }
         /* Step 6: "/" gets rootfsPropagation before any mount, as runc does: rslave by default
          * (host mounts still reach us, nothing goes back). A shared kind keeps the host's peer
          * groups, so a volume bound from a shared host mount is bidirectional (Kubernetes

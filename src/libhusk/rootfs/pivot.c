@@ -88,7 +88,14 @@ int rootfs_pivot(rootfs_ctx *c, husk_error_t *err)
 {
         if (c->rootfs_fd < 0)
                 return husk_error_set(err, EBADF, "rootfs_pivot before rootfs_mounts");
-        if (c->no_pivot) {
+        if (c->no_mountns) {
+                /* the host's mount namespace is shared: chroot is all there is (runc does the
+                 * same); the host's mounts stay outside the root */
+                if (fchdir(c->rootfs_fd) < 0)
+                        return util_syserr(err, errno, "chdir to the rootfs");
+                if (chroot(".") < 0)
+                        return util_syserr(err, errno, "chroot into the rootfs");
+        } else if (c->no_pivot) {
                 int r = hide_host_mounts(c, err);
                 if (r < 0)
                         return r;
@@ -152,6 +159,11 @@ static int remount_ro_later(rootfs_ctx *c, husk_error_t *err)
 int rootfs_finalize(rootfs_ctx *c, husk_error_t *err)
 {
         const husk_config *cfg = c->cfg;
+        if (c->no_mountns) {
+                if (cfg->root.readonly)
+                        return husk_error_set(err, EINVAL, "root.readonly needs a mount namespace");
+                return 0; /* propagation of the host's "/" is the host's business */
+        }
         int rr = remount_ro_later(c, err);
         if (rr < 0)
                 return rr;
@@ -172,6 +184,8 @@ int rootfs_finalize(rootfs_ctx *c, husk_error_t *err)
 
 int rootfs_console(rootfs_ctx *c, int pty_slave_fd, husk_error_t *err)
 {
+        if (c->no_mountns)
+                return 0; /* no bind mount on the host: the pty is the process's stdio only */
         _cleanup_close_ int devfd = -1;
         _cleanup_free_ char *base = NULL;
         int r = safe_open_parent_in_root(c->rootfs_fd, "/dev/console", true, &devfd, &base);

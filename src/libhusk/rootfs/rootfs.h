@@ -15,6 +15,10 @@ typedef struct rootfs_ctx {
         bool no_pivot;      /* --no-pivot: chroot (MS_MOVE) instead of pivot_root */
         bool in_userns;     /* a new user namespace: mknod is impossible, devices are bind-mounted */
         bool want_console;  /* process.terminal: /dev/console will be bound by rootfs_console */
+        /* No mount namespace (the host's is shared): nothing is mounted (it would land on the
+         * host), the root is entered with chroot, as runc does. The host side refused what
+         * cannot be skipped (root.readonly, maskedPaths, readonlyPaths). */
+        bool no_mountns;
         int rootfs_fd;      /* set by rootfs_mounts: O_PATH fd of the root after the self-bind */
         /* Set by rootfs_open_sources on the host side: per config mount, a detached clone of a
          * bind source (open_tree, idmapped when the mount has id mappings), or -1. */

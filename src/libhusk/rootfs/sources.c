@@ -85,6 +85,8 @@ static int open_one(rootfs_ctx *c, const config_mount *m, size_t i, int *ret, hu
 int rootfs_open_sources(rootfs_ctx *c, husk_error_t *err)
 {
         const husk_config *cfg = c->cfg;
+        if (c->no_mountns)
+                return 0; /* nothing is mounted (rootfs_ctx.no_mountns) */
         c->src_trees = xcalloc(cfg->n_mounts ? cfg->n_mounts : 1, sizeof(int));
         c->n_src_trees = cfg->n_mounts;
         for (size_t i = 0; i < cfg->n_mounts; i++)
