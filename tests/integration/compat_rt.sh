@@ -195,4 +195,21 @@ cfg "$b" '.root.readonly = false | .linux.maskedPaths = ["/proc/kcore"]'
 out=$(hk run -b "$b" m3 2>&1)
 like "$out" 'maskedPaths needs a mount namespace' "no mount namespace: maskedPaths are refused (runc too)"
 
+# ---- --no-pivot in a user namespace: the host's procfs cannot be detached there (locked, EINVAL)
+# and was left fully visible, so after unshare -mr the container could mount a fresh proc. runc
+# covers it; husk now does too (the test runc has for this: "mount: permission denied").
+b=$(new_bundle)
+cfg "$b" '.process.capabilities.bounding += ["CAP_SETUID", "CAP_SETGID", "CAP_SYS_ADMIN", "CAP_SETFCAP"]
+        | .process.capabilities.effective = .process.capabilities.bounding
+        | .process.capabilities.permitted = .process.capabilities.bounding
+        | .linux.namespaces += [{"type": "user"}]
+        | .linux.uidMappings = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+        | .linux.gidMappings = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+        | .process.args = ["/bin/sh", "-c", "unshare -mrpf sh -c \"mount -t proc none /proc && echo MOUNTED\""]'
+out=$(hk run --no-pivot -b "$b" n1 2>&1)
+like "$out" "permission denied" "--no-pivot, user namespace: a fresh /proc cannot be mounted"
+unlike "$out" "MOUNTED" "... and is not"
+out=$(hk run -b "$b" n2 2>&1)
+like "$out" "permission denied" "pivot, user namespace: the same is denied"
+
 done_testing

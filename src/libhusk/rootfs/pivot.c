@@ -37,8 +37,8 @@ bool rootfs_path_has_prefix(const char *path, const char *prefix)
 
 /* --no-pivot: every host mount that is neither the rootfs (or below it) nor one of its ancestors
  * is detached from this mount namespace, so host /proc, /sys, ... are gone for good, not merely
- * shadowed. Where the kernel refuses (mounts locked in a user namespace), an empty read-only tmpfs
- * covers procfs and sysfs. */
+ * shadowed. Where the kernel refuses (mounts locked in a user namespace: EINVAL), an empty
+ * read-only tmpfs covers procfs and sysfs. */
 static int hide_host_mounts(rootfs_ctx *c, husk_error_t *err)
 {
         _cleanup_free_ char *mi = NULL;
@@ -72,9 +72,12 @@ static int hide_host_mounts(rootfs_ctx *c, husk_error_t *err)
                 /* never let the detach propagate to the host (rootfsPropagation shared keeps
                  * the host's peer groups) */
                 (void)mount(NULL, mps[i], NULL, MS_SLAVE, NULL);
-                if (umount2(mps[i], MNT_DETACH | UMOUNT_NOFOLLOW) == 0 || errno == EINVAL ||
-                    errno == ENOENT)
+                if (umount2(mps[i], MNT_DETACH | UMOUNT_NOFOLLOW) == 0 || errno == ENOENT)
                         continue;
+                /* EINVAL: a mount locked by the user namespace cannot be detached. A host procfs
+                 * or sysfs left fully visible would let the container (after unshare -mr)
+                 * mount a fresh one: the kernel allows that only when one is fully visible
+                 * (mount_too_revealing). Covered, it is not; runc does the same. */
                 if (strcmp(types[i], "proc") == 0 || strcmp(types[i], "sysfs") == 0) {
                         if (mount("tmpfs", mps[i], "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
                                   "size=4k") < 0)
