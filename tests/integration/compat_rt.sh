@@ -212,4 +212,20 @@ unlike "$out" "MOUNTED" "... and is not"
 out=$(hk run -b "$b" n2 2>&1)
 like "$out" "permission denied" "pivot, user namespace: the same is denied"
 
+# ---- tmpfs mode= is the mode of the mount's root, plain, read-only, with tmpcopyup, and in a user
+# namespace (a regression guard: the issue's case was not reproduced on this host).
+b=$(new_bundle)
+cfg "$b" '.mounts += [{"destination": "/m1", "type": "tmpfs", "source": "tmpfs", "options": ["mode=700"]},
+          {"destination": "/m2", "type": "tmpfs", "source": "tmpfs", "options": ["ro", "mode=0711"]},
+          {"destination": "/etc", "type": "tmpfs", "source": "tmpfs", "options": ["mode=750", "tmpcopyup"]},
+          {"destination": "/tmp", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "strictatime", "mode=755", "size=1k"]}]'
+out=$(run_in "$b" t1 /bin/sh -c 'stat -c %a /m1 /m2 /etc /tmp' 2>&1)
+is "$(echo $out)" "700 711 750 755" "tmpfs mode= applied to the mount's root"
+cfg "$b" '.linux.namespaces += [{"type": "user"}]
+        | .linux.uidMappings = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+        | .linux.gidMappings = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+        | .mounts |= map(select(.destination != "/m1" and .destination != "/m2"))'
+out=$(run_in "$b" t2 /bin/sh -c 'stat -c %a /etc /tmp' 2>&1)
+is "$(echo $out)" "750 755" "tmpfs mode= applied in a user namespace"
+
 done_testing
