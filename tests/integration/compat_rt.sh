@@ -113,6 +113,11 @@ cfg "$b" '.process.env = ["PATH=/bin"] | .process.args = ["/bin/sleep", "30"]'
 hk run -d -b "$b" h5 >/dev/null 2>&1
 is "$(hk exec -u 1000 h5 /bin/sh -c 'echo "$HOME"' 2>&1)" "/home/app" "exec without HOME: the passwd home of its user"
 hk delete -f h5 >/dev/null 2>&1
+# /etc/passwd as a magic link (/proc/self/fd/N) is not followed: the setup still holds host fds.
+printf 'root:x:0:0::/LEAKED:/bin/sh\n' > "$T/fakepw"
+rm -f "$b/rootfs/etc/passwd"; ln -s /proc/self/fd/0 "$b/rootfs/etc/passwd"
+cfg "$b" '.process.user = {"uid": 0, "gid": 0}'
+is "$(run_in "$b" h6 /bin/sh -c 'echo "$HOME"' 2>&1 < "$T/fakepw")" "/" "an /etc/passwd magic link is not followed for HOME"
 
 # ---- a process.cwd that does not exist is created (0755, root-owned, reachable by the user), as
 # runc and crun do; husk failed the chdir. An image symlink on the way stays inside the root.

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -189,6 +190,24 @@ char **process_env_with_home(char *const *env, const char *home)
         return v;
 }
 
+/* /etc/passwd of the current root, never through a magic link: /proc/self/fd/N in the image
+ * could otherwise name a host file the setup still holds (CVE-2024-21626's kind). */
+static int open_passwd(void)
+{
+        struct {
+                uint64_t flags, mode, resolve;
+        } how = { .flags = (uint64_t)(O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK),
+                  .resolve = 0x02 /* RESOLVE_NO_MAGICLINKS */ | 0x10 /* RESOLVE_IN_ROOT */ };
+        _cleanup_close_ int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (root < 0)
+                return -1;
+        long fd = syscall(437 /* SYS_openat2 */, root, "etc/passwd", &how, sizeof(how));
+        if (fd >= 0 || errno != ENOSYS)
+                return (int)fd;
+        /* before 5.6: no symlink at all on the last component */
+        return openat(root, "etc/passwd", O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | O_NOFOLLOW);
+}
+
 char **process_env_home_from_root(char *const *env, uint32_t uid)
 {
         for (size_t i = 0; env && env[i]; i++)
@@ -198,8 +217,7 @@ char **process_env_home_from_root(char *const *env, uint32_t uid)
         /* The container's own /etc/passwd, after the pivot (symlinks cannot leave the root). The
          * image controls it: only a regular file is read (never a fifo or device: O_NONBLOCK,
          * fstat), and at most PASSWD_MAX bytes; anything odd means no entry, so HOME=/. */
-        _cleanup_close_ int fd =
-                open("/etc/passwd", O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+        _cleanup_close_ int fd = open_passwd();
         struct stat st;
         if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size >= 0 &&
             (uint64_t)st.st_size <= PASSWD_MAX) {
