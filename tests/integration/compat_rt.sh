@@ -233,4 +233,15 @@ cfg "$b" '.linux.namespaces += [{"type": "user"}]
 out=$(run_in "$b" t2 /bin/sh -c 'stat -c %a /etc /tmp' 2>&1)
 is "$(echo $out)" "750 755" "tmpfs mode= applied in a user namespace"
 
+# ---- copy-symlink (crun's bind option; runc ignores it): a bind source that is a symlink becomes
+# the same symlink in the container, any other source is bound as usual (husk refused the option).
+mkdir -p "$T/cs/dir"; echo in-dir > "$T/cs/dir/f"; ln -s /etc/hostname "$T/cs/link"
+b=$(new_bundle_rw)
+cfg "$b" --arg d "$T/cs/dir" --arg l "$T/cs/link" '.mounts += [
+        {"destination": "/csdir", "type": "bind", "source": $d, "options": ["rbind", "copy-symlink"]},
+        {"destination": "/cslink", "type": "bind", "source": $l, "options": ["bind", "copy-symlink"]}]'
+out=$(run_in "$b" y1 /bin/sh -c 'cat /csdir/f; readlink /cslink' 2>&1)
+is "$out" "in-dir
+/etc/hostname" "copy-symlink: a directory is bound, a symlink is copied"
+
 done_testing

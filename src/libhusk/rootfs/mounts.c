@@ -174,6 +174,29 @@ static int check_real_dir(int rootfd, const char *dest, husk_error_t *err)
         return 0;
 }
 
+/* copy-symlink (crun's option; runc ignores it): a bind source that is a symlink becomes the same
+ * symlink at the destination, made through the parent's fd inside the root. Returns 1 when the
+ * source is not a symlink (bind as usual). */
+static int copy_symlink(rootfs_ctx *c, const char *src, const char *dest, husk_error_t *err)
+{
+        struct stat st;
+        if (lstat(src, &st) < 0 || !S_ISLNK(st.st_mode))
+                return 1;
+        char target[4096];
+        ssize_t n = readlink(src, target, sizeof(target) - 1);
+        if (n < 0)
+                return util_syserr(err, errno, "readlink bind source %s", src);
+        target[n] = '\0';
+        _cleanup_close_ int dirfd = -1;
+        _cleanup_free_ char *base = NULL;
+        int r = safe_open_parent_in_root(c->rootfs_fd, dest, true, &dirfd, &base);
+        if (r < 0)
+                return util_syserr(err, -r, "open the parent of %s in the rootfs", dest);
+        if (symlinkat(target, dirfd, base) < 0)
+                return util_syserr(err, errno, "copy the symlink %s to %s", src, dest);
+        return 0;
+}
+
 /* idx: the config mount's index (its tree from rootfs_open_sources), or -1. */
 static int mount_bind(rootfs_ctx *c, const config_mount *m, ssize_t idx, const char *dest,
                       mount_flags *f, husk_error_t *err)
@@ -183,6 +206,11 @@ static int mount_bind(rootfs_ctx *c, const config_mount *m, ssize_t idx, const c
         _cleanup_free_ char *src = m->source[0] == '/' || !c->bundle
                                            ? xstrdup(m->source)
                                            : xasprintf("%s/%s", c->bundle, m->source);
+        if (f->copy_symlink) {
+                int cr = copy_symlink(c, src, dest, err);
+                if (cr <= 0)
+                        return cr;
+        }
         _cleanup_close_ int tree = -1;
         if (idx >= 0 && (size_t)idx < c->n_src_trees)
                 tree = TAKE_FD(c->src_trees[idx]);

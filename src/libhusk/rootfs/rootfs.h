@@ -64,6 +64,7 @@ typedef struct mount_flags {
         unsigned long rec_flags;   /* MS_* to set on the whole bound tree */
         unsigned long rec_clear;   /* MS_* to clear on the whole bound tree */
         bool tmpcopyup;            /* tmpfs starts with a copy of the directory it covers */
+        bool copy_symlink;         /* a bind source that is a symlink is copied, not followed */
 } mount_flags;
 
 /* Parse OCI mount options into flags; unknown options go to data. Returns 0 or -EINVAL with err. */

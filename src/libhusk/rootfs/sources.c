@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
 
 static bool is_bind(const config_mount *m, const mount_flags *f)
 {
@@ -33,7 +34,7 @@ static int open_one(rootfs_ctx *c, const config_mount *m, size_t i, int *ret, hu
         mount_flags f = { 0 };
         int r = rootfs_parse_mount_options(m->options, m->n_options, &f, err);
         if (r < 0)
-                return r;
+                return husk_error_prefix(err, "mounts[%zu] (%s)", i, m->destination);
         mount_flags_done(&f);
         bool idmap = m->n_uid_mappings || m->n_gid_mappings;
         if (!is_bind(m, &f) || !m->source) {
@@ -52,6 +53,9 @@ static int open_one(rootfs_ctx *c, const config_mount *m, size_t i, int *ret, hu
         _cleanup_free_ char *src = m->source[0] == '/' || !c->bundle
                                            ? xstrdup(m->source)
                                            : xasprintf("%s/%s", c->bundle, m->source);
+        struct stat st;
+        if (f.copy_symlink && lstat(src, &st) == 0 && S_ISLNK(st.st_mode))
+                return 0; /* copied as a symlink by the child (mounts.c) */
         /* the source is a host path from the config (trusted): host symlinks are followed */
         unsigned fl = OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (f.rec ? AT_RECURSIVE : 0);
         _cleanup_close_ int tree = open_tree(AT_FDCWD, src, fl);
