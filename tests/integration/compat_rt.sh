@@ -45,8 +45,7 @@ like "$out" "process.scheduler: sched_setattr" "... with the call named"
 
 # ---- accepted with a warning, since skipping grants nothing more (docs/config.md): a namespace
 # listed twice without a path (crun), device access letters beyond rwm (runc keeps the known ones:
-# "rx" allows read only), Windows' commandLine, execCPUAffinity (runc 1.1 and crun 1.8 skip it),
-# linux.mountLabel on a host without SELinux (crun).
+# "rx" allows read only), Windows' commandLine, linux.mountLabel on a host without SELinux (crun).
 b=$(new_bundle)
 cfg "$b" '.linux.namespaces += [{"type": "ipc"}] | .process.commandLine = "cmd.exe"
         | .process.execCPUAffinity = {"initial": "0"}
@@ -65,7 +64,6 @@ w=$(cat "$T/w.log" 2>/dev/null)
 like "$w" 'namespaces\[5\].type: namespace \\"ipc\\" listed twice' "warning: namespace listed twice"
 like "$w" 'devices\[2\].access: letters other than r, w and m' "warning: access letters ignored"
 like "$w" 'commandLine: ignored' "warning: commandLine ignored"
-like "$w" 'execCPUAffinity: ignored' "warning: execCPUAffinity ignored"
 like "$w" 'mountLabel: ignored \(SELinux is not enabled' "warning: mountLabel ignored without SELinux"
 fi
 
@@ -243,5 +241,19 @@ cfg "$b" --arg d "$T/cs/dir" --arg l "$T/cs/link" '.mounts += [
 out=$(run_in "$b" y1 /bin/sh -c 'cat /csdir/f; readlink /cslink' 2>&1)
 is "$out" "in-dir
 /etc/hostname" "copy-symlink: a directory is bound, a symlink is copied"
+
+# ---- process.execCPUAffinity: exec pins the process (final; initial while it joins), the init
+# process is not affected (runtime-spec); husk refused the field.
+if [ "$(grep -c ^processor /proc/cpuinfo)" -lt 2 ]; then skip "needs 2 CPUs"; skip "needs 2 CPUs"; else
+b=$(new_bundle)
+cfg "$b" '.process.args = ["/bin/sleep", "30"] | .process.execCPUAffinity = {"final": "1"}'
+hk run -d -b "$b" a2 >/dev/null 2>&1
+jq '.process | .args = ["/bin/sh", "-c", "grep Cpus_allowed_list /proc/self/status | tr -s \"\\t\" \" \""]' "$b/config.json" > "$T/aff.json"
+out=$(hk exec --process "$T/aff.json" a2 2>&1)
+is "$out" "Cpus_allowed_list: 1" "exec --process: execCPUAffinity.final pins the process to CPU 1"
+out=$(hk exec a2 /bin/sh -c 'grep Cpus_allowed_list /proc/1/status | tr -s "\t" " "' 2>&1)
+isnt "$out" "Cpus_allowed_list: 1" "the init process is not pinned"
+hk delete -f a2 >/dev/null 2>&1
+fi
 
 done_testing

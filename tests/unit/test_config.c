@@ -911,6 +911,8 @@ static const bad_case bad_cases[] = {
           "config.json: .process.scheduler.flags[0]: unknown scheduler flag \"SCHED_FLAG_X\"" },
         { "scheduler_nice", PROC(",'scheduler':{'policy':'SCHED_OTHER','nice':20}"),
           "config.json: .process.scheduler.nice: 20 is out of range" },
+        { "cpu_affinity", PROC(",'execCPUAffinity':{'final':'0-a'}"),
+          "config.json: .process.execCPUAffinity.final: invalid CPU list \"0-a\"" },
         /* mounts */
         { "mounts_object", CFG(",'mounts':{}"),
           "config.json: .mounts: expected an array, got an object" },
@@ -1185,7 +1187,7 @@ static void test_accepted_with_warnings(void **state)
         (void)state;
         _cleanup_config_ husk_config *c = parse_ok(
                 "{'ociVersion':'1.2.0','root':{'path':'r'},'process':{'args':['sh'],'cwd':'/',"
-                "'commandLine':'cmd.exe','execCPUAffinity':{'initial':'0'},"
+                "'commandLine':'cmd.exe','execCPUAffinity':{'initial':'0-1,3','final':''},"
                 "'scheduler':{'policy':'SCHED_BATCH','nice':5,'flags':['SCHED_FLAG_RESET_ON_FORK']},"
                 "'ioPriority':{'class':'IOPRIO_CLASS_IDLE','priority':7}},"
                 "'linux':{'namespaces':[{'type':'pid'},{'type':'ipc'},{'type':'pid'}],"
@@ -1205,13 +1207,24 @@ static void test_accepted_with_warnings(void **state)
         assert_int_equal(c->process->io_priority.priority, 7);
         assert_string_equal(c->linux_.mount_label, "system_u:object_r:container_file_t:s0");
         assert_non_null(c->warnings);
-        assert_int_equal(strv_length(c->warnings), 4);
+        assert_int_equal(strv_length(c->warnings), 3);
         assert_string_equal(c->warnings[0], "config.json: .process.commandLine: ignored (Windows only)");
-        assert_non_null(strstr(c->warnings[1], ".process.execCPUAffinity: ignored"));
-        assert_string_equal(c->warnings[2], "config.json: .linux.namespaces[2].type: namespace "
+        assert_string_equal(c->warnings[1], "config.json: .linux.namespaces[2].type: namespace "
                                             "\"pid\" listed twice: one is created");
-        assert_string_equal(c->warnings[3], "config.json: .linux.resources.devices[1].access: "
+        assert_string_equal(c->warnings[2], "config.json: .linux.resources.devices[1].access: "
                                             "letters other than r, w and m in \"xrm\" are ignored");
+        /* execCPUAffinity is kept for exec (an empty list is absent) */
+        assert_true(c->process->has_exec_cpu_affinity);
+        assert_string_equal(c->process->cpu_affinity_initial, "0-1,3");
+        assert_null(c->process->cpu_affinity_final);
+        uint64_t set[CONFIG_CPUS_MAX / 64];
+        assert_int_equal(config_parse_cpu_list("0-1,3,64", set), 0);
+        assert_int_equal(set[0], 0xbu);
+        assert_int_equal(set[1], 1u);
+        assert_int_equal(config_parse_cpu_list("3-1", set), -EINVAL);
+        assert_int_equal(config_parse_cpu_list("1,", set), 0);
+        assert_int_equal(config_parse_cpu_list("x", set), -EINVAL);
+        assert_int_equal(config_parse_cpu_list("1024", set), -EINVAL);
 }
 
 static void test_bad(void **state)

@@ -72,8 +72,10 @@ typedef struct config_process {
         bool has_io_priority, has_scheduler;
         config_io_priority io_priority;
         config_scheduler scheduler;
-        /* execCPUAffinity: recognised, skipped with a warning (runc 1.1 and crun 1.8 skip it) */
+        /* execCPUAffinity (exec'd processes only, runtime-spec 1.2): CPU lists such as "0-3,7",
+         * validated; NULL when absent. */
         bool has_exec_cpu_affinity;
+        char *cpu_affinity_initial, *cpu_affinity_final;
         /* What was accepted but is skipped (see husk_config.warnings); NULL when none. */
         char **warnings;
 } config_process;
@@ -358,6 +360,10 @@ typedef struct husk_config {
          * passes them to husk_global_t.warn. */
         char **warnings;
 } husk_config;
+
+/* A CPU list ("0-3,7"): the CPUs as a bit set of CONFIG_CPUS_MAX bits. 0 or -EINVAL. */
+#define CONFIG_CPUS_MAX 1024
+int config_parse_cpu_list(const char *s, uint64_t set[CONFIG_CPUS_MAX / 64]);
 
 /* Parse config.json text. fname is used in error messages ("config.json: .process.args: ...").
  * Unknown properties are ignored. Types and values are validated; a field that husk recognises but

@@ -17,6 +17,8 @@ void config_process_free(config_process *p)
         free(p->rlimits);
         free(p->apparmor_profile);
         free(p->selinux_label);
+        free(p->cpu_affinity_initial);
+        free(p->cpu_affinity_final);
         strv_free(p->warnings);
         free(p);
 }
@@ -257,6 +259,68 @@ static int parse_io_priority(jctx *c, yajl_val proc, const char *parent, config_
         return 0;
 }
 
+int config_parse_cpu_list(const char *s, uint64_t set[CONFIG_CPUS_MAX / 64])
+{
+        memset(set, 0, CONFIG_CPUS_MAX / 8);
+        if (!s || !*s)
+                return -EINVAL;
+        for (const char *p = s; *p;) {
+                char *end;
+                errno = 0;
+                unsigned long a = strtoul(p, &end, 10), b;
+                if (end == p || errno || a >= CONFIG_CPUS_MAX)
+                        return -EINVAL;
+                b = a;
+                if (*end == '-') {
+                        p = end + 1;
+                        b = strtoul(p, &end, 10);
+                        if (end == p || errno || b >= CONFIG_CPUS_MAX || b < a)
+                                return -EINVAL;
+                }
+                for (unsigned long i = a; i <= b; i++)
+                        set[i / 64] |= UINT64_C(1) << (i % 64);
+                if (*end == ',')
+                        end++;
+                else if (*end)
+                        return -EINVAL;
+                p = end;
+        }
+        return 0;
+}
+
+/* process.execCPUAffinity: CPU lists, applied by exec (not to the init process: runtime-spec). */
+static int parse_cpu_affinity(jctx *c, yajl_val proc, const char *parent, config_process *p)
+{
+        yajl_val v = NULL;
+        int r = jget_object(c, proc, parent, "execCPUAffinity", false, &v);
+        if (r < 0 || jobject_empty(v))
+                return r;
+        char path[JPATH_MAX], kp[JPATH_MAX];
+        jpath_key(path, parent, "execCPUAffinity");
+        if ((r = jget_string(c, v, path, "initial", false, &p->cpu_affinity_initial)) < 0 ||
+            (r = jget_string(c, v, path, "final", false, &p->cpu_affinity_final)) < 0)
+                return r;
+        for (char **s = &p->cpu_affinity_initial; s <= &p->cpu_affinity_final; s++)
+                if (*s && !**s) {
+                        free(*s);
+                        *s = NULL;
+                }
+        uint64_t set[CONFIG_CPUS_MAX / 64];
+        char *const lists[] = { p->cpu_affinity_initial, p->cpu_affinity_final };
+        const char *const keys[] = { "initial", "final" };
+        for (size_t i = 0; i < 2; i++) {
+                if (!lists[i])
+                        continue;
+                if (config_parse_cpu_list(lists[i], set) < 0) {
+                        jpath_key(kp, path, keys[i]);
+                        return jerr(c, kp, "invalid CPU list \"%s\" (expected e.g. \"0-3,7\")",
+                                    lists[i]);
+                }
+        }
+        p->has_exec_cpu_affinity = p->cpu_affinity_initial || p->cpu_affinity_final;
+        return 0;
+}
+
 static int check_env(jctx *c, const char *parent, config_process *p)
 {
         char path[JPATH_MAX], ep[JPATH_MAX];
@@ -344,12 +408,8 @@ int config_parse_process_obj(jctx *c, yajl_val v, const char *path, config_proce
                 jpath_key(wp, path, "commandLine");
                 jwarn(c, wp, "ignored (Windows only)");
         }
-        if (!jobject_empty(jfield(v, "execCPUAffinity"))) {
-                p->has_exec_cpu_affinity = true;
-                jpath_key(wp, path, "execCPUAffinity");
-                jwarn(c, wp, "ignored: husk does not pin the process to CPUs (runc 1.1 and crun 1.8 "
-                             "do not either)");
-        }
+        if ((r = parse_cpu_affinity(c, v, path, p)) < 0)
+                return r;
         *ret = TAKE_PTR(p);
         return 0;
 }

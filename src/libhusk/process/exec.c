@@ -199,6 +199,9 @@ static _Noreturn void exec_process(exec_args *a, husk_error_t *err)
         char *const *env = home_env ? home_env : p->env;
         XCHECK(a, process_enter_cwd(p->cwd, err), err);
         XCHECK(a, process_apply_sched(p, err), err);
+        /* execCPUAffinity.final, or every CPU again after an initial set (runc 1.2 does the same) */
+        if (p->has_exec_cpu_affinity)
+                XCHECK(a, process_set_affinity(p->cpu_affinity_final, err), err);
         int notify_fd = -1;
         bool loaded = false;
         if (a->seccomp && a->seccomp->notify) {
@@ -257,6 +260,9 @@ static _Noreturn void exec_child(exec_args *a)
         if (sync_expect(a->sync_fd, SYNC_GO, &m) < 0)
                 _exit(255);
         sync_msg_done(&m);
+        /* execCPUAffinity.initial: the CPUs this exec runs on while it joins the container. */
+        if (a->proc->cpu_affinity_initial)
+                XCHECK(a, process_set_affinity(a->proc->cpu_affinity_initial, err), err);
         /* No /proc/PID access for container processes while husk code runs. */
         if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
                 exec_fail(a, (sys_fail(err, "prctl PR_SET_DUMPABLE"), err));

@@ -55,6 +55,9 @@ int process_switch_user(const config_process *p, husk_error_t *err);
 /* Container side (sched.c), still privileged: process.scheduler (sched_setattr) and
  * process.ioPriority (ioprio_set). */
 int process_apply_sched(const config_process *p, husk_error_t *err);
+/* sched_setaffinity of the calling process to a CPU list ("0-3,7"), or to every CPU when NULL
+ * (the kernel keeps it within the cgroup's cpuset). For exec's execCPUAffinity. */
+int process_set_affinity(const char *list, husk_error_t *err);
 
 /* Look up args[0] the way execvp would, inside the current root, with PATH from env (default PATH
  * when absent). Relative names containing '/' resolve against cwd. Errors use the texts engines

@@ -5,6 +5,7 @@
 #include "process/process.h"
 #include "util/util.h"
 
+#include <sched.h>
 #include <string.h>
 #include <sys/syscall.h>
 
@@ -48,5 +49,28 @@ int process_apply_sched(const config_process *p, husk_error_t *err)
                                            "process.ioPriority: ioprio_set (class %d, priority %d)",
                                            p->io_priority.klass, p->io_priority.priority);
         }
+        return 0;
+}
+
+int process_set_affinity(const char *list, husk_error_t *err)
+{
+        cpu_set_t cs;
+        CPU_ZERO(&cs);
+        if (list) {
+                uint64_t set[CONFIG_CPUS_MAX / 64];
+                if (config_parse_cpu_list(list, set) < 0)
+                        return husk_error_set(err, EINVAL, "execCPUAffinity: invalid CPU list \"%s\"",
+                                              list);
+                for (int i = 0; i < CONFIG_CPUS_MAX && i < CPU_SETSIZE; i++)
+                        if (set[i / 64] & (UINT64_C(1) << (i % 64)))
+                                CPU_SET(i, &cs);
+        } else {
+                /* every CPU: the kernel keeps the cgroup's cpuset */
+                for (int i = 0; i < CPU_SETSIZE; i++)
+                        CPU_SET(i, &cs);
+        }
+        if (sched_setaffinity(0, sizeof(cs), &cs) < 0)
+                return util_syserr(err, errno, "execCPUAffinity: sched_setaffinity %s",
+                                   list ? list : "(all CPUs)");
         return 0;
 }
