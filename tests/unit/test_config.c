@@ -7,7 +7,9 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "caps/caps.h"
 #include "config/oci_config.h"
+#include "process/process.h"
 #include "seccomp/seccomp.h"
 #include "util/util.h"
 
@@ -897,14 +899,20 @@ static const bad_case bad_cases[] = {
           "config.json: .process.apparmorProfile: not supported by husk (no AppArmor support)" },
         { "selinux_label", PROC(",'selinuxLabel':'system_u:system_r:container_t:s0'"),
           "config.json: .process.selinuxLabel: not supported by husk (no SELinux support)" },
-        { "io_priority", PROC(",'ioPriority':{'class':'IOPRIO_CLASS_RT','priority':1}"),
-          "config.json: .process.ioPriority: not supported by husk" },
-        { "scheduler", PROC(",'scheduler':{'policy':'SCHED_FIFO'}"),
-          "config.json: .process.scheduler: not supported by husk" },
-        { "exec_cpu_affinity", PROC(",'execCPUAffinity':{'initial':'0'}"),
-          "config.json: .process.execCPUAffinity: not supported by husk" },
-        { "command_line", PROC(",'commandLine':'cmd.exe'"),
-          "config.json: .process.commandLine: not supported by husk (Windows only)" },
+        { "io_priority_class", PROC(",'ioPriority':{'class':'IOPRIO_CLASS_X','priority':1}"),
+          "config.json: .process.ioPriority.class: unknown I/O priority class \"IOPRIO_CLASS_X\"" },
+        { "io_priority_range", PROC(",'ioPriority':{'class':'IOPRIO_CLASS_BE','priority':8}"),
+          "config.json: .process.ioPriority.priority: 8 is out of range" },
+        { "scheduler_policy", PROC(",'scheduler':{'policy':'SCHED_FAST'}"),
+          "config.json: .process.scheduler.policy: unknown scheduling policy \"SCHED_FAST\"" },
+        { "scheduler_no_policy", PROC(",'scheduler':{'nice':1}"),
+          "config.json: .process.scheduler.policy: required, but missing" },
+        { "scheduler_flag", PROC(",'scheduler':{'policy':'SCHED_OTHER','flags':['SCHED_FLAG_X']}"),
+          "config.json: .process.scheduler.flags[0]: unknown scheduler flag \"SCHED_FLAG_X\"" },
+        { "scheduler_nice", PROC(",'scheduler':{'policy':'SCHED_OTHER','nice':20}"),
+          "config.json: .process.scheduler.nice: 20 is out of range" },
+        { "cpu_affinity", PROC(",'execCPUAffinity':{'final':'0-a'}"),
+          "config.json: .process.execCPUAffinity.final: invalid CPU list \"0-a\"" },
         /* mounts */
         { "mounts_object", CFG(",'mounts':{}"),
           "config.json: .mounts: expected an array, got an object" },
@@ -918,10 +926,10 @@ static const bad_case bad_cases[] = {
           "config.json: .mounts[0].options: expected an array of strings, got a string" },
         { "mount_type_number", CFG(",'mounts':[{'destination':'/a','type':1}]"),
           "config.json: .mounts[0].type: expected a string, got a number" },
-        { "mount_idmapped",
+        { "mount_idmapped_size",
           CFG(",'mounts':[{'destination':'/a','uidMappings':[{'containerID':0,'hostID':1,"
-              "'size':1}]}]"),
-          "config.json: .mounts[0].uidMappings: not supported by husk (idmapped mounts)" },
+              "'size':0}]}]"),
+          "config.json: .mounts[0].uidMappings[0]: size must be greater than 0" },
         /* hooks */
         { "hooks_array", CFG(",'hooks':[]"),
           "config.json: .hooks: expected an object, got an "
@@ -1034,8 +1042,6 @@ static const bad_case bad_cases[] = {
           "config.json: .linux.readonlyPaths[0]: expected a string, got a number" },
         { "cgroups_path_number", LNX("'cgroupsPath':1"),
           "config.json: .linux.cgroupsPath: expected a string, got a number" },
-        { "mount_label", LNX("'mountLabel':'system_u:object_r:container_file_t:s0'"),
-          "config.json: .linux.mountLabel: not supported by husk (no SELinux support)" },
         { "intel_rdt", LNX("'intelRdt':{'closID':'x'}"),
           "config.json: .linux.intelRdt: not supported by husk (no resctrl support)" },
         { "personality_domain", LNX("'personality':{'domain':'SVR4'}"),
@@ -1045,8 +1051,8 @@ static const bad_case bad_cases[] = {
         /* linux.resources */
         { "resources_array", LNX("'resources':[]"),
           "config.json: .linux.resources: expected an object, got an array" },
-        { "res_device_access", RES("'devices':[{'allow':true,'access':'rwx'}]"),
-          "config.json: .linux.resources.devices[0].access: invalid access \"rwx\" (expected a "
+        { "res_device_access", RES("'devices':[{'allow':true,'access':'xy'}]"),
+          "config.json: .linux.resources.devices[0].access: invalid access \"xy\" (expected a "
           "subset of \"rwm\")" },
         { "res_device_no_allow", RES("'devices':[{'access':'r'}]"),
           "config.json: .linux.resources.devices[0].allow: required, but missing" },
@@ -1150,6 +1156,77 @@ static const bad_case bad_cases[] = {
           "config.json: .linux.seccomp.syscalls: expected an array, got an object" },
 };
 
+/* runc spec's capabilities: ambient without inheritable. The config keeps what was written; the
+ * caps module raises only what the kernel allows (runc and crun skip the rest), and the warning
+ * names each skipped capability once, with one CAP_ prefix. */
+static void test_ambient_skipped(void **state)
+{
+        (void)state;
+        _cleanup_config_ husk_config *c = parse_ok(
+                "{'ociVersion':'1.0.2','root':{'path':'r'},'process':{'args':['sh'],'cwd':'/',"
+                "'capabilities':{'bounding':['CAP_KILL','CAP_CHOWN'],'permitted':['CAP_KILL',"
+                "'CAP_CHOWN'],'inheritable':['CAP_CHOWN'],'ambient':['CAP_KILL','CAP_CHOWN']}}}");
+        uint64_t skipped = 0;
+        assert_int_equal(caps_ambient_effective(&c->process->capabilities, &skipped),
+                         1ULL << CAP_CHOWN);
+        assert_int_equal(skipped, 1ULL << CAP_KILL);
+        _cleanup_free_ char *w = process_ambient_warning(c->process);
+        assert_non_null(w);
+        assert_non_null(strstr(w, "ambient: CAP_KILL not raised"));
+        _cleanup_free_ char *names = caps_mask_names((1ULL << CAP_KILL) | (1ULL << CAP_SYS_ADMIN));
+        assert_string_equal(names, "CAP_KILL, CAP_SYS_ADMIN");
+        c->process->capabilities.inheritable |= 1ULL << CAP_KILL;
+        _cleanup_free_ char *none = process_ambient_warning(c->process);
+        assert_null(none);
+}
+
+/* Accepted because skipping or merging them grants nothing more (runc or crun run them): each one
+ * leaves a warning, and the parsed values are what husk applies. */
+static void test_accepted_with_warnings(void **state)
+{
+        (void)state;
+        _cleanup_config_ husk_config *c = parse_ok(
+                "{'ociVersion':'1.2.0','root':{'path':'r'},'process':{'args':['sh'],'cwd':'/',"
+                "'commandLine':'cmd.exe','execCPUAffinity':{'initial':'0-1,3','final':''},"
+                "'scheduler':{'policy':'SCHED_BATCH','nice':5,'flags':['SCHED_FLAG_RESET_ON_FORK']},"
+                "'ioPriority':{'class':'IOPRIO_CLASS_IDLE','priority':7}},"
+                "'linux':{'namespaces':[{'type':'pid'},{'type':'ipc'},{'type':'pid'}],"
+                "'mountLabel':'system_u:object_r:container_file_t:s0',"
+                "'resources':{'devices':[{'allow':false,'access':'rwm'},"
+                "{'allow':true,'type':'c','major':1,'minor':11,'access':'xrm'}]}}}");
+        assert_int_equal(c->linux_.n_namespaces, 2);
+        assert_int_equal(c->linux_.namespaces[0].type, NS_PID);
+        assert_int_equal(c->linux_.namespaces[1].type, NS_IPC);
+        assert_string_equal(c->linux_.resources->devices[1].access, "rm");
+        assert_true(c->process->has_scheduler);
+        assert_int_equal(c->process->scheduler.policy, 3);
+        assert_int_equal(c->process->scheduler.nice, 5);
+        assert_int_equal(c->process->scheduler.flags, 1);
+        assert_true(c->process->has_io_priority);
+        assert_int_equal(c->process->io_priority.klass, 3);
+        assert_int_equal(c->process->io_priority.priority, 7);
+        assert_string_equal(c->linux_.mount_label, "system_u:object_r:container_file_t:s0");
+        assert_non_null(c->warnings);
+        assert_int_equal(strv_length(c->warnings), 3);
+        assert_string_equal(c->warnings[0], "config.json: .process.commandLine: ignored (Windows only)");
+        assert_string_equal(c->warnings[1], "config.json: .linux.namespaces[2].type: namespace "
+                                            "\"pid\" listed twice: one is created");
+        assert_string_equal(c->warnings[2], "config.json: .linux.resources.devices[1].access: "
+                                            "letters other than r, w and m in \"xrm\" are ignored");
+        /* execCPUAffinity is kept for exec (an empty list is absent) */
+        assert_true(c->process->has_exec_cpu_affinity);
+        assert_string_equal(c->process->cpu_affinity_initial, "0-1,3");
+        assert_null(c->process->cpu_affinity_final);
+        uint64_t set[CONFIG_CPUS_MAX / 64];
+        assert_int_equal(config_parse_cpu_list("0-1,3,64", set), 0);
+        assert_int_equal(set[0], 0xbu);
+        assert_int_equal(set[1], 1u);
+        assert_int_equal(config_parse_cpu_list("3-1", set), -EINVAL);
+        assert_int_equal(config_parse_cpu_list("1,", set), 0);
+        assert_int_equal(config_parse_cpu_list("x", set), -EINVAL);
+        assert_int_equal(config_parse_cpu_list("1024", set), -EINVAL);
+}
+
 static void test_bad(void **state)
 {
         const bad_case *bc = *state;
@@ -1189,6 +1266,8 @@ int main(void)
                 cmocka_unit_test(test_load_bundle),
                 cmocka_unit_test(test_nul_byte),
                 cmocka_unit_test(test_truncations_and_mutations),
+                cmocka_unit_test(test_ambient_skipped),
+                cmocka_unit_test(test_accepted_with_warnings),
         };
         size_t n_fixed = ARRAY_SIZE(fixed), n = n_fixed + ARRAY_SIZE(bad_cases);
         struct CMUnitTest *tests = xcalloc(n, sizeof(*tests));

@@ -294,6 +294,33 @@ static void test_sync_frames(void **state)
         close(fd);
 }
 
+/* HOME when the config has none: the passwd entry's home, "/" without one (runc, crun). */
+static void test_home_from_passwd(void **state)
+{
+        (void)state;
+        const char *pw = "root:x:0:0:root:/root:/bin/sh\n"
+                         "broken line\n"
+                         "x:x:12a:1::/bad:/bin/sh\n"
+                         "nohome:x:7:7:::/bin/false\n"
+                         "app:x:1000:1000:App:/home/app:/bin/sh";
+        _cleanup_free_ char *h0 = process_passwd_home(pw, 0);
+        _cleanup_free_ char *h1 = process_passwd_home(pw, 1000);
+        assert_string_equal(h0, "/root");
+        assert_string_equal(h1, "/home/app");
+        assert_null(process_passwd_home(pw, 7));
+        assert_null(process_passwd_home(pw, 12));
+        assert_null(process_passwd_home("", 0));
+        char *env[] = { "PATH=/bin", NULL };
+        _cleanup_strv_ char **e1 = process_env_with_home(env, "/home/app");
+        assert_string_equal(e1[0], "PATH=/bin");
+        assert_string_equal(e1[1], "HOME=/home/app");
+        assert_null(e1[2]);
+        _cleanup_strv_ char **e2 = process_env_with_home(NULL, NULL);
+        assert_string_equal(e2[0], "HOME=/");
+        char *with[] = { "HOME=/x", NULL };
+        assert_null(process_env_with_home(with, "/root"));
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -308,6 +335,7 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_find_exec, setup_tmp, teardown_tmp),
                 cmocka_unit_test(test_sysctl),
                 cmocka_unit_test(test_sync_frames),
+                cmocka_unit_test(test_home_from_passwd),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

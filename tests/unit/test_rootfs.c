@@ -172,6 +172,18 @@ static void test_rejected(void **state)
         assert_int_equal(rootfs_parse_mount_options(w, 1, &f, &err), -EINVAL);
 }
 
+/* copy-symlink (crun's option, ignored by runc): a flag, never mount data. */
+static void test_copy_symlink(void **state)
+{
+        mount_flags f;
+        assert_int_equal(parse(&f, "rbind", "copy-symlink", "ro", NULL), 0);
+        assert_true(f.copy_symlink);
+        assert_true(f.bind && f.rec);
+        assert_int_equal(f.flags, MS_RDONLY);
+        assert_null(f.data);
+        mount_flags_done(&f);
+}
+
 static void test_tmpcopyup(void **state)
 {
         mount_flags f;
@@ -368,6 +380,7 @@ int main(void)
                 cmocka_unit_test(test_recursive),
                 cmocka_unit_test(test_rejected),
                 cmocka_unit_test(test_tmpcopyup),
+                cmocka_unit_test(test_copy_symlink),
                 cmocka_unit_test(test_clean_path),
                 cmocka_unit_test(test_resolve_openat2),
                 cmocka_unit_test(test_resolve_fallback),

@@ -20,8 +20,10 @@ static const char *cap_name(int i, char *buf, size_t len)
 {
         char *n = cap_to_name(i); /* libcap memory: released with cap_free */
         if (n) {
-                snprintf(buf, len, "CAP_%s", n);
-                for (char *p = buf + 4; *p; p++)
+                /* libcap names are "cap_kill" (with the prefix): upper-case them, never add a
+                 * second "CAP_" */
+                snprintf(buf, len, "%s%s", strncmp(n, "cap_", 4) == 0 ? "" : "CAP_", n);
+                for (char *p = buf; *p; p++)
                         if (*p >= 'a' && *p <= 'z')
                                 *p = (char)(*p - 'a' + 'A');
                 cap_free(n);
@@ -97,6 +99,30 @@ cap_t caps_from_config(const config_caps *c, int last_cap, husk_error_t *err)
         return TAKE_PTR(caps);
 }
 
+uint64_t caps_ambient_effective(const config_caps *c, uint64_t *ret_skipped)
+{
+        uint64_t amb = c->has_ambient ? c->ambient : 0;
+        uint64_t ok = (c->has_permitted ? c->permitted : 0) &
+                      (c->has_inheritable ? c->inheritable : 0);
+        if (ret_skipped)
+                *ret_skipped = amb & ~ok;
+        return amb & ok;
+}
+
+char *caps_mask_names(uint64_t mask)
+{
+        char *s = xstrdup("");
+        for (int i = 0; i < 64; i++) {
+                if (!(mask & (UINT64_C(1) << i)))
+                        continue;
+                char name[64];
+                char *t = xasprintf("%s%s%s", s, s[0] ? ", " : "", cap_name(i, name, sizeof(name)));
+                free(s);
+                s = t;
+        }
+        return s;
+}
+
 int caps_drop_bounding(uint64_t keep, int last_cap, husk_error_t *err)
 {
         uint64_t drop = caps_bounding_drop_mask(keep, last_cap);
@@ -126,16 +152,17 @@ int caps_apply(const config_caps *c, int last_cap, husk_error_t *err)
                                    "set capabilities (effective must be a subset of permitted)");
         if (cap_reset_ambient() < 0 && errno != EINVAL)
                 return util_syserr(err, errno, "clear the ambient capability set");
-        uint64_t amb = c->has_ambient ? c->ambient : 0;
+        /* An ambient capability outside permitted and inheritable cannot be raised: skipped, as
+         * runc and crun do (the host side warned). */
+        uint64_t amb = caps_ambient_effective(c, NULL);
         for (int i = 0; i <= last_cap && i < 64; i++) {
                 if (!(amb & (UINT64_C(1) << i)))
                         continue;
                 if (cap_set_ambient(i, CAP_SET) < 0) {
                         int e = errno;
                         char name[64];
-                        return util_syserr(
-                                err, e, "raise ambient %s (it must be permitted and inheritable)",
-                                cap_name(i, name, sizeof(name)));
+                        return util_syserr(err, e, "raise ambient %s",
+                                           cap_name(i, name, sizeof(name)));
                 }
         }
         return 0;

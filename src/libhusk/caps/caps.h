@@ -20,9 +20,17 @@ uint64_t caps_bounding_drop_mask(uint64_t keep, int last_cap);
  * Returns NULL with err on failure. */
 cap_t caps_from_config(const config_caps *c, int last_cap, husk_error_t *err);
 
+/* The ambient capabilities the kernel can raise: those also in permitted and inheritable (an
+ * absent set is empty). runc and crun skip the others (runc spec's default lists ambient
+ * CAP_KILL... with no inheritable set): *ret_skipped gets them, for a warning. */
+uint64_t caps_ambient_effective(const config_caps *c, uint64_t *ret_skipped);
+/* "CAP_KILL, CAP_NET_RAW" for the set bits of mask, allocated ("" when none). */
+char *caps_mask_names(uint64_t mask);
+
 /* Container side, before the uid switch: drop every bounding capability not in keep. */
 int caps_drop_bounding(uint64_t keep, int last_cap, husk_error_t *err);
-/* Container side, after setresuid: set e/p/i exactly, then the ambient set (cleared first). */
+/* Container side, after setresuid: set e/p/i exactly, then the ambient set (cleared first): the
+ * raisable part only (caps_ambient_effective). */
 int caps_apply(const config_caps *c, int last_cap, husk_error_t *err);
 
 #endif

@@ -18,10 +18,17 @@
 typedef struct jctx {
         const char *fname;
         husk_error_t *err;
+        /* Warnings: what husk accepts but skips because it only grants less (runc and crun skip
+         * it too). NULL-terminated, "FNAME: PATH: message" each; moved into the parsed struct. */
+        char **warnings;
+        size_t n_warnings;
 } jctx;
 
 /* Set a validation error "FNAME: PATH: message" (EINVAL). Returns -EINVAL. */
 int jerr(jctx *c, const char *path, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* Record a warning "FNAME: PATH: message" (see jctx.warnings). */
+void jwarn(jctx *c, const char *path, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* Child paths: parent + ".key", parent + "[i]", parent + "[\"key\"]". */
 void jpath_key(char *buf, const char *parent, const char *key);

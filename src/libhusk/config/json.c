@@ -16,6 +16,18 @@ int jerr(jctx *c, const char *path, const char *fmt, ...)
         return husk_error_set(c->err, EINVAL, "%s: %s: %s", c->fname, path[0] ? path : ".", msg);
 }
 
+void jwarn(jctx *c, const char *path, const char *fmt, ...)
+{
+        char msg[HUSK_ERROR_MSG_MAX];
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(msg, sizeof(msg), fmt, ap);
+        va_end(ap);
+        c->warnings = xrealloc(c->warnings, (c->n_warnings + 2) * sizeof(char *));
+        c->warnings[c->n_warnings++] = xasprintf("%s: %s: %s", c->fname, path[0] ? path : ".", msg);
+        c->warnings[c->n_warnings] = NULL;
+}
+
 void jpath_key(char *buf, const char *parent, const char *key)
 {
         /* A path is only for messages: truncating a pathological one is fine. */

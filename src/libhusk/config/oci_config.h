@@ -34,6 +34,21 @@ typedef struct config_caps {
         uint64_t bounding, effective, inheritable, permitted, ambient;
 } config_caps;
 
+/* process.scheduler (sched_setattr(2)): policy and flags as the kernel's numbers. */
+typedef struct config_scheduler {
+        uint32_t policy; /* SCHED_OTHER 0, FIFO 1, RR 2, BATCH 3, ISO 4, IDLE 5, DEADLINE 6 */
+        int32_t nice;
+        uint32_t priority;
+        uint64_t flags; /* SCHED_FLAG_* bits */
+        uint64_t runtime, deadline, period; /* ns, SCHED_DEADLINE */
+} config_scheduler;
+
+/* process.ioPriority (ioprio_set(2)): class IOPRIO_CLASS_RT 1, BE 2, IDLE 3; priority 0..7. */
+typedef struct config_io_priority {
+        int klass;
+        int priority;
+} config_io_priority;
+
 typedef struct config_process {
         bool terminal;
         bool has_console_size;
@@ -41,7 +56,7 @@ typedef struct config_process {
         config_user user;
         char **args; /* NULL-terminated as well, n_args entries */
         size_t n_args;
-        char *command_line; /* Windows only: rejected if set */
+        char *command_line; /* Windows only: ignored with a warning */
         char **env;         /* NULL-terminated as well */
         size_t n_env;
         char *cwd; /* absolute, required */
@@ -54,8 +69,15 @@ typedef struct config_process {
         bool has_oom_score_adj;
         int oom_score_adj;
         char *selinux_label; /* recognised; an error if set */
-        /* ioPriority, scheduler, execCPUAffinity: recognised, rejected if set (not yet applied) */
-        bool has_io_priority, has_scheduler, has_exec_cpu_affinity;
+        bool has_io_priority, has_scheduler;
+        config_io_priority io_priority;
+        config_scheduler scheduler;
+        /* execCPUAffinity (exec'd processes only, runtime-spec 1.2): CPU lists such as "0-3,7",
+         * validated; NULL when absent. */
+        bool has_exec_cpu_affinity;
+        char *cpu_affinity_initial, *cpu_affinity_final;
+        /* What was accepted but is skipped (see husk_config.warnings); NULL when none. */
+        char **warnings;
 } config_process;
 
 /* ---------- root, mounts ---------- */
@@ -76,7 +98,7 @@ typedef struct config_mount {
         char *source;      /* may be NULL */
         char **options;    /* NULL-terminated as well */
         size_t n_options;
-        config_idmap *uid_mappings; /* idmapped mounts: recognised, rejected if set */
+        config_idmap *uid_mappings; /* idmapped mount (bind mounts only) */
         size_t n_uid_mappings;
         config_idmap *gid_mappings;
         size_t n_gid_mappings;
@@ -309,7 +331,7 @@ typedef struct config_linux {
         size_t n_masked_paths;
         char **readonly_paths;
         size_t n_readonly_paths;
-        char *mount_label; /* recognised; an error if set (no SELinux support) */
+        char *mount_label; /* skipped with a warning without SELinux; an error with it */
         config_kv *sysctl;
         size_t n_sysctl;
         config_seccomp *seccomp; /* NULL when absent */
@@ -333,11 +355,20 @@ typedef struct husk_config {
         size_t n_annotations;
         bool has_linux;
         config_linux linux_; /* zeroed when absent */
+        /* Fields husk accepts but skips because skipping only grants less (runc and crun skip
+         * them too): "FNAME: PATH: message" each, NULL-terminated; NULL when none. The host side
+         * passes them to husk_global_t.warn. */
+        char **warnings;
 } husk_config;
+
+/* A CPU list ("0-3,7"): the CPUs as a bit set of CONFIG_CPUS_MAX bits. 0 or -EINVAL. */
+#define CONFIG_CPUS_MAX 1024
+int config_parse_cpu_list(const char *s, uint64_t set[CONFIG_CPUS_MAX / 64]);
 
 /* Parse config.json text. fname is used in error messages ("config.json: .process.args: ...").
  * Unknown properties are ignored. Types and values are validated; a field that husk recognises but
- * cannot apply is an error. */
+ * cannot apply is an error when skipping it could weaken isolation or neither runc nor crun runs
+ * it, else a warning in ->warnings (docs/config.md lists each case). */
 int config_parse(const char *json, size_t len, const char *fname, husk_config **ret,
                  husk_error_t *err);
 /* Read and parse BUNDLE/config.json. */

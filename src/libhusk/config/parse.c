@@ -59,6 +59,7 @@ void config_free(husk_config *c)
         if (!c)
                 return;
         free(c->filename);
+        strv_free(c->warnings);
         free(c->oci_version);
         config_process_free(c->process);
         free(c->root.path);
@@ -195,10 +196,7 @@ static int parse_mount(jctx *c, yajl_val v, const char *path, config_mount *m)
         }
         if (!m->options)
                 m->options = xcalloc(1, sizeof(char *));
-        if (m->n_uid_mappings || m->n_gid_mappings) {
-                jpath_key(dp, path, m->n_uid_mappings ? "uidMappings" : "gidMappings");
-                return jerr(c, dp, "not supported by husk (idmapped mounts)");
-        }
+        /* uidMappings/gidMappings: idmapped mounts, applied by rootfs_open_sources */
         return 0;
 }
 
@@ -294,7 +292,7 @@ static int parse_namespaces(jctx *c, yajl_val lx, config_linux *l)
         l->namespaces = xcalloc(n ? n : 1, sizeof(config_namespace));
         for (size_t i = 0; i < n; i++) {
                 yajl_val e = a->u.array.values[i];
-                config_namespace *ns = &l->namespaces[i];
+                config_namespace *ns = &l->namespaces[l->n_namespaces];
                 _cleanup_free_ char *type = NULL;
                 jpath_idx(ep, path, i);
                 jpath_key(tp, ep, "type");
@@ -304,10 +302,6 @@ static int parse_namespaces(jctx *c, yajl_val lx, config_linux *l)
                 if (t < 0)
                         return jerr(c, tp, "unknown namespace type \"%s\"", type);
                 ns->type = (config_ns_type)t;
-                for (size_t j = 0; j < i; j++)
-                        if (l->namespaces[j].type == ns->type)
-                                return jerr(c, tp, "duplicate namespace type \"%s\"", type);
-                l->n_namespaces = i + 1;
                 if ((r = jget_string(c, e, ep, "path", false, &ns->path)) < 0)
                         return r;
                 if (ns->path && !ns->path[0]) {
@@ -316,8 +310,28 @@ static int parse_namespaces(jctx *c, yajl_val lx, config_linux *l)
                 }
                 if (ns->path && ns->path[0] != '/') {
                         jpath_key(tp, ep, "path");
-                        return jerr(c, tp, "expected an absolute path, got \"%s\"", ns->path);
+                        free(ns->path);
+                        ns->path = NULL;
+                        return jerr(c, tp, "expected an absolute path, got \"%s\"",
+                                    jfield(e, "path")->u.string);
                 }
+                const config_namespace *dup = NULL;
+                for (size_t j = 0; j < l->n_namespaces; j++)
+                        if (l->namespaces[j].type == ns->type)
+                                dup = &l->namespaces[j];
+                if (dup && !dup->path && !ns->path) {
+                        /* The same new namespace asked twice means one (crun runs it; runc 1.1
+                         * refuses): keep the first entry. */
+                        jwarn(c, tp, "namespace \"%s\" listed twice: one is created", type);
+                        memset(ns, 0, sizeof(*ns));
+                        continue;
+                }
+                if (dup) {
+                        free(ns->path);
+                        ns->path = NULL;
+                        return jerr(c, tp, "duplicate namespace type \"%s\"", type);
+                }
+                l->n_namespaces++;
         }
         return 0;
 }
@@ -488,8 +502,8 @@ static int parse_linux(jctx *c, yajl_val top, husk_config *cfg)
                 return r;
         if (sec && (r = config_parse_seccomp_obj(c, sec, ".linux.seccomp", &l->seccomp)) < 0)
                 return r;
-        if (l->mount_label && l->mount_label[0])
-                return jerr(c, ".linux.mountLabel", "not supported by husk (no SELinux support)");
+        /* mountLabel: the host side refuses it when SELinux is on (husk cannot label mounts) and
+         * skips it with a warning when it is off, as crun does (process/start.c). */
         if (!jobject_empty(jfield(lx, "intelRdt"))) {
                 l->has_intel_rdt = true;
                 return jerr(c, ".linux.intelRdt", "not supported by husk (no resctrl support)");
@@ -611,8 +625,11 @@ int config_parse(const char *json, size_t len, const char *fname, husk_config **
         cfg->filename = xstrdup(fname);
         r = parse_top(&c, tree, cfg);
         yajl_tree_free(tree);
-        if (r < 0)
+        if (r < 0) {
+                strv_free(c.warnings);
                 return r;
+        }
+        cfg->warnings = TAKE_PTR(c.warnings);
         *ret = TAKE_PTR(cfg);
         return 0;
 }

@@ -17,6 +17,9 @@ void config_process_free(config_process *p)
         free(p->rlimits);
         free(p->apparmor_profile);
         free(p->selinux_label);
+        free(p->cpu_affinity_initial);
+        free(p->cpu_affinity_final);
+        strv_free(p->warnings);
         free(p);
 }
 
@@ -160,19 +163,162 @@ static int reject_string(jctx *c, const char *parent, const char *key, const cha
         return jerr(c, path, "not supported by husk (%s)", why);
 }
 
-static int reject_object(jctx *c, yajl_val obj, const char *parent, const char *key,
-                         const char *why, bool *has)
+static int parse_sched_policy(jctx *c, const char *path, const char *s, uint32_t *ret)
 {
-        yajl_val v = jfield(obj, key);
-        if (jobject_empty(v))
-                return 0;
-        char path[JPATH_MAX];
-        jpath_key(path, parent, key);
-        if (!YAJL_IS_OBJECT(v))
-                return jerr(c, path, "expected an object, got %s", jtype(v));
-        if (has)
-                *has = true;
-        return jerr(c, path, "not supported by husk (%s)", why);
+        static const char *const names[] = { "SCHED_OTHER", "SCHED_FIFO", "SCHED_RR",
+                                             "SCHED_BATCH", "SCHED_ISO",  "SCHED_IDLE",
+                                             "SCHED_DEADLINE" };
+        for (size_t i = 0; i < ARRAY_SIZE(names); i++)
+                if (strcmp(s, names[i]) == 0) {
+                        *ret = (uint32_t)i; /* the kernel's numbers are the table's order */
+                        return 0;
+                }
+        return jerr(c, path, "unknown scheduling policy \"%s\"", s);
+}
+
+static int parse_sched_flags(jctx *c, yajl_val v, const char *path, uint64_t *ret)
+{
+        static const char *const names[] = { "SCHED_FLAG_RESET_ON_FORK", "SCHED_FLAG_RECLAIM",
+                                             "SCHED_FLAG_DL_OVERRUN",    "SCHED_FLAG_KEEP_POLICY",
+                                             "SCHED_FLAG_KEEP_PARAMS",   "SCHED_FLAG_UTIL_CLAMP_MIN",
+                                             "SCHED_FLAG_UTIL_CLAMP_MAX" };
+        _cleanup_strv_ char **flags = NULL;
+        size_t n = 0;
+        int r = jget_strv(c, v, path, "flags", &flags, &n);
+        if (r < 0)
+                return r;
+        char fp[JPATH_MAX], ep[JPATH_MAX];
+        jpath_key(fp, path, "flags");
+        for (size_t i = 0; i < n; i++) {
+                size_t k = 0;
+                while (k < ARRAY_SIZE(names) && strcmp(flags[i], names[k]) != 0)
+                        k++;
+                if (k == ARRAY_SIZE(names)) {
+                        jpath_idx(ep, fp, i);
+                        return jerr(c, ep, "unknown scheduler flag \"%s\"", flags[i]);
+                }
+                *ret |= UINT64_C(1) << k; /* bit k is the kernel's SCHED_FLAG_* value */
+        }
+        return 0;
+}
+
+/* process.scheduler: applied with sched_setattr on the container side. */
+static int parse_scheduler(jctx *c, yajl_val proc, const char *parent, config_process *p)
+{
+        yajl_val v = NULL;
+        int r = jget_object(c, proc, parent, "scheduler", false, &v);
+        if (r < 0 || jobject_empty(v))
+                return r;
+        char path[JPATH_MAX], pp[JPATH_MAX];
+        jpath_key(path, parent, "scheduler");
+        jpath_key(pp, path, "policy");
+        config_scheduler *s = &p->scheduler;
+        _cleanup_free_ char *policy = NULL;
+        int64_t nice = 0;
+        if ((r = jget_string(c, v, path, "policy", true, &policy)) < 0 ||
+            (r = parse_sched_policy(c, pp, policy, &s->policy)) < 0 ||
+            (r = jget_int64(c, v, path, "nice", false, -20, 19, NULL, &nice)) < 0 ||
+            (r = jget_uint32(c, v, path, "priority", false, NULL, &s->priority)) < 0 ||
+            (r = parse_sched_flags(c, v, path, &s->flags)) < 0 ||
+            (r = jget_uint64(c, v, path, "runtime", false, UINT64_MAX, NULL, &s->runtime)) < 0 ||
+            (r = jget_uint64(c, v, path, "deadline", false, UINT64_MAX, NULL, &s->deadline)) < 0 ||
+            (r = jget_uint64(c, v, path, "period", false, UINT64_MAX, NULL, &s->period)) < 0)
+                return r;
+        s->nice = (int32_t)nice;
+        p->has_scheduler = true;
+        return 0;
+}
+
+/* process.ioPriority: applied with ioprio_set on the container side. */
+static int parse_io_priority(jctx *c, yajl_val proc, const char *parent, config_process *p)
+{
+        static const char *const classes[] = { "IOPRIO_CLASS_RT", "IOPRIO_CLASS_BE",
+                                               "IOPRIO_CLASS_IDLE" };
+        yajl_val v = NULL;
+        int r = jget_object(c, proc, parent, "ioPriority", false, &v);
+        if (r < 0 || jobject_empty(v))
+                return r;
+        char path[JPATH_MAX], cp[JPATH_MAX];
+        jpath_key(path, parent, "ioPriority");
+        jpath_key(cp, path, "class");
+        _cleanup_free_ char *klass = NULL;
+        int64_t prio = 0;
+        if ((r = jget_string(c, v, path, "class", true, &klass)) < 0 ||
+            (r = jget_int64(c, v, path, "priority", false, 0, 7, NULL, &prio)) < 0)
+                return r;
+        p->io_priority.klass = 0;
+        for (size_t i = 0; i < ARRAY_SIZE(classes); i++)
+                if (strcmp(klass, classes[i]) == 0)
+                        p->io_priority.klass = (int)i + 1; /* IOPRIO_CLASS_RT is 1 */
+        if (!p->io_priority.klass)
+                return jerr(c, cp, "unknown I/O priority class \"%s\" (expected IOPRIO_CLASS_RT, "
+                                   "IOPRIO_CLASS_BE or IOPRIO_CLASS_IDLE)",
+                            klass);
+        p->io_priority.priority = (int)prio;
+        p->has_io_priority = true;
+        return 0;
+}
+
+int config_parse_cpu_list(const char *s, uint64_t set[CONFIG_CPUS_MAX / 64])
+{
+        memset(set, 0, CONFIG_CPUS_MAX / 8);
+        if (!s || !*s)
+                return -EINVAL;
+        for (const char *p = s; *p;) {
+                char *end;
+                errno = 0;
+                unsigned long a = strtoul(p, &end, 10), b;
+                if (end == p || errno || a >= CONFIG_CPUS_MAX)
+                        return -EINVAL;
+                b = a;
+                if (*end == '-') {
+                        p = end + 1;
+                        b = strtoul(p, &end, 10);
+                        if (end == p || errno || b >= CONFIG_CPUS_MAX || b < a)
+                                return -EINVAL;
+                }
+                for (unsigned long i = a; i <= b; i++)
+                        set[i / 64] |= UINT64_C(1) << (i % 64);
+                if (*end == ',')
+                        end++;
+                else if (*end)
+                        return -EINVAL;
+                p = end;
+        }
+        return 0;
+}
+
+/* process.execCPUAffinity: CPU lists, applied by exec (not to the init process: runtime-spec). */
+static int parse_cpu_affinity(jctx *c, yajl_val proc, const char *parent, config_process *p)
+{
+        yajl_val v = NULL;
+        int r = jget_object(c, proc, parent, "execCPUAffinity", false, &v);
+        if (r < 0 || jobject_empty(v))
+                return r;
+        char path[JPATH_MAX], kp[JPATH_MAX];
+        jpath_key(path, parent, "execCPUAffinity");
+        if ((r = jget_string(c, v, path, "initial", false, &p->cpu_affinity_initial)) < 0 ||
+            (r = jget_string(c, v, path, "final", false, &p->cpu_affinity_final)) < 0)
+                return r;
+        for (char **s = &p->cpu_affinity_initial; s <= &p->cpu_affinity_final; s++)
+                if (*s && !**s) {
+                        free(*s);
+                        *s = NULL;
+                }
+        uint64_t set[CONFIG_CPUS_MAX / 64];
+        char *const lists[] = { p->cpu_affinity_initial, p->cpu_affinity_final };
+        const char *const keys[] = { "initial", "final" };
+        for (size_t i = 0; i < 2; i++) {
+                if (!lists[i])
+                        continue;
+                if (config_parse_cpu_list(lists[i], set) < 0) {
+                        jpath_key(kp, path, keys[i]);
+                        return jerr(c, kp, "invalid CPU list \"%s\" (expected e.g. \"0-3,7\")",
+                                    lists[i]);
+                }
+        }
+        p->has_exec_cpu_affinity = p->cpu_affinity_initial || p->cpu_affinity_final;
+        return 0;
 }
 
 static int check_env(jctx *c, const char *parent, config_process *p)
@@ -241,24 +387,28 @@ int config_parse_process_obj(jctx *c, yajl_val v, const char *path, config_proce
             (r = jget_string(c, v, path, "apparmorProfile", false, &p->apparmor_profile)) < 0 ||
             (r = jget_int64(c, v, path, "oomScoreAdj", false, -1000, 1000, &p->has_oom_score_adj,
                             &oom)) < 0 ||
-            (r = jget_string(c, v, path, "selinuxLabel", false, &p->selinux_label)) < 0)
+            (r = jget_string(c, v, path, "selinuxLabel", false, &p->selinux_label)) < 0 ||
+            (r = parse_scheduler(c, v, path, p)) < 0 || (r = parse_io_priority(c, v, path, p)) < 0)
                 return r;
         p->oom_score_adj = (int)oom;
         if (!p->env) {
                 p->env = xcalloc(1, sizeof(char *));
                 p->n_env = 0;
         }
-        if ((r = reject_string(c, path, "commandLine", p->command_line, "Windows only")) < 0 ||
-            (r = reject_string(c, path, "apparmorProfile", p->apparmor_profile,
+        /* Refused: a profile or label that is not applied leaves the process less confined than
+         * asked (runc and crun refuse them too on a host without AppArmor / SELinux). */
+        if ((r = reject_string(c, path, "apparmorProfile", p->apparmor_profile,
                                "no AppArmor support")) < 0 ||
             (r = reject_string(c, path, "selinuxLabel", p->selinux_label, "no SELinux support")) <
-                    0 ||
-            (r = reject_object(c, v, path, "ioPriority", "I/O priorities are not applied",
-                               &p->has_io_priority)) < 0 ||
-            (r = reject_object(c, v, path, "scheduler", "scheduling policies are not applied",
-                               &p->has_scheduler)) < 0 ||
-            (r = reject_object(c, v, path, "execCPUAffinity", "CPU affinity is not applied",
-                               &p->has_exec_cpu_affinity)) < 0)
+                    0)
+                return r;
+        /* Skipped with a warning: neither grants the process anything (runc and crun run both). */
+        char wp[JPATH_MAX];
+        if (p->command_line && p->command_line[0]) {
+                jpath_key(wp, path, "commandLine");
+                jwarn(c, wp, "ignored (Windows only)");
+        }
+        if ((r = parse_cpu_affinity(c, v, path, p)) < 0)
                 return r;
         *ret = TAKE_PTR(p);
         return 0;
@@ -274,5 +424,8 @@ int config_parse_process(const char *json, size_t len, const char *fname, config
                 return r;
         r = config_parse_process_obj(&c, tree, "", ret);
         yajl_tree_free(tree);
+        if (r == 0)
+                (*ret)->warnings = TAKE_PTR(c.warnings);
+        strv_free(c.warnings);
         return r;
 }

@@ -56,7 +56,7 @@ static int parse_access(jctx *c, yajl_val e, const char *ep, char access[4])
                 memcpy(access, "rwm", 4);
                 return 0;
         }
-        bool rd = false, wr = false, mk = false;
+        bool rd = false, wr = false, mk = false, other = false;
         for (const char *p = s; *p; p++) {
                 if (*p == 'r')
                         rd = true;
@@ -64,13 +64,17 @@ static int parse_access(jctx *c, yajl_val e, const char *ep, char access[4])
                         wr = true;
                 else if (*p == 'm')
                         mk = true;
-                else {
-                        char ap[JPATH_MAX];
-                        jpath_key(ap, ep, "access");
-                        return jerr(c, ap, "invalid access \"%s\" (expected a subset of \"rwm\")",
-                                    s);
-                }
+                else
+                        other = true;
         }
+        char ap[JPATH_MAX];
+        jpath_key(ap, ep, "access");
+        /* runc keeps the known letters of "rx" (the rule becomes "r": never more than asked) and
+         * fails on a rule with none; crun refuses both. */
+        if (!rd && !wr && !mk)
+                return jerr(c, ap, "invalid access \"%s\" (expected a subset of \"rwm\")", s);
+        if (other)
+                jwarn(c, ap, "letters other than r, w and m in \"%s\" are ignored", s);
         size_t n = 0;
         if (rd)
                 access[n++] = 'r';
@@ -384,5 +388,7 @@ int config_parse_resources(const char *json, size_t len, const char *fname, conf
                 return r;
         r = config_parse_resources_obj(&c, tree, "", ret);
         yajl_tree_free(tree);
+        /* update has no warning channel yet: what it skips is named in docs/config.md */
+        strv_free(c.warnings);
         return r;
 }

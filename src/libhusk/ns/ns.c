@@ -5,7 +5,12 @@
 
 #include <fcntl.h>
 #include <inttypes.h>
+#include <net/if.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 const char *ns_type_name(config_ns_type t)
 {
@@ -62,6 +67,7 @@ int ns_plan_make(const husk_config *cfg, ns_plan *ret, husk_error_t *err)
         p.new_pidns = (new_flags & CLONE_NEWPID) != 0;
         p.new_timens = (new_flags & CLONE_NEWTIME) != 0;
         p.new_cgroupns = (new_flags & CLONE_NEWCGROUP) != 0;
+        p.new_netns = (new_flags & CLONE_NEWNET) != 0;
         p.has_mountns = seen[NS_MOUNT];
         p.has_utsns = seen[NS_UTS];
         p.has_netns = seen[NS_NETWORK];
@@ -171,6 +177,79 @@ out:
                 if (fds[i] >= 0)
                         close(fds[i]);
         return r;
+}
+
+int ns_idmap_userns(const config_idmap *uids, size_t n_uids, const config_idmap *gids,
+                    size_t n_gids, int *ret_fd, husk_error_t *err)
+{
+        int ready[2], hold[2];
+        if (pipe2(ready, O_CLOEXEC) < 0)
+                return util_syserr(err, errno, "pipe");
+        if (pipe2(hold, O_CLOEXEC) < 0) {
+                int e = errno;
+                close(ready[0]);
+                close(ready[1]);
+                return util_syserr(err, e, "pipe");
+        }
+        pid_t pid = fork();
+        if (pid == 0) {
+                /* The child: unshare, say so, and wait for the pipe to close. */
+                close(ready[0]);
+                close(hold[1]);
+                char c = unshare(CLONE_NEWUSER) == 0 ? 'y' : 'n';
+                if (write(ready[1], &c, 1) != 1)
+                        _exit(1);
+                (void)read(hold[0], &c, 1);
+                _exit(0);
+        }
+        close(ready[1]);
+        close(hold[0]);
+        int r = 0;
+        char c = 0;
+        if (pid < 0)
+                r = util_syserr(err, errno, "fork (idmapped mount user namespace)");
+        else if (read(ready[0], &c, 1) != 1 || c != 'y')
+                r = husk_error_set(err, EPERM, "unshare a user namespace for an idmapped mount");
+        if (r == 0) {
+                husk_config maps = { .filename = (char *)"idmapped mount" };
+                maps.linux_.uid_mappings = (config_idmap *)uids;
+                maps.linux_.n_uid_mappings = n_uids;
+                maps.linux_.gid_mappings = (config_idmap *)gids;
+                maps.linux_.n_gid_mappings = n_gids;
+                r = ns_write_idmaps(pid, &maps, err);
+        }
+        if (r == 0) {
+                char path[64];
+                snprintf(path, sizeof(path), "/proc/%d/ns/user", (int)pid);
+                int fd = open(path, O_RDONLY | O_CLOEXEC);
+                if (fd < 0)
+                        r = util_syserr(err, errno, "open %s", path);
+                else
+                        *ret_fd = fd;
+        }
+        close(ready[0]);
+        close(hold[1]); /* the child exits */
+        if (pid > 0)
+                while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+                        ;
+        return r;
+}
+
+int ns_loopback_up(husk_error_t *err)
+{
+        _cleanup_close_ int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        if (s < 0)
+                return util_syserr(err, errno, "socket (to bring lo up)");
+        struct ifreq ifr = { 0 };
+        snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "lo");
+        if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0)
+                return util_syserr(err, errno, "get the flags of lo");
+        if (ifr.ifr_flags & IFF_UP)
+                return 0;
+        ifr.ifr_flags |= IFF_UP;
+        if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0)
+                return util_syserr(err, errno, "bring lo up");
+        return 0;
 }
 
 char *ns_format_time_offsets(const husk_config *cfg)

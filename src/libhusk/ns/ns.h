@@ -28,6 +28,7 @@ typedef struct ns_plan {
         bool pidns_path;   /* pid namespace joined by path */
         bool new_timens;   /* unshare(CLONE_NEWTIME) + offsets, then fork */
         bool new_cgroupns; /* unshare(CLONE_NEWCGROUP) once in the final cgroup */
+        bool new_netns;    /* a new network namespace: its lo is brought up */
         bool needs_fork;   /* the container process is a grandchild (pid/time namespaces) */
         bool has_mountns, has_utsns, has_netns, has_ipcns; /* new or joined */
 } ns_plan;
@@ -47,6 +48,13 @@ int ns_write_idmaps(pid_t pid, const husk_config *cfg, husk_error_t *err);
  * paths are opened first (joining a mount namespace changes how later paths resolve); the user
  * namespace is joined last, so the other setns calls still run with the host side's privileges. */
 int ns_join_paths(const husk_config *cfg, husk_error_t *err);
+/* Host side: a user namespace with these id maps, held by an fd (for idmapped mounts). A short-lived
+ * child unshares it and waits while the maps are written; it is reaped before this returns. */
+int ns_idmap_userns(const config_idmap *uids, size_t n_uids, const config_idmap *gids,
+                    size_t n_gids, int *ret_fd, husk_error_t *err);
+/* Container side, in a new network namespace: bring lo up (runc and crun do; a new namespace
+ * starts with it down). */
+int ns_loopback_up(husk_error_t *err);
 /* "monotonic S N\nboottime S N\n" for /proc/self/timens_offsets, allocated (NULL if none set). */
 char *ns_format_time_offsets(const husk_config *cfg);
 /* Container side: unshare(CLONE_NEWTIME) and write the offsets (before the fork). */

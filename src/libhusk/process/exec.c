@@ -203,7 +203,14 @@ static _Noreturn void exec_process(exec_args *a, husk_error_t *err)
         }
         _cleanup_free_ char *exe = NULL;
         XCHECK(a, process_find_exec(p->args[0], p->env, p->cwd, &exe, err), err);
+        /* HOME from the container's /etc/passwd when the process has none (runc, crun). */
+        _cleanup_strv_ char **home_env = process_env_home_from_root(p->env, p->user.uid);
+        char *const *env = home_env ? home_env : p->env;
         XCHECK(a, process_enter_cwd(p->cwd, err), err);
+        XCHECK(a, process_apply_sched(p, err), err);
+        /* execCPUAffinity.final, or every CPU again after an initial set (runc 1.2 does the same) */
+        if (p->has_exec_cpu_affinity)
+                XCHECK(a, process_set_affinity(p->cpu_affinity_final, err), err);
         int notify_fd = -1;
         bool loaded = false;
         if (a->seccomp && a->seccomp->notify) {
@@ -230,7 +237,7 @@ static _Noreturn void exec_process(exec_args *a, husk_error_t *err)
         /* Step 14: the filter is the last thing before execve. */
         if (a->seccomp && !loaded && p->no_new_privileges)
                 XCHECK(a, seccomp_prog_load(a->seccomp, &notify_fd, err), err);
-        execve(exe, p->args, p->env ? p->env : (char *[]){ NULL });
+        execve(exe, p->args, env ? env : (char *[]){ NULL });
         int e = errno;
         exec_fail(a, (util_syserr(err, e, "exec %s", exe), err));
 }
@@ -262,6 +269,9 @@ static _Noreturn void exec_child(exec_args *a)
         if (sync_expect(a->sync_fd, SYNC_GO, &m) < 0)
                 _exit(255);
         sync_msg_done(&m);
+        /* execCPUAffinity.initial: the CPUs this exec runs on while it joins the container. */
+        if (a->proc->cpu_affinity_initial)
+                XCHECK(a, process_set_affinity(a->proc->cpu_affinity_initial, err), err);
         /* No /proc/PID access for container processes while husk code runs. */
         if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
                 exec_fail(a, (sys_fail(err, "prctl PR_SET_DUMPABLE"), err));
@@ -522,6 +532,13 @@ static int exec_start(exec_ctx *c, const husk_global_t *g, const husk_exec_opts_
         const config_process *p = c->proc;
         if (!p->args || p->n_args == 0)
                 return husk_error_set(err, EINVAL, "exec: the process has no args");
+        _cleanup_free_ char *amb = process_ambient_warning(p);
+        if (g && g->warn) {
+                for (size_t i = 0; p->warnings && p->warnings[i]; i++)
+                        g->warn(p->warnings[i]);
+                if (amb)
+                        g->warn(amb);
+        }
         if (p->terminal && o->detach && !o->console_socket)
                 return husk_error_set(err, EINVAL,
                                       "cannot allocate a tty when husk detaches without a console "

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* husk_features_json: the runtime-spec "features" document (features.md). It lists only what
- * husk applies: mount options rejected by rootfs/options.c (tmpcopyup, idmap, ridmap,
- * copy-symlink) are absent, AppArmor and SELinux are disabled, systemd cgroups are not driven. */
+ * husk applies: mount options rejected by rootfs/options.c (idmap, ridmap) and tmpcopyup are
+ * absent (idmapped mounts work through uidMappings/gidMappings), AppArmor and SELinux are
+ * disabled, systemd cgroups are not driven. */
 #include "caps/caps.h"
 #include "util/json.h"
 #include "util/util.h"
@@ -13,7 +14,7 @@ static const char *const hook_names[] = { "prestart", "createRuntime", "createCo
                                           "startContainer", "poststart", "poststop" };
 
 static const char *const mount_options[] = {
-        "async", "atime", "bind", "defaults", "dev", "diratime", "dirsync", "exec", "lazytime",
+        "async", "atime", "bind", "copy-symlink", "defaults", "dev", "diratime", "dirsync", "exec", "lazytime",
         "loud", "mand", "noatime", "nodev", "nodiratime", "noexec", "nolazytime", "nomand",
         "norelatime", "nostrictatime", "nosuid", "nosymfollow", "private", "ratime", "rbind",
         "rdev", "rdiratime", "relatime", "remount", "rexec", "rnoatime", "rnodev",
@@ -124,7 +125,7 @@ char *husk_features_json(void)
         json_obj_begin(w);
         json_key(w, "idmap");
         json_obj_begin(w);
-        json_kv_bool(w, "enabled", false);
+        json_kv_bool(w, "enabled", true); /* mounts[].uidMappings/gidMappings on bind mounts */
         json_obj_end(w);
         json_obj_end(w);
         json_obj_end(w);

@@ -271,6 +271,8 @@ _Noreturn void container_main(init_args *a)
                  * unavailable (ENOSYS, quota): the container runs without one then. */
                 (void)syscall(SYS_keyctl, 1 /* KEYCTL_JOIN_SESSION_KEYRING */, NULL);
         }
+        if (a->plan->new_netns)
+                CHECK(a, ns_loopback_up(err), err);
         CHECK(a, apply_sysctls(cfg, a->plan, err), err);
         if (cfg->hostname && sethostname(cfg->hostname, strlen(cfg->hostname)) < 0)
                 child_fail(a, (util_syserr(err, errno, "sethostname %s", cfg->hostname), err));
@@ -323,8 +325,12 @@ _Noreturn void container_main(init_args *a)
         }
         _cleanup_free_ char *exe = NULL;
         CHECK(a, process_find_exec(proc->args[0], proc->env, proc->cwd, &exe, err), err);
+        /* HOME from the container's /etc/passwd when the config has none (runc, crun). */
+        _cleanup_strv_ char **home_env = process_env_home_from_root(proc->env, proc->user.uid);
+        char *const *env = home_env ? home_env : proc->env;
         /* Before READY, so a bad cwd fails the create. */
         CHECK(a, process_enter_cwd(proc->cwd, err), err);
+        CHECK(a, process_apply_sched(proc, err), err);
         if (cfg->linux_.has_personality && cfg->linux_.personality_domain &&
             strcmp(cfg->linux_.personality_domain, "LINUX32") == 0 && personality(PER_LINUX32) < 0)
                 child_fail(a, (fail_errno(err, "personality LINUX32"), err));
@@ -372,7 +378,7 @@ _Noreturn void container_main(init_args *a)
         /* Step 14: the filter is the last thing before execve. */
         if (a->seccomp && !seccomp_loaded && proc->no_new_privileges)
                 CHECK(a, seccomp_prog_load(a->seccomp, &notify_fd, err), err);
-        execve(exe, proc->args, proc->env ? proc->env : (char *[]){ NULL });
+        execve(exe, proc->args, env ? env : (char *[]){ NULL });
         int e = errno;
         child_fail(a, (util_syserr(err, e, "exec %s", exe), err));
 }

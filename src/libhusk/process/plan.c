@@ -1,10 +1,14 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Pure helpers of the start sequence, unit tested: executable lookup and sysctl checks. */
+#include "caps/caps.h"
 #include "process/process.h"
 #include "util/util.h"
 
+#include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -133,4 +137,99 @@ int process_sysctl_path(const char *key, const ns_plan *plan, char **ret_path, h
                         *p = '/';
         *ret_path = xasprintf("/proc/sys/%s", k);
         return 0;
+}
+
+char *process_ambient_warning(const config_process *p)
+{
+        uint64_t skipped = 0;
+        if (!p->has_capabilities)
+                return NULL;
+        (void)caps_ambient_effective(&p->capabilities, &skipped);
+        if (!skipped)
+                return NULL;
+        _cleanup_free_ char *names = caps_mask_names(skipped);
+        return xasprintf("process.capabilities.ambient: %s not raised: an ambient capability must "
+                         "also be in the permitted and inheritable sets (runc and crun skip it too)",
+                         names);
+}
+
+char *process_passwd_home(const char *passwd, uint32_t uid)
+{
+        for (const char *line = passwd; line && *line;) {
+                const char *end = strchrnul(line, '\n');
+                /* name:password:uid:gid:gecos:home:shell */
+                const char *f[7];
+                size_t n = 0;
+                f[n++] = line;
+                for (const char *p = line; p < end && n < 7; p++)
+                        if (*p == ':')
+                                f[n++] = p + 1;
+                if (n == 7) {
+                        _cleanup_free_ char *u = xstrndup(f[2], (size_t)(f[3] - f[2] - 1));
+                        uint32_t v;
+                        if (parse_uint32(u, &v) == 0 && v == uid) {
+                                size_t hl = (size_t)(f[6] - f[5] - 1);
+                                return hl ? xstrndup(f[5], hl) : NULL;
+                        }
+                }
+                line = *end ? end + 1 : end;
+        }
+        return NULL;
+}
+
+char **process_env_with_home(char *const *env, const char *home)
+{
+        size_t n = 0;
+        for (; env && env[n]; n++)
+                if (strncmp(env[n], "HOME=", 5) == 0)
+                        return NULL;
+        char **v = xcalloc(n + 2, sizeof(char *));
+        for (size_t i = 0; i < n; i++)
+                v[i] = xstrdup(env[i]);
+        v[n] = xasprintf("HOME=%s", home && home[0] ? home : "/");
+        return v;
+}
+
+/* /etc/passwd of the current root, never through a magic link: /proc/self/fd/N in the image
+ * could otherwise name a host file the setup still holds (CVE-2024-21626's kind). */
+static int open_passwd(void)
+{
+        struct {
+                uint64_t flags, mode, resolve;
+        } how = { .flags = (uint64_t)(O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK),
+                  .resolve = 0x02 /* RESOLVE_NO_MAGICLINKS */ | 0x10 /* RESOLVE_IN_ROOT */ };
+        _cleanup_close_ int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (root < 0)
+                return -1;
+        long fd = syscall(437 /* SYS_openat2 */, root, "etc/passwd", &how, sizeof(how));
+        if (fd >= 0 || errno != ENOSYS)
+                return (int)fd;
+        /* before 5.6: no symlink at all on the last component */
+        return openat(root, "etc/passwd", O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | O_NOFOLLOW);
+}
+
+char **process_env_home_from_root(char *const *env, uint32_t uid)
+{
+        for (size_t i = 0; env && env[i]; i++)
+                if (strncmp(env[i], "HOME=", 5) == 0)
+                        return NULL;
+        _cleanup_free_ char *home = NULL;
+        /* The container's own /etc/passwd, after the pivot (symlinks cannot leave the root). The
+         * image controls it: only a regular file is read (never a fifo or device: O_NONBLOCK,
+         * fstat), and at most PASSWD_MAX bytes; anything odd means no entry, so HOME=/. */
+        _cleanup_close_ int fd = open_passwd();
+        struct stat st;
+        if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size >= 0 &&
+            (uint64_t)st.st_size <= PASSWD_MAX) {
+                size_t len = 0, cap = (size_t)st.st_size;
+                _cleanup_free_ char *text = xmalloc(cap + 1);
+                ssize_t n;
+                while (len < cap && ((n = read(fd, text + len, cap - len)) > 0 ||
+                                     (n < 0 && errno == EINTR)))
+                        if (n > 0)
+                                len += (size_t)n;
+                text[len] = '\0';
+                home = process_passwd_home(text, uid);
+        }
+        return process_env_with_home(env, home);
 }

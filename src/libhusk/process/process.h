@@ -52,12 +52,31 @@ int process_enter_cwd(const char *cwd, husk_error_t *err);
  * exactly as configured and the ambient set. */
 int process_switch_user(const config_process *p, husk_error_t *err);
 
+/* Container side (sched.c), still privileged: process.scheduler (sched_setattr) and
+ * process.ioPriority (ioprio_set). */
+int process_apply_sched(const config_process *p, husk_error_t *err);
+/* sched_setaffinity of the calling process to a CPU list ("0-3,7"), or to every CPU when NULL
+ * (the kernel keeps it within the cgroup's cpuset). For exec's execCPUAffinity. */
+int process_set_affinity(const char *list, husk_error_t *err);
+
 /* Look up args[0] the way execvp would, inside the current root, with PATH from env (default PATH
  * when absent). Relative names containing '/' resolve against cwd. Errors use the texts engines
  * match on: exec: "X": stat X: no such file or directory / executable file not found in $PATH /
  * permission denied. */
 int process_find_exec(const char *arg0, char *const *env, const char *cwd, char **ret_path,
                       husk_error_t *err);
+/* The warning for ambient capabilities that are skipped because they are not also permitted and
+ * inheritable (the host side gives it to husk_global_t.warn), allocated; NULL when none are. */
+char *process_ambient_warning(const config_process *p);
+/* HOME when the config's env lacks it, as runc and crun do: the home field of uid's line in
+ * passwd text (allocated), NULL when there is none. */
+char *process_passwd_home(const char *passwd, uint32_t uid);
+/* env plus "HOME=home" ("/" when home is NULL or empty), allocated; NULL when env has HOME. */
+char **process_env_with_home(char *const *env, const char *home);
+/* Container side, after the pivot: process_env_with_home with the home of uid in the container's
+ * /etc/passwd (a regular file of at most PASSWD_MAX bytes). */
+#define PASSWD_MAX (4u << 20)
+char **process_env_home_from_root(char *const *env, uint32_t uid);
 /* strerror(e) with a lower-case first letter into buf, as engines match error texts. */
 const char *lower_strerror(int e, char *buf, size_t len);
 /* The /proc/sys path of a sysctl key when the key is namespaced and the namespace it belongs to is

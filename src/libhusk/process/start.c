@@ -20,6 +20,7 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
@@ -185,6 +186,61 @@ static void set_listen_env(config_process *p, unsigned n)
         p->n_env = k;
 }
 
+/* SELinux is on when selinuxfs is mounted at /sys/fs/selinux (what libselinux checks first). */
+static bool selinux_enabled(void)
+{
+        struct statfs sf;
+        return statfs("/sys/fs/selinux", &sf) == 0 && sf.f_type == (typeof(sf.f_type))0xf97cff8c;
+}
+
+/* linux.mountLabel: without SELinux there is nothing to label (crun runs the container, runc's
+ * mount fails on the context= option); with it, husk cannot label and refuses. */
+static int check_mount_label(create_ctx *c, husk_error_t *err)
+{
+        const char *label = c->cfg->linux_.mount_label;
+        if (!label || !label[0])
+                return 0;
+        if (selinux_enabled())
+                return husk_error_set(err, EINVAL,
+                                      "%s: .linux.mountLabel: not supported by husk (SELinux is "
+                                      "enabled and husk cannot label mounts)",
+                                      c->config_path);
+        if (c->g && c->g->warn) {
+                _cleanup_free_ char *w = xasprintf("%s: .linux.mountLabel: ignored (SELinux is "
+                                                   "not enabled on this host)",
+                                                   c->config_path);
+                c->g->warn(w);
+        }
+        return 0;
+}
+
+/* No mount namespace (runc runs such a config, with chroot): whatever would be mounted would land
+ * in the host's mount namespace and outlive the container, so mounts and linux.devices are
+ * skipped with a warning (the container gets less). What cannot be skipped without weakening it
+ * is refused: root.readonly, maskedPaths and readonlyPaths (runc refuses the last two too). */
+static int check_no_mountns(create_ctx *c, husk_error_t *err)
+{
+        const husk_config *cfg = c->cfg;
+        if (cfg->root.readonly)
+                return husk_error_set(err, EINVAL,
+                                      "%s: .root.readonly needs a mount namespace in "
+                                      ".linux.namespaces",
+                                      c->config_path);
+        if (cfg->linux_.n_masked_paths || cfg->linux_.n_readonly_paths)
+                return husk_error_set(err, EINVAL,
+                                      "%s: .linux.%s needs a mount namespace in .linux.namespaces",
+                                      c->config_path,
+                                      cfg->linux_.n_masked_paths ? "maskedPaths" : "readonlyPaths");
+        if ((cfg->n_mounts || cfg->linux_.n_devices) && c->g && c->g->warn) {
+                _cleanup_free_ char *w = xasprintf(
+                        "%s: no mount namespace in .linux.namespaces: .mounts and .linux.devices "
+                        "are not applied (they would be made on the host)",
+                        c->config_path);
+                c->g->warn(w);
+        }
+        return 0;
+}
+
 /* Step 1: id, bundle, config, rootfs. */
 static int load_bundle(create_ctx *c, husk_error_t *err)
 {
@@ -204,6 +260,15 @@ static int load_bundle(create_ctx *c, husk_error_t *err)
                 return husk_error_set(err, EINVAL, "%s: .process.args is required", c->config_path);
         if (o->listen_fds > 0)
                 set_listen_env(cfg->process, o->listen_fds);
+        _cleanup_free_ char *amb = process_ambient_warning(cfg->process);
+        if (c->g && c->g->warn) {
+                for (size_t i = 0; cfg->warnings && cfg->warnings[i]; i++)
+                        c->g->warn(cfg->warnings[i]);
+                if (amb)
+                        c->g->warn(amb);
+        }
+        if ((r = check_mount_label(c, err)) < 0)
+                return r;
         if (!cfg->has_root || !cfg->root.path || !cfg->root.path[0])
                 return husk_error_set(err, EINVAL, "%s: .root.path is required", c->config_path);
         _cleanup_free_ char *joined = cfg->root.path[0] == '/'
@@ -218,10 +283,8 @@ static int load_bundle(create_ctx *c, husk_error_t *err)
         r = ns_plan_make(cfg, &c->plan, err);
         if (r < 0)
                 return r;
-        if (!c->plan.has_mountns)
-                return husk_error_set(err, EINVAL,
-                                      "%s: husk needs a mount namespace (.linux.namespaces)",
-                                      c->config_path);
+        if (!c->plan.has_mountns && (r = check_no_mountns(c, err)) < 0)
+                return r;
         if ((cfg->hostname || cfg->domainname) && !c->plan.has_utsns)
                 return husk_error_set(err, EINVAL,
                                       "%s: cannot set the hostname without a private UTS namespace",
@@ -496,6 +559,7 @@ static int create_container(create_ctx *c, husk_error_t *err)
                             .no_pivot = o->no_pivot,
                             .in_userns = c->plan.userns,
                             .want_console = cfg->process->terminal,
+                            .no_mountns = !c->plan.has_mountns,
                             .rootfs_fd = -1 },
                 .seccomp = c->sp,
                 .sync_fd = c->sync_child,
@@ -517,11 +581,20 @@ static int create_container(create_ctx *c, husk_error_t *err)
                         return r;
                 a.cgroup = c->cg;
         }
+        /* Bind sources and idmapped mounts, opened here as the host's root; the child inherits
+         * the trees (rootfs.h). */
+        if ((r = rootfs_open_sources(&a.rootfs, err)) < 0) {
+                if (c->cg)
+                        cgroup_join_close(c->cg);
+                return r;
+        }
         c->child = process_clone(c->plan.clone_flags, clone_fd, &in_cgroup);
-        if (c->child < 0)
-                return util_syserr(err, errno, "clone the container process");
         if (c->child == 0)
                 container_main(&a); /* container side: never returns */
+        int clone_errno = errno;
+        rootfs_close_sources(&a.rootfs);
+        if (c->child < 0)
+                return util_syserr(err, clone_errno, "clone the container process");
         c->pid = c->child;
         util_closep(&c->sync_child);
         if (c->cg)

@@ -99,6 +99,9 @@ int rootfs_mask(rootfs_ctx *c, husk_error_t *err)
 {
         const config_linux *l = &c->cfg->linux_;
         _cleanup_close_ int nullfd = -1;
+        if (c->no_mountns && (l->n_masked_paths || l->n_readonly_paths))
+                return husk_error_set(err, EINVAL,
+                                      "maskedPaths and readonlyPaths need a mount namespace");
         for (size_t i = 0; i < l->n_masked_paths; i++) {
                 int r = mask_one(c, l->masked_paths[i], &nullfd, err);
                 if (r < 0)

@@ -131,6 +131,11 @@ int bind_fd_onto_fd(int srcfd, int dstfd, const mount_flags *f, husk_error_t *er
                         return util_syserr(err, errno, "bind mount %s", what);
                 return 1; /* the caller reopens the destination and applies flags */
         }
+        return attach_tree(tree, dstfd, f, err, what);
+}
+
+int attach_tree(int tree, int dstfd, const mount_flags *f, husk_error_t *err, const char *what)
+{
         /* flags on the detached tree: the mount is never visible with weaker flags */
         int r = mount_fd_set_flags(tree, f->flags, f->clear, false, err, what);
         if (r < 0)
@@ -169,16 +174,50 @@ static int check_real_dir(int rootfd, const char *dest, husk_error_t *err)
         return 0;
 }
 
-static int mount_bind(rootfs_ctx *c, const config_mount *m, const char *dest, mount_flags *f,
-                      husk_error_t *err)
+/* copy-symlink (crun's option; runc ignores it): a bind source that is a symlink becomes the same
+ * symlink at the destination, made through the parent's fd inside the root. Returns 1 when the
+ * source is not a symlink (bind as usual). */
+static int copy_symlink(rootfs_ctx *c, const char *src, const char *dest, husk_error_t *err)
+{
+        struct stat st;
+        if (lstat(src, &st) < 0 || !S_ISLNK(st.st_mode))
+                return 1;
+        char target[4096];
+        ssize_t n = readlink(src, target, sizeof(target) - 1);
+        if (n < 0)
+                return util_syserr(err, errno, "readlink bind source %s", src);
+        target[n] = '\0';
+        _cleanup_close_ int dirfd = -1;
+        _cleanup_free_ char *base = NULL;
+        int r = safe_open_parent_in_root(c->rootfs_fd, dest, true, &dirfd, &base);
+        if (r < 0)
+                return util_syserr(err, -r, "open the parent of %s in the rootfs", dest);
+        if (symlinkat(target, dirfd, base) < 0)
+                return util_syserr(err, errno, "copy the symlink %s to %s", src, dest);
+        return 0;
+}
+
+/* idx: the config mount's index (its tree from rootfs_open_sources), or -1. */
+static int mount_bind(rootfs_ctx *c, const config_mount *m, ssize_t idx, const char *dest,
+                      mount_flags *f, husk_error_t *err)
 {
         if (!m->source)
                 return husk_error_set(err, EINVAL, "bind mount on %s has no source", dest);
         _cleanup_free_ char *src = m->source[0] == '/' || !c->bundle
                                            ? xstrdup(m->source)
                                            : xasprintf("%s/%s", c->bundle, m->source);
-        /* the source is a host path from the config (trusted): host symlinks are followed */
-        _cleanup_close_ int srcfd = open(src, O_PATH | O_CLOEXEC);
+        if (f->copy_symlink) {
+                int cr = copy_symlink(c, src, dest, err);
+                if (cr <= 0)
+                        return cr;
+        }
+        _cleanup_close_ int tree = -1;
+        if (idx >= 0 && (size_t)idx < c->n_src_trees)
+                tree = TAKE_FD(c->src_trees[idx]);
+        /* the source is a host path from the config (trusted): host symlinks are followed. The
+         * tree opened by the host side is used when there is one (see rootfs_open_sources). */
+        _cleanup_close_ int srcfd = tree >= 0 ? fcntl(tree, F_DUPFD_CLOEXEC, 3)
+                                              : open(src, O_PATH | O_CLOEXEC);
         if (srcfd < 0)
                 return util_syserr(err, errno, "open bind source %s", src);
         struct stat st;
@@ -190,7 +229,8 @@ static int mount_bind(rootfs_ctx *c, const config_mount *m, const char *dest, mo
         if (dstfd < 0)
                 return util_syserr(err, -dstfd, "create mount point %s in the rootfs", dest);
         _cleanup_free_ char *what = xasprintf("%s on %s", src, dest);
-        int r = bind_fd_onto_fd(srcfd, dstfd, f, err, what);
+        int r = tree >= 0 ? attach_tree(tree, dstfd, f, err, what)
+                          : bind_fd_onto_fd(srcfd, dstfd, f, err, what);
         if (r <= 0)
                 return r;
         /* fallback path: reopen the new mount (resolved in root again) to set its flags */
@@ -208,16 +248,18 @@ static int sysfs_fallback(rootfs_ctx *c, const char *dest, mount_flags *f, husk_
 {
         config_mount m = { .source = (char *)"/sys" };
         f->bind = f->rec = true;
-        return mount_bind(c, &m, dest, f, err);
+        return mount_bind(c, &m, -1, dest, f, err);
 }
 
-static int mount_one(rootfs_ctx *c, const config_mount *m, husk_error_t *err)
+static int mount_one(rootfs_ctx *c, const config_mount *m, size_t idx, husk_error_t *err)
 {
         if (!m->destination || m->destination[0] != '/')
                 return husk_error_set(err, EINVAL, "mount destination \"%s\" is not absolute",
                                       m->destination ? m->destination : "");
-        if (m->n_uid_mappings || m->n_gid_mappings)
-                return husk_error_set(err, EINVAL, "idmapped mounts are not supported");
+        if ((m->n_uid_mappings || m->n_gid_mappings) &&
+            (idx >= c->n_src_trees || c->src_trees[idx] < 0))
+                return husk_error_set(err, EINVAL,
+                                      "idmapped mount without a tree from the host side");
         _cleanup_free_ char *dest = rootfs_clean_path(m->destination);
         mount_flags f = { 0 };
         int r = rootfs_parse_mount_options(m->options, m->n_options, &f, err);
@@ -231,7 +273,7 @@ static int mount_one(rootfs_ctx *c, const config_mount *m, husk_error_t *err)
                         return r;
         }
         if (f.bind || is_type(m, "bind"))
-                return mount_bind(c, m, dest, &f, err);
+                return mount_bind(c, m, (ssize_t)idx, dest, &f, err);
         if (!m->type)
                 return husk_error_set(err, EINVAL, "mount on %s has no type", dest);
         _cleanup_close_ int dstfd = safe_mkdir_p_in_root(c->rootfs_fd, dest, 0755);
@@ -244,9 +286,13 @@ static int mount_one(rootfs_ctx *c, const config_mount *m, husk_error_t *err)
         char p[FD_PATH_MAX];
         unsigned long fl = f.flags & ~MS_REMOUNT;
         const char *source = m->source ? m->source : m->type;
-        if (f.tmpcopyup) {
-                /* mounted writable, filled, then made read-only if asked */
+        if (is_type(m, "tmpfs") && (fl & MS_RDONLY)) {
+                /* mounted writable (filled by tmpcopyup, mount points and /dev made in it),
+                 * made read-only by rootfs_finalize */
                 fl &= ~MS_RDONLY;
+                c->ro_later = xrealloc(c->ro_later, (c->n_ro_later + 2) * sizeof(char *));
+                c->ro_later[c->n_ro_later++] = xstrdup(dest);
+                c->ro_later[c->n_ro_later] = NULL;
         }
         if (mount(source, fd_path(p, dstfd), m->type, fl, data) < 0) {
                 if (is_type(m, "sysfs") && (errno == EPERM || errno == EACCES) && c->in_userns)
@@ -262,11 +308,6 @@ static int mount_one(rootfs_ctx *c, const config_mount *m, husk_error_t *err)
                 r = rootfs_copyup(dstfd, nfd, keep_mode, err, dest);
                 if (r < 0)
                         return r;
-                if (f.flags & MS_RDONLY) {
-                        r = mount_fd_set_flags(nfd, MS_RDONLY, 0, false, err, dest);
-                        if (r < 0)
-                                return r;
-                }
         }
         if (is_type(m, "proc") || is_type(m, "sysfs")) {
                 /* what later steps write through (sysctls, labels) must be the real thing
@@ -300,19 +341,79 @@ static bool dev_is_tmpfs(const husk_config *cfg)
         return r;
 }
 
+/* A process.cwd that does not exist is created (0755, so any user can reach it), as runc and crun
+ * do: after the mounts, so a cwd inside a volume or tmpfs is made there, and before root.readonly.
+ * Resolved inside the root: an image symlink on the way cannot send the mkdir to the host. */
+static int make_cwd(rootfs_ctx *c, husk_error_t *err)
+{
+        const char *cwd = c->cfg->process ? c->cfg->process->cwd : NULL;
+        if (!cwd || !cwd[0])
+                return 0;
+        _cleanup_close_ int fd = safe_open_in_root(c->rootfs_fd, cwd, 0, false);
+        if (fd != -ENOENT)
+                return 0; /* it exists (or cannot be opened): the chdir reports a problem */
+        mode_t old = umask(022);
+        int nfd = safe_mkdir_p_in_root(c->rootfs_fd, cwd, 0755);
+        umask(old);
+        if (nfd < 0)
+                return util_syserr(err, -nfd, "create the working directory %s (process.cwd)",
+                                   cwd);
+        close(nfd);
+        return 0;
+}
+
+int rootfs_make_parent_private(const char *path, husk_error_t *err)
+{
+        _cleanup_free_ char *mi = NULL;
+        int r = read_file_at(AT_FDCWD, "/proc/self/mountinfo", 16 << 20, &mi, NULL);
+        if (r < 0)
+                return util_syserr(err, -r, "read /proc/self/mountinfo");
+        char best[4096] = "/";
+        for (char *save = NULL, *line = strtok_r(mi, "\n", &save); line;
+             line = strtok_r(NULL, "\n", &save)) {
+                char mp[4096];
+                if (sscanf(line, "%*s %*s %*s %*s %4095s", mp) != 1)
+                        continue;
+                rootfs_unescape_mountinfo(mp);
+                if (rootfs_path_has_prefix(path, mp) && strlen(mp) > strlen(best))
+                        snprintf(best, sizeof(best), "%s", mp);
+        }
+        if (mount(NULL, best, NULL, MS_PRIVATE, NULL) < 0)
+                return util_syserr(err, errno, "make %s (the mount holding the rootfs) private",
+                                   best);
+        return 0;
+}
+
 int rootfs_mounts(rootfs_ctx *c, husk_error_t *err)
 {
         const husk_config *cfg = c->cfg;
         c->rootfs_fd = -1;
         if (!c->rootfs || c->rootfs[0] != '/')
                 return husk_error_set(err, EINVAL, "rootfs path must be absolute");
-        /* Step 6: nothing we mount may propagate back to the host. rslave by default (host mounts
-         * still reach us); rprivate when the config asks for a private root. "shared" kinds are
-         * applied by rootfs_finalize, after the pivot. */
+        if (c->no_mountns) {
+                /* the host's mount namespace: no propagation change, no mount at all */
+                rootfs_close_sources(c);
+                c->rootfs_fd = open(c->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+                if (c->rootfs_fd < 0)
+                        return util_syserr(err, errno, "open rootfs %s", c->rootfs);
+                return make_cwd(c, err);
+        }
+        /* Step 6: "/" gets rootfsPropagation before any mount, as runc does: rslave by default
+         * (host mounts still reach us, nothing goes back). A shared kind keeps the host's peer
+         * groups, so a volume bound from a shared host mount is bidirectional (Kubernetes
+         * mountPropagation: Bidirectional); rootfs_finalize applies it again to the new root. */
         unsigned long prop = rootfs_propagation_flags(cfg->linux_.rootfs_propagation);
-        unsigned long first = MS_REC | ((prop & MS_PRIVATE) ? MS_PRIVATE : MS_SLAVE);
+        unsigned long first = prop ? prop : MS_SLAVE | MS_REC;
         if (mount(NULL, "/", NULL, first, NULL) < 0)
-                return util_syserr(err, errno, "make / %s", (prop & MS_PRIVATE) ? "rprivate" : "rslave");
+                return util_syserr(err, errno, "set the propagation of / (rootfsPropagation)");
+        /* With a shared "/", the self-bind below would propagate to the host and pivot_root
+         * refuses a shared parent: the mount holding the rootfs becomes private (in this mount
+         * namespace only), so the container's own mounts stay in it. */
+        if (prop & MS_SHARED) {
+                int r = rootfs_make_parent_private(c->rootfs, err);
+                if (r < 0)
+                        return r;
+        }
         /* pivot_root needs the new root to be a mount point: bind it on itself */
         if (mount(c->rootfs, c->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
                 return util_syserr(err, errno, "bind mount the rootfs %s on itself", c->rootfs);
@@ -321,12 +422,16 @@ int rootfs_mounts(rootfs_ctx *c, husk_error_t *err)
                 return util_syserr(err, errno, "open rootfs %s", c->rootfs);
         c->rootfs_fd = fd;
         for (size_t i = 0; i < cfg->n_mounts; i++) {
-                int r = mount_one(c, &cfg->mounts[i], err);
+                int r = mount_one(c, &cfg->mounts[i], i, err);
                 if (r < 0)
                         return husk_error_prefix(err, "mounts[%zu] (%s)", i,
                                                  cfg->mounts[i].destination
                                                          ? cfg->mounts[i].destination
                                                          : "?");
         }
-        return rootfs_setup_dev(c, dev_is_tmpfs(cfg), err);
+        rootfs_close_sources(c); /* every tree is attached (or unused) */
+        int r = rootfs_setup_dev(c, dev_is_tmpfs(cfg), err);
+        if (r < 0)
+                return r;
+        return make_cwd(c, err);
 }

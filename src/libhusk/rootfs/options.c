@@ -14,6 +14,7 @@ enum opt_kind {
         OPT_BIND,
         OPT_RBIND,
         OPT_COPYUP,
+        OPT_COPYSYMLINK,
         OPT_REJECT
 };
 
@@ -87,7 +88,7 @@ static const opt options[] = {
         { "tmpcopyup", OPT_COPYUP, 0 },
         { "idmap", OPT_REJECT, 0 },
         { "ridmap", OPT_REJECT, 0 },
-        { "copy-symlink", OPT_REJECT, 0 },
+        { "copy-symlink", OPT_COPYSYMLINK, 0 },
 };
 
 static const opt *find_option(const char *name)
@@ -166,6 +167,9 @@ int rootfs_parse_mount_options(char *const *options_v, size_t n, mount_flags *re
                         break;
                 case OPT_COPYUP:
                         f.tmpcopyup = true;
+                        break;
+                case OPT_COPYSYMLINK:
+                        f.copy_symlink = true;
                         break;
                 case OPT_REJECT:
                         free(f.data);

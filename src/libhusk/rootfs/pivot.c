@@ -9,9 +9,11 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
+#include <sys/vfs.h>
+#include <linux/magic.h>
 
 /* Unescape mountinfo's octal escapes (\040 for space, ...) in place. */
-static void unescape(char *s)
+void rootfs_unescape_mountinfo(char *s)
 {
         char *o = s;
         for (char *i = s; *i; i++) {
@@ -25,7 +27,7 @@ static void unescape(char *s)
         *o = '\0';
 }
 
-static bool path_has_prefix(const char *path, const char *prefix)
+bool rootfs_path_has_prefix(const char *path, const char *prefix)
 {
         size_t n = strlen(prefix);
         if (strcmp(prefix, "/") == 0)
@@ -35,8 +37,8 @@ static bool path_has_prefix(const char *path, const char *prefix)
 
 /* --no-pivot: every host mount that is neither the rootfs (or below it) nor one of its ancestors
  * is detached from this mount namespace, so host /proc, /sys, ... are gone for good, not merely
- * shadowed. Where the kernel refuses (mounts locked in a user namespace), an empty read-only tmpfs
- * covers procfs and sysfs. */
+ * shadowed. Where the kernel refuses (mounts locked in a user namespace: EINVAL), an empty
+ * read-only tmpfs covers procfs and sysfs. */
 static int hide_host_mounts(rootfs_ctx *c, husk_error_t *err)
 {
         _cleanup_free_ char *mi = NULL;
@@ -54,8 +56,8 @@ static int hide_host_mounts(rootfs_ctx *c, husk_error_t *err)
                 if (!dash || sscanf(line, "%*s %*s %*s %*s %4095s", mp) != 1 ||
                     sscanf(dash + 3, "%255s", fstype) != 1)
                         continue;
-                unescape(mp);
-                if (path_has_prefix(mp, c->rootfs) || path_has_prefix(c->rootfs, mp))
+                rootfs_unescape_mountinfo(mp);
+                if (rootfs_path_has_prefix(mp, c->rootfs) || rootfs_path_has_prefix(c->rootfs, mp))
                         continue;
                 if (n + 2 > cap) {
                         cap = cap ? cap * 2 : 64;
@@ -67,9 +69,15 @@ static int hide_host_mounts(rootfs_ctx *c, husk_error_t *err)
                 mps[n] = types[n] = NULL;
         }
         for (size_t i = n; i-- > 0;) { /* children before parents */
-                if (umount2(mps[i], MNT_DETACH | UMOUNT_NOFOLLOW) == 0 || errno == EINVAL ||
-                    errno == ENOENT)
+                /* never let the detach propagate to the host (rootfsPropagation shared keeps
+                 * the host's peer groups) */
+                (void)mount(NULL, mps[i], NULL, MS_SLAVE, NULL);
+                if (umount2(mps[i], MNT_DETACH | UMOUNT_NOFOLLOW) == 0 || errno == ENOENT)
                         continue;
+                /* EINVAL: a mount locked by the user namespace cannot be detached. A host procfs
+                 * or sysfs left fully visible would let the container (after unshare -mr)
+                 * mount a fresh one: the kernel allows that only when one is fully visible
+                 * (mount_too_revealing). Covered, it is not; runc does the same. */
                 if (strcmp(types[i], "proc") == 0 || strcmp(types[i], "sysfs") == 0) {
                         if (mount("tmpfs", mps[i], "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
                                   "size=4k") < 0)
@@ -83,7 +91,14 @@ int rootfs_pivot(rootfs_ctx *c, husk_error_t *err)
 {
         if (c->rootfs_fd < 0)
                 return husk_error_set(err, EBADF, "rootfs_pivot before rootfs_mounts");
-        if (c->no_pivot) {
+        if (c->no_mountns) {
+                /* the host's mount namespace is shared: chroot is all there is (runc does the
+                 * same); the host's mounts stay outside the root */
+                if (fchdir(c->rootfs_fd) < 0)
+                        return util_syserr(err, errno, "chdir to the rootfs");
+                if (chroot(".") < 0)
+                        return util_syserr(err, errno, "chroot into the rootfs");
+        } else if (c->no_pivot) {
                 int r = hide_host_mounts(c, err);
                 if (r < 0)
                         return r;
@@ -117,9 +132,44 @@ int rootfs_pivot(rootfs_ctx *c, husk_error_t *err)
         return 0;
 }
 
+/* Step 11: the tmpfs mounts asked read-only (rootfs_ctx.ro_later), after /dev/console. */
+static int remount_ro_later(rootfs_ctx *c, husk_error_t *err)
+{
+        if (!c->n_ro_later)
+                return 0;
+        _cleanup_close_ int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (root < 0)
+                return util_syserr(err, errno, "open /");
+        for (size_t i = 0; i < c->n_ro_later; i++) {
+                const char *dest = c->ro_later[i];
+                _cleanup_close_ int fd = safe_open_in_root(root, dest, O_DIRECTORY, false);
+                struct statfs sf;
+                if (fd < 0)
+                        return util_syserr(err, -fd, "reopen %s to make it read-only", dest);
+                if (fstatfs(fd, &sf) < 0 || sf.f_type != TMPFS_MAGIC)
+                        return husk_error_set(err, EIO, "%s is no longer the tmpfs mounted there",
+                                              dest);
+                int r = mount_fd_set_flags(fd, MS_RDONLY, 0, false, err, dest);
+                if (r < 0)
+                        return r;
+        }
+        strv_free(c->ro_later);
+        c->ro_later = NULL;
+        c->n_ro_later = 0;
+        return 0;
+}
+
 int rootfs_finalize(rootfs_ctx *c, husk_error_t *err)
 {
         const husk_config *cfg = c->cfg;
+        if (c->no_mountns) {
+                if (cfg->root.readonly)
+                        return husk_error_set(err, EINVAL, "root.readonly needs a mount namespace");
+                return 0; /* propagation of the host's "/" is the host's business */
+        }
+        int rr = remount_ro_later(c, err);
+        if (rr < 0)
+                return rr;
         if (cfg->root.readonly) {
                 _cleanup_close_ int fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
                 if (fd < 0)
@@ -137,6 +187,8 @@ int rootfs_finalize(rootfs_ctx *c, husk_error_t *err)
 
 int rootfs_console(rootfs_ctx *c, int pty_slave_fd, husk_error_t *err)
 {
+        if (c->no_mountns)
+                return 0; /* no bind mount on the host: the pty is the process's stdio only */
         _cleanup_close_ int devfd = -1;
         _cleanup_free_ char *base = NULL;
         int r = safe_open_parent_in_root(c->rootfs_fd, "/dev/console", true, &devfd, &base);

@@ -38,6 +38,8 @@ const char *fd_path(char buf[FD_PATH_MAX], int fd);
  * the new mount. New mount API first (atomic), mount(2) through /proc/self/fd as fallback. */
 int bind_fd_onto_fd(int srcfd, int dstfd, const mount_flags *f, husk_error_t *err,
                     const char *what);
+/* Apply flags to a detached tree (open_tree) and attach it onto dstfd (move_mount). */
+int attach_tree(int tree, int dstfd, const mount_flags *f, husk_error_t *err, const char *what);
 /* mount_setattr / remount of the mount whose root is fd (an fd opened after mounting). */
 int mount_fd_set_flags(int fd, unsigned long set, unsigned long clr, bool recursive,
                        husk_error_t *err, const char *what);
@@ -48,6 +50,13 @@ unsigned long rootfs_propagation_flags(config_propagation p);
 /* Canonical in-root path, allocated: "/" + components, no "." / ".." / "//" (lexical, ".." at the
  * top stays at "/"). Used to compare config destinations ("/dev/" is "/dev") and to split paths. */
 char *rootfs_clean_path(const char *path);
+
+/* mountinfo's octal escapes (\040 for space, ...) undone in place (pivot.c). */
+void rootfs_unescape_mountinfo(char *s);
+/* path equals prefix or is below it ("/" is everything's prefix). */
+bool rootfs_path_has_prefix(const char *path, const char *prefix);
+/* The mount that holds path (longest mount point above it) made private, non-recursively. */
+int rootfs_make_parent_private(const char *path, husk_error_t *err);
 
 /* ---- copyup.c ---- */
 /* Copy the content of the covered directory (under_fd, any fd of it) into the tmpfs just mounted

@@ -15,8 +15,29 @@ typedef struct rootfs_ctx {
         bool no_pivot;      /* --no-pivot: chroot (MS_MOVE) instead of pivot_root */
         bool in_userns;     /* a new user namespace: mknod is impossible, devices are bind-mounted */
         bool want_console;  /* process.terminal: /dev/console will be bound by rootfs_console */
+        /* No mount namespace (the host's is shared): nothing is mounted (it would land on the
+         * host), the root is entered with chroot, as runc does. The host side refused what
+         * cannot be skipped (root.readonly, maskedPaths, readonlyPaths). */
+        bool no_mountns;
         int rootfs_fd;      /* set by rootfs_mounts: O_PATH fd of the root after the self-bind */
+        /* Set by rootfs_open_sources on the host side: per config mount, a detached clone of a
+         * bind source (open_tree, idmapped when the mount has id mappings), or -1. */
+        int *src_trees;
+        size_t n_src_trees;
+        /* tmpfs mounts asked read-only: mounted writable so mount points, devices and
+         * /dev/console can be made in them, and made read-only by rootfs_finalize (as runc does
+         * for /dev). Destinations, NULL-terminated. */
+        char **ro_later;
+        size_t n_ro_later;
 } rootfs_ctx;
+
+/* Host side, before clone: open every bind source with open_tree(OPEN_TREE_CLONE) while husk is
+ * still the host's root (a source only it can reach works in a user namespace too), idmap those
+ * with uidMappings/gidMappings (mount_setattr MOUNT_ATTR_IDMAP with a user namespace made for
+ * them), and give each the propagation "/" will get. The child inherits the fds at clone. */
+int rootfs_open_sources(rootfs_ctx *c, husk_error_t *err);
+/* Close the trees (the host side after clone; the child after its mounts). */
+void rootfs_close_sources(rootfs_ctx *c);
 
 /* Start sequence steps 6-7: stop propagation ("/" rslave or rprivate), bind the rootfs on itself,
  * perform config mounts in order (created if missing, resolved inside the root), build /dev
@@ -43,6 +64,7 @@ typedef struct mount_flags {
         unsigned long rec_flags;   /* MS_* to set on the whole bound tree */
         unsigned long rec_clear;   /* MS_* to clear on the whole bound tree */
         bool tmpcopyup;            /* tmpfs starts with a copy of the directory it covers */
+        bool copy_symlink;         /* a bind source that is a symlink is copied, not followed */
 } mount_flags;
 
 /* Parse OCI mount options into flags; unknown options go to data. Returns 0 or -EINVAL with err. */
