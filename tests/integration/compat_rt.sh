@@ -256,4 +256,14 @@ isnt "$out" "Cpus_allowed_list: 1" "the init process is not pinned"
 hk delete -f a2 >/dev/null 2>&1
 fi
 
+# ---- an unknown capability name is skipped with a warning, as runc ("ignoring unknown or
+# unavailable capabilities") and crun run it (runtime-tools process_capabilities_fail); husk
+# refused the config. Skipping only grants less.
+b=$(new_bundle)
+cfg "$b" '.process.capabilities.bounding += ["CAP_TEST"] | .process.capabilities.permitted += ["CAP_TEST"]'
+cfg "$b" '.process.args = ["/bin/sh", "-c", "grep CapBnd /proc/self/status | tr -s \"\\t\" \" \""]'
+out=$(hk --log "$T/capt.log" run -b "$b" ct1 2>&1)
+is "$out" "CapBnd: 0000000020000420" "an unknown capability is skipped: the container runs with the three others"
+like "$(cat "$T/capt.log" 2>/dev/null)" 'unknown capability \\?"CAP_TEST\\?" ignored' "the skip is a warning in --log"
+
 done_testing

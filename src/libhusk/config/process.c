@@ -77,8 +77,11 @@ static int parse_cap_set(jctx *c, yajl_val caps, const char *parent, const char 
         for (size_t i = 0; i < n; i++) {
                 int cap = config_cap_from_name(names[i]);
                 if (cap < 0) {
+                        /* runc and crun run such a config (runc: "ignoring unknown or unavailable
+                         * capabilities"); skipping a capability only grants less. */
                         jpath_idx(ep, path, i);
-                        return jerr(c, ep, "unknown capability \"%s\"", names[i]);
+                        jwarn(c, ep, "unknown capability \"%s\" ignored", names[i]);
+                        continue;
                 }
                 *mask |= UINT64_C(1) << cap;
         }
