@@ -61,4 +61,58 @@ r-ok" "devices v1: an allow rule for all char devices with fewer letters is not 
 r-ok" "devices v1: a typeless allow rule with fewer letters is not allow-all"
 fi
 
+# ---------------------------------------------------------------- 1. an existing cgroup
+# freeze PATH 1|0: freeze or thaw the cgroup PATH (made first when missing).
+freeze() {
+        if [ $V = 2 ]; then
+                mkdir -p "/sys/fs/cgroup$1"; echo "$2" > "/sys/fs/cgroup$1/cgroup.freeze"
+        else
+                mkdir -p "/sys/fs/cgroup/freezer$1"
+                if [ "$2" = 1 ]; then echo FROZEN; else echo THAWED; fi > "/sys/fs/cgroup/freezer$1/freezer.state"
+        fi
+}
+# run_frozen ID FROZEN_PATH: run the bundle $b with a 20 s limit; a husk stuck in the frozen cgroup
+# is released by thawing it (a timeout cannot kill a frozen child). Output in $out, status in $rc.
+run_frozen() {
+        "$HUSK" --root "$HUSK_TEST_ROOT" run -b "$b" "$1" > "$T/frozen.out" 2>&1 &
+        _fp=$!
+        _i=0
+        while kill -0 $_fp 2>/dev/null && [ $_i -lt 200 ]; do sleep 0.1; _i=$((_i + 1)); done
+        rc=124
+        if kill -0 $_fp 2>/dev/null; then freeze "$2" 0; wait $_fp; else wait $_fp; rc=$?; fi
+        out=$(cat "$T/frozen.out")
+}
+b=$(new_bundle)
+cfg "$b" --arg p "/husk-cg-$SFX/frozen" '.linux.cgroupsPath = $p | .process.args = ["/bin/echo","hi"]'
+freeze "/husk-cg-$SFX/frozen" 1
+run_frozen cg-frozen "/husk-cg-$SFX/frozen"
+ok $([ "$rc" != 0 ] && [ "$rc" != 124 ]; echo $?) "frozen cgroup: run fails at once instead of hanging (rc $rc)"
+like "$out" "cgroup .*husk-cg-$SFX/frozen is frozen" "frozen cgroup: the error says the cgroup is frozen"
+test -d "$(cgdir freezer "/husk-cg-$SFX/frozen")"; ok $? "frozen cgroup: the cgroup husk did not make is left in place"
+test ! -d "$HUSK_TEST_ROOT/cg-frozen"; ok $? "frozen cgroup: no state left"
+freeze "/husk-cg-$SFX/frozen" 0
+
+# a new cgroup under a frozen parent is frozen too
+freeze "/husk-cg-$SFX/fparent" 1
+cfg "$b" --arg p "/husk-cg-$SFX/fparent/c" '.linux.cgroupsPath = $p'
+run_frozen cg-fparent "/husk-cg-$SFX/fparent"
+ok $([ "$rc" != 0 ] && [ "$rc" != 124 ]; echo $?) "frozen parent: run fails at once (rc $rc)"
+like "$out" "is frozen" "frozen parent: the error says frozen"
+test ! -d "$(cgdir pids "/husk-cg-$SFX/fparent/c")"; ok $? "frozen parent: the cgroup husk made is removed again"
+freeze "/husk-cg-$SFX/fparent" 0
+
+# a cgroup that holds a process already: runc 1.1 warns and runs
+P="/husk-cg-$SFX/populated"
+for c in pids memory freezer devices cpu; do mkdir -p "$(cgdir $c "$P")"; done
+sleep 300 & sp=$!
+for c in pids memory freezer devices cpu; do echo $sp > "$(cgdir $c "$P")/cgroup.procs"; done
+cfg "$b" --arg p "$P" '.linux.cgroupsPath = $p | .process.args = ["/bin/nonexistent"]'
+out=$(hk run -b "$b" cg-populated0 2>&1)
+like "$out" "warning: container's cgroup is not empty: 1 process\(es\) found" "populated cgroup: runc's warning"
+kill -0 $sp 2>/dev/null; ok $? "populated cgroup: a failed create kills none of the processes that were there"
+cfg "$b" '.process.args = ["/bin/echo","hi"]'
+out=$(hk run -b "$b" cg-populated 2>&1); rc=$?
+is "$rc" 0 "populated cgroup: the container runs (as runc 1.1)"
+kill $sp 2>/dev/null; wait $sp 2>/dev/null
+
 done_testing

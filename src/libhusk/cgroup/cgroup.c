@@ -359,12 +359,78 @@ static int v2_enable_controllers(const cg_hier *c, husk_error_t *err)
 }
 
 static int rmdir_tree(const char *dir);
+static int v2_events_field(const char *dir, const char *key, int *ret);
+static cg_hier *procs_hier(cgroup_handle *h);
 
-static void create_undo(cgroup_handle *h)
+/* A process that enters a frozen cgroup stops at once, in the kernel: husk's child would never
+ * report back and husk would wait for it forever (runc: "container's cgroup unexpectedly
+ * frozen"). A new cgroup under a frozen parent is frozen too, so this runs after the mkdir. */
+static int check_not_frozen(cgroup_handle *h, husk_error_t *err)
+{
+        if (h->version == 2) {
+                const char *dir = h->hier[0].dir;
+                _cleanup_free_ char *f = xasprintf("%s/cgroup.freeze", dir), *self = NULL;
+                int v = 0;
+                bool frozen = (v2_events_field(dir, "frozen", &v) == 0 && v == 1) ||
+                              (read_file_at(AT_FDCWD, f, 64, &self, NULL) == 0 && self[0] == '1');
+                if (frozen)
+                        return husk_error_set(err, EBUSY,
+                                              "the container's cgroup %s is frozen; thaw it "
+                                              "(cgroup.freeze) or use another linux.cgroupsPath",
+                                              dir);
+                return 0;
+        }
+        cg_hier *c = cgroup_find_hier(h, "freezer");
+        if (!c)
+                return 0;
+        _cleanup_free_ char *f = xasprintf("%s/freezer.state", c->dir), *cur = NULL;
+        int r = read_file_at(AT_FDCWD, f, 64, &cur, NULL);
+        if (r < 0)
+                return util_syserr(err, -r, "read %s", f);
+        if (strncmp(cur, "THAWED", 6) != 0) {
+                cur[strcspn(cur, "\n")] = '\0';
+                return husk_error_set(err, EBUSY,
+                                      "the container's cgroup %s is frozen (freezer.state %s); "
+                                      "thaw it or use another linux.cgroupsPath",
+                                      c->dir, cur);
+        }
+        return 0;
+}
+
+/* Processes in dir and the cgroups below it (bounded depth: a cgroup tree is shallow). */
+static size_t count_procs_tree(const char *dir, int depth)
+{
+        _cleanup_free_ char *f = xasprintf("%s/cgroup.procs", dir), *text = NULL;
+        size_t n = 0;
+        if (read_file_at(AT_FDCWD, f, 64 << 20, &text, NULL) == 0)
+                for (const char *p = text; *p; p++)
+                        n += *p == '\n';
+        _cleanup_closedir_ DIR *d = depth < 32 ? opendir(dir) : NULL;
+        struct dirent *de;
+        while (d && (de = readdir(d)))
+                if (de->d_type == DT_DIR && strcmp(de->d_name, ".") != 0 &&
+                    strcmp(de->d_name, "..") != 0) {
+                        _cleanup_free_ char *sub = xasprintf("%s/%s", dir, de->d_name);
+                        n += count_procs_tree(sub, depth + 1);
+                }
+        return n;
+}
+
+size_t cgroup_preexisting_procs(const cgroup_handle *h)
+{
+        return h->preexisting_procs;
+}
+
+void cgroup_abandon(cgroup_handle *h)
 {
         for (size_t i = 0; i < h->n_hier; i++)
                 if (h->hier[i].created)
                         (void)rmdir_tree(h->hier[i].dir); /* best effort: create already failed */
+}
+
+static void create_undo(cgroup_handle *h)
+{
+        cgroup_abandon(h);
 }
 
 int cgroup_create(const char *id, const husk_config *cfg, cgroup_handle **ret, husk_error_t *err)
@@ -404,6 +470,14 @@ int cgroup_create(const char *id, const husk_config *cfg, cgroup_handle **ret, h
                                 goto fail;
                 }
         }
+        if ((r = check_not_frozen(h, err)) < 0)
+                goto fail;
+        /* runc 1.1 warns about a populated cgroup and goes on (runc 1.2 refuses): the count lets
+         * the caller warn, and keeps a failed create from killing processes that are not its
+         * own. Only a cgroup that existed before can hold any. */
+        cg_hier *ph = procs_hier(h);
+        if (ph && !ph->created)
+                h->preexisting_procs = count_procs_tree(ph->dir, 0);
         const config_resources *res = cfg->linux_.resources;
         static const config_resources none;
         r = cgroup_apply_resources(h, res ? res : &none, true, err);

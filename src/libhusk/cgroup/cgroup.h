@@ -14,6 +14,13 @@ typedef struct cgroup_handle cgroup_handle;
 /* Create the container's cgroup from linux.cgroupsPath (absolute, relative to a default parent, or
  * absent: a default "husk/ID") and apply linux.resources. On failure nothing is left behind. */
 int cgroup_create(const char *id, const husk_config *cfg, cgroup_handle **ret, husk_error_t *err);
+/* The number of processes that were already in the container's cgroup (or below it) when
+ * cgroup_create found it existing: runc 1.1 warns about them. A frozen cgroup (or one under a
+ * frozen parent) is refused by cgroup_create. */
+size_t cgroup_preexisting_procs(const cgroup_handle *h);
+/* Remove only the dirs cgroup_create made, if empty, and kill nothing: the undo of a failed create
+ * in a cgroup that held processes of others before. */
+void cgroup_abandon(cgroup_handle *h);
 /* Move pid into the cgroup (every v1 controller / the v2 dir). */
 int cgroup_enter(cgroup_handle *h, pid_t pid, husk_error_t *err);
 /* An O_DIRECTORY fd of the container's cgroup2 directory for clone3(CLONE_INTO_CGROUP), or -1 when

@@ -36,6 +36,8 @@ struct cgroup_handle {
         /* v1: per hierarchy, the "tasks" file the child writes "0" into (cgroup_join_open), or -1;
          * NULL when not opened */
         int *join_fds;
+        /* processes found in the cgroup (and below) when create found it already there */
+        size_t preexisting_procs;
 };
 
 /* ---- plan (pure) ---- */

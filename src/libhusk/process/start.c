@@ -93,7 +93,10 @@ static void ctx_done(create_ctx *c, bool abort_create)
                 if (c->pid > 0 && c->pid != c->child)
                         kill(c->pid, SIGKILL);
                 kill_reap(&c->child);
-                if (c->cg) {
+                if (c->cg && cgroup_preexisting_procs(c->cg)) {
+                        /* The cgroup held others' processes before: kill none of them. */
+                        cgroup_abandon(c->cg);
+                } else if (c->cg) {
                         husk_error_t ignored; /* best effort: the original error matters more */
                         (void)cgroup_destroy(c->cg, &ignored);
                 }
@@ -461,6 +464,14 @@ static int create_container(create_ctx *c, husk_error_t *err)
         t = now_ns();
         if ((r = cgroup_create(o->id, cfg, &c->cg, err)) < 0)
                 return r;
+        size_t others = cgroup_preexisting_procs(c->cg);
+        if (others && c->g && c->g->warn) {
+                /* runc 1.1's warning (it refuses from 1.2 on) */
+                char msg[128];
+                snprintf(msg, sizeof(msg),
+                         "container's cgroup is not empty: %zu process(es) found", others);
+                c->g->warn(msg);
+        }
         c->phase[HUSK_PHASE_CGROUP] = now_ns() - t;
         t = now_ns();
         if (cfg->linux_.seccomp) {
