@@ -115,4 +115,48 @@ out=$(hk run -b "$b" cg-populated 2>&1); rc=$?
 is "$rc" 0 "populated cgroup: the container runs (as runc 1.1)"
 kill $sp 2>/dev/null; wait $sp 2>/dev/null
 
+# ---------------------------------------------------------------- 2. sub-cgroups, realtime budgets
+# The workload made sub-cgroups (here from the host: same result) and moved a process into the
+# deepest one; without a pid namespace that process outlives the init unless delete kills the tree.
+hiers() { if [ $V = 2 ]; then echo .; else for c in pids memory freezer cpu devices; do [ -d "/sys/fs/cgroup/$c" ] && echo $c; done; fi; }
+cgd() { if [ $V = 2 ]; then echo "/sys/fs/cgroup$2"; else echo "/sys/fs/cgroup/$1$2"; fi; }
+b=$(new_bundle)
+cfg "$b" --arg p "/husk-cg-$SFX/sub" '.linux.cgroupsPath = $p | .linux.namespaces |= map(select(.type != "pid")) | .process.args = ["/bin/sh","-c","sleep 1000 & sleep 1000; true"]'
+hk run -d -b "$b" cg-sub >/dev/null 2>&1
+i=0; while [ $i -lt 50 ] && [ "$(wc -l < "$(cgd pids "/husk-cg-$SFX/sub")/cgroup.procs")" -lt 2 ]; do sleep 0.1; i=$((i + 1)); done
+init=$(hk state cg-sub | jq -r .pid)
+kid=$(grep -vx "$init" "$(cgd pids "/husk-cg-$SFX/sub")/cgroup.procs" | head -1)
+for c in $(hiers); do
+        mkdir -p "$(cgd $c "/husk-cg-$SFX/sub/a/b")" "$(cgd $c "/husk-cg-$SFX/sub/empty")"
+        echo "$kid" > "$(cgd $c "/husk-cg-$SFX/sub/a/b")/cgroup.procs"
+done
+t0=$(date +%s)
+out=$(hk delete --force cg-sub 2>&1); rc=$?
+t1=$(date +%s)
+is "$rc:$out" "0:" "sub-cgroups: delete --force succeeds without a warning"
+st=$(awk '{print $3}' "/proc/$kid/stat" 2>/dev/null)
+ok $([ -z "$st" ] || [ "$st" = Z ]; echo $?) "sub-cgroups: the process in a sub-cgroup is killed (state '$st')"
+left=$(for c in $(hiers); do [ -d "$(cgd $c "/husk-cg-$SFX/sub")" ] && echo "$c"; done)
+is "$left" "" "sub-cgroups: the container's cgroup and its sub-cgroups are removed in every hierarchy"
+ok $([ $((t1 - t0)) -le 3 ]; echo $?) "sub-cgroups: delete is quick ($((t1 - t0)) s)"
+kill -9 "$kid" 2>/dev/null
+
+if [ $V = 1 ] && [ -f /sys/fs/cgroup/cpu/cpu.rt_runtime_us ]; then
+        # The new parents /husk-cg-N/rt have no realtime budget: it must be granted top-down.
+        cfg "$b" --arg p "/husk-cg-$SFX/rt/mid/c" '.linux.cgroupsPath = $p | .linux.resources.cpu = {"realtimeRuntime": 1000, "realtimePeriod": 100000} | .process.args = ["/bin/echo","rt-ok"]'
+        out=$(hk run -b "$b" cg-rt 2>&1)
+        is "$out" "rt-ok" "realtime: realtimeRuntime under parents without a budget runs"
+        is "$(cat "/sys/fs/cgroup/cpu/husk-cg-$SFX/rt/mid/cpu.rt_runtime_us")" "10000" \
+                "realtime: the parent got the share it needs (1000/100000 of its 1000000 period)"
+        cfg "$b" --arg p "/husk-cg-$SFX/rt/mid/c2" '.linux.resources.cpu = {"realtimeRuntime": 2000} | .linux.cgroupsPath = $p'
+        out=$(hk run -b "$b" cg-rt2 2>&1)
+        is "$out" "rt-ok" "realtime: a second container with its own share runs"
+        cfg "$b" --arg p "/husk-cg-$SFX/rt/mid/c3" '.linux.resources.cpu = {"realtimeRuntime": 990000, "realtimePeriod": 1000000} | .linux.cgroupsPath = $p'
+        out=$(hk run -b "$b" cg-rt3 2>&1); rc=$?
+        isnt "$rc" 0 "realtime: more than the host's budget is refused"
+        like "$out" "sched_rt_runtime_us" "realtime: the error names the host's budget"
+else
+        skip "realtime: no v1 cpu.rt_runtime_us (CONFIG_RT_GROUP_SCHED) here"
+fi
+
 done_testing

@@ -617,21 +617,44 @@ static cg_hier *procs_hier(cgroup_handle *h)
         return c ? c : (h->n_hier ? &h->hier[0] : NULL);
 }
 
-static int read_pids(const char *dir, pid_t **ret, size_t *ret_n)
+/* Appends the pids in dir/cgroup.procs and in every cgroup below it: cgroup.procs lists only
+ * the cgroup's own processes (v1 and v2), and the workload may have made sub-cgroups. */
+static int read_pids_tree(const char *dir, int depth, pid_t **v, size_t *n)
 {
         _cleanup_free_ char *f = xasprintf("%s/cgroup.procs", dir), *text = NULL;
         int r = read_file_at(AT_FDCWD, f, 64 << 20, &text, NULL);
         if (r < 0)
                 return r;
-        pid_t *v = NULL;
-        size_t n = 0;
         char *save = NULL;
         for (char *t = strtok_r(text, "\n", &save); t; t = strtok_r(NULL, "\n", &save)) {
                 int p;
                 if (parse_int(t, &p) < 0 || p <= 0)
                         continue;
-                v = xrealloc(v, (n + 1) * sizeof(*v));
-                v[n++] = p;
+                *v = xrealloc(*v, (*n + 1) * sizeof(**v));
+                (*v)[(*n)++] = p;
+        }
+        /* depth bound: the kernel allows deep trees, a stack does not */
+        _cleanup_closedir_ DIR *d = depth < 64 ? opendir(dir) : NULL;
+        struct dirent *de;
+        while (d && (de = readdir(d)))
+                if (de->d_type == DT_DIR && strcmp(de->d_name, ".") != 0 &&
+                    strcmp(de->d_name, "..") != 0) {
+                        _cleanup_free_ char *sub = xasprintf("%s/%s", dir, de->d_name);
+                        r = read_pids_tree(sub, depth + 1, v, n);
+                        if (r < 0 && r != -ENOENT && r != -ENODEV)
+                                return r; /* ENOENT, ENODEV: removed meanwhile */
+                }
+        return 0;
+}
+
+static int read_pids(const char *dir, pid_t **ret, size_t *ret_n)
+{
+        pid_t *v = NULL;
+        size_t n = 0;
+        int r = read_pids_tree(dir, 0, &v, &n);
+        if (r < 0) {
+                free(v);
+                return r;
         }
         *ret = v;
         *ret_n = n;
@@ -777,31 +800,33 @@ int cgroup_is_frozen(cgroup_handle *h, bool *ret, husk_error_t *err)
 
 /* ---------------------------------------------------------------- destroy */
 
-/* rmdir dir and any child cgroups (made inside the container), deepest first. EBUSY while the
- * last processes are leaving is retried briefly. */
-static int rmdir_tree(const char *dir)
+/* rmdir dir and every cgroup below it (made by the workload), deepest first. EBUSY while the
+ * last processes are leaving is retried until the deadline, which the whole tree shares: a stuck
+ * cgroup costs that much once, not once per level. */
+static int rmdir_tree_until(const char *dir, int depth, uint64_t deadline)
 {
         for (int attempt = 0;; attempt++) {
+                _cleanup_closedir_ DIR *d = depth < 64 ? opendir(dir) : NULL;
+                struct dirent *de;
+                while (d && (de = readdir(d)))
+                        if (de->d_type == DT_DIR && strcmp(de->d_name, ".") != 0 &&
+                            strcmp(de->d_name, "..") != 0) {
+                                _cleanup_free_ char *sub = xasprintf("%s/%s", dir, de->d_name);
+                                (void)rmdir_tree_until(sub, depth + 1, deadline); /* the rmdir
+                                                                                  below reports */
+                        }
                 if (rmdir(dir) == 0 || errno == ENOENT)
                         return 0;
                 int e = errno;
-                if (e != EBUSY && e != ENOTEMPTY)
-                        return -e;
-                if (e == ENOTEMPTY || attempt == 0) {
-                        _cleanup_closedir_ DIR *d = opendir(dir);
-                        struct dirent *de;
-                        while (d && (de = readdir(d)))
-                                if (de->d_type == DT_DIR && strcmp(de->d_name, ".") != 0 &&
-                                    strcmp(de->d_name, "..") != 0) {
-                                        _cleanup_free_ char *sub =
-                                                xasprintf("%s/%s", dir, de->d_name);
-                                        (void)rmdir_tree(sub); /* the rmdir above reports */
-                                }
-                }
-                if (attempt >= 200)
+                if ((e != EBUSY && e != ENOTEMPTY) || now_ns() >= deadline)
                         return -e;
                 sleep_ms(attempt < 20 ? 1 : 10);
         }
+}
+
+static int rmdir_tree(const char *dir)
+{
+        return rmdir_tree_until(dir, 0, now_ns() + 2000000000ULL);
 }
 
 static bool empty(cgroup_handle *h)
