@@ -159,4 +159,79 @@ else
         skip "realtime: no v1 cpu.rt_runtime_us (CONFIG_RT_GROUP_SCHED) here"
 fi
 
+# ---------------------------------------------------------------- 6. hooks: poststart, env, state
+b=$(new_bundle)
+cfg "$b" '.hooks.poststart = [{path:"/bin/sh", args:["sh","-c","echo poststart-broke >&2; exit 7"]}] | .process.args = ["/bin/sleep","100"]'
+t0=$(date +%s)
+out=$(hk run -b "$b" hk-ps 2>&1); rc=$?
+t1=$(date +%s)
+isnt "$rc" 0 "poststart: a failing hook fails run (as runc)"
+like "$out" "poststart\[0\].*exited with status 7.*poststart-broke" "poststart: the error names the hook and its stderr"
+ok $([ $((t1 - t0)) -lt 20 ]; echo $?) "poststart: the container is killed, run does not wait for it ($((t1 - t0)) s)"
+test ! -d "$HUSK_TEST_ROOT/hk-ps"; ok $? "poststart: run leaves no state"
+hk create -b "$b" hk-ps2 >/dev/null 2>&1
+pid=$(hk state hk-ps2 | jq -r .pid)
+out=$(hk start hk-ps2 2>&1); rc=$?
+isnt "$rc" 0 "poststart: a failing hook fails start"
+like "$out" "poststart-broke" "poststart: start prints the hook's error"
+is "$(hk state hk-ps2 | jq -r .status)" "stopped" "poststart: the container is stopped after the failed start"
+st=$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)
+ok $([ -z "$st" ] || [ "$st" = Z ]; echo $?) "poststart: the container process is killed (state '$st')"
+hk delete --force hk-ps2 >/dev/null 2>&1
+
+# state and environment of the hooks (runc passes its own environment to a hook without "env",
+# an explicit empty list stays empty; crun and runtime-tools expect "created" in prestart)
+b=$(new_bundle)
+save() { jq -n --arg f "$1" --arg cmd "$2" '{path:"/bin/sh", args:["sh","-c","cat > \($f).json; env > \($f).env; \($cmd)"]}'; }
+cfg "$b" --argjson p "$(save "$T/pre" "pwd > $T/pre.cwd")" --argjson r "$(save "$T/rt" ":")" \
+        --argjson e "$(save "$T/empty" ":" | jq '.env = []')" \
+        --argjson c "$(save "$T/cc" "pwd > $T/cc.cwd")" \
+        '.hooks = {prestart:[$p, $e], createRuntime:[$r], createContainer:[$c]} | .process.args = ["/bin/true"]'
+(cd / && HUSK_HOOK_TEST=marker "$HUSK" --root "$HUSK_TEST_ROOT" run -b "$b" hk-env >/dev/null 2>&1)
+is "$(jq -r .status "$T/pre.json" 2>/dev/null)" "created" "prestart: state status \"created\" (crun, runtime-tools)"
+is "$(jq -r .status "$T/rt.json" 2>/dev/null)" "created" "createRuntime: state status \"created\""
+like "$(cat "$T/pre.env" 2>/dev/null)" "^PATH=" "prestart without env: husk's environment, PATH included (runc, crun)"
+like "$(cat "$T/pre.env" 2>/dev/null)" "HUSK_HOOK_TEST=marker" "prestart without env: the caller's variables too"
+unlike "$(cat "$T/empty.env" 2>/dev/null)" "PATH=|HUSK_HOOK_TEST" "a hook with an empty env list gets none"
+is "$(cat "$T/pre.cwd" 2>/dev/null)" "$b" "prestart runs in the bundle (runc, crun)"
+
+# ---------------------------------------------------------------- 5. hooks: cwd, order, notify
+img=$(cd "$HUSK_IMAGE" && pwd -P)
+is "$(cat "$T/cc.cwd" 2>/dev/null)" "$img" "createContainer runs with the container's root as its cwd (runc)"
+like "$(cat "$T/cc.env" 2>/dev/null)" "TERM=xterm" "createContainer without env: the process's env (runc)"
+
+# SCMP_ACT_NOTIFY on write, with an agent that answers EXDEV: the startContainer hook (which writes)
+# runs before the filter; the workload's write reaches the agent.
+start_agent() { # start_agent SOCK OUT ERRNO
+        rm -f "$1"
+        "$HUSK_HELPERS/seccomp-listener" "$1" "$2" "$3" &
+        agent=$!
+        i=0; while [ ! -S "$1" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+}
+stop_agent() {
+        i=0; while kill -0 "$agent" 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+        kill "$agent" 2>/dev/null; wait "$agent" 2>/dev/null
+}
+b=$(new_bundle)
+start_agent "$T/a1.sock" "$T/a1" 18
+cfg "$b" --arg p "$T/a1.sock" '.linux.seccomp = {defaultAction:"SCMP_ACT_ALLOW", listenerPath:$p,
+        syscalls:[{names:["write","writev"], action:"SCMP_ACT_NOTIFY"}]}
+        | .hooks.startContainer = [{path:"/bin/sh", args:["sh","-c","echo hook-wrote > /tmp/hook-ran"]}]
+        | .process.args = ["/bin/sh","-c","read x < /tmp/hook-ran && [ \"$x\" = hook-wrote ] || exit 3; echo hi 2>/dev/null || exit 4; exit 0"]'
+hk run -b "$b" hk-notify >/dev/null 2>"$T/notify.err"; rc=$?
+stop_agent
+is "$rc" 4 "notify on write: accepted; the startContainer hook wrote (no filter), the workload's write got the agent's EXDEV"
+like "$(cat "$T/a1.log" 2>/dev/null)" "nr=(1|20)" "notify on write: the agent saw the workload's write"
+unlike "$(cat "$T/notify.err")" "." "notify on write: husk says nothing"
+b=$(new_bundle)
+start_agent "$T/a2.sock" "$T/a2" 0
+cfg "$b" --arg p "$T/a2.sock" '.linux.seccomp = {defaultAction:"SCMP_ACT_ALLOW", listenerPath:$p, listenerMetadata:"m1",
+        syscalls:[{names:["write"], action:"SCMP_ACT_NOTIFY"}]} | .process.noNewPrivileges = false
+        | .process.args = ["/bin/echo","through-the-agent"]'
+out=$(hk run -b "$b" hk-notify2 2>&1)
+stop_agent
+is "$out" "through-the-agent" "notify on write, agent lets it continue: the output arrives (noNewPrivileges false)"
+is "$(jq -r '.metadata + " " + .state.id + " " + .fds[0]' "$T/a2" 2>/dev/null)" "m1 hk-notify2 seccompFd" \
+        "notify: the agent gets containerProcessState with metadata, state and the fd"
+
 done_testing
