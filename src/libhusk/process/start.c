@@ -406,6 +406,8 @@ static int serve_child(create_ctx *c, uint64_t child_t[CHILD_T_COUNT], husk_erro
                                 util_closep(&c->console_fd); /* never wait for the peer */
                         } else {
                                 c->master = TAKE_FD(m.fd);
+                                /* before `start`: the workload's first line too (runc) */
+                                (void)terminal_clear_onlcr(c->master);
                         }
                         break;
                 case SYNC_SECCOMP: /* the filter is loaded: hand its listener to the agent */
@@ -717,13 +719,21 @@ int wait_container(pid_t pid, int master, int *ret_status, husk_error_t *err)
         _cleanup_close_ int sfd = signalfd(-1, &set, SFD_CLOEXEC);
         if (sfd < 0)
                 return util_syserr(err, errno, "signalfd");
-        bool tty_in = master >= 0 && isatty(STDIN_FILENO);
+        /* The host's terminal goes raw while the pty is proxied, restored at the end: stderr,
+         * stdout or stdin, whichever is a terminal (runc's initHostConsole order). */
+        int host_tty = -1;
+        for (int fd = STDERR_FILENO; master >= 0 && fd >= STDIN_FILENO && host_tty < 0; fd--)
+                if (isatty(fd))
+                        host_tty = fd;
+        bool tty_in = host_tty >= 0;
         struct termios saved;
+        if (master >= 0)
+                (void)terminal_clear_onlcr(master); /* best effort: the pty may be gone */
         if (tty_in) {
-                if (terminal_make_raw(STDIN_FILENO, &saved) < 0)
+                if (terminal_make_raw(host_tty, &saved) < 0)
                         tty_in = false;
                 else
-                        (void)terminal_copy_winsize(STDIN_FILENO, master);
+                        (void)terminal_copy_winsize(host_tty, master);
         }
         bool in_open = master >= 0, out_open = master >= 0, exited = false;
         int status = 0;
@@ -752,7 +762,7 @@ int wait_container(pid_t pid, int master, int *ret_status, husk_error_t *err)
                                                 }
                                 } else if (si.ssi_signo == SIGWINCH) {
                                         if (tty_in)
-                                                (void)terminal_copy_winsize(STDIN_FILENO, master);
+                                                (void)terminal_copy_winsize(host_tty, master);
                                 } else {
                                         kill(pid, (int)si.ssi_signo);
                                 }
@@ -778,7 +788,7 @@ int wait_container(pid_t pid, int master, int *ret_status, husk_error_t *err)
                         ;
         }
         if (tty_in)
-                terminal_restore(STDIN_FILENO, &saved);
+                terminal_restore(host_tty, &saved);
         *ret_status = WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
         return 0;
 }
