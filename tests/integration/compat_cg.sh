@@ -113,6 +113,8 @@ kill -0 $sp 2>/dev/null; ok $? "populated cgroup: a failed create kills none of 
 cfg "$b" '.process.args = ["/bin/echo","hi"]'
 out=$(hk run -b "$b" cg-populated 2>&1); rc=$?
 is "$rc" 0 "populated cgroup: the container runs (as runc 1.1)"
+like "$out" "left in place" "populated cgroup: its removal at the end warns that it is left (runc warns too)"
+kill -0 $sp 2>/dev/null; ok $? "populated cgroup: deleting the container kills none of the processes that were there (runc 1.1)"
 kill $sp 2>/dev/null; wait $sp 2>/dev/null
 
 # ---------------------------------------------------------------- 2. sub-cgroups, realtime budgets

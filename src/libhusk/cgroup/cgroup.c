@@ -866,6 +866,21 @@ static int kill_leftovers(cgroup_handle *h, husk_error_t *err)
 
 int cgroup_destroy(cgroup_handle *h, husk_error_t *err)
 {
+        if (h->preexisting_procs) {
+                /* The cgroup held processes of others when the container was made in it: kill
+                 * none of them (runc 1.1 leaves them too and only warns that the cgroup cannot
+                 * be removed); remove what is empty. */
+                int ret = 0;
+                for (size_t i = 0; i < h->n_hier; i++) {
+                        int r = rmdir_tree_until(h->hier[i].dir, 0, 0);
+                        if (r < 0 && ret == 0)
+                                ret = util_syserr(err, -r,
+                                                  "cgroup %s was not empty when the container "
+                                                  "was made in it; left in place",
+                                                  h->hier[i].dir);
+                }
+                return ret;
+        }
         int r = kill_leftovers(h, err);
         if (r < 0)
                 return r;
@@ -880,12 +895,16 @@ int cgroup_destroy(cgroup_handle *h, husk_error_t *err)
 
 /* ---------------------------------------------------------------- serialize */
 
-/* "v1;c:4:1,b:8:*;/husk/ID": driver, linux.devices allow rules, path (last: it may hold ';'). */
+/* "v1;c:4:1,b:8:*;/husk/ID": driver, linux.devices allow rules, path (last: it may hold ';').
+ * A leading "shared" in the rule list: the cgroup held others' processes at create (see
+ * cgroup_destroy). */
 char *cgroup_serialize(const cgroup_handle *h)
 {
-        size_t cap = 16 + strlen(h->path) + h->n_dev_allow * 48;
+        size_t cap = 24 + strlen(h->path) + h->n_dev_allow * 48;
         char *s = xmalloc(cap), *o = s;
         o += sprintf(o, "v%d;", h->version);
+        if (h->preexisting_procs)
+                o += sprintf(o, "shared%s", h->n_dev_allow ? "," : "");
         for (size_t i = 0; i < h->n_dev_allow; i++) {
                 const config_device_rule *d = &h->dev_allow[i];
                 char maj[24] = "*", min[24] = "*";
@@ -923,6 +942,10 @@ int cgroup_deserialize(const char *s, cgroup_handle **ret, husk_error_t *err)
         _cleanup_free_ char *list = xstrndup(devs, (size_t)(path - devs));
         char *save = NULL;
         for (char *t = strtok_r(list, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+                if (strcmp(t, "shared") == 0) {
+                        h->preexisting_procs = 1;
+                        continue;
+                }
                 char *c1 = strchr(t, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
                 config_device_rule d = { .allow = true, .type = t[0], .access = "rwm" };
                 if (!c2 || c1 != t + 1)

@@ -51,7 +51,9 @@ int cgroup_is_frozen(cgroup_handle *h, bool *ret, husk_error_t *err);
 int cgroup_pids(cgroup_handle *h, pid_t **ret, size_t *ret_n, husk_error_t *err);
 /* Signal every process in the cgroup. */
 int cgroup_kill_all(cgroup_handle *h, int signo, husk_error_t *err);
-/* Kill leftover processes and remove the cgroup dirs. */
+/* Kill leftover processes and remove the cgroup dirs, sub-cgroups included (usable from state/
+ * for any saved handle). A cgroup that held others' processes at create is not killed in, only
+ * its empty dirs are removed (an error says it was left). */
 int cgroup_destroy(cgroup_handle *h, husk_error_t *err);
 /* Removes the empty cgroup dirs at the default path of id (no kill): for a forced delete of a
  * container whose state is unreadable. */
