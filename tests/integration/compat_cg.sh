@@ -101,6 +101,18 @@ like "$out" "is frozen" "frozen parent: the error says frozen"
 test ! -d "$(cgdir pids "/husk-cg-$SFX/fparent/c")"; ok $? "frozen parent: the cgroup husk made is removed again"
 freeze "/husk-cg-$SFX/fparent" 0
 
+# hybrid host: the unified hierarchy's dir has a freezer of its own (cgroup.freeze)
+if [ $V = 1 ] && [ -d /sys/fs/cgroup/unified ] && [ -f /sys/fs/cgroup/unified/cgroup.procs ]; then
+        mkdir -p "/sys/fs/cgroup/unified/husk-cg-$SFX/ufrozen"
+        echo 1 > "/sys/fs/cgroup/unified/husk-cg-$SFX/ufrozen/cgroup.freeze"
+        cfg "$b" --arg p "/husk-cg-$SFX/ufrozen" '.linux.cgroupsPath = $p'
+        freeze() { echo "$2" > "/sys/fs/cgroup/unified$1/cgroup.freeze"; }
+        run_frozen cg-ufrozen "/husk-cg-$SFX/ufrozen"
+        ok $([ "$rc" != 0 ] && [ "$rc" != 124 ]; echo $?) "hybrid: a frozen unified-hierarchy cgroup is refused at once (rc $rc)"
+        like "$out" "unified/husk-cg-$SFX/ufrozen is frozen" "hybrid: the error names the frozen cgroup2 dir"
+        echo 0 > "/sys/fs/cgroup/unified/husk-cg-$SFX/ufrozen/cgroup.freeze"
+fi
+
 # a cgroup that holds a process already: runc 1.1 warns and runs
 P="/husk-cg-$SFX/populated"
 for c in pids memory freezer devices cpu; do mkdir -p "$(cgdir $c "$P")"; done

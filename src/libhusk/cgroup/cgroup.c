@@ -367,8 +367,12 @@ static cg_hier *procs_hier(cgroup_handle *h);
  * frozen"). A new cgroup under a frozen parent is frozen too, so this runs after the mkdir. */
 static int check_not_frozen(cgroup_handle *h, husk_error_t *err)
 {
-        if (h->version == 2) {
-                const char *dir = h->hier[0].dir;
+        /* cgroup2 (pure v2, or the unified dir of a hybrid host, which has a freezer of its
+         * own: cgroup.freeze, inherited from the parents) */
+        for (size_t i = 0; i < h->n_hier; i++) {
+                if (!h->hier[i].unified)
+                        continue;
+                const char *dir = h->hier[i].dir;
                 _cleanup_free_ char *f = xasprintf("%s/cgroup.freeze", dir), *self = NULL;
                 int v = 0;
                 bool frozen = (v2_events_field(dir, "frozen", &v) == 0 && v == 1) ||
@@ -378,8 +382,9 @@ static int check_not_frozen(cgroup_handle *h, husk_error_t *err)
                                               "the container's cgroup %s is frozen; thaw it "
                                               "(cgroup.freeze) or use another linux.cgroupsPath",
                                               dir);
-                return 0;
         }
+        if (h->version == 2)
+                return 0;
         cg_hier *c = cgroup_find_hier(h, "freezer");
         if (!c)
                 return 0;
