@@ -188,9 +188,15 @@ fi
 if [ -n "$rdev" ]; then
         mm=$(stat -L -c '%t %T' "$rdev")
         typ=$( [ -b "$rdev" ] && echo b || echo c)
-        s2=$(create "dev2-$SFX" --rule "deny:a:*:*:rwm" --device "$typ:$(printf %d 0x${mm% *}):$(printf %d 0x${mm#* })")
+        dev="$typ:$(printf %d 0x${mm% *}):$(printf %d 0x${mm#* })"
+        s2=$(create "dev2-$SFX" --device "$dev")
         out=$("$CG" exec "$s2" sh -c "head -c1 $rdev >/dev/null && echo dev-ok" 2>&1)
-        is "$out" dev-ok "a linux.devices entry ($rdev) is allowed"
+        is "$out" dev-ok "a linux.devices entry ($rdev) is allowed without device rules"
+        "$CG" destroy "$s2"
+        # issue 16: a configured deny wins over it (runc and crun add no rule for linux.devices)
+        s2=$(create "dev3-$SFX" --rule "deny:a:*:*:rwm" --device "$dev")
+        out=$("$CG" exec "$s2" sh -c "head -c1 $rdev >/dev/null && echo dev-ok" 2>&1)
+        like "$out" "Operation not permitted" "a deny-all rule wins over the linux.devices entry ($rdev)"
         "$CG" destroy "$s2"
 else
         skip "no device for the linux.devices test"

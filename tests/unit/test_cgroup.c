@@ -173,11 +173,16 @@ static bool has_rule(const config_device_rule *v, size_t n, bool allow, char typ
 
 static void test_device_rules_podman(void **state)
 {
-        /* podman sends exactly a deny-all: the standard devices must still work */
+        /* podman sends a deny-all (and an allow rule per --device): the standard devices must
+         * still work; a linux.devices entry alone is not allowed under the deny-all (runc, crun) */
         config_device_rule *v = NULL;
         size_t n = 0;
         config_device_rule extra = { true, 'c', 4, 1, "rwm" };
+        config_device_rule podman[] = { deny_all, { true, 'c', 4, 1, "rwm" } };
         cgroup_device_rules(&deny_all, 1, &extra, 1, &v, &n);
+        assert_false(has_rule(v, n, true, 'c', 4, 1, "rwm"));
+        free(v);
+        cgroup_device_rules(podman, 2, &extra, 1, &v, &n);
         assert_true(n >= 12);
         assert_false(v[0].allow);
         assert_int_equal(v[0].type, 'a');
@@ -188,7 +193,7 @@ static void test_device_rules_podman(void **state)
         assert_true(has_rule(v, n, true, 'c', 5, 2, "rwm"));
         assert_true(has_rule(v, n, true, 'c', 136, -1, "rwm"));
         assert_true(has_rule(v, n, true, 'c', 4, 1, "rwm"));
-        assert_int_equal(v[n - 1].major, 4); /* linux.devices last */
+        assert_int_equal(v[1].major, 4); /* the config's rules first, the defaults last */
         free(v);
 }
 
@@ -334,6 +339,81 @@ static void test_bpf_program(void **state)
         free(p);
 }
 
+/* issue 16: a configured deny wins over the allow rule of a linux.devices entry, on both drivers
+ * (v1 removes only exact-match exceptions, so the allow itself loses the denied letters). */
+static void test_device_rules_deny_wins(void **state)
+{
+        config_device_rule extra = { true, 'c', 1, 11, "rwm" }; /* /dev/kmsg in linux.devices */
+        config_device_rule *v = NULL;
+        size_t n = 0;
+        struct bpf_insn *p = NULL;
+        size_t np = 0;
+
+        cgroup_device_rules(NULL, 0, &extra, 1, &v, &n); /* no rules: the entry is usable */
+        assert_true(has_rule(v, n, true, 'c', 1, 11, "rwm"));
+        cgroup_device_bpf(v, n, &p, &np);
+        assert_int_equal(run_bpf(p, np, 'c', 1, 11, "w"), 1);
+        free(p);
+        free(v);
+
+        config_device_rule exact[] = { { false, 'c', 1, 11, "w" } };
+        cgroup_device_rules(exact, 1, &extra, 1, &v, &n);
+        assert_true(has_rule(v, n, true, 'c', 1, 11, "rm"));
+        assert_false(has_rule(v, n, true, 'c', 1, 11, "rwm"));
+        cgroup_device_bpf(v, n, &p, &np);
+        assert_int_equal(run_bpf(p, np, 'c', 1, 11, "w"), 0);
+        assert_int_equal(run_bpf(p, np, 'c', 1, 11, "r"), 1);
+        free(p);
+        free(v);
+
+        config_device_rule wide[] = { { false, 'c', -1, -1, "rwm" } };
+        cgroup_device_rules(wide, 1, &extra, 1, &v, &n);
+        for (size_t i = 0; i < n; i++)
+                assert_false(v[i].allow && v[i].major == 1 && v[i].minor == 11);
+        cgroup_device_bpf(v, n, &p, &np);
+        assert_int_equal(run_bpf(p, np, 'c', 1, 11, "w"), 0);
+        assert_int_equal(run_bpf(p, np, 'c', 1, 3, "rw"), 1); /* defaults still come last */
+        free(p);
+        free(v);
+
+        /* a deny-all reset drops it entirely */
+        cgroup_device_rules(&deny_all, 1, &extra, 1, &v, &n);
+        cgroup_device_bpf(v, n, &p, &np);
+        assert_int_equal(run_bpf(p, np, 'c', 1, 11, "w"), 0);
+        free(p);
+        free(v);
+}
+
+static void test_device_rules_v1_hole(void **state)
+{
+        husk_error_t err = { 0 };
+        config_device_rule *v = NULL;
+        size_t n = 0;
+        /* deny 1:11 under an allow of every char device: v1 cannot express it, refused */
+        config_device_rule hole[] = { deny_all, { true, 'c', -1, -1, "rwm" },
+                                      { false, 'c', 1, 11, "w" } };
+        cgroup_device_rules(hole, ARRAY_SIZE(hole), NULL, 0, &v, &n);
+        assert_true(cgroup_device_rules_check_v1(v, n, &err) < 0);
+        assert_non_null(strstr(err.msg, "c 1:11 w"));
+        free(v);
+        /* the same deny in allow-all mode is a plain v1 deny exception */
+        config_device_rule priv[] = { allow_all, { false, 'c', 1, 11, "w" } };
+        cgroup_device_rules(priv, ARRAY_SIZE(priv), NULL, 0, &v, &n);
+        assert_int_equal(cgroup_device_rules_check_v1(v, n, &err), 0);
+        free(v);
+        /* no overlap in access: fine */
+        config_device_rule mk[] = { deny_all, { true, 'c', -1, -1, "m" },
+                                    { false, 'c', 1, 11, "w" } };
+        cgroup_device_rules(mk, ARRAY_SIZE(mk), NULL, 0, &v, &n);
+        assert_int_equal(cgroup_device_rules_check_v1(v, n, &err), 0);
+        free(v);
+        /* podman's usual list: fine */
+        config_device_rule pod[] = { deny_all, { true, 'c', 10, 229, "rwm" } };
+        cgroup_device_rules(pod, ARRAY_SIZE(pod), NULL, 0, &v, &n);
+        assert_int_equal(cgroup_device_rules_check_v1(v, n, &err), 0);
+        free(v);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -348,6 +428,8 @@ int main(void)
                 cmocka_unit_test(test_devices_to_rules),
                 cmocka_unit_test(test_rule_v1),
                 cmocka_unit_test(test_bpf_program),
+                cmocka_unit_test(test_device_rules_deny_wins),
+                cmocka_unit_test(test_device_rules_v1_hole),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -213,6 +213,51 @@ static void test_no_hooks(void **st)
         assert_int_equal(hooks_run(&hs, HOOK_KIND_COUNT, state, &err), -EINVAL);
 }
 
+/* issue 16: a hook without "env" gets the default environment of its side (host: the runtime's
+ * own, container: process.env), an explicit empty list stays empty; cwd_fd is its directory. */
+static void test_default_env_and_cwd(void **st)
+{
+        _cleanup_free_ char *out = xasprintf("%s/envcwd", tmpdir);
+        _cleanup_free_ char *script = xasprintf("{ pwd; echo \"v=$HUSK_UNIT_VAR\"; } > '%s'", out);
+        config_hook h = sh_hook(script, NULL, 0);
+        config_hooks hs = { 0 };
+        hs.hooks[HOOK_CREATE_CONTAINER] = &h;
+        hs.n_hooks[HOOK_CREATE_CONTAINER] = 1;
+        char *penv[] = { "HUSK_UNIT_VAR=from-process-env", NULL };
+        int dfd = open(tmpdir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        assert_true(dfd >= 0);
+        hooks_opts o = { .cwd_fd = dfd, .default_env = penv };
+        husk_error_t err = { 0 };
+        assert_int_equal(hooks_run_ex(&hs, HOOK_CREATE_CONTAINER, state, &o, &err), 0);
+        _cleanup_free_ char *got = slurp(out);
+        _cleanup_free_ char *want = xasprintf("%s\nv=from-process-env\n", tmpdir);
+        assert_string_equal(got, want);
+        close(dfd);
+
+        /* hooks_run on the host side: the caller's environment */
+        setenv("HUSK_UNIT_VAR", "from-husk", 1);
+        hs.hooks[HOOK_PRESTART] = &h;
+        hs.n_hooks[HOOK_PRESTART] = 1;
+        assert_int_equal(hooks_run(&hs, HOOK_PRESTART, state, &err), 0);
+        free(got);
+        got = slurp(out);
+        assert_non_null(strstr(got, "v=from-husk"));
+        /* container side through hooks_run: no environment at all */
+        assert_int_equal(hooks_run(&hs, HOOK_CREATE_CONTAINER, state, &err), 0);
+        free(got);
+        got = slurp(out);
+        assert_non_null(strstr(got, "v=\n"));
+        /* an explicit empty list: empty, whatever the default */
+        char *none[] = { NULL };
+        h.env = none;
+        assert_int_equal(hooks_run(&hs, HOOK_PRESTART, state, &err), 0);
+        free(got);
+        got = slurp(out);
+        assert_non_null(strstr(got, "v=\n"));
+        unsetenv("HUSK_UNIT_VAR");
+        free(h.args);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -224,6 +269,7 @@ int main(void)
                 cmocka_unit_test(test_timeout_kills),
                 cmocka_unit_test(test_killed_by_signal_and_bad_path),
                 cmocka_unit_test(test_no_hooks),
+                cmocka_unit_test(test_default_env_and_cwd),
         };
         return cmocka_run_group_tests(tests, setup, teardown);
 }

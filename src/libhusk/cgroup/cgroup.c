@@ -359,12 +359,83 @@ static int v2_enable_controllers(const cg_hier *c, husk_error_t *err)
 }
 
 static int rmdir_tree(const char *dir);
+static int v2_events_field(const char *dir, const char *key, int *ret);
+static cg_hier *procs_hier(cgroup_handle *h);
 
-static void create_undo(cgroup_handle *h)
+/* A process that enters a frozen cgroup stops at once, in the kernel: husk's child would never
+ * report back and husk would wait for it forever (runc: "container's cgroup unexpectedly
+ * frozen"). A new cgroup under a frozen parent is frozen too, so this runs after the mkdir. */
+static int check_not_frozen(cgroup_handle *h, husk_error_t *err)
+{
+        /* cgroup2 (pure v2, or the unified dir of a hybrid host, which has a freezer of its
+         * own: cgroup.freeze, inherited from the parents) */
+        for (size_t i = 0; i < h->n_hier; i++) {
+                if (!h->hier[i].unified)
+                        continue;
+                const char *dir = h->hier[i].dir;
+                _cleanup_free_ char *f = xasprintf("%s/cgroup.freeze", dir), *self = NULL;
+                int v = 0;
+                bool frozen = (v2_events_field(dir, "frozen", &v) == 0 && v == 1) ||
+                              (read_file_at(AT_FDCWD, f, 64, &self, NULL) == 0 && self[0] == '1');
+                if (frozen)
+                        return husk_error_set(err, EBUSY,
+                                              "the container's cgroup %s is frozen; thaw it "
+                                              "(cgroup.freeze) or use another linux.cgroupsPath",
+                                              dir);
+        }
+        if (h->version == 2)
+                return 0;
+        cg_hier *c = cgroup_find_hier(h, "freezer");
+        if (!c)
+                return 0;
+        _cleanup_free_ char *f = xasprintf("%s/freezer.state", c->dir), *cur = NULL;
+        int r = read_file_at(AT_FDCWD, f, 64, &cur, NULL);
+        if (r < 0)
+                return util_syserr(err, -r, "read %s", f);
+        if (strncmp(cur, "THAWED", 6) != 0) {
+                cur[strcspn(cur, "\n")] = '\0';
+                return husk_error_set(err, EBUSY,
+                                      "the container's cgroup %s is frozen (freezer.state %s); "
+                                      "thaw it or use another linux.cgroupsPath",
+                                      c->dir, cur);
+        }
+        return 0;
+}
+
+/* Processes in dir and the cgroups below it (bounded depth: a cgroup tree is shallow). */
+static size_t count_procs_tree(const char *dir, int depth)
+{
+        _cleanup_free_ char *f = xasprintf("%s/cgroup.procs", dir), *text = NULL;
+        size_t n = 0;
+        if (read_file_at(AT_FDCWD, f, 64 << 20, &text, NULL) == 0)
+                for (const char *p = text; *p; p++)
+                        n += *p == '\n';
+        _cleanup_closedir_ DIR *d = depth < 32 ? opendir(dir) : NULL;
+        struct dirent *de;
+        while (d && (de = readdir(d)))
+                if (de->d_type == DT_DIR && strcmp(de->d_name, ".") != 0 &&
+                    strcmp(de->d_name, "..") != 0) {
+                        _cleanup_free_ char *sub = xasprintf("%s/%s", dir, de->d_name);
+                        n += count_procs_tree(sub, depth + 1);
+                }
+        return n;
+}
+
+size_t cgroup_preexisting_procs(const cgroup_handle *h)
+{
+        return h->preexisting_procs;
+}
+
+void cgroup_abandon(cgroup_handle *h)
 {
         for (size_t i = 0; i < h->n_hier; i++)
                 if (h->hier[i].created)
                         (void)rmdir_tree(h->hier[i].dir); /* best effort: create already failed */
+}
+
+static void create_undo(cgroup_handle *h)
+{
+        cgroup_abandon(h);
 }
 
 int cgroup_create(const char *id, const husk_config *cfg, cgroup_handle **ret, husk_error_t *err)
@@ -404,6 +475,14 @@ int cgroup_create(const char *id, const husk_config *cfg, cgroup_handle **ret, h
                                 goto fail;
                 }
         }
+        if ((r = check_not_frozen(h, err)) < 0)
+                goto fail;
+        /* runc 1.1 warns about a populated cgroup and goes on (runc 1.2 refuses): the count lets
+         * the caller warn, and keeps a failed create from killing processes that are not its
+         * own. Only a cgroup that existed before can hold any. */
+        cg_hier *ph = procs_hier(h);
+        if (ph && !ph->created)
+                h->preexisting_procs = count_procs_tree(ph->dir, 0);
         const config_resources *res = cfg->linux_.resources;
         static const config_resources none;
         r = cgroup_apply_resources(h, res ? res : &none, true, err);
@@ -543,21 +622,44 @@ static cg_hier *procs_hier(cgroup_handle *h)
         return c ? c : (h->n_hier ? &h->hier[0] : NULL);
 }
 
-static int read_pids(const char *dir, pid_t **ret, size_t *ret_n)
+/* Appends the pids in dir/cgroup.procs and in every cgroup below it: cgroup.procs lists only
+ * the cgroup's own processes (v1 and v2), and the workload may have made sub-cgroups. */
+static int read_pids_tree(const char *dir, int depth, pid_t **v, size_t *n)
 {
         _cleanup_free_ char *f = xasprintf("%s/cgroup.procs", dir), *text = NULL;
         int r = read_file_at(AT_FDCWD, f, 64 << 20, &text, NULL);
         if (r < 0)
                 return r;
-        pid_t *v = NULL;
-        size_t n = 0;
         char *save = NULL;
         for (char *t = strtok_r(text, "\n", &save); t; t = strtok_r(NULL, "\n", &save)) {
                 int p;
                 if (parse_int(t, &p) < 0 || p <= 0)
                         continue;
-                v = xrealloc(v, (n + 1) * sizeof(*v));
-                v[n++] = p;
+                *v = xrealloc(*v, (*n + 1) * sizeof(**v));
+                (*v)[(*n)++] = p;
+        }
+        /* depth bound: the kernel allows deep trees, a stack does not */
+        _cleanup_closedir_ DIR *d = depth < 64 ? opendir(dir) : NULL;
+        struct dirent *de;
+        while (d && (de = readdir(d)))
+                if (de->d_type == DT_DIR && strcmp(de->d_name, ".") != 0 &&
+                    strcmp(de->d_name, "..") != 0) {
+                        _cleanup_free_ char *sub = xasprintf("%s/%s", dir, de->d_name);
+                        r = read_pids_tree(sub, depth + 1, v, n);
+                        if (r < 0 && r != -ENOENT && r != -ENODEV)
+                                return r; /* ENOENT, ENODEV: removed meanwhile */
+                }
+        return 0;
+}
+
+static int read_pids(const char *dir, pid_t **ret, size_t *ret_n)
+{
+        pid_t *v = NULL;
+        size_t n = 0;
+        int r = read_pids_tree(dir, 0, &v, &n);
+        if (r < 0) {
+                free(v);
+                return r;
         }
         *ret = v;
         *ret_n = n;
@@ -703,31 +805,33 @@ int cgroup_is_frozen(cgroup_handle *h, bool *ret, husk_error_t *err)
 
 /* ---------------------------------------------------------------- destroy */
 
-/* rmdir dir and any child cgroups (made inside the container), deepest first. EBUSY while the
- * last processes are leaving is retried briefly. */
-static int rmdir_tree(const char *dir)
+/* rmdir dir and every cgroup below it (made by the workload), deepest first. EBUSY while the
+ * last processes are leaving is retried until the deadline, which the whole tree shares: a stuck
+ * cgroup costs that much once, not once per level. */
+static int rmdir_tree_until(const char *dir, int depth, uint64_t deadline)
 {
         for (int attempt = 0;; attempt++) {
+                _cleanup_closedir_ DIR *d = depth < 64 ? opendir(dir) : NULL;
+                struct dirent *de;
+                while (d && (de = readdir(d)))
+                        if (de->d_type == DT_DIR && strcmp(de->d_name, ".") != 0 &&
+                            strcmp(de->d_name, "..") != 0) {
+                                _cleanup_free_ char *sub = xasprintf("%s/%s", dir, de->d_name);
+                                (void)rmdir_tree_until(sub, depth + 1, deadline); /* the rmdir
+                                                                                  below reports */
+                        }
                 if (rmdir(dir) == 0 || errno == ENOENT)
                         return 0;
                 int e = errno;
-                if (e != EBUSY && e != ENOTEMPTY)
-                        return -e;
-                if (e == ENOTEMPTY || attempt == 0) {
-                        _cleanup_closedir_ DIR *d = opendir(dir);
-                        struct dirent *de;
-                        while (d && (de = readdir(d)))
-                                if (de->d_type == DT_DIR && strcmp(de->d_name, ".") != 0 &&
-                                    strcmp(de->d_name, "..") != 0) {
-                                        _cleanup_free_ char *sub =
-                                                xasprintf("%s/%s", dir, de->d_name);
-                                        (void)rmdir_tree(sub); /* the rmdir above reports */
-                                }
-                }
-                if (attempt >= 200)
+                if ((e != EBUSY && e != ENOTEMPTY) || now_ns() >= deadline)
                         return -e;
                 sleep_ms(attempt < 20 ? 1 : 10);
         }
+}
+
+static int rmdir_tree(const char *dir)
+{
+        return rmdir_tree_until(dir, 0, now_ns() + 2000000000ULL);
 }
 
 static bool empty(cgroup_handle *h)
@@ -767,6 +871,21 @@ static int kill_leftovers(cgroup_handle *h, husk_error_t *err)
 
 int cgroup_destroy(cgroup_handle *h, husk_error_t *err)
 {
+        if (h->preexisting_procs) {
+                /* The cgroup held processes of others when the container was made in it: kill
+                 * none of them (runc 1.1 leaves them too and only warns that the cgroup cannot
+                 * be removed); remove what is empty. */
+                int ret = 0;
+                for (size_t i = 0; i < h->n_hier; i++) {
+                        int r = rmdir_tree_until(h->hier[i].dir, 0, 0);
+                        if (r < 0 && ret == 0)
+                                ret = util_syserr(err, -r,
+                                                  "cgroup %s was not empty when the container "
+                                                  "was made in it; left in place",
+                                                  h->hier[i].dir);
+                }
+                return ret;
+        }
         int r = kill_leftovers(h, err);
         if (r < 0)
                 return r;
@@ -781,12 +900,16 @@ int cgroup_destroy(cgroup_handle *h, husk_error_t *err)
 
 /* ---------------------------------------------------------------- serialize */
 
-/* "v1;c:4:1,b:8:*;/husk/ID": driver, linux.devices allow rules, path (last: it may hold ';'). */
+/* "v1;c:4:1,b:8:*;/husk/ID": driver, linux.devices allow rules, path (last: it may hold ';').
+ * A leading "shared" in the rule list: the cgroup held others' processes at create (see
+ * cgroup_destroy). */
 char *cgroup_serialize(const cgroup_handle *h)
 {
-        size_t cap = 16 + strlen(h->path) + h->n_dev_allow * 48;
+        size_t cap = 24 + strlen(h->path) + h->n_dev_allow * 48;
         char *s = xmalloc(cap), *o = s;
         o += sprintf(o, "v%d;", h->version);
+        if (h->preexisting_procs)
+                o += sprintf(o, "shared%s", h->n_dev_allow ? "," : "");
         for (size_t i = 0; i < h->n_dev_allow; i++) {
                 const config_device_rule *d = &h->dev_allow[i];
                 char maj[24] = "*", min[24] = "*";
@@ -824,6 +947,10 @@ int cgroup_deserialize(const char *s, cgroup_handle **ret, husk_error_t *err)
         _cleanup_free_ char *list = xstrndup(devs, (size_t)(path - devs));
         char *save = NULL;
         for (char *t = strtok_r(list, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+                if (strcmp(t, "shared") == 0) {
+                        h->preexisting_procs = 1;
+                        continue;
+                }
                 char *c1 = strchr(t, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
                 config_device_rule d = { .allow = true, .type = t[0], .access = "rwm" };
                 if (!c2 || c1 != t + 1)

@@ -14,6 +14,13 @@ typedef struct cgroup_handle cgroup_handle;
 /* Create the container's cgroup from linux.cgroupsPath (absolute, relative to a default parent, or
  * absent: a default "husk/ID") and apply linux.resources. On failure nothing is left behind. */
 int cgroup_create(const char *id, const husk_config *cfg, cgroup_handle **ret, husk_error_t *err);
+/* The number of processes that were already in the container's cgroup (or below it) when
+ * cgroup_create found it existing: runc 1.1 warns about them. A frozen cgroup (or one under a
+ * frozen parent) is refused by cgroup_create. */
+size_t cgroup_preexisting_procs(const cgroup_handle *h);
+/* Remove only the dirs cgroup_create made, if empty, and kill nothing: the undo of a failed create
+ * in a cgroup that held processes of others before. */
+void cgroup_abandon(cgroup_handle *h);
 /* Move pid into the cgroup (every v1 controller / the v2 dir). */
 int cgroup_enter(cgroup_handle *h, pid_t pid, husk_error_t *err);
 /* An O_DIRECTORY fd of the container's cgroup2 directory for clone3(CLONE_INTO_CGROUP), or -1 when
@@ -55,7 +62,9 @@ int cgroup_is_frozen(cgroup_handle *h, bool *ret, husk_error_t *err);
 int cgroup_pids(cgroup_handle *h, pid_t **ret, size_t *ret_n, husk_error_t *err);
 /* Signal every process in the cgroup. */
 int cgroup_kill_all(cgroup_handle *h, int signo, husk_error_t *err);
-/* Kill leftover processes and remove the cgroup dirs. */
+/* Kill leftover processes and remove the cgroup dirs, sub-cgroups included (usable from state/
+ * for any saved handle). A cgroup that held others' processes at create is not killed in, only
+ * its empty dirs are removed (an error says it was left). */
 int cgroup_destroy(cgroup_handle *h, husk_error_t *err);
 /* Removes the empty cgroup dirs at the default path of id (no kill): for a forced delete of a
  * container whose state is unreadable. */

@@ -36,6 +36,8 @@ struct cgroup_handle {
         /* v1: per hierarchy, the "tasks" file the child writes "0" into (cgroup_join_open), or -1;
          * NULL when not opened */
         int *join_fds;
+        /* processes found in the cgroup (and below) when create found it already there */
+        size_t preexisting_procs;
 };
 
 /* ---- plan (pure) ---- */
@@ -70,12 +72,18 @@ int cgroup_swap_to_v2(bool has_limit, int64_t limit, int64_t swap, bool *ret_set
  * field of the current cpu.max (used when only the period changes). */
 char *cgroup_cpu_max(const config_cpu *c, const char *cur_quota);
 
-/* The device rules to apply: deny all, then the config's rules, then the standard devices, then
- * an allow rule for each extra device (linux.devices); everything before the last "all devices"
- * rule is dropped, so the first rule is always an allow-all or deny-all reset. */
+/* The device rules to apply: deny all, then an allow rule for each extra device (linux.devices),
+ * then the config's rules, then the standard devices; everything before the last "all devices"
+ * rule is dropped, so the first rule is always an allow-all or deny-all reset. An allow rule loses
+ * the access letters of every later deny rule that covers it, so a configured deny wins on both
+ * drivers. */
 void cgroup_device_rules(const config_device_rule *cfg_rules, size_t n_cfg,
                          const config_device_rule *extra, size_t n_extra,
                          config_device_rule **ret, size_t *ret_n);
+/* v1 only: a deny rule narrower than an earlier allow rule (deny "c 1:11 w" after allow
+ * "c *:* rwm") cannot be expressed with devices.allow/deny exceptions; refuse it rather than let
+ * the kernel silently ignore the deny. */
+int cgroup_device_rules_check_v1(const config_device_rule *rules, size_t n, husk_error_t *err);
 /* linux.devices -> allow rules (type, major, minor, "rwm"). */
 void cgroup_devices_to_rules(const config_device *d, size_t n, config_device_rule **ret,
                              size_t *ret_n);

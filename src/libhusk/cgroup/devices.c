@@ -39,6 +39,50 @@ static bool is_reset(const config_device_rule *r)
                strchr(r->access, 'r') && strchr(r->access, 'w') && strchr(r->access, 'm');
 }
 
+/* true when every device rule b can match is also matched by rule a (type, major, minor). */
+static bool covers(const config_device_rule *a, const config_device_rule *b)
+{
+        return (a->type == 'a' || a->type == b->type) && (a->major == ANY || a->major == b->major) &&
+               (a->minor == ANY || a->minor == b->minor);
+}
+
+/* true when some device matches both rules. */
+static bool overlaps(const config_device_rule *a, const config_device_rule *b)
+{
+        return (a->type == 'a' || b->type == 'a' || a->type == b->type) &&
+               (a->major == ANY || b->major == ANY || a->major == b->major) &&
+               (a->minor == ANY || b->minor == ANY || a->minor == b->minor);
+}
+
+/* Remove from acc every access letter that is in del. */
+static void access_minus(char acc[4], const char *del)
+{
+        char *o = acc;
+        for (const char *c = acc; *c; c++)
+                if (!strchr(del, *c))
+                        *o++ = *c;
+        *o = '\0';
+}
+
+/* A deny rule must win over every allow before it, whatever the driver: v1's devices.deny only
+ * removes an exception with the very same type:major:minor (so "c *:* w" written after
+ * "c 1:11 rwm" leaves /dev/kmsg writable), while the eBPF program lets the last matching rule
+ * decide. Taking each later covering deny's letters out of an allow makes the list mean the same
+ * to both (for the eBPF program nothing changes: the deny would have matched first). */
+static size_t apply_denies(config_device_rule *v, size_t n)
+{
+        size_t k = 1; /* v[0] is the reset */
+        for (size_t i = 1; i < n; i++) {
+                if (v[i].allow)
+                        for (size_t j = i + 1; j < n && v[i].access[0]; j++)
+                                if (!v[j].allow && covers(&v[j], &v[i]))
+                                        access_minus(v[i].access, v[j].access);
+                if (v[i].access[0] || !v[i].allow)
+                        v[k++] = v[i];
+        }
+        return k;
+}
+
 void cgroup_device_rules(const config_device_rule *cfg_rules, size_t n_cfg,
                          const config_device_rule *extra, size_t n_extra,
                          config_device_rule **ret, size_t *ret_n)
@@ -46,12 +90,15 @@ void cgroup_device_rules(const config_device_rule *cfg_rules, size_t n_cfg,
         size_t cap = 1 + n_cfg + ARRAY_SIZE(default_rules) + n_extra, n = 0;
         config_device_rule *v = xcalloc(cap, sizeof(*v));
         v[n++] = (config_device_rule){ false, 'a', ANY, ANY, "rwm" };
+        /* linux.devices before the config's rules, so that a configured deny (a deny-all reset
+         * drops them entirely) wins over them; runc and crun add no rule for linux.devices at
+         * all. The standard devices come last, as in runc and crun. */
+        for (size_t i = 0; i < n_extra; i++)
+                v[n++] = extra[i];
         for (size_t i = 0; i < n_cfg; i++)
                 v[n++] = cfg_rules[i];
         for (size_t i = 0; i < ARRAY_SIZE(default_rules); i++)
                 v[n++] = default_rules[i];
-        for (size_t i = 0; i < n_extra; i++)
-                v[n++] = extra[i];
         size_t start = 0;
         for (size_t i = 0; i < n; i++)
                 if (is_reset(&v[i]))
@@ -59,7 +106,37 @@ void cgroup_device_rules(const config_device_rule *cfg_rules, size_t n_cfg,
         if (start)
                 memmove(v, v + start, (n - start) * sizeof(*v));
         *ret = v;
-        *ret_n = n - start;
+        *ret_n = apply_denies(v, n - start);
+}
+
+int cgroup_device_rules_check_v1(const config_device_rule *rules, size_t n, husk_error_t *err)
+{
+        /* Only a deny-all list (the whitelist mode of v1) grants through exceptions. */
+        if (n == 0 || rules[0].allow)
+                return 0;
+        for (size_t j = 1; j < n; j++) {
+                if (rules[j].allow)
+                        continue;
+                for (size_t i = 1; i < j; i++) {
+                        const config_device_rule *a = &rules[i];
+                        bool shared = false;
+                        for (const char *c = rules[j].access; *c && !shared; c++)
+                                shared = strchr(a->access, *c) != NULL;
+                        if (!a->allow || !shared || !overlaps(a, &rules[j]) ||
+                            covers(&rules[j], a))
+                                continue;
+                        char deny[96], allow[96];
+                        cgroup_device_rule_v1(&rules[j], deny, sizeof(deny));
+                        cgroup_device_rule_v1(a, allow, sizeof(allow));
+                        return husk_error_set(err, EINVAL,
+                                              "linux.resources.devices: the deny rule \"%s\" "
+                                              "cannot take access away from the wider allow rule "
+                                              "\"%s\" on cgroup v1 (the kernel would ignore it); "
+                                              "list narrower allow rules instead",
+                                              deny, allow);
+                }
+        }
+        return 0;
 }
 
 void cgroup_devices_to_rules(const config_device *d, size_t n, config_device_rule **ret,
@@ -178,6 +255,9 @@ void cgroup_device_bpf(const config_device_rule *rules, size_t n, struct bpf_ins
 static int devices_v1(cgroup_handle *h, const config_device_rule *rules, size_t n,
                       husk_error_t *err)
 {
+        int r = cgroup_device_rules_check_v1(rules, n, err);
+        if (r < 0)
+                return r;
         cg_hier *c = cgroup_find_hier(h, "devices");
         if (!c)
                 return husk_error_set(err, ENOTSUP,
@@ -190,12 +270,21 @@ static int devices_v1(cgroup_handle *h, const config_device_rule *rules, size_t 
         if (afd < 0 || dfd < 0)
                 return util_syserr(err, errno, "open %s", afd < 0 ? allow : deny);
         for (size_t i = 0; i < n; i++) {
-                char line[96];
-                cgroup_device_rule_v1(&rules[i], line, sizeof(line));
-                /* one rule per write(): the kernel parses each write as one rule */
-                if (write(rules[i].allow ? afd : dfd, line, strlen(line)) < 0)
-                        return util_syserr(err, errno, "write \"%s\" to %s", line,
-                                           rules[i].allow ? allow : deny);
+                /* v1 reads any "a" line as "all devices, all access": a later "a" rule with
+                 * fewer letters (only rules[0] is a reset) is written as "c *:*" and "b *:*". */
+                static const char split[] = { 'c', 'b' };
+                bool whole = i == 0 || rules[i].type != 'a';
+                for (size_t k = 0; k < (whole ? 1 : ARRAY_SIZE(split)); k++) {
+                        config_device_rule one = rules[i];
+                        if (!whole)
+                                one.type = split[k];
+                        char line[96];
+                        cgroup_device_rule_v1(&one, line, sizeof(line));
+                        /* one rule per write(): the kernel parses each write as one rule */
+                        if (write(one.allow ? afd : dfd, line, strlen(line)) < 0)
+                                return util_syserr(err, errno, "write \"%s\" to %s", line,
+                                                   one.allow ? allow : deny);
+                }
         }
         return 0;
 }

@@ -5,9 +5,11 @@
 #include "cgroup/cgroup_internal.h"
 #include "util/util.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 /* ---------------------------------------------------------------- plan */
@@ -223,6 +225,143 @@ static int cpuset(cgroup_handle *h, const config_cpu *p, husk_error_t *err)
         return 0;
 }
 
+/* ---- v1 realtime budgets ----
+ * The kernel lets a cgroup's realtime share (cpu.rt_runtime_us / cpu.rt_period_us) be at most
+ * what its parent has left after its other children (tg_rt_schedulable), and a cgroup starts
+ * with none: under a fresh /husk parent every realtimeRuntime fails with EINVAL. Shares are
+ * compared as the kernel does, in 2^-20 units (to_ratio). */
+#define RT_BW_SHIFT 20
+
+static uint64_t rt_ratio(uint64_t period, int64_t runtime)
+{
+        if (runtime < 0)
+                return 1ULL << RT_BW_SHIFT; /* -1: unlimited */
+        if (period == 0)
+                return 0;
+        return ((uint64_t)runtime << RT_BW_SHIFT) / period;
+}
+
+static int rt_read(const char *dir, uint64_t *ret_period, int64_t *ret_runtime)
+{
+        _cleanup_free_ char *pf = xasprintf("%s/cpu.rt_period_us", dir);
+        _cleanup_free_ char *rf = xasprintf("%s/cpu.rt_runtime_us", dir);
+        _cleanup_free_ char *pt = NULL, *rt = NULL;
+        int r = read_file_at(AT_FDCWD, pf, 64, &pt, NULL);
+        if (r == 0)
+                r = read_file_at(AT_FDCWD, rf, 64, &rt, NULL);
+        if (r < 0)
+                return r;
+        pt[strcspn(pt, "\n")] = rt[strcspn(rt, "\n")] = '\0';
+        if (parse_uint64(pt, ret_period) < 0 || parse_int64(rt, ret_runtime) < 0)
+                return -EINVAL;
+        return 0;
+}
+
+/* The share dir's children hold, leaving out the child named skip. */
+static uint64_t rt_children_share(const char *dir, const char *skip)
+{
+        uint64_t sum = 0;
+        _cleanup_closedir_ DIR *d = opendir(dir);
+        struct dirent *de;
+        while (d && (de = readdir(d))) {
+                if (de->d_type != DT_DIR || de->d_name[0] == '.' || strcmp(de->d_name, skip) == 0)
+                        continue;
+                _cleanup_free_ char *sub = xasprintf("%s/%s", dir, de->d_name);
+                uint64_t per = 0;
+                int64_t run = 0;
+                if (rt_read(sub, &per, &run) == 0)
+                        sum += rt_ratio(per, run);
+        }
+        return sum;
+}
+
+/* Grant every ancestor of the container's cgroup (below the hierarchy's root, whose budget is the
+ * host's sched_rt_runtime_us) the share its children then need, top-down, only ever raising a
+ * budget. Bounded: at most 32 levels are looked at. */
+static int rt_grant_parents(const cg_hier *c, uint64_t period, int64_t runtime, husk_error_t *err)
+{
+        enum { MAX_LEVELS = 32 };
+        char *dirs[MAX_LEVELS];
+        uint64_t need[MAX_LEVELS];
+        size_t n = 0, base = strlen(c->mountpoint);
+        uint64_t child_need = rt_ratio(period, runtime);
+        _cleanup_free_ char *p = xstrdup(c->dir);
+        int ret = 0;
+        for (char *slash; n < MAX_LEVELS && (slash = strrchr(p, '/')) && (size_t)(slash - p) > base;
+             n++) {
+                *slash = '\0'; /* p: the parent; slash + 1: the child's name */
+                need[n] = child_need + rt_children_share(p, slash + 1);
+                dirs[n] = xstrdup(p);
+                child_need = need[n];
+        }
+        for (size_t i = n; i-- > 0 && ret == 0;) {
+                uint64_t per = 0;
+                int64_t run = 0;
+                int r = rt_read(dirs[i], &per, &run);
+                if (r < 0) {
+                        ret = util_syserr(err, -r, "read the realtime budget of %s", dirs[i]);
+                        break;
+                }
+                if (rt_ratio(per, run) >= need[i])
+                        continue;
+                uint64_t want = (need[i] * per + (1ULL << RT_BW_SHIFT) - 1) >> RT_BW_SHIFT;
+                if (want > per)
+                        want = per;
+                char buf[32];
+                snprintf(buf, sizeof(buf), "%" PRIu64, want);
+                _cleanup_free_ char *f = xasprintf("%s/cpu.rt_runtime_us", dirs[i]);
+                r = write_file_at(AT_FDCWD, f, buf);
+                if (r < 0)
+                        ret = util_syserr(err, -r,
+                                          "linux.resources.cpu.realtimeRuntime: give the parent "
+                                          "cgroup %s a realtime budget (write %s to "
+                                          "cpu.rt_runtime_us)%s",
+                                          dirs[i], buf,
+                                          r == -EINVAL ? "; the host's realtime budget "
+                                                         "(kernel.sched_rt_runtime_us) is used up"
+                                                       : "");
+        }
+        for (size_t i = 0; i < n; i++)
+                free(dirs[i]);
+        return ret;
+}
+
+static int cpu_rt_v1(cg_hier *c, const config_cpu *p, husk_error_t *err)
+{
+        int r;
+        uint64_t period = p->has_realtime_period ? p->realtime_period : 0;
+        if (!period) {
+                int64_t cur_run = 0;
+                if ((r = rt_read(c->dir, &period, &cur_run)) < 0)
+                        return util_syserr(err, -r, "read the realtime budget of %s", c->dir);
+        }
+        /* The parents first (runc's tests and crun's systemd driver give the parent the budget
+         * by hand); only a runtime above 0 needs one. */
+        if (p->has_realtime_runtime && p->realtime_runtime != 0 &&
+            (r = rt_grant_parents(c, period, p->realtime_runtime, err)) < 0)
+                return r;
+        /* rt_period before rt_runtime: the runtime must fit the period */
+        if (p->has_realtime_period && p->realtime_period &&
+            (r = wr_i64(c, "cpu.rt_period_us", (int64_t)p->realtime_period, err)) < 0) {
+                /* a shorter period may not fit the old runtime: runtime first, then period */
+                if (!p->has_realtime_runtime ||
+                    (r = wr_i64(c, "cpu.rt_runtime_us", p->realtime_runtime, err)) < 0)
+                        return r;
+                return wr_i64(c, "cpu.rt_period_us", (int64_t)p->realtime_period, err);
+        }
+        if (!p->has_realtime_runtime)
+                return 0;
+        /* A sibling removed a moment ago still holds its share until the kernel frees its group
+         * (after an RCU grace period), invisible to rt_children_share: retry briefly. */
+        for (int i = 0;; i++) {
+                r = wr_i64(c, "cpu.rt_runtime_us", p->realtime_runtime, err);
+                if (r != -EINVAL || i == 20)
+                        return r;
+                struct timespec ts = { 0, 10 * 1000000L };
+                nanosleep(&ts, NULL);
+        }
+}
+
 static int cpu_v1(cgroup_handle *h, const config_cpu *p, husk_error_t *err)
 {
         bool any = p->has_shares || p->has_quota || p->has_period || p->has_burst ||
@@ -252,12 +391,7 @@ static int cpu_v1(cgroup_handle *h, const config_cpu *p, husk_error_t *err)
                 return r;
         if (p->has_burst && (r = wr_i64(c, "cpu.cfs_burst_us", (int64_t)p->burst, err)) < 0)
                 return r;
-        /* rt_period before rt_runtime: the runtime must fit the period */
-        if (p->has_realtime_period && p->realtime_period &&
-            (r = wr_i64(c, "cpu.rt_period_us", (int64_t)p->realtime_period, err)) < 0)
-                return r;
-        if (p->has_realtime_runtime &&
-            (r = wr_i64(c, "cpu.rt_runtime_us", p->realtime_runtime, err)) < 0)
+        if ((p->has_realtime_period || p->has_realtime_runtime) && (r = cpu_rt_v1(c, p, err)) < 0)
                 return r;
         if (p->has_idle && (r = wr_i64(c, "cpu.idle", p->idle, err)) < 0)
                 return r;

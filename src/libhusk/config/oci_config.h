@@ -109,7 +109,7 @@ typedef struct config_hook {
         char *path;
         char **args; /* NULL-terminated as well */
         size_t n_args;
-        char **env; /* NULL-terminated as well */
+        char **env; /* NULL-terminated as well; NULL when absent (see hooks_run) */
         size_t n_env;
         bool has_timeout;
         int timeout; /* seconds, > 0 */

@@ -240,8 +240,8 @@ static int parse_hook(jctx *c, yajl_val v, const char *path, config_hook *h)
         h->timeout = (int)timeout;
         if (!h->args)
                 h->args = xcalloc(1, sizeof(char *));
-        if (!h->env)
-                h->env = xcalloc(1, sizeof(char *));
+        /* env stays NULL when absent: such a hook gets the runtime's environment (runc, crun),
+         * an explicit [] an empty one */
         return 0;
 }
 

@@ -13,6 +13,7 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #define HOOK_OUTPUT_MAX 4096 /* bytes of stderr/stdout kept for the error message */
 #define HOOK_ERR_LINES 5
@@ -32,7 +33,8 @@ struct capture {
 };
 
 /* Hook child, after fork: only async-signal-safe calls, then execve or _exit(127). */
-static __attribute__((noreturn)) void hook_child(const config_hook *h, int in, int out, int errfd)
+static __attribute__((noreturn)) void hook_child(const config_hook *h, const hooks_opts *o, int in,
+                                                 int out, int errfd)
 {
         sigset_t all;
         sigemptyset(&all);
@@ -53,13 +55,23 @@ static __attribute__((noreturn)) void hook_child(const config_hook *h, int in, i
         setpgid(0, 0);
         if (dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(errfd, 2) < 0)
                 _exit(127);
+        if (o->cwd_fd >= 0 && fchdir(o->cwd_fd) < 0) {
+                static const char msg[] = "husk: cannot enter the hook's working directory\n";
+                if (write(2, msg, sizeof(msg) - 1) > 0) {
+                        /* best effort */
+                }
+                _exit(127);
+        }
         /* Only stdio reaches the hook, whatever the caller forgot to mark CLOEXEC. */
         if (syscall(SYS_close_range, 3U, ~0U, 0U) < 0)
                 for (int fd = 3; fd < 1024; fd++)
                         close(fd);
         char *fallback_argv[] = { h->path, NULL };
         char *empty_env[] = { NULL };
-        execve(h->path, h->n_args ? h->args : fallback_argv, h->env ? h->env : empty_env);
+        /* No "env" in the hook: runc and crun pass their own environment (PATH included) to the
+         * hooks they run; an explicit (even empty) list is used as it is. */
+        char **env = h->env ? h->env : o->default_env ? o->default_env : empty_env;
+        execve(h->path, h->n_args ? h->args : fallback_argv, env);
         int e = errno;
         static const char msg[] = "husk: cannot execute hook: ";
         if (write(2, msg, sizeof(msg) - 1) > 0) {
@@ -173,7 +185,7 @@ static void hook_run_cleanup(struct hook_run *r)
                 close(r->err.fd);
 }
 
-static int hook_spawn(const config_hook *h, struct hook_run *r)
+static int hook_spawn(const config_hook *h, const hooks_opts *o, struct hook_run *r)
 {
         int in[2] = { -1, -1 }, out[2] = { -1, -1 }, errp[2] = { -1, -1 };
         int ret = make_pipe(in, false);
@@ -185,7 +197,7 @@ static int hook_spawn(const config_hook *h, struct hook_run *r)
         if (ret == 0 && pid < 0)
                 ret = -errno;
         if (pid == 0)
-                hook_child(h, in[0], out[1], errp[1]);
+                hook_child(h, o, in[0], out[1], errp[1]);
         int fds[] = { in[0], out[1], errp[1] };
         for (size_t i = 0; i < ARRAY_SIZE(fds); i++)
                 if (fds[i] >= 0)
@@ -251,11 +263,11 @@ static int hook_wait(struct hook_run *r, const char *state, uint64_t deadline, i
         }
 }
 
-static int run_one(const config_hook *h, const char *kind, size_t idx, const char *state,
-                   husk_error_t *err)
+static int run_one(const config_hook *h, const hooks_opts *o, const char *kind, size_t idx,
+                   const char *state, husk_error_t *err)
 {
         struct hook_run r = { .pid = 0, .pidfd = -1, .in = -1, .out.fd = -1, .err.fd = -1 };
-        int status = 0, ret = hook_spawn(h, &r);
+        int status = 0, ret = hook_spawn(h, o, &r);
         if (ret < 0) {
                 hook_run_cleanup(&r);
                 return util_syserr(err, -ret, "hook %s[%zu] %s: start", kind, idx, h->path);
@@ -282,16 +294,29 @@ static int run_one(const config_hook *h, const char *kind, size_t idx, const cha
                               idx, h->path, WEXITSTATUS(status), *excerpt ? ": " : "", excerpt);
 }
 
-int hooks_run(const config_hooks *h, config_hook_kind kind, const char *state_json,
-              husk_error_t *err)
+bool hooks_kind_on_host(config_hook_kind kind)
+{
+        return kind == HOOK_PRESTART || kind == HOOK_CREATE_RUNTIME || kind == HOOK_POSTSTART ||
+               kind == HOOK_POSTSTOP;
+}
+
+int hooks_run_ex(const config_hooks *h, config_hook_kind kind, const char *state_json,
+                 const hooks_opts *o, husk_error_t *err)
 {
         if (kind >= HOOK_KIND_COUNT)
                 return husk_error_set(err, EINVAL, "unknown hook kind %d", (int)kind);
         for (size_t i = 0; i < h->n_hooks[kind]; i++) {
-                int r = run_one(&h->hooks[kind][i], hooks_kind_name(kind), i,
+                int r = run_one(&h->hooks[kind][i], o, hooks_kind_name(kind), i,
                                 state_json ? state_json : "", err);
                 if (r < 0)
                         return r;
         }
         return 0;
+}
+
+int hooks_run(const config_hooks *h, config_hook_kind kind, const char *state_json,
+              husk_error_t *err)
+{
+        const hooks_opts o = { .cwd_fd = -1, .default_env = hooks_kind_on_host(kind) ? environ : NULL };
+        return hooks_run_ex(h, kind, state_json, &o, err);
 }

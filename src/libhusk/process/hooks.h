@@ -5,10 +5,22 @@
 
 #include "config/oci_config.h"
 
+typedef struct hooks_opts {
+        int cwd_fd;       /* the hooks' working directory (fchdir), or -1: the caller's */
+        char **default_env; /* for a hook without "env" (NULL: an empty environment) */
+} hooks_opts;
+
 /* Run the hooks of one kind in order, in the caller's namespaces. The first failure stops and
- * returns an error naming the hook kind, index and path. */
+ * returns an error naming the hook kind, index and path. hooks_run: the caller's cwd; a hook
+ * without "env" gets the caller's environment when it runs on the host side (prestart,
+ * createRuntime, poststart, poststop: runc and crun pass theirs), else none (the container side
+ * passes process.env in hooks_opts, as runc's init does). */
 int hooks_run(const config_hooks *h, config_hook_kind kind, const char *state_json,
               husk_error_t *err);
+int hooks_run_ex(const config_hooks *h, config_hook_kind kind, const char *state_json,
+                 const hooks_opts *o, husk_error_t *err);
+/* true for the kinds that run on the host side. */
+bool hooks_kind_on_host(config_hook_kind kind);
 const char *hooks_kind_name(config_hook_kind kind);
 
 #endif

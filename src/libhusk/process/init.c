@@ -186,6 +186,24 @@ int process_switch_user(const config_process *p, husk_error_t *err)
         return caps_apply(caps, last, err);
 }
 
+/* Step 14, container side (after `start`): load the filter; with SCMP_ACT_NOTIFY, hand the
+ * listener fd to the agent over the socket the host side connected (sendmsg, no write), then
+ * close both: the workload must not inherit the listener. */
+static int load_seccomp(const seccomp_prog *sp, int listener_sock, const char *listener_msg,
+                        husk_error_t *err)
+{
+        int notify_fd = -1;
+        int r = seccomp_prog_load(sp, &notify_fd, err);
+        if (r < 0 || notify_fd < 0)
+                return r;
+        r = listener_sock >= 0 && listener_msg
+                    ? seccomp_listener_send(listener_sock, listener_msg, notify_fd, err)
+                    : husk_error_set(err, EPROTO, "seccomp: no listener socket for the notify fd");
+        close(notify_fd);
+        close(listener_sock);
+        return r;
+}
+
 /* Steps 4-5 on the container side: join namespaces by path, unshare the rest when the host side
  * could not create them at clone, then the second fork for pid/time namespaces. Returns in the
  * container process (the intermediate, if any, exits here). */
@@ -295,8 +313,13 @@ _Noreturn void container_main(init_args *a)
                 state_json = TAKE_PTR(m.data);
                 sync_msg_done(&m);
         }
-        /* createContainer: in the container's mount namespace, before the pivot. */
-        CHECK(a, hooks_run(hooks, HOOK_CREATE_CONTAINER, state_json ? state_json : "{}", err), err);
+        /* createContainer: in the container's mount namespace, before the pivot, with the
+         * container's root as the working directory (runc chdirs into it first). */
+        const hooks_opts cc_opts = { .cwd_fd = a->rootfs.rootfs_fd, .default_env = proc->env };
+        CHECK(a,
+              hooks_run_ex(hooks, HOOK_CREATE_CONTAINER, state_json ? state_json : "{}", &cc_opts,
+                           err),
+              err);
 
         t0 = now_ns();
         CHECK(a, rootfs_mask(&a->rootfs, err), err);
@@ -335,20 +358,30 @@ _Noreturn void container_main(init_args *a)
             strcmp(cfg->linux_.personality_domain, "LINUX32") == 0 && personality(PER_LINUX32) < 0)
                 child_fail(a, (fail_errno(err, "personality LINUX32"), err));
 
-        int notify_fd = -1;
-        bool seccomp_loaded = false;
+        int listener_sock = -1;
+        _cleanup_free_ char *listener_msg = NULL;
         if (a->seccomp && a->seccomp->notify) {
-                /* With SCMP_ACT_NOTIFY the listener fd must reach the agent while the host side
-                 * still runs: load the filter now (still privileged, so no no_new_privs needed)
-                 * and pass the fd out. The rest of the setup then runs under the filter. */
-                CHECK(a, seccomp_prog_load(a->seccomp, &notify_fd, err), err);
-                seccomp_loaded = true;
-                /* SYNC_SECCOMP */
-                if (notify_fd < 0 || sync_send(a->sync_fd, SYNC_SECCOMP, 0, NULL, 0, notify_fd) < 0)
+                /* SCMP_ACT_NOTIFY: the filter is loaded where any filter is (below, after the
+                 * startContainer hooks), when the host side is gone; take a socket connected to
+                 * the agent now and send the listener fd on it then, with sendmsg: a filter that
+                 * notifies on write(2) cannot stall husk's own setup. SYNC_SECCOMP (late) */
+                if (sync_send(a->sync_fd, SYNC_SECCOMP, SYNC_SECCOMP_LATE, NULL, 0, -1) < 0 ||
+                    sync_expect(a->sync_fd, SYNC_SECCOMP, &m) < 0)
+                        _exit(1); /* the host side failed and reports it */
+                listener_msg = TAKE_PTR(m.data);
+                listener_sock = m.fd;
+                m.fd = -1;
+                sync_msg_done(&m);
+                if (listener_sock < 0 || !listener_msg)
                         child_fail(a, (husk_error_set(err, EPROTO,
-                                                      "sync: send the seccomp listener fd"),
+                                                      "sync: no seccomp listener socket"),
                                        err));
-                close(notify_fd);
+                /* above the preserved fds, so that process_close_fds never clears its CLOEXEC */
+                int hi = fcntl(listener_sock, F_DUPFD_CLOEXEC, (int)(3 + a->preserve_fds));
+                if (hi < 0)
+                        child_fail(a, (fail_errno(err, "fcntl F_DUPFD_CLOEXEC"), err));
+                close(listener_sock);
+                listener_sock = hi;
         }
 
         /* SYNC_READY: created. Then block on exec.fifo until `start` writes one byte. */
@@ -365,19 +398,25 @@ _Noreturn void container_main(init_args *a)
         close(a->fifo_fd);
         close(a->sync_fd);
 
-        CHECK(a, hooks_run(hooks, HOOK_START_CONTAINER, state_json ? state_json : "{}", err), err);
+        /* startContainer: in the container, before any seccomp filter is loaded (the filter is
+         * for the workload), without "env": the process's environment (runc). */
+        const hooks_opts sc_opts = { .cwd_fd = -1, .default_env = proc->env };
+        CHECK(a,
+              hooks_run_ex(hooks, HOOK_START_CONTAINER, state_json ? state_json : "{}", &sc_opts,
+                           err),
+              err);
         CHECK(a, process_close_fds(a->preserve_fds, err), err);
         umask(proc->user.has_umask ? (mode_t)proc->user.umask : 022);
         /* Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: load it before the caps are
          * dropped (the profile must then allow the remaining setup syscalls). */
-        if (a->seccomp && !seccomp_loaded && !proc->no_new_privileges)
-                CHECK(a, seccomp_prog_load(a->seccomp, &notify_fd, err), err);
+        if (a->seccomp && !proc->no_new_privileges)
+                CHECK(a, load_seccomp(a->seccomp, listener_sock, listener_msg, err), err);
         CHECK(a, process_switch_user(proc, err), err);
         if (proc->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
                 child_fail(a, (fail_errno(err, "prctl PR_SET_NO_NEW_PRIVS"), err));
         /* Step 14: the filter is the last thing before execve. */
-        if (a->seccomp && !seccomp_loaded && proc->no_new_privileges)
-                CHECK(a, seccomp_prog_load(a->seccomp, &notify_fd, err), err);
+        if (a->seccomp && proc->no_new_privileges)
+                CHECK(a, load_seccomp(a->seccomp, listener_sock, listener_msg, err), err);
         execve(exe, proc->args, env ? env : (char *[]){ NULL });
         int e = errno;
         child_fail(a, (util_syserr(err, e, "exec %s", exe), err));

@@ -92,6 +92,9 @@ int terminal_connect(const char *path, int *ret_fd, husk_error_t *err);
 int terminal_send_master(int sock, int master, husk_error_t *err);
 /* Foreground run with a terminal: raw mode on fd (when a tty), restored by terminal_restore. */
 int terminal_make_raw(int fd, struct termios *saved);
+/* Foreground run/exec: no "\r" added to the container's "\n" (runc clears ONLCR on the master
+ * it proxies). Returns 0 or -errno. */
+int terminal_clear_onlcr(int master);
 void terminal_restore(int fd, const struct termios *saved);
 /* Copy the window size of from onto to (both ttys); errors ignored by callers. */
 int terminal_copy_winsize(int from, int to);

@@ -94,7 +94,10 @@ static void ctx_done(create_ctx *c, bool abort_create)
                 if (c->pid > 0 && c->pid != c->child)
                         kill(c->pid, SIGKILL);
                 kill_reap(&c->child);
-                if (c->cg) {
+                if (c->cg && cgroup_preexisting_procs(c->cg)) {
+                        /* The cgroup held others' processes before: kill none of them. */
+                        cgroup_abandon(c->cg);
+                } else if (c->cg) {
                         husk_error_t ignored; /* best effort: the original error matters more */
                         (void)cgroup_destroy(c->cg, &ignored);
                 }
@@ -349,16 +352,30 @@ static void fill_state(const create_ctx *c, husk_state *st, char *cgroup)
                 st->start_phase_ns[i] = c->phase[i];
 }
 
-/* SYNC_HOOKS: prestart (deprecated) then createRuntime, in the runtime's namespaces. */
+/* Host-side hooks run in the bundle, with the runtime's environment (runc and crun chdir into
+ * the bundle). */
+static int run_host_hooks(const config_hooks *h, config_hook_kind kind, const char *bundle,
+                          const char *json, husk_error_t *err)
+{
+        if (h->n_hooks[kind] == 0)
+                return 0;
+        _cleanup_close_ int fd = bundle ? open(bundle, O_PATH | O_DIRECTORY | O_CLOEXEC) : -1;
+        const hooks_opts o = { .cwd_fd = fd, .default_env = environ };
+        return hooks_run_ex(h, kind, json, &o, err);
+}
+
+/* SYNC_HOOKS: prestart (deprecated) then createRuntime, in the runtime's namespaces. The state
+ * says "created", as crun and the runtime-tools validation suite have it (runc: "creating");
+ * the same JSON goes to createContainer and startContainer (runc: "created" for the latter). */
 static int run_create_hooks(create_ctx *c, husk_error_t *err)
 {
         husk_state st;
         fill_state(c, &st, NULL);
-        _cleanup_free_ char *json = state_to_json(&st, HUSK_STATUS_CREATING, false);
-        int r = hooks_run(&c->cfg->hooks, HOOK_PRESTART, json, err);
+        _cleanup_free_ char *json = state_to_json(&st, HUSK_STATUS_CREATED, false);
+        int r = run_host_hooks(&c->cfg->hooks, HOOK_PRESTART, c->bundle, json, err);
         if (r < 0)
                 return r;
-        r = hooks_run(&c->cfg->hooks, HOOK_CREATE_RUNTIME, json, err);
+        r = run_host_hooks(&c->cfg->hooks, HOOK_CREATE_RUNTIME, c->bundle, json, err);
         if (r < 0)
                 return r;
         r = sync_send(c->sync_host, SYNC_HOOKS_DONE, 0, json, strlen(json), -1);
@@ -375,6 +392,28 @@ static int send_seccomp_listener(create_ctx *c, int notify_fd, husk_error_t *err
         _cleanup_free_ char *json = state_to_json(&st, HUSK_STATUS_CREATING, false);
         return seccomp_send_listener_md(sc->listener_path, sc->listener_metadata, notify_fd, json,
                                         err);
+}
+
+/* SYNC_SECCOMP with code SYNC_SECCOMP_LATE and no fd: the child loads its notify filter only after
+ * `start` (after the startContainer hooks, as close to execve as any filter), when this side is
+ * gone; it gets a socket already connected to linux.seccomp.listenerPath and the message to send
+ * on it, and sends the listener fd itself with sendmsg (crun hands the fd over at the same
+ * point). Reply: SYNC_SECCOMP, data = message, fd = the connected socket. */
+static int seccomp_late(create_ctx *c, husk_error_t *err)
+{
+        const config_seccomp *sc = c->cfg->linux_.seccomp;
+        if (!sc || !sc->listener_path)
+                return husk_error_set(err, EPROTO, "sync: seccomp listener asked for, none set");
+        _cleanup_close_ int sock = -1;
+        int r = seccomp_listener_connect(sc->listener_path, &sock, err);
+        if (r < 0)
+                return r;
+        husk_state st;
+        fill_state(c, &st, NULL);
+        _cleanup_free_ char *json = state_to_json(&st, HUSK_STATUS_CREATING, false);
+        _cleanup_free_ char *msg = seccomp_listener_message(sc->listener_metadata, json);
+        r = sync_send(c->sync_host, SYNC_SECCOMP, 0, msg, strlen(msg), sock);
+        return r < 0 ? util_syserr(err, r, "sync: send the seccomp listener socket") : 0;
 }
 
 /* The child closed the sync socket without an error frame: say how it ended. */
@@ -430,10 +469,14 @@ static int serve_child(create_ctx *c, uint64_t child_t[CHILD_T_COUNT], husk_erro
                                 util_closep(&c->console_fd); /* never wait for the peer */
                         } else {
                                 c->master = TAKE_FD(m.fd);
+                                /* before `start`: the workload's first line too (runc) */
+                                (void)terminal_clear_onlcr(c->master);
                         }
                         break;
                 case SYNC_SECCOMP: /* the filter is loaded: hand its listener to the agent */
-                        if (m.fd < 0)
+                        if (m.fd < 0 && m.code == SYNC_SECCOMP_LATE)
+                                r = seccomp_late(c, err);
+                        else if (m.fd < 0)
                                 r = husk_error_set(err, EPROTO, "sync: SYNC_SECCOMP without an fd");
                         else
                                 r = send_seccomp_listener(c, m.fd, err);
@@ -524,6 +567,14 @@ static int create_container(create_ctx *c, husk_error_t *err)
         t = now_ns();
         if ((r = cgroup_create(o->id, cfg, &c->cg, err)) < 0)
                 return r;
+        size_t others = cgroup_preexisting_procs(c->cg);
+        if (others && c->g && c->g->warn) {
+                /* runc 1.1's warning (it refuses from 1.2 on) */
+                char msg[128];
+                snprintf(msg, sizeof(msg),
+                         "container's cgroup is not empty: %zu process(es) found", others);
+                c->g->warn(msg);
+        }
         c->phase[HUSK_PHASE_CGROUP] = now_ns() - t;
         t = now_ns();
         if (cfg->linux_.seccomp) {
@@ -641,25 +692,39 @@ static void state_freep(husk_state **s)
         *s = NULL;
 }
 
-/* poststart: read the config only when it mentions poststart hooks (start stays cheap). */
-static void run_poststart(const husk_global_t *g, const husk_state *st)
+/* poststart: read the config only when it mentions poststart hooks (start stays cheap). A failing
+ * poststart hook fails the start (runc kills the container and returns the error). */
+static int run_poststart(const husk_state *st, husk_error_t *err)
 {
         _cleanup_free_ char *text = NULL;
         size_t len = 0;
         if (!st->config_path ||
             read_file_at(AT_FDCWD, st->config_path, 16 << 20, &text, &len) < 0 ||
             !memmem(text, len, "\"poststart\"", 11))
-                return;
+                return 0;
         husk_config *cfg = NULL;
         husk_error_t herr;
         if (config_parse(text, len, st->config_path, &cfg, &herr) < 0)
-                return; /* create parsed this config: it cannot fail unless edited since */
+                return 0; /* create parsed this config: it cannot fail unless edited since */
         _cleanup_free_ char *json = state_to_json(st, HUSK_STATUS_RUNNING, false);
-        /* Poststart failures only warn (runtime-spec), and only in the debug log: engines parse
-         * the output of a successful start. */
-        if (hooks_run(&cfg->hooks, HOOK_POSTSTART, json, &herr) < 0 && g && g->debug && g->warn)
-                g->warn(herr.msg);
+        int r = run_host_hooks(&cfg->hooks, HOOK_POSTSTART, st->bundle, json, err);
         config_free(cfg);
+        return r;
+}
+
+/* After a failed poststart hook: SIGKILL the container's init and wait (briefly) until it is
+ * gone, so the container reads as stopped (runc: initProcess.terminate()). */
+static void kill_after_poststart(pid_t pid, uint64_t start_time)
+{
+        if (pid <= 0 || !state_pid_alive(pid, start_time))
+                return;
+        _cleanup_close_ int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
+        /* the pidfd pins this process: the start-time check above rules out a reused pid */
+        if (pfd >= 0 ? syscall(SYS_pidfd_send_signal, pfd, SIGKILL, NULL, 0) < 0
+                     : kill(pid, SIGKILL) < 0)
+                return;
+        for (int i = 0; i < 500 && state_pid_alive(pid, start_time); i++)
+                usleep(2000);
 }
 
 /* Start in place (run): this process created the container and still holds its state dir lock,
@@ -677,12 +742,8 @@ static int start_created(create_ctx *c, husk_error_t *err)
         husk_state st;
         fill_state(c, &st, NULL);
         _cleanup_free_ char *json = state_to_json(&st, HUSK_STATUS_RUNNING, false);
-        husk_error_t herr;
-        /* Poststart failures only warn, in the debug log (see run_poststart). */
-        if (hooks_run(&c->cfg->hooks, HOOK_POSTSTART, json, &herr) < 0 && c->g && c->g->debug &&
-            c->g->warn)
-                c->g->warn(herr.msg);
-        return 0;
+        /* A failure fails the run: the caller kills the container and removes it. */
+        return run_host_hooks(&c->cfg->hooks, HOOK_POSTSTART, c->bundle, json, err);
 }
 
 int husk_start(const husk_global_t *g, const char *id, husk_error_t *err)
@@ -713,7 +774,10 @@ int husk_start(const husk_global_t *g, const char *id, husk_error_t *err)
                 return util_syserr(err, r, "write %s", STATE_FIFO_NAME);
         /* The status becomes "running"; a failed unlink only leaves a fifo nobody reads. */
         (void)unlinkat(dirfd, STATE_FIFO_NAME, 0);
-        run_poststart(g, st);
+        if ((r = run_poststart(st, err)) < 0) {
+                kill_after_poststart(st->pid, st->pid_start_time);
+                return r;
+        }
         return 0;
 }
 
@@ -728,13 +792,21 @@ int wait_container(pid_t pid, int master, int *ret_status, husk_error_t *err)
         _cleanup_close_ int sfd = signalfd(-1, &set, SFD_CLOEXEC);
         if (sfd < 0)
                 return util_syserr(err, errno, "signalfd");
-        bool tty_in = master >= 0 && isatty(STDIN_FILENO);
+        /* The host's terminal goes raw while the pty is proxied, restored at the end: stderr,
+         * stdout or stdin, whichever is a terminal (runc's initHostConsole order). */
+        int host_tty = -1;
+        for (int fd = STDERR_FILENO; master >= 0 && fd >= STDIN_FILENO && host_tty < 0; fd--)
+                if (isatty(fd))
+                        host_tty = fd;
+        bool tty_in = host_tty >= 0;
         struct termios saved;
+        if (master >= 0)
+                (void)terminal_clear_onlcr(master); /* best effort: the pty may be gone */
         if (tty_in) {
-                if (terminal_make_raw(STDIN_FILENO, &saved) < 0)
+                if (terminal_make_raw(host_tty, &saved) < 0)
                         tty_in = false;
                 else
-                        (void)terminal_copy_winsize(STDIN_FILENO, master);
+                        (void)terminal_copy_winsize(host_tty, master);
         }
         bool in_open = master >= 0, out_open = master >= 0, exited = false;
         int status = 0;
@@ -763,7 +835,7 @@ int wait_container(pid_t pid, int master, int *ret_status, husk_error_t *err)
                                                 }
                                 } else if (si.ssi_signo == SIGWINCH) {
                                         if (tty_in)
-                                                (void)terminal_copy_winsize(STDIN_FILENO, master);
+                                                (void)terminal_copy_winsize(host_tty, master);
                                 } else {
                                         kill(pid, (int)si.ssi_signo);
                                 }
@@ -789,7 +861,7 @@ int wait_container(pid_t pid, int master, int *ret_status, husk_error_t *err)
                         ;
         }
         if (tty_in)
-                terminal_restore(STDIN_FILENO, &saved);
+                terminal_restore(host_tty, &saved);
         *ret_status = WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
         return 0;
 }

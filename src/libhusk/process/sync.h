@@ -17,12 +17,15 @@ typedef enum sync_type {
         SYNC_HOOKS,       /* child -> host: mounts done: run prestart/createRuntime hooks */
         SYNC_HOOKS_DONE, /* host -> child: data = state JSON (for createContainer/startContainer) */
         SYNC_PTY,        /* child -> host: fd = the pty master */
-        SYNC_SECCOMP,    /* child -> host: fd = the seccomp notify listener (SCMP_ACT_NOTIFY) */
+        SYNC_SECCOMP,    /* child -> host: fd = the seccomp notify listener (SCMP_ACT_NOTIFY);
+                          * or code = SYNC_SECCOMP_LATE, no fd: host -> child answers with the
+                          * listener message (data) and a socket connected to the agent (fd) */
         SYNC_ERROR,      /* child -> host: code = errno, data = message */
         SYNC_READY,      /* child -> host: data = phase durations (uint64_t[]): blocked on fifo */
 } sync_type;
 
 #define SYNC_MAX_DATA (256 * 1024)
+#define SYNC_SECCOMP_LATE 1
 
 typedef struct sync_msg {
         uint32_t type;

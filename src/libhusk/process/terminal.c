@@ -9,6 +9,7 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <unistd.h>
 
 int terminal_open_pty(const config_process *p, int *ret_master, int *ret_slave, husk_error_t *err)
 {
@@ -29,6 +30,12 @@ int terminal_open_pty(const config_process *p, int *ret_master, int *ret_slave, 
                 if (slave < 0)
                         return util_syserr(err, errno, "open %s", name);
         }
+        /* The process's user owns its terminal (runc's fixStdioPermissions): only the uid, the
+         * group stays what devpts gave it (gid=5 "tty" with runc's and podman's mount options).
+         * EINVAL/EPERM: the ids are not mapped in this user namespace; leave it, as runc does. */
+        if (p->user.uid != 0 && fchown(slave, (uid_t)p->user.uid, (gid_t)-1) < 0 &&
+            errno != EINVAL && errno != EPERM)
+                return util_syserr(err, errno, "chown the pty to uid %u", (unsigned)p->user.uid);
         if (p->has_console_size) {
                 struct winsize ws = { .ws_row = (unsigned short)p->console_height,
                                       .ws_col = (unsigned short)p->console_width };
@@ -83,12 +90,29 @@ int terminal_send_master(int sock, int master, husk_error_t *err)
         return 0;
 }
 
+int terminal_clear_onlcr(int master)
+{
+        /* termios ioctls on a pty master act on its slave: the container's output keeps its
+         * bare "\n" (runc's recvtty does the same with the master it receives) */
+        struct termios t;
+        if (tcgetattr(master, &t) < 0)
+                return -errno;
+        t.c_oflag &= ~(tcflag_t)ONLCR;
+        if (tcsetattr(master, TCSANOW, &t) < 0)
+                return -errno;
+        return 0;
+}
+
 int terminal_make_raw(int fd, struct termios *saved)
 {
         if (tcgetattr(fd, saved) < 0)
                 return -errno;
         struct termios t = *saved;
         cfmakeraw(&t);
+        /* Output processing stays on (as runc's console.SetRaw has it): with ONLCR cleared on
+         * the container's pty, the host terminal adds the "\r" itself, and a redirected stdout
+         * gets plain "\n" lines. */
+        t.c_oflag |= OPOST;
         if (tcsetattr(fd, TCSANOW, &t) < 0)
                 return -errno;
         return 0;

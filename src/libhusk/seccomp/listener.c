@@ -71,8 +71,7 @@ char *seccomp_listener_message(const char *metadata, const char *state_json)
         return buf;
 }
 
-int seccomp_send_listener_md(const char *listener_path, const char *metadata, int notify_fd,
-                             const char *state_json, husk_error_t *err)
+int seccomp_listener_connect(const char *listener_path, int *ret_fd, husk_error_t *err)
 {
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
         if (strlen(listener_path) >= sizeof(sa.sun_path))
@@ -84,7 +83,14 @@ int seccomp_send_listener_md(const char *listener_path, const char *metadata, in
                 return util_syserr(err, errno, "seccomp listener: socket");
         if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
                 return util_syserr(err, errno, "seccomp listener: connect to %s", listener_path);
-        _cleanup_free_ char *msg = seccomp_listener_message(metadata, state_json);
+        *ret_fd = TAKE_FD(fd);
+        return 0;
+}
+
+int seccomp_listener_send(int sock, const char *msg, int notify_fd, husk_error_t *err)
+{
+        /* sendmsg only, never write(2): the container side calls this after loading a filter
+         * that may notify on write (the agent would be asked about its own message). */
         union {
                 char buf[CMSG_SPACE(sizeof(int))];
                 struct cmsghdr align;
@@ -92,7 +98,7 @@ int seccomp_send_listener_md(const char *listener_path, const char *metadata, in
         memset(&control, 0, sizeof(control));
         size_t len = strlen(msg), off = 0;
         while (off < len) {
-                struct iovec iov = { .iov_base = msg + off, .iov_len = len - off };
+                struct iovec iov = { .iov_base = (char *)msg + off, .iov_len = len - off };
                 struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
                 if (off == 0) { /* the fd goes with the first byte */
                         mh.msg_control = control.buf;
@@ -103,14 +109,27 @@ int seccomp_send_listener_md(const char *listener_path, const char *metadata, in
                         c->cmsg_len = CMSG_LEN(sizeof(int));
                         memcpy(CMSG_DATA(c), &notify_fd, sizeof(int));
                 }
-                ssize_t n = sendmsg(fd, &mh, MSG_NOSIGNAL);
+                ssize_t n = sendmsg(sock, &mh, MSG_NOSIGNAL);
                 if (n < 0 && errno == EINTR)
                         continue;
                 if (n < 0)
-                        return util_syserr(err, errno, "seccomp listener: send to %s",
-                                           listener_path);
+                        return util_syserr(err, errno, "seccomp listener: send the listener fd");
                 off += (size_t)n;
         }
+        return 0;
+}
+
+int seccomp_send_listener_md(const char *listener_path, const char *metadata, int notify_fd,
+                             const char *state_json, husk_error_t *err)
+{
+        _cleanup_close_ int fd = -1;
+        int r = seccomp_listener_connect(listener_path, &fd, err);
+        if (r < 0)
+                return r;
+        _cleanup_free_ char *msg = seccomp_listener_message(metadata, state_json);
+        r = seccomp_listener_send(fd, msg, notify_fd, err);
+        if (r < 0)
+                return husk_error_prefix(err, "seccomp listener %s", listener_path);
         return 0;
 }
 

@@ -37,6 +37,11 @@ char *seccomp_default_profile_json(void);
  * containerProcessState message. */
 int seccomp_send_listener_md(const char *listener_path, const char *metadata, int notify_fd,
                              const char *state_json, husk_error_t *err);
+/* The two halves of seccomp_send_listener_md: connect to listenerPath (host side, a CLOEXEC
+ * socket), and send the message with the notify fd on it (sendmsg only, usable under a filter
+ * that notifies on write). */
+int seccomp_listener_connect(const char *listener_path, int *ret_fd, husk_error_t *err);
+int seccomp_listener_send(int sock, const char *msg, int notify_fd, husk_error_t *err);
 /* The containerProcessState JSON sent to the listener (pid taken from state_json), allocated. */
 char *seccomp_listener_message(const char *metadata, const char *state_json);
 
