@@ -44,6 +44,17 @@ typedef enum compression {
 media_kind_t media_type_parse(const char *mt, compression_t *ret_comp);
 const char *compression_name(compression_t c);
 
+/* ---- image names (pure; unit tested) ---- */
+/* The Docker/OCI distribution reference grammar: [DOMAIN[:PORT]/]PATH[:TAG][@DIGEST], PATH of
+ * lowercase components; RepoTags and io.containerd.image.name. */
+bool image_reference_valid(const char *ref);
+/* The OCI image-spec grammar of org.opencontainers.image.ref.name: components of [A-Za-z0-9]
+ * joined by -._:@+ or "--", separated by '/'. */
+bool image_ref_name_valid(const char *name);
+/* A printable, quoted-string-safe copy of an untrusted name for messages (\n, \xNN, cut at
+ * 120 bytes). */
+char *image_name_escape(const char *s);
+
 /* ---- entry planning (pure; unit tested) ---- */
 /* Normalises a tar entry name: drops "." components, empty components and a trailing '/'.
  * Rejects absolute names, ".." components and over-long names (returns -EINVAL, *ret_reason set).

@@ -303,7 +303,28 @@ static int plan_oci(const image_source_t *src, const char *platform, image_plan_
                 }
                 yajl_val ann = get(dv, "annotations", yajl_t_object);
                 const char *name = get_str(ann, "io.containerd.image.name");
-                add_name(&p, name ? name : get_str(ann, "org.opencontainers.image.ref.name"));
+                const char *key = "io.containerd.image.name";
+                bool valid = name && image_reference_valid(name);
+                if (!name) {
+                        key = "org.opencontainers.image.ref.name";
+                        name = get_str(ann, key);
+                        valid = name && image_ref_name_valid(name);
+                }
+                if (name && !valid) {
+                        _cleanup_free_ char *esc = image_name_escape(name);
+                        image_plan_free(&p, 1);
+                        image_plan_free(v, n);
+                        free(v);
+                        return husk_error_set(err, EINVAL,
+                                              "%s: manifests[%zu]: annotation %s \"%s\" is not a "
+                                              "valid image name (%s)",
+                                              what, i, key, esc,
+                                              strcmp(key, "io.containerd.image.name") == 0
+                                                      ? "[REGISTRY/]NAME[:TAG], lowercase NAME"
+                                                      : "letters and digits joined by one of "
+                                                        "-._:@+ or --, components split by /");
+                }
+                add_name(&p, name);
                 /* Two descriptors for one image (two tags) become one image with two names. */
                 size_t j;
                 for (j = 0; j < n; j++)
@@ -391,6 +412,18 @@ static int plan_docker(const image_source_t *src, image_plan_t **ret, size_t *re
                         return husk_error_set(err, EINVAL, "%s: entry %zu: needs Config, Layers "
                                               "and RepoTags as a list of strings", what, i);
                 }
+                for (size_t k = 0; tags && tags[k]; k++)
+                        if (!image_reference_valid(tags[k])) {
+                                _cleanup_free_ char *esc = image_name_escape(tags[k]);
+                                strv_free(tags);
+                                image_plan_free(v, n);
+                                free(v);
+                                return husk_error_set(err, EINVAL,
+                                                      "%s: entry %zu: RepoTags \"%s\" is not a "
+                                                      "valid image reference "
+                                                      "([REGISTRY/]NAME[:TAG], lowercase NAME)",
+                                                      what, i, esc);
+                        }
                 image_plan_t p = { .config_path = xstrdup(config),
                                    .config_hex = hex_from_path(config),
                                    .names = tags };
