@@ -3,6 +3,7 @@
 #include "image.h" /* src/cli/image.h: same folder */
 #include "husk/image.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,12 +11,20 @@
 
 static const char usage[] =
         "usage: husk image [--store DIR] COMMAND\n"
-        "  load [--platform OS/ARCH[/VARIANT]] [--max-entry-size BYTES] FILE|DIR\n"
+        "  load [--platform OS/ARCH[/VARIANT]] [LIMITS] FILE|DIR\n"
         "  ls [--format table|json]\n"
         "  inspect NAME|ID\n"
         "  rm NAME|ID...\n"
         "  prune\n"
-        "The store is --store, else $HUSK_STORE, else " HUSK_STORE_DEFAULT ".\n";
+        "The store is --store, else $HUSK_STORE, else " HUSK_STORE_DEFAULT ".\n"
+        "LIMITS of a load (SIZE in bytes, or with a K, M, G or T suffix: 512M, 4G):\n"
+        "  --max-entry-size SIZE   one file in a layer (default 4G)\n"
+        "  --max-layer-size SIZE   the file bytes of one layer, and one staged blob of a\n"
+        "                          compressed archive (default 16G)\n"
+        "  --max-entries N         entries (files, folders, links) of one layer (default 1000000)\n"
+        "  --min-free-space SIZE   free space the store's filesystem keeps: the load fails\n"
+        "                          before going below (default 1G, or 5% of a filesystem\n"
+        "                          smaller than 20G)\n";
 
 static int fail(const husk_error_t *err)
 {
@@ -61,21 +70,69 @@ static void human_size(uint64_t b, char *buf, size_t len)
                 snprintf(buf, len, "%.1f%s", v, units[u]);
 }
 
+/* "4096", "512M", "4G": a positive size, binary units. false when malformed or 0. */
+static bool parse_size(const char *v, bool units, uint64_t *ret)
+{
+        char *end = NULL;
+        if (!*v || *v < '0' || *v > '9')
+                return false;
+        errno = 0;
+        unsigned long long n = strtoull(v, &end, 10);
+        unsigned shift = 0;
+        if (errno || n == 0)
+                return false;
+        if (units && *end) {
+                const char *u = strchr("KMGT", *end == 'k' ? 'K' : *end);
+                if (!u || end[1])
+                        return false;
+                shift = 10 * (unsigned)(u - "KMGT" + 1);
+                end++;
+        }
+        if (*end || (shift && n > (UINT64_MAX >> shift)))
+                return false;
+        *ret = (uint64_t)n << shift;
+        return true;
+}
+
 static int cmd_load(husk_image_opts_t *o, int argc, char **argv)
 {
+        struct {
+                const char *opt;
+                bool units;
+                uint64_t *field;
+        } limits[] = {
+                { "--max-entry-size", true, &o->max_entry_size },
+                { "--max-layer-size", true, &o->max_layer_size },
+                { "--max-entries", false, &o->max_entries },
+                { "--min-free-space", true, &o->min_free_space },
+        };
         const char *path = NULL;
         for (int i = 1; i < argc; i++) {
-                bool missing = false;
+                bool missing = false, limit = false;
                 const char *v;
+                for (size_t k = 0; k < sizeof(limits) / sizeof(limits[0]) && !limit; k++) {
+                        if (!(v = opt_value(argc, argv, &i, limits[k].opt, &missing)))
+                                continue;
+                        limit = true;
+                        if (!parse_size(v, limits[k].units, limits[k].field)) {
+                                fprintf(stderr, "husk image: %s needs a positive %s\n%s",
+                                        limits[k].opt,
+                                        limits[k].units ? "size (4096, 512M, 4G)" : "number",
+                                        usage);
+                                return 2;
+                        }
+                }
+                if (limit)
+                        continue;
+                if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+                        fputs(usage, stdout);
+                        return 0;
+                }
+                if (missing)
+                        return bad_usage("option needs a value");
                 if ((v = opt_value(argc, argv, &i, "--platform", &missing)))
                         o->platform = v;
-                else if ((v = opt_value(argc, argv, &i, "--max-entry-size", &missing))) {
-                        char *end = NULL;
-                        unsigned long long n = strtoull(v, &end, 10);
-                        if (!*v || *v == '-' || *end || n == 0)
-                                return bad_usage("--max-entry-size needs a positive number");
-                        o->max_entry_size = n;
-                } else if (missing)
+                else if (missing)
                         return bad_usage("option needs a value");
                 else if (argv[i][0] == '-' && argv[i][1])
                         return bad_usage("unknown option for load");

@@ -87,8 +87,11 @@ void entry_plan_done(entry_plan_t *p);
 
 /* ---- layer apply ---- */
 typedef struct layer_limits {
-        uint64_t max_entry;
-        uint64_t max_total;
+        uint64_t max_entry;   /* bytes of one entry (--max-entry-size) */
+        uint64_t max_total;   /* file bytes of one layer (--max-layer-size) */
+        uint64_t max_entries; /* entries of one layer (--max-entries) */
+        uint64_t min_free;    /* bytes the store's filesystem keeps free (--min-free-space) */
+        int space_fd;         /* a folder on the store's filesystem; < 0: no free-space checks */
         /* When not NULL and set (read atomically) by another thread, the apply stops with
          * -ECANCELED: a parallel load whose other layer failed (store/load.c). */
         const int *cancel;
@@ -114,6 +117,12 @@ int image_layer_apply(int blob_fd, int64_t blob_off, int64_t blob_len, compressi
 int rm_rf_at(int dirfd, const char *name);
 /* True when lim->cancel is set. */
 bool layer_canceled(const layer_limits_t *lim);
+/* Fails (ENOSPC, naming --min-free-space) unless the store's filesystem has need bytes free on
+ * top of lim->min_free, and 1% of its inodes free. what starts the message. */
+int layer_check_space(const layer_limits_t *lim, uint64_t need, const char *what,
+                      husk_error_t *err);
+/* "1.5 GiB": bytes in binary units for messages. */
+void image_format_size(uint64_t bytes, char buf[32]);
 
 /* ---- sources: an OCI layout / docker-save folder, or an archive staged into a folder ---- */
 typedef enum source_kind { SOURCE_OCI = 1, SOURCE_DOCKER, SOURCE_ROOTFS } source_kind_t;

@@ -7,9 +7,14 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 
-#define DEFAULT_MAX_ENTRY (8ULL << 30)
-#define DEFAULT_MAX_LAYER (64ULL << 30)
+/* Defaults a user would accept (README, Images): large enough for any real image (a CUDA or
+ * TeX Live layer), small enough that a few KB of gzip cannot fill the disk on their own. */
+#define DEFAULT_MAX_ENTRY (4ULL << 30)
+#define DEFAULT_MAX_LAYER (16ULL << 30)
+#define DEFAULT_MAX_ENTRIES 1000000ULL
+#define DEFAULT_MIN_FREE (1ULL << 30)
 
 typedef struct load_ctx {
         const husk_image_opts_t *o; /* may be NULL */
@@ -55,6 +60,10 @@ static int unpack(load_ctx_t *c, const layer_ref_t *l, const char *want_diff, ch
                 if (blob < 0 || lseek(blob, 0, SEEK_SET) < 0)
                         return util_syserr(err, errno, "%s", what);
         }
+        /* Before writing: the layer holds at least as many bytes as its blob, usually more. */
+        uint64_t need = len > 0 ? (uint64_t)len : l->size > 0 ? (uint64_t)l->size : 0;
+        if ((r = layer_check_space(&c->lim, need, what, err)) < 0)
+                return r;
         _cleanup_free_ char *dir =
                 xasprintf("L%u", __atomic_fetch_add(&c->seq, 1, __ATOMIC_RELAXED));
         _cleanup_close_ int dfd = -1, diff = -1;
@@ -418,6 +427,25 @@ void husk_image_loaded_free(husk_image_loaded_t *v, size_t n)
         free(v);
 }
 
+/* The limits of this load: the options, else the defaults. */
+static void load_limits(const husk_image_opts_t *o, store_t *s, layer_limits_t *lim)
+{
+        struct statvfs sv;
+        *lim = (layer_limits_t){ .space_fd = s->fd };
+        lim->max_entry = o && o->max_entry_size ? o->max_entry_size : DEFAULT_MAX_ENTRY;
+        lim->max_total = o && o->max_layer_size ? o->max_layer_size : DEFAULT_MAX_LAYER;
+        lim->max_entries = o && o->max_entries ? o->max_entries : DEFAULT_MAX_ENTRIES;
+        if (o && o->min_free_space)
+                lim->min_free = o->min_free_space;
+        else {
+                /* 1 GiB, or 5% of a small filesystem (a test store on a small tmpfs). */
+                uint64_t size = 0;
+                if (fstatvfs(s->fd, &sv) == 0)
+                        size = (uint64_t)sv.f_blocks * (uint64_t)sv.f_frsize;
+                lim->min_free = size && size / 20 < DEFAULT_MIN_FREE ? size / 20 : DEFAULT_MIN_FREE;
+        }
+}
+
 /* Creates and flocks this load's work folder tmp/load-XXXXXX. */
 static int work_create(store_t *s, char **ret_name, int *ret_fd, husk_error_t *err)
 {
@@ -468,8 +496,7 @@ int husk_image_load(const husk_image_opts_t *o, const char *path, husk_image_loa
         if ((r = image_source_plan(&src, platform, &plans, &n, err)) < 0)
                 goto out;
         load_ctx_t c = { .o = o, .s = &s, .src = &src, .work_fd = work_fd };
-        c.lim.max_entry = o && o->max_entry_size ? o->max_entry_size : DEFAULT_MAX_ENTRY;
-        c.lim.max_total = o && o->max_layer_size ? o->max_layer_size : DEFAULT_MAX_LAYER;
+        load_limits(o, &s, &c.lim);
         out = xcalloc(n, sizeof(*out));
         for (size_t i = 0; i < n; i++)
                 if ((r = load_one(&c, &plans[i], &out[i], err)) < 0)
