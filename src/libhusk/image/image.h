@@ -134,19 +134,40 @@ typedef struct image_source {
         bool staged;
         char **names;       /* staged: cleaned archive names; staging file i is "f<i>" */
         int *alias;         /* staged: index of the file each name refers to */
-        int64_t *off, *len; /* staged: where file i is in archive_fd (off < 0: in "f<i>") */
-        int archive_fd;     /* staged, uncompressed archive: files are read in place */
+        int64_t *off, *len; /* staged: where file i is in archive_fd (off < 0: not in place) */
+        int64_t *size;      /* staged: file i's size in its tar header, -1 unknown */
+        char **mem;         /* staged: small files of a compressed archive, kept in memory */
+        bool *copied;       /* staged: file i was copied into "f<i>" by image_source_stage */
+        size_t mem_total;
+        int archive_fd;     /* staged: the archive, read in place or again for image_source_stage */
         size_t n_names;
+        const layer_limits_t *lim; /* staged copies: max_total bounds one file, free space */
 } image_source_t;
-/* Opens path. Archives are staged into staging_fd (an empty folder the caller owns and removes). */
-int image_source_open(const char *path, int staging_fd, image_source_t *src, husk_error_t *err);
+/* Opens path. An archive is read once; nothing is written to staging_fd (an empty folder the
+ * caller owns and removes) until image_source_stage asks for the files the images need. lim
+ * bounds the archive's entry count and every staged copy; it must outlive src. */
+int image_source_open(const char *path, int staging_fd, const layer_limits_t *lim,
+                      image_source_t *src, husk_error_t *err);
 void image_source_close(image_source_t *src);
+/* Makes the files paths[0..n) of a compressed archive readable by image_source_open_file,
+ * copying them into the staging folder in one pass over the archive; sizes[i] >= 0 is the
+ * size the manifest gives (a copy may not exceed it), and no copy may exceed lim->max_total.
+ * Nothing to do for a folder or an uncompressed archive. Not thread-safe. */
+int image_source_stage(image_source_t *src, char *const *paths, const int64_t *sizes, size_t n,
+                       husk_error_t *err);
+/* Removes the staged copy of rel, if any (its layer is unpacked). */
+void image_source_release(const image_source_t *src, const char *rel);
+/* The size of a file of the source (-1 when not known before reading it). */
+int image_source_file_size(const image_source_t *src, const char *rel, int64_t *ret,
+                           husk_error_t *err);
 /* Opens a file of the source: read *ret_len bytes of *ret_fd from *ret_off with pread, or, when
  * *ret_len < 0, the whole file from its start. (Files of an uncompressed archive are read in
  * place, without a staging copy.) */
 int image_source_open_file(const image_source_t *src, const char *rel, int *ret_fd,
                            int64_t *ret_off, int64_t *ret_len, husk_error_t *err);
-/* Reads a small JSON file (<= 8 MiB) of the source; when hex is not NULL, checks its digest. */
+/* The most an index, manifest or config may hold. */
+#define IMAGE_JSON_MAX (8 * 1024 * 1024)
+/* Reads a small JSON file (<= IMAGE_JSON_MAX) of the source; when hex is not NULL, checks its digest. */
 int image_source_read(const image_source_t *src, const char *rel, const char *hex, char **ret,
                       size_t *ret_len, husk_error_t *err);
 
@@ -161,6 +182,7 @@ typedef struct layer_ref {
 typedef struct image_plan {
         char *config_path;  /* NULL for a rootfs tarball (config synthesised) */
         char *config_hex;   /* expected config digest, NULL when unknown */
+        int64_t config_size; /* expected config size, -1 when unknown */
         layer_ref_t *layers;
         size_t n_layers;
         char **names;

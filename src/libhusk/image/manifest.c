@@ -136,6 +136,9 @@ static int parse_desc(yajl_val d, const char *what, desc_t *ret, husk_error_t *e
                 return husk_error_set(err, EINVAL, "%s: malformed digest '%s'", what, dg);
         if (size && YAJL_IS_INTEGER(size))
                 ret->size = YAJL_GET_INTEGER(size);
+        if (size && (!YAJL_IS_INTEGER(size) || ret->size < 0))
+                return husk_error_set(err, EINVAL, "%s: descriptor sha256:%s: size is not a "
+                                      "non-negative integer", what, ret->hex);
         return 0;
 }
 
@@ -154,6 +157,11 @@ static int read_blob(const image_source_t *src, const desc_t *d, char **ret, hus
 {
         _cleanup_free_ char *p = blob_path(d->hex);
         size_t len = 0;
+        /* Refused before reading: an index or manifest is small. */
+        if (d->size > IMAGE_JSON_MAX)
+                return husk_error_set(err, EFBIG, "%s: blob sha256:%s: the descriptor gives %lld "
+                                      "bytes, more than the 8 MiB a manifest may have",
+                                      src->desc, d->hex, (long long)d->size);
         int r = image_source_read(src, p, d->hex, ret, &len, err);
         if (r < 0)
                 return r;
@@ -184,7 +192,8 @@ static int plan_from_manifest(yajl_val m, const char *what, bool flat, image_pla
                 return husk_error_set(err, EINVAL, "%s: missing config or layers", what);
         if ((r = parse_desc(cfg, what, &cd, err)) < 0)
                 return r;
-        image_plan_t p = { .config_path = blob_at(flat, cd.hex), .config_hex = xstrdup(cd.hex) };
+        image_plan_t p = { .config_path = blob_at(flat, cd.hex), .config_hex = xstrdup(cd.hex),
+                           .config_size = cd.size };
         p.layers = xcalloc(layers->u.array.len + 1, sizeof(layer_ref_t));
         for (size_t i = 0; i < layers->u.array.len; i++) {
                 desc_t ld;
@@ -426,6 +435,7 @@ static int plan_docker(const image_source_t *src, image_plan_t **ret, size_t *re
                         }
                 image_plan_t p = { .config_path = xstrdup(config),
                                    .config_hex = hex_from_path(config),
+                                   .config_size = -1,
                                    .names = tags };
                 p.layers = xcalloc(layers->u.array.len + 1, sizeof(layer_ref_t));
                 for (size_t k = 0; k < layers->u.array.len; k++) {
@@ -460,6 +470,7 @@ int image_source_plan(const image_source_t *src, const char *platform, image_pla
                 return plan_docker(src, ret, ret_n, err);
         case SOURCE_ROOTFS: {
                 image_plan_t *p = xcalloc(1, sizeof(image_plan_t));
+                p->config_size = -1;
                 p->layers = xcalloc(1, sizeof(layer_ref_t));
                 p->layers[0] = (layer_ref_t){ .size = -1, .comp = COMP_AUTO };
                 p->n_layers = 1;
