@@ -64,6 +64,15 @@ nothing_left "$S"; ok $? "nothing left after the entry-count refusal"
 is "$(layers_of "$S")" "" "no partial layer stored"
 o=$(img load --max-entries 41 "$T/o3" 2>&1); ok $? "the same layer loads with --max-entries 41"
 img rm limits:3 >/dev/null 2>&1; img prune >/dev/null 2>&1
+# The outer archive's entries count too: a gzip archive of the small image and 40 more files.
+mkdir -p "$T/o3x"
+cp -a "$T/o1/." "$T/o3x/" && rm -f "$T/o3x/junk"
+i=0; while [ $i -lt 40 ]; do : > "$T/o3x/extra$i"; i=$((i + 1)); done
+tar -C "$T/o3x" -czf "$T/o3x.tar.gz" .
+o=$(img load --max-entries 30 "$T/o3x.tar.gz" 2>&1)
+isnt $? 0 "an archive of more than --max-entries 30 entries is refused"
+like "$o" "more than 30 entries in the archive \(--max-entries\)" "the error names the limit and its option"
+nothing_left "$S"; ok $? "nothing left"
 o=$(img load --max-entries 0 "$T/o3" 2>&1); is $? 2 "--max-entries 0 is a usage error"
 o=$(img load --min-free-space 12Q "$T/o3" 2>&1); is $? 2 "--min-free-space 12Q is a usage error"
 

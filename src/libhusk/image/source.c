@@ -198,6 +198,9 @@ static bool in_place(struct archive *a, struct archive_entry *e, int64_t archive
  * pass, so planning needs no second one; larger ones are read again when asked for. */
 #define MEM_ONE (1u << 20)
 #define MEM_TOTAL (16u << 20)
+/* The names of an archive's files are kept in memory: a few KB of gzip can hold a million long
+ * names. An image archive has a few files per layer and image. */
+#define NAMES_TOTAL (64u << 20)
 
 static void grow(image_source_t *src, size_t *cap, char ***targets)
 {
@@ -230,6 +233,7 @@ static int stage(image_source_t *src, int fd, husk_error_t *err)
         _cleanup_strv_ char **targets = NULL;
         size_t cap = 0;
         uint64_t count = 0;
+        size_t name_bytes = 0;
         struct stat ast;
         int r;
         if (!a)
@@ -249,6 +253,12 @@ static int stage(image_source_t *src, int fd, husk_error_t *err)
                 if (image_path_clean(name, &c, &why) < 0)
                         return husk_error_set(err, EINVAL, "%s: entry '%s': %s", src->desc, name,
                                               why);
+                name_bytes += strlen(c) + 1;
+                if (name_bytes > NAMES_TOTAL)
+                        return husk_error_set(err, EFBIG,
+                                              "%s: the names of the archive's files take more "
+                                              "than %u MiB (not an image archive)",
+                                              src->desc, NAMES_TOTAL >> 20);
                 grow(src, &cap, &targets);
                 size_t i = src->n_names++;
                 src->names[i] = TAKE_PTR(c);
