@@ -169,8 +169,17 @@ static int stage_copy(const image_source_t *src, struct archive *a, int fd, cons
                         if ((r = layer_check_space(src->lim, size, what, err)) < 0)
                                 return r;
                 }
-                if (pwrite(fd, buf, size, off) != (ssize_t)size)
-                        return util_syserr(err, errno ? errno : EIO, "%s", what);
+                const char *p = buf;
+                while (size > 0) {
+                        ssize_t n = pwrite(fd, p, size, off);
+                        if (n < 0 && errno == EINTR)
+                                continue;
+                        if (n < 0)
+                                return util_syserr(err, errno, "%s", what);
+                        p += n;
+                        off += n;
+                        size -= (size_t)n;
+                }
         }
         if (r != ARCHIVE_EOF)
                 return husk_error_set(err, EIO, "%s: %s", what, archive_error_string(a));
