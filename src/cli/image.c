@@ -19,9 +19,10 @@ static const char usage[] =
         "The store is --store, else $HUSK_STORE, else " HUSK_STORE_DEFAULT ".\n"
         "LIMITS of a load (SIZE in bytes, or with a K, M, G or T suffix: 512M, 4G):\n"
         "  --max-entry-size SIZE   one file in a layer (default 4G)\n"
-        "  --max-layer-size SIZE   the file bytes of one layer, and one staged blob of a\n"
-        "                          compressed archive (default 16G)\n"
-        "  --max-entries N         entries (files, folders, links) of one layer (default 1000000)\n"
+        "  --max-layer-size SIZE   the file bytes of one layer, and the size of one layer\n"
+        "                          blob (default 16G)\n"
+        "  --max-entries N         entries (files, folders, links) of one layer, and of\n"
+        "                          the archive (default 1000000)\n"
         "  --min-free-space SIZE   free space the store's filesystem keeps: the load fails\n"
         "                          before going below (default 1G, or 5% of a filesystem\n"
         "                          smaller than 20G)\n";
