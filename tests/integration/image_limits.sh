@@ -71,7 +71,8 @@ is "$(layers_of "$S")" "" "no layer stored"
 h=$("$HUSK" image load --help 2>&1)
 like "$h" "--max-entry-size SIZE .*default 4G" "load --help gives the entry size default"
 like "$h" "--max-layer-size SIZE" "load --help lists --max-layer-size"
-like "$h" "--max-entries N .*default 1000000" "load --help gives the entry count default"
+like "$h" "--max-entries N .*of one layer" "load --help lists --max-entries"
+like "$h" "the archive \\(default 1000000\\)" "load --help gives the entry count default"
 like "$h" "--min-free-space SIZE" "load --help lists --min-free-space"
 set -- "dir:d"
 i=0; while [ $i -lt 40 ]; do set -- "$@" "file:d/f$i:x"; i=$((i + 1)); done

@@ -100,9 +100,11 @@ static int scan_kind(int fd, const char *path, source_kind_t *ret, husk_error_t 
                         else if (strcmp(c, "manifest.json") == 0)
                                 docker = true;
                 }
+                if (oci)
+                        break; /* nothing later changes the answer; stage() reads the rest */
                 archive_read_data_skip(a);
         }
-        if (r != ARCHIVE_EOF)
+        if (r != ARCHIVE_EOF && !oci)
                 return husk_error_set(err, EINVAL, "%s: not a readable tar archive: %s", path,
                                       archive_error_string(a));
         *ret = oci ? SOURCE_OCI : docker ? SOURCE_DOCKER : SOURCE_ROOTFS;
