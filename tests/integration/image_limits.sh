@@ -35,6 +35,13 @@ for f in junk.tar.gz junk.tar.bz2; do
         img rm limits:1 >/dev/null 2>&1; img prune >/dev/null 2>&1
 done
 
+# A file no image could use (larger than a layer blob may be) refuses the archive from its tar
+# header: its data is never decompressed (a few KB of bzip2 can hold a terabyte of zeros).
+o=$(img load --max-layer-size 1M "$T/junk.tar.bz2" 2>&1)
+isnt $? 0 "an archive holding a file over --max-layer-size is refused"
+like "$o" "entry '(\./)?junk' holds 41943040 bytes, more than the layer limit 1.0 MiB \(--max-layer-size\)" "the error names the entry, the limit and its option"
+nothing_left "$S"; ok $? "nothing left"
+
 # The formats still load from every compressed form, with only the used layer copied (the layer
 # blob is about 2 MiB: no written file reaches 3 MiB).
 A=${HUSK_ARCHIVES:-$HUSK_BUILDDIR/images/out/archives}

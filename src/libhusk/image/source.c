@@ -81,8 +81,27 @@ static int find_name(const image_source_t *src, const char *clean)
         return -1;
 }
 
+/* No file of an image archive can be larger than a layer blob (and a rootfs tarball's files are
+ * bounded by the smaller entry limit): refused from its header, before its data is decompressed
+ * (a few KB of bzip2 hold gigabytes of zeros, and skipping them means decompressing them). */
+static int check_entry_size(const char *path, struct archive_entry *e, const layer_limits_t *lim,
+                            husk_error_t *err)
+{
+        char l[32];
+        if (!archive_entry_size_is_set(e) || archive_entry_size(e) < 0 ||
+            (uint64_t)archive_entry_size(e) <= lim->max_total)
+                return 0;
+        image_format_size(lim->max_total, l);
+        return husk_error_set(err, EFBIG,
+                              "%s: entry '%s' holds %lld bytes, more than the layer limit %s "
+                              "(--max-layer-size)",
+                              path, archive_entry_pathname(e) ? archive_entry_pathname(e) : "",
+                              (long long)archive_entry_size(e), l);
+}
+
 /* One pass over the headers: which kind of archive is this? */
-static int scan_kind(int fd, const char *path, source_kind_t *ret, husk_error_t *err)
+static int scan_kind(int fd, const char *path, const layer_limits_t *lim, source_kind_t *ret,
+                     husk_error_t *err)
 {
         __attribute__((cleanup(archive_freep))) struct archive *a = archive_reader(fd);
         struct archive_entry *e;
@@ -102,6 +121,8 @@ static int scan_kind(int fd, const char *path, source_kind_t *ret, husk_error_t 
                 }
                 if (oci)
                         break; /* nothing later changes the answer; stage() reads the rest */
+                if (check_entry_size(path, e, lim, err) < 0)
+                        return -EFBIG;
                 archive_read_data_skip(a);
         }
         if (r != ARCHIVE_EOF && !oci)
@@ -112,8 +133,9 @@ static int scan_kind(int fd, const char *path, source_kind_t *ret, husk_error_t 
 }
 
 /* The next entry stage() numbers (a named regular file or symlink, not a hardlink), counting
- * every header in *count. 1: one, 0: the end, < 0: a read error. */
-static int next_file(struct archive *a, struct archive_entry **e, uint64_t *count)
+ * every header in *count. 1: one, 0: the end, -1: a read error, -2: an entry to skip holds
+ * more than max bytes (*e is that entry; check_entry_size says so). */
+static int next_file(struct archive *a, struct archive_entry **e, uint64_t *count, uint64_t max)
 {
         int r;
         while ((r = archive_read_next_header(a, e)) == ARCHIVE_OK || r == ARCHIVE_WARN) {
@@ -122,6 +144,9 @@ static int next_file(struct archive *a, struct archive_entry **e, uint64_t *coun
                 if (archive_entry_pathname(*e) && (t == AE_IFREG || t == AE_IFLNK) &&
                     !archive_entry_hardlink(*e))
                         return 1;
+                if (archive_entry_size_is_set(*e) && archive_entry_size(*e) > 0 &&
+                    (uint64_t)archive_entry_size(*e) > max)
+                        return -2;
                 archive_read_data_skip(a);
         }
         return r == ARCHIVE_EOF ? 0 : -1;
@@ -253,7 +278,7 @@ static int stage(image_source_t *src, int fd, husk_error_t *err)
                 return util_syserr(err, errno, "%s: stat", src->desc);
         if ((src->archive_fd = fcntl(fd, F_DUPFD_CLOEXEC, 3)) < 0)
                 return util_syserr(err, errno, "%s: dup", src->desc);
-        while ((r = next_file(a, &e, &count)) > 0) {
+        while ((r = next_file(a, &e, &count, src->lim->max_total)) > 0) {
                 const char *name = archive_entry_pathname(e), *why = NULL;
                 _cleanup_free_ char *c = NULL;
                 if (count > src->lim->max_entries)
@@ -264,6 +289,8 @@ static int stage(image_source_t *src, int fd, husk_error_t *err)
                 if (image_path_clean(name, &c, &why) < 0)
                         return husk_error_set(err, EINVAL, "%s: entry '%s': %s", src->desc, name,
                                               why);
+                if ((r = check_entry_size(src->desc, e, src->lim, err)) < 0)
+                        return r;
                 name_bytes += strlen(c) + 1;
                 if (name_bytes > NAMES_TOTAL)
                         return husk_error_set(err, EFBIG,
@@ -306,6 +333,8 @@ static int stage(image_source_t *src, int fd, husk_error_t *err)
                 }
                 archive_read_data_skip(a);
         }
+        if (r == -2)
+                return check_entry_size(src->desc, e, src->lim, err);
         if (r < 0)
                 return husk_error_set(err, EINVAL, "%s: %s", src->desc, archive_error_string(a));
         /* Resolve symlink aliases (a few levels; loops end as unresolved). */
@@ -330,7 +359,7 @@ static int fetch(const image_source_t *src, size_t k, size_t max, char **ret, si
         int r;
         if (!a)
                 return -EIO;
-        while ((r = next_file(a, &e, &count)) > 0) {
+        while ((r = next_file(a, &e, &count, src->lim->max_total)) > 0) {
                 if (i++ == k)
                         return slurp(a, max, ret, ret_len);
                 archive_read_data_skip(a);
@@ -369,7 +398,7 @@ int image_source_open(const char *path, int staging_fd, const layer_limits_t *li
                 image_source_close(src);
                 return husk_error_set(err, EINVAL, "%s: not a file or folder", path);
         }
-        if ((r = scan_kind(fd, path, &src->kind, err)) < 0) {
+        if ((r = scan_kind(fd, path, lim, &src->kind, err)) < 0) {
                 image_source_close(src);
                 return r;
         }
@@ -522,7 +551,7 @@ int image_source_stage(image_source_t *src, char *const *paths, const int64_t *s
         size_t k = 0;
         if (!a)
                 return husk_error_set(err, EINVAL, "%s: cannot open as an archive", src->desc);
-        while (wanted > 0 && (r = next_file(a, &e, &count)) > 0) {
+        while (wanted > 0 && (r = next_file(a, &e, &count, src->lim->max_total)) > 0) {
                 size_t i = k++;
                 if (i >= src->n_names || !want[i]) {
                         archive_read_data_skip(a);
