@@ -451,12 +451,13 @@ static int load_one(load_ctx_t *c, const image_plan_t *p, husk_image_loaded_t *o
                                               "%s: the manifest gives %lld bytes, more than the "
                                               "8 MiB a config may have",
                                               what, (long long)p->config_size);
-                if ((r = image_source_read(c->src, p->config_path, p->config_hex, &cfg_text, NULL,
-                                           err)) < 0)
+                size_t cfg_len = 0;
+                if ((r = image_source_read(c->src, p->config_path, p->config_hex, &cfg_text,
+                                           &cfg_len, err)) < 0)
                         return r;
-                if (p->config_size >= 0 && (size_t)p->config_size != strlen(cfg_text))
+                if (p->config_size >= 0 && (size_t)p->config_size != cfg_len)
                         return husk_error_set(err, EINVAL, "%s: %zu bytes, the manifest gives %lld",
-                                              what, strlen(cfg_text), (long long)p->config_size);
+                                              what, cfg_len, (long long)p->config_size);
                 if ((r = image_config_parse(cfg_text, what, &cfg, err)) < 0)
                         return r;
                 if (cfg.n_diff_ids != p->n_layers)
