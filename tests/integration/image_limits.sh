@@ -226,4 +226,23 @@ for src in "$T/two" "$T/two.tar"; do
         is "$(ls "$S/tmp")" "" "$(basename "$src"): no work folder left"
 done
 img inspect limits:pre >/dev/null 2>&1; ok $? "the image loaded before is intact"
+# Killed (kill -9) while unpacking the second image: the first image's layer is already under
+# layers/ but in no record; the next load takes it out.
+"$MKTAR" "$T/first.tar" "file:first:only-here"
+mkdir -p "$T/bigsrc" && truncate -s 256M "$T/bigsrc/big"
+tar -C "$T/bigsrc" -cf - . | gzip -1 > "$T/big256.tar.gz"
+sh "$HUSK_SRCDIR/images/mkoci.sh" "$T/kill" limits:k1 amd64 '{}' "$T/first.tar" >/dev/null
+sh "$HUSK_SRCDIR/images/mkoci.sh" "$T/kill" limits:k2 amd64 '{}' "$T/big256.tar.gz" >/dev/null
+first=$(sha256sum "$T/first.tar" | cut -d' ' -f1)
+"$HUSK" image --store "$S" load "$T/kill" >/dev/null 2>&1 &
+pid=$!   # husk itself (a shell function in the background would be a subshell)
+for _ in $(seq 1000); do ls "$S"/tmp/load-*/L*/diff/big >/dev/null 2>&1 && break; sleep 0.01; done
+ls "$S"/tmp/load-*/L*/diff/big >/dev/null 2>&1; ok $? "the load was caught unpacking the second image"
+kill -9 $pid 2>/dev/null; wait $pid 2>/dev/null
+img inspect limits:k1 >/dev/null 2>&1; isnt $? 0 "the killed load recorded no image"
+[ -d "$S/layers/$first" ]; ok $? "the first image's layer was stored before the kill"
+img load "$T/pre" >/dev/null 2>&1; ok $? "the next load works"
+[ ! -e "$S/layers/$first" ]; ok $? "and took out the layer the killed load stored but did not record"
+is "$(layers_of "$S")" "$before" "only the layers that were there before remain"
+is "$(ls "$S/tmp")" "" "no work folder left"
 done_testing

@@ -27,7 +27,11 @@ typedef struct load_ctx {
         pthread_mutex_t lock;
         char **published;
         size_t n_published;
+        int journal_fd; /* tmp/NAME/published: the same list on disk, for a killed load */
 } load_ctx_t;
+
+#define JOURNAL "published"
+
 
 static bool layer_present(store_t *s, const char *hex)
 {
@@ -107,6 +111,11 @@ static int unpack(load_ctx_t *c, const layer_ref_t *l, const char *want_diff, ch
 static int publish(load_ctx_t *c, const char *dir, const char *hex, husk_error_t *err)
 {
         _cleanup_free_ char *dst = xasprintf("layers/%s", hex);
+        _cleanup_free_ char *line = xasprintf("%s\n", hex);
+        /* Journaled before the rename: the next load takes out what a killed one published but
+         * did not record (reclaim_killed_loads). */
+        if (write(c->journal_fd, line, strlen(line)) != (ssize_t)strlen(line))
+                return util_syserr(err, errno ? errno : EIO, "store layer sha256:%s: journal", hex);
         if (renameat2(c->work_fd, dir, c->s->fd, dst, RENAME_NOREPLACE) == 0) {
                 pthread_mutex_lock(&c->lock);
                 c->published = xrealloc(c->published, (c->n_published + 2) * sizeof(char *));
@@ -513,31 +522,100 @@ static int record_all(load_ctx_t *c, const image_plan_t *plans, const pending_t 
         return 0;
 }
 
-/* A failed load: the layers it stored that no image record uses go again (layers that were
- * there before stay: this load did not store them). */
-static void unpublish(load_ctx_t *c, const char *work)
+/* Moves the layers hexes that no image record uses from layers/ into the folder tmp/dir (which
+ * is removed afterwards): layers/ never holds a half-removed layer. */
+static void take_out_layers(store_t *s, char *const *hexes, const char *dir)
 {
         husk_error_t ignored = { 0 }; /* a load that cannot lock or read records keeps them */
         image_record_t *v = NULL;
         size_t n = 0;
-        if (c->n_published == 0)
+        if (!hexes || !hexes[0])
                 return;
-        _cleanup_close_ int lk = store_lock_records(c->s, &ignored);
-        if (lk < 0 || store_records(c->s, &v, &n, &ignored) < 0)
+        _cleanup_close_ int lk = store_lock_records(s, &ignored);
+        if (lk < 0 || store_records(s, &v, &n, &ignored) < 0)
                 return;
-        for (size_t p = 0; p < c->n_published; p++) {
-                bool used = false;
+        for (size_t p = 0; hexes[p]; p++) {
+                bool used = !digest_hex_valid(hexes[p]);
                 for (size_t i = 0; i < n && !used; i++)
                         for (size_t k = 0; v[i].layers && v[i].layers[k] && !used; k++)
-                                used = strcmp(v[i].layers[k], c->published[p]) == 0;
+                                used = strcmp(v[i].layers[k], hexes[p]) == 0;
                 if (used)
                         continue;
-                /* Renamed into the work folder first: layers/ never holds a half-removed one. */
-                _cleanup_free_ char *src = xasprintf("layers/%s", c->published[p]);
-                _cleanup_free_ char *dst = xasprintf("tmp/%s/gone-%s", work, c->published[p]);
-                (void)renameat(c->s->fd, src, c->s->fd, dst); /* the work folder is removed next */
+                _cleanup_free_ char *src = xasprintf("layers/%s", hexes[p]);
+                _cleanup_free_ char *dst = xasprintf("tmp/%s/gone-%s", dir, hexes[p]);
+                (void)renameat(s->fd, src, s->fd, dst); /* the folder is removed next */
         }
         image_records_free(v, n);
+}
+
+/* A failed load: the layers it stored that no image record uses go again (layers that were
+ * there before stay: this load did not store them). */
+static void unpublish(load_ctx_t *c, const char *work)
+{
+        take_out_layers(c->s, c->published, work);
+}
+
+/* The journal of a killed load's work folder (flocked by the caller), as a list. */
+static char **journal_read(int fd)
+{
+        _cleanup_free_ char *text = NULL;
+        char **v = NULL, *save = NULL;
+        size_t n = 0;
+        if (read_file_at(fd, JOURNAL, 1u << 20, &text, NULL) < 0)
+                return NULL;
+        for (char *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+                v = xrealloc(v, (n + 2) * sizeof(char *));
+                v[n++] = xstrdup(l);
+                v[n] = NULL;
+        }
+        return v;
+}
+
+/* A load killed after storing layers but before recording its images (kill -9 between two
+ * images of an archive): its work folder, no longer locked, lists them in its journal; those no
+ * record uses are taken out before store_clean_tmp removes the folder. The folders are found
+ * under the tmp lock and kept flocked while the records lock is taken: the two locks are never
+ * held together (prune takes them in the other order). */
+static void reclaim_killed_loads(store_t *s)
+{
+        _cleanup_close_ int tfd = openat(s->fd, "tmp", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        _cleanup_strv_ char **names = NULL;
+        int *fds = NULL;
+        size_t n = 0;
+        if (tfd < 0)
+                return;
+        {
+                _cleanup_close_ int lk = store_lock_tmp(s); /* no folder is half made meanwhile */
+                int dfd = fcntl(tfd, F_DUPFD_CLOEXEC, 3);
+                _cleanup_closedir_ DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
+                struct dirent *de;
+                if (!d && dfd >= 0)
+                        close(dfd);
+                while (d && n < 64 && (de = readdir(d))) {
+                        if (strncmp(de->d_name, "load-", 5) != 0)
+                                continue;
+                        int fd = openat(tfd, de->d_name,
+                                        O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                        /* A running load holds its folder's lock; only a killed one's is free. */
+                        if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) < 0 ||
+                            faccessat(fd, JOURNAL, F_OK, 0) < 0) {
+                                if (fd >= 0)
+                                        close(fd);
+                                continue;
+                        }
+                        names = xrealloc(names, (n + 2) * sizeof(char *));
+                        fds = xrealloc(fds, (n + 1) * sizeof(int));
+                        names[n] = xstrdup(de->d_name);
+                        fds[n++] = fd;
+                        names[n] = NULL;
+                }
+        }
+        for (size_t i = 0; i < n; i++) {
+                _cleanup_strv_ char **hexes = journal_read(fds[i]);
+                take_out_layers(s, hexes, names[i]);
+                close(fds[i]);
+        }
+        free(fds);
 }
 
 void husk_image_loaded_free(husk_image_loaded_t *v, size_t n)
@@ -606,16 +684,22 @@ int husk_image_load(const husk_image_opts_t *o, const char *path, husk_image_loa
         husk_image_loaded_t *out = NULL;
         _cleanup_free_ char *work = NULL;
         _cleanup_close_ int work_fd = -1, stage_fd = -1, tmp_fd = -1;
-        load_ctx_t c = { .o = o, .s = &s, .src = &src };
+        load_ctx_t c = { .o = o, .s = &s, .src = &src, .journal_fd = -1 };
         int r = store_open(o, false, &s, err);
         if (r < 0)
                 return r;
         pthread_mutex_init(&c.lock, NULL);
         load_limits(o, &s, &c.lim);
+        reclaim_killed_loads(&s);
         store_clean_tmp(&s);
         if ((r = work_create(&s, &work, &work_fd, err)) < 0)
                 goto out;
         c.work_fd = work_fd;
+        c.journal_fd = openat(work_fd, JOURNAL, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+        if (c.journal_fd < 0) {
+                r = util_syserr(err, errno, "create %s/tmp/%s/%s", s.path, work, JOURNAL);
+                goto out;
+        }
         if (mkdirat(work_fd, "stage", 0700) < 0 ||
             (stage_fd = openat(work_fd, "stage", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
                 r = util_syserr(err, errno, "create %s/tmp/%s/stage", s.path, work);
@@ -651,6 +735,8 @@ out:
                         (void)rm_rf_at(tmp_fd, work); /* a leftover is removed by the next load */
         }
         strv_free(c.published);
+        if (c.journal_fd >= 0)
+                close(c.journal_fd);
         pthread_mutex_destroy(&c.lock);
         store_close(&s);
         return r;
