@@ -15,8 +15,13 @@ extern "C" {
 typedef struct husk_image_opts {
         const char *store;        /* NULL: $HUSK_STORE, else HUSK_STORE_DEFAULT */
         const char *platform;     /* "os/arch[/variant]"; NULL: the host's (linux/amd64 on x86-64) */
-        uint64_t max_entry_size;  /* bytes per tar entry; 0: default (8 GiB) */
-        uint64_t max_layer_size;  /* uncompressed bytes per layer; 0: default (64 GiB) */
+        /* Limits of a load (0: the default). Staged blobs of a compressed archive count too. */
+        uint64_t max_entry_size;  /* bytes per tar entry; default 4 GiB */
+        uint64_t max_layer_size;  /* file bytes per layer; default 16 GiB */
+        uint64_t max_entries;     /* entries per layer; default 1,000,000 */
+        /* Bytes the store's filesystem keeps free: a load that would go below fails. Default
+         * 1 GiB, or 5% of a filesystem smaller than 20 GiB. */
+        uint64_t min_free_space;
         /* Optional, for a progress display (the library never prints): called by a load after
          * each layer with its 1-based index, the layer count, the file bytes of that layer and
          * whether this load unpacked it (false: already stored). */

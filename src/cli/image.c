@@ -3,6 +3,7 @@
 #include "image.h" /* src/cli/image.h: same folder */
 #include "husk/image.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,7 +13,7 @@ static const char usage[] =
         "Usage: husk image [--store DIR] COMMAND [options] [arguments]\n\n"
         "Manage the local image store.\n\n"
         "Commands:\n"
-        "  load [--platform OS/ARCH[/VARIANT]] [--max-entry-size BYTES] FILE|DIR\n"
+        "  load [--platform OS/ARCH[/VARIANT]] [LIMITS] FILE|DIR\n"
         "  ls [--format table|json]\n"
         "  inspect NAME|ID\n"
         "  rm NAME|ID...\n"
@@ -24,16 +25,23 @@ static const char usage[] =
 static const struct {
         const char *name, *text;
 } sub_usage[] = {
-        { "load", "Usage: husk image load [--store DIR] [--platform OS/ARCH[/VARIANT]] "
-                  "[--max-entry-size BYTES] FILE|DIR\n\n"
+        { "load", "Usage: husk image load [--store DIR] [--platform OS/ARCH[/VARIANT]] [LIMITS] "
+                  "FILE|DIR\n\n"
                   "Load the images of an OCI layout or archive, or a docker-archive, into the "
                   "store.\n\n"
                   "Options:\n"
                   "  --platform OS/ARCH[/VARIANT]   the image of that platform from an index "
                   "(default: this host's)\n"
-                  "  --max-entry-size BYTES         refuse a layer entry larger than BYTES "
-                  "(default 8 GiB)\n"
-                  "  --store DIR                    the image store\n" },
+                  "  --store DIR                    the image store\n\n"
+                  "LIMITS (SIZE in bytes, or with a K, M, G or T suffix: 512M, 4G):\n"
+                  "  --max-entry-size SIZE   one file in a layer (default 4G)\n"
+                  "  --max-layer-size SIZE   the file bytes of one layer, and the size of one layer\n"
+                  "                          blob (default 16G)\n"
+                  "  --max-entries N         entries (files, folders, links) of one layer, and of\n"
+                  "                          the archive (default 1000000)\n"
+                  "  --min-free-space SIZE   free space the store's filesystem keeps: the load fails\n"
+                  "                          before going below (default 1G, or 5% of a filesystem\n"
+                  "                          smaller than 20G)\n" },
         { "ls", "Usage: husk image ls [--store DIR] [--format table|json]\n\n"
                 "List the images of the store (alias: list).\n\n"
                 "Options:\n"
@@ -111,21 +119,65 @@ static void human_size(uint64_t b, char *buf, size_t len)
                 snprintf(buf, len, "%.1f%s", v, units[u]);
 }
 
+/* "4096", "512M", "4G": a positive size, binary units. false when malformed or 0. */
+static bool parse_size(const char *v, bool units, uint64_t *ret)
+{
+        char *end = NULL;
+        if (!*v || *v < '0' || *v > '9')
+                return false;
+        errno = 0;
+        unsigned long long n = strtoull(v, &end, 10);
+        unsigned shift = 0;
+        if (errno || n == 0)
+                return false;
+        if (units && *end) {
+                const char *u = strchr("KMGT", *end == 'k' ? 'K' : *end);
+                if (!u || end[1])
+                        return false;
+                shift = 10 * (unsigned)(u - "KMGT" + 1);
+                end++;
+        }
+        if (*end || (shift && n > (UINT64_MAX >> shift)))
+                return false;
+        *ret = (uint64_t)n << shift;
+        return true;
+}
+
 static int cmd_load(husk_image_opts_t *o, int argc, char **argv)
 {
+        struct {
+                const char *opt;
+                bool units;
+                uint64_t *field;
+        } limits[] = {
+                { "--max-entry-size", true, &o->max_entry_size },
+                { "--max-layer-size", true, &o->max_layer_size },
+                { "--max-entries", false, &o->max_entries },
+                { "--min-free-space", true, &o->min_free_space },
+        };
         const char *path = NULL;
         for (int i = 1; i < argc; i++) {
-                bool missing = false;
+                bool missing = false, limit = false;
                 const char *v;
+                for (size_t k = 0; k < sizeof(limits) / sizeof(limits[0]) && !limit; k++) {
+                        if (!(v = opt_value(argc, argv, &i, limits[k].opt, &missing)))
+                                continue;
+                        limit = true;
+                        if (!parse_size(v, limits[k].units, limits[k].field)) {
+                                fprintf(stderr, "husk image: %s needs a positive %s\n%s",
+                                        limits[k].opt,
+                                        limits[k].units ? "size (4096, 512M, 4G)" : "number",
+                                        usage);
+                                return 2;
+                        }
+                }
+                if (limit)
+                        continue;
+                if (missing)
+                        return bad_usage("option needs a value");
                 if ((v = opt_value(argc, argv, &i, "--platform", &missing)))
                         o->platform = v;
-                else if ((v = opt_value(argc, argv, &i, "--max-entry-size", &missing))) {
-                        char *end = NULL;
-                        unsigned long long n = strtoull(v, &end, 10);
-                        if (!*v || *v == '-' || *end || n == 0)
-                                return bad_usage("--max-entry-size needs a positive number");
-                        o->max_entry_size = n;
-                } else if (missing)
+                else if (missing)
                         return bad_usage("option needs a value");
                 else if (argv[i][0] == '-' && argv[i][1])
                         return bad_usage("unknown option for load");

@@ -203,6 +203,52 @@ static void test_config_parse(void **state)
         assert_non_null(strstr(err.msg, "cfg: invalid JSON"));
 }
 
+/* issue 12: names from an archive are checked against the formats' grammars before they are
+ * stored or printed. */
+static void test_reference_grammar(void **state)
+{
+        static const char *const good[] = {
+                "busybox", "busybox:latest", "docker.io/library/busybox:1.36",
+                "localhost:5000/team/app:v1.2", "Quay.IO/x/y_z__w-1:3", "a.b-c/d--e/f",
+                "[::1]:5000/x:1", "a@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+                "a:1@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+        };
+        static const char *const bad[] = {
+                "", "Busybox", "docker.io/Library/x", "au-evil\nname:../../../x", "../x", "a/../b",
+                "a b", "x:", ":tag", "a//b", "a/", "/a", "a:t\x1b[2J", "a@sha256:00", "-a", "a-",
+                "a..b", "a___b", "host-/x", "a:-tag", "a@", "a:1:2",
+        };
+        (void)state;
+        for (size_t i = 0; i < ARRAY_SIZE(good); i++)
+                if (!image_reference_valid(good[i]))
+                        fail_msg("'%s' should be a valid reference", good[i]);
+        for (size_t i = 0; i < ARRAY_SIZE(bad); i++)
+                if (image_reference_valid(bad[i]))
+                        fail_msg("'%s' should not be a valid reference", bad[i]);
+        char longname[300];
+        memset(longname, 'a', sizeof(longname) - 1);
+        longname[sizeof(longname) - 1] = '\0';
+        assert_false(image_reference_valid(longname));
+}
+
+static void test_ref_name_grammar(void **state)
+{
+        static const char *const good[] = { "latest", "v1.0", "limits:5", "a--b", "A+b@c",
+                                             "docker.io/library/busybox:latest", "1" };
+        static const char *const bad[] = { "", "au-evil\nname:../../../x", "../x", "a/../b", "a b",
+                                           "-a", "a-", "a//b", "a/", "a---b", "a\x1b", "a..b" };
+        (void)state;
+        for (size_t i = 0; i < ARRAY_SIZE(good); i++)
+                if (!image_ref_name_valid(good[i]))
+                        fail_msg("'%s' should be a valid ref.name", good[i]);
+        for (size_t i = 0; i < ARRAY_SIZE(bad); i++)
+                if (image_ref_name_valid(bad[i]))
+                        fail_msg("'%s' should not be a valid ref.name", bad[i]);
+        char *e = image_name_escape("au-evil\nname\x1b\"x");
+        assert_string_equal(e, "au-evil\\nname\\x1b\\\"x");
+        free(e);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -210,6 +256,7 @@ int main(void)
                 cmocka_unit_test(test_path_clean),     cmocka_unit_test(test_whiteout_plan),
                 cmocka_unit_test(test_entry_types),    cmocka_unit_test(test_media_types),
                 cmocka_unit_test(test_config_parse),   cmocka_unit_test(test_name_candidates),
+                cmocka_unit_test(test_reference_grammar), cmocka_unit_test(test_ref_name_grammar),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -14,10 +14,14 @@
 #include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
 
 #define BUF_SIZE (256 * 1024)
+/* Free space is checked again after this many bytes written, and this many entries. */
+#define SPACE_CHECK_BYTES (16u << 20)
+#define SPACE_CHECK_ENTRIES 4096
 
 typedef struct pipe_state {
         int fd;
@@ -145,6 +149,7 @@ typedef struct extract {
         int cache_fd;
         char *buf;
         uint64_t total;
+        uint64_t unchecked; /* bytes written since the last free-space check */
         const bool *stream_eof; /* the uncompressed stream has ended */
         bool ended;             /* the stream ended right after the last entry's data */
 } extract_t;
@@ -268,6 +273,52 @@ bool layer_canceled(const layer_limits_t *lim)
         return lim && lim->cancel && __atomic_load_n(lim->cancel, __ATOMIC_ACQUIRE);
 }
 
+void image_format_size(uint64_t bytes, char buf[32])
+{
+        static const char *const units[] = { "bytes", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB" };
+        double v = (double)bytes;
+        size_t u = 0;
+        while (v >= 1024 && u + 1 < ARRAY_SIZE(units)) {
+                v /= 1024;
+                u++;
+        }
+        if (u == 0)
+                snprintf(buf, 32, "%llu bytes", (unsigned long long)bytes);
+        else
+                snprintf(buf, 32, "%.1f %s", v, units[u]);
+}
+
+int layer_check_space(const layer_limits_t *lim, uint64_t need, const char *what,
+                      husk_error_t *err)
+{
+        struct statvfs sv;
+        if (!lim || lim->space_fd < 0)
+                return 0;
+        if (fstatvfs(lim->space_fd, &sv) < 0)
+                return husk_error_set(err, errno, "%s: statvfs of the store: %s", what,
+                                      strerror(errno));
+        uint64_t avail = (uint64_t)sv.f_bavail * (uint64_t)sv.f_frsize;
+        if (avail < need || avail - need < lim->min_free) {
+                char a[32], n[32], m[32];
+                image_format_size(avail, a);
+                image_format_size(need, n);
+                image_format_size(lim->min_free, m);
+                return husk_error_set(err, ENOSPC,
+                                      "%s: the store's filesystem has %s free; %s more would leave "
+                                      "less than the reserve of %s (--min-free-space)",
+                                      what, a, n, m);
+        }
+        /* A layer of many empty files costs inodes, not bytes. Filesystems without an inode
+         * count (btrfs) report 0 files. */
+        if (sv.f_files > 0 && sv.f_favail < sv.f_files / 100)
+                return husk_error_set(err, ENOSPC,
+                                      "%s: the store's filesystem has %llu of %llu inodes free, "
+                                      "less than the reserve of 1%%",
+                                      what, (unsigned long long)sv.f_favail,
+                                      (unsigned long long)sv.f_files);
+        return 0;
+}
+
 static int write_data(extract_t *x, struct archive *a, struct archive_entry *e, int fd,
                       const char *entry, husk_error_t *err)
 {
@@ -295,11 +346,21 @@ static int write_data(extract_t *x, struct archive *a, struct archive_entry *e, 
                 written += size;
                 x->total += size;
                 if (written > x->lim->max_entry)
-                        return entry_err(x, err, entry, EFBIG, "larger than the entry limit %llu",
+                        return entry_err(x, err, entry, EFBIG,
+                                         "larger than the entry limit %llu (--max-entry-size)",
                                          (unsigned long long)x->lim->max_entry);
                 if (x->total > x->lim->max_total)
-                        return entry_err(x, err, entry, EFBIG, "layer larger than the limit %llu",
+                        return entry_err(x, err, entry, EFBIG,
+                                         "layer larger than the limit %llu (--max-layer-size)",
                                          (unsigned long long)x->lim->max_total);
+                /* Check while writing, not only before: a few KB of gzip can hold gigabytes. */
+                x->unchecked += size;
+                if (x->unchecked >= SPACE_CHECK_BYTES) {
+                        x->unchecked = 0;
+                        int r2 = layer_check_space(x->lim, size, x->what, err);
+                        if (r2 < 0)
+                                return r2;
+                }
                 const char *p = buf;
                 while (size > 0) {
                         ssize_t n = pwrite(fd, p, size, off);
@@ -377,7 +438,8 @@ static int extract_entry(extract_t *x, struct archive *a, struct archive_entry *
         }
         if (archive_entry_size_is_set(e) && archive_entry_size(e) > 0 &&
             (uint64_t)archive_entry_size(e) > x->lim->max_entry)
-                return entry_err(x, err, entry, EFBIG, "size %lld exceeds the entry limit %llu",
+                return entry_err(x, err, entry, EFBIG,
+                                 "size %lld exceeds the entry limit %llu (--max-entry-size)",
                                  (long long)archive_entry_size(e),
                                  (unsigned long long)x->lim->max_entry);
         const char *why = "cannot open the parent directory";
@@ -556,7 +618,15 @@ int image_layer_apply(int blob_fd, int64_t blob_off, int64_t blob_len, compressi
                         r = husk_error_set(err, ECANCELED, "%s: canceled", what);
                         goto out;
                 }
-                res->entries++;
+                if (++res->entries > lim->max_entries) {
+                        r = husk_error_set(err, EFBIG,
+                                           "%s: more than %llu entries in the layer (--max-entries)",
+                                           what, (unsigned long long)lim->max_entries);
+                        goto out;
+                }
+                if (res->entries % SPACE_CHECK_ENTRIES == 0 &&
+                    (r = layer_check_space(lim, 0, what, err)) < 0)
+                        goto out;
                 r = extract_entry(&x, inner, e, err);
                 if (r < 0)
                         goto out;

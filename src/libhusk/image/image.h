@@ -44,6 +44,17 @@ typedef enum compression {
 media_kind_t media_type_parse(const char *mt, compression_t *ret_comp);
 const char *compression_name(compression_t c);
 
+/* ---- image names (pure; unit tested) ---- */
+/* The Docker/OCI distribution reference grammar: [DOMAIN[:PORT]/]PATH[:TAG][@DIGEST], PATH of
+ * lowercase components; RepoTags and io.containerd.image.name. */
+bool image_reference_valid(const char *ref);
+/* The OCI image-spec grammar of org.opencontainers.image.ref.name: components of [A-Za-z0-9]
+ * joined by -._:@+ or "--", separated by '/'. */
+bool image_ref_name_valid(const char *name);
+/* A printable, quoted-string-safe copy of an untrusted name for messages (\n, \xNN, cut at
+ * 120 bytes). */
+char *image_name_escape(const char *s);
+
 /* ---- entry planning (pure; unit tested) ---- */
 /* Normalises a tar entry name: drops "." components, empty components and a trailing '/'.
  * Rejects absolute names, ".." components and over-long names (returns -EINVAL, *ret_reason set).
@@ -76,8 +87,11 @@ void entry_plan_done(entry_plan_t *p);
 
 /* ---- layer apply ---- */
 typedef struct layer_limits {
-        uint64_t max_entry;
-        uint64_t max_total;
+        uint64_t max_entry;   /* bytes of one entry (--max-entry-size) */
+        uint64_t max_total;   /* file bytes of one layer (--max-layer-size) */
+        uint64_t max_entries; /* entries of one layer (--max-entries) */
+        uint64_t min_free;    /* bytes the store's filesystem keeps free (--min-free-space) */
+        int space_fd;         /* a folder on the store's filesystem; < 0: no free-space checks */
         /* When not NULL and set (read atomically) by another thread, the apply stops with
          * -ECANCELED: a parallel load whose other layer failed (store/load.c). */
         const int *cancel;
@@ -103,6 +117,12 @@ int image_layer_apply(int blob_fd, int64_t blob_off, int64_t blob_len, compressi
 int rm_rf_at(int dirfd, const char *name);
 /* True when lim->cancel is set. */
 bool layer_canceled(const layer_limits_t *lim);
+/* Fails (ENOSPC, naming --min-free-space) unless the store's filesystem has need bytes free on
+ * top of lim->min_free, and 1% of its inodes free. what starts the message. */
+int layer_check_space(const layer_limits_t *lim, uint64_t need, const char *what,
+                      husk_error_t *err);
+/* "1.5 GiB": bytes in binary units for messages. */
+void image_format_size(uint64_t bytes, char buf[32]);
 
 /* ---- sources: an OCI layout / docker-save folder, or an archive staged into a folder ---- */
 typedef enum source_kind { SOURCE_OCI = 1, SOURCE_DOCKER, SOURCE_ROOTFS } source_kind_t;
@@ -114,19 +134,40 @@ typedef struct image_source {
         bool staged;
         char **names;       /* staged: cleaned archive names; staging file i is "f<i>" */
         int *alias;         /* staged: index of the file each name refers to */
-        int64_t *off, *len; /* staged: where file i is in archive_fd (off < 0: in "f<i>") */
-        int archive_fd;     /* staged, uncompressed archive: files are read in place */
+        int64_t *off, *len; /* staged: where file i is in archive_fd (off < 0: not in place) */
+        int64_t *size;      /* staged: file i's size in its tar header, -1 unknown */
+        char **mem;         /* staged: small files of a compressed archive, kept in memory */
+        bool *copied;       /* staged: file i was copied into "f<i>" by image_source_stage */
+        size_t mem_total;
+        int archive_fd;     /* staged: the archive, read in place or again for image_source_stage */
         size_t n_names;
+        const layer_limits_t *lim; /* staged copies: max_total bounds one file, free space */
 } image_source_t;
-/* Opens path. Archives are staged into staging_fd (an empty folder the caller owns and removes). */
-int image_source_open(const char *path, int staging_fd, image_source_t *src, husk_error_t *err);
+/* Opens path. An archive is read once; nothing is written to staging_fd (an empty folder the
+ * caller owns and removes) until image_source_stage asks for the files the images need. lim
+ * bounds the archive's entry count and every staged copy; it must outlive src. */
+int image_source_open(const char *path, int staging_fd, const layer_limits_t *lim,
+                      image_source_t *src, husk_error_t *err);
 void image_source_close(image_source_t *src);
+/* Makes the files paths[0..n) of a compressed archive readable by image_source_open_file,
+ * copying them into the staging folder in one pass over the archive; sizes[i] >= 0 is the
+ * size the manifest gives (a copy may not exceed it), and no copy may exceed lim->max_total.
+ * Nothing to do for a folder or an uncompressed archive. Not thread-safe. */
+int image_source_stage(image_source_t *src, char *const *paths, const int64_t *sizes, size_t n,
+                       husk_error_t *err);
+/* Removes the staged copy of rel, if any (its layer is unpacked). */
+void image_source_release(const image_source_t *src, const char *rel);
+/* The size of a file of the source (-1 when not known before reading it). */
+int image_source_file_size(const image_source_t *src, const char *rel, int64_t *ret,
+                           husk_error_t *err);
 /* Opens a file of the source: read *ret_len bytes of *ret_fd from *ret_off with pread, or, when
  * *ret_len < 0, the whole file from its start. (Files of an uncompressed archive are read in
  * place, without a staging copy.) */
 int image_source_open_file(const image_source_t *src, const char *rel, int *ret_fd,
                            int64_t *ret_off, int64_t *ret_len, husk_error_t *err);
-/* Reads a small JSON file (<= 8 MiB) of the source; when hex is not NULL, checks its digest. */
+/* The most an index, manifest or config may hold. */
+#define IMAGE_JSON_MAX (8 * 1024 * 1024)
+/* Reads a small JSON file (<= IMAGE_JSON_MAX) of the source; when hex is not NULL, checks its digest. */
 int image_source_read(const image_source_t *src, const char *rel, const char *hex, char **ret,
                       size_t *ret_len, husk_error_t *err);
 
@@ -141,6 +182,7 @@ typedef struct layer_ref {
 typedef struct image_plan {
         char *config_path;  /* NULL for a rootfs tarball (config synthesised) */
         char *config_hex;   /* expected config digest, NULL when unknown */
+        int64_t config_size; /* expected config size, -1 when unknown */
         layer_ref_t *layers;
         size_t n_layers;
         char **names;

@@ -136,6 +136,9 @@ static int parse_desc(yajl_val d, const char *what, desc_t *ret, husk_error_t *e
                 return husk_error_set(err, EINVAL, "%s: malformed digest '%s'", what, dg);
         if (size && YAJL_IS_INTEGER(size))
                 ret->size = YAJL_GET_INTEGER(size);
+        if (size && (!YAJL_IS_INTEGER(size) || ret->size < 0))
+                return husk_error_set(err, EINVAL, "%s: descriptor sha256:%s: size is not a "
+                                      "non-negative integer", what, ret->hex);
         return 0;
 }
 
@@ -154,6 +157,11 @@ static int read_blob(const image_source_t *src, const desc_t *d, char **ret, hus
 {
         _cleanup_free_ char *p = blob_path(d->hex);
         size_t len = 0;
+        /* Refused before reading: an index or manifest is small. */
+        if (d->size > IMAGE_JSON_MAX)
+                return husk_error_set(err, EFBIG, "%s: blob sha256:%s: the descriptor gives %lld "
+                                      "bytes, more than the 8 MiB a manifest may have",
+                                      src->desc, d->hex, (long long)d->size);
         int r = image_source_read(src, p, d->hex, ret, &len, err);
         if (r < 0)
                 return r;
@@ -184,7 +192,8 @@ static int plan_from_manifest(yajl_val m, const char *what, bool flat, image_pla
                 return husk_error_set(err, EINVAL, "%s: missing config or layers", what);
         if ((r = parse_desc(cfg, what, &cd, err)) < 0)
                 return r;
-        image_plan_t p = { .config_path = blob_at(flat, cd.hex), .config_hex = xstrdup(cd.hex) };
+        image_plan_t p = { .config_path = blob_at(flat, cd.hex), .config_hex = xstrdup(cd.hex),
+                           .config_size = cd.size };
         p.layers = xcalloc(layers->u.array.len + 1, sizeof(layer_ref_t));
         for (size_t i = 0; i < layers->u.array.len; i++) {
                 desc_t ld;
@@ -303,7 +312,28 @@ static int plan_oci(const image_source_t *src, const char *platform, image_plan_
                 }
                 yajl_val ann = get(dv, "annotations", yajl_t_object);
                 const char *name = get_str(ann, "io.containerd.image.name");
-                add_name(&p, name ? name : get_str(ann, "org.opencontainers.image.ref.name"));
+                const char *key = "io.containerd.image.name";
+                bool valid = name && image_reference_valid(name);
+                if (!name) {
+                        key = "org.opencontainers.image.ref.name";
+                        name = get_str(ann, key);
+                        valid = name && image_ref_name_valid(name);
+                }
+                if (name && !valid) {
+                        _cleanup_free_ char *esc = image_name_escape(name);
+                        image_plan_free(&p, 1);
+                        image_plan_free(v, n);
+                        free(v);
+                        return husk_error_set(err, EINVAL,
+                                              "%s: manifests[%zu]: annotation %s \"%s\" is not a "
+                                              "valid image name (%s)",
+                                              what, i, key, esc,
+                                              strcmp(key, "io.containerd.image.name") == 0
+                                                      ? "[REGISTRY/]NAME[:TAG], lowercase NAME"
+                                                      : "letters and digits joined by one of "
+                                                        "-._:@+ or --, components split by /");
+                }
+                add_name(&p, name);
                 /* Two descriptors for one image (two tags) become one image with two names. */
                 size_t j;
                 for (j = 0; j < n; j++)
@@ -391,8 +421,21 @@ static int plan_docker(const image_source_t *src, image_plan_t **ret, size_t *re
                         return husk_error_set(err, EINVAL, "%s: entry %zu: needs Config, Layers "
                                               "and RepoTags as a list of strings", what, i);
                 }
+                for (size_t k = 0; tags && tags[k]; k++)
+                        if (!image_reference_valid(tags[k])) {
+                                _cleanup_free_ char *esc = image_name_escape(tags[k]);
+                                strv_free(tags);
+                                image_plan_free(v, n);
+                                free(v);
+                                return husk_error_set(err, EINVAL,
+                                                      "%s: entry %zu: RepoTags \"%s\" is not a "
+                                                      "valid image reference "
+                                                      "([REGISTRY/]NAME[:TAG], lowercase NAME)",
+                                                      what, i, esc);
+                        }
                 image_plan_t p = { .config_path = xstrdup(config),
                                    .config_hex = hex_from_path(config),
+                                   .config_size = -1,
                                    .names = tags };
                 p.layers = xcalloc(layers->u.array.len + 1, sizeof(layer_ref_t));
                 for (size_t k = 0; k < layers->u.array.len; k++) {
@@ -427,6 +470,7 @@ int image_source_plan(const image_source_t *src, const char *platform, image_pla
                 return plan_docker(src, ret, ret_n, err);
         case SOURCE_ROOTFS: {
                 image_plan_t *p = xcalloc(1, sizeof(image_plan_t));
+                p->config_size = -1;
                 p->layers = xcalloc(1, sizeof(layer_ref_t));
                 p->layers[0] = (layer_ref_t){ .size = -1, .comp = COMP_AUTO };
                 p->n_layers = 1;

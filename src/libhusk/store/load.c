@@ -7,9 +7,14 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 
-#define DEFAULT_MAX_ENTRY (8ULL << 30)
-#define DEFAULT_MAX_LAYER (64ULL << 30)
+/* Defaults a user would accept (README, Images): large enough for any real image (a CUDA or
+ * TeX Live layer), small enough that a few KB of gzip cannot fill the disk on their own. */
+#define DEFAULT_MAX_ENTRY (4ULL << 30)
+#define DEFAULT_MAX_LAYER (16ULL << 30)
+#define DEFAULT_MAX_ENTRIES 1000000ULL
+#define DEFAULT_MIN_FREE (1ULL << 30)
 
 typedef struct load_ctx {
         const husk_image_opts_t *o; /* may be NULL */
@@ -18,7 +23,15 @@ typedef struct load_ctx {
         int work_fd; /* tmp/NAME of this load, flocked */
         layer_limits_t lim;
         unsigned seq;
+        /* Layers this load moved into layers/: a failed load takes them out again. */
+        pthread_mutex_t lock;
+        char **published;
+        size_t n_published;
+        int journal_fd; /* tmp/NAME/published: the same list on disk, for a killed load */
 } load_ctx_t;
+
+#define JOURNAL "published"
+
 
 static bool layer_present(store_t *s, const char *hex)
 {
@@ -55,6 +68,10 @@ static int unpack(load_ctx_t *c, const layer_ref_t *l, const char *want_diff, ch
                 if (blob < 0 || lseek(blob, 0, SEEK_SET) < 0)
                         return util_syserr(err, errno, "%s", what);
         }
+        /* Before writing: the layer holds at least as many bytes as its blob, usually more. */
+        uint64_t need = len > 0 ? (uint64_t)len : l->size > 0 ? (uint64_t)l->size : 0;
+        if ((r = layer_check_space(&c->lim, need, what, err)) < 0)
+                return r;
         _cleanup_free_ char *dir =
                 xasprintf("L%u", __atomic_fetch_add(&c->seq, 1, __ATOMIC_RELAXED));
         _cleanup_close_ int dfd = -1, diff = -1;
@@ -64,6 +81,8 @@ static int unpack(load_ctx_t *c, const layer_ref_t *l, const char *want_diff, ch
             (diff = openat(dfd, "diff", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
                 return util_syserr(err, errno, "%s: create work folder", what);
         r = image_layer_apply(blob, off, len, l->comp, diff, what, &c->lim, res, err);
+        if (l->path) /* a staged copy is not needed any more: keep tmp/ small */
+                image_source_release(c->src, l->path);
         if (r == 0 && l->blob_hex && strcmp(res->blob_hex, l->blob_hex) != 0)
                 r = husk_error_set(err, EINVAL,
                                    "%s: blob digest mismatch (expected sha256:%s, got sha256:%s)",
@@ -92,8 +111,19 @@ static int unpack(load_ctx_t *c, const layer_ref_t *l, const char *want_diff, ch
 static int publish(load_ctx_t *c, const char *dir, const char *hex, husk_error_t *err)
 {
         _cleanup_free_ char *dst = xasprintf("layers/%s", hex);
-        if (renameat2(c->work_fd, dir, c->s->fd, dst, RENAME_NOREPLACE) == 0)
+        _cleanup_free_ char *line = xasprintf("%s\n", hex);
+        /* Journaled before the rename: the next load takes out what a killed one published but
+         * did not record (reclaim_killed_loads). */
+        if (write(c->journal_fd, line, strlen(line)) != (ssize_t)strlen(line))
+                return util_syserr(err, errno ? errno : EIO, "store layer sha256:%s: journal", hex);
+        if (renameat2(c->work_fd, dir, c->s->fd, dst, RENAME_NOREPLACE) == 0) {
+                pthread_mutex_lock(&c->lock);
+                c->published = xrealloc(c->published, (c->n_published + 2) * sizeof(char *));
+                c->published[c->n_published++] = xstrdup(hex);
+                c->published[c->n_published] = NULL;
+                pthread_mutex_unlock(&c->lock);
                 return 1;
+        }
         if (errno == EEXIST || errno == ENOTEMPTY) {
                 (void)rm_rf_at(c->work_fd, dir); /* someone else stored it first: same content */
                 return 0;
@@ -288,13 +318,11 @@ static bool strv_has(char **v, const char *s)
         return false;
 }
 
-/* Writes the record of hex with its names added; the names leave any other image. */
+/* Writes the record of hex with its names added; the names leave any other image. The caller
+ * holds the records lock. */
 static int record_image(store_t *s, const char *hex, char **names, char **layers, uint64_t size,
                         husk_error_t *err)
 {
-        _cleanup_close_ int lk = store_lock_records(s, err);
-        if (lk < 0)
-                return lk;
         image_record_t *v = NULL;
         size_t n = 0;
         int r = store_records(s, &v, &n, err);
@@ -346,11 +374,64 @@ static int record_image(store_t *s, const char *hex, char **names, char **layers
         return r;
 }
 
+/* What one image of a load records once every image of the load is ready. */
+typedef struct pending {
+        char hex[DIGEST_HEX_LEN + 1];
+        char *cfg_text;
+        char **layers;
+        uint64_t size;
+} pending_t;
+
+static void pending_free(pending_t *v, size_t n)
+{
+        for (size_t i = 0; v && i < n; i++) {
+                free(v[i].cfg_text);
+                strv_free(v[i].layers);
+        }
+        free(v);
+}
+
+/* Refuses a layer blob whose size is absurd before reading it: not the size its descriptor
+ * gives, or beyond the layer limit. Then copies the blobs still needed out of a compressed
+ * archive (nothing else of it is ever written). */
+static int stage_layers(load_ctx_t *c, const image_plan_t *p, char **diff_ids, husk_error_t *err)
+{
+        _cleanup_free_ char **paths = xcalloc(p->n_layers + 1, sizeof(char *));
+        _cleanup_free_ int64_t *sizes = xcalloc(p->n_layers + 1, sizeof(int64_t));
+        size_t n = 0;
+        char lim[32];
+        image_format_size(c->lim.max_total, lim);
+        for (size_t i = 0; i < p->n_layers; i++) {
+                const layer_ref_t *l = &p->layers[i];
+                int64_t have = -1;
+                int r = image_source_file_size(c->src, l->path, &have, err);
+                if (r < 0)
+                        return r;
+                if (l->size >= 0 && have >= 0 && have != l->size)
+                        return husk_error_set(err, EINVAL,
+                                              "%s: layer %s: the manifest gives %lld bytes, the "
+                                              "archive holds %lld",
+                                              c->src->desc, l->path, (long long)l->size,
+                                              (long long)have);
+                int64_t size = l->size >= 0 ? l->size : have;
+                if (size >= 0 && (uint64_t)size > c->lim.max_total)
+                        return husk_error_set(err, EFBIG,
+                                              "%s: layer %s: %lld bytes, more than the layer "
+                                              "limit %s (--max-layer-size)",
+                                              c->src->desc, l->path, (long long)size, lim);
+                if (!layer_present(c->s, diff_ids[i])) {
+                        paths[n] = l->path;
+                        sizes[n++] = l->size;
+                }
+        }
+        return image_source_stage((image_source_t *)c->src, paths, sizes, n, err);
+}
+
+/* Stores the layers and reads the config of one image; records nothing (see husk_image_load). */
 static int load_one(load_ctx_t *c, const image_plan_t *p, husk_image_loaded_t *out,
-                    husk_error_t *err)
+                    pending_t *pd, husk_error_t *err)
 {
         _cleanup_free_ char *cfg_text = NULL;
-        char cfg_hex[DIGEST_HEX_LEN + 1];
         _cleanup_strv_ char **layers = xcalloc(p->n_layers + 1, sizeof(char *));
         image_config_t cfg = { 0 };
         uint64_t size = 0;
@@ -369,26 +450,34 @@ static int load_one(load_ctx_t *c, const image_plan_t *p, husk_image_loaded_t *o
                 if (c->o && c->o->progress)
                         c->o->progress(c->o->progress_ud, 1, 1, layer_size(c->s, res.diff_hex), r > 0);
                 cfg_text = synth_config(res.diff_hex);
-                digest_buffer(cfg_text, strlen(cfg_text), cfg_hex);
                 layers[0] = xstrdup(res.diff_hex);
                 size = layer_size(c->s, res.diff_hex);
                 out->layers_total = 1;
         } else {
-                if ((r = image_source_read(c->src, p->config_path, p->config_hex, &cfg_text, NULL,
-                                           err)) < 0)
-                        return r;
-                digest_buffer(cfg_text, strlen(cfg_text), cfg_hex);
                 _cleanup_free_ char *what = xasprintf("%s: config %s", c->src->desc, p->config_path);
+                if (p->config_size > IMAGE_JSON_MAX)
+                        return husk_error_set(err, EFBIG,
+                                              "%s: the manifest gives %lld bytes, more than the "
+                                              "8 MiB a config may have",
+                                              what, (long long)p->config_size);
+                size_t cfg_len = 0;
+                if ((r = image_source_read(c->src, p->config_path, p->config_hex, &cfg_text,
+                                           &cfg_len, err)) < 0)
+                        return r;
+                if (p->config_size >= 0 && (size_t)p->config_size != cfg_len)
+                        return husk_error_set(err, EINVAL, "%s: %zu bytes, the manifest gives %lld",
+                                              what, cfg_len, (long long)p->config_size);
                 if ((r = image_config_parse(cfg_text, what, &cfg, err)) < 0)
                         return r;
-                if (cfg.n_diff_ids != p->n_layers) {
+                if (cfg.n_diff_ids != p->n_layers)
                         r = husk_error_set(err, EINVAL, "%s: %zu diff_ids for %zu layers", what,
                                            cfg.n_diff_ids, p->n_layers);
-                        image_config_done(&cfg);
-                        return r;
-                }
+                if (r == 0)
+                        r = stage_layers(c, p, cfg.diff_ids, err);
                 out->layers_total = (unsigned)p->n_layers;
-                if ((r = ensure_layers(c, p, cfg.diff_ids, out, err)) < 0) {
+                if (r == 0)
+                        r = ensure_layers(c, p, cfg.diff_ids, out, err);
+                if (r < 0) {
                         image_config_done(&cfg);
                         return r;
                 }
@@ -398,13 +487,135 @@ static int load_one(load_ctx_t *c, const image_plan_t *p, husk_image_loaded_t *o
                 }
                 image_config_done(&cfg);
         }
-        if ((r = save_config(c->s, cfg_hex, cfg_text, err)) < 0)
-                return r;
-        if ((r = record_image(c->s, cfg_hex, p->names, layers, size, err)) < 0)
-                return r;
-        out->id = xasprintf("sha256:%s", cfg_hex);
+        digest_buffer(cfg_text, strlen(cfg_text), pd->hex);
+        pd->cfg_text = TAKE_PTR(cfg_text);
+        pd->layers = TAKE_PTR(layers);
+        pd->size = size;
+        out->id = xasprintf("sha256:%s", pd->hex);
         out->names = strv_copy(p->names, strv_length(p->names));
         return 0;
+}
+
+/* Records every image of a load under one records lock, after checking that their layers are
+ * still there (a concurrent failed load takes out only the layers no record uses). */
+static int record_all(load_ctx_t *c, const image_plan_t *plans, const pending_t *pd, size_t n,
+                      husk_error_t *err)
+{
+        _cleanup_close_ int lk = store_lock_records(c->s, err);
+        int r;
+        if (lk < 0)
+                return lk;
+        for (size_t i = 0; i < n; i++)
+                for (size_t k = 0; pd[i].layers[k]; k++)
+                        if (!layer_present(c->s, pd[i].layers[k]))
+                                return husk_error_set(err, EAGAIN,
+                                                      "%s: layer sha256:%s was removed by a "
+                                                      "concurrent failed load; load again",
+                                                      c->src->desc, pd[i].layers[k]);
+        for (size_t i = 0; i < n; i++)
+                if ((r = save_config(c->s, pd[i].hex, pd[i].cfg_text, err)) < 0)
+                        return r;
+        for (size_t i = 0; i < n; i++)
+                if ((r = record_image(c->s, pd[i].hex, plans[i].names, pd[i].layers, pd[i].size,
+                                      err)) < 0)
+                        return r;
+        return 0;
+}
+
+/* Moves the layers hexes that no image record uses from layers/ into the folder tmp/dir (which
+ * is removed afterwards): layers/ never holds a half-removed layer. */
+static void take_out_layers(store_t *s, char *const *hexes, const char *dir)
+{
+        husk_error_t ignored = { 0 }; /* a load that cannot lock or read records keeps them */
+        image_record_t *v = NULL;
+        size_t n = 0;
+        if (!hexes || !hexes[0])
+                return;
+        _cleanup_close_ int lk = store_lock_records(s, &ignored);
+        if (lk < 0 || store_records(s, &v, &n, &ignored) < 0)
+                return;
+        for (size_t p = 0; hexes[p]; p++) {
+                bool used = !digest_hex_valid(hexes[p]);
+                for (size_t i = 0; i < n && !used; i++)
+                        for (size_t k = 0; v[i].layers && v[i].layers[k] && !used; k++)
+                                used = strcmp(v[i].layers[k], hexes[p]) == 0;
+                if (used)
+                        continue;
+                _cleanup_free_ char *src = xasprintf("layers/%s", hexes[p]);
+                _cleanup_free_ char *dst = xasprintf("tmp/%s/gone-%s", dir, hexes[p]);
+                (void)renameat(s->fd, src, s->fd, dst); /* the folder is removed next */
+        }
+        image_records_free(v, n);
+}
+
+/* A failed load: the layers it stored that no image record uses go again (layers that were
+ * there before stay: this load did not store them). */
+static void unpublish(load_ctx_t *c, const char *work)
+{
+        take_out_layers(c->s, c->published, work);
+}
+
+/* The journal of a killed load's work folder (flocked by the caller), as a list. */
+static char **journal_read(int fd)
+{
+        _cleanup_free_ char *text = NULL;
+        char **v = NULL, *save = NULL;
+        size_t n = 0;
+        if (read_file_at(fd, JOURNAL, 1u << 20, &text, NULL) < 0)
+                return NULL;
+        for (char *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+                v = xrealloc(v, (n + 2) * sizeof(char *));
+                v[n++] = xstrdup(l);
+                v[n] = NULL;
+        }
+        return v;
+}
+
+/* A load killed after storing layers but before recording its images (kill -9 between two
+ * images of an archive): its work folder, no longer locked, lists them in its journal; those no
+ * record uses are taken out before store_clean_tmp removes the folder. The folders are found
+ * under the tmp lock and kept flocked while the records lock is taken: the two locks are never
+ * held together (prune takes them in the other order). */
+static void reclaim_killed_loads(store_t *s)
+{
+        _cleanup_close_ int tfd = openat(s->fd, "tmp", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        _cleanup_strv_ char **names = NULL;
+        int *fds = NULL;
+        size_t n = 0;
+        if (tfd < 0)
+                return;
+        {
+                _cleanup_close_ int lk = store_lock_tmp(s); /* no folder is half made meanwhile */
+                int dfd = fcntl(tfd, F_DUPFD_CLOEXEC, 3);
+                _cleanup_closedir_ DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
+                struct dirent *de;
+                if (!d && dfd >= 0)
+                        close(dfd);
+                while (d && n < 64 && (de = readdir(d))) {
+                        if (strncmp(de->d_name, "load-", 5) != 0)
+                                continue;
+                        int fd = openat(tfd, de->d_name,
+                                        O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                        /* A running load holds its folder's lock; only a killed one's is free. */
+                        if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) < 0 ||
+                            faccessat(fd, JOURNAL, F_OK, 0) < 0) {
+                                if (fd >= 0)
+                                        close(fd);
+                                continue;
+                        }
+                        names = xrealloc(names, (n + 2) * sizeof(char *));
+                        fds = xrealloc(fds, (n + 1) * sizeof(int));
+                        names[n] = xstrdup(de->d_name);
+                        fds[n++] = fd;
+                        names[n] = NULL;
+                }
+        }
+        for (size_t i = 0; i < n; i++) {
+                _cleanup_strv_ char **hexes = journal_read(fds[i]);
+                take_out_layers(s, hexes, names[i]);
+                close(fds[i]);
+        }
+        free(fds);
 }
 
 void husk_image_loaded_free(husk_image_loaded_t *v, size_t n)
@@ -416,6 +627,25 @@ void husk_image_loaded_free(husk_image_loaded_t *v, size_t n)
                 strv_free(v[i].names);
         }
         free(v);
+}
+
+/* The limits of this load: the options, else the defaults. */
+static void load_limits(const husk_image_opts_t *o, store_t *s, layer_limits_t *lim)
+{
+        struct statvfs sv;
+        *lim = (layer_limits_t){ .space_fd = s->fd };
+        lim->max_entry = o && o->max_entry_size ? o->max_entry_size : DEFAULT_MAX_ENTRY;
+        lim->max_total = o && o->max_layer_size ? o->max_layer_size : DEFAULT_MAX_LAYER;
+        lim->max_entries = o && o->max_entries ? o->max_entries : DEFAULT_MAX_ENTRIES;
+        if (o && o->min_free_space)
+                lim->min_free = o->min_free_space;
+        else {
+                /* 1 GiB, or 5% of a small filesystem (a test store on a small tmpfs). */
+                uint64_t size = 0;
+                if (fstatvfs(s->fd, &sv) == 0)
+                        size = (uint64_t)sv.f_blocks * (uint64_t)sv.f_frsize;
+                lim->min_free = size && size / 20 < DEFAULT_MIN_FREE ? size / 20 : DEFAULT_MIN_FREE;
+        }
 }
 
 /* Creates and flocks this load's work folder tmp/load-XXXXXX. */
@@ -441,44 +671,60 @@ static int work_create(store_t *s, char **ret_name, int *ret_fd, husk_error_t *e
         return 0;
 }
 
+/* A load is all or nothing: every image of the archive is checked and its layers stored first,
+ * then all are recorded at once; a failure takes out the layers this load stored. */
 int husk_image_load(const husk_image_opts_t *o, const char *path, husk_image_loaded_t **ret,
                     size_t *ret_n, husk_error_t *err)
 {
         store_t s;
         image_source_t src = { .dirfd = -1, .file_fd = -1, .archive_fd = -1 };
         image_plan_t *plans = NULL;
+        pending_t *pd = NULL;
         size_t n = 0;
         husk_image_loaded_t *out = NULL;
         _cleanup_free_ char *work = NULL;
         _cleanup_close_ int work_fd = -1, stage_fd = -1, tmp_fd = -1;
+        load_ctx_t c = { .o = o, .s = &s, .src = &src, .journal_fd = -1 };
         int r = store_open(o, false, &s, err);
         if (r < 0)
                 return r;
+        pthread_mutex_init(&c.lock, NULL);
+        load_limits(o, &s, &c.lim);
+        reclaim_killed_loads(&s);
         store_clean_tmp(&s);
         if ((r = work_create(&s, &work, &work_fd, err)) < 0)
                 goto out;
+        c.work_fd = work_fd;
+        c.journal_fd = openat(work_fd, JOURNAL, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+        if (c.journal_fd < 0) {
+                r = util_syserr(err, errno, "create %s/tmp/%s/%s", s.path, work, JOURNAL);
+                goto out;
+        }
         if (mkdirat(work_fd, "stage", 0700) < 0 ||
             (stage_fd = openat(work_fd, "stage", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
                 r = util_syserr(err, errno, "create %s/tmp/%s/stage", s.path, work);
                 goto out;
         }
-        if ((r = image_source_open(path, stage_fd, &src, err)) < 0)
+        if ((r = image_source_open(path, stage_fd, &c.lim, &src, err)) < 0)
                 goto out;
         const char *platform = o && o->platform ? o->platform : image_host_platform();
         if ((r = image_source_plan(&src, platform, &plans, &n, err)) < 0)
                 goto out;
-        load_ctx_t c = { .o = o, .s = &s, .src = &src, .work_fd = work_fd };
-        c.lim.max_entry = o && o->max_entry_size ? o->max_entry_size : DEFAULT_MAX_ENTRY;
-        c.lim.max_total = o && o->max_layer_size ? o->max_layer_size : DEFAULT_MAX_LAYER;
         out = xcalloc(n, sizeof(*out));
+        pd = xcalloc(n, sizeof(*pd));
         for (size_t i = 0; i < n; i++)
-                if ((r = load_one(&c, &plans[i], &out[i], err)) < 0)
+                if ((r = load_one(&c, &plans[i], &out[i], &pd[i], err)) < 0)
                         goto out;
+        if ((r = record_all(&c, plans, pd, n, err)) < 0)
+                goto out;
         *ret = TAKE_PTR(out);
         *ret_n = n;
         r = 0;
 out:
+        if (r < 0 && work)
+                unpublish(&c, work);
         husk_image_loaded_free(out, n);
+        pending_free(pd, n);
         image_plan_free(plans, n);
         free(plans);
         image_source_close(&src);
@@ -488,6 +734,10 @@ out:
                 if (tmp_fd >= 0)
                         (void)rm_rf_at(tmp_fd, work); /* a leftover is removed by the next load */
         }
+        strv_free(c.published);
+        if (c.journal_fd >= 0)
+                close(c.journal_fd);
+        pthread_mutex_destroy(&c.lock);
         store_close(&s);
         return r;
 }
