@@ -367,7 +367,7 @@ static void create_undo(cgroup_handle *h)
                         (void)rmdir_tree(h->hier[i].dir); /* best effort: create already failed */
 }
 
-int cgroup_create(const char *id, const husk_config *cfg, cgroup_handle **ret, husk_error_t *err)
+int cgroup_plan(const char *id, const husk_config *cfg, cgroup_handle **ret, husk_error_t *err)
 {
         _cleanup_free_ char *path = NULL;
         int r = cgroup_path_resolve(cfg->linux_.cgroups_path, id, &path, err);
@@ -379,6 +379,23 @@ int cgroup_create(const char *id, const husk_config *cfg, cgroup_handle **ret, h
                 return r;
         cgroup_devices_to_rules(cfg->linux_.devices, cfg->linux_.n_devices, &h->dev_allow,
                                 &h->n_dev_allow);
+        *ret = TAKE_PTR(h);
+        return 0;
+}
+
+int cgroup_create(const char *id, const husk_config *cfg, cgroup_handle **ret, husk_error_t *err)
+{
+        _cleanup_handle_ cgroup_handle *h = NULL;
+        int r = cgroup_plan(id, cfg, &h, err);
+        if (r < 0 || (r = cgroup_make(h, cfg, err)) < 0)
+                return r;
+        *ret = TAKE_PTR(h);
+        return 0;
+}
+
+int cgroup_make(cgroup_handle *h, const husk_config *cfg, husk_error_t *err)
+{
+        int r;
         for (size_t i = 0; i < h->n_hier; i++) {
                 cg_hier *c = &h->hier[i];
                 /* The parent usually exists: one mkdir, the walk from / only when it does not. */
@@ -409,7 +426,6 @@ int cgroup_create(const char *id, const husk_config *cfg, cgroup_handle **ret, h
         r = cgroup_apply_resources(h, res ? res : &none, true, err);
         if (r < 0)
                 goto fail;
-        *ret = TAKE_PTR(h);
         return 0;
 fail:
         create_undo(h);

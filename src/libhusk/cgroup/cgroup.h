@@ -14,6 +14,11 @@ typedef struct cgroup_handle cgroup_handle;
 /* Create the container's cgroup from linux.cgroupsPath (absolute, relative to a default parent, or
  * absent: a default "husk/ID") and apply linux.resources. On failure nothing is left behind. */
 int cgroup_create(const char *id, const husk_config *cfg, cgroup_handle **ret, husk_error_t *err);
+/* cgroup_create in two steps, so the caller can record the cgroup (cgroup_serialize) before it
+ * exists: plan (path and hierarchies, nothing created), then make (the dirs and limits; on
+ * failure the dirs it made are removed again). */
+int cgroup_plan(const char *id, const husk_config *cfg, cgroup_handle **ret, husk_error_t *err);
+int cgroup_make(cgroup_handle *h, const husk_config *cfg, husk_error_t *err);
 /* Move pid into the cgroup (every v1 controller / the v2 dir). */
 int cgroup_enter(cgroup_handle *h, pid_t pid, husk_error_t *err);
 /* An O_DIRECTORY fd of the container's cgroup2 directory for clone3(CLONE_INTO_CGROUP), or -1 when
