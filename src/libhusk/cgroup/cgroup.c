@@ -860,6 +860,27 @@ int cgroup_apply(cgroup_handle *h, const config_resources *r, husk_error_t *err)
         return cgroup_apply_resources(h, r, false, err);
 }
 
+/* ---------------------------------------------------------------- OOM kills */
+
+int cgroup_oom_kills(cgroup_handle *h, uint64_t *ret)
+{
+        cg_hier *c = cgroup_find_hier(h, "memory");
+        if (!c)
+                return -ENOENT;
+        /* v1: memory.oom_control "oom_kill N"; v2: memory.events "oom_kill N" */
+        _cleanup_free_ char *text = NULL, *f = xasprintf(
+                "%s/%s", c->dir, c->unified ? "memory.events" : "memory.oom_control");
+        int r = read_file_at(AT_FDCWD, f, 65536, &text, NULL);
+        if (r < 0)
+                return r;
+        char *k = strstr(text, "oom_kill ");
+        if (!k)
+                return -ENOENT;
+        k += 9;
+        k[strcspn(k, "\n")] = '\0';
+        return parse_uint64(k, ret);
+}
+
 /* ---------------------------------------------------------------- orphan removal */
 
 /* For `delete --force` of a container whose state is unreadable: its cgroup is most likely at

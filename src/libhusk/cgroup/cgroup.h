@@ -54,6 +54,9 @@ int cgroup_destroy(cgroup_handle *h, husk_error_t *err);
 /* Removes the empty cgroup dirs at the default path of id (no kill): for a forced delete of a
  * container whose state is unreadable. */
 int cgroup_remove_default_if_empty(const char *id, husk_error_t *err);
+/* The number of OOM kills in the container's memory cgroup (v1 memory.oom_control, v2
+ * memory.events "oom_kill"). -ENOENT without a memory controller. */
+int cgroup_oom_kills(cgroup_handle *h, uint64_t *ret);
 /* Persist / restore a handle through the container state (a single-line string). */
 char *cgroup_serialize(const cgroup_handle *h);
 int cgroup_deserialize(const char *s, cgroup_handle **ret, husk_error_t *err);

@@ -206,16 +206,17 @@ static int delete_container(const husk_global_t *g, const char *id, bool force, 
         husk_state *s = NULL;
         husk_status_t st = HUSK_STATUS_STOPPED;
         r = state_load(fd, &s, err);
-        if (r == -ENOENT) {
-                husk_error_clear(err);
-                return remove_unsaved(g, id, fd, keep_bundle, err);
-        }
+        if (r < 0 && r != -ENOENT && !force)
+                return husk_error_prefix(err, "delete %s", id);
         if (r < 0) {
-                if (!force)
-                        return husk_error_prefix(err, "delete %s", id);
+                /* Not saved yet (killed create), or unreadable: the teardown record still says
+                 * what to undo. A create killed before it wrote its record leaves the image
+                 * folder to its owner record. */
                 husk_error_clear(err);
-                /* Unreadable state: the teardown record still says what to undo. */
-                return remove_unsaved(g, id, fd, keep_bundle, err);
+                r = remove_unsaved(g, id, fd, keep_bundle, err);
+                if (r == 0 && !keep_bundle)
+                        r = remove_orphan_folder(g, id, err);
+                return r;
         }
         r = state_status(fd, s, &st, err);
         if (r >= 0 && !force && (st == HUSK_STATUS_RUNNING || st == HUSK_STATUS_PAUSED))

@@ -332,12 +332,35 @@ static int child_died(create_ctx *c, husk_error_t *err)
         return husk_error_set(err, ECHILD, "container init exited during setup");
 }
 
+/* The child died before READY: when its memory cgroup saw an OOM kill, that is why (a memory
+ * limit too small to start in), not the broken sync socket. Returns 0 when it was not that. */
+static int oom_at_start(create_ctx *c, husk_error_t *err)
+{
+        uint64_t n = 0;
+        if (!c->cg || cgroup_oom_kills(c->cg, &n) < 0 || n == 0)
+                return 0;
+        const config_resources *res = c->cfg->linux_.resources;
+        char lim[64] = "";
+        if (res && res->has_memory && res->memory.has_limit)
+                snprintf(lim, sizeof(lim), " of %lld bytes", (long long)res->memory.limit);
+        if (c->child > 0) {
+                /* Reap it here so the abort path has nothing left to wait for. */
+                kill_reap(&c->child);
+        }
+        return husk_error_set(err, ENOMEM, "the container was killed for lack of memory while "
+                              "starting (the OOM killer ran %llu times in its cgroup): its memory "
+                              "limit%s is too small (%s: .linux.resources.memory.limit)",
+                              (unsigned long long)n, lim, c->config_path);
+}
+
 /* Serve the child's requests until SYNC_READY. */
 static int serve_child(create_ctx *c, uint64_t child_t[CHILD_T_COUNT], husk_error_t *err)
 {
         for (;;) {
                 sync_msg m;
                 int r = sync_recv(c->sync_host, &m);
+                if (r <= 0 && oom_at_start(c, err) < 0)
+                        return -ENOMEM;
                 if (r < 0)
                         return util_syserr(err, r, "sync: receive");
                 if (r == 0)

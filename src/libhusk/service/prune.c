@@ -48,8 +48,10 @@ static const char *root_of(const husk_global_t *g)
         return g && g->root && g->root[0] ? g->root : state_default_root();
 }
 
-/* The container's state in root: 1 when it may still run (created, running, paused), 0 when
- * stopped or never saved, -1 when there is no state folder. busy: a command holds it. */
+/* The container's state in root: 1 when it runs (running, paused) or a command holds its
+ * folder (busy), 0 when it is dead: stopped, created but never started (podman's prune takes
+ * those too; a `husk run` killed before the start leaves one) or never saved; -1 when there is
+ * no state folder. */
 static int state_use(const char *root, const char *id, bool *ret_busy, char **ret_cgroup,
                      char **ret_image)
 {
@@ -66,7 +68,8 @@ static int state_use(const char *root, const char *id, bool *ret_busy, char **re
         husk_status_t st = HUSK_STATUS_STOPPED;
         int live = 0;
         if (state_load(fd, &s, &e) == 0) {
-                live = state_status(fd, s, &st, &e) == 0 && st != HUSK_STATUS_STOPPED;
+                live = state_status(fd, s, &st, &e) == 0 &&
+                       (st == HUSK_STATUS_RUNNING || st == HUSK_STATUS_PAUSED);
                 if (ret_cgroup && s->cgroup)
                         *ret_cgroup = xstrdup(s->cgroup);
                 for (size_t i = 0; ret_image && i < s->n_annotations; i++)
@@ -252,10 +255,15 @@ int svc_rm_folder(const husk_global_t *g, const char *store, const char *name, b
         _cleanup_free_ char *bundle = xasprintf("%s/containers/%s", sp, name);
         husk_image_container_owner_t o = { 0 };
         husk_error_t e = { 0 };
-        if (husk_id_validate(name, NULL) < 0 || husk_image_container_owner(bundle, name, &o, &e) < 0 ||
-            o.service) {
-                husk_image_container_owner_done(&o);
+        if (husk_id_validate(name, NULL) < 0)
                 return 1;
+        /* A prepare killed before its folder was complete (.prep-PID-*). */
+        size_t n = 0;
+        if (husk_image_prep_prune(sp, name, &n, err) < 0)
+                return -err->code;
+        if (husk_image_container_owner(bundle, name, &o, &e) < 0 || o.service) {
+                husk_image_container_owner_done(&o);
+                return n ? 0 : 1;
         }
         husk_global_t gg = g ? *g : (husk_global_t){ 0 };
         gg.root = o.root;
