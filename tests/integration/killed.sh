@@ -55,6 +55,33 @@ after() {
         if [ -z "$_l" ]; then pass "$2: nothing is left"; else fail "$2: nothing is left" "$_l"; fi
 }
 
+# ---- kills at times (no kill point needed: what the issue measured) ----
+for ms in 3 6 9 12 16 20 25 30 40 60; do
+        id=kt-$ms
+        # shellcheck disable=SC2086
+        hk run --name "$id" $NETOPT busybox sleep 100 >/dev/null 2>&1 &
+        p=$!
+        sleep "$(printf 0.%03d "$ms")"
+        kill -9 "$p" 2>/dev/null
+        wait "$p" 2>/dev/null
+        hk delete --force "$id" >/dev/null 2>&1
+        after "$id" "run IMAGE killed after $ms ms, delete --force"
+done
+# create is quicker: its cgroup exists from about 3 ms on here.
+for ms in 2 3 4 5 6 8 10 12 16 20; do
+        id=ktc-$ms
+        hk create -b "$b" "$id" >/dev/null 2>&1 &
+        p=$!
+        sleep "$(printf 0.%03d "$ms")"
+        kill -9 "$p" 2>/dev/null
+        wait "$p" 2>/dev/null
+        hk delete --force "$id" >/dev/null 2>&1
+        after "$id" "create killed after $ms ms, delete --force"
+done
+HUSK_TEST_KILL_AT=create:state-dir hk create -b "$b" kp-probe >/dev/null 2>&1
+[ $? = 137 ] || bail "this husk has no kill points (HUSK_TEST_KILL_AT): built before issue 12"
+hk delete --force kp-probe >/dev/null 2>&1
+
 # ---- husk create, killed at each phase ----
 for ph in state-dir record cgroup clone ready saved; do
         id=kc-$ph
