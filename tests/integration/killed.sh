@@ -202,6 +202,23 @@ else
         skip "deep container removal"
 fi
 
+# ---- a removal that fails is said, not counted as done ----
+I="$T/store-imm"
+hk image load --store "$I" "$A/busybox-oci.tar" >/dev/null 2>&1
+hk image rm --store "$I" busybox:latest >/dev/null 2>&1
+f=$(find "$I/layers" -type f -path '*/diff/bin/*' | head -1)
+if [ -n "$f" ] && chattr +i "$f" 2>/dev/null; then
+        out=$(hk image prune --store "$I" 2>&1)
+        rc=$?
+        chattr -i "$(find "$I" -name "$(basename "$f")" -path '*/bin/*' | head -1)" 2>/dev/null
+        like "$rc:$out" "^[1-9][0-9]*:.*remove .*tmp/prune-" "image prune that cannot remove a layer fails and says which"
+        out=$(hk system prune --store "$I" 2>&1)
+        is "$?:$(ls -A "$I/tmp")" "0:" "the next prune removes it: $out"
+else
+        skip "chattr +i is not supported on $T"
+        skip "chattr +i is not supported on $T"
+fi
+
 # ---- a container killed for lack of memory while it starts ----
 b2=$(new_bundle)
 cfg "$b2" '.linux.resources.memory.limit = 1'
