@@ -348,7 +348,7 @@ static int oom_at_start(create_ctx *c, husk_error_t *err)
                 kill_reap(&c->child);
         }
         return husk_error_set(err, ENOMEM, "the container was killed for lack of memory while "
-                              "starting (the OOM killer ran %llu times in its cgroup): its memory "
+                              "starting (OOM kills in its cgroup: %llu): its memory "
                               "limit%s is too small (%s: .linux.resources.memory.limit)",
                               (unsigned long long)n, lim, c->config_path);
 }
