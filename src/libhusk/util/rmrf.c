@@ -16,11 +16,14 @@ typedef struct rm_level {
         ino_t ino;
 } rm_level;
 
-/* The first entry of dirfd other than "." and ".." (allocated), NULL when the folder is empty.
- * A fresh stream each time: the entries before it were removed, so the scan stays short. */
-static int first_entry(int dirfd, char **ret)
+/* One pass over cur: remove its files and empty folders; stop at the first folder that is not
+ * empty (*ret_sub, its name) or at the end (*ret_sub NULL: cur is empty now, unless an entry
+ * appeared meanwhile, which the caller's next pass sees). The stream is closed before the walk
+ * goes down, so one stream is open at a time. */
+static int clear_files(int cur, char **ret_sub)
 {
-        int dup = fcntl(dirfd, F_DUPFD_CLOEXEC, 3);
+        *ret_sub = NULL;
+        int dup = fcntl(cur, F_DUPFD_CLOEXEC, 3);
         if (dup < 0)
                 return -errno;
         DIR *d = fdopendir(dup);
@@ -28,43 +31,39 @@ static int first_entry(int dirfd, char **ret)
                 close(dup);
                 return -errno;
         }
-        rewinddir(d);
+        rewinddir(d); /* the dup shares cur's offset with the last pass */
         struct dirent *de;
-        *ret = NULL;
-        while ((errno = 0, de = readdir(d)))
-                if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0) {
-                        *ret = xstrdup(de->d_name);
+        int r = 0;
+        bool removed = false;
+        while ((errno = 0, de = readdir(d))) {
+                const char *name = de->d_name;
+                if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+                        continue;
+                removed = true;
+                if (de->d_type != DT_DIR && (unlinkat(cur, name, 0) == 0 || errno == ENOENT))
+                        continue;
+                if (de->d_type != DT_DIR && errno != EISDIR && errno != EPERM) {
+                        r = -errno;
                         break;
                 }
-        int e = errno;
-        closedir(d);
-        return !*ret && e ? -e : 0;
-}
-
-/* Remove the plain entries of cur; stop at the first folder that is not empty (*ret_sub, its
- * name) or when cur is empty (*ret_sub NULL). */
-static int clear_files(int cur, char **ret_sub)
-{
-        for (;;) {
-                _cleanup_free_ char *name = NULL;
-                int r = first_entry(cur, &name);
-                if (r < 0)
-                        return r;
-                if (!name) {
-                        *ret_sub = NULL;
-                        return 0;
-                }
-                if (unlinkat(cur, name, 0) == 0 || errno == ENOENT)
-                        continue;
-                if (errno != EISDIR && errno != EPERM)
-                        return -errno;
                 if (unlinkat(cur, name, AT_REMOVEDIR) == 0 || errno == ENOENT)
                         continue;
-                if (errno != ENOTEMPTY && errno != EEXIST)
-                        return -errno;
-                *ret_sub = TAKE_PTR(name);
-                return 0;
+                if (errno == ENOTDIR && unlinkat(cur, name, 0) == 0)
+                        continue; /* DT_UNKNOWN on a file system without d_type */
+                if (errno != ENOTEMPTY && errno != EEXIST) {
+                        r = -errno;
+                        break;
+                }
+                *ret_sub = xstrdup(name);
+                break;
         }
+        if (r == 0 && !de && errno)
+                r = -errno;
+        closedir(d);
+        /* Entries were removed while reading: a last pass makes sure none was skipped. */
+        if (r == 0 && !*ret_sub && removed)
+                return 1;
+        return r;
 }
 
 /* Iterative: one fd for the folder being emptied. Going down opens the child (O_NOFOLLOW, same
@@ -88,7 +87,9 @@ int rm_rf_at(int parent, const char *name)
         int r = 0;
         for (;;) {
                 char *sub = NULL;
-                if ((r = clear_files(cur, &sub)) < 0)
+                while ((r = clear_files(cur, &sub)) == 1)
+                        ; /* until a pass finds nothing */
+                if (r < 0)
                         break;
                 if (sub) {
                         int fd = openat(cur, sub, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
