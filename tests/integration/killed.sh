@@ -58,8 +58,9 @@ after() {
 # ---- kills at times (no kill point needed: what the issue measured) ----
 for ms in 3 6 9 12 16 20 25 30 40 60; do
         id=kt-$ms
+        # husk itself in the background (not the hk function's subshell), so the kill hits it.
         # shellcheck disable=SC2086
-        hk run --name "$id" $NETOPT busybox sleep 100 >/dev/null 2>&1 &
+        "$HUSK" --root "$HUSK_TEST_ROOT" run --name "$id" $NETOPT busybox sleep 100 >/dev/null 2>&1 &
         p=$!
         sleep "$(printf 0.%03d "$ms")"
         kill -9 "$p" 2>/dev/null
@@ -70,7 +71,7 @@ done
 # create is quicker: its cgroup exists from about 3 ms on here.
 for ms in 2 3 4 5 6 8 10 12 16 20; do
         id=ktc-$ms
-        hk create -b "$b" "$id" >/dev/null 2>&1 &
+        "$HUSK" --root "$HUSK_TEST_ROOT" create -b "$b" "$id" >/dev/null 2>&1 &
         p=$!
         sleep "$(printf 0.%03d "$ms")"
         kill -9 "$p" 2>/dev/null
@@ -167,7 +168,7 @@ done
 # ---- husk image load, killed at several times ----
 L="$T/store-load"
 for ms in 2 5 10 20 40 80; do
-        hk image load --store "$L" "$A/busybox-oci.tar" >/dev/null 2>&1 &
+        "$HUSK" image load --store "$L" "$A/busybox-oci.tar" >/dev/null 2>&1 &
         pid=$!
         sleep "0.0$(printf %02d "$ms")" 2>/dev/null || sleep 0.01
         kill -9 "$pid" 2>/dev/null

@@ -772,12 +772,59 @@ int husk_image_container_prepare(const husk_image_run_opts_t *o, const char *id,
         return 0;
 }
 
+/* The owner record names a live process (us, when a foreground run removes its own folder). */
+static bool owner_alive(int d)
+{
+        _cleanup_free_ char *text = NULL;
+        int pid = 0;
+        uint64_t start = 0;
+        if (read_file_at(d, OWNER, 8192, &text, NULL) < 0)
+                return false;
+        char *sp = strchr(text, ' '), *nl = strchr(text, '\n');
+        if (!sp || !nl || sp > nl)
+                return false;
+        *sp = *nl = '\0';
+        return parse_int(text, &pid) == 0 && parse_uint64(sp + 1, &start) == 0 &&
+               state_pid_alive(pid, start);
+}
+
+/* Wait (at most PLUGIN_WAIT_MS) until no process has CNI_CONTAINERID=id in its environment: a
+ * CNI plugin that a killed husk started goes on with its ADD (veth, lease, iptables rules), and
+ * a DEL must come after it, not during it. */
+#define PLUGIN_WAIT_MS 5000
+static void wait_plugins(const char *id)
+{
+        _cleanup_free_ char *want = xasprintf("CNI_CONTAINERID=%s", id);
+        size_t wl = strlen(want) + 1; /* with its NUL: the whole variable */
+        for (int waited = 0; waited < PLUGIN_WAIT_MS; waited += 20) {
+                bool found = false;
+                _cleanup_closedir_ DIR *p = opendir("/proc");
+                struct dirent *de;
+                while (p && !found && (de = readdir(p))) {
+                        if (de->d_name[0] < '1' || de->d_name[0] > '9')
+                                continue;
+                        _cleanup_free_ char *f = xasprintf("%s/environ", de->d_name), *env = NULL;
+                        size_t len = 0;
+                        if (read_file_at(dirfd(p), f, 1u << 20, &env, &len) < 0)
+                                continue;
+                        for (size_t o = 0; o + wl <= len + 1 && !found; o += strlen(env + o) + 1)
+                                found = memcmp(env + o, want, wl - 1) == 0 && env[o + wl - 1] == '\0';
+                }
+                if (!found)
+                        return;
+                usleep(20000);
+        }
+}
+
 int husk_image_container_remove(const char *bundle, const char *id, husk_error_t *err)
 {
         _cleanup_close_ int pfd = -1;
         _cleanup_close_ int d = open_marked(bundle, id, &pfd, err);
         if (d < 0)
                 return d;
+        /* A husk killed during CNI ADD leaves its plugin running: a DEL now would race it. */
+        if (!owner_alive(d))
+                wait_plugins(id);
         /* The network first (CNI DEL, netns): it needs the folder's files. Its failure does
          * not keep the folder: what could be released was, and a retry has no state to use. */
         husk_error_t nerr = { 0 };
