@@ -91,7 +91,9 @@ int husk_image_inspect_json(const husk_image_opts_t *o, const char *ref, char **
  * id of the image removed, NULL when only a name was removed. */
 int husk_image_rm(const husk_image_opts_t *o, const char *ref, char **ret_removed_id,
                   husk_error_t *err);
-/* Removes layers and configs no image uses and leftovers of interrupted loads. */
+/* Removes layers and configs no image uses and leftovers of interrupted loads. A removal that
+ * fails is an error (err names it); *ret_layers_removed then still counts the layers taken out of
+ * layers/ (their rest stays in tmp/ for the next clean). */
 int husk_image_prune(const husk_image_opts_t *o, size_t *ret_layers_removed, husk_error_t *err);
 
 /* Resolves an image ref for the run path. */
@@ -122,6 +124,7 @@ typedef struct husk_image_run_opts {
         const char *pids_limit;  /* decimal; -1 or 0: unlimited */
         bool read_only;          /* root read-only (the upper layer is not writable) */
         bool terminal;           /* process.terminal */
+        const char *root;        /* the state root (--root) the container is for; NULL: default */
 } husk_image_run_opts_t;
 
 /* Result of a prepare: the bundle to hand to husk_create / husk_run. */
@@ -146,6 +149,24 @@ void husk_image_container_done(husk_image_container_t *c);
  * A failing network teardown does not keep the folder: it is removed and the teardown's error
  * is returned (what could be released was). */
 int husk_image_container_remove(const char *bundle, const char *id, husk_error_t *err);
+/* Who a container folder belongs to. Prepare writes STORE/containers/ID/owner before anything
+ * is mounted: the process that made the folder and the state root the container is for, so a
+ * cleanup can tell a folder in use from the leftover of a killed husk. */
+typedef struct husk_image_container_owner {
+        pid_t pid;
+        bool alive;   /* that process (same start time) still runs */
+        bool service; /* `run -d` (service.json): its monitor decides, not the owner */
+        char *root;   /* absolute state root */
+} husk_image_container_owner_t;
+/* -ENOENT (err set) when bundle is not a folder with prepare's marker for id, or has no owner
+ * record (made by an older husk). */
+int husk_image_container_owner(const char *bundle, const char *id,
+                               husk_image_container_owner_t *ret, husk_error_t *err);
+void husk_image_container_owner_done(husk_image_container_owner_t *o);
+/* Removes STORE/containers/.prep-PID-* folders (a prepare killed before its folder was
+ * complete) whose maker is dead; with id, only those made for id. */
+int husk_image_prep_prune(const char *store, const char *id, size_t *ret_removed,
+                          husk_error_t *err);
 /* The annotation that marks a container made by prepare (its value is the bundle path). */
 #define HUSK_IMAGE_CONTAINER_ANNOTATION "run.husk.image.container"
 

@@ -98,6 +98,15 @@ int husk_service_restart(const husk_global_t *g, const char *store, const char *
 int husk_service_rm(const husk_global_t *g, const char *store, const char *name, bool force,
                     husk_error_t *err);
 
+/* `husk system prune`: removes every leftover of dead containers (see service/prune.c): state
+ * folders of stopped or never-saved containers (their cgroups), container folders whose husk was
+ * killed (mounts, network namespace, CNI DEL, folder), work folders of killed loads and unused
+ * layers. Running containers, and folders and states a live husk holds, are kept. report gets one
+ * line per thing removed. A failure does not stop the others; the first is returned. */
+typedef void (*husk_prune_report_fn)(void *ud, const char *what);
+int husk_system_prune(const husk_global_t *g, const char *store, husk_prune_report_fn report,
+                      void *ud, size_t *ret_removed, husk_error_t *err);
+
 /* ---- logs ---- */
 typedef struct husk_service_line {
         int stream;         /* 1 stdout, 2 stderr */

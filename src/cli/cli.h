@@ -88,6 +88,8 @@ int cmd_restart(cli_ctx *c, int argc, char **argv);
 int cmd_rm(cli_ctx *c, int argc, char **argv);
 int cmd_inspect(cli_ctx *c, int argc, char **argv);
 int cmd_service_ps(cli_ctx *c, int argc, char **argv);
+/* `husk system prune` (src/cli/system.c) */
+int cmd_system(cli_ctx *c, int argc, char **argv);
 /* `husk fn ...`: execs husk-fn (src/cli/fn.c). */
 int cmd_fn(cli_ctx *c, int argc, char **argv);
 

@@ -50,6 +50,7 @@ static const cli_cmd commands[] = {
           "Manage the local image store (husk image --help)." },
         { "network", cmd_network, "ls|create|rm|inspect ...",
           "Manage the CNI networks of `husk run` (husk network --help)." },
+        { "system", cmd_system, "prune", "Remove every leftover of dead containers (mounts, cgroups, networks, folders)." },
 };
 
 const cli_cmd *cli_find_command(const char *name)

@@ -342,6 +342,10 @@ static int run_detached(cli_ctx *c, run_args *a, const char *id, husk_image_cont
         int rc = 0;
         if (r < 0) {
                 husk_error_t e2 = { 0 }; /* the run error is the one to report */
+                /* A monitor that died mid-create leaves a state folder (cgroup): delete it
+                 * first; it takes the folder too when the state names it. */
+                (void)husk_delete(&c->g, id, true, &e2);
+                husk_error_clear(&e2);
                 (void)husk_image_container_remove(ctr->bundle, id, &e2);
                 rc = err.msg[0] ? (cli_fail_err(c, &err), EXIT_HUSK) : EXIT_HUSK;
         } else {
@@ -455,6 +459,7 @@ int cli_run_image(cli_ctx *c, int argc, char **argv)
         a.o.ref = argv[first];
         a.o.command = first + 1 < argc ? argv + first + 1 : NULL;
         a.o.image.store = a.store;
+        a.o.root = c->g.root;
         a.o.image.platform = a.platform;
         size_t n = 0;
         for (size_t i = 0; i < a.n_env_files; i++)

@@ -599,6 +599,7 @@ static int worker_start(fn_host *h, fn_worker *w, const fn_def *d, husk_error_t 
                 .memory = mem,
                 .pids_limit = pids,
                 .workdir = "/var/task",
+                .root = h->run_root, /* recorded in the folder: prune asks this root */
         };
         int r = husk_image_resolve(&o.image, d->image_id, &res, err);
         if (r < 0)

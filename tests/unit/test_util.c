@@ -7,7 +7,10 @@
 
 #include "util/util.h"
 
+#include <fcntl.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 
 static void test_parse_uint32(void **state)
 {
@@ -22,6 +25,41 @@ static void test_parse_uint32(void **state)
         assert_int_equal(parse_uint32("12a", &v), -EINVAL);
         assert_int_equal(parse_uint32(" 1", &v), -EINVAL);
         assert_int_equal(parse_uint32("+1", &v), -EINVAL);
+}
+
+/* rm_rf_at at a depth far beyond the fd limit: one fd per level would fail with EMFILE. */
+static void test_rm_rf_deep(void **state)
+{
+        (void)state;
+        char tmpl[] = "/tmp/husk-rmrf-XXXXXX";
+        assert_non_null(mkdtemp(tmpl));
+        int top = open(tmpl, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        assert_true(top >= 0);
+        assert_int_equal(mkdirat(top, "t", 0700), 0);
+        int cur = openat(top, "t", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        for (int i = 0; i < 600; i++) {
+                assert_int_equal(mkdirat(cur, "d", 0700), 0);
+                int f = openat(cur, i % 2 ? "f" : "g", O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+                assert_true(f >= 0);
+                close(f);
+                assert_int_equal(symlinkat("/etc", cur, "s"), 0);
+                int n = openat(cur, "d", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                close(cur);
+                cur = n;
+        }
+        close(cur);
+        struct rlimit saved;
+        assert_int_equal(getrlimit(RLIMIT_NOFILE, &saved), 0);
+        struct rlimit low = { 64, saved.rlim_max }; /* the soft limit: no privilege needed */
+        assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+        int r = rm_rf_at(top, "t");
+        assert_int_equal(setrlimit(RLIMIT_NOFILE, &saved), 0);
+        assert_int_equal(r, 0);
+        assert_int_equal(faccessat(top, "t", F_OK, AT_SYMLINK_NOFOLLOW), -1);
+        assert_int_equal(access("/etc/passwd", F_OK), 0); /* symlinks were not followed */
+        assert_int_equal(rm_rf_at(top, "t"), 0); /* gone already: fine */
+        close(top);
+        assert_int_equal(rmdir(tmpl), 0);
 }
 
 static void test_parse_int(void **state)
@@ -49,6 +87,7 @@ int main(void)
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_parse_uint32),
                 cmocka_unit_test(test_parse_int),
+                cmocka_unit_test(test_rm_rf_deep),
                 cmocka_unit_test(test_error_prefix),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);

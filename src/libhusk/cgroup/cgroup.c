@@ -438,7 +438,7 @@ static void create_undo(cgroup_handle *h)
         cgroup_abandon(h);
 }
 
-int cgroup_create(const char *id, const husk_config *cfg, cgroup_handle **ret, husk_error_t *err)
+int cgroup_plan(const char *id, const husk_config *cfg, cgroup_handle **ret, husk_error_t *err)
 {
         _cleanup_free_ char *path = NULL;
         int r = cgroup_path_resolve(cfg->linux_.cgroups_path, id, &path, err);
@@ -450,6 +450,23 @@ int cgroup_create(const char *id, const husk_config *cfg, cgroup_handle **ret, h
                 return r;
         cgroup_devices_to_rules(cfg->linux_.devices, cfg->linux_.n_devices, &h->dev_allow,
                                 &h->n_dev_allow);
+        *ret = TAKE_PTR(h);
+        return 0;
+}
+
+int cgroup_create(const char *id, const husk_config *cfg, cgroup_handle **ret, husk_error_t *err)
+{
+        _cleanup_handle_ cgroup_handle *h = NULL;
+        int r = cgroup_plan(id, cfg, &h, err);
+        if (r < 0 || (r = cgroup_make(h, cfg, err)) < 0)
+                return r;
+        *ret = TAKE_PTR(h);
+        return 0;
+}
+
+int cgroup_make(cgroup_handle *h, const husk_config *cfg, husk_error_t *err)
+{
+        int r;
         for (size_t i = 0; i < h->n_hier; i++) {
                 cg_hier *c = &h->hier[i];
                 /* The parent usually exists: one mkdir, the walk from / only when it does not. */
@@ -488,7 +505,6 @@ int cgroup_create(const char *id, const husk_config *cfg, cgroup_handle **ret, h
         r = cgroup_apply_resources(h, res ? res : &none, true, err);
         if (r < 0)
                 goto fail;
-        *ret = TAKE_PTR(h);
         return 0;
 fail:
         create_undo(h);
@@ -969,6 +985,27 @@ int cgroup_deserialize(const char *s, cgroup_handle **ret, husk_error_t *err)
 int cgroup_apply(cgroup_handle *h, const config_resources *r, husk_error_t *err)
 {
         return cgroup_apply_resources(h, r, false, err);
+}
+
+/* ---------------------------------------------------------------- OOM kills */
+
+int cgroup_oom_kills(cgroup_handle *h, uint64_t *ret)
+{
+        cg_hier *c = cgroup_find_hier(h, "memory");
+        if (!c)
+                return -ENOENT;
+        /* v1: memory.oom_control "oom_kill N"; v2: memory.events "oom_kill N" */
+        _cleanup_free_ char *text = NULL, *f = xasprintf(
+                "%s/%s", c->dir, c->unified ? "memory.events" : "memory.oom_control");
+        int r = read_file_at(AT_FDCWD, f, 65536, &text, NULL);
+        if (r < 0)
+                return r;
+        char *k = strstr(text, "oom_kill ");
+        if (!k)
+                return -ENOENT;
+        k += 9;
+        k[strcspn(k, "\n")] = '\0';
+        return parse_uint64(k, ret);
 }
 
 /* ---------------------------------------------------------------- orphan removal */

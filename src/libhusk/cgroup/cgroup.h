@@ -21,6 +21,11 @@ size_t cgroup_preexisting_procs(const cgroup_handle *h);
 /* Remove only the dirs cgroup_create made, if empty, and kill nothing: the undo of a failed create
  * in a cgroup that held processes of others before. */
 void cgroup_abandon(cgroup_handle *h);
+/* cgroup_create in two steps, so the caller can record the cgroup (cgroup_serialize) before it
+ * exists: plan (path and hierarchies, nothing created), then make (the dirs and limits; on
+ * failure the dirs it made are removed again). */
+int cgroup_plan(const char *id, const husk_config *cfg, cgroup_handle **ret, husk_error_t *err);
+int cgroup_make(cgroup_handle *h, const husk_config *cfg, husk_error_t *err);
 /* Move pid into the cgroup (every v1 controller / the v2 dir). */
 int cgroup_enter(cgroup_handle *h, pid_t pid, husk_error_t *err);
 /* An O_DIRECTORY fd of the container's cgroup2 directory for clone3(CLONE_INTO_CGROUP), or -1 when
@@ -69,6 +74,9 @@ int cgroup_destroy(cgroup_handle *h, husk_error_t *err);
 /* Removes the empty cgroup dirs at the default path of id (no kill): for a forced delete of a
  * container whose state is unreadable. */
 int cgroup_remove_default_if_empty(const char *id, husk_error_t *err);
+/* The number of OOM kills in the container's memory cgroup (v1 memory.oom_control, v2
+ * memory.events "oom_kill"). -ENOENT without a memory controller. */
+int cgroup_oom_kills(cgroup_handle *h, uint64_t *ret);
 /* Persist / restore a handle through the container state (a single-line string). */
 char *cgroup_serialize(const cgroup_handle *h);
 int cgroup_deserialize(const char *s, cgroup_handle **ret, husk_error_t *err);

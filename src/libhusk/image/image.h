@@ -113,8 +113,6 @@ typedef struct layer_result {
 int image_layer_apply(int blob_fd, int64_t blob_off, int64_t blob_len, compression_t comp,
                       int root_fd, const char *what, const layer_limits_t *lim,
                       layer_result_t *res, husk_error_t *err);
-/* rm -rf of dirfd/name without following symlinks. */
-int rm_rf_at(int dirfd, const char *name);
 /* True when lim->cancel is set. */
 bool layer_canceled(const layer_limits_t *lim);
 /* Fails (ENOSPC, naming --min-free-space) unless the store's filesystem has need bytes free on

@@ -6,6 +6,7 @@
 #include "image/run.h"
 #include "net/net.h"
 #include "seccomp/seccomp.h"
+#include "state/state.h"
 #include "util/json.h"
 
 #include <fcntl.h>
@@ -22,6 +23,7 @@
 #endif
 
 #define MARKER ".husk-image-container"
+#define OWNER "owner"
 #define PASSWD_MAX (4u << 20)
 
 /* ---- loading a path argument, with a cache of (file identity -> image id) ---- */
@@ -481,6 +483,8 @@ static int config_text(const build_t *b, char **ret, husk_error_t *err)
 
 /* ---- the container folder ---- */
 
+static int open_marked(const char *bundle, const char *id, int *ret_parent, husk_error_t *err);
+
 static int open_containers(const char *store, int *ret_fd, husk_error_t *err)
 {
         _cleanup_free_ char *p = xasprintf("%s/containers", store);
@@ -494,20 +498,37 @@ static int open_containers(const char *store, int *ret_fd, husk_error_t *err)
         return 0;
 }
 
-static int make_dirs(int cfd, const char *id, int *ret_dir, husk_error_t *err)
+/* "PID START\nROOT\n": written with the marker, before the first mount (see
+ * husk_image_container_owner). */
+static int write_owner(int d, const char *root, const char *id, husk_error_t *err)
 {
-        if (mkdirat(cfd, id, 0700) < 0)
-                return errno == EEXIST
-                               ? husk_error_set(err, EEXIST, "container \"%s\" already exists "
-                                                "(husk delete %s)", id, id)
-                               : util_syserr(err, errno, "create the folder of container %s", id);
-        _cleanup_close_ int d = openat(cfd, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        pid_t self = getpid();
+        _cleanup_free_ char *abs = realpath(root, NULL);
+        _cleanup_free_ char *text = xasprintf("%d %llu\n%s\n", (int)self,
+                                              (unsigned long long)state_proc_start_time(self),
+                                              abs ? abs : root);
+        if (write_file_atomic_at(d, OWNER, text, strlen(text), 0600) < 0)
+                return util_syserr(err, errno, "write the owner of container %s", id);
+        return 0;
+}
+
+/* The folder is built as .prep-PID-XXXXXX (marker, owner, upper, work, merged) and renamed to ID
+ * only when complete: STORE/containers/ID exists only with its records, and a kill before the
+ * rename leaves a .prep- folder whose owner record is dead (system prune removes it). */
+static int build_dirs(int cfd, const char *tmp, const char *id, const char *root, husk_error_t *err)
+{
+        _cleanup_close_ int d = openat(cfd, tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (d < 0)
                 return util_syserr(err, errno, "open the folder of container %s", id);
         /* The marker first: husk_image_container_remove only removes a folder that has it. */
         _cleanup_close_ int m = openat(d, MARKER, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
         if (m < 0 || write_all(m, id, strlen(id)) < 0)
                 return util_syserr(err, errno, "write the marker of container %s", id);
+        /* The root must exist for realpath; create makes it anyway. */
+        (void)mkdir_p(root, 0700);
+        int r = write_owner(d, root, id, err);
+        if (r < 0)
+                return r;
         static const struct {
                 const char *name;
                 mode_t mode;
@@ -516,7 +537,39 @@ static int make_dirs(int cfd, const char *id, int *ret_dir, husk_error_t *err)
                 if (mkdirat(d, dirs[i].name, dirs[i].mode) < 0 ||
                     fchmodat(d, dirs[i].name, dirs[i].mode, 0) < 0)
                         return util_syserr(err, errno, "create %s of container %s", dirs[i].name, id);
-        *ret_dir = TAKE_FD(d);
+        util_kill_point("run:prep");
+        return 0;
+}
+
+static int make_dirs(int cfd, const char *id, const char *root, int *ret_dir, husk_error_t *err)
+{
+        if (faccessat(cfd, id, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+                return husk_error_set(err, EEXIST, "container \"%s\" already exists "
+                                      "(husk delete %s)", id, id);
+        char tmp[64];
+        int r = -EEXIST;
+        for (int i = 0; i < 100 && r == -EEXIST; i++) {
+                snprintf(tmp, sizeof(tmp), ".prep-%d-%08x", (int)getpid(),
+                         (unsigned)(now_ns() >> 7) + (unsigned)i * 7919u);
+                r = mkdirat(cfd, tmp, 0700) < 0 ? -errno : 0;
+        }
+        if (r < 0)
+                return util_syserr(err, -r, "create the folder of container %s", id);
+        r = build_dirs(cfd, tmp, id, root, err);
+        if (r == 0 && renameat2(cfd, tmp, cfd, id, RENAME_NOREPLACE) < 0)
+                r = errno == EEXIST || errno == ENOTEMPTY
+                            ? husk_error_set(err, EEXIST, "container \"%s\" already exists "
+                                             "(husk delete %s)", id, id)
+                            : util_syserr(err, errno, "create the folder of container %s", id);
+        if (r < 0) {
+                (void)rm_rf_at(cfd, tmp); /* nothing is mounted there yet */
+                return r;
+        }
+        util_kill_point("run:folder");
+        int d = openat(cfd, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (d < 0)
+                return util_syserr(err, errno, "open the folder of container %s", id);
+        *ret_dir = d;
         return 0;
 }
 
@@ -608,7 +661,7 @@ static int prepare(const husk_image_run_opts_t *o, const char *id, const char *s
         b.bundle = c->bundle;
         b.image_id = res->id;
         b.img = &res->config;
-        if ((r = make_dirs(cfd, id, &dir, err)) < 0) {
+        if ((r = make_dirs(cfd, id, o->root ? o->root : state_default_root(), &dir, err)) < 0) {
                 husk_image_resolved_free(res);
                 if (r == -EEXIST) {
                         free(TAKE_PTR(c->bundle)); /* not ours: never removed */
@@ -618,6 +671,7 @@ static int prepare(const husk_image_run_opts_t *o, const char *id, const char *s
         if ((r = pin_layers(dir, res->layer_dirs, err)) < 0 ||
             (r = make_root(dir, res->layer_dirs, &c->copied, &c->notice, err)) < 0)
                 goto out;
+        util_kill_point("run:root");
         mg = openat(dir, "merged", O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (mg < 0) {
                 r = util_syserr(err, errno, "open the root of container %s", id);
@@ -653,6 +707,7 @@ static int prepare(const husk_image_run_opts_t *o, const char *id, const char *s
                                        .hostname = o->hostname };
                 if ((r = net_container_setup(&nq, &b.net, err)) < 0)
                         goto out;
+                util_kill_point("run:net");
         }
         {
                 _cleanup_strv_ char **add = strv_copy(o->env, strv_length(o->env));
@@ -674,6 +729,7 @@ static int prepare(const husk_image_run_opts_t *o, const char *id, const char *s
                 r = util_syserr(err, errno, "write %s/config.json", c->bundle);
                 goto out;
         }
+        util_kill_point("run:config");
         r = 0;
 out:
         strv_free(b.args);
@@ -716,26 +772,59 @@ int husk_image_container_prepare(const husk_image_run_opts_t *o, const char *id,
         return 0;
 }
 
+/* The owner record names a live process (us, when a foreground run removes its own folder). */
+static bool owner_alive(int d)
+{
+        _cleanup_free_ char *text = NULL;
+        int pid = 0;
+        uint64_t start = 0;
+        if (read_file_at(d, OWNER, 8192, &text, NULL) < 0)
+                return false;
+        char *sp = strchr(text, ' '), *nl = strchr(text, '\n');
+        if (!sp || !nl || sp > nl)
+                return false;
+        *sp = *nl = '\0';
+        return parse_int(text, &pid) == 0 && parse_uint64(sp + 1, &start) == 0 &&
+               state_pid_alive(pid, start);
+}
+
+/* Wait (at most PLUGIN_WAIT_MS) until no process has CNI_CONTAINERID=id in its environment: a
+ * CNI plugin that a killed husk started goes on with its ADD (veth, lease, iptables rules), and
+ * a DEL must come after it, not during it. */
+#define PLUGIN_WAIT_MS 5000
+static void wait_plugins(const char *id)
+{
+        _cleanup_free_ char *want = xasprintf("CNI_CONTAINERID=%s", id);
+        size_t wl = strlen(want) + 1; /* with its NUL: the whole variable */
+        for (int waited = 0; waited < PLUGIN_WAIT_MS; waited += 20) {
+                bool found = false;
+                _cleanup_closedir_ DIR *p = opendir("/proc");
+                struct dirent *de;
+                while (p && !found && (de = readdir(p))) {
+                        if (de->d_name[0] < '1' || de->d_name[0] > '9')
+                                continue;
+                        _cleanup_free_ char *f = xasprintf("%s/environ", de->d_name), *env = NULL;
+                        size_t len = 0;
+                        if (read_file_at(dirfd(p), f, 1u << 20, &env, &len) < 0)
+                                continue;
+                        for (size_t o = 0; o + wl <= len + 1 && !found; o += strlen(env + o) + 1)
+                                found = memcmp(env + o, want, wl - 1) == 0 && env[o + wl - 1] == '\0';
+                }
+                if (!found)
+                        return;
+                usleep(20000);
+        }
+}
+
 int husk_image_container_remove(const char *bundle, const char *id, husk_error_t *err)
 {
-        _cleanup_free_ char *parent = NULL, *marker = NULL;
-        const char *slash = bundle ? strrchr(bundle, '/') : NULL;
-        /* Only STORE/containers/ID made by prepare: the annotation that leads here is in a
-         * config.json, which a bundle author could write by hand. */
-        if (!slash || strcmp(slash + 1, id) != 0 || slash - bundle < 11 ||
-            strncmp(slash - 11, "/containers", 11) != 0)
-                return husk_error_set(err, EPERM, "%s is not an image container folder of %s",
-                                      bundle ? bundle : "(null)", id);
-        parent = xstrndup(bundle, (size_t)(slash - bundle));
-        _cleanup_close_ int pfd = open(parent, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        if (pfd < 0)
-                return util_syserr(err, errno, "open %s", parent);
-        _cleanup_close_ int d = openat(pfd, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        _cleanup_close_ int pfd = -1;
+        _cleanup_close_ int d = open_marked(bundle, id, &pfd, err);
         if (d < 0)
-                return util_syserr(err, errno, "open %s", bundle);
-        if (read_file_at(d, MARKER, 2048, &marker, NULL) < 0 || strcmp(marker, id) != 0)
-                return husk_error_set(err, EPERM, "%s has no husk marker for %s: not removed",
-                                      bundle, id);
+                return d;
+        /* A husk killed during CNI ADD leaves its plugin running: a DEL now would race it. */
+        if (!owner_alive(d))
+                wait_plugins(id);
         /* The network first (CNI DEL, netns): it needs the folder's files. Its failure does
          * not keep the folder: what could be released was, and a retry has no state to use. */
         husk_error_t nerr = { 0 };
@@ -756,4 +845,104 @@ int husk_image_container_remove(const char *bundle, const char *id, husk_error_t
                 return nr;
         }
         return 0;
+}
+
+/* The folder fd of bundle when it is STORE/containers/ID with prepare's marker for id. */
+static int open_marked(const char *bundle, const char *id, int *ret_parent, husk_error_t *err)
+{
+        _cleanup_free_ char *parent = NULL, *marker = NULL;
+        const char *slash = bundle ? strrchr(bundle, '/') : NULL;
+        /* Only STORE/containers/ID made by prepare: the annotation that leads here is in a
+         * config.json, which a bundle author could write by hand. */
+        if (!slash || strcmp(slash + 1, id) != 0 || slash - bundle < 11 ||
+            strncmp(slash - 11, "/containers", 11) != 0)
+                return husk_error_set(err, EPERM, "%s is not an image container folder of %s",
+                                      bundle ? bundle : "(null)", id);
+        parent = xstrndup(bundle, (size_t)(slash - bundle));
+        _cleanup_close_ int pfd = open(parent, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (pfd < 0)
+                return util_syserr(err, errno, "open %s", parent);
+        _cleanup_close_ int d = openat(pfd, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (d < 0)
+                return util_syserr(err, errno, "open %s", bundle);
+        if (read_file_at(d, MARKER, 2048, &marker, NULL) < 0 || strcmp(marker, id) != 0)
+                return husk_error_set(err, EPERM, "%s has no husk marker for %s: not removed",
+                                      bundle, id);
+        if (ret_parent)
+                *ret_parent = TAKE_FD(pfd);
+        return TAKE_FD(d);
+}
+
+int husk_image_container_owner(const char *bundle, const char *id,
+                               husk_image_container_owner_t *ret, husk_error_t *err)
+{
+        _cleanup_close_ int d = open_marked(bundle, id, NULL, err);
+        if (d == -EPERM) {
+                err->code = ENOENT; /* not a folder of ours: nothing of it to own */
+                return -ENOENT;
+        }
+        if (d < 0)
+                return d;
+        _cleanup_free_ char *text = NULL;
+        if (read_file_at(d, OWNER, 8192, &text, NULL) < 0)
+                return husk_error_set(err, ENOENT, "%s has no owner record", bundle);
+        char *nl = strchr(text, '\n'), *sp = strchr(text, ' ');
+        int pid = 0;
+        uint64_t start = 0;
+        if (!nl || !sp || sp > nl)
+                return husk_error_set(err, EINVAL, "%s/%s: malformed", bundle, OWNER);
+        *nl = *sp = '\0';
+        char *root = nl + 1;
+        root[strcspn(root, "\n")] = '\0';
+        if (parse_int(text, &pid) < 0 || pid <= 0 || parse_uint64(sp + 1, &start) < 0 ||
+            root[0] != '/')
+                return husk_error_set(err, EINVAL, "%s/%s: malformed", bundle, OWNER);
+        *ret = (husk_image_container_owner_t){
+                .pid = pid,
+                .alive = state_pid_alive(pid, start),
+                .service = faccessat(d, "service.json", F_OK, AT_SYMLINK_NOFOLLOW) == 0,
+                .root = xstrdup(root),
+        };
+        return 0;
+}
+
+void husk_image_container_owner_done(husk_image_container_owner_t *o)
+{
+        free(o->root);
+        *o = (husk_image_container_owner_t){ 0 };
+}
+
+int husk_image_prep_prune(const char *store, const char *id, size_t *ret_removed,
+                          husk_error_t *err)
+{
+        _cleanup_free_ char *cdir = xasprintf("%s/containers", store);
+        _cleanup_closedir_ DIR *d = opendir(cdir);
+        struct dirent *de;
+        size_t n = 0;
+        int ret = 0;
+        while (d && (de = readdir(d))) {
+                if (strncmp(de->d_name, ".prep-", 6) != 0)
+                        continue;
+                int pid = 0;
+                char *dash = strchr(de->d_name + 6, '-');
+                _cleanup_free_ char *num = dash ? xstrndup(de->d_name + 6,
+                                                           (size_t)(dash - de->d_name - 6))
+                                                : NULL;
+                /* Its maker (or a process that has its pid now) still runs: not a leftover. */
+                if (!num || parse_int(num, &pid) < 0 || pid <= 0 || kill(pid, 0) == 0 ||
+                    errno != ESRCH)
+                        continue;
+                _cleanup_free_ char *marker = NULL, *mp = xasprintf("%s/%s", de->d_name, MARKER);
+                if (id && (read_file_at(dirfd(d), mp, 2048, &marker, NULL) < 0 ||
+                           strcmp(marker, id) != 0))
+                        continue;
+                int r = rm_rf_at(dirfd(d), de->d_name); /* nothing is mounted before the rename */
+                if (r < 0 && ret == 0)
+                        ret = util_syserr(err, r, "remove %s/%s", cdir, de->d_name);
+                else if (r == 0)
+                        n++;
+        }
+        if (ret_removed)
+                *ret_removed = n;
+        return ret;
 }

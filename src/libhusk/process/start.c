@@ -4,6 +4,7 @@
  * husk: the child runs container_main() (init.c) on a copy of this process's memory. */
 #include "caps/caps.h"
 #include "cgroup/cgroup.h"
+#include "husk/image.h"
 #include "process/hooks.h"
 #include "process/process.h"
 #include "process/sync.h"
@@ -433,12 +434,35 @@ static int child_died(create_ctx *c, husk_error_t *err)
         return husk_error_set(err, ECHILD, "container init exited during setup");
 }
 
+/* The child died before READY: when its memory cgroup saw an OOM kill, that is why (a memory
+ * limit too small to start in), not the broken sync socket. Returns 0 when it was not that. */
+static int oom_at_start(create_ctx *c, husk_error_t *err)
+{
+        uint64_t n = 0;
+        if (!c->cg || cgroup_oom_kills(c->cg, &n) < 0 || n == 0)
+                return 0;
+        const config_resources *res = c->cfg->linux_.resources;
+        char lim[64] = "";
+        if (res && res->has_memory && res->memory.has_limit)
+                snprintf(lim, sizeof(lim), " of %lld bytes", (long long)res->memory.limit);
+        if (c->child > 0) {
+                /* Reap it here so the abort path has nothing left to wait for. */
+                kill_reap(&c->child);
+        }
+        return husk_error_set(err, ENOMEM, "the container was killed for lack of memory while "
+                              "starting (OOM kills in its cgroup: %llu): its memory "
+                              "limit%s is too small (%s: .linux.resources.memory.limit)",
+                              (unsigned long long)n, lim, c->config_path);
+}
+
 /* Serve the child's requests until SYNC_READY. */
 static int serve_child(create_ctx *c, uint64_t child_t[CHILD_T_COUNT], husk_error_t *err)
 {
         for (;;) {
                 sync_msg m;
                 int r = sync_recv(c->sync_host, &m);
+                if (r <= 0 && oom_at_start(c, err) < 0)
+                        return -ENOMEM;
                 if (r < 0)
                         return util_syserr(err, r, "sync: receive");
                 if (r == 0)
@@ -543,6 +567,24 @@ static int write_pid_file(const char *path, pid_t pid, husk_error_t *err)
         return 0;
 }
 
+static void cgroup_handle_freep(cgroup_handle **h)
+{
+        cgroup_handle_free(*h);
+        *h = NULL;
+}
+
+/* The teardown record (state.h): the planned cgroup, and the image container folder the
+ * config's annotation names (`husk run IMAGE`; checked against its marker when removed). */
+static int save_record(create_ctx *c, const cgroup_handle *cg, husk_error_t *err)
+{
+        _cleanup_free_ char *cgs = cg ? cgroup_serialize(cg) : NULL;
+        state_record rec = { .cgroup = cgs };
+        for (size_t i = 0; i < c->cfg->n_annotations; i++)
+                if (strcmp(c->cfg->annotations[i].key, HUSK_IMAGE_CONTAINER_ANNOTATION) == 0)
+                        rec.image_container = c->cfg->annotations[i].value;
+        return state_record_save(c->dirfd, c->o->id, &rec, err);
+}
+
 /* Steps 2-3 and the clone; then serve the child until READY and save the state. */
 static int create_container(create_ctx *c, husk_error_t *err)
 {
@@ -554,9 +596,19 @@ static int create_container(create_ctx *c, husk_error_t *err)
         husk_config *cfg = c->cfg;
         c->phase[HUSK_PHASE_PARSE] = now_ns() - t;
 
+        /* The cgroup is planned first and recorded with the state folder before it exists: a
+         * create killed from here on leaves a record that `delete --force` undoes. */
+        t = now_ns();
+        _cleanup_(cgroup_handle_freep) cgroup_handle *plan = NULL;
+        if ((r = cgroup_plan(o->id, cfg, &plan, err)) < 0)
+                return r;
         if ((r = state_dir_create(c->root, o->id, &c->dirfd, err)) < 0)
                 return r;
         c->state_made = true;
+        util_kill_point("create:state-dir");
+        if ((r = save_record(c, plan, err)) < 0)
+                return r;
+        util_kill_point("create:record");
         if (mkfifoat(c->dirfd, STATE_FIFO_NAME, 0600) < 0)
                 return util_syserr(err, errno, "mkfifo %s", STATE_FIFO_NAME);
         /* O_RDWR: opening does not block, and the child inherits a reader for `start`. */
@@ -564,9 +616,9 @@ static int create_container(create_ctx *c, husk_error_t *err)
         if (c->fifo_fd < 0)
                 return util_syserr(err, errno, "open %s", STATE_FIFO_NAME);
 
-        t = now_ns();
-        if ((r = cgroup_create(o->id, cfg, &c->cg, err)) < 0)
+        if ((r = cgroup_make(plan, cfg, err)) < 0)
                 return r;
+        c->cg = TAKE_PTR(plan);
         size_t others = cgroup_preexisting_procs(c->cg);
         if (others && c->g && c->g->warn) {
                 /* runc 1.1's warning (it refuses from 1.2 on) */
@@ -576,6 +628,7 @@ static int create_container(create_ctx *c, husk_error_t *err)
                 c->g->warn(msg);
         }
         c->phase[HUSK_PHASE_CGROUP] = now_ns() - t;
+        util_kill_point("create:cgroup");
         t = now_ns();
         if (cfg->linux_.seccomp) {
                 if ((r = seccomp_compile(cfg->linux_.seccomp, &c->sp, err)) < 0)
@@ -653,6 +706,7 @@ static int create_container(create_ctx *c, husk_error_t *err)
         if ((r = setup_child(c, in_cgroup, err)) < 0)
                 return r;
         c->phase[HUSK_PHASE_CLONE] = now_ns() - t;
+        util_kill_point("create:clone");
 
         t = now_ns();
         uint64_t child_t[CHILD_T_COUNT] = { 0 };
@@ -661,6 +715,7 @@ static int create_container(create_ctx *c, husk_error_t *err)
         c->phase[HUSK_PHASE_READY] = now_ns() - t;
         c->phase[HUSK_PHASE_MOUNTS] = child_t[CHILD_T_MOUNTS];
         c->phase[HUSK_PHASE_PIVOT] = child_t[CHILD_T_PIVOT];
+        util_kill_point("create:ready");
         if (cfg->process->terminal && c->master < 0 && c->console_fd >= 0)
                 return husk_error_set(err, EPROTO, "container did not send its pty");
 
@@ -672,6 +727,7 @@ static int create_container(create_ctx *c, husk_error_t *err)
         fill_state(c, &st, cg);
         if ((r = state_save(c->dirfd, &st, err)) < 0)
                 return r;
+        util_kill_point("create:saved");
         if (o->phase_ns)
                 memcpy(o->phase_ns, c->phase, sizeof(c->phase));
         return 0;
@@ -886,6 +942,8 @@ int husk_run(const husk_global_t *g, const husk_create_opts_t *o, int *ret_statu
                 sigprocmask(SIG_BLOCK, &set, &old);
         if (r == 0)
                 r = start_created(&c, err);
+        if (r == 0)
+                util_kill_point("run:started");
         pid_t pid = c.pid;
         _cleanup_close_ int master = TAKE_FD(c.master);
         /* A failed start kills the process and removes the cgroup and the state, as delete

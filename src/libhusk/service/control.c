@@ -161,6 +161,16 @@ int husk_service_rm(const husk_global_t *g, const char *store, const char *name,
         husk_service_info_t i = { 0 };
         _cleanup_close_ int fd = -1;
         int r = load(store, name, &fd, &i, err);
+        if (r == -ENOENT) {
+                /* Not a service: the folder of a foreground `husk run IMAGE` (killed, or still
+                 * running) is removed the same way. */
+                husk_error_t e2 = { 0 };
+                int r2 = svc_rm_folder(g, store, name, force, &e2);
+                if (r2 != 1) {
+                        *err = e2;
+                        return r2;
+                }
+        }
         if (r < 0)
                 return r;
         bool active = i.status != HUSK_SERVICE_EXITED &&

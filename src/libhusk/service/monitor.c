@@ -136,25 +136,46 @@ int husk_service_run(const husk_global_t *g, const husk_service_run_opts_t *o, h
                 return util_syserr(err, errno, "open %s", dir);
         if ((r = write_service(dirfd, g, o, err)) < 0)
                 return r;
+        util_kill_point("run-d:service");
         return svc_monitor_spawn(g, store, o->id, err);
 }
 
-/* Read the monitor's report: "OK" or "ERR CODE MESSAGE", NUL-terminated; EOF first means it
- * died. */
+/* Read the monitor's report: "OK" or "ERR CODE MESSAGE", NUL-terminated, after the
+ * intermediate's "M PID" (the monitor's pid); EOF first means it died. The container (forked
+ * by the monitor while the pipe was open) holds a write end until its execve, so a monitor
+ * killed before the start gives no EOF: its pid is checked while we wait. */
 static int read_report(int fd, husk_error_t *err)
 {
         char buf[HUSK_ERROR_MSG_MAX + 32];
         size_t n = 0;
+        pid_t mpid = 0;
         for (;;) {
+                struct pollfd p = { .fd = fd, .events = POLLIN };
+                int pr = poll(&p, 1, 200);
+                if (pr < 0 && errno == EINTR)
+                        continue;
+                if (pr == 0) {
+                        if (mpid > 0 && !state_pid_alive(mpid, 0))
+                                break;
+                        continue;
+                }
                 ssize_t k = read(fd, buf + n, sizeof(buf) - 1 - n);
                 if (k < 0 && errno == EINTR)
                         continue;
                 if (k <= 0)
                         break;
                 n += (size_t)k;
-                /* A report ends with a NUL: the container (forked while the pipe was open)
-                 * holds its write end until its execve, EOF would come only then. */
-                if (memchr(buf, '\0', n) || n == sizeof(buf) - 1)
+                char *z = memchr(buf, '\0', n);
+                if (z && strncmp(buf, "M ", 2) == 0) {
+                        int v = 0;
+                        if (parse_int(buf + 2, &v) == 0 && v > 0)
+                                mpid = v;
+                        size_t used = (size_t)(z - buf) + 1;
+                        memmove(buf, z + 1, n - used);
+                        n -= used;
+                        z = memchr(buf, '\0', n);
+                }
+                if (z || n == sizeof(buf) - 1)
                         break;
         }
         buf[n] = '\0';
@@ -202,8 +223,10 @@ int svc_monitor_spawn(const husk_global_t *g, const char *store, const char *id,
                         dprintf(p[1], "ERR %d fork the monitor: %s%c", errno, strerror(errno), '\0');
                         _exit(1);
                 }
-                if (m > 0)
+                if (m > 0) {
+                        dprintf(p[1], "M %d%c", (int)m, '\0');
                         _exit(0);
+                }
                 monitor_main(g, store, id, p[1]);
         }
         close(p[1]);
@@ -388,6 +411,7 @@ static int start_once(monitor_t *m, pid_t *ret_pid, int *ret_out, int *ret_err, 
         }
         *ret_pid = s->pid;
         state_free(s);
+        util_kill_point("monitor:started");
         (void)fcntl(ro, F_SETFL, O_NONBLOCK);
         (void)fcntl(re, F_SETFL, O_NONBLOCK);
         *ret_out = TAKE_FD(ro);

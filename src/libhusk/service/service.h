@@ -141,6 +141,12 @@ int svc_info_load(int dirfd, const char *store, const char *id, husk_service_inf
 /* husk_global_t for the root the container was run with (its service.json). */
 void svc_global_for(const husk_global_t *caller, const husk_service_info_t *i, husk_global_t *ret);
 
+/* ---- prune.c ---- */
+/* rm of STORE/containers/NAME made by a foreground `husk run IMAGE` (no service.json): its state
+ * (in the root it was made for) and folder. 1 (err untouched) when there is no such folder. */
+int svc_rm_folder(const husk_global_t *g, const char *store, const char *name, bool force,
+                  husk_error_t *err);
+
 /* ---- monitor (monitor.c) ---- */
 /* Fork the monitor for the prepared container in STORE/containers/ID (service.json written)
  * and wait for its first start. */

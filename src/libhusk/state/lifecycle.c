@@ -1,10 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Lifecycle commands that work from the saved state: state, list, kill, delete; plus spec and id
- * validation. Host side only. create/start/run live in src/libhusk/process/. */
+/* Lifecycle commands that work from the saved state: state, list, kill; plus spec and id
+ * validation. Host side only. create/start/run and delete (which also undoes what the layers
+ * above made: image roots, networks) live in src/libhusk/process/. */
 #include "cgroup/cgroup.h"
 #include "config/oci_config.h"
-#include "husk/image.h"
-#include "process/hooks.h"
 #include "state/state.h"
 #include "util/json.h"
 #include "util/util.h"
@@ -18,17 +17,10 @@
 #include <sys/syscall.h>
 
 #define ID_MAX_LEN 1024
-#define DELETE_WAIT_MS 10000
 
 static const char *root_of(const husk_global_t *g)
 {
         return g && g->root && g->root[0] ? g->root : state_default_root();
-}
-
-static void warn(const husk_global_t *g, const husk_error_t *e)
-{
-        if (g && g->warn)
-                g->warn(e->msg);
 }
 
 int husk_id_validate(const char *id, husk_error_t *err)
@@ -262,7 +254,7 @@ static int pidfd_checked(pid_t pid, uint64_t start_time)
 }
 
 /* Signal the process pid if it is still the one with start_time. -ESRCH when it is gone. */
-static int signal_pid(pid_t pid, uint64_t start_time, int signo)
+int state_signal_pid(pid_t pid, uint64_t start_time, int signo)
 {
         _cleanup_close_ int fd = pidfd_checked(pid, start_time);
 #ifdef SYS_pidfd_send_signal
@@ -282,7 +274,7 @@ static int signal_pid(pid_t pid, uint64_t start_time, int signo)
 }
 
 /* Wait until pid (with start_time) has exited; a zombie counts as exited. */
-static int wait_gone(pid_t pid, uint64_t start_time, int timeout_ms)
+int state_wait_gone(pid_t pid, uint64_t start_time, int timeout_ms)
 {
         _cleanup_close_ int fd = pidfd_checked(pid, start_time);
         if (fd == -ESRCH)
@@ -331,7 +323,7 @@ int husk_kill(const husk_global_t *g, const char *id, int signo, bool all, husk_
                 if (r >= 0 && h)
                         r = cgroup_kill_all(h, signo, err);
                 else if (r >= 0 && st != HUSK_STATUS_STOPPED)
-                        r = signal_pid(s->pid, s->pid_start_time, signo);
+                        r = state_signal_pid(s->pid, s->pid_start_time, signo);
                 cgroup_handle_free(h);
                 if (r < 0 && r != -ESRCH && !err->msg[0])
                         util_syserr(err, r, "kill container %s", id);
@@ -342,7 +334,7 @@ int husk_kill(const husk_global_t *g, const char *id, int signo, bool all, husk_
                 state_free(s);
                 return husk_error_set(err, ESRCH, "container not running");
         }
-        r = signal_pid(s->pid, s->pid_start_time, signo);
+        r = state_signal_pid(s->pid, s->pid_start_time, signo);
         state_free(s);
         if (r == -ESRCH)
                 return husk_error_set(err, ESRCH, "container not running");
@@ -375,149 +367,6 @@ int husk_ps(const husk_global_t *g, const char *id, pid_t **ret_pids, size_t *re
         cgroup_handle_free(h);
         state_free(s);
         return r;
-}
-
-/* ---------------- delete ---------------- */
-
-/* SIGKILL the container's processes and wait for init to be gone. */
-static int stop_container(const husk_state *s, husk_status_t st, husk_error_t *err)
-{
-        cgroup_handle *h = NULL;
-        int r = open_cgroup(s, &h, err);
-        if (r < 0)
-                return r;
-        if (h && !s->new_pidns)
-                (void)cgroup_kill_all(h, SIGKILL, err); /* init is signalled below anyway */
-        r = signal_pid(s->pid, s->pid_start_time, SIGKILL);
-        /* A frozen process does not act on SIGKILL until thawed. */
-        if (h && st == HUSK_STATUS_PAUSED)
-                (void)cgroup_freeze(h, false, err); /* failure shows up as the timeout below */
-        cgroup_handle_free(h);
-        if (r < 0 && r != -ESRCH)
-                return util_syserr(err, r, "kill container %s", s->id);
-        r = wait_gone(s->pid, s->pid_start_time, DELETE_WAIT_MS);
-        if (r < 0)
-                return util_syserr(err, r, "wait for container %s (pid %d) to exit", s->id,
-                                   (int)s->pid);
-        husk_error_clear(err);
-        return 0;
-}
-
-/* poststop hooks: failures are warnings only (runtime-spec: "the runtime MUST log a warning"). */
-static void run_poststop(const husk_global_t *g, const husk_state *s)
-{
-        husk_error_t e = { 0 };
-        _cleanup_free_ char *text = NULL;
-        size_t len = 0;
-        husk_config *cfg = NULL;
-        if (!s->has_poststop || !s->config_path)
-                return;
-        int r = read_file_at(AT_FDCWD, s->config_path, 16 * 1024 * 1024, &text, &len);
-        if (r < 0) {
-                util_syserr(&e, r, "poststop hooks: read %s", s->config_path);
-                warn(g, &e);
-                return;
-        }
-        if (config_parse(text, len, s->config_path, &cfg, &e) < 0) {
-                husk_error_prefix(&e, "poststop hooks");
-                warn(g, &e);
-                return;
-        }
-        _cleanup_free_ char *json = state_to_json(s, HUSK_STATUS_STOPPED, false);
-        if (hooks_run(&cfg->hooks, HOOK_POSTSTOP, json, &e) < 0)
-                warn(g, &e);
-        config_free(cfg);
-}
-
-/* A container made by `husk run IMAGE`: its overlay root and folder go with it. */
-static void remove_image_root(const husk_global_t *g, const char *id, const husk_state *s)
-{
-        husk_error_t e = { 0 };
-        for (size_t i = 0; i < s->n_annotations; i++) {
-                const config_kv *a = &s->annotations[i];
-                if (strcmp(a->key, HUSK_IMAGE_CONTAINER_ANNOTATION) != 0 || !a->value ||
-                    !s->bundle || strcmp(a->value, s->bundle) != 0)
-                        continue;
-                if (husk_image_container_remove(s->bundle, id, &e) < 0 && e.code != ENOENT)
-                        warn(g, &e);
-        }
-}
-
-static int remove_container(const husk_global_t *g, const char *id, const husk_state *s,
-                            bool keep_bundle, husk_error_t *err)
-{
-        cgroup_handle *h = NULL;
-        husk_error_t e = { 0 };
-        if (s && open_cgroup(s, &h, &e) == 0 && h) {
-                if (cgroup_destroy(h, &e) < 0) {
-                        husk_error_prefix(&e, "delete %s: remove cgroup", id);
-                        warn(g, &e);
-                }
-        } else if (e.msg[0]) {
-                warn(g, &e);
-        }
-        cgroup_handle_free(h);
-        if (s)
-                run_poststop(g, s);
-        if (s && !keep_bundle)
-                remove_image_root(g, id, s);
-        return state_dir_remove(root_of(g), id, err);
-}
-
-static int delete_container(const husk_global_t *g, const char *id, bool force, bool keep_bundle,
-                            husk_error_t *err)
-{
-        _cleanup_close_ int fd = -1;
-        int r = husk_id_validate(id, err);
-        if (r < 0)
-                return r;
-        r = state_dir_open(root_of(g), id, &fd, err);
-        if (r == -ENOENT && force) {
-                husk_error_clear(err);
-                return 0;
-        }
-        if (r < 0)
-                return r;
-        husk_state *s = NULL;
-        husk_status_t st = HUSK_STATUS_STOPPED;
-        r = state_load(fd, &s, err);
-        if (r == -ENOENT) {
-                /* Left by a create that died before saving any state (we hold the lock, so no
-                 * create is in progress): nothing runs, remove the dir. */
-                husk_error_clear(err);
-                return state_dir_remove(root_of(g), id, err);
-        }
-        if (r < 0) {
-                if (!force)
-                        return husk_error_prefix(err, "delete %s", id);
-                husk_error_clear(err);
-                /* Unreadable state: the cgroup path it recorded is lost; the default one is
-                 * where it is unless the config named another. */
-                husk_error_t e = { 0 };
-                if (cgroup_remove_default_if_empty(id, &e) < 0)
-                        warn(g, &e);
-                return state_dir_remove(root_of(g), id, err);
-        }
-        r = state_status(fd, s, &st, err);
-        if (r >= 0 && !force && (st == HUSK_STATUS_RUNNING || st == HUSK_STATUS_PAUSED))
-                r = husk_error_set(err, EBUSY, "cannot delete container %s that is not stopped: %s",
-                                   id, husk_status_name(st));
-        if (r >= 0 && st != HUSK_STATUS_STOPPED && st != HUSK_STATUS_CREATING)
-                r = stop_container(s, st, err);
-        if (r >= 0)
-                r = remove_container(g, id, s, keep_bundle, err);
-        state_free(s);
-        return r;
-}
-
-int husk_delete(const husk_global_t *g, const char *id, bool force, husk_error_t *err)
-{
-        return delete_container(g, id, force, false, err);
-}
-
-int husk_delete_keep_bundle(const husk_global_t *g, const char *id, bool force, husk_error_t *err)
-{
-        return delete_container(g, id, force, true, err);
 }
 
 /* ---------------- spec ---------------- */

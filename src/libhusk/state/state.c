@@ -435,6 +435,61 @@ void state_free(husk_state *s)
         free(s);
 }
 
+/* ---------------- teardown record ---------------- */
+
+int state_record_save(int dirfd, const char *id, const state_record *r, husk_error_t *err)
+{
+        json_writer *w = json_writer_new(false);
+        json_obj_begin(w);
+        json_kv_str(w, "id", id);
+        if (r->cgroup)
+                json_kv_str(w, "cgroup", r->cgroup);
+        if (r->image_container)
+                json_kv_str(w, "imageContainer", r->image_container);
+        json_obj_end(w);
+        _cleanup_free_ char *doc = json_writer_finish(w);
+        int e = write_file_atomic_at(dirfd, STATE_RECORD_NAME, doc, strlen(doc), 0600);
+        if (e < 0)
+                return util_syserr(err, e, "write the teardown record of container %s", id);
+        return 0;
+}
+
+int state_record_load(int dirfd, state_record *ret, husk_error_t *err)
+{
+        _cleanup_free_ char *text = NULL;
+        size_t len = 0;
+        int r = read_file_at(dirfd, STATE_RECORD_NAME, STATE_MAX_SIZE, &text, &len);
+        if (r == -ENOENT)
+                return r;
+        if (r < 0)
+                return util_syserr(err, r, "read %s", STATE_RECORD_NAME);
+        json_value *v = NULL;
+        char why[128];
+        if (json_parse(text, len, &v, why, sizeof(why)) < 0)
+                return husk_error_set(err, EINVAL, "%s: %s", STATE_RECORD_NAME, why);
+        const char *cg = json_get_str(v, "cgroup"), *ic = json_get_str(v, "imageContainer");
+        *ret = (state_record){ .cgroup = cg ? xstrdup(cg) : NULL,
+                               .image_container = ic ? xstrdup(ic) : NULL };
+        json_value_free(v);
+        return 0;
+}
+
+void state_record_done(state_record *r)
+{
+        free(r->cgroup);
+        free(r->image_container);
+        *r = (state_record){ 0 };
+}
+
+bool state_dir_busy(const char *root, const char *id)
+{
+        _cleanup_close_ int rootfd = -1, fd = -1;
+        char name[STATE_DIR_NAME_SIZE];
+        if (open_id_dir(root, id, name, &rootfd, &fd, NULL) != 0)
+                return false;
+        return flock(fd, LOCK_EX | LOCK_NB) < 0 && errno == EWOULDBLOCK;
+}
+
 /* ---------------- status ---------------- */
 
 /* Reads /proc/PID/stat: the state letter (field 3) and the start time (field 22). */

@@ -60,6 +60,27 @@ void state_write_json(struct json_writer *w, const husk_state *s, husk_status_t 
 /* Start time (field 22 of /proc/PID/stat), or 0 when the process does not exist. */
 uint64_t state_proc_start_time(pid_t pid);
 
+/* ---- the teardown record ----
+ * ROOT/ID/teardown.json says what a container needs undone, written before the first resource
+ * exists (create: before its cgroup is made), so `delete --force` and `system prune` can undo a
+ * create that was killed before state.json was saved. */
+#define STATE_RECORD_NAME "teardown.json"
+typedef struct state_record {
+        char *cgroup;          /* cgroup_serialize() form of the planned cgroup, or NULL */
+        char *image_container; /* STORE/containers/ID made by `husk run IMAGE`, or NULL */
+} state_record;
+int state_record_save(int dirfd, const char *id, const state_record *r, husk_error_t *err);
+/* -ENOENT (err untouched) when there is no record. */
+int state_record_load(int dirfd, state_record *ret, husk_error_t *err);
+void state_record_done(state_record *r);
+/* The state folder of id is locked by a running command (create, delete): non-blocking probe. */
+bool state_dir_busy(const char *root, const char *id);
+
+/* Signal pid if it is still the process with start_time (a pidfd pins it). -ESRCH when gone. */
+int state_signal_pid(pid_t pid, uint64_t start_time, int signo);
+/* Wait until pid (with start_time) has exited (a zombie counts); -ETIMEDOUT after timeout_ms. */
+int state_wait_gone(pid_t pid, uint64_t start_time, int timeout_ms);
+
 /* ---- additions (state module owner) ---- */
 /* The name of ID's folder under ROOT: the id itself up to 200 characters, else a prefix of it plus
  * its SHA-256 (ids may be 1024 characters, file names only 255). */

@@ -316,7 +316,8 @@ static void add_container_pins(store_t *s, image_record_t **v, size_t *n)
 
 /* Removes entries of folder sub that no image uses. A layer is first renamed into tmp/ and only
  * then deleted, so an interrupted prune never leaves a half-deleted layer under layers/. */
-static size_t sweep(store_t *s, const char *sub, image_record_t *v, size_t n, bool layer)
+static size_t sweep(store_t *s, const char *sub, image_record_t *v, size_t n, bool layer,
+                    husk_error_t *err)
 {
         size_t removed = 0;
         _cleanup_close_ int dfd = openat(s->fd, sub, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -346,9 +347,13 @@ static size_t sweep(store_t *s, const char *sub, image_record_t *v, size_t n, bo
                 char gone[128];
                 snprintf(gone, sizeof(gone), "prune-%s", hex);
                 if (renameat(dfd, de->d_name, tmp, gone) == 0) {
-                        (void)rm_rf_at(tmp, gone); /* a leftover is cleaned with tmp/ */
                         (void)unlinkat(locks, hex, 0);
-                        removed++;
+                        removed++; /* no longer a layer: out of layers/ */
+                        int r = rm_rf_at(tmp, gone);
+                        /* What stays in tmp/ goes with the next clean; the first failure is
+                         * reported, so prune never claims a removal it did not make. */
+                        if (r < 0 && err && !err->code)
+                                util_syserr(err, -r, "remove %s/tmp/%s", s->path, gone);
                 }
         }
         return removed;
@@ -370,13 +375,18 @@ int husk_image_prune(const husk_image_opts_t *o, size_t *ret_layers_removed, hus
         }
         store_clean_tmp(&s);
         add_container_pins(&s, &v, &n);
-        size_t layers = sweep(&s, "layers", v, n, true);
-        (void)sweep(&s, "configs", v, n, false);
+        husk_error_t serr = { 0 };
+        size_t layers = sweep(&s, "layers", v, n, true, &serr);
+        (void)sweep(&s, "configs", v, n, false, NULL);
         store_clean_tmp(&s);
         image_records_free(v, n);
         store_close(&s);
         if (ret_layers_removed)
                 *ret_layers_removed = layers;
+        if (serr.code) {
+                *err = serr;
+                return -serr.code;
+        }
         return 0;
 }
 

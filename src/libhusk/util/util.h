@@ -79,6 +79,11 @@ int write_file_at(int dirfd, const char *path, const char *data);
 int write_file_atomic_at(int dirfd, const char *path, const char *data, size_t len, mode_t mode);
 /* mkdir -p of an absolute host path (not for paths inside a container rootfs). */
 int mkdir_p(const char *path, mode_t mode);
+/* rm -rf of dirfd/name without following symlinks or entering mounts (-EXDEV), at any depth
+ * with a bounded number of open fds (util/rmrf.c). 0 when name is gone, else the first error. */
+int rm_rf_at(int dirfd, const char *name);
+/* Test only: raise SIGKILL when $HUSK_TEST_KILL_AT names this phase (tests/integration/killed.sh). */
+void util_kill_point(const char *phase);
 /* Monotonic clock in nanoseconds (for --debug timings). */
 uint64_t now_ns(void);
 /* RFC 3339 UTC time with nanoseconds, e.g. 2026-11-29T01:32:44.247963276Z, into buf (>= 40). */
