@@ -53,4 +53,12 @@ isnt "$rc" "0" "a hook past its timeout fails the run"
 like "$err" "timed out after 1 s" "the error says the hook timed out"
 ok $([ $((t1 - t0)) -lt 10 ]; echo $?) "the timeout is enforced ($((t1 - t0)) s)"
 ok $(pgrep -f '^sleep 30$' >/dev/null; [ $? -ne 0 ]; echo $?) "the timed-out hook is gone"
+# poststop: a failing hook is a warning, and the hooks after it still run (runtime-spec; crun; the
+# runtime-tools program poststop_fail). husk stopped at the first failure.
+b5=$(new_bundle)
+cfg "$b5" --arg m "$T/ps-second" '.hooks.poststop = [{path:"/bin/false"}, {path:"/bin/sh", args:["sh","-c","touch \($m)"]}]'
+err=$(run_in "$b5" c5 /bin/true 2>&1 >/dev/null)
+ok $? "a failing poststop hook does not fail the run"
+like "$err" "warning: .*poststop\[0\]" "it is reported as a warning naming the hook"
+[ -e "$T/ps-second" ]; ok $? "the next poststop hook still ran"
 done_testing

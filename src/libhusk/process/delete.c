@@ -31,6 +31,11 @@ static void warn(const husk_global_t *g, const husk_error_t *e)
                 g->warn(e->msg);
 }
 
+static void warn_hook(void *g, const husk_error_t *e)
+{
+        warn(g, e);
+}
+
 static int open_cgroup(const husk_state *s, cgroup_handle **ret, husk_error_t *err)
 {
         *ret = NULL;
@@ -84,8 +89,8 @@ static void run_poststop(const husk_global_t *g, const husk_state *s)
                 return;
         }
         _cleanup_free_ char *json = state_to_json(s, HUSK_STATUS_STOPPED, false);
-        if (hooks_run(&cfg->hooks, HOOK_POSTSTOP, json, &e) < 0)
-                warn(g, &e);
+        /* runtime-spec: a failing poststop hook is a warning, and the remaining hooks run. */
+        (void)hooks_run_each(&cfg->hooks, HOOK_POSTSTOP, json, warn_hook, (void *)g);
         config_free(cfg);
 }
 

@@ -314,6 +314,22 @@ int hooks_run_ex(const config_hooks *h, config_hook_kind kind, const char *state
         return 0;
 }
 
+size_t hooks_run_each(const config_hooks *h, config_hook_kind kind, const char *state_json,
+                      void (*warn)(void *ctx, const husk_error_t *err), void *ctx)
+{
+        const hooks_opts o = { .cwd_fd = -1, .default_env = hooks_kind_on_host(kind) ? environ : NULL };
+        size_t failed = 0;
+        for (size_t i = 0; kind < HOOK_KIND_COUNT && i < h->n_hooks[kind]; i++) {
+                husk_error_t e = { 0 };
+                if (run_one(&h->hooks[kind][i], &o, hooks_kind_name(kind), i,
+                            state_json ? state_json : "", &e) < 0) {
+                        failed++;
+                        warn(ctx, &e);
+                }
+        }
+        return failed;
+}
+
 int hooks_run(const config_hooks *h, config_hook_kind kind, const char *state_json,
               husk_error_t *err)
 {

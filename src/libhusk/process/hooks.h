@@ -19,6 +19,11 @@ int hooks_run(const config_hooks *h, config_hook_kind kind, const char *state_js
               husk_error_t *err);
 int hooks_run_ex(const config_hooks *h, config_hook_kind kind, const char *state_json,
                  const hooks_opts *o, husk_error_t *err);
+/* Every hook of one kind, in order, even after one fails (poststop: runtime-spec says a failing
+ * hook is logged as a warning and the remaining hooks run); each failure goes to warn(ctx, err).
+ * Returns how many failed. Host side, the caller's cwd and environment, as hooks_run. */
+size_t hooks_run_each(const config_hooks *h, config_hook_kind kind, const char *state_json,
+                      void (*warn)(void *ctx, const husk_error_t *err), void *ctx);
 /* true for the kinds that run on the host side. */
 bool hooks_kind_on_host(config_hook_kind kind);
 const char *hooks_kind_name(config_hook_kind kind);
