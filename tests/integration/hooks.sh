@@ -44,7 +44,7 @@ like "$err" "boom-from-hook" "the error carries the hook's stderr"
 
 # A hook past its timeout is killed.
 b3=$(new_bundle)
-cfg "$b3" '.hooks.prestart = [{path:"/bin/sleep", args:["sleep","30"], timeout:1}]'
+cfg "$b3" '.hooks.prestart = [{path:"/bin/sleep", args:["sleep","37.25"], timeout:1}]'
 t0=$(date +%s)
 err=$(run_in "$b3" c3 /bin/true 2>&1 >/dev/null)
 rc=$?
@@ -52,7 +52,7 @@ t1=$(date +%s)
 isnt "$rc" "0" "a hook past its timeout fails the run"
 like "$err" "timed out after 1 s" "the error says the hook timed out"
 ok $([ $((t1 - t0)) -lt 10 ]; echo $?) "the timeout is enforced ($((t1 - t0)) s)"
-ok $(pgrep -f '^sleep 30$' >/dev/null; [ $? -ne 0 ]; echo $?) "the timed-out hook is gone"
+ok $(pgrep -f '^sleep 37.25$' >/dev/null; [ $? -ne 0 ]; echo $?) "the timed-out hook is gone"
 # poststop: a failing hook is a warning, and the hooks after it still run (runtime-spec; crun; the
 # runtime-tools program poststop_fail). husk stopped at the first failure.
 b5=$(new_bundle)
