@@ -72,7 +72,7 @@ fi
 # a volume bound from a shared host mount reaches the host (Kubernetes Bidirectional).
 mkdir -p "$T/vol"
 mount --bind "$T/vol" "$T/vol" && mount --make-shared "$T/vol"
-b=$(new_bundle)
+b=$(new_bundle_rw) # a new mount point: never in the shared image
 cfg "$b" --arg v "$T/vol" '.linux.rootfsPropagation = "rshared"
         | .mounts += [{"destination": "/vol", "type": "bind", "source": $v, "options": ["rbind", "rshared"]}]
         | .process.args = ["/bin/sh", "-c", "mkdir -p /vol/sub && mount -t tmpfs -o size=1m tmpfs /vol/sub && echo in > /vol/sub/f && echo mounted"]
@@ -139,7 +139,7 @@ mkdir -p "$T/secret/data"
 chmod 0700 "$T/secret"
 echo hello > "$T/secret/data/f"
 chown 0:0 "$T/secret/data/f"
-b=$(new_bundle)
+b=$(new_bundle_rw) # a new mount point: never in the shared image
 cfg "$b" --arg s "$T/secret/data" '.mounts += [{"destination": "/idm", "type": "bind", "source": $s,
             "options": ["rbind"], "uidMappings": [{"containerID": 0, "hostID": 1234, "size": 1}],
             "gidMappings": [{"containerID": 0, "hostID": 4321, "size": 1}]}]'
@@ -165,7 +165,7 @@ like "$out" "uidMappings/gidMappings need a bind mount" "idmapped non-bind mount
 
 # ---- /dev as a read-only tmpfs: the mount points under it (/dev/pts, /dev/shm), the devices and
 # /dev/console are made first, then /dev becomes read-only (as runc does; husk failed with EROFS).
-b=$(new_bundle)
+b=$(new_bundle_rw) # a new mount point: never in the shared image
 cfg "$b" '.mounts |= map(if .destination == "/dev" then .options += ["ro"] else . end)
         | .mounts += [{"destination": "/ro", "type": "tmpfs", "source": "tmpfs", "options": ["ro", "mode=711"]}]'
 out=$(run_in "$b" d1 /bin/sh -c 'touch /dev/x 2>/dev/null || echo dev-ro; touch /ro/x 2>/dev/null || echo ro-ro
@@ -217,17 +217,17 @@ like "$out" "permission denied" "pivot, user namespace: the same is denied"
 
 # ---- tmpfs mode= is the mode of the mount's root, plain, read-only, with tmpcopyup, and in a user
 # namespace (a regression guard: the issue's case was not reproduced on this host).
-b=$(new_bundle)
-cfg "$b" '.mounts += [{"destination": "/m1", "type": "tmpfs", "source": "tmpfs", "options": ["mode=700"]},
-          {"destination": "/m2", "type": "tmpfs", "source": "tmpfs", "options": ["ro", "mode=0711"]},
+b=$(new_bundle) # mount points the image has: nothing is created in the shared image
+cfg "$b" '.mounts += [{"destination": "/home", "type": "tmpfs", "source": "tmpfs", "options": ["mode=700"]},
+          {"destination": "/root", "type": "tmpfs", "source": "tmpfs", "options": ["ro", "mode=0711"]},
           {"destination": "/etc", "type": "tmpfs", "source": "tmpfs", "options": ["mode=750", "tmpcopyup"]},
           {"destination": "/tmp", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "strictatime", "mode=755", "size=1k"]}]'
-out=$(run_in "$b" t1 /bin/sh -c 'stat -c %a /m1 /m2 /etc /tmp' 2>&1)
+out=$(run_in "$b" t1 /bin/sh -c 'stat -c %a /home /root /etc /tmp' 2>&1)
 is "$(echo $out)" "700 711 750 755" "tmpfs mode= applied to the mount's root"
 cfg "$b" '.linux.namespaces += [{"type": "user"}]
         | .linux.uidMappings = [{"containerID": 0, "hostID": 100000, "size": 65536}]
         | .linux.gidMappings = [{"containerID": 0, "hostID": 100000, "size": 65536}]
-        | .mounts |= map(select(.destination != "/m1" and .destination != "/m2"))'
+        | .mounts |= map(select(.destination != "/home" and .destination != "/root"))'
 out=$(run_in "$b" t2 /bin/sh -c 'stat -c %a /etc /tmp' 2>&1)
 is "$(echo $out)" "750 755" "tmpfs mode= applied in a user namespace"
 

@@ -125,6 +125,11 @@ leaked_procs() {
 }
 leaked_state() { find "$HUSK_TEST_ROOT" -mindepth 1 -maxdepth 1 2>/dev/null; }
 
+# The shared image (new_bundle) must stay as images/busybox.sh made it: a test whose mount
+# destinations are missing there uses new_bundle_rw (husk creates mount points in the root), or
+# the next image built from it (image_run.sh's reproducibility check) differs.
+_image_top() { ls -A "$HUSK_IMAGE" 2>/dev/null | tr '\n' ' '; }
+_image_before=$(_image_top)
 _cleanup() {
         if [ -z "${_tap_skipped:-}" ]; then
                 for d in "$HUSK_TEST_ROOT"/*/; do
@@ -137,6 +142,8 @@ _cleanup() {
                 if [ -n "$_p" ]; then fail "no stray container processes" "$_p"; else pass "no stray container processes"; fi
                 _s=$(leaked_state)
                 if [ -n "$_s" ]; then fail "no leftover state" "$_s"; else pass "no leftover state"; fi
+                _i=$(_image_top)
+                if [ "$_i" != "$_image_before" ]; then fail "the shared image is unchanged" "top level before: $_image_before; after: $_i"; else pass "the shared image is unchanged"; fi
                 echo "1..$_tap_n"
         fi
         for p in $(leaked_procs | cut -d' ' -f1); do kill -9 "$p" 2>/dev/null; done
