@@ -163,8 +163,12 @@ int svc_time_parse(const char *s, int64_t *ret_ns)
         }
         if (*p)
                 return -EINVAL;
-        int64_t secs = days * 86400 + h * 3600 + mi * 60 + sec - off;
-        *ret_ns = secs * 1000000000 + frac;
+        int64_t secs = days * 86400 + h * 3600 + mi * 60 + sec - off, ns;
+        /* Nanoseconds in an int64_t reach the years 1677..2262 only (a later date overflowed). */
+        if (__builtin_mul_overflow(secs, (int64_t)1000000000, &ns) ||
+            __builtin_add_overflow(ns, frac, &ns))
+                return -EINVAL;
+        *ret_ns = ns;
         return 0;
 }
 
@@ -201,9 +205,9 @@ static int parse_duration(const char *s, int64_t *ret_ns)
                                 mult = units[i].ns;
                         }
                 }
-                if (!ul || v * (double)mult > 9e18)
+                if (!ul || v * (double)mult > 9e18 ||
+                    __builtin_add_overflow(total, (int64_t)(v * (double)mult), &total))
                         return -EINVAL;
-                total += (int64_t)(v * (double)mult);
                 p += ul;
         }
         *ret_ns = total;
@@ -222,7 +226,9 @@ int svc_since_parse(const char *s, int64_t now_ns, int64_t *ret_ns)
         const char *p = s;
         int64_t days;
         if (parse_date(&p, &days) == 0 && !*p) {
-                *ret_ns = days * 86400 * 1000000000;
+                if (__builtin_mul_overflow(days, (int64_t)86400 * 1000000000, &v))
+                        return -EINVAL;
+                *ret_ns = v;
                 return 0;
         }
         if (parse_int64(s, &v) == 0 && v >= 0 && v < 1LL << 33) {
