@@ -139,6 +139,7 @@ int main(int argc, char **argv)
                         fprintf(tap, "not ok %zu - %s: not a readable file under %u bytes\n", i + 1,
                                 shown(l.v[i]), FUZZ_MAX_INPUT);
                         bad = 1;
+                        free(l.v[i]);
                         continue;
                 }
                 LLVMFuzzerTestOneInput(buf, len);

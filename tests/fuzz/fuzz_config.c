@@ -26,7 +26,8 @@ static void plan_devices(const husk_config *c)
         config_device_rule *extra = NULL, *rules = NULL;
         size_t n_extra = 0, n = 0;
         cgroup_devices_to_rules(c->linux_.devices, c->linux_.n_devices, &extra, &n_extra);
-        cgroup_device_rules(r ? r->devices : NULL, r ? r->n_devices : 0, extra, n_extra, &rules, &n);
+        cgroup_device_rules(r ? r->devices : NULL, r ? r->n_devices : 0, extra, n_extra, &rules,
+                            &n);
         if (n == 0 || rules[0].type != 'a')
                 fuzz_fail("device rules do not start with an all-devices reset (%zu rules)", n);
         char line[64];

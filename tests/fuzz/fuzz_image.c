@@ -31,7 +31,8 @@ static char *substitute(const char *s, size_t len, size_t self, char hex[][DIGES
         if (!out)
                 abort();
         for (size_t i = 0; i < len;) {
-                if (i + 2 < len && s[i] == '@' && s[i + 2] == '@' && s[i + 1] >= '1' && s[i + 1] <= '7') {
+                if (i + 2 < len && s[i] == '@' && s[i + 2] == '@' && s[i + 1] >= '1' &&
+                    s[i + 1] <= '7') {
                         size_t k = (size_t)(s[i + 1] - '0');
                         if (k > self && k < n) {
                                 memcpy(out + o, hex[k], DIGEST_HEX_LEN);
@@ -59,7 +60,8 @@ static void check_plans(const image_source_t *src, image_plan_t *v, size_t n)
                 char *text = NULL;
                 size_t len = 0;
                 husk_error_t err = { 0 };
-                if (image_source_read(src, v[i].config_path, v[i].config_hex, &text, &len, &err) < 0)
+                if (image_source_read(src, v[i].config_path, v[i].config_hex, &text, &len,
+                                      &err) < 0)
                         continue;
                 image_config_t c = { 0 };
                 if (image_config_parse(text, "config", &c, &err) == 0)

@@ -22,7 +22,8 @@ int main(void)
         int64_t v = 0;
         const int64_t now = 1700000000000000000LL;
         printf("1..7\n");
-        is(svc_time_parse("9999-12-31T23:59:59Z", &v) < 0, "year 9999 refused (overflows int64 ns)");
+        is(svc_time_parse("9999-12-31T23:59:59Z", &v) < 0,
+           "year 9999 refused (overflows int64 ns)");
         is(svc_time_parse("2262-04-11T23:47:17Z", &v) < 0, "one second past int64 ns refused");
         is(svc_time_parse("2262-04-11T23:47:16.854775807Z", &v) == 0 && v == INT64_MAX,
            "the last representable nanosecond parses");
