@@ -360,17 +360,26 @@ int svc_size_parse(const char *s, uint64_t *ret)
 
 /* ---- status ---- */
 
+/* now - then, saturated: the times come from records a crash or a hand may have damaged. */
+static int64_t elapsed(int64_t now, int64_t then)
+{
+        int64_t d;
+        if (__builtin_sub_overflow(now, then, &d))
+                return then < 0 ? INT64_MAX : INT64_MIN;
+        return d;
+}
+
 void svc_status_text(const husk_service_info_t *i, int64_t now, char *buf, size_t len)
 {
         char d[48];
         switch (i->status) {
         case HUSK_SERVICE_RUNNING:
         case HUSK_SERVICE_PAUSED:
-                svc_human_duration(now - i->started, d, sizeof(d));
+                svc_human_duration(elapsed(now, i->started), d, sizeof(d));
                 snprintf(buf, len, "Up %s%s", d, i->status == HUSK_SERVICE_PAUSED ? " (Paused)" : "");
                 return;
         case HUSK_SERVICE_RESTARTING:
-                svc_human_duration(now - i->finished, d, sizeof(d));
+                svc_human_duration(elapsed(now, i->finished), d, sizeof(d));
                 snprintf(buf, len, "Restarting (%d) %s ago", i->exit_code, d);
                 return;
         case HUSK_SERVICE_STOPPING:
@@ -381,7 +390,7 @@ void svc_status_text(const husk_service_info_t *i, int64_t now, char *buf, size_
                         snprintf(buf, len, "Exited (unknown)");
                         return;
                 }
-                svc_human_duration(now - i->finished, d, sizeof(d));
+                svc_human_duration(elapsed(now, i->finished), d, sizeof(d));
                 snprintf(buf, len, "Exited (%d) %s ago", i->exit_code, d);
                 return;
         default:
