@@ -163,8 +163,12 @@ int svc_time_parse(const char *s, int64_t *ret_ns)
         }
         if (*p)
                 return -EINVAL;
-        int64_t secs = days * 86400 + h * 3600 + mi * 60 + sec - off;
-        *ret_ns = secs * 1000000000 + frac;
+        int64_t secs = days * 86400 + h * 3600 + mi * 60 + sec - off, ns;
+        /* Nanoseconds in an int64_t reach the years 1677..2262 only (a later date overflowed). */
+        if (__builtin_mul_overflow(secs, (int64_t)1000000000, &ns) ||
+            __builtin_add_overflow(ns, frac, &ns))
+                return -EINVAL;
+        *ret_ns = ns;
         return 0;
 }
 
@@ -201,9 +205,9 @@ static int parse_duration(const char *s, int64_t *ret_ns)
                                 mult = units[i].ns;
                         }
                 }
-                if (!ul || v * (double)mult > 9e18)
+                if (!ul || v * (double)mult > 9e18 ||
+                    __builtin_add_overflow(total, (int64_t)(v * (double)mult), &total))
                         return -EINVAL;
-                total += (int64_t)(v * (double)mult);
                 p += ul;
         }
         *ret_ns = total;
@@ -222,7 +226,9 @@ int svc_since_parse(const char *s, int64_t now_ns, int64_t *ret_ns)
         const char *p = s;
         int64_t days;
         if (parse_date(&p, &days) == 0 && !*p) {
-                *ret_ns = days * 86400 * 1000000000;
+                if (__builtin_mul_overflow(days, (int64_t)86400 * 1000000000, &v))
+                        return -EINVAL;
+                *ret_ns = v;
                 return 0;
         }
         if (parse_int64(s, &v) == 0 && v >= 0 && v < 1LL << 33) {
@@ -354,17 +360,26 @@ int svc_size_parse(const char *s, uint64_t *ret)
 
 /* ---- status ---- */
 
+/* now - then, saturated: the times come from records a crash or a hand may have damaged. */
+static int64_t elapsed(int64_t now, int64_t then)
+{
+        int64_t d;
+        if (__builtin_sub_overflow(now, then, &d))
+                return then < 0 ? INT64_MAX : INT64_MIN;
+        return d;
+}
+
 void svc_status_text(const husk_service_info_t *i, int64_t now, char *buf, size_t len)
 {
         char d[48];
         switch (i->status) {
         case HUSK_SERVICE_RUNNING:
         case HUSK_SERVICE_PAUSED:
-                svc_human_duration(now - i->started, d, sizeof(d));
+                svc_human_duration(elapsed(now, i->started), d, sizeof(d));
                 snprintf(buf, len, "Up %s%s", d, i->status == HUSK_SERVICE_PAUSED ? " (Paused)" : "");
                 return;
         case HUSK_SERVICE_RESTARTING:
-                svc_human_duration(now - i->finished, d, sizeof(d));
+                svc_human_duration(elapsed(now, i->finished), d, sizeof(d));
                 snprintf(buf, len, "Restarting (%d) %s ago", i->exit_code, d);
                 return;
         case HUSK_SERVICE_STOPPING:
@@ -375,7 +390,7 @@ void svc_status_text(const husk_service_info_t *i, int64_t now, char *buf, size_
                         snprintf(buf, len, "Exited (unknown)");
                         return;
                 }
-                svc_human_duration(now - i->finished, d, sizeof(d));
+                svc_human_duration(elapsed(now, i->finished), d, sizeof(d));
                 snprintf(buf, len, "Exited (%d) %s ago", i->exit_code, d);
                 return;
         default:

@@ -225,6 +225,8 @@ int husk_image_rm(const husk_image_opts_t *o, const char *ref, char **ret_remove
         image_record_t *v = NULL;
         size_t n = 0, idx = 0;
         bool by_name = false;
+        /* Declared before the first goto: a cleanup variable jumped over is freed uninitialised. */
+        _cleanup_free_ char *name = NULL;
         int r = store_open(o, false, &s, err);
         if (r < 0)
                 return r;
@@ -259,7 +261,7 @@ int husk_image_rm(const husk_image_opts_t *o, const char *ref, char **ret_remove
                         *ret_removed_id = NULL;
                 goto out;
         }
-        _cleanup_free_ char *name = xasprintf("images/%s.json", rec->hex);
+        name = xasprintf("images/%s.json", rec->hex);
         if (unlinkat(s.fd, name, 0) < 0) {
                 r = util_syserr(err, errno, "remove %s/%s", s.path, name);
                 goto out;
