@@ -112,7 +112,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
         image_source_t src;
         husk_error_t err = { 0 };
-        if (image_source_open(dir, -1, &src, &err) == 0) {
+        /* The archive's entry count and any staged copy are bounded as a load bounds them. */
+        const layer_limits_t lim = { .max_entry = 1 << 20, .max_total = 8 << 20,
+                                     .max_entries = 100000, .space_fd = -1 };
+        if (image_source_open(dir, -1, &lim, &src, &err) == 0) {
                 image_plan_t *v = NULL;
                 size_t n = 0;
                 if (image_source_plan(&src, "linux/amd64", &v, &n, &err) == 0) {

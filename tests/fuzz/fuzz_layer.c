@@ -86,7 +86,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (blob < 0 || (size && write(blob, data, size) != (ssize_t)size))
                 fuzz_fail("memfd: %s", strerror(errno));
         /* Small limits: a decompression bomb must stop early, not fill the disk. */
-        layer_limits_t lim = { .max_entry = 1 << 20, .max_total = 8 << 20 };
+        layer_limits_t lim = { .max_entry = 1 << 20, .max_total = 8 << 20, .max_entries = 100000,
+                               .space_fd = -1 };
         layer_result_t res;
         husk_error_t err = { 0 };
         memset(&res, 0, sizeof(res));
