@@ -89,6 +89,12 @@ int husk_image_rm(const husk_image_opts_t *o, const char *ref, char **ret_remove
 /* Removes layers and configs no image uses and leftovers of interrupted loads. */
 int husk_image_prune(const husk_image_opts_t *o, size_t *ret_layers_removed, husk_error_t *err);
 
+/* Whether a ref of `husk run` names a file or folder to load rather than a stored image: it
+ * starts with '/', './' or '../', or it exists (with a '/' in it: any file or folder; a bare word:
+ * a regular file, so a folder named like an image does not shadow it). Every name and id that
+ * `husk image ls` shows is not a path unless such a file exists. */
+bool husk_image_ref_is_path(const char *ref);
+
 /* Resolves an image ref for the run path. */
 int husk_image_resolve(const husk_image_opts_t *o, const char *ref, husk_image_resolved_t **ret,
                        husk_error_t *err);

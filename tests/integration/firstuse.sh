@@ -1,0 +1,59 @@
+#!/bin/sh
+# A new user's first hour (issue 19): how `husk run WORD` picks bundle or image mode and what it
+# says when neither fits; every name `image ls` prints runs; `image rm` of an image in use; the
+# order of `husk logs`; husk as non-root; image inspect, ps -a and inspect after a restart.
+# Containers use --network none.
+. "$HUSK_SRCDIR/tests/integration/lib.sh"
+require_root
+require_cmd jq
+A=${HUSK_ARCHIVES:-$HUSK_BUILDDIR/images/out/archives}
+[ -d "$A/busybox-oci" ] || skip_all "missing $A (images/oci.sh)"
+HUSK_STORE="$T/store"
+export HUSK_STORE
+S=$HUSK_STORE
+r() { hk run --network none "$@"; }
+wait_for() {
+        _n=$(($1 * 10)); shift
+        while [ "$_n" -gt 0 ]; do "$@" && return 0; sleep 0.1; _n=$((_n - 1)); done
+        return 1
+}
+hk image load "$A/busybox-oci.tar" >/dev/null || bail "load busybox"
+
+# ---- bundle mode or image mode, and what a typo says ----
+mkdir "$T/empty" "$T/bundle"
+out=$(cd "$T/empty" && hk run busybx 2>&1)
+is "$?:$out" "125:husk: no image 'busybx' in the store and no config.json in $T/empty (bundle mode): did you mean 'busybox'?" \
+        "a typo without config.json: both modes tried, nearest name suggested"
+out=$(cd "$T/empty" && hk run busybx true 2>&1)
+is "$?:$out" "125:husk: no image 'busybx' in the store: did you mean 'busybox'?" \
+        "a typo with a command: image mode only, nearest name suggested"
+out=$(cd "$T/empty" && hk run nothinglikeit 2>&1)
+like "$?:$out" "^125:husk: no image 'nothinglikeit' in the store \(husk image ls lists them\) and no config.json in $T/empty \(bundle mode\)$" \
+        "an unknown word: no suggestion, both modes named"
+out=$(cd "$T/empty" && r busybox echo image-mode 2>&1)
+is "$?:$out" "0:image-mode" "a stored name without config.json: image mode"
+b=$(new_bundle); cfg "$b" '.process.args = ["/bin/echo", "bundle-mode"]'
+out=$(cd "$b" && hk run busybox 2>&1)
+is "$?:$out" "0:bundle-mode" "with ./config.json one word is the container id (runc's bundle mode)"
+out=$(hk run --help 2>&1)
+like "$out" "Bundle mode or image mode" "run --help states the rule"
+
+# ---- every name and id image ls shows runs ----
+cp -r "$A/busybox-oci" "$T/ns-oci"
+jq '.manifests[0].annotations["org.opencontainers.image.ref.name"] = "localhost/ocitest/busybox:latest"' \
+        "$A/busybox-oci/index.json" > "$T/ns-oci/index.json"
+hk image load "$T/ns-oci" >/dev/null; ok $? "load an image named localhost/ocitest/busybox:latest"
+bad=""
+for n in $(hk image ls | awk 'NR > 1 { print $1; print $2 }'); do
+        out=$(cd "$T/empty" && r --rm "$n" echo ran 2>&1) || bad="$bad $n($out)"
+        [ "$out" = ran ] || bad="$bad $n($out)"
+done
+is "$bad" "" "every NAME and ID of image ls runs (names with '/' are names)"
+out=$(cd "$T/empty" && r ocitest/busybox echo short 2>&1)
+is "$?:$out" "0:short" "a name with '/' without its domain runs"
+out=$(cd "$T/empty" && r ./nosuch.tar echo x 2>&1)
+like "$?:$out" "^125:.*nosuch.tar" "./NAME is a path even when it does not exist"
+mkdir -p "$T/empty/localhost/ocitest"
+out=$(cd "$T/empty" && r localhost/ocitest echo x 2>&1)
+like "$?:$out" "^125:" "a name with '/' that exists here is taken as a path"
+done_testing
