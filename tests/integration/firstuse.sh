@@ -56,4 +56,20 @@ like "$?:$out" "^125:.*nosuch.tar" "./NAME is a path even when it does not exist
 mkdir -p "$T/empty/localhost/ocitest"
 out=$(cd "$T/empty" && r localhost/ocitest echo x 2>&1)
 like "$?:$out" "^125:" "a name with '/' that exists here is taken as a path"
+
+# ---- not root: say so, not a raw path error ----
+if command -v setpriv >/dev/null 2>&1; then
+        nb() { setpriv --reuid=65534 --regid=65534 --clear-groups "$HUSK" "$@"; }
+        for cmd in "list" "run busybox true" "image ls" "ps" "logs web"; do
+                # shellcheck disable=SC2086
+                out=$(cd / && nb $cmd 2>&1)
+                like "$?:$out" "^1:husk: ${cmd%% *} needs root: run husk as root \(sudo husk ${cmd%% *} \.\.\.\); rootless mode is not supported yet" \
+                        "as a non-root user, husk $cmd says it needs root"
+        done
+        out=$(cd / && nb run --help 2>&1); like "$?:$out" "^0:Usage: husk" "run --help works without root"
+        mkdir "$T/nb" && chmod 0777 "$T/nb"
+        out=$(nb spec -b "$T/nb" 2>&1); is "$?:$out" "0:" "spec works without root"
+else
+        skip "needs setpriv"
+fi
 done_testing
