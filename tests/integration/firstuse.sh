@@ -72,4 +72,27 @@ if command -v setpriv >/dev/null 2>&1; then
 else
         skip "needs setpriv"
 fi
+
+# ---- image inspect: one indented JSON document ----
+j=$(hk image inspect busybox)
+is "$(printf '%s\n' "$j" | head -n 2 | tr -d ' ')" '{
+"id":"sha256:'"$(hk image inspect busybox | jq -r .id | cut -c8-)"'",' "image inspect: one document, indented from its first line"
+is "$(printf '%s' "$j" | jq -r '.config.config.Cmd[0]')" "/bin/sh" "image inspect: the config is part of it"
+is "$(printf '%s\n' "$j" | awk 'length > 160' | wc -l)" 0 "image inspect: no long line"
+
+# ---- ps -a of an exited service shows no ports; inspect after a restart ----
+id=$(hk run -d --name exited-p -p 127.0.0.1:18719:80 busybox true 2>&1)
+is "$?:$id" "0:exited-p" "a service with a published port that exits at once"
+ended() { [ "$(hk inspect exited-p | jq -r '.[0].State.Status')" = exited ]; }
+wait_for 10 ended; ok $? "it is exited"
+row=$(hk ps -a | awk '$NF == "exited-p"')
+unlike "$row" "18719" "ps -a: an exited service shows no ports"
+hk rm exited-p >/dev/null; ok $? "rm the exited service"
+id=$(r -d --name again --restart always busybox sh -c '[ -e /once ] && exec sleep 300; touch /once; kill -9 $$')
+is "$?:$id" "0:again" "a service that is killed once, then runs"
+restarted() { [ "$(hk inspect again | jq -r '.[0].State | "\(.Status) \(.Restarts)"')" = "running 1" ]; }
+wait_for 15 restarted; ok $? "it was restarted and runs"
+is "$(hk inspect again | jq -r '.[0].State.ExitCode')" 0 "inspect: ExitCode 0 while it runs again (not the 137 of the last exit)"
+is "$(hk ps --format json | jq -r '.[] | select(.Id == "again") | .ExitCode')" 0 "ps --format json: ExitCode 0 while it runs"
+hk rm -f again >/dev/null; ok $? "rm -f the service"
 done_testing

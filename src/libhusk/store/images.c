@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <yajl/yajl_gen.h>
+#include <yajl/yajl_tree.h>
 
 static void gen_str(yajl_gen g, const char *s)
 {
@@ -138,6 +139,34 @@ static int find(const husk_image_opts_t *o, const char *ref, store_t *s, image_r
         return 0;
 }
 
+/* Writes a parsed JSON value into g (numbers as they were written). */
+static void gen_value(yajl_gen g, yajl_val v, unsigned depth)
+{
+        if (!v || depth > 64) {
+                yajl_gen_null(g);
+        } else if (YAJL_IS_STRING(v)) {
+                gen_str(g, v->u.string);
+        } else if (YAJL_IS_NUMBER(v)) {
+                yajl_gen_number(g, v->u.number.r, strlen(v->u.number.r));
+        } else if (YAJL_IS_TRUE(v) || YAJL_IS_FALSE(v)) {
+                yajl_gen_bool(g, YAJL_IS_TRUE(v));
+        } else if (YAJL_IS_OBJECT(v)) {
+                yajl_gen_map_open(g);
+                for (size_t i = 0; i < v->u.object.len; i++) {
+                        gen_str(g, v->u.object.keys[i]);
+                        gen_value(g, v->u.object.values[i], depth + 1);
+                }
+                yajl_gen_map_close(g);
+        } else if (YAJL_IS_ARRAY(v)) {
+                yajl_gen_array_open(g);
+                for (size_t i = 0; i < v->u.array.len; i++)
+                        gen_value(g, v->u.array.values[i], depth + 1);
+                yajl_gen_array_close(g);
+        } else {
+                yajl_gen_null(g);
+        }
+}
+
 int husk_image_inspect_json(const husk_image_opts_t *o, const char *ref, char **ret_json,
                             husk_error_t *err)
 {
@@ -154,19 +183,27 @@ int husk_image_inspect_json(const husk_image_opts_t *o, const char *ref, char **
                 store_close(&s);
                 return r;
         }
+        /* One document, indented throughout (podman-style): the config blob is parsed again
+         * (it was checked when it was loaded) and written into it. */
+        yajl_val cv = yajl_tree_parse(cfg, NULL, 0);
         yajl_gen g = yajl_gen_alloc(NULL);
+        yajl_gen_config(g, yajl_gen_beautify, 1);
+        yajl_gen_config(g, yajl_gen_indent_string, "    ");
         gen_record(g, &rec, true);
         gen_str(g, "layer_dirs");
         yajl_gen_array_open(g);
         for (size_t i = 0; dirs[i]; i++)
                 gen_str(g, dirs[i]);
         yajl_gen_array_close(g);
+        gen_str(g, "config");
+        gen_value(g, cv, 0);
         yajl_gen_map_close(g);
-        _cleanup_free_ char *head = gen_take(g);
-        /* The config blob was parsed when it was loaded: embed it as it is. */
-        size_t hl = strlen(head);
-        head[hl - 1] = '\0';
-        *ret_json = xasprintf("%s,\"config\":%s}", head, cfg);
+        yajl_tree_free(cv);
+        char *json = gen_take(g);
+        size_t jl = strlen(json);
+        if (jl && json[jl - 1] == '\n')
+                json[jl - 1] = '\0'; /* the caller ends the line */
+        *ret_json = json;
         image_record_done(&rec);
         store_close(&s);
         return 0;
