@@ -98,4 +98,17 @@ wait_for 15 restarted; ok $? "it was restarted and runs"
 is "$(hk inspect again | jq -r '.[0].State.ExitCode')" 0 "inspect: ExitCode 0 while it runs again (not the 137 of the last exit)"
 is "$(hk ps --format json | jq -r '.[] | select(.Id == "again") | .ExitCode')" 0 "ps --format json: ExitCode 0 while it runs"
 hk rm -f again >/dev/null; ok $? "rm -f the service"
+
+# ---- husk logs: lines in the order the service wrote them, stdout and stderr merged ----
+id=$(r -d --name order busybox sh -c 'for i in 1 2 3; do echo out$i; sleep 0.1; echo err$i >&2; sleep 0.1; done; sleep 300')
+is "$?:$id" "0:order" "a service writing to stdout and stderr in turn"
+has_err3() { hk logs order 2>&1 | grep -q err3; }
+wait_for 10 has_err3; ok $? "all its lines are in the log"
+is "$(hk logs order 2>&1 | tr '\n' ' ')" "out1 err1 out2 err2 out3 err3 " "logs 2>&1: the order they were written"
+is "$(hk logs -t order 2>&1 | cut -d' ' -f2 | tr '\n' ' ')" "out1 err1 out2 err2 out3 err3 " "logs -t 2>&1: the same order"
+t=$(hk logs -t order 2>&1 | cut -d' ' -f1)
+is "$t" "$(printf '%s\n' "$t" | sort)" "logs -t: the times go up"
+is "$(hk logs order 2>/dev/null | tr '\n' ' ')" "out1 out2 out3 " "stdout lines on stdout"
+is "$(hk logs order 2>&1 >/dev/null | tr '\n' ' ')" "err1 err2 err3 " "stderr lines on stderr"
+hk rm -f order >/dev/null; ok $? "rm -f the service"
 done_testing
