@@ -86,6 +86,11 @@ int husk_image_inspect_json(const husk_image_opts_t *o, const char *ref, char **
  * id of the image removed, NULL when only a name was removed. */
 int husk_image_rm(const husk_image_opts_t *o, const char *ref, char **ret_removed_id,
                   husk_error_t *err);
+/* What `husk image rm ref` would remove and who uses it: *ret_id gets the image id (NULL when rm
+ * would remove only a name of an image that has others), *ret_users the image containers of the
+ * store (services, foreground runs, function workers) that run it, a NULL-terminated list. */
+int husk_image_users(const husk_image_opts_t *o, const char *ref, char **ret_id, char ***ret_users,
+                     husk_error_t *err);
 /* Removes layers and configs no image uses and leftovers of interrupted loads. */
 int husk_image_prune(const husk_image_opts_t *o, size_t *ret_layers_removed, husk_error_t *err);
 

@@ -111,4 +111,30 @@ is "$t" "$(printf '%s\n' "$t" | sort)" "logs -t: the times go up"
 is "$(hk logs order 2>/dev/null | tr '\n' ' ')" "out1 out2 out3 " "stdout lines on stdout"
 is "$(hk logs order 2>&1 >/dev/null | tr '\n' ' ')" "err1 err2 err3 " "stderr lines on stderr"
 hk rm -f order >/dev/null; ok $? "rm -f the service"
+
+# ---- image rm of an image in use: refused unless -f, naming the users ----
+F=$HUSK_BUILDDIR/images/out/fn/fn-oci.tar
+bbid=$(hk image inspect busybox | jq -r .id)
+id=$(r -d --name user1 busybox sleep 300)
+is "$?:$id" "0:user1" "a service of the busybox image"
+out=$(hk image rm "$bbid" 2>&1)
+is "$?:$out" "1:husk: image $bbid is in use by container user1: remove them first (husk rm, husk fn rm), or use husk image rm -f" \
+        "image rm of an image a running service uses is refused, naming it"
+hk image inspect "$bbid" >/dev/null 2>&1; ok $? "the image is still there"
+if [ -f "$F" ] && [ -x "$(dirname "$HUSK")/husk-fn" ]; then
+        hk fn create fuser --image "$F" --handler echo >/dev/null 2>&1; ok $? "a function of the fn image"
+        fid=$(hk image ls --format json | jq -r '.[] | select(any(.names[]; startswith("fn"))) | .id' | head -n 1)
+        out=$(hk image rm "$fid" 2>&1)
+        is "$?:$out" "1:husk: image $fid is in use by function fuser: remove them first (husk rm, husk fn rm), or use husk image rm -f" \
+                "image rm of a function's image is refused, naming the function"
+        hk fn rm fuser >/dev/null 2>&1
+        out=$(hk image rm "$fid" 2>&1); like "$?:$out" "^0:Deleted: $fid" "once the function is gone, rm works"
+else
+        skip "needs $F and husk-fn"; skip "husk-fn"; skip "husk-fn"
+fi
+hk rm -f user1 >/dev/null
+exited=$(r -d --name user2 busybox true); wait_for 10 sh -c "\"$HUSK\" --root \"$HUSK_TEST_ROOT\" inspect user2 | grep -q '\"Status\": \"exited\"'"
+out=$(hk image rm "$bbid" 2>&1); like "$?:$out" "^1:.*in use by container user2" "an exited service still uses its image (podman)"
+out=$(hk image rm -f "$bbid" 2>&1); is "$?:$out" "0:Deleted: $bbid" "image rm -f removes it anyway"
+hk rm user2 >/dev/null; ok $? "the service can still be removed"
 done_testing

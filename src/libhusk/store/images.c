@@ -310,6 +310,71 @@ out:
         return r;
 }
 
+/* Whether the image container in folder name of cfd runs image rec: its service.json names the
+ * image id (husk run -d); else (a foreground run, a function worker) its layers file lists exactly
+ * the image's layers. */
+static bool container_uses(int cfd, const char *name, const image_record_t *rec)
+{
+        _cleanup_free_ char *sp = xasprintf("%s/service.json", name), *lp = xasprintf("%s/layers", name);
+        _cleanup_free_ char *text = NULL, *id = xasprintf("sha256:%s", rec->hex);
+        if (read_file_at(cfd, sp, 1u << 20, &text, NULL) == 0) {
+                yajl_val v = yajl_tree_parse(text, NULL, 0);
+                const char *path[] = { "imageId", NULL };
+                yajl_val iv = v ? yajl_tree_get(v, path, yajl_t_string) : NULL;
+                const char *got = iv ? YAJL_GET_STRING(iv) : NULL;
+                bool known = got != NULL, same = got && strcmp(got, id) == 0;
+                yajl_tree_free(v);
+                if (known)
+                        return same;
+        }
+        free(TAKE_PTR(text));
+        if (read_file_at(cfd, lp, 1u << 20, &text, NULL) < 0)
+                return false;
+        size_t k = 0;
+        char *save = NULL;
+        for (char *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save), k++)
+                if (!rec->layers || !rec->layers[k] || strcmp(rec->layers[k], l) != 0)
+                        return false;
+        return k > 0 && rec->layers && !rec->layers[k];
+}
+
+static void push_user(char ***v, size_t *n, const char *s)
+{
+        *v = xrealloc(*v, (*n + 2) * sizeof(char *));
+        (*v)[(*n)++] = xstrdup(s);
+        (*v)[*n] = NULL;
+}
+
+int husk_image_users(const husk_image_opts_t *o, const char *ref, char **ret_id, char ***ret_users,
+                     husk_error_t *err)
+{
+        store_t s;
+        image_record_t rec;
+        bool by_name = false;
+        int r = find(o, ref, &s, &rec, &by_name, err);
+        if (r < 0)
+                return r;
+        char **users = NULL;
+        size_t n = 0;
+        /* A name of an image that has others: rm removes only the name. */
+        bool only_name = by_name && strv_length(rec.names) > 1;
+        _cleanup_close_ int cfd = only_name ? -1 : openat(s.fd, "containers", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        int d2 = cfd >= 0 ? fcntl(cfd, F_DUPFD_CLOEXEC, 3) : -1;
+        _cleanup_closedir_ DIR *d = d2 >= 0 ? fdopendir(d2) : NULL;
+        if (!d && d2 >= 0)
+                close(d2);
+        for (struct dirent *de; d && (de = readdir(d));)
+                if (de->d_name[0] != '.' && container_uses(cfd, de->d_name, &rec))
+                        push_user(&users, &n, de->d_name);
+        if (!users)
+                users = xcalloc(1, sizeof(char *));
+        *ret_id = only_name ? NULL : xasprintf("sha256:%s", rec.hex);
+        *ret_users = users;
+        image_record_done(&rec);
+        store_close(&s);
+        return 0;
+}
+
 static bool used(image_record_t *v, size_t n, const char *hex, bool layer)
 {
         for (size_t i = 0; i < n; i++) {
