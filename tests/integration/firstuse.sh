@@ -133,7 +133,7 @@ else
         skip "needs $F and husk-fn"; skip "husk-fn"; skip "husk-fn"
 fi
 hk rm -f user1 >/dev/null
-exited=$(r -d --name user2 busybox true); wait_for 10 sh -c "\"$HUSK\" --root \"$HUSK_TEST_ROOT\" inspect user2 | grep -q '\"Status\": \"exited\"'"
+exited=$(r -d --name user2 busybox true); wait_for 10 sh -c "\"$HUSK\" --root \"$HUSK_TEST_ROOT\" inspect user2 2>/dev/null | grep -q '\"Status\": \"exited\"'"
 out=$(hk image rm "$bbid" 2>&1); like "$?:$out" "^1:.*in use by container user2" "an exited service still uses its image (podman)"
 out=$(hk image rm -f "$bbid" 2>&1); is "$?:$out" "0:Deleted: $bbid" "image rm -f removes it anyway"
 hk rm user2 >/dev/null; ok $? "the service can still be removed"
