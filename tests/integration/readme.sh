@@ -1,0 +1,172 @@
+#!/bin/sh
+# The README runs as written (issue 19). Every fenced block of README.md whose language is sh,
+# console, bash or shell is either run here or marked, on the line right before it, with
+#   <!-- readme-test: skip REASON -->
+# A block with neither fails. Blocks run in README order, in one private setting that stands for
+# "a clone after sh tools/quickstart": the current folder holds build/ (this build folder, where
+# quickstart leaves the images), `husk` on PATH is this build's husk with this test's --root, and
+# HUSK_STORE is a private store.
+#   ```sh       the block runs as one script (sh -e); it must exit 0.
+#   ```console  a transcript: "$ COMMAND" lines (a line ending in \ goes on in the next), each
+#               followed by the output it prints (stdout and stderr). The output must match: both
+#               sides are normalised first (UUIDs, hex ids of 12+ digits, ages such as "2 seconds
+#               ago", numbers, runs of blanks), and "..." in the README stands for any text (a line
+#               holding only "..." for any number of lines). A command shown without output must
+#               exit 0.
+. "$HUSK_SRCDIR/tests/integration/lib.sh"
+require_root
+require_cmd jq curl awk timeout
+README=$HUSK_SRCDIR/README.md
+[ -d "$HUSK_BUILDDIR/images/out/archives/busybox-oci" ] || skip_all "missing the image archives (make images/out/archives/.built)"
+[ -f "$HUSK_BUILDDIR/images/out/fn/fn-oci.tar" ] || skip_all "missing the fn image (make images/out/fn/.built)"
+
+W=$T/clone
+mkdir -p "$W" "$T/bin" "$T/blocks"
+ln -s "$HUSK_BUILDDIR" "$W/build"
+cat > "$T/bin/husk" <<EOF
+#!/bin/sh
+exec "$HUSK" --root "$HUSK_TEST_ROOT" "\$@"
+EOF
+chmod 0755 "$T/bin/husk"
+HUSK_STORE=$T/store
+export HUSK_STORE
+PATH=$T/bin:$PATH
+export PATH
+
+# Split README.md: T/blocks/N.LANG (the block) and T/blocks/list (N LANG LINE MARKER).
+awk -v dir="$T/blocks" '
+        /^```/ && !inblock {
+                lang = substr($0, 4); sub(/[ \t].*/, "", lang)
+                inblock = 1; n++; start = NR
+                mark = (prev ~ /^<!-- readme-test: skip /) ? prev : ""
+                sub(/^<!-- readme-test: skip /, "", mark); sub(/ *-->$/, "", mark)
+                file = dir "/" n "." (lang == "" ? "text" : lang)
+                printf "%d\t%s\t%d\t%s\n", n, (lang == "" ? "text" : lang), start, mark > (dir "/list")
+                printf "" > file
+                next
+        }
+        /^```/ && inblock { inblock = 0; close(file); prev = $0; next }
+        inblock { print > file; next }
+        { if ($0 != "") prev = $0 }
+' "$README"
+
+# Normalise output for the comparison (see the header).
+norm() {
+        sed -E -e 's/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/UUID/g' \
+                -e 's/[0-9a-f]{12,}/HEX/g' \
+                -e 's/(Less than a second|About a minute|About an hour|[0-9]+ (seconds?|minutes?|hours?))/AGE/g' \
+                -e 's/[0-9]+/N/g' -e 's/[[:space:]]+/ /g' -e 's/^ //; s/ $//' | grep -v '^$'
+}
+
+# match EXPECTED_FILE GOT_FILE: exit 0 when the normalised lines match ("..." wildcards).
+match() {
+        norm < "$1" > "$1.n"
+        norm < "$2" > "$2.n"
+        awk '
+                function re(s,   out, i, c) {
+                        out = ""
+                        for (i = 1; i <= length(s); i++) {
+                                if (substr(s, i, 3) == "...") { out = out ".*"; i += 2; continue }
+                                c = substr(s, i, 1)
+                                if (index("\\^$.[]|()*+?{}/", c)) out = out "\\" c; else out = out c
+                        }
+                        return "^" out "$"
+                }
+                NR == FNR { want[++ne] = $0; next }
+                { got[++ng] = $0 }
+                END {
+                        i = 1; j = 1
+                        while (i <= ne) {
+                                if (want[i] == "...") {
+                                        if (i == ne) exit 0
+                                        while (j <= ng && got[j] !~ re(want[i + 1])) j++
+                                        if (j > ng) exit 1
+                                        i++; continue
+                                }
+                                if (j > ng || got[j] !~ re(want[i])) exit 1
+                                i++; j++
+                        }
+                        exit (j <= ng)
+                }' "$1.n" "$2.n"
+}
+
+# run_console BLOCK_FILE LINE: one script with a marker before each command, then per command the
+# output is compared with the README's.
+run_console() {
+        _b=$1
+        _d=$_b.d
+        mkdir -p "$_d"
+        awk -v d="$_d" '
+                BEGIN { n = 0; cont = 0 }
+                cont { print > (d "/cmd" n); cont = /\\$/; next }
+                /^\$ / { n++; print substr($0, 3) > (d "/cmd" n); printf "" > (d "/exp" n); cont = /\\$/; next }
+                n > 0 { print > (d "/exp" n) }
+                END { print n > (d "/count") }
+        ' "$_b"
+        _n=$(cat "$_d/count")
+        {
+                echo 'exec 2>&1'
+                _k=1
+                while [ "$_k" -le "$_n" ]; do
+                        printf "printf '\\\\n@@readme-cmd %d\\\\n'\n" "$_k"
+                        cat "$_d/cmd$_k"
+                        printf "printf '\\\\n@@readme-rc %%d\\\\n' \$?\n"
+                        _k=$((_k + 1))
+                done
+        } > "$_d/script"
+        (cd "$W" && timeout 300 sh "$_d/script") > "$_d/out" 2>&1 </dev/null
+        _k=1
+        while [ "$_k" -le "$_n" ]; do
+                awk -v k="$_k" '$0 == "@@readme-cmd " k { on = 1; next } /^@@readme-/ { on = 0 } on' \
+                        "$_d/out" > "$_d/got$_k"
+                _rc=$(awk -v k="$_k" '$0 == "@@readme-cmd " k { on = 1; next } on && /^@@readme-rc / { print $2; exit }' "$_d/out")
+                _what="README line $2, \$ $(head -n 1 "$_d/cmd$_k" | tr -d "\\\\" | cut -c1-100)"
+                if [ ! -s "$_d/exp$_k" ] || ! grep -q . "$_d/exp$_k"; then
+                        if [ "${_rc:-x}" = 0 ] && ! grep -q . "$_d/got$_k"; then
+                                pass "$_what"
+                        else
+                                fail "$_what (exit ${_rc:-none}; the README shows no output)" "$(cat "$_d/got$_k")"
+                        fi
+                elif match "$_d/exp$_k" "$_d/got$_k"; then
+                        pass "$_what"
+                else
+                        fail "$_what: output differs" "$(printf 'README:\n%s\ngot (exit %s):\n%s' "$(cat "$_d/exp$_k")" "${_rc:-none}" "$(cat "$_d/got$_k")")"
+                fi
+                _k=$((_k + 1))
+        done
+}
+
+# Leave nothing of the README's services, networks and functions behind.
+cleanup_readme() {
+        for s in $(husk ps -aq 2>/dev/null); do husk rm -f "$s" >/dev/null 2>&1; done
+        for f in $(husk fn ls 2>/dev/null | awk 'NR > 1 { print $1 }'); do husk fn rm "$f" >/dev/null 2>&1; done
+        for nw in $(husk network ls 2>/dev/null | awk 'NR > 1 && $1 != "husk" { print $1 }'); do
+                husk network rm -f "$nw" >/dev/null 2>&1
+        done
+}
+
+nblocks=0
+while IFS='	' read -r n lang line mark; do
+        case "$lang" in
+        sh | console | bash | shell) ;;
+        *) continue ;;
+        esac
+        nblocks=$((nblocks + 1))
+        if [ -n "$mark" ]; then
+                skip "README line $line ($lang block): $mark"
+                continue
+        fi
+        case "$lang" in
+        sh)
+                out=$(cd "$W" && timeout 300 sh -e "$T/blocks/$n.sh" 2>&1 </dev/null)
+                rc=$?
+                ok "$rc" "README line $line: the sh block runs as written"
+                [ "$rc" = 0 ] || diag "$out"
+                ;;
+        console) run_console "$T/blocks/$n.console" "$line" ;;
+        *) fail "README line $line: a $lang block is neither run (sh, console) nor marked <!-- readme-test: skip REASON -->" ;;
+        esac
+done < "$T/blocks/list"
+[ "$nblocks" -gt 3 ]; ok $? "README has shell blocks ($nblocks found)"
+cleanup_readme
+done_testing
