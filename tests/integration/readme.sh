@@ -2,7 +2,9 @@
 # The README runs as written (issue 19). Every fenced block of README.md whose language is sh,
 # console, bash or shell is either run here or marked, on the line right before it, with
 #   <!-- readme-test: skip REASON -->
-# A block with neither fails. Blocks run in README order, in one private setting that stands for
+# A block with neither fails. <!-- readme-test: file NAME --> before a block (a config snippet)
+# hands it to the engine checks at the end (podman, containerd, a RuntimeClass), which use it as
+# written, with only /usr/local/bin/husk replaced by the husk under test. Blocks run in README order, in one private setting that stands for
 # "a clone after sh tools/quickstart": the current folder holds build/ (this build folder, where
 # quickstart leaves the images), `husk` on PATH is this build's husk with this test's --root, and
 # HUSK_STORE is a private store.
@@ -38,8 +40,8 @@ awk -v dir="$T/blocks" '
         /^```/ && !inblock {
                 lang = substr($0, 4); sub(/[ \t].*/, "", lang)
                 inblock = 1; n++; start = NR
-                mark = (prev ~ /^<!-- readme-test: skip /) ? prev : ""
-                sub(/^<!-- readme-test: skip /, "", mark); sub(/ *-->$/, "", mark)
+                mark = (prev ~ /^<!-- readme-test: /) ? prev : ""
+                sub(/^<!-- readme-test: /, "", mark); sub(/ *-->$/, "", mark)
                 file = dir "/" n "." (lang == "" ? "text" : lang)
                 printf "%d\t%s\t%d\t%s\n", n, (lang == "" ? "text" : lang), start, mark > (dir "/list")
                 printf "" > file
@@ -146,16 +148,22 @@ cleanup_readme() {
 }
 
 nblocks=0
+mkdir -p "$T/files"
 while IFS='	' read -r n lang line mark; do
+        case "$mark" in
+        file\ *) cp "$T/blocks/$n.$lang" "$T/files/${mark#file }" ;;
+        esac
         case "$lang" in
         sh | console | bash | shell) ;;
         *) continue ;;
         esac
         nblocks=$((nblocks + 1))
-        if [ -n "$mark" ]; then
-                skip "README line $line ($lang block): $mark"
+        case "$mark" in
+        skip\ *)
+                skip "README line $line ($lang block): ${mark#skip }"
                 continue
-        fi
+                ;;
+        esac
         case "$lang" in
         sh)
                 out=$(cd "$W" && timeout 300 sh -e "$T/blocks/$n.sh" 2>&1 </dev/null)
@@ -169,4 +177,57 @@ while IFS='	' read -r n lang line mark; do
 done < "$T/blocks/list"
 [ "$nblocks" -gt 3 ]; ok $? "README has shell blocks ($nblocks found)"
 cleanup_readme
+
+# ---- Beyond one machine: the engines' snippets, as written ----
+for f in containers.conf containerd.toml runtimeclass.yaml; do
+        [ -s "$T/files/$f" ]; ok $? "README has the $f snippet (<!-- readme-test: file $f -->)"
+done
+U="--ulimit nofile=4096:4096 --ulimit nproc=4096:4096" # this host lacks CAP_SYS_RESOURCE
+if command -v podman >/dev/null 2>&1 && command -v conmon >/dev/null 2>&1 && [ -s "$T/files/containers.conf" ]; then
+        E=$T/podman
+        mkdir -p "$E"
+        sed "s|/usr/local/bin/husk|$HUSK|" "$T/files/containers.conf" > "$E/containers.conf"
+        P="podman --root $E/storage --runroot $E/run --tmpdir $E/tmp --cgroup-manager cgroupfs --events-backend file --log-level error"
+        CONTAINERS_CONF=$E/containers.conf $P load -q -i "$HUSK_BUILDDIR/images/out/archives/busybox-docker.tar" >/dev/null 2>&1
+        out=$(CONTAINERS_CONF=$E/containers.conf timeout 60 $P --runtime husk run --rm --pull never --net none $U \
+                localhost/busybox:docker echo hello 2>&1)
+        is "$?:$out" "0:hello" "podman --runtime husk through the README's containers.conf"
+        id=$(CONTAINERS_CONF=$E/containers.conf timeout 60 $P --runtime husk run -d --pull never --net none $U \
+                localhost/busybox:docker sleep 60 2>&1)
+        "$HUSK" list -q | grep -qx "$id"; ok $? "the podman container is husk's (husk list in /run/husk shows it)"
+        CONTAINERS_CONF=$E/containers.conf timeout 60 $P rm -f -t 0 "$id" >/dev/null 2>&1
+        CONTAINERS_CONF=$E/containers.conf $P rmi -af >/dev/null 2>&1
+else
+        skip "needs podman and conmon"; skip "podman"
+fi
+if command -v containerd >/dev/null 2>&1 && command -v ctr >/dev/null 2>&1 && [ -s "$T/files/containerd.toml" ]; then
+        E=$T/ctrd
+        mkdir -p "$E"
+        # containerd's default config with private paths, and the README's handler appended.
+        containerd config default | sed -e "s|^root = .*|root = \"$E/root\"|" -e "s|^state = .*|state = \"$E/state\"|" \
+                -e "s|^  address = \"/run/containerd/containerd.sock\"|  address = \"$E/ctrd.sock\"|" > "$E/config.toml"
+        { echo; sed "s|/usr/local/bin/husk|$HUSK|" "$T/files/containerd.toml"; } >> "$E/config.toml"
+        setsid containerd --config "$E/config.toml" > "$E/containerd.log" 2>&1 &
+        CPID=$!
+        A="ctr -a $E/ctrd.sock"
+        n=0
+        until $A version >/dev/null 2>&1 || [ $n -gt 100 ]; do sleep 0.1; n=$((n + 1)); done
+        is "$($A plugins ls 2>/dev/null | awk '$2 == "cri" { print $4 }')" ok "containerd loads the README's CRI handler (cri plugin ok)"
+        unlike "$(cat "$E/containerd.log")" "failed to load plugin io.containerd.grpc.v1.cri" "no CRI config error in containerd's log"
+        like "$(containerd --config "$E/config.toml" config dump 2>/dev/null)" "BinaryName = \"$HUSK\"" "the handler's BinaryName is in containerd's config"
+        $A images import "$HUSK_BUILDDIR/images/out/archives/busybox-oci.tar" >/dev/null 2>&1
+        IMG=$($A images ls -q | head -n 1)
+        out=$(timeout 60 $A run --rm --runtime io.containerd.runc.v2 --runc-binary "$HUSK" --runc-root "$E/husk" \
+                --fifo-dir "$E/fifo" "$IMG" readme-ctr echo hello 2>&1)
+        is "$?:$out" "0:hello" "ctr run --runtime io.containerd.runc.v2 --runc-binary husk"
+        kill "$CPID" 2>/dev/null
+        n=0
+        while kill -0 "$CPID" 2>/dev/null && [ $n -lt 100 ]; do sleep 0.1; n=$((n + 1)); done
+        kill -9 "$CPID" 2>/dev/null
+else
+        skip "needs containerd and ctr"; skip "containerd"; skip "containerd"; skip "containerd"
+fi
+key=$(sed -n 's/.*containerd\.runtimes\.\([a-z0-9-]*\)\]$/\1/p' "$T/files/containerd.toml" | head -n 1)
+handler=$(sed -n 's/^handler: *//p' "$T/files/runtimeclass.yaml")
+is "$handler" "$key" "the RuntimeClass handler names the containerd runtime (runtimes.$key)"
 done_testing
