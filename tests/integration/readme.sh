@@ -140,7 +140,7 @@ run_console() {
 
 # Leave nothing of the README's services, networks and functions behind.
 cleanup_readme() {
-        for s in $(husk ps -aq 2>/dev/null); do husk rm -f "$s" >/dev/null 2>&1; done
+        for s in $(husk ps -a -q 2>/dev/null); do husk rm -f "$s" >/dev/null 2>&1; done
         for f in $(husk fn ls 2>/dev/null | awk 'NR > 1 { print $1 }'); do husk fn rm "$f" >/dev/null 2>&1; done
         for nw in $(husk network ls 2>/dev/null | awk 'NR > 1 && $1 != "husk" { print $1 }'); do
                 husk network rm -f "$nw" >/dev/null 2>&1
