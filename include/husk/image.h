@@ -91,10 +91,21 @@ int husk_image_inspect_json(const husk_image_opts_t *o, const char *ref, char **
  * id of the image removed, NULL when only a name was removed. */
 int husk_image_rm(const husk_image_opts_t *o, const char *ref, char **ret_removed_id,
                   husk_error_t *err);
+/* What `husk image rm ref` would remove and who uses it: *ret_id gets the image id (NULL when rm
+ * would remove only a name of an image that has others), *ret_users the image containers of the
+ * store (services, foreground runs, function workers) that run it, a NULL-terminated list. */
+int husk_image_users(const husk_image_opts_t *o, const char *ref, char **ret_id, char ***ret_users,
+                     husk_error_t *err);
 /* Removes layers and configs no image uses and leftovers of interrupted loads. A removal that
  * fails is an error (err names it); *ret_layers_removed then still counts the layers taken out of
  * layers/ (their rest stays in tmp/ for the next clean). */
 int husk_image_prune(const husk_image_opts_t *o, size_t *ret_layers_removed, husk_error_t *err);
+
+/* Whether a ref of `husk run` names a file or folder to load rather than a stored image: it
+ * starts with '/', './' or '../', or it exists (with a '/' in it: any file or folder; a bare word:
+ * a regular file, so a folder named like an image does not shadow it). Every name and id that
+ * `husk image ls` shows is not a path unless such a file exists. */
+bool husk_image_ref_is_path(const char *ref);
 
 /* Resolves an image ref for the run path. */
 int husk_image_resolve(const husk_image_opts_t *o, const char *ref, husk_image_resolved_t **ret,

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static const char usage[] =
         "Usage: husk image [--store DIR] COMMAND [options] [arguments]\n\n"
@@ -16,7 +17,7 @@ static const char usage[] =
         "  load [--platform OS/ARCH[/VARIANT]] [LIMITS] FILE|DIR\n"
         "  ls [--format table|json]\n"
         "  inspect NAME|ID\n"
-        "  rm NAME|ID...\n"
+        "  rm [-f] NAME|ID...\n"
         "  prune\n\n"
         "The store is --store, else $HUSK_STORE, else " HUSK_STORE_DEFAULT ".\n"
         "`husk image COMMAND --help` describes a command.\n";
@@ -49,9 +50,12 @@ static const struct {
                 "  --store DIR           the image store\n" },
         { "inspect", "Usage: husk image inspect [--store DIR] NAME|ID\n\n"
                      "Print an image's details as JSON.\n" },
-        { "rm", "Usage: husk image rm [--store DIR] NAME|ID...\n\n"
+        { "rm", "Usage: husk image rm [--store DIR] [-f] NAME|ID...\n\n"
                 "Remove an image name (the image goes with its last name), or by id the image "
-                "with all its names. Layers stay until prune.\n" },
+                "with all its names. Layers stay until prune. An image that containers or "
+                "functions use is refused, naming them.\n\n"
+                "Options:\n"
+                "  -f, --force   remove it all the same\n" },
         { "prune", "Usage: husk image prune [--store DIR]\n\n"
                    "Remove the layers and configs no image uses, and leftovers of interrupted "
                    "loads.\n" },
@@ -260,14 +264,81 @@ static int cmd_inspect(husk_image_opts_t *o, int argc, char **argv)
         return 0;
 }
 
+/* The functions of the store whose image is id: husk-fn reads its own database (husk links no
+ * SQLite). No fn.db: none. NULL when husk-fn could not answer. */
+static char *fn_users(const husk_image_opts_t *o, const char *id)
+{
+        const char *store = husk_image_store_path(o);
+        char *db = NULL;
+        if (asprintf(&db, "%s/fn/fn.db", store) < 0)
+                return NULL;
+        bool none = access(db, F_OK) != 0;
+        free(db);
+        if (none)
+                return strdup("");
+        char *av[] = { "husk-fn", "image-users", (char *)id, "--store", (char *)store, NULL };
+        return cli_fn_output(av);
+}
+
+/* podman refuses to remove an image a container uses; so does husk, unless -f. */
+static int check_unused(const husk_image_opts_t *o, const char *ref)
+{
+        husk_error_t err = { 0 };
+        char *id = NULL, **users = NULL;
+        if (husk_image_users(o, ref, &id, &users, &err) < 0)
+                return fail(&err);
+        int rc = 0;
+        char *fns = id ? fn_users(o, id) : strdup("");
+        if (!fns) {
+                fprintf(stderr, "husk: image %s: cannot ask husk-fn which functions use it; "
+                                "husk image rm -f removes it anyway\n", ref);
+                rc = 1;
+        } else if (users[0] || fns[0]) {
+                fprintf(stderr, "husk: image %s is in use by", ref);
+                if (users[0])
+                        fputs(users[1] ? " containers" : " container", stderr);
+                for (size_t k = 0; users[k]; k++)
+                        fprintf(stderr, "%s %s", k ? "," : "", users[k]);
+                if (fns[0]) {
+                        fprintf(stderr, "%s function%s", users[0] ? " and" : "",
+                                strchr(fns, '\n') != strrchr(fns, '\n') ? "s" : "");
+                        size_t k = 0;
+                        for (char *save = NULL, *l = strtok_r(fns, "\n", &save); l;
+                             l = strtok_r(NULL, "\n", &save))
+                                fprintf(stderr, "%s %s", k++ ? "," : "", l);
+                }
+                fputs(": remove them first (husk rm, husk fn rm), or use husk image rm -f\n", stderr);
+                rc = 1;
+        }
+        for (size_t k = 0; users[k]; k++)
+                free(users[k]);
+        free(users);
+        free(id);
+        free(fns);
+        return rc;
+}
+
 static int cmd_rm(husk_image_opts_t *o, int argc, char **argv)
 {
+        bool force = false;
+        int w = 1;
+        for (int i = 1; i < argc; i++) {
+                if (strcmp(argv[i], "-f") == 0 || strcmp(argv[i], "--force") == 0)
+                        force = true;
+                else
+                        argv[w++] = argv[i];
+        }
+        argc = w;
         if (argc < 2)
                 return bad_usage("rm needs a NAME or ID");
         int rc = 0;
         for (int i = 1; i < argc; i++) {
                 husk_error_t err = { 0 };
                 char *id = NULL;
+                if (!force && check_unused(o, argv[i]) != 0) {
+                        rc = 1;
+                        continue;
+                }
                 if (husk_image_rm(o, argv[i], &id, &err) < 0) {
                         rc = fail(&err);
                         continue;

@@ -7,5 +7,8 @@
 
 /* argv[0] is "image". Returns the process exit status. */
 int cli_image(const husk_global_t *g, int argc, char **argv);
+/* What husk-fn printed for argv (argv[0] "husk-fn"), or NULL when it could not run or failed
+ * (src/cli/fn.c; `image rm` asks it which functions use an image). */
+char *cli_fn_output(char *const *argv);
 
 #endif

@@ -5,6 +5,7 @@
 #include "util/util.h"
 
 #include <string.h>
+#include <unistd.h>
 
 /* `husk image ...` has its own sub-commands and output (src/cli/image.c). */
 static int cmd_image(cli_ctx *c, int argc, char **argv)
@@ -151,6 +152,19 @@ static int parse_global(cli_ctx *c, int argc, char **argv)
         return i;
 }
 
+/* Without root every command but these fails on its first folder (/run/husk, /var/lib/husk):
+ * say so at once instead of with a raw path error. */
+static bool root_optional(const cli_cmd *cmd, int argc, char **argv)
+{
+        if (strcmp(cmd->name, "spec") == 0 || strcmp(cmd->name, "features") == 0)
+                return true;
+        for (int k = 1; k < argc; k++)
+                if (strcmp(argv[k], "--help") == 0 || strcmp(argv[k], "-h") == 0 ||
+                    strcmp(argv[k], "help") == 0)
+                        return true;
+        return false;
+}
+
 int main(int argc, char **argv)
 {
         cli_ctx c = { .command = "husk" };
@@ -184,6 +198,11 @@ int main(int argc, char **argv)
                 return 2;
         }
         c.command = cmd->name;
+        if (geteuid() != 0 && !root_optional(cmd, argc - i, argv + i))
+                return cli_fail(&c, "%s needs root: run husk as root (sudo husk %s ...); rootless mode is "
+                                    "not supported yet (husk spec --rootless writes a rootless config "
+                                    "for a runtime that has it, such as crun or runc)",
+                                cmd->name, cmd->name);
         if (starts_containers(cmd->name)) {
                 /* CVE-2019-5736: container code must never run from the writable host binary. */
                 husk_error_t err = { 0 };

@@ -6,7 +6,9 @@
 #include "husk/service.h"
 #include "util/util.h"
 
+#include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <string.h>
 #include <sys/random.h>
 #include <sys/stat.h>
@@ -169,7 +171,13 @@ void cli_run_image_usage(void)
         fputs("\nImage mode: husk run [OPTIONS] IMAGE|ARCHIVE [COMMAND [ARG...]]\n"
               "Runs a container from a stored image (name or id) or an image archive (loaded into\n"
               "the store first; a second run of the same file is a cache hit). The exit status is\n"
-              "the workload's; 125 when husk itself fails.\n\nOptions:\n",
+              "the workload's; 125 when husk itself fails.\n\n"
+              "Bundle mode or image mode: a runc option (-b, --pid-file, --console-socket, ...) means\n"
+              "bundle mode, an option above or a COMMAND after the word means image mode. One word\n"
+              "alone is a container id in bundle mode when ./config.json exists, else an image. A\n"
+              "word is a path to load when it starts with /, ./ or ../ or names an existing file\n"
+              "(with a '/': any file or folder); otherwise it is a name or id as husk image ls shows.\n"
+              "\nOptions:\n",
               stdout);
         for (size_t i = 0; i < ARRAY_SIZE(ropts); i++) {
                 const ropt *r = &ropts[i];
@@ -220,19 +228,28 @@ bool cli_run_wants_image(int argc, char **argv)
                 if (s[1] == '-' ? find_long(name, strcspn(name, "=")) != NULL : find_short(s[1]) != NULL)
                         return true; /* an option only the image mode has */
         }
-        if (npos != 1 || access("config.json", F_OK) == 0)
+        /* One word: bundle mode when ./config.json exists (runc: the word is the container id),
+         * image mode otherwise (README, "Bundle mode or image mode"). An id never holds a '/'. */
+        if (npos != 1)
                 return false;
-        const char *ref = argv[first];
-        struct stat st;
-        if (strchr(ref, '/') || (stat(ref, &st) == 0 && S_ISREG(st.st_mode)))
+        if (strchr(argv[first], '/'))
                 return true;
-        husk_image_opts_t io = { 0 };
-        husk_image_resolved_t *res = NULL;
-        husk_error_t e = { 0 };
-        if (husk_image_resolve(&io, ref, &res, &e) < 0)
-                return false; /* the OCI mode reports the missing config.json */
-        husk_image_resolved_free(res);
-        return true;
+        return access("config.json", F_OK) != 0;
+}
+
+/* The run's error when the image was not found: with one word and no ./config.json, bundle mode
+ * was a candidate too, and the message says both what was tried. */
+static int fail_not_found(cli_ctx *c, const run_args *a, const husk_error_t *err)
+{
+        char cwd[PATH_MAX];
+        if (err->code != ENOENT || a->o.command || husk_image_ref_is_path(a->o.ref) ||
+            strncmp(err->msg, "no image ", 9) != 0 || !getcwd(cwd, sizeof(cwd)) ||
+            access("config.json", F_OK) == 0)
+                return cli_fail_err(c, err);
+        const char *hint = strstr(err->msg, ": did you mean");
+        int head = hint ? (int)(hint - err->msg) : (int)strlen(err->msg);
+        return cli_fail(c, "%.*s and no config.json in %s (bundle mode)%s", head, err->msg, cwd,
+                        hint ? hint : "");
 }
 
 /* KEY=VALUE stays; KEY alone takes our value, or nothing when we have none (docker). */
@@ -364,9 +381,8 @@ static int run(cli_ctx *c, run_args *a, const char *id)
                 return cli_fail(c, "container \"%s\" already exists", id) ? EXIT_HUSK : 0;
         }
         husk_error_clear(&err);
-        struct stat st;
         bool tty = isatty(STDERR_FILENO) == 1;
-        bool archive = strchr(a->o.ref, '/') || (stat(a->o.ref, &st) == 0 && S_ISREG(st.st_mode));
+        bool archive = husk_image_ref_is_path(a->o.ref);
         uint64_t t0 = now_ns();
         progress_t prog = { .ref = a->o.ref, .t0 = t0 };
         if (tty && archive) {
@@ -379,7 +395,7 @@ static int run(cli_ctx *c, run_args *a, const char *id)
         if (tty && archive)
                 fprintf(stderr, "\r\033[K");
         if (r < 0)
-                return cli_fail_err(c, &err) ? EXIT_HUSK : 0;
+                return fail_not_found(c, a, &err) ? EXIT_HUSK : 0;
         if (tty && ctr.loaded)
                 fprintf(stderr, "husk: loaded %s as %.19s in %.2fs\n", a->o.ref, ctr.image_id,
                         (double)(now_ns() - t0) / 1e9);

@@ -18,12 +18,19 @@ static int parse(cli_ctx *c, const cli_opt *opts, int argc, char **argv, char **
 
 typedef struct logs_ctx {
         bool timestamps, follow;
+        FILE *last; /* the stream of the previous line */
 } logs_ctx;
 
 static int emit_line(void *ud, const husk_service_line_t *l)
 {
-        const logs_ctx *x = ud;
+        logs_ctx *x = ud;
         FILE *out = l->stream == 2 ? stderr : stdout;
+        /* The lines come in the order the service wrote them (the log's order): flush the other
+         * stream before switching, or a buffered stdout would land after every stderr line when
+         * both go to one pipe (2>&1). */
+        if (x->last && x->last != out)
+                fflush(x->last);
+        x->last = out;
         if (x->timestamps)
                 fprintf(out, "%s ", l->time);
         fwrite(l->text, 1, l->len, out);

@@ -358,6 +358,29 @@ static int cmd_ls(args *a)
         return 0;
 }
 
+/* `husk-fn image-users IMAGE_ID` (not in the usage: `husk image rm` asks it, so that husk itself
+ * need not read fn.db): the functions whose image is IMAGE_ID, one name a line. */
+static int cmd_image_users(args *a)
+{
+        if (a->npos != 2)
+                return fail("image-users needs one image id");
+        _cleanup_(db_closep) fn_db *db = NULL;
+        if (open_db(a, &db))
+                return 1;
+        fn_def **v = NULL;
+        size_t n = 0;
+        husk_error_t err = { 0 };
+        if (fn_db_list(db, &v, &n, &err) < 0)
+                return fail("%s", err.msg);
+        for (size_t i = 0; i < n; i++) {
+                if (v[i]->image_id && strcmp(v[i]->image_id, a->pos[1]) == 0)
+                        printf("%s\n", v[i]->name);
+                fn_def_free(v[i]);
+        }
+        free(v);
+        return 0;
+}
+
 static int cmd_rm(args *a)
 {
         if (a->npos < 2)
@@ -623,6 +646,8 @@ int main(int argc, char **argv)
                 rc = cmd_inspect(&a);
         else if (strcmp(cmd, "rm") == 0)
                 rc = cmd_rm(&a);
+        else if (strcmp(cmd, "image-users") == 0)
+                rc = cmd_image_users(&a);
         else if (strcmp(cmd, "logs") == 0)
                 rc = cmd_logs(&a);
         else if (strcmp(cmd, "serve") == 0)

@@ -127,10 +127,11 @@ out=$(r -d --rm busybox sh -c 'echo to-log; sleep 30'); like "$out" "^[0-9a-f]{1
 for _ in $(seq 100); do [ "$(hk logs --store "$S" "$out" 2>&1)" = to-log ] && break; sleep 0.1; done
 is "$(hk logs --store "$S" "$out" 2>&1)" "to-log" "a detached container's output is kept (husk logs)"
 hk delete --force "$out"; clean; ok $? "and it is removed at delete"
-# A running container keeps its layers through `image rm` + `image prune`.
+# A running container keeps its layers through `image rm -f` (rm alone refuses an image in use)
+# + `image prune`.
 S0=$S; S="$T/store3"
 r -d --name pin1 "$A/shared-oci" sleep 30 >/dev/null; ok $? "a detached container of image shared"
-hk image --store "$S" rm shared >/dev/null && out=$(hk image --store "$S" prune)
+hk image --store "$S" rm -f shared >/dev/null && out=$(hk image --store "$S" prune)
 is "$out" "Removed 0 layers" "prune keeps the layers of a running container whose image was removed"
 out=$(cat "$S/containers/pin1/merged/etc/shared")
 is "$out" "shared" "its root still shows the image's files"

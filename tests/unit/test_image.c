@@ -117,6 +117,33 @@ static void test_name_candidates(void **state)
         cands_are("a@sha256:00", "a@sha256:00 docker.io/library/a@sha256:00 localhost/a@sha256:00");
 }
 
+/* A typo finds the stored name nearest to it, in the short form that runs (issue 19). */
+static void near_is(const char *ref, const char *want)
+{
+        char *n1[] = { "docker.io/library/busybox:latest", "localhost/tools:latest", NULL };
+        char *n2[] = { "quay.io/org/webserver:1.2", NULL };
+        image_record_t v[2] = { { .names = n1 }, { .names = n2 } };
+        char *got = store_nearest_name(v, 2, ref);
+        if (!want) {
+                assert_null(got);
+        } else {
+                assert_non_null(got);
+                assert_string_equal(got, want);
+        }
+        free(got);
+}
+
+static void test_nearest_name(void **state)
+{
+        near_is("busybx", "busybox");
+        near_is("bsybox", "busybox");
+        near_is("tols", "tools");
+        near_is("webserver", NULL); /* far from the whole name: no guess */
+        near_is("quay.io/org/webservr:1.2", "quay.io/org/webserver:1.2");
+        near_is("nginx", NULL);
+        near_is("", NULL);
+}
+
 static entry_action_t plan(const char *name, mode_t t, const char *parent, const char *leaf)
 {
         entry_plan_t p;
@@ -257,6 +284,7 @@ int main(void)
                 cmocka_unit_test(test_entry_types),    cmocka_unit_test(test_media_types),
                 cmocka_unit_test(test_config_parse),   cmocka_unit_test(test_name_candidates),
                 cmocka_unit_test(test_reference_grammar), cmocka_unit_test(test_ref_name_grammar),
+                cmocka_unit_test(test_nearest_name),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -28,13 +28,16 @@
 
 /* ---- loading a path argument, with a cache of (file identity -> image id) ---- */
 
-static bool ref_is_path(const char *ref)
+bool husk_image_ref_is_path(const char *ref)
 {
         struct stat st;
-        if (strchr(ref, '/'))
+        if (ref[0] == '/' || strncmp(ref, "./", 2) == 0 || strncmp(ref, "../", 3) == 0)
                 return true;
-        /* A bare name is an image name unless it is a file here (busybox-oci.tar). */
-        return stat(ref, &st) == 0 && S_ISREG(st.st_mode);
+        /* localhost/tools:latest is a name unless such a file exists; a bare name is an image
+         * name unless it is a file here (busybox-oci.tar). */
+        if (stat(ref, &st) < 0)
+                return false;
+        return strchr(ref, '/') ? true : S_ISREG(st.st_mode);
 }
 
 /* The key of a tarball in STORE/tarballs: its identity and change time, as the file name
@@ -637,7 +640,7 @@ static int prepare(const husk_image_run_opts_t *o, const char *id, const char *s
         int r = 0;
         if (store_fd < 0)
                 return util_syserr(err, errno, "open the store %s", store);
-        bool path = ref_is_path(o->ref);
+        bool path = husk_image_ref_is_path(o->ref);
         if (path)
                 r = load_ref(&o->image, store_fd, o->ref, false, &c->image_id, &c->loaded, err);
         else

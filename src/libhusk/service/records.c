@@ -476,9 +476,21 @@ static void ports_free(port_t *v, size_t n)
         free(v);
 }
 
+/* The last exit's code while the service is not running (exited, or waiting to restart); 0 while
+ * it runs again after a restart, as podman shows it. */
+static int exit_code_shown(const husk_service_info_t *i)
+{
+        if (!i->has_exit || (i->status != HUSK_SERVICE_EXITED && i->status != HUSK_SERVICE_RESTARTING))
+                return 0;
+        return i->exit_code;
+}
+
 char *husk_service_ports_text(const husk_service_info_t *i)
 {
         port_t *v = NULL;
+        /* An exited service publishes nothing: its rules went with its network (podman). */
+        if (i->status == HUSK_SERVICE_EXITED)
+                return xstrdup("");
         size_t n = ports_of(i, &v);
         char *out = xstrdup("");
         for (size_t k = 0; k < n; k++) {
@@ -545,7 +557,7 @@ static void write_inspect(json_writer *w, const husk_service_info_t *i)
         json_kv_bool(w, "Restarting", i->status == HUSK_SERVICE_RESTARTING);
         json_kv_bool(w, "OOMKilled", i->oom_killed);
         json_kv_int(w, "Pid", i->pid);
-        json_kv_int(w, "ExitCode", i->has_exit ? i->exit_code : 0);
+        json_kv_int(w, "ExitCode", exit_code_shown(i));
         json_kv_int(w, "Signal", i->signal);
         kv_time(w, "StartedAt", i->started);
         kv_time(w, "FinishedAt", i->finished);
@@ -640,7 +652,7 @@ char *husk_service_ps_json(const husk_service_info_t *v, size_t n)
                 json_kv_str(w, "State", husk_service_status_name(i->status));
                 json_kv_str(w, "Status", status);
                 json_kv_int(w, "Pid", i->pid);
-                json_kv_int(w, "ExitCode", i->has_exit ? i->exit_code : 0);
+                json_kv_int(w, "ExitCode", exit_code_shown(i));
                 json_kv_bool(w, "Exited", i->status == HUSK_SERVICE_EXITED);
                 json_kv_int(w, "ExitedAt", i->finished / 1000000000);
                 json_kv_int(w, "StartedAt", i->started / 1000000000);

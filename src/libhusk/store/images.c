@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <yajl/yajl_gen.h>
+#include <yajl/yajl_tree.h>
 
 static void gen_str(yajl_gen g, const char *s)
 {
@@ -138,6 +139,34 @@ static int find(const husk_image_opts_t *o, const char *ref, store_t *s, image_r
         return 0;
 }
 
+/* Writes a parsed JSON value into g (numbers as they were written). */
+static void gen_value(yajl_gen g, yajl_val v, unsigned depth)
+{
+        if (!v || depth > 64) {
+                yajl_gen_null(g);
+        } else if (YAJL_IS_STRING(v)) {
+                gen_str(g, v->u.string);
+        } else if (YAJL_IS_NUMBER(v)) {
+                yajl_gen_number(g, v->u.number.r, strlen(v->u.number.r));
+        } else if (YAJL_IS_TRUE(v) || YAJL_IS_FALSE(v)) {
+                yajl_gen_bool(g, YAJL_IS_TRUE(v));
+        } else if (YAJL_IS_OBJECT(v)) {
+                yajl_gen_map_open(g);
+                for (size_t i = 0; i < v->u.object.len; i++) {
+                        gen_str(g, v->u.object.keys[i]);
+                        gen_value(g, v->u.object.values[i], depth + 1);
+                }
+                yajl_gen_map_close(g);
+        } else if (YAJL_IS_ARRAY(v)) {
+                yajl_gen_array_open(g);
+                for (size_t i = 0; i < v->u.array.len; i++)
+                        gen_value(g, v->u.array.values[i], depth + 1);
+                yajl_gen_array_close(g);
+        } else {
+                yajl_gen_null(g);
+        }
+}
+
 int husk_image_inspect_json(const husk_image_opts_t *o, const char *ref, char **ret_json,
                             husk_error_t *err)
 {
@@ -154,19 +183,27 @@ int husk_image_inspect_json(const husk_image_opts_t *o, const char *ref, char **
                 store_close(&s);
                 return r;
         }
+        /* One document, indented throughout (podman-style): the config blob is parsed again
+         * (it was checked when it was loaded) and written into it. */
+        yajl_val cv = yajl_tree_parse(cfg, NULL, 0);
         yajl_gen g = yajl_gen_alloc(NULL);
+        yajl_gen_config(g, yajl_gen_beautify, 1);
+        yajl_gen_config(g, yajl_gen_indent_string, "    ");
         gen_record(g, &rec, true);
         gen_str(g, "layer_dirs");
         yajl_gen_array_open(g);
         for (size_t i = 0; dirs[i]; i++)
                 gen_str(g, dirs[i]);
         yajl_gen_array_close(g);
+        gen_str(g, "config");
+        gen_value(g, cv, 0);
         yajl_gen_map_close(g);
-        _cleanup_free_ char *head = gen_take(g);
-        /* The config blob was parsed when it was loaded: embed it as it is. */
-        size_t hl = strlen(head);
-        head[hl - 1] = '\0';
-        *ret_json = xasprintf("%s,\"config\":%s}", head, cfg);
+        yajl_tree_free(cv);
+        char *json = gen_take(g);
+        size_t jl = strlen(json);
+        if (jl && json[jl - 1] == '\n')
+                json[jl - 1] = '\0'; /* the caller ends the line */
+        *ret_json = json;
         image_record_done(&rec);
         store_close(&s);
         return 0;
@@ -273,6 +310,71 @@ out:
         image_records_free(v, n);
         store_close(&s);
         return r;
+}
+
+/* Whether the image container in folder name of cfd runs image rec: its service.json names the
+ * image id (husk run -d); else (a foreground run, a function worker) its layers file lists exactly
+ * the image's layers. */
+static bool container_uses(int cfd, const char *name, const image_record_t *rec)
+{
+        _cleanup_free_ char *sp = xasprintf("%s/service.json", name), *lp = xasprintf("%s/layers", name);
+        _cleanup_free_ char *text = NULL, *id = xasprintf("sha256:%s", rec->hex);
+        if (read_file_at(cfd, sp, 1u << 20, &text, NULL) == 0) {
+                yajl_val v = yajl_tree_parse(text, NULL, 0);
+                const char *path[] = { "imageId", NULL };
+                yajl_val iv = v ? yajl_tree_get(v, path, yajl_t_string) : NULL;
+                const char *got = iv ? YAJL_GET_STRING(iv) : NULL;
+                bool known = got != NULL, same = got && strcmp(got, id) == 0;
+                yajl_tree_free(v);
+                if (known)
+                        return same;
+        }
+        free(TAKE_PTR(text));
+        if (read_file_at(cfd, lp, 1u << 20, &text, NULL) < 0)
+                return false;
+        size_t k = 0;
+        char *save = NULL;
+        for (char *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save), k++)
+                if (!rec->layers || !rec->layers[k] || strcmp(rec->layers[k], l) != 0)
+                        return false;
+        return k > 0 && rec->layers && !rec->layers[k];
+}
+
+static void push_user(char ***v, size_t *n, const char *s)
+{
+        *v = xrealloc(*v, (*n + 2) * sizeof(char *));
+        (*v)[(*n)++] = xstrdup(s);
+        (*v)[*n] = NULL;
+}
+
+int husk_image_users(const husk_image_opts_t *o, const char *ref, char **ret_id, char ***ret_users,
+                     husk_error_t *err)
+{
+        store_t s;
+        image_record_t rec;
+        bool by_name = false;
+        int r = find(o, ref, &s, &rec, &by_name, err);
+        if (r < 0)
+                return r;
+        char **users = NULL;
+        size_t n = 0;
+        /* A name of an image that has others: rm removes only the name. */
+        bool only_name = by_name && strv_length(rec.names) > 1;
+        _cleanup_close_ int cfd = only_name ? -1 : openat(s.fd, "containers", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        int d2 = cfd >= 0 ? fcntl(cfd, F_DUPFD_CLOEXEC, 3) : -1;
+        _cleanup_closedir_ DIR *d = d2 >= 0 ? fdopendir(d2) : NULL;
+        if (!d && d2 >= 0)
+                close(d2);
+        for (struct dirent *de; d && (de = readdir(d));)
+                if (de->d_name[0] != '.' && container_uses(cfd, de->d_name, &rec))
+                        push_user(&users, &n, de->d_name);
+        if (!users)
+                users = xcalloc(1, sizeof(char *));
+        *ret_id = only_name ? NULL : xasprintf("sha256:%s", rec.hex);
+        *ret_users = users;
+        image_record_done(&rec);
+        store_close(&s);
+        return 0;
 }
 
 static bool used(image_record_t *v, size_t n, const char *hex, bool layer)

@@ -249,6 +249,73 @@ char **store_name_candidates(const char *ref)
         return v;
 }
 
+/* Levenshtein distance of a and b, capped: anything above cap is cap + 1. */
+static size_t edit_distance(const char *a, const char *b, size_t cap)
+{
+        size_t la = strlen(a), lb = strlen(b);
+        if (la > 128 || lb > 128 || (la > lb ? la - lb : lb - la) > cap)
+                return cap + 1;
+        size_t row[129];
+        for (size_t j = 0; j <= lb; j++)
+                row[j] = j;
+        for (size_t i = 1; i <= la; i++) {
+                size_t diag = row[0];
+                row[0] = i;
+                for (size_t j = 1; j <= lb; j++) {
+                        size_t up = row[j];
+                        size_t best = diag + (a[i - 1] != b[j - 1]);
+                        if (up + 1 < best)
+                                best = up + 1;
+                        if (row[j - 1] + 1 < best)
+                                best = row[j - 1] + 1;
+                        row[j] = best;
+                        diag = up;
+                }
+        }
+        return row[lb] > cap ? cap + 1 : row[lb];
+}
+
+/* The shortest form of a stored name that still finds it (store_name_candidates in reverse):
+ * "docker.io/library/busybox:latest" -> "busybox". */
+static char *short_name(const char *name)
+{
+        static const char *const pre[] = { "docker.io/library/", "localhost/", "docker.io/" };
+        for (size_t i = 0; i < ARRAY_SIZE(pre); i++)
+                if (strncmp(name, pre[i], strlen(pre[i])) == 0) {
+                        name += strlen(pre[i]);
+                        break;
+                }
+        size_t l = strlen(name);
+        if (l > 7 && strcmp(name + l - 7, ":latest") == 0)
+                l -= 7;
+        return xstrndup(name, l);
+}
+
+char *store_nearest_name(const image_record_t *v, size_t n, const char *ref)
+{
+        /* Close enough to be a typo: 2 edits, 3 for names of 9 characters or more. */
+        size_t cap = strlen(ref) >= 9 ? 3 : 2, best = cap + 1;
+        char *pick = NULL;
+        for (size_t i = 0; i < n; i++)
+                for (size_t k = 0; v[i].names && v[i].names[k]; k++) {
+                        char *s = short_name(v[i].names[k]);
+                        size_t d = edit_distance(ref, s, cap), d2 = edit_distance(ref, v[i].names[k], cap);
+                        if (d2 < d) {
+                                free(s);
+                                s = xstrdup(v[i].names[k]);
+                                d = d2;
+                        }
+                        if (d < best) {
+                                free(pick);
+                                pick = s;
+                                best = d;
+                        } else {
+                                free(s);
+                        }
+                }
+        return pick;
+}
+
 int store_find(image_record_t *v, size_t n, const char *ref, size_t *ret_idx, bool *ret_by_name,
                husk_error_t *err)
 {
@@ -279,7 +346,11 @@ int store_find(image_record_t *v, size_t n, const char *ref, size_t *ret_idx, bo
                         return 0;
                 }
         }
-        return husk_error_set(err, ENOENT, "image '%s' not found", ref);
+        _cleanup_free_ char *near = store_nearest_name(v, n, ref);
+        if (near)
+                return husk_error_set(err, ENOENT, "no image '%s' in the store: did you mean '%s'?", ref,
+                                      near);
+        return husk_error_set(err, ENOENT, "no image '%s' in the store (husk image ls lists them)", ref);
 }
 
 static void gen_str(yajl_gen g, const char *s)

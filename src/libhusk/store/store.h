@@ -40,6 +40,9 @@ void image_records_free(image_record_t *v, size_t n);
 /* The names ref may stand for, most exact first: ref, ref:latest (no tag given), and for a name
  * without a registry domain docker.io/library/ (or docker.io/) and localhost/ in front. */
 char **store_name_candidates(const char *ref);
+/* The stored name (in its shortest usable form) nearest to ref when ref looks like a typo of
+ * it, else NULL. */
+char *store_nearest_name(const image_record_t *v, size_t n, const char *ref);
 /* Finds one record by name (see store_name_candidates), id or id prefix; *ret_by_name tells
  * which. */
 int store_find(image_record_t *v, size_t n, const char *ref, size_t *ret_idx, bool *ret_by_name,
