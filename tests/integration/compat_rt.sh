@@ -266,4 +266,17 @@ out=$(hk --log "$T/capt.log" run -b "$b" ct1 2>&1)
 is "$out" "CapBnd: 0000000020000420" "an unknown capability is skipped: the container runs with the three others"
 like "$(cat "$T/capt.log" 2>/dev/null)" 'unknown capability \\?"CAP_TEST\\?" ignored' "the skip is a warning in --log"
 
+# ---- runtime-tools' linux_rootfs_propagation and mounts programs (regressions of this work):
+# an unbindable rootfsPropagation cannot be set on "/" before the rootfs self-bind (EINVAL) and is
+# set on the new root; bind mounts keep the listed order in the container's mountinfo.
+b=$(new_bundle)
+cfg "$b" '.linux.rootfsPropagation = "unbindable"'
+out=$(run_in "$b" pu1 /bin/sh -c 'awk "\$5 == \"/\" && /unbindable/" /proc/self/mountinfo | wc -l' 2>&1)
+is "$out" "1" "rootfsPropagation unbindable: the container runs and its / is unbindable"
+b=$(new_bundle)
+cfg "$b" '.mounts += [{"destination": "/home", "type": "tmpfs", "source": "tmpfs"},
+                      {"destination": "/root", "type": "bind", "source": "/etc", "options": ["bind", "ro"]}]'
+out=$(run_in "$b" mo1 /bin/sh -c 'awk "{print \$5}" /proc/self/mountinfo | grep -nx -e /home -e /root | cut -d: -f2 | tr "\n" " "' 2>&1)
+is "$out" "/home /root " "bind mounts come in the listed order in mountinfo"
+
 done_testing

@@ -403,7 +403,9 @@ int rootfs_mounts(rootfs_ctx *c, husk_error_t *err)
          * groups, so a volume bound from a shared host mount is bidirectional (Kubernetes
          * mountPropagation: Bidirectional); rootfs_finalize applies it again to the new root. */
         unsigned long prop = rootfs_propagation_flags(cfg->linux_.rootfs_propagation);
-        unsigned long first = prop ? prop : MS_SLAVE | MS_REC;
+        /* An unbindable "/" could not be the source of the rootfs self-bind (EINVAL): that kind
+         * is set on the new root only, by rootfs_finalize, over the default rslave. */
+        unsigned long first = prop && !(prop & MS_UNBINDABLE) ? prop : MS_SLAVE | MS_REC;
         if (mount(NULL, "/", NULL, first, NULL) < 0)
                 return util_syserr(err, errno, "set the propagation of / (rootfsPropagation)");
         /* With a shared "/", the self-bind below would propagate to the host and pivot_root

@@ -29,6 +29,14 @@ static uint64_t tree_propagation(const husk_config *cfg)
         return MS_SLAVE;
 }
 
+static bool has_userns(const husk_config *cfg)
+{
+        for (size_t i = 0; i < cfg->linux_.n_namespaces; i++)
+                if (cfg->linux_.namespaces[i].type == NS_USER)
+                        return true;
+        return false;
+}
+
 static int open_one(rootfs_ctx *c, const config_mount *m, size_t i, int *ret, husk_error_t *err)
 {
         mount_flags f = { 0 };
@@ -56,6 +64,12 @@ static int open_one(rootfs_ctx *c, const config_mount *m, size_t i, int *ret, hu
         struct stat st;
         if (f.copy_symlink && lstat(src, &st) == 0 && S_ISLNK(st.st_mode))
                 return 0; /* copied as a symlink by the child (mounts.c) */
+        /* Without a user namespace the child reaches every source itself and binds it by path
+         * when its turn comes: a tree cloned here would be created before the container's
+         * other mounts and come first in its mountinfo (Linux 6.8+ lists mounts by creation),
+         * while runtime-spec (and runtime-tools' mounts program) wants the listed order. */
+        if (!idmap && !has_userns(c->cfg))
+                return 0;
         /* the source is a host path from the config (trusted): host symlinks are followed */
         unsigned fl = OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (f.rec ? AT_RECURSIVE : 0);
         _cleanup_close_ int tree = open_tree(AT_FDCWD, src, fl);
