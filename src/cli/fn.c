@@ -70,8 +70,9 @@ static const struct {
                     "serve's address)\n" STORE_OPT },
 };
 
-/* The command word is the first argument that is not an option; -h/--help anywhere asks for its
- * usage. Returns 1 when printed, 0 to go on. */
+/* The command word is the first argument that is not an option (nor --store's value); -h/--help
+ * anywhere asks for its usage. Returns 1 when printed, 0 to go on, -1 for an unknown command
+ * (named on stderr). */
 static int fn_help(int argc, char **argv)
 {
         const char *word = NULL;
@@ -79,6 +80,8 @@ static int fn_help(int argc, char **argv)
         for (int i = 1; i < argc; i++) {
                 if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
                         asked = true;
+                else if (!word && strcmp(argv[i], "--store") == 0)
+                        i++;
                 else if (!word && argv[i][0] != '-')
                         word = argv[i];
         }
@@ -91,13 +94,17 @@ static int fn_help(int argc, char **argv)
                         fputs(fn_usage[k].text, stdout);
                         return 1;
                 }
-        return 0; /* an unknown command: husk-fn names it */
+        if (strcmp(word, "image-users") == 0)
+                return 0; /* husk's own, not for people */
+        fprintf(stderr, "husk fn: unknown command '%s' (husk fn --help)\n", word);
+        return -1;
 }
 
 int cmd_fn(cli_ctx *c, int argc, char **argv)
 {
-        if (fn_help(argc, argv))
-                return 0;
+        int h = fn_help(argc, argv);
+        if (h)
+                return h > 0 ? 0 : 2;
         char self[PATH_MAX], next[PATH_MAX + 16];
         ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
         char **av = calloc((size_t)argc + 1, sizeof(char *));

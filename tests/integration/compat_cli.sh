@@ -49,6 +49,10 @@ for w in "" image network fn; do
         err=$("$HUSK" $w lss 2>&1 >/dev/null); rc=$?
         is "$rc" 2 "husk $w lss: exit 2"
         like "$err" "unknown command 'lss'" "husk $w lss: the unknown word is named"
+        # with --help too: an unknown word's help is not the general one (husk fn printed it, 0)
+        out=$("$HUSK" $w lss --help 2>"$T/lsshelp.err"); rc=$?
+        is "$rc" 2 "husk $w lss --help: exit 2"
+        like "$(cat "$T/lsshelp.err")" "unknown command 'lss'" "husk $w lss --help: the word is named"
 done
 # husk-fn's general usage names options; each belongs to a command's own help.
 for o in $("$HUSK" fn --help | grep -Eo -- '--[a-z][a-z-]+' | sort -u); do
