@@ -936,8 +936,10 @@ int husk_image_prep_prune(const char *store, const char *id, size_t *ret_removed
                     errno != ESRCH)
                         continue;
                 _cleanup_free_ char *marker = NULL, *mp = xasprintf("%s/%s", de->d_name, MARKER);
-                if (id && (read_file_at(dirfd(d), mp, 2048, &marker, NULL) < 0 ||
-                           strcmp(marker, id) != 0))
+                /* Without a marker its maker was killed right after the mkdir: the folder is
+                 * empty and nobody's, so any cleanup takes it. */
+                int mr = read_file_at(dirfd(d), mp, 2048, &marker, NULL);
+                if (id && mr != -ENOENT && (mr < 0 || strcmp(marker, id) != 0))
                         continue;
                 int r = rm_rf_at(dirfd(d), de->d_name); /* nothing is mounted before the rename */
                 if (r < 0 && ret == 0)
