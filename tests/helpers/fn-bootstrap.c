@@ -48,13 +48,23 @@ static void sleep_ms(long ms)
                 ;
 }
 
+/* As HTTP clients of real runtimes do: a refused connect (the Runtime API allows a worker few
+ * connections, and a closed one may still count for a moment) is tried again for a while. */
 static void connect_api(void)
 {
         if (conn >= 0)
                 return;
-        conn = socket(AF_INET, SOCK_STREAM, 0);
-        if (conn < 0 || connect(conn, (struct sockaddr *)&api, sizeof(api)) < 0)
-                die("connect to the Runtime API");
+        for (int i = 0;; i++) {
+                conn = socket(AF_INET, SOCK_STREAM, 0);
+                if (conn >= 0 && connect(conn, (struct sockaddr *)&api, sizeof(api)) == 0)
+                        return;
+                if (conn >= 0)
+                        close(conn);
+                conn = -1;
+                if (i == 40)
+                        die("connect to the Runtime API");
+                sleep_ms(50);
+        }
 }
 
 static void send_all(const char *p, size_t n)
@@ -90,10 +100,21 @@ static char *request(const char *method, const char *path, const char *body, con
         size_t cap = 8192, len = 0;
         char *buf = malloc(cap + 1);
         char *end = NULL;
+        static int retrying; /* a GET is idempotent: once more on a new connection */
         while (!end) {
                 if (len == cap)
                         buf = realloc(buf, (cap *= 2) + 1);
                 ssize_t k = read(conn, buf + len, cap - len);
+                if (k == 0 && len == 0 && !retrying && strcmp(method, "GET") == 0) {
+                        /* The server closed the kept-alive connection before this request. */
+                        close(conn);
+                        conn = -1;
+                        free(buf);
+                        retrying = 1;
+                        char *r = request(method, path, body, extra, status, req_id, ret_len);
+                        retrying = 0;
+                        return r;
+                }
                 if (k <= 0)
                         die("read the answer");
                 len += (size_t)k;
