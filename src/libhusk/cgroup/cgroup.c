@@ -402,22 +402,14 @@ static int check_not_frozen(cgroup_handle *h, husk_error_t *err)
         return 0;
 }
 
-/* Processes in dir and the cgroups below it (bounded depth: a cgroup tree is shallow). */
-static size_t count_procs_tree(const char *dir, int depth)
+static int read_pids_tree(const char *dir, int depth, pid_t **v, size_t *n);
+
+/* Processes in dir and the cgroups below it, best effort (what could be read is counted). */
+static size_t count_procs_tree(const char *dir)
 {
-        _cleanup_free_ char *f = xasprintf("%s/cgroup.procs", dir), *text = NULL;
+        _cleanup_free_ pid_t *v = NULL;
         size_t n = 0;
-        if (read_file_at(AT_FDCWD, f, 64 << 20, &text, NULL) == 0)
-                for (const char *p = text; *p; p++)
-                        n += *p == '\n';
-        _cleanup_closedir_ DIR *d = depth < 32 ? opendir(dir) : NULL;
-        struct dirent *de;
-        while (d && (de = readdir(d)))
-                if (de->d_type == DT_DIR && strcmp(de->d_name, ".") != 0 &&
-                    strcmp(de->d_name, "..") != 0) {
-                        _cleanup_free_ char *sub = xasprintf("%s/%s", dir, de->d_name);
-                        n += count_procs_tree(sub, depth + 1);
-                }
+        (void)read_pids_tree(dir, 0, &v, &n); /* a warning's count: partial is fine */
         return n;
 }
 
@@ -499,7 +491,7 @@ int cgroup_make(cgroup_handle *h, const husk_config *cfg, husk_error_t *err)
          * own. Only a cgroup that existed before can hold any. */
         cg_hier *ph = procs_hier(h);
         if (ph && !ph->created)
-                h->preexisting_procs = count_procs_tree(ph->dir, 0);
+                h->preexisting_procs = count_procs_tree(ph->dir);
         const config_resources *res = cfg->linux_.resources;
         static const config_resources none;
         r = cgroup_apply_resources(h, res ? res : &none, true, err);

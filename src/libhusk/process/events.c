@@ -11,7 +11,10 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-int husk_stats_json(const husk_global_t *g, const char *id, char **ret_json, husk_error_t *err)
+/* The state and cgroup of a container that is not stopped (stats and events need both). On
+ * failure nothing is returned. */
+static int load_running(const husk_global_t *g, const char *id, husk_state **ret_st,
+                        cgroup_handle **ret_cg, husk_error_t *err)
 {
         const char *root = g && g->root ? g->root : state_default_root();
         int r = husk_id_validate(id, err);
@@ -36,6 +39,18 @@ int husk_stats_json(const husk_global_t *g, const char *id, char **ret_json, hus
                 state_free(st);
                 return r;
         }
+        *ret_st = st;
+        *ret_cg = h;
+        return 0;
+}
+
+int husk_stats_json(const husk_global_t *g, const char *id, char **ret_json, husk_error_t *err)
+{
+        husk_state *st = NULL;
+        cgroup_handle *h = NULL;
+        int r = load_running(g, id, &st, &h, err);
+        if (r < 0)
+                return r;
         json_writer *w = json_writer_new(false);
         json_obj_begin(w);
         json_kv_str(w, "type", "stats");
@@ -72,33 +87,19 @@ void husk_events_free(husk_events_t *ev)
 int husk_events_open(const husk_global_t *g, const char *id, husk_events_t **ret,
                      husk_error_t *err)
 {
-        const char *root = g && g->root ? g->root : state_default_root();
-        int r = husk_id_validate(id, err);
+        husk_state *st = NULL;
+        cgroup_handle *h = NULL;
+        int r = load_running(g, id, &st, &h, err);
         if (r < 0)
                 return r;
-        _cleanup_close_ int dirfd = -1;
-        if ((r = state_dir_open_nolock(root, id, &dirfd, err)) < 0)
-                return r;
-        husk_state *st = NULL;
-        if ((r = state_load(dirfd, &st, err)) < 0)
-                return r;
-        husk_status_t status;
         husk_events_t *ev = xcalloc(1, sizeof(*ev));
         ev->pidfd = ev->oomfd = -1;
-        r = state_status(dirfd, st, &status, err);
-        if (r == 0 && status == HUSK_STATUS_STOPPED)
+        ev->cg = h;
+        ev->pidfd = (int)syscall(SYS_pidfd_open, st->pid, 0); /* always close-on-exec */
+        if (ev->pidfd < 0)
+                r = util_syserr(err, errno, "pidfd_open %d", (int)st->pid);
+        else if (!state_pid_alive(st->pid, st->pid_start_time))
                 r = husk_error_set(err, ESRCH, "container not running");
-        if (r == 0 && (!st->cgroup || !st->cgroup[0]))
-                r = husk_error_set(err, ENOENT, "container %s has no cgroup", id);
-        if (r == 0)
-                r = cgroup_deserialize(st->cgroup, &ev->cg, err);
-        if (r == 0) {
-                ev->pidfd = (int)syscall(SYS_pidfd_open, st->pid, 0); /* always close-on-exec */
-                if (ev->pidfd < 0)
-                        r = util_syserr(err, errno, "pidfd_open %d", (int)st->pid);
-                else if (!state_pid_alive(st->pid, st->pid_start_time))
-                        r = husk_error_set(err, ESRCH, "container not running");
-        }
         if (r == 0) {
                 /* Statistics still work without OOM notifications: say why there are none. */
                 husk_error_t oerr = { 0 };
