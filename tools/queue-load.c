@@ -14,7 +14,6 @@
  *       the floor: a plain SQLite insert loop (WAL, synchronous=FULL), BATCH rows per commit;
  *       prints "messages SECONDS msgs_per_s".
  * The queue is created (CreateQueue) by the client before it starts. Exit 1 on any non-200. */
-#define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
