@@ -419,6 +419,38 @@ static void test_fifo_blocking(void **state)
         EXPECT_ERR(Q_E_INVALID_PARAMETER, q_send(q, "std", "AKID", &e, 1, &res, err));
 }
 
+static void test_attempt_id(void **state)
+{
+        q_engine *q = *state;
+        mkq(q, "at.fifo", "FifoQueue=true", "ContentBasedDeduplication=true", NULL);
+        send1(q, "at.fifo", "x1", "g", NULL, NULL);
+        send1(q, "at.fifo", "x2", "g", NULL, NULL);
+        q_receive_req r = { .max = 1, .visibility_timeout = 30, .wait_seconds = 0, .attempt_id = "try-1" };
+        q_message *a, *b, *c;
+        size_t na, nb, nc;
+        EXPECT_OK(q_receive(q, "at.fifo", &r, &a, &na, err));
+        assert_int_equal(na, 1);
+        /* the retry (a lost answer) gets the same message and handle, not a second receive */
+        EXPECT_OK(q_receive(q, "at.fifo", &r, &b, &nb, err));
+        assert_int_equal(nb, 1);
+        assert_string_equal(a[0].receipt_handle, b[0].receipt_handle);
+        assert_string_equal(q_kvs_get(&b[0].sys, "ApproximateReceiveCount"), "1");
+        /* once deleted, the same attempt id is a fresh receive */
+        del(q, "at.fifo", a[0].receipt_handle);
+        EXPECT_OK(q_receive(q, "at.fifo", &r, &c, &nc, err));
+        assert_int_equal(nc, 1);
+        assert_string_equal(c[0].body, "x2");
+        q_messages_free(a, na);
+        q_messages_free(b, nb);
+        q_messages_free(c, nc);
+        /* a different type under the same name is another queue */
+        q_kvs at = { 0 };
+        q_kvs_add(&at, "FifoQueue", "true");
+        mkq(q, "plain", NULL);
+        EXPECT_ERR(Q_E_QUEUE_EXISTS, q_create(q, "plain", &at, NULL, NULL, err));
+        q_kvs_free(&at);
+}
+
 static void test_dedup(void **state)
 {
         q_engine *q = *state;
@@ -1294,6 +1326,7 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_dead_letter, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_fifo_blocking, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_dedup, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_attempt_id, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_long_poll, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_long_poll_visibility, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_delay, setup, teardown),
