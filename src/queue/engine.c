@@ -57,6 +57,7 @@ static const char schema[] =
         "CREATE INDEX IF NOT EXISTS dedup_exp ON dedup (expires);";
 
 bool q_pipelined_fsync = true;
+unsigned q_test_sync_delay_us;
 
 /* ---- small things ---- */
 static uint64_t real_clock(void *ctx)
@@ -356,6 +357,8 @@ static void *syncer_main(void *arg)
                 uint64_t e = q->commit_epoch;
                 q->started_epoch = e;
                 pthread_mutex_unlock(&q->mu);
+                if (q_test_sync_delay_us)
+                        usleep(q_test_sync_delay_us);
                 int r = fdatasync(q->wal_fd) == 0 ? 0 : errno;
                 pthread_mutex_lock(&q->mu);
                 q->n_syncs++;

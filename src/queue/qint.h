@@ -107,6 +107,9 @@ struct q_engine {
 /* false: durable batches commit with synchronous=FULL in the writer (no syncer threads); for
  * the benchmark's comparison. Read by q_engine_open. */
 extern bool q_pipelined_fsync;
+/* Tests: microseconds added to every WAL fsync, so that grouping does not depend on how fast
+ * the test machine's disk is (tmpfs syncs in no time). 0 in production. */
+extern unsigned q_test_sync_delay_us;
 uint64_t q_now(q_engine *q);
 int q_run(q_engine *q, q_op_fn fn, void *arg, bool durable, q_error *err);
 void q_wake_later(q_engine *q, const char *name); /* from an op: wake NAME's waiters after commit */
