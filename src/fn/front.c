@@ -389,8 +389,18 @@ static int query_params(const serve_req *r, serve_kv **ret, size_t *ret_n)
         if (nb)
                 memcpy(a + na, b, nb * sizeof(*b));
         free(b);
+        /* A presigned request's X-Amz-* parameters are the signature's, not the operation's. */
+        size_t n = 0;
+        for (size_t i = 0; i < na + nb; i++) {
+                if (strncmp(a[i].name, "X-Amz-", 6) == 0) {
+                        free(a[i].name);
+                        free(a[i].value);
+                        continue;
+                }
+                a[n++] = a[i];
+        }
         *ret = a;
-        *ret_n = na + nb;
+        *ret_n = n;
         return 0;
 }
 
