@@ -43,8 +43,8 @@ typedef struct jreq {
         q_error *err;
 } jreq;
 
-static int fail(q_error *err, q_errcode code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int fail(q_error *err, q_errcode code, const char *fmt, ...)
+static int jfail(q_error *err, q_errcode code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int jfail(q_error *err, q_errcode code, const char *fmt, ...)
 {
         va_list ap;
         va_start(ap, fmt);
@@ -165,7 +165,7 @@ static const json_value *member(const json_value *in, const char *key)
 
 static int missing(q_error *err, const char *key)
 {
-        return fail(err, Q_E_MISSING_PARAMETER, "The request must contain the parameter %s.", key);
+        return jfail(err, Q_E_MISSING_PARAMETER, "The request must contain the parameter %s.", key);
 }
 
 static int get_str(const json_value *in, const char *key, bool required, const char **ret, q_error *err)
@@ -175,7 +175,7 @@ static int get_str(const json_value *in, const char *key, bool required, const c
         if (!v)
                 return required ? missing(err, key) : 0;
         if (v->type != JSON_STRING)
-                return fail(err, Q_E_INVALID_PARAMETER, "Value for parameter %s is invalid. Reason: must be a string.", key);
+                return jfail(err, Q_E_INVALID_PARAMETER, "Value for parameter %s is invalid. Reason: must be a string.", key);
         *ret = v->str;
         return 0;
 }
@@ -189,9 +189,9 @@ static int get_int(const json_value *in, const char *key, bool required, int64_t
         if (!v)
                 return required ? missing(err, key) : 0;
         if (v->type != JSON_NUMBER || parse_int64(v->str, &x) < 0)
-                return fail(err, Q_E_INVALID_PARAMETER, "Value for parameter %s is invalid. Reason: must be an integer.", key);
+                return jfail(err, Q_E_INVALID_PARAMETER, "Value for parameter %s is invalid. Reason: must be an integer.", key);
         if (x < min || x > max)
-                return fail(err, Q_E_INVALID_PARAMETER,
+                return jfail(err, Q_E_INVALID_PARAMETER,
                             "Value %" PRId64 " for parameter %s is invalid. Reason: Must be between %" PRId64 " and %" PRId64 ", if provided.",
                             x, key, min, max);
         *ret = x;
@@ -208,15 +208,15 @@ static int get_str_list(const json_value *in, const char *key, bool required, co
         if (!v)
                 return required ? missing(err, key) : 0;
         if (v->type != JSON_ARRAY)
-                return fail(err, Q_E_INVALID_PARAMETER, "Value for parameter %s is invalid. Reason: must be a list of strings.", key);
+                return jfail(err, Q_E_INVALID_PARAMETER, "Value for parameter %s is invalid. Reason: must be a list of strings.", key);
         if (v->n > SQS_JSON_LIST_MAX)
-                return fail(err, Q_E_INVALID_PARAMETER, "Parameter %s has %zu entries; husk accepts at most %d.", key, v->n,
+                return jfail(err, Q_E_INVALID_PARAMETER, "Parameter %s has %zu entries; husk accepts at most %d.", key, v->n,
                             SQS_JSON_LIST_MAX);
         const char **l = xcalloc(v->n + 1, sizeof(*l));
         for (size_t i = 0; i < v->n; i++) {
                 if (v->items[i]->type != JSON_STRING) {
                         free(l);
-                        return fail(err, Q_E_INVALID_PARAMETER, "Value for parameter %s is invalid. Reason: must be a list of strings.", key);
+                        return jfail(err, Q_E_INVALID_PARAMETER, "Value for parameter %s is invalid. Reason: must be a list of strings.", key);
                 }
                 l[i] = v->items[i]->str;
         }
@@ -237,13 +237,13 @@ static int get_str_map(const json_value *in, const char *key, bool required, q_k
         if (!v)
                 return required ? missing(err, key) : 0;
         if (v->type != JSON_OBJECT)
-                return fail(err, Q_E_INVALID_PARAMETER, "Value for parameter %s is invalid. Reason: must be a map of strings.", key);
+                return jfail(err, Q_E_INVALID_PARAMETER, "Value for parameter %s is invalid. Reason: must be a map of strings.", key);
         if (v->n > SQS_JSON_LIST_MAX)
-                return fail(err, Q_E_INVALID_PARAMETER, "Parameter %s has %zu entries; husk accepts at most %d.", key, v->n,
+                return jfail(err, Q_E_INVALID_PARAMETER, "Parameter %s has %zu entries; husk accepts at most %d.", key, v->n,
                             SQS_JSON_LIST_MAX);
         for (size_t i = 0; i < v->n; i++) {
                 if (v->items[i]->type != JSON_STRING)
-                        return fail(err, Q_E_INVALID_PARAMETER, "Value for %s.%s is invalid. Reason: must be a string.", key,
+                        return jfail(err, Q_E_INVALID_PARAMETER, "Value for %s.%s is invalid. Reason: must be a string.", key,
                                     v->keys[i]);
                 q_kvs_add(ret, v->keys[i], v->items[i]->str);
         }
@@ -269,10 +269,10 @@ static int get_arn_queue(jreq *j, const char *key, bool required, char name[Q_NA
                 return 0;
         _cleanup_free_ char *prefix = xasprintf("arn:aws:sqs:%s:%s:", q_engine_region(j->q), q_engine_account(j->q));
         if (strncmp(arn, "arn:", 4) != 0 || strlen(arn) > 256)
-                return fail(j->err, Q_E_INVALID_PARAMETER, "Value for parameter %s is invalid. Reason: not an ARN.", key);
+                return jfail(j->err, Q_E_INVALID_PARAMETER, "Value for parameter %s is invalid. Reason: not an ARN.", key);
         const char *n = arn + strlen(prefix);
         if (strncmp(arn, prefix, strlen(prefix)) != 0 || strlen(n) > Q_NAME_MAX || !q_name_valid(n))
-                return fail(j->err, Q_E_RESOURCE_NOT_FOUND, "The resource that you specified for the %s parameter doesn't exist.",
+                return jfail(j->err, Q_E_RESOURCE_NOT_FOUND, "The resource that you specified for the %s parameter doesn't exist.",
                             key);
         snprintf(name, Q_NAME_MAX + 1, "%s", n);
         return 0;
@@ -376,7 +376,7 @@ static int reply_url(jreq *j, const char *name)
         const char *host = j->r->host && *j->r->host ? j->r->host : "localhost";
         _cleanup_free_ char *url = q_queue_url(j->q, host, name);
         if (!url)
-                return fail(j->err, Q_E_INTERNAL, "cannot build the URL of queue %s", name);
+                return jfail(j->err, Q_E_INTERNAL, "cannot build the URL of queue %s", name);
         json_writer *o = out_begin();
         json_kv_str(o, "QueueUrl", url);
         return out_end(j, o);
@@ -445,7 +445,7 @@ static int op_get_queue_url(jreq *j)
             get_str(j->in, "QueueOwnerAWSAccountId", false, &owner, j->err) < 0)
                 return -1;
         if ((owner && strcmp(owner, q_engine_account(j->q)) != 0) || !q_name_valid(name))
-                return fail(j->err, Q_E_NONEXISTENT_QUEUE, "The specified queue does not exist.");
+                return jfail(j->err, Q_E_NONEXISTENT_QUEUE, "The specified queue does not exist.");
         if (q_exists(j->q, name, j->err) < 0)
                 return -1;
         return reply_url(j, name);
@@ -572,34 +572,34 @@ static int parse_attr(const char *what, const char *name, const json_value *v, q
         const char *type, *sv, *bv;
         a->name = xstrdup(name);
         if (v->type != JSON_OBJECT)
-                return fail(err, Q_E_INVALID_PARAMETER, "The %s '%s' must be a structure.", what, name);
+                return jfail(err, Q_E_INVALID_PARAMETER, "The %s '%s' must be a structure.", what, name);
         if (get_str(v, "DataType", false, &type, err) < 0 || get_str(v, "StringValue", false, &sv, err) < 0 ||
             get_str(v, "BinaryValue", false, &bv, err) < 0)
                 return -1;
         const json_value *sl = member(v, "StringListValues"), *bl = member(v, "BinaryListValues");
         if ((sl && (sl->type != JSON_ARRAY || sl->n)) || (bl && (bl->type != JSON_ARRAY || bl->n)))
-                return fail(err, Q_E_INVALID_PARAMETER,
+                return jfail(err, Q_E_INVALID_PARAMETER,
                             "The %s '%s' uses StringListValues or BinaryListValues, which SQS does not support.", what, name);
         if (!type || !*type)
-                return fail(err, Q_E_INVALID_PARAMETER, "The %s '%s' must contain non-empty message attribute type.", what, name);
+                return jfail(err, Q_E_INVALID_PARAMETER, "The %s '%s' must contain non-empty message attribute type.", what, name);
         a->data_type = xstrdup(type);
         bool binary = strncmp(type, "Binary", 6) == 0 && (type[6] == '\0' || type[6] == '.');
         bool text = (strncmp(type, "String", 6) == 0 && (type[6] == '\0' || type[6] == '.')) ||
                     (strncmp(type, "Number", 6) == 0 && (type[6] == '\0' || type[6] == '.'));
         if (!binary && !text)
-                return fail(err, Q_E_INVALID_PARAMETER,
+                return jfail(err, Q_E_INVALID_PARAMETER,
                             "The type of %s '%s' is invalid. You must use only the following supported type prefixes: Binary, Number, String.",
                             what, name);
         if (binary) {
                 if (!bv || sv)
-                        return fail(err, Q_E_INVALID_PARAMETER, "The %s '%s' with type 'Binary' must use field 'BinaryValue' only.", what,
+                        return jfail(err, Q_E_INVALID_PARAMETER, "The %s '%s' with type 'Binary' must use field 'BinaryValue' only.", what,
                                     name);
                 if (b64_decode(bv, &a->binary_value, &a->binary_len) < 0)
-                        return fail(err, Q_E_INVALID_PARAMETER, "The BinaryValue of %s '%s' is not valid base64.", what, name);
+                        return jfail(err, Q_E_INVALID_PARAMETER, "The BinaryValue of %s '%s' is not valid base64.", what, name);
                 return 0;
         }
         if (!sv || bv)
-                return fail(err, Q_E_INVALID_PARAMETER, "The %s '%s' with type '%s' must use field 'StringValue' only.", what, name,
+                return jfail(err, Q_E_INVALID_PARAMETER, "The %s '%s' with type '%s' must use field 'StringValue' only.", what, name,
                             type);
         a->string_value = xstrdup(sv);
         return 0;
@@ -614,9 +614,9 @@ static int parse_attrs(const json_value *in, const char *key, const char *what, 
         if (!m)
                 return 0;
         if (m->type != JSON_OBJECT)
-                return fail(err, Q_E_INVALID_PARAMETER, "Value for parameter %s is invalid. Reason: must be a map.", key);
+                return jfail(err, Q_E_INVALID_PARAMETER, "Value for parameter %s is invalid. Reason: must be a map.", key);
         if (m->n > Q_MSG_ATTRS_MAX)
-                return fail(err, Q_E_INVALID_PARAMETER, "Number of %ss [%zu] exceeds the allowed maximum [%d].", what, m->n,
+                return jfail(err, Q_E_INVALID_PARAMETER, "Number of %ss [%zu] exceeds the allowed maximum [%d].", what, m->n,
                             Q_MSG_ATTRS_MAX);
         q_msg_attr *a = xcalloc(m->n + 1, sizeof(*a));
         for (size_t i = 0; i < m->n; i++)
@@ -703,15 +703,15 @@ static int get_entries(jreq *j, const char *entry_type, const json_value **ret)
         if (!v)
                 return missing(j->err, "Entries");
         if (v->type != JSON_ARRAY)
-                return fail(j->err, Q_E_INVALID_PARAMETER, "Value for parameter Entries is invalid. Reason: must be a list.");
+                return jfail(j->err, Q_E_INVALID_PARAMETER, "Value for parameter Entries is invalid. Reason: must be a list.");
         if (v->n == 0)
-                return fail(j->err, Q_E_EMPTY_BATCH, "There should be at least one %s in the request.", entry_type);
+                return jfail(j->err, Q_E_EMPTY_BATCH, "There should be at least one %s in the request.", entry_type);
         if (v->n > Q_BATCH_MAX)
-                return fail(j->err, Q_E_TOO_MANY_ENTRIES, "Maximum number of entries per request are %d. You have sent %zu.",
+                return jfail(j->err, Q_E_TOO_MANY_ENTRIES, "Maximum number of entries per request are %d. You have sent %zu.",
                             Q_BATCH_MAX, v->n);
         for (size_t i = 0; i < v->n; i++)
                 if (v->items[i]->type != JSON_OBJECT)
-                        return fail(j->err, Q_E_INVALID_PARAMETER,
+                        return jfail(j->err, Q_E_INVALID_PARAMETER,
                                     "Value for parameter Entries is invalid. Reason: entry %zu is not a structure.", i + 1);
         *ret = v;
         return 0;
@@ -1031,7 +1031,7 @@ static int op_cancel_move(jreq *j)
 
 static int op_unsupported(jreq *j)
 {
-        return fail(j->err, Q_E_UNSUPPORTED_OPERATION, "husk does not support this operation (queue policies are not enforced).");
+        return jfail(j->err, Q_E_UNSUPPORTED_OPERATION, "husk does not support this operation (queue policies are not enforced).");
 }
 
 /* ---------------- dispatch ---------------- */
