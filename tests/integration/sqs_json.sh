@@ -9,6 +9,7 @@
 require_root
 require_cmd curl jq md5sum
 S="$T/store"
+mkdir -p "$S" # husk-fn serve writes STORE/credentials before it creates the store (serve branch)
 SERVE_PID=
 serve() {
         rm -f "$S/fn/serve.addr"
@@ -285,8 +286,10 @@ elif ! sdk_ready && ! { mkdir -p "$NPMDIR" && [ -f "$NPMDIR/package.json" ] || e
         skip "the AWS SDK for JavaScript: npm install @aws-sdk/client-sqs failed ($(tail -1 "$T/npm.log"))"
 else
         out=$(cd "$NPMDIR" && ENDPOINT="http://$ADDR" AWS_ACCESS_KEY_ID="$KEY" AWS_SECRET_ACCESS_KEY="$SECRET" \
-                AWS_REGION=us-east-1 timeout 60 node "$HUSK_SRCDIR/tests/integration/sqs_json_sdk.js" 2>&1)
+                AWS_REGION=us-east-1 NODE_NO_WARNINGS=1 timeout 60 node "$HUSK_SRCDIR/tests/integration/sqs_json_sdk.js" \
+                2>"$T/node.err")
         is "$out" "ok" "the AWS SDK for JavaScript v3: create, send with attributes, receive (MD5s checked by the SDK), delete, batches, FIFO, errors"
+        [ "$out" = ok ] || diag "$(cat "$T/node.err")"
 fi
 
 done_testing
