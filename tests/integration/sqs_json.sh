@@ -120,26 +120,28 @@ is "$(j .MD5OfMessageAttributes)" "$amd5" "SendMessage answers MD5OfMessageAttri
 like "$(j .MessageId)" '^[0-9a-f-]{36}$' "SendMessage answers a MessageId"
 sqs ReceiveMessage "{\"QueueUrl\":\"$U/jq-a\",\"MessageSystemAttributeNames\":[\"All\"],\"MessageAttributeNames\":[\"All\"],\"VisibilityTimeout\":0}" >/dev/null
 is "$(jc '.Messages[0] | [.Body, .MD5OfBody, .MD5OfMessageAttributes, .MessageAttributes.raw.BinaryValue, .MessageAttributes.n.DataType, .Attributes.ApproximateReceiveCount]')" \
-        "[\"$B\",\"$(md5 "$B")\",\"$amd5\",\"AAEC/w==\",\"Number\",\"1\"]" \
+        "$(jq -cn --arg b "$B" --arg m "$(md5 "$B")" --arg a "$amd5" '[$b, $m, $a, "AAEC/w==", "Number", "1"]')" \
         "ReceiveMessage: body, MD5s, attributes (binary in base64), system attributes"
-sqs ReceiveMessage "{\"QueueUrl\":\"$U/jq-a\",\"MessageAttributeNames\":[\"co.*\",\"n\"],\"AttributeNames\":[\"SentTimestamp\"]}" >/dev/null
+sqs ReceiveMessage "{\"QueueUrl\":\"$U/jq-a\",\"MessageAttributeNames\":[\"color\",\"n\"],\"AttributeNames\":[\"SentTimestamp\"]}" >/dev/null
 cmd5=$( { printf '\0\0\0\005color\0\0\0\006String\001\0\0\0\004blue'
           printf '\0\0\0\001n\0\0\0\006Number\001\0\0\0\00242'; } | md5sum | cut -d' ' -f1)
 is "$(jc '.Messages[0] | [(.MessageAttributes | keys), .MD5OfMessageAttributes, (.Attributes | keys)]')" \
         "[[\"color\",\"n\"],\"$cmd5\",[\"SentTimestamp\"]]" \
-        "ReceiveMessage with a name prefix: the MD5 covers the attributes returned"
+        "ReceiveMessage of some attributes: the MD5 covers the attributes returned"
 rh=$(jq -c '.Messages[0].ReceiptHandle' "$T/body")
 is "$(sqs ReceiveMessage "{\"QueueUrl\":\"$U/jq-a\"}") $(jc .)" "200 {}" "an in-flight message is not received again"
 is "$(sqs ChangeMessageVisibility "{\"QueueUrl\":\"$U/jq-a\",\"ReceiptHandle\":$rh,\"VisibilityTimeout\":0}")" 200 \
         "ChangeMessageVisibility"
+err ChangeMessageVisibility "{\"QueueUrl\":\"$U/jq-a\",\"ReceiptHandle\":$rh,\"VisibilityTimeout\":10}" 400 MessageNotInflight \
+        AWS.SimpleQueueService.MessageNotInflight "ChangeMessageVisibility of a visible message: MessageNotInflight"
 sqs ReceiveMessage "{\"QueueUrl\":\"$U/jq-a\",\"AttributeNames\":[\"ApproximateReceiveCount\"]}" >/dev/null
 is "$(j '.Messages[0].Attributes.ApproximateReceiveCount')" 3 "the message is back with its receive count + 1"
 rh=$(jq -c '.Messages[0].ReceiptHandle' "$T/body")
 is "$(sqs DeleteMessage "{\"QueueUrl\":\"$U/jq-a\",\"ReceiptHandle\":$rh}")" 200 "DeleteMessage"
 err DeleteMessage "{\"QueueUrl\":\"$U/jq-a\",\"ReceiptHandle\":\"bogus\"}" 404 ReceiptHandleIsInvalid ReceiptHandleIsInvalid \
         "a bad receipt handle: ReceiptHandleIsInvalid (404)"
-err ChangeMessageVisibility "{\"QueueUrl\":\"$U/jq-a\",\"ReceiptHandle\":$rh,\"VisibilityTimeout\":10}" 400 MessageNotInflight \
-        AWS.SimpleQueueService.MessageNotInflight "ChangeMessageVisibility of a deleted message: MessageNotInflight"
+err ChangeMessageVisibility "{\"QueueUrl\":\"$U/jq-a\",\"ReceiptHandle\":$rh,\"VisibilityTimeout\":10}" 400 InvalidParameterValue \
+        InvalidParameterValue "ChangeMessageVisibility of a deleted message: InvalidParameterValue, as AWS"
 t0=$(date +%s%N)
 sqs ReceiveMessage "{\"QueueUrl\":\"$U/jq-a\",\"WaitTimeSeconds\":1}" >/dev/null
 t1=$(date +%s%N)

