@@ -1139,6 +1139,10 @@ static unsigned err_status(q_errcode code)
 
 static void respond_error(qctx *c, serve_resp *w)
 {
+        if (!c->err_name && c->err.code == Q_OK) { /* a failure that named no error: ours */
+                c->err.code = Q_E_INTERNAL;
+                snprintf(c->err.msg, sizeof(c->err.msg), "internal error");
+        }
         const char *name = c->err_name ? c->err_name : q_err_query_name(c->err.code);
         unsigned status = c->err_name ? c->err_status : err_status(c->err.code);
         bool sender = c->err_name ? true : q_err_sender_fault(c->err.code);
