@@ -1,453 +1,480 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* STUB of the queue engine (queue.h): every call fails with Q_E_INTERNAL "not implemented".
- * The engine helper replaces this file. */
-#include "queue.h"
+/* The queue engine's core: the SQLite store, the writer thread (group commit) and the waiters.
+ *
+ * Every call is an op handed to one writer thread. The writer takes every op queued so far, runs
+ * them in one transaction (each in a savepoint of its own, so a failing op is undone alone),
+ * commits once and then wakes their callers: N concurrent senders cost one fsync, not N. Ops
+ * that change nothing a client was promised (receives, reads) run in batches committed without
+ * an fsync (synchronous=NORMAL for that commit); the next durable commit's fsync covers them, and
+ * losing one in a crash only makes a received message visible again early, which SQS allows.
+ * Every durable op commits with synchronous=FULL before its caller returns. */
+#include "qint.h"
+#include "util/util.h"
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
 
-const char *q_err_json_name(q_errcode c)
+static const char schema[] =
+        "CREATE TABLE IF NOT EXISTS queues ("
+        " id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL UNIQUE, fifo INTEGER NOT NULL,"
+        " created INTEGER NOT NULL, modified INTEGER NOT NULL, vis INTEGER NOT NULL,"
+        " delay INTEGER NOT NULL, retention INTEGER NOT NULL, max_size INTEGER NOT NULL,"
+        " wait INTEGER NOT NULL, cbd INTEGER NOT NULL, dlq TEXT NOT NULL, max_receive INTEGER NOT NULL,"
+        " redrive TEXT, redrive_allow TEXT, policy TEXT, kms_key TEXT, sse TEXT, dedup_scope TEXT,"
+        " throughput TEXT, kms_reuse INTEGER NOT NULL, last_purge INTEGER NOT NULL DEFAULT 0,"
+        " seq INTEGER NOT NULL DEFAULT 0, n_sent INTEGER NOT NULL DEFAULT 0,"
+        " n_received INTEGER NOT NULL DEFAULT 0, n_deleted INTEGER NOT NULL DEFAULT 0);"
+        "CREATE INDEX IF NOT EXISTS queues_dlq ON queues (dlq, name);"
+        "CREATE TABLE IF NOT EXISTS tags (qid INTEGER NOT NULL, k TEXT NOT NULL, v TEXT NOT NULL,"
+        " PRIMARY KEY (qid, k)) WITHOUT ROWID;"
+        "CREATE TABLE IF NOT EXISTS deleted_queues (name TEXT PRIMARY KEY, at INTEGER NOT NULL)"
+        " WITHOUT ROWID;"
+        /* id: FIFO order within a queue (a new row's id is above every existing one) */
+        "CREATE TABLE IF NOT EXISTS messages ("
+        " id INTEGER PRIMARY KEY, qid INTEGER NOT NULL, mid TEXT NOT NULL, nonce INTEGER NOT NULL,"
+        " body BLOB NOT NULL, attrs BLOB, md5_body TEXT NOT NULL, md5_attrs TEXT NOT NULL,"
+        " trace TEXT, md5_sys TEXT NOT NULL, sender TEXT NOT NULL, sent INTEGER NOT NULL,"
+        " visible_at INTEGER NOT NULL, rc INTEGER NOT NULL DEFAULT 0,"
+        " first_rc INTEGER NOT NULL DEFAULT 0, token INTEGER NOT NULL DEFAULT 0, grp TEXT,"
+        " dedup TEXT, seq TEXT, src TEXT);"
+        "CREATE INDEX IF NOT EXISTS messages_vis ON messages (qid, visible_at);"
+        "CREATE INDEX IF NOT EXISTS messages_sent ON messages (qid, sent);"
+        "CREATE INDEX IF NOT EXISTS messages_grp ON messages (qid, grp, id) WHERE grp IS NOT NULL;"
+        /* FIFO: one row per message group that has messages: its head (lowest id) and when
+         * that head is visible */
+        "CREATE TABLE IF NOT EXISTS groups (qid INTEGER NOT NULL, grp TEXT NOT NULL,"
+        " head INTEGER NOT NULL, avail INTEGER NOT NULL, PRIMARY KEY (qid, grp)) WITHOUT ROWID;"
+        "CREATE INDEX IF NOT EXISTS groups_avail ON groups (qid, avail);"
+        "CREATE TABLE IF NOT EXISTS dedup (qid INTEGER NOT NULL, k TEXT NOT NULL, mid TEXT NOT NULL,"
+        " seq TEXT NOT NULL, expires INTEGER NOT NULL, PRIMARY KEY (qid, k)) WITHOUT ROWID;"
+        "CREATE INDEX IF NOT EXISTS dedup_exp ON dedup (expires);";
+
+/* ---- small things ---- */
+static uint64_t real_clock(void *ctx)
 {
-        (void)c;
-        return "InternalError";
+        (void)ctx;
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-const char *q_err_query_name(q_errcode c)
+uint64_t q_now(q_engine *q)
 {
-        (void)c;
-        return "InternalError";
+        return q->clock(q->clock_ctx);
 }
 
-unsigned q_err_status(q_errcode c)
+void q_random(void *buf, size_t n)
 {
-        (void)c;
-        return 500;
+        unsigned char *p = buf;
+        while (n > 0) {
+                ssize_t r = getrandom(p, n, 0);
+                if (r <= 0)
+                        continue; /* EINTR; the pool is initialised long after boot */
+                p += r;
+                n -= (size_t)r;
+        }
 }
 
-bool q_err_sender_fault(q_errcode c)
+void q_uuid(char out[37])
 {
-        (void)c;
-        return false;
+        unsigned char b[16];
+        q_random(b, sizeof(b));
+        b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
+        b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
+        snprintf(out, 37,
+                 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
+                 b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
+                 b[15]);
 }
 
-void q_kvs_add(q_kvs *k, const char *name, const char *value)
+int q_dberr(q_engine *q, q_error *err, const char *what)
 {
-        (void)k;
-        (void)name;
-        (void)value;
+        return q_seterr(err, Q_E_INTERNAL, "queue store: %s: %s", what, sqlite3_errmsg(q->db));
 }
 
-const char *q_kvs_get(const q_kvs *k, const char *name)
+sqlite3_stmt *q_stmt(q_engine *q, const char *sql)
 {
-        (void)k;
-        (void)name;
-        return "InternalError";
+        size_t h = ((uintptr_t)sql >> 3) % Q_STMT_SLOTS;
+        for (size_t i = 0; i < Q_STMT_SLOTS; i++) {
+                size_t k = (h + i) % Q_STMT_SLOTS;
+                if (q->stmts[k].sql == sql) {
+                        sqlite3_reset(q->stmts[k].st);
+                        sqlite3_clear_bindings(q->stmts[k].st);
+                        return q->stmts[k].st;
+                }
+                if (!q->stmts[k].sql) {
+                        sqlite3_stmt *st = NULL;
+                        if (sqlite3_prepare_v3(q->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) !=
+                            SQLITE_OK)
+                                return NULL;
+                        q->stmts[k].sql = sql;
+                        q->stmts[k].st = st;
+                        return st;
+                }
+        }
+        return NULL;
 }
 
-void q_kvs_free(q_kvs *k)
+static int exec(q_engine *q, const char *sql)
 {
-        (void)k;
+        sqlite3_stmt *st = q_stmt(q, sql);
+        if (!st)
+                return -1;
+        int r = sqlite3_step(st);
+        sqlite3_reset(st);
+        return r == SQLITE_DONE || r == SQLITE_ROW ? 0 : -1;
 }
 
-void q_msg_attrs_free(q_msg_attr *a, size_t n)
+void q_engine_counters(q_engine *q, uint64_t *commits, uint64_t *syncs, uint64_t *ops,
+                       uint64_t *batches)
 {
-        (void)a;
-        (void)n;
+        pthread_mutex_lock(&q->mu);
+        if (commits)
+                *commits = q->n_commits;
+        if (syncs)
+                *syncs = q->n_syncs;
+        if (ops)
+                *ops = q->n_ops;
+        if (batches)
+                *batches = q->n_batches;
+        pthread_mutex_unlock(&q->mu);
 }
 
-void q_md5_body(const char *body, size_t len, char out[33])
+/* ---- waiters ---- */
+static q_waiter *waiter_find(q_engine *q, const char *name)
 {
-        (void)body;
-        (void)len;
-        (void)out;
-        out[0] = 0;
+        for (q_waiter *w = q->waiters; w; w = w->next)
+                if (strcmp(w->name, name) == 0)
+                        return w;
+        return NULL;
 }
 
-void q_md5_attrs(const q_msg_attr *a, size_t n, char out[33])
+/* Under mu. */
+static void wake_name(q_engine *q, const char *name)
 {
-        (void)a;
-        (void)n;
-        (void)out;
-        out[0] = 0;
+        q_waiter *w = waiter_find(q, name);
+        if (w) {
+                w->gen++;
+                pthread_cond_broadcast(&w->cv);
+        }
 }
 
+void q_wake_later(q_engine *q, const char *name)
+{
+        if (!q->cur)
+                return;
+        for (size_t i = 0; i < 2; i++) {
+                if (strcmp(q->cur->wake[i], name) == 0)
+                        return;
+                if (!q->cur->wake[i][0]) {
+                        snprintf(q->cur->wake[i], sizeof(q->cur->wake[i]), "%s", name);
+                        return;
+                }
+        }
+}
+
+/* ---- the writer ---- */
+static int sweep_all(q_engine *q, uint64_t now)
+{
+        sqlite3_stmt *st = q_stmt(q, "DELETE FROM dedup WHERE expires <= ?1");
+        if (!st)
+                return -1;
+        sqlite3_bind_int64(st, 1, (int64_t)now);
+        sqlite3_step(st);
+        sqlite3_reset(st);
+        st = q_stmt(q, "DELETE FROM deleted_queues WHERE at <= ?1");
+        if (!st)
+                return -1;
+        sqlite3_bind_int64(st, 1, (int64_t)now - 60000);
+        sqlite3_step(st);
+        sqlite3_reset(st);
+        /* retention, queue by queue */
+        st = q_stmt(q, "SELECT name FROM queues ORDER BY id");
+        if (!st)
+                return -1;
+        char **names = NULL;
+        size_t n = 0;
+        while (sqlite3_step(st) == SQLITE_ROW) {
+                names = xrealloc(names, (n + 1) * sizeof(*names));
+                names[n++] = xstrdup((const char *)sqlite3_column_text(st, 0));
+        }
+        sqlite3_reset(st);
+        for (size_t i = 0; i < n; i++) {
+                qinfo qi;
+                q_error e;
+                if (q_load(q, names[i], &qi, &e) == 0) {
+                        q_sweep_queue(q, &qi, &e);
+                        qinfo_free(&qi);
+                }
+                free(names[i]);
+        }
+        free(names);
+        return 0;
+}
+
+static void *writer_main(void *arg)
+{
+        q_engine *q = arg;
+        pthread_mutex_lock(&q->mu);
+        for (;;) {
+                while (!q->head && !q->stop)
+                        pthread_cond_wait(&q->work_cv, &q->mu);
+                if (!q->head)
+                        break;
+                q_op *batch = q->head;
+                q->head = q->tail = NULL;
+                pthread_mutex_unlock(&q->mu);
+
+                bool durable = false;
+                size_t nops = 0;
+                for (q_op *o = batch; o; o = o->next, nops++)
+                        durable |= o->durable;
+                int want = durable ? 1 : 0;
+                if (q->sync_full != want) {
+                        if (sqlite3_exec(q->db, durable ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL",
+                                         NULL, NULL, NULL) == SQLITE_OK)
+                                q->sync_full = want;
+                }
+                int before = sqlite3_total_changes(q->db);
+                bool ok = exec(q, "BEGIN IMMEDIATE") == 0;
+                if (ok) {
+                        uint64_t now = q_now(q);
+                        if (now >= q->last_sweep + 60000 || now < q->last_sweep) {
+                                q->last_sweep = now;
+                                if (exec(q, "SAVEPOINT sweep") == 0) {
+                                        if (sweep_all(q, now) < 0)
+                                                exec(q, "ROLLBACK TO sweep");
+                                        exec(q, "RELEASE sweep");
+                                }
+                        }
+                        for (q_op *o = batch; o; o = o->next) {
+                                q->cur = o;
+                                if (exec(q, "SAVEPOINT op") < 0) {
+                                        o->rc = q_dberr(q, o->err, "savepoint");
+                                        continue;
+                                }
+                                o->rc = o->fn(q, o->arg, o->err);
+                                if (o->rc < 0) {
+                                        exec(q, "ROLLBACK TO op");
+                                        o->wake[0][0] = o->wake[1][0] = 0;
+                                }
+                                exec(q, "RELEASE op");
+                        }
+                        q->cur = NULL;
+                        ok = exec(q, "COMMIT") == 0;
+                        if (!ok) {
+                                q_error e;
+                                q_dberr(q, &e, "commit");
+                                sqlite3_exec(q->db, "ROLLBACK", NULL, NULL, NULL);
+                                for (q_op *o = batch; o; o = o->next)
+                                        if (o->rc == 0) {
+                                                o->rc = -1;
+                                                if (o->err)
+                                                        *o->err = e;
+                                        }
+                        }
+                } else {
+                        for (q_op *o = batch; o; o = o->next)
+                                o->rc = q_dberr(q, o->err, "begin");
+                }
+                bool wrote = sqlite3_total_changes(q->db) != before;
+
+                pthread_mutex_lock(&q->mu);
+                q->n_batches++;
+                q->n_ops += nops;
+                if (ok && wrote) {
+                        q->n_commits++;
+                        if (durable)
+                                q->n_syncs++;
+                }
+                for (q_op *o = batch, *next; o; o = next) {
+                        next = o->next;
+                        if (o->rc == 0)
+                                for (size_t i = 0; i < 2; i++)
+                                        if (o->wake[i][0])
+                                                wake_name(q, o->wake[i]);
+                        o->done = true;
+                }
+                pthread_cond_broadcast(&q->done_cv);
+        }
+        pthread_mutex_unlock(&q->mu);
+        return NULL;
+}
+
+int q_run(q_engine *q, q_op_fn fn, void *arg, bool durable, q_error *err)
+{
+        q_op op = { .fn = fn, .arg = arg, .err = err, .durable = durable };
+        pthread_mutex_lock(&q->mu);
+        if (q->stop) {
+                pthread_mutex_unlock(&q->mu);
+                return q_seterr(err, Q_E_INTERNAL, "the queue engine is closing");
+        }
+        if (q->tail)
+                q->tail->next = &op;
+        else
+                q->head = &op;
+        q->tail = &op;
+        pthread_cond_signal(&q->work_cv);
+        while (!op.done)
+                pthread_cond_wait(&q->done_cv, &q->mu);
+        pthread_mutex_unlock(&q->mu);
+        return op.rc;
+}
+
+/* ---- open / close ---- */
 int q_engine_open(const char *path, const q_config *cfg, q_engine **ret, q_error *err)
 {
-        (void)path;
-        (void)cfg;
-        (void)ret;
-        (void)err;
-        if (err) {
-                err->code = Q_E_INTERNAL;
-                snprintf(err->msg, sizeof(err->msg), "not implemented");
+        q_engine *q = xcalloc(1, sizeof(*q));
+        q->wal_fd = -1;
+        q->sync_full = -1;
+        snprintf(q->region, sizeof(q->region), "%s",
+                 cfg && cfg->region && *cfg->region ? cfg->region : Q_DEFAULT_REGION);
+        snprintf(q->account, sizeof(q->account), "%s",
+                 cfg && cfg->account && *cfg->account ? cfg->account : Q_DEFAULT_ACCOUNT);
+        q->clock = cfg && cfg->clock ? cfg->clock : real_clock;
+        q->clock_ctx = cfg ? cfg->clock_ctx : NULL;
+        pthread_mutex_init(&q->mu, NULL);
+        pthread_cond_init(&q->work_cv, NULL);
+        pthread_cond_init(&q->done_cv, NULL);
+        pthread_condattr_t ca;
+        pthread_condattr_init(&ca);
+        pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+        pthread_cond_init(&q->move_cv, &ca);
+        pthread_condattr_destroy(&ca);
+
+        for (const char *c = q->account; *c; c++)
+                if (*c < '0' || *c > '9' || strlen(q->account) != 12) {
+                        q_seterr(err, Q_E_INVALID_PARAMETER, "account %s: not 12 digits", q->account);
+                        goto fail;
+                }
+        int r = sqlite3_open_v2(path, &q->db,
+                                SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX |
+                                        SQLITE_OPEN_EXRESCODE,
+                                NULL);
+        if (r != SQLITE_OK) {
+                q_seterr(err, Q_E_INTERNAL, "open %s: %s", path,
+                         q->db ? sqlite3_errmsg(q->db) : sqlite3_errstr(r));
+                goto fail;
         }
+        sqlite3_busy_timeout(q->db, 10000);
+        char *msg = NULL;
+        if (sqlite3_exec(q->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", NULL, NULL, &msg) !=
+                    SQLITE_OK ||
+            sqlite3_exec(q->db, schema, NULL, NULL, &msg) != SQLITE_OK) {
+                q_seterr(err, Q_E_INTERNAL, "%s: %s", path, msg ? msg : "schema");
+                sqlite3_free(msg);
+                goto fail;
+        }
+        q->sync_full = 1;
+        if (pthread_create(&q->writer, NULL, writer_main, q) != 0) {
+                q_seterr(err, Q_E_INTERNAL, "cannot start the queue writer thread");
+                goto fail;
+        }
+        q->writer_started = true;
+        *ret = q;
+        return 0;
+fail:
+        q_engine_close(q);
         return -1;
 }
 
 void q_engine_shutdown(q_engine *q)
 {
-        (void)q;
+        if (!q)
+                return;
+        pthread_mutex_lock(&q->mu);
+        q->shutdown = true;
+        for (q_waiter *w = q->waiters; w; w = w->next) {
+                w->gen++;
+                pthread_cond_broadcast(&w->cv);
+        }
+        pthread_cond_broadcast(&q->move_cv);
+        pthread_mutex_unlock(&q->mu);
 }
 
 void q_engine_close(q_engine *q)
 {
-        (void)q;
-}
-
-const char *q_engine_region(const q_engine *q)
-{
-        (void)q;
-        return "InternalError";
-}
-
-const char *q_engine_account(const q_engine *q)
-{
-        (void)q;
-        return "InternalError";
-}
-
-bool q_name_valid(const char *name)
-{
-        (void)name;
-        return false;
-}
-
-int q_name_from_url(const q_engine *q, const char *url, char name[Q_NAME_MAX + 1], q_error *err)
-{
-        (void)q;
-        (void)url;
-        (void)name;
-        (void)err;
-        if (err) {
-                err->code = Q_E_INTERNAL;
-                snprintf(err->msg, sizeof(err->msg), "not implemented");
+        if (!q)
+                return;
+        q_engine_shutdown(q);
+        q_move_stop(q);
+        if (q->writer_started) {
+                pthread_mutex_lock(&q->mu);
+                q->stop = true;
+                pthread_cond_signal(&q->work_cv);
+                pthread_mutex_unlock(&q->mu);
+                pthread_join(q->writer, NULL);
         }
-        return -1;
-}
-
-char *q_queue_url(const q_engine *q, const char *host, const char *name)
-{
-        (void)q;
-        (void)host;
-        (void)name;
-        return NULL;
-}
-
-char *q_queue_arn(const q_engine *q, const char *name)
-{
-        (void)q;
-        (void)name;
-        return NULL;
-}
-
-int q_create(q_engine *q, const char *name, const q_kvs *attrs, const q_kvs *tags, bool *ret_created, q_error *err)
-{
-        (void)q;
-        (void)name;
-        (void)attrs;
-        (void)tags;
-        (void)ret_created;
-        (void)err;
-        if (err) {
-                err->code = Q_E_INTERNAL;
-                snprintf(err->msg, sizeof(err->msg), "not implemented");
+        for (size_t i = 0; i < Q_STMT_SLOTS; i++)
+                if (q->stmts[i].st)
+                        sqlite3_finalize(q->stmts[i].st);
+        if (q->db)
+                sqlite3_close(q->db);
+        if (q->wal_fd >= 0)
+                close(q->wal_fd);
+        for (q_waiter *w = q->waiters, *n; w; w = n) {
+                n = w->next;
+                pthread_cond_destroy(&w->cv);
+                free(w);
         }
-        return -1;
+        pthread_cond_destroy(&q->move_cv);
+        pthread_cond_destroy(&q->done_cv);
+        pthread_cond_destroy(&q->work_cv);
+        pthread_mutex_destroy(&q->mu);
+        free(q);
 }
 
-int q_exists(q_engine *q, const char *name, q_error *err)
+/* ---- long-poll waits (used by q_receive) ---- */
+/* Under no lock; returns the waiter (refs + 1) and its generation. */
+q_waiter *q_waiter_get(q_engine *q, const char *name, uint64_t *gen)
 {
-        (void)q;
-        (void)name;
-        (void)err;
-        if (err) {
-                err->code = Q_E_INTERNAL;
-                snprintf(err->msg, sizeof(err->msg), "not implemented");
+        pthread_mutex_lock(&q->mu);
+        q_waiter *w = waiter_find(q, name);
+        if (!w) {
+                w = xcalloc(1, sizeof(*w));
+                snprintf(w->name, sizeof(w->name), "%s", name);
+                pthread_condattr_t ca;
+                pthread_condattr_init(&ca);
+                pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+                pthread_cond_init(&w->cv, &ca);
+                pthread_condattr_destroy(&ca);
+                w->next = q->waiters;
+                q->waiters = w;
         }
-        return -1;
+        w->refs++;
+        *gen = w->gen;
+        pthread_mutex_unlock(&q->mu);
+        return w;
 }
 
-int q_list(q_engine *q, const char *prefix, unsigned max, const char *next_token, char ***ret_names, size_t *ret_n, char **ret_next, q_error *err)
+void q_waiter_put(q_engine *q, q_waiter *w)
 {
-        (void)q;
-        (void)prefix;
-        (void)max;
-        (void)next_token;
-        (void)ret_names;
-        (void)ret_n;
-        (void)ret_next;
-        (void)err;
-        if (err) {
-                err->code = Q_E_INTERNAL;
-                snprintf(err->msg, sizeof(err->msg), "not implemented");
+        pthread_mutex_lock(&q->mu);
+        if (--w->refs == 0) {
+                for (q_waiter **pp = &q->waiters; *pp; pp = &(*pp)->next)
+                        if (*pp == w) {
+                                *pp = w->next;
+                                break;
+                        }
+                pthread_cond_destroy(&w->cv);
+                free(w);
         }
-        return -1;
+        pthread_mutex_unlock(&q->mu);
 }
 
-int q_delete(q_engine *q, const char *name, q_error *err)
+/* Waits until w's generation moves past gen, shutdown, or until (CLOCK_MONOTONIC). Returns
+ * false on shutdown. */
+bool q_waiter_wait(q_engine *q, q_waiter *w, uint64_t gen, const struct timespec *until)
 {
-        (void)q;
-        (void)name;
-        (void)err;
-        if (err) {
-                err->code = Q_E_INTERNAL;
-                snprintf(err->msg, sizeof(err->msg), "not implemented");
+        pthread_mutex_lock(&q->mu);
+        while (w->gen == gen && !q->shutdown) {
+                if (pthread_cond_timedwait(&w->cv, &q->mu, until) != 0)
+                        break;
         }
-        return -1;
-}
-
-int q_purge(q_engine *q, const char *name, q_error *err)
-{
-        (void)q;
-        (void)name;
-        (void)err;
-        if (err) {
-                err->code = Q_E_INTERNAL;
-                snprintf(err->msg, sizeof(err->msg), "not implemented");
-        }
-        return -1;
-}
-
-int q_get_attrs(q_engine *q, const char *name, const char *const *names, size_t n, q_kvs *ret, q_error *err)
-{
-        (void)q;
-        (void)name;
-        (void)names;
-        (void)n;
-        (void)ret;
-        (void)err;
-        if (err) {
-                err->code = Q_E_INTERNAL;
-                snprintf(err->msg, sizeof(err->msg), "not implemented");
-        }
-        return -1;
-}
-
-int q_set_attrs(q_engine *q, const char *name, const q_kvs *attrs, q_error *err)
-{
-        (void)q;
-        (void)name;
-        (void)attrs;
-        (void)err;
-        if (err) {
-                err->code = Q_E_INTERNAL;
-                snprintf(err->msg, sizeof(err->msg), "not implemented");
-        }
-        return -1;
-}
-
-int q_tag(q_engine *q, const char *name, const q_kvs *tags, q_error *err)
-{
-        (void)q;
-        (void)name;
-        (void)tags;
-        (void)err;
-        if (err) {
-                err->code = Q_E_INTERNAL;
-                snprintf(err->msg, sizeof(err->msg), "not implemented");
-        }
-        return -1;
-}
-
-int q_untag(q_engine *q, const char *name, const char *const *keys, size_t n, q_error *err)
-{
-        (void)q;
-        (void)name;
-        (void)keys;
-        (void)n;
-        (void)err;
-        if (err) {
-                err->code = Q_E_INTERNAL;
-                snprintf(err->msg, sizeof(err->msg), "not implemented");
-        }
-        return -1;
-}
-
-int q_list_tags(q_engine *q, const char *name, q_kvs *ret, q_error *err)
-{
-        (void)q;
-        (void)name;
-        (void)ret;
-        (void)err;
-        if (err) {
-                err->code = Q_E_INTERNAL;
-                snprintf(err->msg, sizeof(err->msg), "not implemented");
-        }
-        return -1;
-}
-
-int q_dlq_sources(q_engine *q, const char *name, unsigned max, const char *next_token, char ***ret_names, size_t *ret_n, char **ret_next, q_error *err)
-{
-        (void)q;
-        (void)name;
-        (void)max;
-        (void)next_token;
-        (void)ret_names;
-        (void)ret_n;
-        (void)ret_next;
-        (void)err;
-        if (err) {
-                err->code = Q_E_INTERNAL;
-                snprintf(err->msg, sizeof(err->msg), "not implemented");
-        }
-        return -1;
-}
-
-int q_send(q_engine *q, const char *queue, const char *sender_id, const q_send_entry *e, size_t n, q_send_result *res, q_error *err)
-{
-        (void)q;
-        (void)queue;
-        (void)sender_id;
-        (void)e;
-        (void)n;
-        (void)res;
-        (void)err;
-        if (err) {
-                err->code = Q_E_INTERNAL;
-                snprintf(err->msg, sizeof(err->msg), "not implemented");
-        }
-        return -1;
-}
-
-void q_messages_free(q_message *m, size_t n)
-{
-        (void)m;
-        (void)n;
-}
-
-int q_receive(q_engine *q, const char *queue, const q_receive_req *r, q_message **ret, size_t *ret_n, q_error *err)
-{
-        (void)q;
-        (void)queue;
-        (void)r;
-        (void)ret;
-        (void)ret_n;
-        (void)err;
-        if (err) {
-                err->code = Q_E_INTERNAL;
-                snprintf(err->msg, sizeof(err->msg), "not implemented");
-        }
-        return -1;
-}
-
-int q_delete_message(q_engine *q, const char *queue, const char *receipt, q_error *err)
-{
-        (void)q;
-        (void)queue;
-        (void)receipt;
-        (void)err;
-        if (err) {
-                err->code = Q_E_INTERNAL;
-                snprintf(err->msg, sizeof(err->msg), "not implemented");
-        }
-        return -1;
-}
-
-int q_delete_batch(q_engine *q, const char *queue, const char *const *ids, const char *const *receipts, size_t n, q_batch_result *res, q_error *err)
-{
-        (void)q;
-        (void)queue;
-        (void)ids;
-        (void)receipts;
-        (void)n;
-        (void)res;
-        (void)err;
-        if (err) {
-                err->code = Q_E_INTERNAL;
-                snprintf(err->msg, sizeof(err->msg), "not implemented");
-        }
-        return -1;
-}
-
-int q_change_visibility(q_engine *q, const char *queue, const char *receipt, uint32_t timeout, q_error *err)
-{
-        (void)q;
-        (void)queue;
-        (void)receipt;
-        (void)timeout;
-        (void)err;
-        if (err) {
-                err->code = Q_E_INTERNAL;
-                snprintf(err->msg, sizeof(err->msg), "not implemented");
-        }
-        return -1;
-}
-
-int q_change_visibility_batch(q_engine *q, const char *queue, const char *const *ids, const char *const *receipts, const uint32_t *timeouts, size_t n, q_batch_result *res, q_error *err)
-{
-        (void)q;
-        (void)queue;
-        (void)ids;
-        (void)receipts;
-        (void)timeouts;
-        (void)n;
-        (void)res;
-        (void)err;
-        if (err) {
-                err->code = Q_E_INTERNAL;
-                snprintf(err->msg, sizeof(err->msg), "not implemented");
-        }
-        return -1;
-}
-
-int q_move_start(q_engine *q, const char *source, const char *dest, uint32_t max_per_second, char **ret_task_handle, q_error *err)
-{
-        (void)q;
-        (void)source;
-        (void)dest;
-        (void)max_per_second;
-        (void)ret_task_handle;
-        (void)err;
-        if (err) {
-                err->code = Q_E_INTERNAL;
-                snprintf(err->msg, sizeof(err->msg), "not implemented");
-        }
-        return -1;
-}
-
-int q_move_cancel(q_engine *q, const char *task_handle, uint64_t *ret_moved, q_error *err)
-{
-        (void)q;
-        (void)task_handle;
-        (void)ret_moved;
-        (void)err;
-        if (err) {
-                err->code = Q_E_INTERNAL;
-                snprintf(err->msg, sizeof(err->msg), "not implemented");
-        }
-        return -1;
-}
-
-int q_move_list(q_engine *q, const char *source, unsigned max, q_move_task **ret, size_t *ret_n, q_error *err)
-{
-        (void)q;
-        (void)source;
-        (void)max;
-        (void)ret;
-        (void)ret_n;
-        (void)err;
-        if (err) {
-                err->code = Q_E_INTERNAL;
-                snprintf(err->msg, sizeof(err->msg), "not implemented");
-        }
-        return -1;
-}
-
-void q_move_tasks_free(q_move_task *t, size_t n)
-{
-        (void)t;
-        (void)n;
-}
-
-int q_get_stats(q_engine *q, const char *name, q_stats *ret, q_error *err)
-{
-        (void)q;
-        (void)name;
-        (void)ret;
-        (void)err;
-        if (err) {
-                err->code = Q_E_INTERNAL;
-                snprintf(err->msg, sizeof(err->msg), "not implemented");
-        }
-        return -1;
+        bool alive = !q->shutdown;
+        pthread_mutex_unlock(&q->mu);
+        return alive;
 }
