@@ -320,16 +320,18 @@ static int op_create_queue(qctx *c)
         q_kvs attrs = { 0 }, tags = { 0 };
         bool created = false;
         int r = -1;
+        char *url = NULL;
         if (param_req(c, "QueueName", &qname) < 0 ||
             collect_map(c, "Attribute", "Name", "Value", ATTR_NAMES_MAX, &attrs) < 0 ||
             collect_map(c, "Tag", "Key", "Value", Q_TAGS_MAX, &tags) < 0)
                 goto out;
         if (q_create(c->q, qname, &attrs, &tags, &created, &c->err) < 0)
                 goto out;
-        _cleanup_free_ char *url = url_of(c, qname);
+        url = url_of(c, qname);
         xml_el(c->out, "QueueUrl", url);
         r = 0;
 out:
+        free(url);
         q_kvs_free(&attrs);
         q_kvs_free(&tags);
         return r;
