@@ -130,7 +130,7 @@ inflight, got, violations = set(), {g: [] for g in range(GROUPS)}, []
 def consumer():
     c = boto3.client("sqs", endpoint_url=END, region_name="us-east-1")
     idle = 0
-    while idle < 3:
+    while idle < 3 and sum(len(v) for v in got.values()) < GROUPS * PER:
         ms = c.receive_message(QueueUrl=fq, MaxNumberOfMessages=3, VisibilityTimeout=20,
                                WaitTimeSeconds=1).get("Messages", [])
         if not ms:
