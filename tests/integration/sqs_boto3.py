@@ -87,6 +87,14 @@ m = sqs.receive_message(QueueUrl=u)["Messages"][0]
 report("MessageAttributes" not in m and "MD5OfMessageAttributes" not in m and "Attributes" not in m,
        "receive: nothing asked for, no attributes and no attribute MD5", m)
 
+sysattrs = {"AWSTraceHeader": {"DataType": "String", "StringValue": "Root=1-5759e988-bd862e3fe1be46a994272793"}}
+r = sqs.send_message(QueueUrl=u, MessageBody="traced", MessageSystemAttributes=sysattrs)
+report(r.get("MD5OfMessageSystemAttributes") == md5_attrs(sysattrs),
+       "send: MD5OfMessageSystemAttributes of an AWSTraceHeader", r)
+m = sqs.receive_message(QueueUrl=u, AttributeNames=["AWSTraceHeader"])["Messages"][0]
+report(m.get("Attributes") == {"AWSTraceHeader": sysattrs["AWSTraceHeader"]["StringValue"]},
+       "receive: the AWSTraceHeader system attribute, and only it", m.get("Attributes"))
+
 # ---- visibility expiry and redelivery ----
 u = url("b3-vis", VisibilityTimeout=1)
 sqs.send_message(QueueUrl=u, MessageBody="v")
@@ -166,6 +174,13 @@ b = sqs.send_message(QueueUrl=dq, MessageBody="two", MessageGroupId="g", Message
 ms = sqs.receive_message(QueueUrl=dq, MaxNumberOfMessages=10).get("Messages", [])
 report(len(ms) == 1 and ms[0]["Body"] == "one", "FIFO: a repeated deduplication id is dropped", ms)
 report("SequenceNumber" in a, "FIFO: send returns a SequenceNumber", a)
+report(ms and ms[0]["MessageId"] == a["MessageId"], "FIFO: the message received is the first one sent", ms)
+sqs.change_message_visibility(QueueUrl=dq, ReceiptHandle=ms[0]["ReceiptHandle"], VisibilityTimeout=0)
+ms = sqs.receive_message(QueueUrl=dq, AttributeNames=["All"]).get("Messages", [])
+at = ms[0]["Attributes"] if ms else {}
+report(at.get("MessageGroupId") == "g" and at.get("MessageDeduplicationId") == "d"
+       and at.get("SequenceNumber") == a["SequenceNumber"],
+       "FIFO: All system attributes include MessageGroupId, MessageDeduplicationId, SequenceNumber", at)
 cq = url("b3-cbd.fifo", FifoQueue="true", ContentBasedDeduplication="true")
 sqs.send_message(QueueUrl=cq, MessageBody="same", MessageGroupId="g")
 sqs.send_message(QueueUrl=cq, MessageBody="same", MessageGroupId="g")
