@@ -166,3 +166,16 @@ int cmd_fn(cli_ctx *c, int argc, char **argv)
                 av[i] = argv[i];
         return exec_fn(c, av);
 }
+
+/* `husk queue ARGS...` is `husk-fn queue ARGS...` (its own help). */
+int cmd_queue(cli_ctx *c, int argc, char **argv)
+{
+        char **av = calloc((size_t)argc + 2, sizeof(char *));
+        if (!av)
+                return cli_fail(c, "queue: out of memory");
+        av[0] = (char *)"husk-fn";
+        av[1] = (char *)"queue";
+        for (int i = 1; i < argc; i++)
+                av[i + 1] = argv[i];
+        return exec_fn(c, av);
+}

@@ -49,6 +49,8 @@ static const cli_cmd commands[] = {
           "Lambda-style functions (husk fn --help)." },
         { "serve", cmd_serve, "[--listen ADDR:PORT] [--no-auth] ... | credentials",
           "Serve the Lambda and SQS APIs and run the functions (husk serve --help)." },
+        { "queue", cmd_queue, "create|ls|inspect|rm|purge|send|receive|delete|redrive ...",
+          "SQS queues of the running husk serve (husk queue --help)." },
         { "image", cmd_image, "load|ls|inspect|rm|prune ...",
           "Manage the local image store (husk image --help)." },
         { "network", cmd_network, "ls|create|rm|inspect ...",

@@ -3,6 +3,7 @@
 #include "fn.h"
 #include "queue/queue.h"
 #include "serve/auth.h"
+#include "serve/qcli.h"
 #include "husk/image.h"
 #include "husk/service.h"
 #include "util/json.h"
@@ -774,6 +775,8 @@ static int cmd_invoke(args *a)
 
 int main(int argc, char **argv)
 {
+        if (argc > 1 && strcmp(argv[1], "queue") == 0)
+                return qcli_main(argc - 2, argv + 2);
         args a = { 0 };
         int rc = parse(argc - 1, argv + 1, &a);
         if (rc)
