@@ -20,7 +20,7 @@ like "$url" "^http://127\.0\.0\.1:[0-9]+/000000000000/orders$" "create prints th
 q create orders --attr VisibilityTimeout=2 >/dev/null; ok $? "creating it again with the same attributes is fine"
 out=$(q create orders --attr VisibilityTimeout=5 2>&1); rc=$?
 [ $rc -ne 0 ]; ok $? "creating it again with other attributes fails"
-like "$out" "QueueAlreadyExists" "... naming QueueAlreadyExists"
+like "$out" "QueueNameExists|QueueAlreadyExists" "... naming AWS's error (QueueNameExists in the JSON protocol)"
 q create jobs.fifo --attr ContentBasedDeduplication=true >/dev/null; ok $? "create a FIFO queue (NAME.fifo)"
 is "$(q inspect jobs.fifo | jq -r .Attributes.FifoQueue)" true "a .fifo name makes a FIFO queue"
 is "$(q inspect orders | jq -r '[.Attributes.VisibilityTimeout, .Tags.team] | join(",")')" "2,shop" \
