@@ -47,8 +47,14 @@ lock = threading.Lock()
 acked = {std: set(), fifo: set()}      # bodies whose send was acknowledged
 deleted = {std: [], fifo: []}          # bodies whose delete was acknowledged (in order)
 received_after_delete = []             # violations
-fifo_seen = {}                         # group -> producer index of its last first-received
+fifo_seen = {}                         # group -> send_key of its last first-received message
 fifo_first_seen = set()
+
+def send_key(body):
+    """A producer's send order: its attempts go up, and within one attempt the index does (a
+    batch whose answer was lost is resent as a later attempt, repeating earlier indexes)."""
+    _, idx, att = body.split("-")
+    return (int(att[1:]), int(idx))
 fifo_order_errors = []
 sent_count = [0]
 stop_consumers = threading.Event()
@@ -108,10 +114,10 @@ def consumer(ci):
                         # index never goes down (a resent batch repeats indexes, never earlier).
                         fifo_first_seen.add(b)
                         g = m["Attributes"]["MessageGroupId"]
-                        idx = int(b.split("-")[1])
-                        if idx < fifo_seen.get(g, -1):
-                            fifo_order_errors.append((g, fifo_seen[g], idx))
-                        fifo_seen[g] = idx
+                        key = send_key(b)
+                        if key < fifo_seen.get(g, (-1, -1)):
+                            fifo_order_errors.append((g, fifo_seen[g], key))
+                        fifo_seen[g] = key
             if not msgs:
                 continue
             try:
@@ -159,10 +165,10 @@ for url in (std, fifo):
             if url == fifo and m["Body"] not in fifo_first_seen:
                 fifo_first_seen.add(m["Body"])
                 g = "g" + m["Body"].split("-")[0][1:]
-                idx = int(m["Body"].split("-")[1])
-                if idx < fifo_seen.get(g, -1):
-                    fifo_order_errors.append((g, fifo_seen[g], idx))
-                fifo_seen[g] = idx
+                key = send_key(m["Body"])
+                if key < fifo_seen.get(g, (-1, -1)):
+                    fifo_order_errors.append((g, fifo_seen[g], key))
+                fifo_seen[g] = key
             if m["Body"] in deleted[url]:
                 received_after_delete.append(m["Body"])
             remaining[url].append(m["Body"])
