@@ -5,7 +5,8 @@
 # with -9 twice and restarts it on the same port. Retries are ours, never botocore's: a request
 # that got no answer is resent as a NEW message (new body), so "acknowledged" is exact.
 # Afterwards: every acknowledged send was deleted (acknowledged) exactly once or is still in the
-# queue (the final drain receives and deletes what is left); no message whose delete was acknowledged is ever received again; FIFO order per group
+# queue (the final drain receives and deletes what is left), or its delete was sent when a kill
+# cut the answer off (then it may be gone without an acknowledgement, which SQS allows); no message whose delete was acknowledged is ever received again; FIFO order per group
 # holds among the messages received.
 # usage: sqs_durable.py ENDPOINT RESULTS_DIR  (signals: writes RESULTS_DIR/phase files)
 import json, os, sys, threading, time
@@ -46,9 +47,16 @@ fifo = c.create_queue(QueueName="durable.fifo", Attributes={"FifoQueue": "true",
 lock = threading.Lock()
 acked = {std: set(), fifo: set()}      # bodies whose send was acknowledged
 deleted = {std: [], fifo: []}          # bodies whose delete was acknowledged (in order)
+delete_unknown = {std: set(), fifo: set()}  # bodies whose delete got no answer (server killed)
 received_after_delete = []             # violations
-fifo_seen = {}                         # group -> producer index of its last first-received
+fifo_seen = {}                         # group -> send_key of its last first-received message
 fifo_first_seen = set()
+
+def send_key(body):
+    """A producer's send order: its attempts go up, and within one attempt the index does (a
+    batch whose answer was lost is resent as a later attempt, repeating earlier indexes)."""
+    _, idx, att = body.split("-")
+    return (int(att[1:]), int(idx))
 fifo_order_errors = []
 sent_count = [0]
 stop_consumers = threading.Event()
@@ -108,19 +116,22 @@ def consumer(ci):
                         # index never goes down (a resent batch repeats indexes, never earlier).
                         fifo_first_seen.add(b)
                         g = m["Attributes"]["MessageGroupId"]
-                        idx = int(b.split("-")[1])
-                        if idx < fifo_seen.get(g, -1):
-                            fifo_order_errors.append((g, fifo_seen[g], idx))
-                        fifo_seen[g] = idx
+                        key = send_key(b)
+                        if key < fifo_seen.get(g, (-1, -1)):
+                            fifo_order_errors.append((g, fifo_seen[g], key))
+                        fifo_seen[g] = key
             if not msgs:
                 continue
             try:
                 d = cl.delete_message_batch(QueueUrl=url, Entries=[
                     {"Id": f"d{i}", "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(msgs)])
             except TRANSIENT:
+                # Unknown outcome: deleted or not; if not, they come back and are counted then.
+                with lock:
+                    delete_unknown[url].update(m["Body"] for m in msgs)
                 time.sleep(0.1)
                 cl = client()
-                continue  # unknown: they may come back
+                continue
             okd = {e["Id"] for e in d.get("Successful", [])}
             with lock:
                 for i, m in enumerate(msgs):
@@ -159,10 +170,10 @@ for url in (std, fifo):
             if url == fifo and m["Body"] not in fifo_first_seen:
                 fifo_first_seen.add(m["Body"])
                 g = "g" + m["Body"].split("-")[0][1:]
-                idx = int(m["Body"].split("-")[1])
-                if idx < fifo_seen.get(g, -1):
-                    fifo_order_errors.append((g, fifo_seen[g], idx))
-                fifo_seen[g] = idx
+                key = send_key(m["Body"])
+                if key < fifo_seen.get(g, (-1, -1)):
+                    fifo_order_errors.append((g, fifo_seen[g], key))
+                fifo_seen[g] = key
             if m["Body"] in deleted[url]:
                 received_after_delete.append(m["Body"])
             remaining[url].append(m["Body"])
@@ -180,9 +191,10 @@ for url in (std, fifo):
         if b in seen:
             dup_deleted.append(b)
         seen.add(b)
-    present = seen | set(remaining[url])
+    present = seen | set(remaining[url]) | delete_unknown[url]
     lost += [b for b in acked[url] if b not in present]
 result["lost"] = len(lost)
+result["delete_unanswered"] = sum(len(v) for v in delete_unknown.values())
 result["lost_examples"] = sorted(lost)[:5]
 result["deleted_twice"] = len(dup_deleted)
 result["fifo_order_errors"] = len(fifo_order_errors)
