@@ -5,7 +5,8 @@
 # with -9 twice and restarts it on the same port. Retries are ours, never botocore's: a request
 # that got no answer is resent as a NEW message (new body), so "acknowledged" is exact.
 # Afterwards: every acknowledged send was deleted (acknowledged) exactly once or is still in the
-# queue (the final drain receives and deletes what is left); no message whose delete was acknowledged is ever received again; FIFO order per group
+# queue (the final drain receives and deletes what is left), or its delete was sent when a kill
+# cut the answer off (then it may be gone without an acknowledgement, which SQS allows); no message whose delete was acknowledged is ever received again; FIFO order per group
 # holds among the messages received.
 # usage: sqs_durable.py ENDPOINT RESULTS_DIR  (signals: writes RESULTS_DIR/phase files)
 import json, os, sys, threading, time
@@ -46,6 +47,7 @@ fifo = c.create_queue(QueueName="durable.fifo", Attributes={"FifoQueue": "true",
 lock = threading.Lock()
 acked = {std: set(), fifo: set()}      # bodies whose send was acknowledged
 deleted = {std: [], fifo: []}          # bodies whose delete was acknowledged (in order)
+delete_unknown = {std: set(), fifo: set()}  # bodies whose delete got no answer (server killed)
 received_after_delete = []             # violations
 fifo_seen = {}                         # group -> send_key of its last first-received message
 fifo_first_seen = set()
@@ -124,9 +126,12 @@ def consumer(ci):
                 d = cl.delete_message_batch(QueueUrl=url, Entries=[
                     {"Id": f"d{i}", "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(msgs)])
             except TRANSIENT:
+                # Unknown outcome: deleted or not; if not, they come back and are counted then.
+                with lock:
+                    delete_unknown[url].update(m["Body"] for m in msgs)
                 time.sleep(0.1)
                 cl = client()
-                continue  # unknown: they may come back
+                continue
             okd = {e["Id"] for e in d.get("Successful", [])}
             with lock:
                 for i, m in enumerate(msgs):
@@ -186,9 +191,10 @@ for url in (std, fifo):
         if b in seen:
             dup_deleted.append(b)
         seen.add(b)
-    present = seen | set(remaining[url])
+    present = seen | set(remaining[url]) | delete_unknown[url]
     lost += [b for b in acked[url] if b not in present]
 result["lost"] = len(lost)
+result["delete_unanswered"] = sum(len(v) for v in delete_unknown.values())
 result["lost_examples"] = sorted(lost)[:5]
 result["deleted_twice"] = len(dup_deleted)
 result["fifo_order_errors"] = len(fifo_order_errors)
