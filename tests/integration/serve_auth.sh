@@ -27,6 +27,18 @@ req() { curl -s -o "$T/body" -D "$T/hdr" -w '%{http_code}' "$@"; }
 hdr() { awk -v n="$1" 'BEGIN { IGNORECASE = 1 } tolower($0) ~ "^" tolower(n) ":" { sub(/^[^:]*: */, ""); sub(/\r$/, ""); print }' "$T/hdr"; }
 started() { grep -c '^START RequestId' "$S/fn/logs/auth-echo.log" 2>/dev/null || echo 0; }
 
+# A first start on a store that does not exist yet makes it and the keys.
+"$HUSK" serve --store "$T/fresh" --listen 127.0.0.1:0 --no-auth >> "$T/serve.log" 2>&1 &
+SERVE_PID=$!
+for _i in $(seq 100); do [ -s "$T/fresh/fn/serve.addr" ] && break; sleep 0.05; done
+like "$(cat "$T/fresh/fn/serve.addr" 2>/dev/null)" '^127\.0\.0\.1:[0-9]+$' "husk serve --no-auth starts on a new store"
+stop_serve
+"$HUSK" serve --store "$T/fresh2" --listen 127.0.0.1:0 >> "$T/serve.log" 2>&1 &
+SERVE_PID=$!
+for _i in $(seq 100); do [ -s "$T/fresh2/fn/serve.addr" ] && break; sleep 0.05; done
+like "$(cat "$T/fresh2/fn/serve.addr" 2>/dev/null)" '^127\.0\.0\.1:[0-9]+$' "husk serve starts on a new store"
+is "$(stat -c %a "$T/fresh2/credentials" 2>/dev/null)" 600 "... and creates its credentials, 0600"
+stop_serve
 fn create auth-echo --image "$ARCHIVE" --handler echo >/dev/null
 ok $? "create a function"
 serve --listen-unix "$SOCK"
