@@ -189,6 +189,34 @@ serve --no-auth
 is "$(req -d '{"open":1}' "http://$ADDR/$INV")" 200 "with --no-auth an unsigned invoke runs"
 stop_serve
 
+# ---- a long poll (ReceiveMessage WaitTimeSeconds) outlives --request-timeout: the guard bounds
+# receiving and sending a request, not the wait between (needs the queue engine)
+serve --request-timeout 1s
+sqs() { # sqs OPERATION JSON -> status; body in $T/body
+        req -H "X-Amz-Target: AmazonSQS.$1" -H Content-Type:application/x-amz-json-1.0 -d "$2" \
+                --aws-sigv4 "$SIGN_Q" --user "$KEY:$SECRET" "http://$ADDR/"
+}
+st=$(sqs CreateQueue '{"QueueName":"auth-lp"}')
+if [ "$st" = 200 ]; then
+        URL=$(jq -r .QueueUrl "$T/body")
+        t0=$(date +%s%N)
+        st=$(sqs ReceiveMessage "{\"QueueUrl\":\"$URL\",\"WaitTimeSeconds\":3}")
+        ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+        is "$st" 200 "a 3 s long poll with --request-timeout 1s is answered"
+        [ "$ms" -ge 2900 ]; ok $? "... after its wait ($ms ms)"
+        sqs ReceiveMessage "{\"QueueUrl\":\"$URL\",\"WaitTimeSeconds\":20}" >/dev/null &
+        poll=$!
+        sleep 0.5
+        t0=$(date +%s%N)
+        stop_serve
+        ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+        [ "$ms" -lt 10000 ]; ok $? "a server stopped during a 20 s long poll stops at once ($ms ms)"
+        wait "$poll"
+else
+        skip "no queue engine in this build (CreateQueue: $st)"
+        stop_serve
+fi
+
 "$HUSK" serve --store "$S" --listen 127.0.0.1:0 --region 'Bad Region' >/dev/null 2>&1
 isnt $? 0 "an invalid --region is refused"
 "$HUSK" serve --store "$S" --listen 127.0.0.1:0 --account 12345 >/dev/null 2>&1
