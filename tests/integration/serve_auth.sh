@@ -162,6 +162,15 @@ isnt "$st" 403 "a signed SQS query request passes the check (status $st)"
 st=$(req --aws-sigv4 "$SIGN_Q" --user "$KEY:$SECRET" "http://$ADDR/?Action=ListQueues&Version=2012-11-05")
 isnt "$st" 403 "a signed query GET (curl signs the query as sent) passes the check (status $st)"
 
+# ---- the router's bound on an SQS body (2 MiB), in each protocol's shape
+head -c 3000000 /dev/zero | tr '\0' a > "$T/big"
+is "$(req $JSON --data-binary @"$T/big" "http://$ADDR/")" 413 "a 3 MB SQS JSON body gets 413"
+is "$(jq -r .__type "$T/body")" "com.amazonaws.sqs#RequestEntityTooLarge" "... RequestEntityTooLarge in the JSON shape"
+like "$(jq -r .message "$T/body")" "2097152 bytes" "... naming the bound"
+is "$(req -H Content-Type:application/x-www-form-urlencoded --data-binary @"$T/big" "http://$ADDR/")" 413 \
+        "a 3 MB SQS query body gets 413"
+like "$(cat "$T/body")" "<Code>RequestEntityTooLarge</Code>" "... in the query protocol's shape"
+
 # ---- (d) the unix socket
 is "$(stat -c %a "$SOCK" 2>/dev/null)" 600 "the unix socket has mode 0600"
 is "$(req --unix-socket "$SOCK" --aws-sigv4 "$SIGN_L" --user "$KEY:$SECRET" -d '{"u":1}' "http://localhost/$INV")" 200 \
