@@ -673,144 +673,174 @@ static void record_attempt(q_engine *q, const qinfo *i, const struct recv_arg *a
         }
 }
 
-static int receive_op(q_engine *q, void *p, q_error *err)
+/* One receive in progress (writer thread). */
+struct rctx {
+        q_engine *q;
+        struct recv_arg *a;
+        qinfo i, d;    /* the queue, its dead-letter queue */
+        bool have_dlq; /* d is loaded and usable */
+        uint64_t now;
+        int64_t vis_at; /* when delivered messages become visible again */
+        size_t want;
+};
+
+/* Takes candidate rows from st (bound, positioned before the first row): delivers, expires or
+ * dead-letters them in order; stop_at_invisible: a FIFO group's run ends at its first invisible
+ * message. Returns the number of rows acted on, or -1. */
+static int take_rows(struct rctx *c, sqlite3_stmt *st, bool stop_at_invisible, q_error *err)
 {
-        struct recv_arg *a = p;
-        qinfo i, d = { 0 };
-        if (q_load(q, a->queue, &i, err) < 0)
-                return -1;
-        if (a->wait < 0)
-                a->wait = a->r->wait_seconds >= 0 ? a->r->wait_seconds : i.wait;
-        bool have_dlq = i.dlq[0] && i.max_receive > 0 && q_load(q, i.dlq, &d, NULL) == 0 && d.id != i.id;
-        uint64_t now = q_now(q);
-        int64_t vis = a->r->visibility_timeout >= 0 ? a->r->visibility_timeout : i.vis;
-        int64_t vis_at = (int64_t)now + vis * 1000;
-        size_t want = a->r->max ? a->r->max : 1;
+        struct pending pend[Q_RECEIVE_MAX];
+        size_t np = 0;
         int r = 0;
-        int64_t limit = i.fifo ? Q_INFLIGHT_MAX_FIFO : Q_INFLIGHT_MAX_STANDARD, inflight = 0;
+        while (r == 0 && np < ARRAY_SIZE(pend) && c->a->n < c->want && sqlite3_step(st) == SQLITE_ROW) {
+                int act = classify(&c->i, c->have_dlq, st, c->now);
+                if (act == ACT_STOP) {
+                        if (stop_at_invisible)
+                                break;
+                        continue;
+                }
+                pend[np] = (struct pending){ .act = act, .rowid = sqlite3_column_int64(st, C_ID) };
+                if (act == ACT_DELIVER)
+                        r = deliver(c->q, &c->i, st, false, c->now, &c->a->msgs[c->a->n++], &pend[np].rowid,
+                                    &pend[np].token, err);
+                np++;
+        }
+        sqlite3_reset(st);
+        if (r == 0)
+                r = apply_pending(c->q, &c->i, &c->d, pend, np, c->vis_at, c->now, err);
+        return r < 0 ? -1 : (int)np;
+}
+
+/* Standard queue: the visible messages, oldest visibility first. 1: progress, 0: none, -1. */
+static int round_standard(struct rctx *c, q_error *err)
+{
+        sqlite3_stmt *st = q_stmt(c->q, "SELECT " MCOLS " FROM messages WHERE qid = ?1 AND visible_at <= ?2"
+                                        " ORDER BY visible_at LIMIT ?3");
+        if (!st)
+                return q_dberr(c->q, err, "receive");
+        sqlite3_bind_int64(st, 1, c->i.id);
+        sqlite3_bind_int64(st, 2, (int64_t)c->now);
+        sqlite3_bind_int64(st, 3, (int64_t)(c->want - c->a->n));
+        int n = take_rows(c, st, false, err);
+        return n < 0 ? -1 : n > 0;
+}
+
+/* FIFO queue: the next group whose head is visible, its messages in order from the head (the
+ * group is then in flight: its head is). 1: progress, 0: no group available, -1. */
+static int round_fifo(struct rctx *c, q_error *err)
+{
+        sqlite3_stmt *st = q_stmt(c->q, "SELECT grp FROM groups WHERE qid = ?1 AND avail <= ?2 ORDER BY avail LIMIT 1");
+        if (!st)
+                return q_dberr(c->q, err, "receive");
+        sqlite3_bind_int64(st, 1, c->i.id);
+        sqlite3_bind_int64(st, 2, (int64_t)c->now);
+        _cleanup_free_ char *grp = sqlite3_step(st) == SQLITE_ROW ? xstrdup((const char *)sqlite3_column_text(st, 0))
+                                                                  : NULL;
+        sqlite3_reset(st);
+        if (!grp)
+                return 0;
+        st = q_stmt(c->q, "SELECT " MCOLS " FROM messages WHERE qid = ?1 AND grp = ?2 ORDER BY id LIMIT ?3");
+        if (!st)
+                return q_dberr(c->q, err, "receive");
+        sqlite3_bind_int64(st, 1, c->i.id);
+        sqlite3_bind_text(st, 2, grp, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 3, (int64_t)(c->want - c->a->n));
+        if (take_rows(c, st, true, err) < 0)
+                return -1;
+        /* the group's row is refreshed either way: a stale one cannot come back */
+        return q_fifo_refresh(c->q, c->i.id, grp, err) < 0 ? -1 : 1;
+}
+
+/* When the next message of the queue becomes visible (0: none), for the long poll's timer. */
+static uint64_t next_due(struct rctx *c)
+{
+        sqlite3_stmt *st = c->i.fifo ? q_stmt(c->q, "SELECT MIN(avail) FROM groups WHERE qid = ?1 AND avail > ?2")
+                                     : q_stmt(c->q, "SELECT MIN(visible_at) FROM messages WHERE qid = ?1 AND visible_at > ?2");
+        uint64_t due = 0;
+        if (st) {
+                sqlite3_bind_int64(st, 1, c->i.id);
+                sqlite3_bind_int64(st, 2, (int64_t)c->now);
+                if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
+                        due = (uint64_t)sqlite3_column_int64(st, 0);
+                sqlite3_reset(st);
+        }
+        return due;
+}
+
+/* The in-flight bound: how many more may be handed out (0 for a full FIFO queue), or -1 with
+ * OverLimit for a full standard queue (as SQS answers each). */
+static int64_t inflight_room(struct rctx *c, q_error *err)
+{
+        int64_t limit = c->i.fifo ? Q_INFLIGHT_MAX_FIFO : Q_INFLIGHT_MAX_STANDARD, inflight = 0;
         /* every message in flight was received and not deleted: count only when that bound
          * does not settle it (no index walk over in-flight and delayed messages per receive) */
-        bool may_exceed = i.n_received - i.n_deleted + Q_RECEIVE_MAX >= limit;
-        if (may_exceed && count_inflight(q, &i, now, limit, &inflight, err) < 0) {
-                r = -1;
+        if (c->i.n_received - c->i.n_deleted + Q_RECEIVE_MAX >= limit &&
+            count_inflight(c->q, &c->i, c->now, limit, &inflight, err) < 0)
+                return -1;
+        if (inflight < limit)
+                return limit - inflight;
+        if (c->i.fifo)
+                return 0;
+        return q_seterr(err, Q_E_OVER_LIMIT, "Too many messages in flight on %s: at most %lld (%s).", c->i.name,
+                        (long long)limit, "Q_INFLIGHT_MAX_STANDARD");
+}
+
+static int receive_op(q_engine *q, void *p, q_error *err)
+{
+        struct rctx c = { .q = q, .a = p };
+        struct recv_arg *a = c.a;
+        if (q_load(q, a->queue, &c.i, err) < 0)
+                return -1;
+        if (a->wait < 0)
+                a->wait = a->r->wait_seconds >= 0 ? a->r->wait_seconds : c.i.wait;
+        c.have_dlq = c.i.dlq[0] && c.i.max_receive > 0 && q_load(q, c.i.dlq, &c.d, NULL) == 0 && c.d.id != c.i.id;
+        c.now = q_now(q);
+        int64_t vis = a->r->visibility_timeout >= 0 ? a->r->visibility_timeout : c.i.vis;
+        c.vis_at = (int64_t)c.now + vis * 1000;
+        c.want = a->r->max ? a->r->max : 1;
+        int r = 0;
+        int64_t room = inflight_room(&c, err);
+        if (room <= 0) {
+                r = room < 0 ? -1 : 0;
                 goto out;
         }
-        if (inflight >= limit) {
-                if (!i.fifo)
-                        r = q_seterr(err, Q_E_OVER_LIMIT,
-                                     "Too many messages in flight on %s: at most %lld (Q_INFLIGHT_MAX_STANDARD).", i.name,
-                                     (long long)limit);
-                goto out;
-        }
-        if ((int64_t)want > limit - inflight)
-                want = (size_t)(limit - inflight);
-        a->msgs = xcalloc(want > Q_RECEIVE_MAX ? want : Q_RECEIVE_MAX, sizeof(q_message));
-        if (i.fifo && a->r->attempt_id) {
-                r = replay_attempt(q, &i, a, now, err);
+        if ((int64_t)c.want > room)
+                c.want = (size_t)room;
+        a->msgs = xcalloc(Q_RECEIVE_MAX, sizeof(q_message));
+        if (c.i.fifo && a->r->attempt_id) {
+                r = replay_attempt(q, &c.i, a, c.now, err);
                 if (r < 0 || a->n > 0)
                         goto out;
         }
-        struct pending pend[Q_RECEIVE_MAX * 4];
-        for (int round = 0; r == 0 && a->n < want && round < 1000; round++) {
-                size_t np = 0;
-                bool progress = false;
-                if (!i.fifo) {
-                        sqlite3_stmt *st = q_stmt(q, "SELECT " MCOLS " FROM messages WHERE qid = ?1 AND visible_at <= ?2"
-                                                     " ORDER BY visible_at LIMIT ?3");
-                        if (!st) {
-                                r = q_dberr(q, err, "receive");
-                                break;
-                        }
-                        sqlite3_bind_int64(st, 1, i.id);
-                        sqlite3_bind_int64(st, 2, (int64_t)now);
-                        sqlite3_bind_int64(st, 3, (int64_t)(want - a->n));
-                        while (r == 0 && np < ARRAY_SIZE(pend) && sqlite3_step(st) == SQLITE_ROW) {
-                                int act = classify(&i, have_dlq, st, now);
-                                if (act == ACT_STOP)
-                                        continue;
-                                pend[np] = (struct pending){ .act = act, .rowid = sqlite3_column_int64(st, C_ID) };
-                                if (act == ACT_DELIVER)
-                                        r = deliver(q, &i, st, false, now, &a->msgs[a->n++], &pend[np].rowid,
-                                                    &pend[np].token, err);
-                                np++;
-                        }
-                        sqlite3_reset(st);
-                        progress = np > 0;
-                        if (r == 0)
-                                r = apply_pending(q, &i, &d, pend, np, vis_at, now, err);
-                } else {
-                        sqlite3_stmt *st = q_stmt(q, "SELECT grp FROM groups WHERE qid = ?1 AND avail <= ?2"
-                                                     " ORDER BY avail LIMIT 1");
-                        if (!st) {
-                                r = q_dberr(q, err, "receive");
-                                break;
-                        }
-                        sqlite3_bind_int64(st, 1, i.id);
-                        sqlite3_bind_int64(st, 2, (int64_t)now);
-                        char *grp = sqlite3_step(st) == SQLITE_ROW ? xstrdup((const char *)sqlite3_column_text(st, 0))
-                                                                   : NULL;
-                        sqlite3_reset(st);
-                        if (!grp)
-                                break;
-                        st = q_stmt(q, "SELECT " MCOLS " FROM messages WHERE qid = ?1 AND grp = ?2 ORDER BY id LIMIT ?3");
-                        if (!st) {
-                                free(grp);
-                                r = q_dberr(q, err, "receive");
-                                break;
-                        }
-                        sqlite3_bind_int64(st, 1, i.id);
-                        sqlite3_bind_text(st, 2, grp, -1, SQLITE_STATIC);
-                        sqlite3_bind_int64(st, 3, (int64_t)(want - a->n));
-                        while (r == 0 && np < ARRAY_SIZE(pend) && sqlite3_step(st) == SQLITE_ROW) {
-                                int act = classify(&i, have_dlq, st, now);
-                                if (act == ACT_STOP)
-                                        break;
-                                pend[np] = (struct pending){ .act = act, .rowid = sqlite3_column_int64(st, C_ID) };
-                                if (act == ACT_DELIVER)
-                                        r = deliver(q, &i, st, false, now, &a->msgs[a->n++], &pend[np].rowid,
-                                                    &pend[np].token, err);
-                                np++;
-                        }
-                        sqlite3_reset(st);
-                        if (r == 0)
-                                r = apply_pending(q, &i, &d, pend, np, vis_at, now, err);
-                        if (r == 0)
-                                r = q_fifo_refresh(q, i.id, grp, err);
-                        free(grp);
-                        progress = true; /* the group's row was refreshed either way */
-                }
-                if (!progress)
+        for (int round = 0; a->n < c.want && round < 1000; round++) {
+                r = c.i.fifo ? round_fifo(&c, err) : round_standard(&c, err);
+                if (r <= 0)
                         break;
         }
-        if (r == 0 && a->n > 0 && i.fifo && a->r->attempt_id)
-                record_attempt(q, &i, a, now);
+        if (r > 0)
+                r = 0;
+        if (r == 0 && a->n > 0 && c.i.fifo && a->r->attempt_id)
+                record_attempt(q, &c.i, a, c.now);
         if (r == 0 && a->n > 0) {
                 sqlite3_stmt *st = q_stmt(q, "UPDATE queues SET n_received = n_received + ?2 WHERE id = ?1");
-                if (st) {
-                        sqlite3_bind_int64(st, 1, i.id);
+                if (!st)
+                        r = q_dberr(q, err, "receive");
+                else {
+                        sqlite3_bind_int64(st, 1, c.i.id);
                         sqlite3_bind_int64(st, 2, (int64_t)a->n);
                         r = step_done(q, st, err, "receive");
                 }
         }
-        if (r == 0 && a->n == 0) {
-                sqlite3_stmt *st = i.fifo ? q_stmt(q, "SELECT MIN(avail) FROM groups WHERE qid = ?1 AND avail > ?2")
-                                          : q_stmt(q, "SELECT MIN(visible_at) FROM messages WHERE qid = ?1 AND visible_at > ?2");
-                if (st) {
-                        sqlite3_bind_int64(st, 1, i.id);
-                        sqlite3_bind_int64(st, 2, (int64_t)now);
-                        if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
-                                a->next_due = (uint64_t)sqlite3_column_int64(st, 0);
-                        sqlite3_reset(st);
-                }
-        }
+        if (r == 0 && a->n == 0)
+                a->next_due = next_due(&c);
 out:
         if (r < 0) {
                 q_messages_free(a->msgs, a->n);
                 a->msgs = NULL;
                 a->n = 0;
         }
-        qinfo_free(&i);
-        qinfo_free(&d);
+        qinfo_free(&c.i);
+        qinfo_free(&c.d);
         return r;
 }
 

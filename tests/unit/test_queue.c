@@ -1354,6 +1354,29 @@ static void test_group_commit(void **state)
         assert_int_equal(st.visible, msgs);
 }
 
+/* Without the syncer threads (the fallback when the WAL file cannot be opened), every durable
+ * batch commits with synchronous=FULL in the writer. */
+static void test_full_sync_fallback(void **state)
+{
+        q_engine_close(*state);
+        q_pipelined_fsync = false;
+        q_engine *q = *state = open_engine();
+        q_pipelined_fsync = true;
+        mkq(q, "full", NULL);
+        uint64_t s0, s1;
+        q_engine_counters(q, NULL, &s0, NULL, NULL);
+        send1(q, "full", "a", NULL, NULL, NULL);
+        q_engine_counters(q, NULL, &s1, NULL, NULL);
+        assert_int_equal(s1 - s0, 1);
+        q_message *m;
+        assert_int_equal(recv_n(q, "full", 10, -1, &m), 1);
+        del(q, "full", m[0].receipt_handle);
+        q_messages_free(m, 1);
+        q_engine_close(q);
+        q = *state = open_engine();
+        assert_int_equal(recv_n(q, "full", 10, -1, &m), 0);
+}
+
 static void test_inflight_limit_and_stats(void **state)
 {
         q_engine *q = *state;
@@ -1397,6 +1420,7 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_crash, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_group_commit, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_inflight_limit_and_stats, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_full_sync_fallback, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
