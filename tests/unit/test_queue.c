@@ -1329,7 +1329,7 @@ static void test_group_commit(void **state)
 {
         q_engine *q = *state;
         mkq(q, "gc", NULL);
-        enum { THREADS = 8, EACH = 40 };
+        enum { THREADS = 16, EACH = 20 };
         uint64_t s0, s1, o0, o1;
         q_test_sync_delay_us = 2000; /* a disk with 2 ms fsyncs, even on tmpfs */
         q_engine_counters(q, NULL, &s0, &o0, NULL);
