@@ -1354,6 +1354,61 @@ static void test_group_commit(void **state)
         assert_int_equal(st.visible, msgs);
 }
 
+static void sql(const char *stmt)
+{
+        sqlite3 *db;
+        assert_int_equal(sqlite3_open(dbpath, &db), SQLITE_OK);
+        char *msg = NULL;
+        if (sqlite3_exec(db, stmt, NULL, NULL, &msg) != SQLITE_OK)
+                fail_msg("%s: %s", stmt, msg);
+        sqlite3_close(db);
+}
+
+/* The bounds named in their errors: queues per store, messages in flight (rows made directly
+ * in the store, with the engine closed). */
+static void test_bounds(void **state)
+{
+        q_engine *q = *state;
+        mkq(q, "full-std", NULL);
+        mkq(q, "full.fifo", "FifoQueue=true", "ContentBasedDeduplication=true", NULL);
+        send1(q, "full-std", "one more", NULL, NULL, NULL);
+        send1(q, "full.fifo", "one more", "other", NULL, NULL);
+        q_engine_close(q);
+        *state = NULL;
+        char stmt[1024];
+        snprintf(stmt, sizeof(stmt),
+                 "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < %d)"
+                 " INSERT INTO queues (name, fifo, created, modified, vis, delay, retention, max_size, wait, cbd,"
+                 " dlq, max_receive, kms_reuse) SELECT 'filler' || x, 0, 0, 0, 30, 0, 345600, 262144, 0, 0, '', 0,"
+                 " 300 FROM n",
+                 Q_QUEUES_MAX - 2);
+        sql(stmt);
+        snprintf(stmt, sizeof(stmt),
+                 "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < %d)"
+                 " INSERT INTO messages (qid, mid, nonce, body, md5_body, md5_attrs, md5_sys, sender, sent,"
+                 " visible_at, rc, grp) SELECT q.id, 'm' || x, x, 'b', '', '', '', '', %llu, %llu, 1,"
+                 " CASE q.fifo WHEN 1 THEN 'g' || x END FROM n, queues q WHERE q.name = 'full-std' OR"
+                 " (q.name = 'full.fifo' AND x <= %d);"
+                 "UPDATE queues SET n_received = %d WHERE name IN ('full-std', 'full.fifo')",
+                 Q_INFLIGHT_MAX_STANDARD, (unsigned long long)fake_clock(NULL),
+                 (unsigned long long)fake_clock(NULL) + 3600000, Q_INFLIGHT_MAX_FIFO, Q_INFLIGHT_MAX_STANDARD);
+        sql(stmt);
+        q = *state = open_engine();
+        q_error e = { 0 };
+        assert_int_equal(q_create(q, "one-too-many", NULL, NULL, NULL, &e), -1);
+        assert_int_equal(e.code, Q_E_OVER_LIMIT);
+        assert_non_null(strstr(e.msg, "Q_QUEUES_MAX"));
+        q_receive_req r = { .max = 1, .visibility_timeout = -1, .wait_seconds = 0 };
+        q_message *m;
+        size_t n;
+        assert_int_equal(q_receive(q, "full-std", &r, &m, &n, &e), -1);
+        assert_int_equal(e.code, Q_E_OVER_LIMIT);
+        assert_non_null(strstr(e.msg, "Q_INFLIGHT_MAX_STANDARD"));
+        /* a FIFO queue at its bound answers no messages, as SQS does */
+        EXPECT_OK(q_receive(q, "full.fifo", &r, &m, &n, err));
+        assert_int_equal(n, 0);
+}
+
 /* Without the syncer threads (the fallback when the WAL file cannot be opened), every durable
  * batch commits with synchronous=FULL in the writer. */
 static void test_full_sync_fallback(void **state)
@@ -1421,6 +1476,7 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_group_commit, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_inflight_limit_and_stats, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_full_sync_fallback, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_bounds, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
