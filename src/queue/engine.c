@@ -91,10 +91,9 @@ void q_uuid(char out[37])
         q_random(b, sizeof(b));
         b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
         b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
-        snprintf(out, 37,
-                 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
-                 b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
-                 b[15]);
+        snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+                 b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12],
+                 b[13], b[14], b[15]);
 }
 
 int q_dberr(q_engine *q, q_error *err, const char *what)
@@ -114,8 +113,8 @@ sqlite3_stmt *q_stmt(q_engine *q, const char *sql)
                 }
                 if (!q->stmts[k].sql) {
                         sqlite3_stmt *st = NULL;
-                        if (sqlite3_prepare_v3(q->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) !=
-                            SQLITE_OK)
+                        if (sqlite3_prepare_v3(q->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st,
+                                               NULL) != SQLITE_OK)
                                 return NULL;
                         q->stmts[k].sql = sql;
                         q->stmts[k].st = st;
@@ -242,7 +241,9 @@ static void *writer_main(void *arg)
                 /* with our own WAL fsync every commit is NORMAL; without, durable ones are FULL */
                 int want = durable && q->wal_fd < 0 ? 1 : 0;
                 if (q->sync_full != want) {
-                        if (sqlite3_exec(q->db, want ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL",
+                        if (sqlite3_exec(q->db,
+                                         want ? "PRAGMA synchronous=FULL"
+                                              : "PRAGMA synchronous=NORMAL",
                                          NULL, NULL, NULL) == SQLITE_OK)
                                 q->sync_full = want;
                 }
@@ -338,7 +339,8 @@ int q_run(q_engine *q, q_op_fn fn, void *arg, bool durable, q_error *err)
         if (op.epoch && q->synced_epoch < op.epoch) {
                 int e = q->sync_errno;
                 pthread_mutex_unlock(&q->mu);
-                return q_seterr(err, Q_E_INTERNAL, "queue store: fsync of the WAL failed: %s", strerror(e));
+                return q_seterr(err, Q_E_INTERNAL, "queue store: fsync of the WAL failed: %s",
+                                strerror(e));
         }
         pthread_mutex_unlock(&q->mu);
         return op.rc;
@@ -422,7 +424,8 @@ int q_engine_open(const char *path, const q_config *cfg, q_engine **ret, q_error
 
         for (const char *c = q->account; *c; c++)
                 if (*c < '0' || *c > '9' || strlen(q->account) != 12) {
-                        q_seterr(err, Q_E_INVALID_PARAMETER, "account %s: not 12 digits", q->account);
+                        q_seterr(err, Q_E_INVALID_PARAMETER, "account %s: not 12 digits",
+                                 q->account);
                         goto fail;
                 }
         int r = sqlite3_open_v2(path, &q->db,
@@ -436,8 +439,8 @@ int q_engine_open(const char *path, const q_config *cfg, q_engine **ret, q_error
         }
         sqlite3_busy_timeout(q->db, 10000);
         char *msg = NULL;
-        if (sqlite3_exec(q->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", NULL, NULL, &msg) !=
-                    SQLITE_OK ||
+        if (sqlite3_exec(q->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", NULL, NULL,
+                         &msg) != SQLITE_OK ||
             sqlite3_exec(q->db, schema, NULL, NULL, &msg) != SQLITE_OK) {
                 q_seterr(err, Q_E_INTERNAL, "%s: %s", path, msg ? msg : "schema");
                 sqlite3_free(msg);
@@ -446,7 +449,8 @@ int q_engine_open(const char *path, const q_config *cfg, q_engine **ret, q_error
         q->sync_full = 1;
         /* SQLite keeps the WAL file while the connection is open (its size is not limited: it is
          * rewound, not truncated) */
-        if (q_pipelined_fsync && sqlite3_exec(q->db, "BEGIN IMMEDIATE; COMMIT;", NULL, NULL, NULL) == SQLITE_OK)
+        if (q_pipelined_fsync &&
+            sqlite3_exec(q->db, "BEGIN IMMEDIATE; COMMIT;", NULL, NULL, NULL) == SQLITE_OK)
                 open_wal(q, path);
         for (size_t i = 0; q->wal_fd >= 0 && i < Q_SYNCERS; i++) {
                 if (pthread_create(&q->syncers[i], NULL, syncer_main, q) != 0)

@@ -87,10 +87,13 @@ static void mkq(q_engine *q, const char *name, ...)
         q_kvs_free(&attrs);
 }
 
-static void send1(q_engine *q, const char *queue, const char *body, const char *group, const char *dedup,
-                  q_send_result *res)
+static void send1(q_engine *q, const char *queue, const char *body, const char *group,
+                  const char *dedup, q_send_result *res)
 {
-        q_send_entry e = { .body = body, .body_len = strlen(body), .delay_seconds = -1, .group_id = group,
+        q_send_entry e = { .body = body,
+                           .body_len = strlen(body),
+                           .delay_seconds = -1,
+                           .group_id = group,
                            .dedup_id = dedup };
         q_send_result tmp;
         q_error err = { 0 };
@@ -152,7 +155,6 @@ static void test_basic_cycle(void **state)
         assert_int_equal(st.visible + st.in_flight + st.delayed, 0);
 }
 
-
 /* Expects call to fail with code; prints the message on mismatch. */
 #define EXPECT_ERR(want_, call)                                                                    \
         do {                                                                                       \
@@ -190,7 +192,10 @@ static void test_md5_vectors(void **state)
         unsigned char hello[] = "Hello, World!";
         q_msg_attr three[] = {
                 { .name = "Population", .data_type = "Number", .string_value = "1250800" },
-                { .name = "Greeting", .data_type = "Binary", .binary_value = hello, .binary_len = 13 },
+                { .name = "Greeting",
+                  .data_type = "Binary",
+                  .binary_value = hello,
+                  .binary_len = 13 },
                 { .name = "City", .data_type = "String", .string_value = "Any City" },
         };
         q_md5_attrs(three, 3, out);
@@ -204,7 +209,11 @@ static void test_md5_vectors(void **state)
         /* what send returns and receive gives back agree */
         q_engine *q = *state;
         mkq(q, "md5", NULL);
-        q_send_entry e = { .body = body, .body_len = strlen(body), .delay_seconds = -1, .attrs = three, .n_attrs = 3 };
+        q_send_entry e = { .body = body,
+                           .body_len = strlen(body),
+                           .delay_seconds = -1,
+                           .attrs = three,
+                           .n_attrs = 3 };
         q_send_result res;
         EXPECT_OK(q_send(q, "md5", "AKID", &e, 1, &res, err));
         assert_string_equal(res.md5_attrs, "28eb0e573cf8e8a77e349a2f968eac4a");
@@ -245,20 +254,24 @@ static void test_visibility_redelivery(void **state)
         assert_string_equal(q_kvs_get(&b[0].sys, "ApproximateFirstReceiveTimestamp"), first);
         assert_string_not_equal(a[0].receipt_handle, b[0].receipt_handle);
         /* the old handle cannot change the visibility; the current one can */
-        EXPECT_ERR(Q_E_INVALID_PARAMETER, q_change_visibility(q, "vis", a[0].receipt_handle, 60, err));
+        EXPECT_ERR(Q_E_INVALID_PARAMETER,
+                   q_change_visibility(q, "vis", a[0].receipt_handle, 60, err));
         EXPECT_OK(q_change_visibility(q, "vis", b[0].receipt_handle, 60, err));
         advance(59000);
         assert_int_equal(recv_n(q, "vis", 1, -1, &none), 0);
         /* visibility 0 makes it visible at once */
         EXPECT_OK(q_change_visibility(q, "vis", b[0].receipt_handle, 0, err));
-        EXPECT_ERR(Q_E_MESSAGE_NOT_INFLIGHT, q_change_visibility(q, "vis", b[0].receipt_handle, 10, err));
+        EXPECT_ERR(Q_E_MESSAGE_NOT_INFLIGHT,
+                   q_change_visibility(q, "vis", b[0].receipt_handle, 10, err));
         q_message *c;
         assert_int_equal(recv_n(q, "vis", 1, 5, &c), 1);
         assert_string_equal(q_kvs_get(&c[0].sys, "ApproximateReceiveCount"), "3");
         advance(6000);
         /* its visibility ended: MessageNotInflight with the current handle */
-        EXPECT_ERR(Q_E_MESSAGE_NOT_INFLIGHT, q_change_visibility(q, "vis", c[0].receipt_handle, 10, err));
-        EXPECT_ERR(Q_E_INVALID_PARAMETER, q_change_visibility(q, "vis", c[0].receipt_handle, 43201, err));
+        EXPECT_ERR(Q_E_MESSAGE_NOT_INFLIGHT,
+                   q_change_visibility(q, "vis", c[0].receipt_handle, 10, err));
+        EXPECT_ERR(Q_E_INVALID_PARAMETER,
+                   q_change_visibility(q, "vis", c[0].receipt_handle, 43201, err));
         /* an older handle of a message that still exists deletes it (as in SQS) */
         del(q, "vis", a[0].receipt_handle);
         assert_int_equal(recv_n(q, "vis", 1, -1, &none), 0);
@@ -267,7 +280,8 @@ static void test_visibility_redelivery(void **state)
         assert_int_equal(st.visible + st.in_flight, 0);
         /* malformed handles, and a handle of another queue */
         mkq(q, "vis2", NULL);
-        EXPECT_ERR(Q_E_RECEIPT_HANDLE_INVALID, q_delete_message(q, "vis2", a[0].receipt_handle, err));
+        EXPECT_ERR(Q_E_RECEIPT_HANDLE_INVALID,
+                   q_delete_message(q, "vis2", a[0].receipt_handle, err));
         EXPECT_ERR(Q_E_RECEIPT_HANDLE_INVALID, q_delete_message(q, "vis", "garbage", err));
         EXPECT_ERR(Q_E_RECEIPT_HANDLE_INVALID, q_change_visibility(q, "vis", "1:2:3", 1, err));
         EXPECT_ERR(Q_E_MISSING_PARAMETER, q_delete_message(q, "vis", "", err));
@@ -283,30 +297,42 @@ static void test_dead_letter(void **state)
         mkq(q, "dlq-fifo.fifo", "FifoQueue=true", NULL);
         q_kvs at = { 0 };
         /* RedrivePolicy checks */
-        q_kvs_add(&at, "RedrivePolicy", "{\"deadLetterTargetArn\":\"arn:aws:sqs:us-east-1:000000000000:nope\",\"maxReceiveCount\":2}");
+        q_kvs_add(
+                &at, "RedrivePolicy",
+                "{\"deadLetterTargetArn\":\"arn:aws:sqs:us-east-1:000000000000:nope\",\"maxReceiveCount\":2}");
         EXPECT_ERR(Q_E_INVALID_PARAMETER, q_create(q, "src", &at, NULL, NULL, err));
         q_kvs_free(&at);
-        q_kvs_add(&at, "RedrivePolicy", "{\"deadLetterTargetArn\":\"arn:aws:sqs:us-east-1:000000000000:dlq-fifo.fifo\",\"maxReceiveCount\":2}");
+        q_kvs_add(
+                &at, "RedrivePolicy",
+                "{\"deadLetterTargetArn\":\"arn:aws:sqs:us-east-1:000000000000:dlq-fifo.fifo\",\"maxReceiveCount\":2}");
         EXPECT_ERR(Q_E_INVALID_PARAMETER, q_create(q, "src", &at, NULL, NULL, err));
         q_kvs_free(&at);
-        q_kvs_add(&at, "RedrivePolicy", "{\"deadLetterTargetArn\":\"arn:aws:sqs:us-east-1:000000000000:dlq\",\"maxReceiveCount\":0}");
+        q_kvs_add(
+                &at, "RedrivePolicy",
+                "{\"deadLetterTargetArn\":\"arn:aws:sqs:us-east-1:000000000000:dlq\",\"maxReceiveCount\":0}");
         EXPECT_ERR(Q_E_INVALID_PARAMETER, q_create(q, "src", &at, NULL, NULL, err));
         q_kvs_free(&at);
-        q_kvs_add(&at, "RedrivePolicy", "{\"deadLetterTargetArn\":\"arn:aws:sqs:us-east-1:000000000000:dlq\"");
+        q_kvs_add(&at, "RedrivePolicy",
+                  "{\"deadLetterTargetArn\":\"arn:aws:sqs:us-east-1:000000000000:dlq\"");
         EXPECT_ERR(Q_E_INVALID_PARAMETER, q_create(q, "src", &at, NULL, NULL, err));
         q_kvs_free(&at);
-        q_kvs_add(&at, "RedrivePolicy", "{\"deadLetterTargetArn\":\"arn:aws:sqs:us-east-1:000000000000:dlq\",\"maxReceiveCount\":\"2\"}");
+        q_kvs_add(
+                &at, "RedrivePolicy",
+                "{\"deadLetterTargetArn\":\"arn:aws:sqs:us-east-1:000000000000:dlq\",\"maxReceiveCount\":\"2\"}");
         EXPECT_OK(q_create(q, "src", &at, NULL, NULL, err));
         q_kvs_free(&at);
         const char *rp = "RedrivePolicy";
         q_kvs got;
         EXPECT_OK(q_get_attrs(q, "src", &rp, 1, &got, err));
-        assert_string_equal(q_kvs_get(&got, "RedrivePolicy"),
-                            "{\"deadLetterTargetArn\":\"arn:aws:sqs:us-east-1:000000000000:dlq\",\"maxReceiveCount\":2}");
+        assert_string_equal(
+                q_kvs_get(&got, "RedrivePolicy"),
+                "{\"deadLetterTargetArn\":\"arn:aws:sqs:us-east-1:000000000000:dlq\",\"maxReceiveCount\":2}");
         q_kvs_free(&got);
 
         q_msg_attr attr = { .name = "k", .data_type = "String", .string_value = "v" };
-        q_send_entry e = { .body = "poison", .body_len = 6, .delay_seconds = -1, .attrs = &attr, .n_attrs = 1 };
+        q_send_entry e = {
+                .body = "poison", .body_len = 6, .delay_seconds = -1, .attrs = &attr, .n_attrs = 1
+        };
         q_send_result res;
         EXPECT_OK(q_send(q, "src", "AKID", &e, 1, &res, err));
         q_message *m;
@@ -339,7 +365,8 @@ static void test_dead_letter(void **state)
         /* redrive back (StartMessageMoveTask) */
         advance(31000);
         EXPECT_ERR(Q_E_INVALID_PARAMETER, q_move_start(q, "src", NULL, 0, NULL, err));
-        EXPECT_ERR(Q_E_RESOURCE_NOT_FOUND, q_move_start(q, "arn:aws:sqs:us-east-1:000000000000:nope", NULL, 0, NULL, err));
+        EXPECT_ERR(Q_E_RESOURCE_NOT_FOUND,
+                   q_move_start(q, "arn:aws:sqs:us-east-1:000000000000:nope", NULL, 0, NULL, err));
         char *task = NULL;
         EXPECT_OK(q_move_start(q, "arn:aws:sqs:us-east-1:000000000000:dlq", NULL, 0, &task, err));
         assert_non_null(task);
@@ -351,7 +378,8 @@ static void test_dead_letter(void **state)
                 bool done = strcmp(t[0].status, "COMPLETED") == 0;
                 if (done) {
                         assert_int_equal(t[0].moved, 1);
-                        assert_string_equal(t[0].source_arn, "arn:aws:sqs:us-east-1:000000000000:dlq");
+                        assert_string_equal(t[0].source_arn,
+                                            "arn:aws:sqs:us-east-1:000000000000:dlq");
                 }
                 q_move_tasks_free(t, nt);
                 if (done)
@@ -391,7 +419,9 @@ static void test_fifo_dead_letter(void **state)
         q_kvs at = { 0 };
         q_kvs_add(&at, "FifoQueue", "true");
         q_kvs_add(&at, "ContentBasedDeduplication", "true");
-        q_kvs_add(&at, "RedrivePolicy", "{\"deadLetterTargetArn\":\"arn:aws:sqs:us-east-1:000000000000:fdlq.fifo\",\"maxReceiveCount\":1}");
+        q_kvs_add(
+                &at, "RedrivePolicy",
+                "{\"deadLetterTargetArn\":\"arn:aws:sqs:us-east-1:000000000000:fdlq.fifo\",\"maxReceiveCount\":1}");
         EXPECT_OK(q_create(q, "fsrc.fifo", &at, NULL, NULL, err));
         q_kvs_free(&at);
         q_send_result r1;
@@ -479,7 +509,9 @@ static void test_attempt_id(void **state)
         mkq(q, "at.fifo", "FifoQueue=true", "ContentBasedDeduplication=true", NULL);
         send1(q, "at.fifo", "x1", "g", NULL, NULL);
         send1(q, "at.fifo", "x2", "g", NULL, NULL);
-        q_receive_req r = { .max = 1, .visibility_timeout = 30, .wait_seconds = 0, .attempt_id = "try-1" };
+        q_receive_req r = {
+                .max = 1, .visibility_timeout = 30, .wait_seconds = 0, .attempt_id = "try-1"
+        };
         q_message *a, *b, *c;
         size_t na, nb, nc;
         EXPECT_OK(q_receive(q, "at.fifo", &r, &a, &na, err));
@@ -542,8 +574,18 @@ static void test_dedup(void **state)
         /* a duplicate within one batch */
         mkq(q, "b.fifo", "FifoQueue=true", NULL);
         q_send_entry be[2] = {
-                { .id = "e1", .body = "p", .body_len = 1, .delay_seconds = -1, .group_id = "g", .dedup_id = "same" },
-                { .id = "e2", .body = "q", .body_len = 1, .delay_seconds = -1, .group_id = "g", .dedup_id = "same" },
+                { .id = "e1",
+                  .body = "p",
+                  .body_len = 1,
+                  .delay_seconds = -1,
+                  .group_id = "g",
+                  .dedup_id = "same" },
+                { .id = "e2",
+                  .body = "q",
+                  .body_len = 1,
+                  .delay_seconds = -1,
+                  .group_id = "g",
+                  .dedup_id = "same" },
         };
         q_send_result br[2];
         EXPECT_OK(q_send(q, "b.fifo", "AKID", be, 2, br, err));
@@ -685,7 +727,8 @@ static void test_retention(void **state)
 {
         q_engine *q = *state;
         mkq(q, "ret", "MessageRetentionPeriod=60", NULL);
-        mkq(q, "ret.fifo", "FifoQueue=true", "ContentBasedDeduplication=true", "MessageRetentionPeriod=60", NULL);
+        mkq(q, "ret.fifo", "FifoQueue=true", "ContentBasedDeduplication=true",
+            "MessageRetentionPeriod=60", NULL);
         send1(q, "ret", "old", NULL, NULL, NULL);
         send1(q, "ret.fifo", "old", "g", NULL, NULL);
         advance(30000);
@@ -794,7 +837,9 @@ static void test_errors(void **state)
         char ids[11][8];
         for (int i = 0; i < 11; i++) {
                 snprintf(ids[i], sizeof(ids[i]), "m%d", i);
-                e[i] = (q_send_entry){ .id = ids[i], .body = "b", .body_len = 1, .delay_seconds = -1 };
+                e[i] = (q_send_entry){
+                        .id = ids[i], .body = "b", .body_len = 1, .delay_seconds = -1
+                };
         }
         EXPECT_ERR(Q_E_EMPTY_BATCH, q_send(q, "e1", "AKID", e, 0, res, err));
         EXPECT_ERR(Q_E_TOO_MANY_ENTRIES, q_send(q, "e1", "AKID", e, 11, res, err));
@@ -833,14 +878,19 @@ static void test_errors(void **state)
         one.n_attrs = 1;
         EXPECT_ERR(Q_E_INVALID_PARAMETER, q_send(q, "e1", "AKID", &one, 1, res, err));
         one.n_attrs = 0;
-        const char *badbodies[] = { "a\x01", "\x7f\xff", "\xc3", "\xc0\xaf", "\xed\xa0\x80", "\xef\xbf\xbe", "\xf4\x90\x80\x80", "a\0b" };
+        const char *badbodies[] = {
+                "a\x01",        "\x7f\xff",         "\xc3", "\xc0\xaf", "\xed\xa0\x80",
+                "\xef\xbf\xbe", "\xf4\x90\x80\x80", "a\0b"
+        };
         size_t badlens[] = { 2, 2, 1, 2, 3, 3, 4, 3 };
         for (size_t i = 0; i < sizeof(badlens) / sizeof(badlens[0]); i++) {
                 one.body = badbodies[i];
                 one.body_len = badlens[i];
-                EXPECT_ERR(Q_E_INVALID_MESSAGE_CONTENTS, q_send(q, "e1", "AKID", &one, 1, res, err));
+                EXPECT_ERR(Q_E_INVALID_MESSAGE_CONTENTS,
+                           q_send(q, "e1", "AKID", &one, 1, res, err));
         }
-        const char *good = "tab\tnl\ncr\r \xc3\xa9 \xe2\x82\xac \xef\xbf\xbd \xf0\x9f\x98\x80 \xf4\x8f\xbf\xbf";
+        const char *good =
+                "tab\tnl\ncr\r \xc3\xa9 \xe2\x82\xac \xef\xbf\xbd \xf0\x9f\x98\x80 \xf4\x8f\xbf\xbf";
         one.body = good;
         one.body_len = strlen(good);
         EXPECT_OK(q_send(q, "e1", "AKID", &one, 1, res, err));
@@ -859,7 +909,9 @@ static void test_errors(void **state)
                 { { .name = "n", .data_type = "String.", .string_value = "v" } },
                 { { .name = "n", .data_type = "String", .string_value = "" } },
                 { { .name = "n", .data_type = "Number", .string_value = "12a" } },
-                { { .name = "n", .data_type = "Number", .string_value = "123456789012345678901234567890123456789" } },
+                { { .name = "n",
+                    .data_type = "Number",
+                    .string_value = "123456789012345678901234567890123456789" } },
                 { { .name = "n", .data_type = "Binary" } },
                 { { .name = "n", .data_type = "String", .string_value = "\x02" } },
         };
@@ -879,7 +931,9 @@ static void test_errors(void **state)
         char names[11][8];
         for (int i = 0; i < 11; i++) {
                 snprintf(names[i], sizeof(names[i]), "a%d", i);
-                many[i] = (q_msg_attr){ .name = names[i], .data_type = "String", .string_value = "v" };
+                many[i] = (q_msg_attr){ .name = names[i],
+                                        .data_type = "String",
+                                        .string_value = "v" };
         }
         one.attrs = many;
         one.n_attrs = 11;
@@ -922,7 +976,8 @@ static void test_errors(void **state)
 
         /* error names */
         assert_string_equal(q_err_json_name(Q_E_NONEXISTENT_QUEUE), "QueueDoesNotExist");
-        assert_string_equal(q_err_query_name(Q_E_NONEXISTENT_QUEUE), "AWS.SimpleQueueService.NonExistentQueue");
+        assert_string_equal(q_err_query_name(Q_E_NONEXISTENT_QUEUE),
+                            "AWS.SimpleQueueService.NonExistentQueue");
         assert_int_equal(q_err_status(Q_E_INTERNAL), 500);
         assert_int_equal(q_err_status(Q_E_OVER_LIMIT), 400);
         assert_false(q_err_sender_fault(Q_E_INTERNAL));
@@ -938,7 +993,10 @@ static void test_batches(void **state)
         for (int i = 0; i < 10; i++) {
                 snprintf(ids[i], sizeof(ids[i]), "i%d", i);
                 snprintf(bodies[i], sizeof(bodies[i]), "b%d", i);
-                e[i] = (q_send_entry){ .id = ids[i], .body = bodies[i], .body_len = strlen(bodies[i]), .delay_seconds = -1 };
+                e[i] = (q_send_entry){ .id = ids[i],
+                                       .body = bodies[i],
+                                       .body_len = strlen(bodies[i]),
+                                       .delay_seconds = -1 };
         }
         q_send_result res[10];
         uint64_t s0, s1;
@@ -949,7 +1007,8 @@ static void test_batches(void **state)
         q_message *m;
         assert_int_equal(recv_n(q, "bt", 10, -1, &m), 10);
         const char *rids[4] = { "x0", "x1", "x2", "x3" };
-        const char *rh[4] = { m[0].receipt_handle, "bogus", m[1].receipt_handle, m[2].receipt_handle };
+        const char *rh[4] = { m[0].receipt_handle, "bogus", m[1].receipt_handle,
+                              m[2].receipt_handle };
         uint32_t to[4] = { 100, 100, 43201, 0 };
         q_batch_result br[4];
         EXPECT_OK(q_change_visibility_batch(q, "bt", rids, rh, to, 4, br, err));
@@ -1062,9 +1121,12 @@ static void test_list_tags_attrs(void **state)
         assert_string_equal(name, "a1");
         EXPECT_OK(q_name_from_url(q, "/000000000000/a1", name, err));
         EXPECT_OK(q_name_from_url(q, "a1", name, err));
-        EXPECT_ERR(Q_E_NONEXISTENT_QUEUE, q_name_from_url(q, "http://h/111111111111/a1", name, err));
-        EXPECT_ERR(Q_E_INVALID_PARAMETER, q_name_from_url(q, "http://h/000000000000/a1/", name, err));
-        EXPECT_ERR(Q_E_NONEXISTENT_QUEUE, q_name_from_url(q, "http://h/000000000000/..", name, err));
+        EXPECT_ERR(Q_E_NONEXISTENT_QUEUE,
+                   q_name_from_url(q, "http://h/111111111111/a1", name, err));
+        EXPECT_ERR(Q_E_INVALID_PARAMETER,
+                   q_name_from_url(q, "http://h/000000000000/a1/", name, err));
+        EXPECT_ERR(Q_E_NONEXISTENT_QUEUE,
+                   q_name_from_url(q, "http://h/000000000000/..", name, err));
         char *url = q_queue_url(q, "127.0.0.1:9324", "a1");
         assert_string_equal(url, "http://127.0.0.1:9324/000000000000/a1");
         free(url);
@@ -1093,7 +1155,9 @@ static void *fifo_consumer(void *p)
                 pthread_mutex_unlock(&s->mu);
                 if (done)
                         break;
-                q_receive_req r = { .max = 1 + (unsigned)(rand_r(&seed) % 10), .visibility_timeout = 30, .wait_seconds = 0 };
+                q_receive_req r = { .max = 1 + (unsigned)(rand_r(&seed) % 10),
+                                    .visibility_timeout = 30,
+                                    .wait_seconds = 0 };
                 q_message *m = NULL;
                 size_t n = 0;
                 q_error e;
@@ -1109,12 +1173,14 @@ static void *fifo_consumer(void *p)
                         }
                         if (s->inflight[g] && !held[g]) {
                                 s->bad = true;
-                                snprintf(s->why, sizeof(s->why), "group %d handed out while in flight", g);
+                                snprintf(s->why, sizeof(s->why),
+                                         "group %d handed out while in flight", g);
                         }
                         s->inflight[g] = held[g] = true;
                         if (idx != s->next[g]) {
                                 s->bad = true;
-                                snprintf(s->why, sizeof(s->why), "group %d: got %d, want %d", g, idx, s->next[g]);
+                                snprintf(s->why, sizeof(s->why), "group %d: got %d, want %d", g,
+                                         idx, s->next[g]);
                         }
                         s->next[g] = idx + 1;
                         s->total++;
@@ -1143,8 +1209,11 @@ static void test_fifo_concurrent_order(void **state)
                         snprintf(bodies[g], sizeof(bodies[g]), "%d:%d", g, i);
                         snprintf(ids[g], sizeof(ids[g]), "e%d", g);
                         static const char *groups[FG] = { "g0", "g1", "g2", "g3" };
-                        e[g] = (q_send_entry){ .id = ids[g], .body = bodies[g], .body_len = strlen(bodies[g]),
-                                               .delay_seconds = -1, .group_id = groups[g] };
+                        e[g] = (q_send_entry){ .id = ids[g],
+                                               .body = bodies[g],
+                                               .body_len = strlen(bodies[g]),
+                                               .delay_seconds = -1,
+                                               .group_id = groups[g] };
                 }
                 q_send_result res[FG];
                 EXPECT_OK(q_send(q, "order.fifo", "AKID", e, FG, res, err));
@@ -1303,7 +1372,8 @@ static void test_crash(void **state)
         close(p[1]);
         FILE *f = fdopen(p[0], "r");
         enum { MAX = 200000 };
-        char(*sent)[37] = calloc(MAX, 37), (*took)[37] = calloc(MAX, 37), (*gone)[37] = calloc(MAX, 37);
+        char(*sent)[37] = calloc(MAX, 37), (*took)[37] = calloc(MAX, 37),
+        (*gone)[37] = calloc(MAX, 37);
         size_t ns = 0, nt = 0, ng = 0;
         char line[64];
         bool killed = false;
@@ -1339,13 +1409,15 @@ static void test_crash(void **state)
                         snprintf(left[nl++], 37, "%s", m[i].message_id);
                 q_messages_free(m, k);
         }
-        print_message("crash: %zu sends and %zu deletes acknowledged before SIGKILL, %zu messages left\n", ns, ng,
-                      nl);
+        print_message(
+                "crash: %zu sends and %zu deletes acknowledged before SIGKILL, %zu messages left\n",
+                ns, ng, nl);
         for (size_t i = 0; i < ng; i++)
                 if (in_list(left, nl, gone[i]))
                         fail_msg("message %s came back after its delete was acknowledged", gone[i]);
         for (size_t i = 0; i < ns; i++)
-                if (!in_list(left, nl, sent[i]) && !in_list(gone, ng, sent[i]) && !in_list(took, nt, sent[i]))
+                if (!in_list(left, nl, sent[i]) && !in_list(gone, ng, sent[i]) &&
+                    !in_list(took, nt, sent[i]))
                         fail_msg("acknowledged message %s was lost", sent[i]);
         free(sent);
         free(took);
@@ -1423,22 +1495,25 @@ static void test_bounds(void **state)
         q_engine_close(q);
         *state = NULL;
         char stmt[1024];
-        snprintf(stmt, sizeof(stmt),
-                 "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < %d)"
-                 " INSERT INTO queues (name, fifo, created, modified, vis, delay, retention, max_size, wait, cbd,"
-                 " dlq, max_receive, kms_reuse) SELECT 'filler' || x, 0, 0, 0, 30, 0, 345600, 262144, 0, 0, '', 0,"
-                 " 300 FROM n",
-                 Q_QUEUES_MAX - 2);
+        snprintf(
+                stmt, sizeof(stmt),
+                "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < %d)"
+                " INSERT INTO queues (name, fifo, created, modified, vis, delay, retention, max_size, wait, cbd,"
+                " dlq, max_receive, kms_reuse) SELECT 'filler' || x, 0, 0, 0, 30, 0, 345600, 262144, 0, 0, '', 0,"
+                " 300 FROM n",
+                Q_QUEUES_MAX - 2);
         sql(stmt);
-        snprintf(stmt, sizeof(stmt),
-                 "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < %d)"
-                 " INSERT INTO messages (qid, mid, nonce, body, md5_body, md5_attrs, md5_sys, sender, sent,"
-                 " visible_at, rc, grp) SELECT q.id, 'm' || x, x, 'b', '', '', '', '', %llu, %llu, 1,"
-                 " CASE q.fifo WHEN 1 THEN 'g' || x END FROM n, queues q WHERE q.name = 'full-std' OR"
-                 " (q.name = 'full.fifo' AND x <= %d);"
-                 "UPDATE queues SET n_received = %d WHERE name IN ('full-std', 'full.fifo')",
-                 Q_INFLIGHT_MAX_STANDARD, (unsigned long long)fake_clock(NULL),
-                 (unsigned long long)fake_clock(NULL) + 3600000, Q_INFLIGHT_MAX_FIFO, Q_INFLIGHT_MAX_STANDARD);
+        snprintf(
+                stmt, sizeof(stmt),
+                "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < %d)"
+                " INSERT INTO messages (qid, mid, nonce, body, md5_body, md5_attrs, md5_sys, sender, sent,"
+                " visible_at, rc, grp) SELECT q.id, 'm' || x, x, 'b', '', '', '', '', %llu, %llu, 1,"
+                " CASE q.fifo WHEN 1 THEN 'g' || x END FROM n, queues q WHERE q.name = 'full-std' OR"
+                " (q.name = 'full.fifo' AND x <= %d);"
+                "UPDATE queues SET n_received = %d WHERE name IN ('full-std', 'full.fifo')",
+                Q_INFLIGHT_MAX_STANDARD, (unsigned long long)fake_clock(NULL),
+                (unsigned long long)fake_clock(NULL) + 3600000, Q_INFLIGHT_MAX_FIFO,
+                Q_INFLIGHT_MAX_STANDARD);
         sql(stmt);
         q = *state = open_engine();
         q_error e = { 0 };
