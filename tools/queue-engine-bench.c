@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -28,6 +29,36 @@ static void die(const char *what, const char *msg)
 {
         fprintf(stderr, "queue-engine-bench: %s: %s\n", what, msg);
         exit(1);
+}
+
+static int cmpd(const void *a, const void *b)
+{
+        double x = *(const double *)a, y = *(const double *)b;
+        return x < y ? -1 : x > y;
+}
+
+/* The disk's own bound: p50 of write(4 KiB) + fdatasync on a file in DIR. */
+static double fsync_p50_ms(const char *dir)
+{
+        char path[4096];
+        snprintf(path, sizeof(path), "%s/fsync.probe", dir);
+        int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        if (fd < 0)
+                die("open", path);
+        enum { N = 200 };
+        static double d[N];
+        char buf[4096];
+        memset(buf, 'x', sizeof(buf));
+        for (int i = 0; i < N; i++) {
+                double t = now_s();
+                if (write(fd, buf, sizeof(buf)) != (ssize_t)sizeof(buf) || fdatasync(fd) < 0)
+                        die("fdatasync", path);
+                d[i] = now_s() - t;
+        }
+        close(fd);
+        unlink(path);
+        qsort(d, N, sizeof(double), cmpd);
+        return d[N / 2] * 1000;
 }
 
 static double floor_rate(const char *path, int per_commit, double secs)
@@ -130,11 +161,6 @@ static void *lat_consumer(void *p)
         return NULL;
 }
 
-static int cmpd(const void *a, const void *b)
-{
-        double x = *(const double *)a, y = *(const double *)b;
-        return x < y ? -1 : x > y;
-}
 
 static void engine_run(const char *dir, const char *file, const char *label, double secs);
 
@@ -147,6 +173,7 @@ int main(int argc, char **argv)
         double secs = argc > 2 ? atof(argv[2]) : 5;
         char path[4096];
         snprintf(path, sizeof(path), "%s/floor.db", argv[1]);
+        printf("disk: write 4 KiB + fdatasync, p50 %.2f ms\n", fsync_p50_ms(argv[1]));
         printf("floor: sqlite insert, 1 row per commit:   %8.0f rows/s\n",
                floor_rate(path, 1, secs));
         printf("floor: sqlite insert, 10 rows per commit: %8.0f rows/s\n",

@@ -16,6 +16,9 @@
 #include "util/util.h"
 
 #include <fcntl.h>
+#include <limits.h>
+#include <openssl/rand.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
@@ -73,8 +76,11 @@ uint64_t q_now(q_engine *q)
         return q->clock(q->clock_ctx);
 }
 
+/* libcrypto's DRBG (seeded by the kernel; no syscall per call), getrandom if it fails. */
 void q_random(void *buf, size_t n)
 {
+        if (n <= INT_MAX && RAND_bytes(buf, (int)n) == 1)
+                return;
         unsigned char *p = buf;
         while (n > 0) {
                 ssize_t r = getrandom(p, n, 0);
@@ -83,6 +89,18 @@ void q_random(void *buf, size_t n)
                 p += r;
                 n -= (size_t)r;
         }
+}
+
+int q_thread_start(pthread_t *t, void *(*fn)(void *), void *arg)
+{
+        /* engine threads take no process signals: the server's sigwait() gets them, whenever
+         * the engine was opened */
+        sigset_t all, old;
+        sigfillset(&all);
+        pthread_sigmask(SIG_SETMASK, &all, &old);
+        int r = pthread_create(t, NULL, fn, arg);
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+        return r;
 }
 
 void q_uuid(char out[37])
@@ -438,8 +456,11 @@ int q_engine_open(const char *path, const q_config *cfg, q_engine **ret, q_error
                 goto fail;
         }
         sqlite3_busy_timeout(q->db, 10000);
+        /* EXCLUSIVE: the store belongs to this engine while it is open (a second server on the
+         * same store waits, then fails); no file-lock calls per transaction, no shared memory */
         char *msg = NULL;
-        if (sqlite3_exec(q->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", NULL, NULL,
+        if (sqlite3_exec(q->db, "PRAGMA locking_mode=EXCLUSIVE; PRAGMA journal_mode=WAL;"
+                         " PRAGMA synchronous=FULL;", NULL, NULL,
                          &msg) != SQLITE_OK ||
             sqlite3_exec(q->db, schema, NULL, NULL, &msg) != SQLITE_OK) {
                 q_seterr(err, Q_E_INTERNAL, "%s: %s", path, msg ? msg : "schema");
@@ -453,7 +474,7 @@ int q_engine_open(const char *path, const q_config *cfg, q_engine **ret, q_error
             sqlite3_exec(q->db, "BEGIN IMMEDIATE; COMMIT;", NULL, NULL, NULL) == SQLITE_OK)
                 open_wal(q, path);
         for (size_t i = 0; q->wal_fd >= 0 && i < Q_SYNCERS; i++) {
-                if (pthread_create(&q->syncers[i], NULL, syncer_main, q) != 0)
+                if (q_thread_start(&q->syncers[i], syncer_main, q) != 0)
                         break;
                 q->n_syncers++;
         }
@@ -461,7 +482,7 @@ int q_engine_open(const char *path, const q_config *cfg, q_engine **ret, q_error
                 close(q->wal_fd);
                 q->wal_fd = -1;
         }
-        if (pthread_create(&q->writer, NULL, writer_main, q) != 0) {
+        if (q_thread_start(&q->writer, writer_main, q) != 0) {
                 q_seterr(err, Q_E_INTERNAL, "cannot start the queue writer thread");
                 goto fail;
         }

@@ -311,7 +311,7 @@ int q_move_start(q_engine *q, const char *source, const char *dest, uint32_t max
         t->next = q->tasks;
         q->tasks = t;
         if (!q->mover_started) {
-                if (pthread_create(&q->mover, NULL, mover_main, q) != 0) {
+                if (q_thread_start(&q->mover, mover_main, q) != 0) {
                         snprintf(t->status, sizeof(t->status), "FAILED");
                         pthread_mutex_unlock(&q->mu);
                         return q_seterr(err, Q_E_INTERNAL, "cannot start the message mover thread");

@@ -118,6 +118,8 @@ int q_seterr(q_error *err, q_errcode code, const char *fmt, ...)
         __attribute__((format(printf, 3, 4)));
 int q_dberr(q_engine *q, q_error *err, const char *what);
 void q_random(void *buf, size_t n);
+/* pthread_create with every signal blocked in the new thread. */
+int q_thread_start(pthread_t *t, void *(*fn)(void *), void *arg);
 void q_uuid(char out[37]);
 /* Counters for tests and the benchmark: commits (transactions that wrote), fsync'ing commits,
  * ops, batches. */
