@@ -447,7 +447,7 @@ int q_engine_open(const char *path, const q_config *cfg, q_engine **ret, q_error
                         goto fail;
                 }
         int r = sqlite3_open_v2(path, &q->db,
-                                SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX |
+                                SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX |
                                         SQLITE_OPEN_EXRESCODE,
                                 NULL);
         if (r != SQLITE_OK) {
@@ -456,7 +456,8 @@ int q_engine_open(const char *path, const q_config *cfg, q_engine **ret, q_error
                 goto fail;
         }
         sqlite3_busy_timeout(q->db, 10000);
-        /* EXCLUSIVE: the store belongs to this engine while it is open (a second server on the
+        /* NOMUTEX: only the writer thread uses the connection (open and close run before it
+         * starts and after it ends). EXCLUSIVE: the store belongs to this engine while it is open (a second server on the
          * same store waits, then fails); no file-lock calls per transaction, no shared memory */
         char *msg = NULL;
         if (sqlite3_exec(q->db, "PRAGMA locking_mode=EXCLUSIVE; PRAGMA journal_mode=WAL;"

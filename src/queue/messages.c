@@ -7,7 +7,13 @@
  * DeleteMessage with an older handle of a message that still exists deletes it; a
  * ChangeMessageVisibility with an older handle fails (InvalidParameterValue: the message is not
  * available for a visibility change), and with the current handle of a message whose visibility
- * has already ended, MessageNotInflight. */
+ * has already ended, MessageNotInflight.
+ *
+ * Dead-lettering: a receive that finds a message already received maxReceiveCount times moves it
+ * to the dead-letter queue instead (a new row there, visible at once) with its id, body,
+ * attributes, sender and receive count (the count goes on, it is not reset), and for a standard
+ * queue its sent time (retention counts from the first enqueue; a FIFO message's enqueue time is
+ * the move, as SQS does). A redrive back (move.c) starts the count at 0. */
 #include "qint.h"
 #include "util/util.h"
 
