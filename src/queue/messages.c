@@ -4,7 +4,8 @@
  *
  * Receipt handles are "QID:ROWID:NONCE:TOKEN" (hex nonce and token): NONCE is fixed per message
  * (a reused rowid never matches an old handle), TOKEN is fresh per receive. As in SQS, a
- * DeleteMessage with an older handle of a message that still exists deletes it; a
+ * DeleteMessage with an older handle of a message that still exists deletes it on a standard
+ * queue (on a FIFO queue a handle whose visibility ended is refused: expired); a
  * ChangeMessageVisibility with an older handle fails (InvalidParameterValue: the message is not
  * available for a visibility change), and with the current handle of a message whose visibility
  * has already ended, MessageNotInflight.
@@ -1067,7 +1068,14 @@ static int one_handle(q_engine *q, qinfo *i, const char *receipt, const uint32_t
         sqlite3_reset(st);
         int r = 0;
         if (!timeout) {
-                if (found) {
+                /* FIFO: a handle whose visibility ended (or that a later receive replaced)
+                 * deletes nothing, as in SQS: the group's next consumer may hold the message */
+                if (found && i->fifo && (!current || !inflight))
+                        r = q_seterr(err, Q_E_INVALID_PARAMETER,
+                                     "Value %.300s for parameter ReceiptHandle is invalid. Reason: The "
+                                     "receipt handle has expired.",
+                                     receipt);
+                else if (found) {
                         r = delete_row(q, h.rowid, err);
                         if (r == 0)
                                 i->n_deleted++;

@@ -486,6 +486,9 @@ static void test_fifo_blocking(void **state)
         }
         assert_true(ia1 < ia2 && ia2 < 3);
         assert_string_equal(q_kvs_get(&again[ia1].sys, "ApproximateReceiveCount"), "2");
+        /* a FIFO handle whose visibility ended deletes nothing (SQS: the handle has expired) */
+        EXPECT_ERR(Q_E_INVALID_PARAMETER, q_delete_message(q, "f.fifo", m[0].receipt_handle, err));
+        del(q, "f.fifo", again[ia1].receipt_handle);
         q_messages_free(again, 3);
         q_messages_free(m, 1);
         /* per-message delay is refused on FIFO; a group id is refused on standard */
