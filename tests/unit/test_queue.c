@@ -350,6 +350,9 @@ static void test_dead_letter(void **state)
         assert_string_equal(m[0].body, "poison");
         assert_string_equal(m[0].md5_attrs, res.md5_attrs);
         assert_int_equal(m[0].n_attrs, 1);
+        /* the count goes on in the dead-letter queue (SQS: received once at maxReceiveCount 1,
+         * the first receive from the dead-letter queue says 2) */
+        assert_string_equal(q_kvs_get(&m[0].sys, "ApproximateReceiveCount"), "3");
         q_messages_free(m, 1);
 
         char **names;
