@@ -498,7 +498,13 @@ static void test_fifo_blocking(void **state)
         q_send_entry e = { .body = "x", .body_len = 1, .delay_seconds = 5, .group_id = "A" };
         q_send_result res;
         EXPECT_ERR(Q_E_INVALID_PARAMETER, q_send(q, "f.fifo", "AKID", &e, 1, &res, err));
+        e.delay_seconds = 0; /* accepted, as SQS does */
+        EXPECT_OK(q_send(q, "f.fifo", "AKID", &e, 1, &res, err));
         e.delay_seconds = -1;
+        e.group_id = "";
+        EXPECT_ERR(Q_E_INVALID_PARAMETER, q_send(q, "f.fifo", "AKID", &e, 1, &res, err));
+        e.group_id = "a b";
+        EXPECT_ERR(Q_E_INVALID_PARAMETER, q_send(q, "f.fifo", "AKID", &e, 1, &res, err));
         e.group_id = NULL;
         EXPECT_ERR(Q_E_MISSING_PARAMETER, q_send(q, "f.fifo", "AKID", &e, 1, &res, err));
         mkq(q, "std", NULL);
@@ -824,8 +830,21 @@ static void test_errors(void **state)
         EXPECT_ERR(Q_E_QUEUE_EXISTS, q_create(q, "e1", &at, NULL, NULL, err));
         EXPECT_ERR(Q_E_NONEXISTENT_QUEUE, q_set_attrs(q, "nope", &at, err));
         q_kvs_free(&at);
+        /* as SQS answers: FifoQueue is unknown on a standard queue, a FIFO queue stays one */
         q_kvs_add(&at, "FifoQueue", "true");
-        EXPECT_ERR(Q_E_INVALID_ATTRIBUTE_VALUE, q_set_attrs(q, "e1", &at, err));
+        EXPECT_ERR(Q_E_INVALID_ATTRIBUTE_NAME, q_set_attrs(q, "e1", &at, err));
+        q_kvs_free(&at);
+        q_kvs_add(&at, "FifoQueue", "false");
+        EXPECT_ERR(Q_E_INVALID_ATTRIBUTE_NAME, q_set_attrs(q, "e1", &at, err));
+        EXPECT_ERR(Q_E_INVALID_ATTRIBUTE_NAME, q_create(q, "e2", &at, NULL, NULL, err));
+        mkq(q, "e3.fifo", "FifoQueue=true", NULL);
+        EXPECT_ERR(Q_E_INVALID_ATTRIBUTE_VALUE, q_set_attrs(q, "e3.fifo", &at, err));
+        q_kvs_free(&at);
+        q_kvs_add(&at, "FifoQueue", "true");
+        EXPECT_OK(q_set_attrs(q, "e3.fifo", &at, err));
+        q_kvs_free(&at);
+        q_kvs_add(&at, "FifoThroughputLimit", "perQueue");
+        EXPECT_ERR(Q_E_INVALID_ATTRIBUTE_NAME, q_create(q, "e2", &at, NULL, NULL, err));
         q_kvs_free(&at);
         const char *bad = "Nope";
         q_kvs got;
