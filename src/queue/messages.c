@@ -196,8 +196,9 @@ static int check_entry(const qinfo *i, const q_send_entry *e, q_error *err)
                                 "Value %d for parameter DelaySeconds is invalid. Reason: The request include "
                                 "parameter that is not valid for this queue type.",
                                 e->delay_seconds);
+                /* (a batch entry without one is an invalid value, as SQS answers) */
                 if (!e->group_id)
-                        return q_seterr(err, Q_E_MISSING_PARAMETER,
+                        return q_seterr(err, e->id ? Q_E_INVALID_PARAMETER : Q_E_MISSING_PARAMETER,
                                         "The request must contain the parameter MessageGroupId.");
                 if (!group_id_valid(e->group_id, 128))
                         return q_seterr(err, Q_E_INVALID_PARAMETER,

@@ -507,6 +507,10 @@ static void test_fifo_blocking(void **state)
         EXPECT_ERR(Q_E_INVALID_PARAMETER, q_send(q, "f.fifo", "AKID", &e, 1, &res, err));
         e.group_id = NULL;
         EXPECT_ERR(Q_E_MISSING_PARAMETER, q_send(q, "f.fifo", "AKID", &e, 1, &res, err));
+        e.id = "b1";
+        EXPECT_OK(q_send(q, "f.fifo", "AKID", &e, 1, &res, err));
+        assert_int_equal(res.code, Q_E_INVALID_PARAMETER);
+        e.id = NULL;
         mkq(q, "std", NULL);
         e.group_id = "A";
         EXPECT_ERR(Q_E_INVALID_PARAMETER, q_send(q, "std", "AKID", &e, 1, &res, err));
