@@ -225,6 +225,16 @@ static int get_str_list(const json_value *in, const char *key, bool required, co
         return 0;
 }
 
+/* A JSON object may repeat a key; like json_get, the last one wins, so that a map never hands the
+ * engine one name twice. */
+static bool repeated_later(const json_value *obj, size_t i)
+{
+        for (size_t k = i + 1; k < obj->n; k++)
+                if (strcmp(obj->keys[k], obj->keys[i]) == 0)
+                        return true;
+        return false;
+}
+
 static void kvs_freep(q_kvs *k)
 {
         q_kvs_free(k);
@@ -245,7 +255,8 @@ static int get_str_map(const json_value *in, const char *key, bool required, q_k
                 if (v->items[i]->type != JSON_STRING)
                         return jfail(err, Q_E_INVALID_PARAMETER, "Value for %s.%s is invalid. Reason: must be a string.", key,
                                     v->keys[i]);
-                q_kvs_add(ret, v->keys[i], v->items[i]->str);
+                if (!repeated_later(v, i))
+                        q_kvs_add(ret, v->keys[i], v->items[i]->str);
         }
         return 0;
 }
@@ -619,13 +630,17 @@ static int parse_attrs(const json_value *in, const char *key, const char *what, 
                 return jfail(err, Q_E_INVALID_PARAMETER, "Number of %ss [%zu] exceeds the allowed maximum [%d].", what, m->n,
                             Q_MSG_ATTRS_MAX);
         q_msg_attr *a = xcalloc(m->n + 1, sizeof(*a));
-        for (size_t i = 0; i < m->n; i++)
-                if (parse_attr(what, m->keys[i], m->items[i], &a[i], err) < 0) {
-                        q_msg_attrs_free(a, i + 1);
+        size_t n = 0;
+        for (size_t i = 0; i < m->n; i++) {
+                if (repeated_later(m, i))
+                        continue;
+                if (parse_attr(what, m->keys[i], m->items[i], &a[n++], err) < 0) {
+                        q_msg_attrs_free(a, n);
                         return -1;
                 }
+        }
         *ret = a;
-        *ret_n = m->n;
+        *ret_n = n;
         return 0;
 }
 
@@ -665,6 +680,12 @@ static int parse_send(const json_value *in, bool batch, send_in *s, q_error *err
         return 0;
 }
 
+/* SenderId: the access key id that signed the request ("anonymous" under --no-auth). */
+static const char *principal(const jreq *j)
+{
+        return j->r->principal && *j->r->principal ? j->r->principal : "anonymous";
+}
+
 static void out_send_result(json_writer *o, const q_send_result *res)
 {
         json_kv_str(o, "MD5OfMessageBody", res->md5_body);
@@ -687,7 +708,7 @@ static int op_send_message(jreq *j)
                 return -1;
         int rc = parse_send(j->in, false, &s, j->err);
         if (rc == 0)
-                rc = q_send(j->q, name, j->r->principal, &s.e, 1, &res, j->err);
+                rc = q_send(j->q, name, principal(j), &s.e, 1, &res, j->err);
         send_in_free(&s);
         if (rc < 0)
                 return -1;
@@ -734,7 +755,7 @@ static int op_send_message_batch(jreq *j)
                 e[n] = s[n].e;
         }
         if (rc == 0)
-                rc = q_send(j->q, name, j->r->principal, e, n, res, j->err);
+                rc = q_send(j->q, name, principal(j), e, n, res, j->err);
         for (size_t i = 0; i < n; i++)
                 send_in_free(&s[i]);
         if (rc < 0)

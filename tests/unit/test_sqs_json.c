@@ -838,6 +838,34 @@ static void test_redrive(void **state)
         expect_error(&a, 400, "UnsupportedOperation", "AWS.SimpleQueueService.UnsupportedOperation");
 }
 
+/* A JSON object may repeat a key: the last one counts, and the engine sees each name once. */
+static void test_repeated_keys(void **state)
+{
+        (void)state;
+        answer a;
+        call(&a, "CreateQueue", "{\"QueueName\":\"jr\",\"tags\":{\"k\":\"1\",\"k\":\"2\"}}");
+        expect_ok(&a);
+        answer_free(&a);
+        call(&a, "ListQueueTags", "{\"QueueUrl\":\"" URL("jr") "\"}");
+        expect_ok(&a);
+        assert_int_equal(json_get(a.j, "Tags")->n, 1);
+        assert_string_equal(json_get_str(json_get(a.j, "Tags"), "k"), "2");
+        answer_free(&a);
+        call(&a, "SendMessage",
+             "{\"QueueUrl\":\"" URL("jr") "\",\"MessageBody\":\"x\",\"MessageAttributes\":{"
+             "\"a\":{\"DataType\":\"String\",\"StringValue\":\"old\"},\"a\":{\"DataType\":\"Number\",\"StringValue\":\"42\"},"
+             "\"a\":{\"DataType\":\"Binary\",\"BinaryValue\":\"AAEC/w==\"},\"b.x\":{\"DataType\":\"Number\",\"StringValue\":\"42\"},"
+             "\"b.y\":{\"DataType\":\"Binary\",\"BinaryValue\":\"AAEC/w==\"}}}");
+        expect_ok(&a);
+        answer_free(&a);
+        call(&a, "ReceiveMessage", "{\"QueueUrl\":\"" URL("jr") "\",\"MessageAttributeNames\":[\"All\"]}");
+        const json_value *m = one_message(&a);
+        const json_value *ma = json_get(m, "MessageAttributes");
+        assert_int_equal(ma->n, 3);
+        assert_string_equal(json_get_str(json_get(ma, "a"), "DataType"), "Binary");
+        answer_free(&a);
+}
+
 /* Names and URLs with path tricks never reach a queue. */
 static void test_hostile_names(void **state)
 {
@@ -915,7 +943,7 @@ int main(void)
                 cmocka_unit_test(test_utf8),      cmocka_unit_test(test_base64),  cmocka_unit_test(test_attr_selection),
                 cmocka_unit_test(test_framing),   cmocka_unit_test(test_queues),  cmocka_unit_test(test_messages),
                 cmocka_unit_test(test_batches),   cmocka_unit_test(test_fifo),    cmocka_unit_test(test_redrive),
-                cmocka_unit_test(test_hostile_names),
+                cmocka_unit_test(test_repeated_keys), cmocka_unit_test(test_hostile_names),
         };
         return cmocka_run_group_tests_name("sqs_json", tests, setup, teardown);
 }
