@@ -31,7 +31,7 @@ static void engine_init(void)
         if (q_engine_open(path, NULL, &E, &err) < 0)
                 fuzz_fail("q_engine_open %s: %s", path, err.msg);
         free(path);
-        q_kvs none = { 0 }, fifo = { 0 };
+        q_kvs none = {0}, fifo = {0};
         bool created;
         q_kvs_add(&fifo, "FifoQueue", "true");
         if (q_create(E, "fz", &none, &none, &created, &err) < 0 ||
@@ -66,8 +66,8 @@ static bool utf8_ok(const unsigned char *s, size_t len)
                                 return false;
                         cp = cp << 6 | (s[i + k] & 0x3f);
                 }
-                if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) || cp > 0x10ffff ||
-                    (cp >= 0xd800 && cp < 0xe000))
+                if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
+                    cp > 0x10ffff || (cp >= 0xd800 && cp < 0xe000))
                         return false;
                 i += n;
         }
@@ -98,8 +98,10 @@ static void check(const char *op, const serve_resp *w)
                 const char *qe = header(w, "x-amzn-query-error");
                 if (strncmp(type, "com.amazonaws.sqs#", 18) == 0) {
                         const char *semi = qe ? strchr(qe, ';') : NULL;
-                        if (!semi || semi == qe || (strcmp(semi, ";Sender") != 0 && strcmp(semi, ";Receiver") != 0))
-                                fuzz_fail("%s: x-amzn-query-error '%s' for %s", op, qe ? qe : "(none)", type);
+                        if (!semi || semi == qe ||
+                            (strcmp(semi, ";Sender") != 0 && strcmp(semi, ";Receiver") != 0))
+                                fuzz_fail("%s: x-amzn-query-error '%s' for %s", op,
+                                          qe ? qe : "(none)", type);
                 }
         }
         json_value_free(v);
@@ -113,15 +115,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         char *op = fuzz_strndup(data, oplen);
         size_t blen = nl ? size - oplen - 1 : 0;
         char *body = fuzz_strndup(nl ? nl + 1 : data + size, blen);
-        serve_req r = { .method = "POST",
-                        .path = "/",
-                        .raw_path = "/",
-                        .query = "",
-                        .body = body,
-                        .len = blen,
-                        .host = "127.0.0.1:9000",
-                        .principal = "AKIDFUZZ",
-                        .request_id = "fuzz-request" };
+        serve_req r = {.method = "POST",
+                       .path = "/",
+                       .raw_path = "/",
+                       .query = "",
+                       .body = body,
+                       .len = blen,
+                       .host = "127.0.0.1:9000",
+                       .principal = "AKIDFUZZ",
+                       .request_id = "fuzz-request"};
         serve_resp w;
         memset(&w, 0, sizeof(w));
         sqs_json_handle(E, &r, op, &w);
