@@ -279,12 +279,20 @@ kill -0 "$SERVE_PID" 2>/dev/null
 ok $? "the server is still running"
 
 # ---- the AWS SDK for JavaScript v3 (JSON protocol), when npm can fetch it
+# A pinned version (the one this test was written against), cached under the build tree.
+SDK_VERSION=3.1178.0
 NPMDIR="$HUSK_BUILDDIR/tests/npm-cache/sqs"
-sdk_ready() { [ -f "$NPMDIR/node_modules/@aws-sdk/client-sqs/package.json" ]; }
+sdk_ready() { grep -q "\"version\": \"$SDK_VERSION\"" "$NPMDIR/node_modules/@aws-sdk/client-sqs/package.json" 2>/dev/null; }
+sdk_install() {
+        mkdir -p "$NPMDIR" && { [ -f "$NPMDIR/package.json" ] || echo '{"private":true}' > "$NPMDIR/package.json"; } &&
+                timeout 180 npm install --prefix "$NPMDIR" --no-audit --no-fund --silent \
+                        "@aws-sdk/client-sqs@$SDK_VERSION" >"$T/npm.log" 2>&1
+}
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
         skip "the AWS SDK for JavaScript: node or npm is not installed"
-elif ! sdk_ready && ! { mkdir -p "$NPMDIR" && [ -f "$NPMDIR/package.json" ] || echo '{"private":true}' > "$NPMDIR/package.json"
-        timeout 180 npm install --prefix "$NPMDIR" --no-audit --no-fund --silent @aws-sdk/client-sqs >"$T/npm.log" 2>&1; }; then
+elif ! node -e 'process.exit(+process.versions.node.split(".")[0] < 20 ? 1 : 0)'; then
+        skip "the AWS SDK for JavaScript: it needs node >= 20 (this is $(node --version))"
+elif ! sdk_ready && ! sdk_install; then
         skip "the AWS SDK for JavaScript: npm install @aws-sdk/client-sqs failed ($(tail -1 "$T/npm.log"))"
 else
         out=$(cd "$NPMDIR" && ENDPOINT="http://$ADDR" AWS_ACCESS_KEY_ID="$KEY" AWS_SECRET_ACCESS_KEY="$SECRET" \
