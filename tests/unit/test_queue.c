@@ -367,6 +367,60 @@ static void test_dead_letter(void **state)
         q_messages_free(m, 1);
 }
 
+static void wait_task_done(q_engine *q, const char *source)
+{
+        for (int i = 0; i < 300; i++) {
+                q_move_task *t = NULL;
+                size_t nt = 0;
+                EXPECT_OK(q_move_list(q, source, 1, &t, &nt, err));
+                bool done = nt == 1 && strcmp(t[0].status, "RUNNING") != 0;
+                if (done)
+                        assert_string_equal(t[0].status, "COMPLETED");
+                q_move_tasks_free(t, nt);
+                if (done)
+                        return;
+                usleep(10000);
+        }
+        fail_msg("the move task did not finish");
+}
+
+static void test_fifo_dead_letter(void **state)
+{
+        q_engine *q = *state;
+        mkq(q, "fdlq.fifo", "FifoQueue=true", NULL);
+        q_kvs at = { 0 };
+        q_kvs_add(&at, "FifoQueue", "true");
+        q_kvs_add(&at, "ContentBasedDeduplication", "true");
+        q_kvs_add(&at, "RedrivePolicy", "{\"deadLetterTargetArn\":\"arn:aws:sqs:us-east-1:000000000000:fdlq.fifo\",\"maxReceiveCount\":1}");
+        EXPECT_OK(q_create(q, "fsrc.fifo", &at, NULL, NULL, err));
+        q_kvs_free(&at);
+        q_send_result r1;
+        send1(q, "fsrc.fifo", "m1", "g", NULL, &r1);
+        send1(q, "fsrc.fifo", "m2", "g", NULL, NULL);
+        q_message *m;
+        assert_int_equal(recv_n(q, "fsrc.fifo", 1, 0, &m), 1);
+        assert_string_equal(m[0].body, "m1");
+        q_messages_free(m, 1);
+        /* m1 goes to the dead-letter queue; m2, now the group's head, is delivered */
+        assert_int_equal(recv_n(q, "fsrc.fifo", 1, 30, &m), 1);
+        assert_string_equal(m[0].body, "m2");
+        del(q, "fsrc.fifo", m[0].receipt_handle);
+        q_messages_free(m, 1);
+        q_stats st;
+        EXPECT_OK(q_get_stats(q, "fdlq.fifo", &st, err));
+        assert_int_equal(st.visible, 1);
+        EXPECT_OK(q_move_start(q, "fdlq.fifo", NULL, 10, NULL, err));
+        wait_task_done(q, "fdlq.fifo");
+        EXPECT_OK(q_get_stats(q, "fdlq.fifo", &st, err));
+        assert_int_equal(st.visible + st.in_flight, 0);
+        assert_int_equal(recv_n(q, "fdlq.fifo", 10, 30, &m), 0);
+        assert_int_equal(recv_n(q, "fsrc.fifo", 10, 30, &m), 1);
+        assert_string_equal(m[0].message_id, r1.message_id);
+        assert_string_equal(q_kvs_get(&m[0].sys, "MessageGroupId"), "g");
+        assert_string_equal(q_kvs_get(&m[0].sys, "SequenceNumber"), r1.sequence_number);
+        q_messages_free(m, 1);
+}
+
 static void test_fifo_blocking(void **state)
 {
         q_engine *q = *state;
@@ -417,6 +471,38 @@ static void test_fifo_blocking(void **state)
         e.group_id = NULL;
         e.dedup_id = "d";
         EXPECT_ERR(Q_E_INVALID_PARAMETER, q_send(q, "std", "AKID", &e, 1, &res, err));
+}
+
+static void test_attempt_id(void **state)
+{
+        q_engine *q = *state;
+        mkq(q, "at.fifo", "FifoQueue=true", "ContentBasedDeduplication=true", NULL);
+        send1(q, "at.fifo", "x1", "g", NULL, NULL);
+        send1(q, "at.fifo", "x2", "g", NULL, NULL);
+        q_receive_req r = { .max = 1, .visibility_timeout = 30, .wait_seconds = 0, .attempt_id = "try-1" };
+        q_message *a, *b, *c;
+        size_t na, nb, nc;
+        EXPECT_OK(q_receive(q, "at.fifo", &r, &a, &na, err));
+        assert_int_equal(na, 1);
+        /* the retry (a lost answer) gets the same message and handle, not a second receive */
+        EXPECT_OK(q_receive(q, "at.fifo", &r, &b, &nb, err));
+        assert_int_equal(nb, 1);
+        assert_string_equal(a[0].receipt_handle, b[0].receipt_handle);
+        assert_string_equal(q_kvs_get(&b[0].sys, "ApproximateReceiveCount"), "1");
+        /* once deleted, the same attempt id is a fresh receive */
+        del(q, "at.fifo", a[0].receipt_handle);
+        EXPECT_OK(q_receive(q, "at.fifo", &r, &c, &nc, err));
+        assert_int_equal(nc, 1);
+        assert_string_equal(c[0].body, "x2");
+        q_messages_free(a, na);
+        q_messages_free(b, nb);
+        q_messages_free(c, nc);
+        /* a different type under the same name is another queue */
+        q_kvs at = { 0 };
+        q_kvs_add(&at, "FifoQueue", "true");
+        mkq(q, "plain", NULL);
+        EXPECT_ERR(Q_E_QUEUE_EXISTS, q_create(q, "plain", &at, NULL, NULL, err));
+        q_kvs_free(&at);
 }
 
 static void test_dedup(void **state)
@@ -1245,6 +1331,7 @@ static void test_group_commit(void **state)
         mkq(q, "gc", NULL);
         enum { THREADS = 8, EACH = 40 };
         uint64_t s0, s1, o0, o1;
+        q_test_sync_delay_us = 2000; /* a disk with 2 ms fsyncs, even on tmpfs */
         q_engine_counters(q, NULL, &s0, &o0, NULL);
         pthread_t th[THREADS];
         struct gc_sender g = { .q = q, .n = EACH };
@@ -1256,6 +1343,7 @@ static void test_group_commit(void **state)
                 assert_null(rv);
         }
         q_engine_counters(q, NULL, &s1, &o1, NULL);
+        q_test_sync_delay_us = 0;
         uint64_t msgs = THREADS * EACH, syncs = s1 - s0;
         print_message("group commit: %llu messages from %d threads, %llu fsync'd commits\n",
                       (unsigned long long)msgs, THREADS, (unsigned long long)syncs);
@@ -1293,7 +1381,9 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_visibility_redelivery, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_dead_letter, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_fifo_blocking, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_fifo_dead_letter, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_dedup, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_attempt_id, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_long_poll, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_long_poll_visibility, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_delay, setup, teardown),
