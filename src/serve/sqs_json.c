@@ -304,8 +304,8 @@ static int get_arn_queue(jreq *j, const char *key, bool required, char name[Q_NA
         if (strncmp(arn, "arn:", 4) != 0 || strlen(arn) > 256)
                 return jfail(j->err, Q_E_INVALID_PARAMETER,
                              "Value for parameter %s is invalid. Reason: not an ARN.", key);
-        const char *n = arn + strlen(prefix);
-        if (strncmp(arn, prefix, strlen(prefix)) != 0 || strlen(n) > Q_NAME_MAX || !q_name_valid(n))
+        const char *n = strncmp(arn, prefix, strlen(prefix)) == 0 ? arn + strlen(prefix) : NULL;
+        if (!n || strlen(n) > Q_NAME_MAX || !q_name_valid(n))
                 return jfail(j->err, Q_E_RESOURCE_NOT_FOUND,
                              "The resource that you specified for the %s parameter doesn't exist.",
                              key);
