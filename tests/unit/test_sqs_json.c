@@ -388,6 +388,21 @@ static void test_queues(void **state)
         call(&a, "UntagQueue", "{\"QueueUrl\":\"" URL("jq-one") "\"}");
         expect_error(&a, 400, "MissingParameter", "MissingParameter");
 
+        /* 51 tags: over the engine's limit (OverLimit, 403 in the JSON model); 101: the adapter's */
+        char *tg = xmalloc(8192);
+        for (int total = 51; total <= 101; total += 50) {
+                size_t off = (size_t)sprintf(tg, "{\"QueueUrl\":\"" URL("jq-two") "\",\"Tags\":{");
+                for (int i = 0; i < total; i++)
+                        off += (size_t)sprintf(tg + off, "%s\"t%d\":\"v\"", i ? "," : "", i);
+                strcpy(tg + off, "}}");
+                call(&a, "TagQueue", tg);
+                if (total == 51)
+                        expect_error(&a, 403, "OverLimit", "OverLimit");
+                else
+                        expect_error(&a, 400, "InvalidParameterValue", "InvalidParameterValue");
+        }
+        free(tg);
+
         call(&a, "PurgeQueue", "{\"QueueUrl\":\"" URL("jq-two") "\"}");
         expect_ok(&a);
         answer_free(&a);
