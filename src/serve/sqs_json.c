@@ -34,6 +34,10 @@
 #define SQS_JSON_LIST_MAX 100
 #define SQS_MOVE_RATE_MAX 500 /* MaxNumberOfMessagesPerSecond, as AWS bounds it */
 #define SQS_MOVE_LIST_MAX 10  /* ListMessageMoveTasks MaxResults */
+/* JSON values in one request. The largest real request (SendMessageBatch: 10 entries of 10
+ * message attributes each) holds about 500; the reader builds a node for each, so a body of
+ * a million tiny values (2 MiB of "0,") is refused before it is parsed. */
+#define SQS_JSON_VALUES_MAX 4096
 
 typedef struct jreq {
         q_engine *q;
@@ -1116,6 +1120,84 @@ static int op_unsupported(jreq *j)
                      "husk does not support this operation (queue policies are not enforced).");
 }
 
+/* ---------------- before parsing ---------------- */
+
+typedef struct prescan {
+        size_t values;  /* an upper bound of the JSON values: commas and opening brackets */
+        size_t entries; /* elements of the top-level "Entries" array (its last one), bounded */
+} prescan;
+
+/* One pass over the raw body, outside strings: what the reader would build, counted without
+ * building it, so that a 10,000-entry batch is TooManyEntriesInBatchRequest and a body of a
+ * million values is refused at the cost of reading it once. Malformed text is the parser's to
+ * refuse; a key spelled with escapes ("Entr\u0069es") is not recognised here, which costs only
+ * the parse (the values bound still holds). */
+static void prescan_body(const char *s, size_t len, prescan *ret)
+{
+        size_t values = 0, commas = 0, entries = 0;
+        int depth = 0;
+        bool key_is_entries = false, in_entries = false;
+        for (size_t i = 0; i < len; i++) {
+                char c = s[i];
+                if (c == '"') {
+                        size_t start = ++i;
+                        while (i < len && s[i] != '"')
+                                i += s[i] == '\\' ? 2 : 1;
+                        /* At the top level the string before a '[' is that array's key. */
+                        if (depth == 1)
+                                key_is_entries = i <= len && i - start == 7 &&
+                                                 memcmp(s + start, "Entries", 7) == 0;
+                        if (in_entries && depth == 2 && entries == 0)
+                                entries = 1;
+                        continue;
+                }
+                if (c == '{' || c == '[') {
+                        values++;
+                        if (depth == 1 && c == '[') {
+                                in_entries = key_is_entries;
+                                commas = entries = 0;
+                        } else if (in_entries && depth == 2 && entries == 0) {
+                                entries = 1;
+                        }
+                        depth++;
+                } else if (c == '}' || c == ']') {
+                        depth--;
+                        if (depth == 1 && in_entries) {
+                                in_entries = false;
+                                ret->entries = entries ? commas + 1 : 0;
+                        }
+                } else if (c == ',') {
+                        values++;
+                        if (in_entries && depth == 2)
+                                commas++;
+                } else if (in_entries && depth == 2 && entries == 0 && !strchr(" \t\r\n", c)) {
+                        entries = 1;
+                }
+        }
+        if (in_entries) /* unterminated: the parser refuses it, but count what came */
+                ret->entries = entries ? commas + 1 : 0;
+        ret->values = values + 1;
+}
+
+static bool is_batch(int (*fn)(jreq *));
+
+/* The bounds checked on the raw body: 0, or -1 with err filled. */
+static int precheck(const char *body, size_t len, int (*fn)(jreq *), q_error *err)
+{
+        prescan p = {0};
+        prescan_body(body, len, &p);
+        if (is_batch(fn) && p.entries > Q_BATCH_MAX)
+                return jfail(err, Q_E_TOO_MANY_ENTRIES,
+                             "Maximum number of entries per request are %d. You have sent %zu.",
+                             Q_BATCH_MAX, p.entries);
+        if (p.values > SQS_JSON_VALUES_MAX)
+                return jfail(err, Q_E_INVALID_PARAMETER,
+                             "The request holds more than %d JSON values "
+                             "(SQS_JSON_VALUES_MAX); no SQS request needs as many.",
+                             SQS_JSON_VALUES_MAX);
+        return 0;
+}
+
 /* ---------------- dispatch ---------------- */
 
 static const struct {
@@ -1147,6 +1229,12 @@ static const struct {
         {"RemovePermission", op_unsupported},
 };
 
+static bool is_batch(int (*fn)(jreq *))
+{
+        return fn == op_send_message_batch || fn == op_delete_message_batch ||
+               fn == op_change_visibility_batch;
+}
+
 void sqs_json_handle(struct q_engine *q, const serve_req *r, const char *op, serve_resp *w)
 {
         if (r->request_id)
@@ -1169,6 +1257,12 @@ void sqs_json_handle(struct q_engine *q, const serve_req *r, const char *op, ser
                 reply_raw_error(w, 400, "com.amazon.coral.service#SerializationException", m);
                 return;
         }
+        q_error err;
+        memset(&err, 0, sizeof(err));
+        if (precheck(body, len, fn, &err) < 0) {
+                reply_error(w, &err);
+                return;
+        }
         json_value *in = NULL;
         char why[128] = "";
         /* An empty body is an operation without input, as {} is. */
@@ -1184,8 +1278,6 @@ void sqs_json_handle(struct q_engine *q, const serve_req *r, const char *op, ser
                                 "The request body must be a JSON object.");
                 return;
         }
-        q_error err;
-        memset(&err, 0, sizeof(err));
         jreq j = {.q = q, .r = r, .w = w, .in = in, .err = &err};
         if (fn(&j) < 0)
                 reply_error(w, &err);

@@ -204,6 +204,43 @@ static void test_attr_selection(void **state)
         assert_true(sys_wanted(&t, "SenderId"));
 }
 
+static prescan scan(const char *s)
+{
+        prescan p = {0};
+        prescan_body(s, strlen(s), &p);
+        return p;
+}
+
+static void test_prescan(void **state)
+{
+        (void)state;
+        assert_int_equal(scan("{}").values, 2);
+        assert_int_equal(scan("{}").entries, 0);
+        assert_int_equal(scan("{\"Entries\":[]}").entries, 0);
+        assert_int_equal(scan("{\"Entries\":[ ]}").entries, 0);
+        assert_int_equal(scan("{\"Entries\":[{}]}").entries, 1);
+        assert_int_equal(scan("{\"Entries\":[1]}").entries, 1);
+        assert_int_equal(scan("{\"Entries\":[\"a\"]}").entries, 1);
+        assert_int_equal(scan("{\"Entries\":[{\"Id\":\"a,b]\"},{\"Id\":\"[c\\\"],\"}, 3]}").entries, 3);
+        /* only the top level's Entries, and the last of them */
+        assert_int_equal(scan("{\"X\":{\"Entries\":[1,2,3]}}").entries, 0);
+        assert_int_equal(scan("{\"QueueUrl\":\"Entries\",\"Other\":[1,2,3]}").entries, 0);
+        assert_int_equal(scan("{\"Entries\":[1,2,3],\"Entries\":[1]}").entries, 1);
+        assert_int_equal(scan("{\"Entries\":[[1,2],[3,4]]}").entries, 2);
+        /* unterminated: what came is counted */
+        assert_int_equal(scan("{\"Entries\":[1,2,3").entries, 3);
+        /* strings are not structure: commas and brackets in them do not count */
+        assert_int_equal(scan("{\"a\":\"[[[,,,{{{\"}").values, 2);
+        assert_int_equal(scan("[0,0,0,0]").values, 5);
+        assert_int_equal(scan("{\"a\":\"\\").values, 2); /* a trailing backslash */
+        q_error err;
+        memset(&err, 0, sizeof(err));
+        assert_int_equal(precheck("{\"Entries\":[1,2,3,4,5,6,7,8,9,10]}", 33, op_send_message_batch, &err), 0);
+        assert_int_equal(precheck("{\"Entries\":[1,2,3,4,5,6,7,8,9,10,11]}", 36, op_send_message_batch, &err), -1);
+        assert_int_equal(err.code, Q_E_TOO_MANY_ENTRIES);
+        assert_int_equal(precheck("{\"Entries\":[1,2,3,4,5,6,7,8,9,10,11]}", 36, op_list_queues, &err), 0);
+}
+
 /* ---------------- the protocol's framing ---------------- */
 
 static void test_framing(void **state)
@@ -234,6 +271,22 @@ static void test_framing(void **state)
         memset(deep + 100, ']', 100);
         call_len(&a, "ListQueues", deep, sizeof(deep));
         expect_coral(&a, "SerializationException");
+        /* a million values: refused before they are parsed, naming the bound */
+        size_t nv = 2000000;
+        char *many = xmalloc(nv + 64);
+        size_t off = (size_t)sprintf(many, "{\"AttributeNames\":[");
+        for (size_t i = 0; off < nv; i++)
+                off += (size_t)sprintf(many + off, "%s0", i ? "," : "");
+        strcpy(many + off, "]}");
+        struct timespec t0, t1;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        call(&a, "GetQueueAttributes", many);
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        assert_non_null(strstr(json_get_str(a.j, "message"), "SQS_JSON_VALUES_MAX"));
+        expect_error(&a, 400, "InvalidParameterValue", "InvalidParameterValue");
+        free(many);
+        /* (the reader alone takes about 0.8 s for this body on the machine the bound was set on) */
+        assert_true((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000 < 300);
         /* An empty body is an operation without input. */
         call(&a, "ListQueues", "");
         expect_ok(&a);
@@ -1055,7 +1108,8 @@ int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_utf8),           cmocka_unit_test(test_base64),
-                cmocka_unit_test(test_attr_selection), cmocka_unit_test(test_framing),
+                cmocka_unit_test(test_attr_selection), cmocka_unit_test(test_prescan),
+                cmocka_unit_test(test_framing),
                 cmocka_unit_test(test_queues),         cmocka_unit_test(test_messages),
                 cmocka_unit_test(test_batches),        cmocka_unit_test(test_fifo),
                 cmocka_unit_test(test_redrive),        cmocka_unit_test(test_repeated_keys),
