@@ -263,9 +263,13 @@ is "$s $(j .__type)" "400 com.amazonaws.sqs#TooManyEntriesInBatchRequest" "a 10,
 awk 'BEGIN { printf "{\"QueueNamePrefix\":\""; for (i = 0; i < 3 * 1024 * 1024; i++) printf "a"; printf "\"}" }' > "$T/huge.json"
 s=$(sqsf ListQueues "$T/huge.json")
 like "$s" '^4[0-9][0-9]$' "a 3 MiB body is refused ($s)"
-awk 'BEGIN { for (i = 0; i < 5000; i++) printf "["; for (i = 0; i < 5000; i++) printf "]" }' > "$T/deep.json"
+awk 'BEGIN { printf "{\"AttributeNames\":[0"; for (i = 0; i < 900000; i++) printf ",0"; printf "]}" }' > "$T/values.json"
+s=$(sqsf GetQueueAttributes "$T/values.json")
+is "$s $(j .__type)" "400 com.amazonaws.sqs#InvalidParameterValue" "900,000 JSON values (1.8 MiB): refused before parsing"
+like "$(j .message)" "SQS_JSON_VALUES_MAX" "... naming the bound"
+awk 'BEGIN { for (i = 0; i < 1000; i++) printf "["; for (i = 0; i < 1000; i++) printf "]" }' > "$T/deep.json"
 s=$(sqsf ListQueues "$T/deep.json")
-is "$s $(j .__type)" "400 com.amazon.coral.service#SerializationException" "JSON nested 5,000 deep: SerializationException"
+is "$s $(j .__type)" "400 com.amazon.coral.service#SerializationException" "JSON nested 1,000 deep: SerializationException"
 for n in '../jq-a' 'jq-a/../jq-a' 'a%2Fb' '%2E%2E' 'a\u0000b' '' 'a b' '.fifo'; do
         s=$(sqs CreateQueue "{\"QueueName\":\"$n\"}")
         like "$s" '^400$' "CreateQueue '$n' is refused"
