@@ -13,9 +13,10 @@
  * take the error code. A body that is not a JSON object in UTF-8 is a SerializationException, an
  * unknown operation an UnknownOperationException, as AWS's JSON front end answers them.
  *
- * Bounds: the listener bounds the body; here every list and map has a bound (batches refuse more
- * than Q_BATCH_MAX entries before any per-entry work), and nothing in the request is trusted to
- * be of the type the model says. */
+ * Bounds: the listener bounds the body (2 MiB). Before the body is parsed, one pass over its
+ * bytes refuses a batch of more than Q_BATCH_MAX entries (TooManyEntriesInBatchRequest) and a
+ * body of more than SQS_JSON_VALUES_MAX values, so that neither costs a tree of nodes; after it,
+ * every list and map has a bound, and nothing is trusted to be of the type the model says. */
 #include "serve.h"
 #include "queue/queue.h"
 #include "util/json.h"
