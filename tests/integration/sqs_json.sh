@@ -9,7 +9,6 @@
 require_root
 require_cmd curl jq md5sum
 S="$T/store"
-mkdir -p "$S" # husk-fn serve writes STORE/credentials before it creates the store (serve branch)
 SERVE_PID=
 serve() {
         rm -f "$S/fn/serve.addr"
