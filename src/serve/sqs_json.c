@@ -13,9 +13,10 @@
  * take the error code. A body that is not a JSON object in UTF-8 is a SerializationException, an
  * unknown operation an UnknownOperationException, as AWS's JSON front end answers them.
  *
- * Bounds: the listener bounds the body; here every list and map has a bound (batches refuse more
- * than Q_BATCH_MAX entries before any per-entry work), and nothing in the request is trusted to
- * be of the type the model says. */
+ * Bounds: the listener bounds the body (2 MiB). Before the body is parsed, one pass over its
+ * bytes refuses a batch of more than Q_BATCH_MAX entries (TooManyEntriesInBatchRequest) and a
+ * body of more than SQS_JSON_VALUES_MAX values, so that neither costs a tree of nodes; after it,
+ * every list and map has a bound, and nothing is trusted to be of the type the model says. */
 #include "serve.h"
 #include "queue/queue.h"
 #include "util/json.h"
@@ -34,6 +35,10 @@
 #define SQS_JSON_LIST_MAX 100
 #define SQS_MOVE_RATE_MAX 500 /* MaxNumberOfMessagesPerSecond, as AWS bounds it */
 #define SQS_MOVE_LIST_MAX 10  /* ListMessageMoveTasks MaxResults */
+/* JSON values in one request. The largest real request (SendMessageBatch: 10 entries of 10
+ * message attributes each) holds about 500; the reader builds a node for each, so a body of
+ * a million tiny values (2 MiB of "0,") is refused before it is parsed. */
+#define SQS_JSON_VALUES_MAX 4096
 
 typedef struct jreq {
         q_engine *q;
@@ -43,7 +48,8 @@ typedef struct jreq {
         q_error *err;
 } jreq;
 
-static int jfail(q_error *err, q_errcode code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int jfail(q_error *err, q_errcode code, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
 static int jfail(q_error *err, q_errcode code, const char *fmt, ...)
 {
         va_list ap;
@@ -98,7 +104,8 @@ static void utf8_trim(char *s)
         s[utf8_valid_prefix(s, strlen(s))] = '\0';
 }
 
-static const char b64_alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+static const char b64_alphabet[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 static char *b64_encode(const unsigned char *p, size_t n)
 {
@@ -168,14 +175,16 @@ static int missing(q_error *err, const char *key)
         return jfail(err, Q_E_MISSING_PARAMETER, "The request must contain the parameter %s.", key);
 }
 
-static int get_str(const json_value *in, const char *key, bool required, const char **ret, q_error *err)
+static int get_str(const json_value *in, const char *key, bool required, const char **ret,
+                   q_error *err)
 {
         const json_value *v = member(in, key);
         *ret = NULL;
         if (!v)
                 return required ? missing(err, key) : 0;
         if (v->type != JSON_STRING)
-                return jfail(err, Q_E_INVALID_PARAMETER, "Value for parameter %s is invalid. Reason: must be a string.", key);
+                return jfail(err, Q_E_INVALID_PARAMETER,
+                             "Value for parameter %s is invalid. Reason: must be a string.", key);
         *ret = v->str;
         return 0;
 }
@@ -189,16 +198,20 @@ static int get_int(const json_value *in, const char *key, bool required, int64_t
         if (!v)
                 return required ? missing(err, key) : 0;
         if (v->type != JSON_NUMBER || parse_int64(v->str, &x) < 0)
-                return jfail(err, Q_E_INVALID_PARAMETER, "Value for parameter %s is invalid. Reason: must be an integer.", key);
+                return jfail(err, Q_E_INVALID_PARAMETER,
+                             "Value for parameter %s is invalid. Reason: must be an integer.", key);
         if (x < min || x > max)
                 return jfail(err, Q_E_INVALID_PARAMETER,
-                            "Value %" PRId64 " for parameter %s is invalid. Reason: Must be between %" PRId64 " and %" PRId64 ", if provided.",
-                            x, key, min, max);
+                             "Value %" PRId64
+                             " for parameter %s is invalid. Reason: Must be between %" PRId64
+                             " and %" PRId64 ", if provided.",
+                             x, key, min, max);
         *ret = x;
         return 0;
 }
 
-/* A list of strings; *ret (allocated, pointing into the request) is NULL and *ret_n 0 when absent. */
+/* A list of strings; *ret (allocated, pointing into the request) is NULL and *ret_n 0 when
+ * absent. */
 static int get_str_list(const json_value *in, const char *key, bool required, const char ***ret,
                         size_t *ret_n, q_error *err)
 {
@@ -208,15 +221,22 @@ static int get_str_list(const json_value *in, const char *key, bool required, co
         if (!v)
                 return required ? missing(err, key) : 0;
         if (v->type != JSON_ARRAY)
-                return jfail(err, Q_E_INVALID_PARAMETER, "Value for parameter %s is invalid. Reason: must be a list of strings.", key);
+                return jfail(
+                        err, Q_E_INVALID_PARAMETER,
+                        "Value for parameter %s is invalid. Reason: must be a list of strings.",
+                        key);
         if (v->n > SQS_JSON_LIST_MAX)
-                return jfail(err, Q_E_INVALID_PARAMETER, "Parameter %s has %zu entries; husk accepts at most %d.", key, v->n,
-                            SQS_JSON_LIST_MAX);
+                return jfail(err, Q_E_INVALID_PARAMETER,
+                             "Parameter %s has %zu entries; husk accepts at most %d.", key, v->n,
+                             SQS_JSON_LIST_MAX);
         const char **l = xcalloc(v->n + 1, sizeof(*l));
         for (size_t i = 0; i < v->n; i++) {
                 if (v->items[i]->type != JSON_STRING) {
                         free(l);
-                        return jfail(err, Q_E_INVALID_PARAMETER, "Value for parameter %s is invalid. Reason: must be a list of strings.", key);
+                        return jfail(err, Q_E_INVALID_PARAMETER,
+                                     "Value for parameter %s is invalid. Reason: must be a list of "
+                                     "strings.",
+                                     key);
                 }
                 l[i] = v->items[i]->str;
         }
@@ -225,27 +245,43 @@ static int get_str_list(const json_value *in, const char *key, bool required, co
         return 0;
 }
 
+/* A JSON object may repeat a key; like json_get, the last one wins, so that a map never hands the
+ * engine one name twice. */
+static bool repeated_later(const json_value *obj, size_t i)
+{
+        for (size_t k = i + 1; k < obj->n; k++)
+                if (strcmp(obj->keys[k], obj->keys[i]) == 0)
+                        return true;
+        return false;
+}
+
 static void kvs_freep(q_kvs *k)
 {
         q_kvs_free(k);
 }
 
 /* A map of string to string (Attributes, Tags) into ret (zeroed by the caller). */
-static int get_str_map(const json_value *in, const char *key, bool required, q_kvs *ret, q_error *err)
+static int get_str_map(const json_value *in, const char *key, bool required, q_kvs *ret,
+                       q_error *err)
 {
         const json_value *v = member(in, key);
         if (!v)
                 return required ? missing(err, key) : 0;
         if (v->type != JSON_OBJECT)
-                return jfail(err, Q_E_INVALID_PARAMETER, "Value for parameter %s is invalid. Reason: must be a map of strings.", key);
+                return jfail(err, Q_E_INVALID_PARAMETER,
+                             "Value for parameter %s is invalid. Reason: must be a map of strings.",
+                             key);
         if (v->n > SQS_JSON_LIST_MAX)
-                return jfail(err, Q_E_INVALID_PARAMETER, "Parameter %s has %zu entries; husk accepts at most %d.", key, v->n,
-                            SQS_JSON_LIST_MAX);
+                return jfail(err, Q_E_INVALID_PARAMETER,
+                             "Parameter %s has %zu entries; husk accepts at most %d.", key, v->n,
+                             SQS_JSON_LIST_MAX);
         for (size_t i = 0; i < v->n; i++) {
                 if (v->items[i]->type != JSON_STRING)
-                        return jfail(err, Q_E_INVALID_PARAMETER, "Value for %s.%s is invalid. Reason: must be a string.", key,
-                                    v->keys[i]);
-                q_kvs_add(ret, v->keys[i], v->items[i]->str);
+                        return jfail(err, Q_E_INVALID_PARAMETER,
+                                     "Value for %s.%s is invalid. Reason: must be a string.", key,
+                                     v->keys[i]);
+                if (!repeated_later(v, i))
+                        q_kvs_add(ret, v->keys[i], v->items[i]->str);
         }
         return 0;
 }
@@ -259,7 +295,8 @@ static int get_queue(jreq *j, char name[Q_NAME_MAX + 1])
 }
 
 /* arn:aws:sqs:REGION:ACCOUNT:NAME of this engine's region and account -> NAME. */
-static int get_arn_queue(jreq *j, const char *key, bool required, char name[Q_NAME_MAX + 1], bool *ret_present)
+static int get_arn_queue(jreq *j, const char *key, bool required, char name[Q_NAME_MAX + 1],
+                         bool *ret_present)
 {
         const char *arn;
         if (get_str(j->in, key, required, &arn, j->err) < 0)
@@ -267,13 +304,16 @@ static int get_arn_queue(jreq *j, const char *key, bool required, char name[Q_NA
         *ret_present = arn != NULL;
         if (!arn)
                 return 0;
-        _cleanup_free_ char *prefix = xasprintf("arn:aws:sqs:%s:%s:", q_engine_region(j->q), q_engine_account(j->q));
+        _cleanup_free_ char *prefix =
+                xasprintf("arn:aws:sqs:%s:%s:", q_engine_region(j->q), q_engine_account(j->q));
         if (strncmp(arn, "arn:", 4) != 0 || strlen(arn) > 256)
-                return jfail(j->err, Q_E_INVALID_PARAMETER, "Value for parameter %s is invalid. Reason: not an ARN.", key);
-        const char *n = arn + strlen(prefix);
-        if (strncmp(arn, prefix, strlen(prefix)) != 0 || strlen(n) > Q_NAME_MAX || !q_name_valid(n))
-                return jfail(j->err, Q_E_RESOURCE_NOT_FOUND, "The resource that you specified for the %s parameter doesn't exist.",
-                            key);
+                return jfail(j->err, Q_E_INVALID_PARAMETER,
+                             "Value for parameter %s is invalid. Reason: not an ARN.", key);
+        const char *n = strncmp(arn, prefix, strlen(prefix)) == 0 ? arn + strlen(prefix) : NULL;
+        if (!n || strlen(n) > Q_NAME_MAX || !q_name_valid(n))
+                return jfail(j->err, Q_E_RESOURCE_NOT_FOUND,
+                             "The resource that you specified for the %s parameter doesn't exist.",
+                             key);
         snprintf(name, Q_NAME_MAX + 1, "%s", n);
         return 0;
 }
@@ -317,26 +357,26 @@ static const struct {
         const char *name;
         unsigned status;
 } json_errors[] = {
-        { Q_E_NONEXISTENT_QUEUE, "QueueDoesNotExist", 400 },
-        { Q_E_QUEUE_EXISTS, "QueueNameExists", 400 }, /* query: QueueAlreadyExists */
-        { Q_E_QUEUE_DELETED_RECENTLY, "QueueDeletedRecently", 400 },
-        { Q_E_INVALID_PARAMETER, "InvalidParameterValue", 400 },
-        { Q_E_MISSING_PARAMETER, "MissingParameter", 400 },
-        { Q_E_INVALID_ATTRIBUTE_NAME, "InvalidAttributeName", 400 },
-        { Q_E_INVALID_ATTRIBUTE_VALUE, "InvalidAttributeValue", 400 },
-        { Q_E_INVALID_MESSAGE_CONTENTS, "InvalidMessageContents", 400 },
-        { Q_E_RECEIPT_HANDLE_INVALID, "ReceiptHandleIsInvalid", 404 },
-        { Q_E_MESSAGE_NOT_INFLIGHT, "MessageNotInflight", 400 },
-        { Q_E_PURGE_IN_PROGRESS, "PurgeQueueInProgress", 403 },
-        { Q_E_EMPTY_BATCH, "EmptyBatchRequest", 400 },
-        { Q_E_TOO_MANY_ENTRIES, "TooManyEntriesInBatchRequest", 400 },
-        { Q_E_BATCH_IDS_NOT_DISTINCT, "BatchEntryIdsNotDistinct", 400 },
-        { Q_E_INVALID_BATCH_ENTRY_ID, "InvalidBatchEntryId", 400 },
-        { Q_E_BATCH_TOO_LONG, "BatchRequestTooLong", 400 },
-        { Q_E_OVER_LIMIT, "OverLimit", 403 },
-        { Q_E_UNSUPPORTED_OPERATION, "UnsupportedOperation", 400 },
-        { Q_E_RESOURCE_NOT_FOUND, "ResourceNotFoundException", 404 },
-        { Q_E_INTERNAL, "InternalError", 500 },
+        {Q_E_NONEXISTENT_QUEUE, "QueueDoesNotExist", 400},
+        {Q_E_QUEUE_EXISTS, "QueueNameExists", 400}, /* query: QueueAlreadyExists */
+        {Q_E_QUEUE_DELETED_RECENTLY, "QueueDeletedRecently", 400},
+        {Q_E_INVALID_PARAMETER, "InvalidParameterValue", 400},
+        {Q_E_MISSING_PARAMETER, "MissingParameter", 400},
+        {Q_E_INVALID_ATTRIBUTE_NAME, "InvalidAttributeName", 400},
+        {Q_E_INVALID_ATTRIBUTE_VALUE, "InvalidAttributeValue", 400},
+        {Q_E_INVALID_MESSAGE_CONTENTS, "InvalidMessageContents", 400},
+        {Q_E_RECEIPT_HANDLE_INVALID, "ReceiptHandleIsInvalid", 404},
+        {Q_E_MESSAGE_NOT_INFLIGHT, "MessageNotInflight", 400},
+        {Q_E_PURGE_IN_PROGRESS, "PurgeQueueInProgress", 403},
+        {Q_E_EMPTY_BATCH, "EmptyBatchRequest", 400},
+        {Q_E_TOO_MANY_ENTRIES, "TooManyEntriesInBatchRequest", 400},
+        {Q_E_BATCH_IDS_NOT_DISTINCT, "BatchEntryIdsNotDistinct", 400},
+        {Q_E_INVALID_BATCH_ENTRY_ID, "InvalidBatchEntryId", 400},
+        {Q_E_BATCH_TOO_LONG, "BatchRequestTooLong", 400},
+        {Q_E_OVER_LIMIT, "OverLimit", 403},
+        {Q_E_UNSUPPORTED_OPERATION, "UnsupportedOperation", 400},
+        {Q_E_RESOURCE_NOT_FOUND, "ResourceNotFoundException", 404},
+        {Q_E_INTERNAL, "InternalError", 500},
 };
 
 static void reply_raw_error(serve_resp *w, unsigned status, const char *type, const char *msg)
@@ -366,7 +406,8 @@ static void reply_error(serve_resp *w, q_error *err)
         }
         utf8_trim(err->msg);
         _cleanup_free_ char *type = xasprintf(SQS_JSON_NS "%s", name);
-        _cleanup_free_ char *qe = xasprintf("%s;%s", q_err_query_name(c), q_err_sender_fault(c) ? "Sender" : "Receiver");
+        _cleanup_free_ char *qe = xasprintf("%s;%s", q_err_query_name(c),
+                                            q_err_sender_fault(c) ? "Sender" : "Receiver");
         reply_raw_error(w, status, type, err->msg);
         serve_resp_header(w, "x-amzn-query-error", qe);
 }
@@ -390,7 +431,8 @@ static void names_free(char **v, size_t n)
 }
 
 /* QueueUrls / queueUrls of a page of names, and its NextToken. */
-static int reply_url_page(jreq *j, const char *key, bool always, char **names, size_t n, const char *next)
+static int reply_url_page(jreq *j, const char *key, bool always, char **names, size_t n,
+                          const char *next)
 {
         const char *host = j->r->host && *j->r->host ? j->r->host : "localhost";
         json_writer *o = out_begin();
@@ -426,8 +468,8 @@ static void out_batch_failed(json_writer *o, const char *id, q_errcode code, cha
 static int op_create_queue(jreq *j)
 {
         const char *name;
-        _cleanup_(kvs_freep) q_kvs attrs = { 0 };
-        _cleanup_(kvs_freep) q_kvs tags = { 0 };
+        _cleanup_(kvs_freep) q_kvs attrs = {0};
+        _cleanup_(kvs_freep) q_kvs tags = {0};
         bool created = false;
         if (get_str(j->in, "QueueName", true, &name, j->err) < 0 ||
             get_str_map(j->in, "Attributes", false, &attrs, j->err) < 0 ||
@@ -490,8 +532,9 @@ static int op_get_queue_attributes(jreq *j)
         char name[Q_NAME_MAX + 1];
         _cleanup_free_ const char **names = NULL;
         size_t n = 0;
-        _cleanup_(kvs_freep) q_kvs attrs = { 0 };
-        if (get_queue(j, name) < 0 || get_str_list(j->in, "AttributeNames", false, &names, &n, j->err) < 0 ||
+        _cleanup_(kvs_freep) q_kvs attrs = {0};
+        if (get_queue(j, name) < 0 ||
+            get_str_list(j->in, "AttributeNames", false, &names, &n, j->err) < 0 ||
             q_get_attrs(j->q, name, names, n, &attrs, j->err) < 0)
                 return -1;
         json_writer *o = out_begin();
@@ -503,7 +546,7 @@ static int op_get_queue_attributes(jreq *j)
 static int op_set_queue_attributes(jreq *j)
 {
         char name[Q_NAME_MAX + 1];
-        _cleanup_(kvs_freep) q_kvs attrs = { 0 };
+        _cleanup_(kvs_freep) q_kvs attrs = {0};
         if (get_queue(j, name) < 0 || get_str_map(j->in, "Attributes", true, &attrs, j->err) < 0 ||
             q_set_attrs(j->q, name, &attrs, j->err) < 0)
                 return -1;
@@ -513,7 +556,7 @@ static int op_set_queue_attributes(jreq *j)
 static int op_tag_queue(jreq *j)
 {
         char name[Q_NAME_MAX + 1];
-        _cleanup_(kvs_freep) q_kvs tags = { 0 };
+        _cleanup_(kvs_freep) q_kvs tags = {0};
         if (get_queue(j, name) < 0 || get_str_map(j->in, "Tags", true, &tags, j->err) < 0 ||
             q_tag(j->q, name, &tags, j->err) < 0)
                 return -1;
@@ -534,7 +577,7 @@ static int op_untag_queue(jreq *j)
 static int op_list_queue_tags(jreq *j)
 {
         char name[Q_NAME_MAX + 1];
-        _cleanup_(kvs_freep) q_kvs tags = { 0 };
+        _cleanup_(kvs_freep) q_kvs tags = {0};
         if (get_queue(j, name) < 0 || q_list_tags(j->q, name, &tags, j->err) < 0)
                 return -1;
         json_writer *o = out_begin();
@@ -567,46 +610,58 @@ static int op_list_dlq_sources(jreq *j)
 /* The shape of a MessageAttributeValue: DataType is String, Number or Binary (with an optional
  * ".label"); String and Number carry StringValue, Binary carries BinaryValue (base64). The
  * values themselves (number syntax, characters, sizes) are the engine's to judge. */
-static int parse_attr(const char *what, const char *name, const json_value *v, q_msg_attr *a, q_error *err)
+static int parse_attr(const char *what, const char *name, const json_value *v, q_msg_attr *a,
+                      q_error *err)
 {
         const char *type, *sv, *bv;
         a->name = xstrdup(name);
         if (v->type != JSON_OBJECT)
-                return jfail(err, Q_E_INVALID_PARAMETER, "The %s '%s' must be a structure.", what, name);
-        if (get_str(v, "DataType", false, &type, err) < 0 || get_str(v, "StringValue", false, &sv, err) < 0 ||
+                return jfail(err, Q_E_INVALID_PARAMETER, "The %s '%s' must be a structure.", what,
+                             name);
+        if (get_str(v, "DataType", false, &type, err) < 0 ||
+            get_str(v, "StringValue", false, &sv, err) < 0 ||
             get_str(v, "BinaryValue", false, &bv, err) < 0)
                 return -1;
         const json_value *sl = member(v, "StringListValues"), *bl = member(v, "BinaryListValues");
         if ((sl && (sl->type != JSON_ARRAY || sl->n)) || (bl && (bl->type != JSON_ARRAY || bl->n)))
                 return jfail(err, Q_E_INVALID_PARAMETER,
-                            "The %s '%s' uses StringListValues or BinaryListValues, which SQS does not support.", what, name);
+                             "The %s '%s' uses StringListValues or BinaryListValues, which SQS "
+                             "does not support.",
+                             what, name);
         if (!type || !*type)
-                return jfail(err, Q_E_INVALID_PARAMETER, "The %s '%s' must contain non-empty message attribute type.", what, name);
+                return jfail(err, Q_E_INVALID_PARAMETER,
+                             "The %s '%s' must contain non-empty message attribute type.", what,
+                             name);
         a->data_type = xstrdup(type);
         bool binary = strncmp(type, "Binary", 6) == 0 && (type[6] == '\0' || type[6] == '.');
         bool text = (strncmp(type, "String", 6) == 0 && (type[6] == '\0' || type[6] == '.')) ||
                     (strncmp(type, "Number", 6) == 0 && (type[6] == '\0' || type[6] == '.'));
         if (!binary && !text)
                 return jfail(err, Q_E_INVALID_PARAMETER,
-                            "The type of %s '%s' is invalid. You must use only the following supported type prefixes: Binary, Number, String.",
-                            what, name);
+                             "The type of %s '%s' is invalid. You must use only the following "
+                             "supported type prefixes: Binary, Number, String.",
+                             what, name);
         if (binary) {
                 if (!bv || sv)
-                        return jfail(err, Q_E_INVALID_PARAMETER, "The %s '%s' with type 'Binary' must use field 'BinaryValue' only.", what,
-                                    name);
+                        return jfail(
+                                err, Q_E_INVALID_PARAMETER,
+                                "The %s '%s' with type 'Binary' must use field 'BinaryValue' only.",
+                                what, name);
                 if (b64_decode(bv, &a->binary_value, &a->binary_len) < 0)
-                        return jfail(err, Q_E_INVALID_PARAMETER, "The BinaryValue of %s '%s' is not valid base64.", what, name);
+                        return jfail(err, Q_E_INVALID_PARAMETER,
+                                     "The BinaryValue of %s '%s' is not valid base64.", what, name);
                 return 0;
         }
         if (!sv || bv)
-                return jfail(err, Q_E_INVALID_PARAMETER, "The %s '%s' with type '%s' must use field 'StringValue' only.", what, name,
-                            type);
+                return jfail(err, Q_E_INVALID_PARAMETER,
+                             "The %s '%s' with type '%s' must use field 'StringValue' only.", what,
+                             name, type);
         a->string_value = xstrdup(sv);
         return 0;
 }
 
-static int parse_attrs(const json_value *in, const char *key, const char *what, q_msg_attr **ret, size_t *ret_n,
-                       q_error *err)
+static int parse_attrs(const json_value *in, const char *key, const char *what, q_msg_attr **ret,
+                       size_t *ret_n, q_error *err)
 {
         const json_value *m = member(in, key);
         *ret = NULL;
@@ -614,18 +669,24 @@ static int parse_attrs(const json_value *in, const char *key, const char *what, 
         if (!m)
                 return 0;
         if (m->type != JSON_OBJECT)
-                return jfail(err, Q_E_INVALID_PARAMETER, "Value for parameter %s is invalid. Reason: must be a map.", key);
+                return jfail(err, Q_E_INVALID_PARAMETER,
+                             "Value for parameter %s is invalid. Reason: must be a map.", key);
         if (m->n > Q_MSG_ATTRS_MAX)
-                return jfail(err, Q_E_INVALID_PARAMETER, "Number of %ss [%zu] exceeds the allowed maximum [%d].", what, m->n,
-                            Q_MSG_ATTRS_MAX);
+                return jfail(err, Q_E_INVALID_PARAMETER,
+                             "Number of %ss [%zu] exceeds the allowed maximum [%d].", what, m->n,
+                             Q_MSG_ATTRS_MAX);
         q_msg_attr *a = xcalloc(m->n + 1, sizeof(*a));
-        for (size_t i = 0; i < m->n; i++)
-                if (parse_attr(what, m->keys[i], m->items[i], &a[i], err) < 0) {
-                        q_msg_attrs_free(a, i + 1);
+        size_t n = 0;
+        for (size_t i = 0; i < m->n; i++) {
+                if (repeated_later(m, i))
+                        continue;
+                if (parse_attr(what, m->keys[i], m->items[i], &a[n++], err) < 0) {
+                        q_msg_attrs_free(a, n);
                         return -1;
                 }
+        }
         *ret = a;
-        *ret_n = m->n;
+        *ret_n = n;
         return 0;
 }
 
@@ -648,12 +709,15 @@ static int parse_send(const json_value *in, bool batch, send_in *s, q_error *err
         const char *body;
         int64_t delay = -1;
         memset(s, 0, sizeof(*s));
-        if ((batch && get_str(in, "Id", true, &s->e.id, err) < 0) || get_str(in, "MessageBody", true, &body, err) < 0 ||
+        if ((batch && get_str(in, "Id", true, &s->e.id, err) < 0) ||
+            get_str(in, "MessageBody", true, &body, err) < 0 ||
             get_int(in, "DelaySeconds", false, 0, Q_DELAY_MAX, &delay, err) < 0 ||
             get_str(in, "MessageGroupId", false, &s->e.group_id, err) < 0 ||
             get_str(in, "MessageDeduplicationId", false, &s->e.dedup_id, err) < 0 ||
-            parse_attrs(in, "MessageAttributes", "message attribute", &s->attrs, &s->n_attrs, err) < 0 ||
-            parse_attrs(in, "MessageSystemAttributes", "message system attribute", &s->sys, &s->n_sys, err) < 0)
+            parse_attrs(in, "MessageAttributes", "message attribute", &s->attrs, &s->n_attrs, err) <
+                    0 ||
+            parse_attrs(in, "MessageSystemAttributes", "message system attribute", &s->sys,
+                        &s->n_sys, err) < 0)
                 return -1;
         s->e.body = body;
         s->e.body_len = strlen(body);
@@ -663,6 +727,12 @@ static int parse_send(const json_value *in, bool batch, send_in *s, q_error *err
         s->e.sys_attrs = s->sys;
         s->e.n_sys_attrs = s->n_sys;
         return 0;
+}
+
+/* SenderId: the access key id that signed the request ("anonymous" under --no-auth). */
+static const char *principal(const jreq *j)
+{
+        return j->r->principal && *j->r->principal ? j->r->principal : "anonymous";
 }
 
 static void out_send_result(json_writer *o, const q_send_result *res)
@@ -687,7 +757,7 @@ static int op_send_message(jreq *j)
                 return -1;
         int rc = parse_send(j->in, false, &s, j->err);
         if (rc == 0)
-                rc = q_send(j->q, name, j->r->principal, &s.e, 1, &res, j->err);
+                rc = q_send(j->q, name, principal(j), &s.e, 1, &res, j->err);
         send_in_free(&s);
         if (rc < 0)
                 return -1;
@@ -703,16 +773,21 @@ static int get_entries(jreq *j, const char *entry_type, const json_value **ret)
         if (!v)
                 return missing(j->err, "Entries");
         if (v->type != JSON_ARRAY)
-                return jfail(j->err, Q_E_INVALID_PARAMETER, "Value for parameter Entries is invalid. Reason: must be a list.");
+                return jfail(j->err, Q_E_INVALID_PARAMETER,
+                             "Value for parameter Entries is invalid. Reason: must be a list.");
         if (v->n == 0)
-                return jfail(j->err, Q_E_EMPTY_BATCH, "There should be at least one %s in the request.", entry_type);
+                return jfail(j->err, Q_E_EMPTY_BATCH,
+                             "There should be at least one %s in the request.", entry_type);
         if (v->n > Q_BATCH_MAX)
-                return jfail(j->err, Q_E_TOO_MANY_ENTRIES, "Maximum number of entries per request are %d. You have sent %zu.",
-                            Q_BATCH_MAX, v->n);
+                return jfail(j->err, Q_E_TOO_MANY_ENTRIES,
+                             "Maximum number of entries per request are %d. You have sent %zu.",
+                             Q_BATCH_MAX, v->n);
         for (size_t i = 0; i < v->n; i++)
                 if (v->items[i]->type != JSON_OBJECT)
                         return jfail(j->err, Q_E_INVALID_PARAMETER,
-                                    "Value for parameter Entries is invalid. Reason: entry %zu is not a structure.", i + 1);
+                                     "Value for parameter Entries is invalid. Reason: entry %zu is "
+                                     "not a structure.",
+                                     i + 1);
         *ret = v;
         return 0;
 }
@@ -734,7 +809,7 @@ static int op_send_message_batch(jreq *j)
                 e[n] = s[n].e;
         }
         if (rc == 0)
-                rc = q_send(j->q, name, j->r->principal, e, n, res, j->err);
+                rc = q_send(j->q, name, principal(j), e, n, res, j->err);
         for (size_t i = 0; i < n; i++)
                 send_in_free(&s[i]);
         if (rc < 0)
@@ -849,15 +924,18 @@ static void out_message(json_writer *o, const q_message *m, const recv_sel *s)
 static int op_receive_message(jreq *j)
 {
         char name[Q_NAME_MAX + 1];
-        recv_sel s = { 0 };
+        recv_sel s = {0};
         int64_t max = 1, vis = -1, wait = -1;
-        q_receive_req rr = { 0 };
+        q_receive_req rr = {0};
         q_message *msgs = NULL;
         size_t n = 0;
         int rc = -1;
-        if (get_queue(j, name) < 0 || get_str_list(j->in, "AttributeNames", false, &s.sys_names, &s.n_sys, j->err) < 0 ||
-            get_str_list(j->in, "MessageSystemAttributeNames", false, &s.sys_names2, &s.n_sys2, j->err) < 0 ||
-            get_str_list(j->in, "MessageAttributeNames", false, &s.attr_names, &s.n_attr, j->err) < 0 ||
+        if (get_queue(j, name) < 0 ||
+            get_str_list(j->in, "AttributeNames", false, &s.sys_names, &s.n_sys, j->err) < 0 ||
+            get_str_list(j->in, "MessageSystemAttributeNames", false, &s.sys_names2, &s.n_sys2,
+                         j->err) < 0 ||
+            get_str_list(j->in, "MessageAttributeNames", false, &s.attr_names, &s.n_attr, j->err) <
+                    0 ||
             get_int(j->in, "MaxNumberOfMessages", false, 1, Q_RECEIVE_MAX, &max, j->err) < 0 ||
             get_int(j->in, "VisibilityTimeout", false, 0, Q_VISIBILITY_MAX, &vis, j->err) < 0 ||
             get_int(j->in, "WaitTimeSeconds", false, 0, Q_WAIT_MAX, &wait, j->err) < 0 ||
@@ -917,20 +995,25 @@ static int op_receipt_batch(jreq *j, bool visibility)
         uint32_t timeouts[Q_BATCH_MAX];
         q_batch_result res[Q_BATCH_MAX];
         if (get_queue(j, name) < 0 ||
-            get_entries(j, visibility ? "ChangeMessageVisibilityBatchRequestEntry" : "DeleteMessageBatchRequestEntry",
+            get_entries(j,
+                        visibility ? "ChangeMessageVisibilityBatchRequestEntry"
+                                   : "DeleteMessageBatchRequestEntry",
                         &entries) < 0)
                 return -1;
         size_t n = entries->n;
         for (size_t i = 0; i < n; i++) {
                 int64_t t = 0;
                 const json_value *e = entries->items[i];
-                if (get_str(e, "Id", true, &ids[i], j->err) < 0 || get_str(e, "ReceiptHandle", true, &receipts[i], j->err) < 0 ||
-                    (visibility && get_int(e, "VisibilityTimeout", false, 0, Q_VISIBILITY_MAX, &t, j->err) < 0))
+                if (get_str(e, "Id", true, &ids[i], j->err) < 0 ||
+                    get_str(e, "ReceiptHandle", true, &receipts[i], j->err) < 0 ||
+                    (visibility &&
+                     get_int(e, "VisibilityTimeout", false, 0, Q_VISIBILITY_MAX, &t, j->err) < 0))
                         return -1;
                 timeouts[i] = (uint32_t)t;
         }
         memset(res, 0, sizeof(res));
-        int rc = visibility ? q_change_visibility_batch(j->q, name, ids, receipts, timeouts, n, res, j->err)
+        int rc = visibility ? q_change_visibility_batch(j->q, name, ids, receipts, timeouts, n, res,
+                                                        j->err)
                             : q_delete_batch(j->q, name, ids, receipts, n, res, j->err);
         if (rc < 0)
                 return -1;
@@ -970,8 +1053,10 @@ static int op_start_move(jreq *j)
         char src[Q_NAME_MAX + 1], dst[Q_NAME_MAX + 1];
         bool has_src, has_dst;
         int64_t rate = 0;
-        if (get_arn_queue(j, "SourceArn", true, src, &has_src) < 0 || get_arn_queue(j, "DestinationArn", false, dst, &has_dst) < 0 ||
-            get_int(j->in, "MaxNumberOfMessagesPerSecond", false, 1, SQS_MOVE_RATE_MAX, &rate, j->err) < 0)
+        if (get_arn_queue(j, "SourceArn", true, src, &has_src) < 0 ||
+            get_arn_queue(j, "DestinationArn", false, dst, &has_dst) < 0 ||
+            get_int(j->in, "MaxNumberOfMessagesPerSecond", false, 1, SQS_MOVE_RATE_MAX, &rate,
+                    j->err) < 0)
                 return -1;
         _cleanup_free_ char *handle = NULL;
         if (q_move_start(j->q, src, has_dst ? dst : NULL, (uint32_t)rate, &handle, j->err) < 0)
@@ -1022,7 +1107,8 @@ static int op_cancel_move(jreq *j)
 {
         const char *handle;
         uint64_t moved = 0;
-        if (get_str(j->in, "TaskHandle", true, &handle, j->err) < 0 || q_move_cancel(j->q, handle, &moved, j->err) < 0)
+        if (get_str(j->in, "TaskHandle", true, &handle, j->err) < 0 ||
+            q_move_cancel(j->q, handle, &moved, j->err) < 0)
                 return -1;
         json_writer *o = out_begin();
         json_kv_uint(o, "ApproximateNumberOfMessagesMoved", moved);
@@ -1031,7 +1117,86 @@ static int op_cancel_move(jreq *j)
 
 static int op_unsupported(jreq *j)
 {
-        return jfail(j->err, Q_E_UNSUPPORTED_OPERATION, "husk does not support this operation (queue policies are not enforced).");
+        return jfail(j->err, Q_E_UNSUPPORTED_OPERATION,
+                     "husk does not support this operation (queue policies are not enforced).");
+}
+
+/* ---------------- before parsing ---------------- */
+
+typedef struct prescan {
+        size_t values;  /* an upper bound of the JSON values: commas and opening brackets */
+        size_t entries; /* elements of the top-level "Entries" array (its last one), bounded */
+} prescan;
+
+/* One pass over the raw body, outside strings: what the reader would build, counted without
+ * building it, so that a 10,000-entry batch is TooManyEntriesInBatchRequest and a body of a
+ * million values is refused at the cost of reading it once. Malformed text is the parser's to
+ * refuse; a key spelled with escapes ("Entr\u0069es") is not recognised here, which costs only
+ * the parse (the values bound still holds). */
+static void prescan_body(const char *s, size_t len, prescan *ret)
+{
+        size_t values = 0, commas = 0, entries = 0;
+        int depth = 0;
+        bool key_is_entries = false, in_entries = false;
+        for (size_t i = 0; i < len; i++) {
+                char c = s[i];
+                if (c == '"') {
+                        size_t start = ++i;
+                        while (i < len && s[i] != '"')
+                                i += s[i] == '\\' ? 2 : 1;
+                        /* At the top level the string before a '[' is that array's key. */
+                        if (depth == 1)
+                                key_is_entries = i <= len && i - start == 7 &&
+                                                 memcmp(s + start, "Entries", 7) == 0;
+                        if (in_entries && depth == 2 && entries == 0)
+                                entries = 1;
+                        continue;
+                }
+                if (c == '{' || c == '[') {
+                        values++;
+                        if (depth == 1 && c == '[') {
+                                in_entries = key_is_entries;
+                                commas = entries = 0;
+                        } else if (in_entries && depth == 2 && entries == 0) {
+                                entries = 1;
+                        }
+                        depth++;
+                } else if (c == '}' || c == ']') {
+                        depth--;
+                        if (depth == 1 && in_entries) {
+                                in_entries = false;
+                                ret->entries = entries ? commas + 1 : 0;
+                        }
+                } else if (c == ',') {
+                        values++;
+                        if (in_entries && depth == 2)
+                                commas++;
+                } else if (in_entries && depth == 2 && entries == 0 && !strchr(" \t\r\n", c)) {
+                        entries = 1;
+                }
+        }
+        if (in_entries) /* unterminated: the parser refuses it, but count what came */
+                ret->entries = entries ? commas + 1 : 0;
+        ret->values = values + 1;
+}
+
+static bool is_batch(int (*fn)(jreq *));
+
+/* The bounds checked on the raw body: 0, or -1 with err filled. */
+static int precheck(const char *body, size_t len, int (*fn)(jreq *), q_error *err)
+{
+        prescan p = {0};
+        prescan_body(body, len, &p);
+        if (is_batch(fn) && p.entries > Q_BATCH_MAX)
+                return jfail(err, Q_E_TOO_MANY_ENTRIES,
+                             "Maximum number of entries per request are %d. You have sent %zu.",
+                             Q_BATCH_MAX, p.entries);
+        if (p.values > SQS_JSON_VALUES_MAX)
+                return jfail(err, Q_E_INVALID_PARAMETER,
+                             "The request holds more than %d JSON values "
+                             "(SQS_JSON_VALUES_MAX); no SQS request needs as many.",
+                             SQS_JSON_VALUES_MAX);
+        return 0;
 }
 
 /* ---------------- dispatch ---------------- */
@@ -1040,30 +1205,36 @@ static const struct {
         const char *name;
         int (*fn)(jreq *j);
 } ops[] = {
-        { "CreateQueue", op_create_queue },
-        { "GetQueueUrl", op_get_queue_url },
-        { "ListQueues", op_list_queues },
-        { "DeleteQueue", op_delete_queue },
-        { "PurgeQueue", op_purge_queue },
-        { "GetQueueAttributes", op_get_queue_attributes },
-        { "SetQueueAttributes", op_set_queue_attributes },
-        { "SendMessage", op_send_message },
-        { "SendMessageBatch", op_send_message_batch },
-        { "ReceiveMessage", op_receive_message },
-        { "DeleteMessage", op_delete_message },
-        { "DeleteMessageBatch", op_delete_message_batch },
-        { "ChangeMessageVisibility", op_change_visibility },
-        { "ChangeMessageVisibilityBatch", op_change_visibility_batch },
-        { "TagQueue", op_tag_queue },
-        { "UntagQueue", op_untag_queue },
-        { "ListQueueTags", op_list_queue_tags },
-        { "ListDeadLetterSourceQueues", op_list_dlq_sources },
-        { "StartMessageMoveTask", op_start_move },
-        { "ListMessageMoveTasks", op_list_moves },
-        { "CancelMessageMoveTask", op_cancel_move },
-        { "AddPermission", op_unsupported },
-        { "RemovePermission", op_unsupported },
+        {"CreateQueue", op_create_queue},
+        {"GetQueueUrl", op_get_queue_url},
+        {"ListQueues", op_list_queues},
+        {"DeleteQueue", op_delete_queue},
+        {"PurgeQueue", op_purge_queue},
+        {"GetQueueAttributes", op_get_queue_attributes},
+        {"SetQueueAttributes", op_set_queue_attributes},
+        {"SendMessage", op_send_message},
+        {"SendMessageBatch", op_send_message_batch},
+        {"ReceiveMessage", op_receive_message},
+        {"DeleteMessage", op_delete_message},
+        {"DeleteMessageBatch", op_delete_message_batch},
+        {"ChangeMessageVisibility", op_change_visibility},
+        {"ChangeMessageVisibilityBatch", op_change_visibility_batch},
+        {"TagQueue", op_tag_queue},
+        {"UntagQueue", op_untag_queue},
+        {"ListQueueTags", op_list_queue_tags},
+        {"ListDeadLetterSourceQueues", op_list_dlq_sources},
+        {"StartMessageMoveTask", op_start_move},
+        {"ListMessageMoveTasks", op_list_moves},
+        {"CancelMessageMoveTask", op_cancel_move},
+        {"AddPermission", op_unsupported},
+        {"RemovePermission", op_unsupported},
 };
+
+static bool is_batch(int (*fn)(jreq *))
+{
+        return fn == op_send_message_batch || fn == op_delete_message_batch ||
+               fn == op_change_visibility_batch;
+}
 
 void sqs_json_handle(struct q_engine *q, const serve_req *r, const char *op, serve_resp *w)
 {
@@ -1082,14 +1253,22 @@ void sqs_json_handle(struct q_engine *q, const serve_req *r, const char *op, ser
         size_t len = r->body ? r->len : 0;
         size_t ok = utf8_valid_prefix(body, len);
         if (ok != len) {
-                _cleanup_free_ char *m = xasprintf("The request body is not valid UTF-8 (at byte %zu).", ok);
+                _cleanup_free_ char *m =
+                        xasprintf("The request body is not valid UTF-8 (at byte %zu).", ok);
                 reply_raw_error(w, 400, "com.amazon.coral.service#SerializationException", m);
+                return;
+        }
+        q_error err;
+        memset(&err, 0, sizeof(err));
+        if (precheck(body, len, fn, &err) < 0) {
+                reply_error(w, &err);
                 return;
         }
         json_value *in = NULL;
         char why[128] = "";
         /* An empty body is an operation without input, as {} is. */
-        if (len == 0 ? json_parse("{}", 2, &in, why, sizeof(why)) < 0 : json_parse(body, len, &in, why, sizeof(why)) < 0) {
+        if (len == 0 ? json_parse("{}", 2, &in, why, sizeof(why)) < 0
+                     : json_parse(body, len, &in, why, sizeof(why)) < 0) {
                 _cleanup_free_ char *m = xasprintf("The request body is not valid JSON: %s.", why);
                 reply_raw_error(w, 400, "com.amazon.coral.service#SerializationException", m);
                 return;
@@ -1100,9 +1279,7 @@ void sqs_json_handle(struct q_engine *q, const serve_req *r, const char *op, ser
                                 "The request body must be a JSON object.");
                 return;
         }
-        q_error err;
-        memset(&err, 0, sizeof(err));
-        jreq j = { .q = q, .r = r, .w = w, .in = in, .err = &err };
+        jreq j = {.q = q, .r = r, .w = w, .in = in, .err = &err};
         if (fn(&j) < 0)
                 reply_error(w, &err);
         json_value_free(in);

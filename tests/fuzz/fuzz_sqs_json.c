@@ -6,7 +6,10 @@
  * shut down at once so that a ReceiveMessage never waits (a long poll answers what it has).
  * Invariants of every answer: a status is set; the body is a JSON object in valid UTF-8 with the
  * protocol's Content-Type and the request id; an error has its __type and message, and an
- * SQS error (com.amazonaws.sqs#...) carries x-amzn-query-error "CODE;Sender|Receiver". */
+ * SQS error (com.amazonaws.sqs#...) carries x-amzn-query-error "CODE;Sender|Receiver".
+ * Corpus (tests/fuzz/corpus/sqs_json): sdk-* are requests of @aws-sdk/client-sqs 3.1178.0 recorded
+ * through a proxy (queue URLs pointed at fz, fz.fifo), the others written in their shape for the
+ * operations and errors the SDK run does not reach. */
 #include "fuzz.h"
 
 #include "queue/queue.h"
@@ -31,7 +34,7 @@ static void engine_init(void)
         if (q_engine_open(path, NULL, &E, &err) < 0)
                 fuzz_fail("q_engine_open %s: %s", path, err.msg);
         free(path);
-        q_kvs none = { 0 }, fifo = { 0 };
+        q_kvs none = {0}, fifo = {0};
         bool created;
         q_kvs_add(&fifo, "FifoQueue", "true");
         if (q_create(E, "fz", &none, &none, &created, &err) < 0 ||
@@ -66,8 +69,8 @@ static bool utf8_ok(const unsigned char *s, size_t len)
                                 return false;
                         cp = cp << 6 | (s[i + k] & 0x3f);
                 }
-                if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) || cp > 0x10ffff ||
-                    (cp >= 0xd800 && cp < 0xe000))
+                if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
+                    cp > 0x10ffff || (cp >= 0xd800 && cp < 0xe000))
                         return false;
                 i += n;
         }
@@ -98,8 +101,10 @@ static void check(const char *op, const serve_resp *w)
                 const char *qe = header(w, "x-amzn-query-error");
                 if (strncmp(type, "com.amazonaws.sqs#", 18) == 0) {
                         const char *semi = qe ? strchr(qe, ';') : NULL;
-                        if (!semi || semi == qe || (strcmp(semi, ";Sender") != 0 && strcmp(semi, ";Receiver") != 0))
-                                fuzz_fail("%s: x-amzn-query-error '%s' for %s", op, qe ? qe : "(none)", type);
+                        if (!semi || semi == qe ||
+                            (strcmp(semi, ";Sender") != 0 && strcmp(semi, ";Receiver") != 0))
+                                fuzz_fail("%s: x-amzn-query-error '%s' for %s", op,
+                                          qe ? qe : "(none)", type);
                 }
         }
         json_value_free(v);
@@ -113,15 +118,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         char *op = fuzz_strndup(data, oplen);
         size_t blen = nl ? size - oplen - 1 : 0;
         char *body = fuzz_strndup(nl ? nl + 1 : data + size, blen);
-        serve_req r = { .method = "POST",
-                        .path = "/",
-                        .raw_path = "/",
-                        .query = "",
-                        .body = body,
-                        .len = blen,
-                        .host = "127.0.0.1:9000",
-                        .principal = "AKIDFUZZ",
-                        .request_id = "fuzz-request" };
+        serve_req r = {.method = "POST",
+                       .path = "/",
+                       .raw_path = "/",
+                       .query = "",
+                       .body = body,
+                       .len = blen,
+                       .host = "127.0.0.1:9000",
+                       .principal = "AKIDFUZZ",
+                       .request_id = "fuzz-request"};
         serve_resp w;
         memset(&w, 0, sizeof(w));
         sqs_json_handle(E, &r, op, &w);

@@ -9,7 +9,6 @@
 require_root
 require_cmd curl jq md5sum
 S="$T/store"
-mkdir -p "$S" # husk-fn serve writes STORE/credentials before it creates the store (serve branch)
 SERVE_PID=
 serve() {
         rm -f "$S/fn/serve.addr"
@@ -263,9 +262,13 @@ is "$s $(j .__type)" "400 com.amazonaws.sqs#TooManyEntriesInBatchRequest" "a 10,
 awk 'BEGIN { printf "{\"QueueNamePrefix\":\""; for (i = 0; i < 3 * 1024 * 1024; i++) printf "a"; printf "\"}" }' > "$T/huge.json"
 s=$(sqsf ListQueues "$T/huge.json")
 like "$s" '^4[0-9][0-9]$' "a 3 MiB body is refused ($s)"
-awk 'BEGIN { for (i = 0; i < 5000; i++) printf "["; for (i = 0; i < 5000; i++) printf "]" }' > "$T/deep.json"
+awk 'BEGIN { printf "{\"AttributeNames\":[0"; for (i = 0; i < 900000; i++) printf ",0"; printf "]}" }' > "$T/values.json"
+s=$(sqsf GetQueueAttributes "$T/values.json")
+is "$s $(j .__type)" "400 com.amazonaws.sqs#InvalidParameterValue" "900,000 JSON values (1.8 MiB): refused before parsing"
+like "$(j .message)" "SQS_JSON_VALUES_MAX" "... naming the bound"
+awk 'BEGIN { for (i = 0; i < 1000; i++) printf "["; for (i = 0; i < 1000; i++) printf "]" }' > "$T/deep.json"
 s=$(sqsf ListQueues "$T/deep.json")
-is "$s $(j .__type)" "400 com.amazon.coral.service#SerializationException" "JSON nested 5,000 deep: SerializationException"
+is "$s $(j .__type)" "400 com.amazon.coral.service#SerializationException" "JSON nested 1,000 deep: SerializationException"
 for n in '../jq-a' 'jq-a/../jq-a' 'a%2Fb' '%2E%2E' 'a\u0000b' '' 'a b' '.fifo'; do
         s=$(sqs CreateQueue "{\"QueueName\":\"$n\"}")
         like "$s" '^400$' "CreateQueue '$n' is refused"
@@ -279,12 +282,20 @@ kill -0 "$SERVE_PID" 2>/dev/null
 ok $? "the server is still running"
 
 # ---- the AWS SDK for JavaScript v3 (JSON protocol), when npm can fetch it
+# A pinned version (the one this test was written against), cached under the build tree.
+SDK_VERSION=3.1178.0
 NPMDIR="$HUSK_BUILDDIR/tests/npm-cache/sqs"
-sdk_ready() { [ -f "$NPMDIR/node_modules/@aws-sdk/client-sqs/package.json" ]; }
+sdk_ready() { grep -q "\"version\": \"$SDK_VERSION\"" "$NPMDIR/node_modules/@aws-sdk/client-sqs/package.json" 2>/dev/null; }
+sdk_install() {
+        mkdir -p "$NPMDIR" && { [ -f "$NPMDIR/package.json" ] || echo '{"private":true}' > "$NPMDIR/package.json"; } &&
+                timeout 180 npm install --prefix "$NPMDIR" --no-audit --no-fund --silent \
+                        "@aws-sdk/client-sqs@$SDK_VERSION" >"$T/npm.log" 2>&1
+}
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
         skip "the AWS SDK for JavaScript: node or npm is not installed"
-elif ! sdk_ready && ! { mkdir -p "$NPMDIR" && [ -f "$NPMDIR/package.json" ] || echo '{"private":true}' > "$NPMDIR/package.json"
-        timeout 180 npm install --prefix "$NPMDIR" --no-audit --no-fund --silent @aws-sdk/client-sqs >"$T/npm.log" 2>&1; }; then
+elif ! node -e 'process.exit(+process.versions.node.split(".")[0] < 20 ? 1 : 0)'; then
+        skip "the AWS SDK for JavaScript: it needs node >= 20 (this is $(node --version))"
+elif ! sdk_ready && ! sdk_install; then
         skip "the AWS SDK for JavaScript: npm install @aws-sdk/client-sqs failed ($(tail -1 "$T/npm.log"))"
 else
         out=$(cd "$NPMDIR" && ENDPOINT="http://$ADDR" AWS_ACCESS_KEY_ID="$KEY" AWS_SECRET_ACCESS_KEY="$SECRET" \
