@@ -562,6 +562,42 @@ static void test_tags_purge_dlq(void **state)
         err_call(f, "Action=CancelMessageMoveTask", 400, "MissingParameter");
 }
 
+/* 10,000 entries handed over as pairs (the front door's own bound is lower): refused at once,
+ * nothing sent. */
+static void test_huge_batch(void **state)
+{
+        fx *f = *state;
+        mkqueue(f, "huge", "");
+        size_t n = 2 + 2 * 10000, k = 0;
+        serve_kv *p = xcalloc(n, sizeof(*p));
+        p[k].name = xstrdup("Action");
+        p[k++].value = xstrdup("SendMessageBatch");
+        p[k].name = xstrdup("QueueUrl");
+        p[k++].value = xstrdup(URL "huge");
+        for (int i = 1; i <= 10000; i++) { /* refused at the 11th index */
+                p[k].name = xasprintf("SendMessageBatchRequestEntry.%d.Id", i);
+                p[k++].value = xasprintf("e%d", i);
+                p[k].name = xasprintf("SendMessageBatchRequestEntry.%d.MessageBody", i);
+                p[k++].value = xstrdup("x");
+        }
+        serve_req r = { .method = "POST", .path = "/", .raw_path = "/", .query = "", .body = "",
+                        .host = "127.0.0.1:9", .principal = "AKIDTEST",
+                        .request_id = "11111111-2222-3333-4444-555555555555" };
+        serve_resp w = { 0 };
+        uint64_t t0 = now_ns();
+        sqs_query_handle(f->q, &r, p, n, &w);
+        uint64_t dt = now_ns() - t0;
+        _cleanup_free_ char *b = xstrndup(w.body, w.len);
+        expect_error(w.status, b, 400, "AWS.SimpleQueueService.TooManyEntriesInBatchRequest");
+        assert_true(dt < 200ull * 1000 * 1000); /* one pass over the pairs */
+        serve_resp_free(&w);
+        serve_kvs_free(p, n);
+        _cleanup_free_ char *b2 = NULL;
+        ok_call(f, "GetQueueAttributes", "QueueUrl=" URL "huge&AttributeName.1=ApproximateNumberOfMessages",
+                &b2);
+        assert_non_null(strstr(b2, "<Value>0</Value>"));
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -571,6 +607,7 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_send_receive, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_batches, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_tags_purge_dlq, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_huge_batch, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
