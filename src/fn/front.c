@@ -203,9 +203,8 @@ static char *too_large_message(const freq *q)
 static enum MHD_Result too_large(struct MHD_Connection *c, const freq *q)
 {
         _cleanup_free_ char *m = too_large_message(q);
-        const char *code = q->route == SERVE_ROUTE_LAMBDA_INVOKE ? "RequestTooLargeException"
-                           : lambda_shaped(q->route)          ? "RequestTooLargeException"
-                                                              : "RequestEntityTooLarge";
+        const char *code = lambda_shaped(q->route) ? "RequestTooLargeException"
+                                                   : "RequestEntityTooLarge";
         return error_send(c, q->route, 413, code, false, m);
 }
 
@@ -221,8 +220,11 @@ static enum MHD_Result first_call(fn_front *f, struct MHD_Connection *c, freq *q
         size_t plen = qm ? (size_t)(qm - raw) : strlen(raw);
         q->raw_path = xstrndup(raw, plen);
         q->query = xstrdup(qm ? qm + 1 : "");
-        if (serve_url_decode(raw, plen, false, &q->path, NULL) < 0 || strlen(q->path) != strlen(url))
-                q->path = (free(q->path), xstrdup(url)); /* MHD decoded it already: its view */
+        size_t dl = 0;
+        if (serve_url_decode(raw, plen, false, &q->path, &dl) < 0 || strlen(q->path) != dl) {
+                free(q->path); /* a bad escape or a decoded NUL: MHD's decoded view instead */
+                q->path = xstrdup(url);
+        }
         const char *ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type");
         const char *target = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Amz-Target");
         q->route = serve_route_of(method, url, qm ? qm + 1 : "", ct, target);
@@ -389,8 +391,18 @@ static int query_params(const serve_req *r, serve_kv **ret, size_t *ret_n)
         if (nb)
                 memcpy(a + na, b, nb * sizeof(*b));
         free(b);
+        /* A presigned request's X-Amz-* parameters are the signature's, not the operation's. */
+        size_t n = 0;
+        for (size_t i = 0; i < na + nb; i++) {
+                if (strncmp(a[i].name, "X-Amz-", 6) == 0) {
+                        free(a[i].name);
+                        free(a[i].value);
+                        continue;
+                }
+                a[n++] = a[i];
+        }
         *ret = a;
-        *ret_n = na + nb;
+        *ret_n = n;
         return 0;
 }
 

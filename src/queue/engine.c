@@ -2,12 +2,16 @@
 /* The queue engine's core: the SQLite store, the writer thread (group commit) and the waiters.
  *
  * Every call is an op handed to one writer thread. The writer takes every op queued so far, runs
- * them in one transaction (each in a savepoint of its own, so a failing op is undone alone),
- * commits once and then wakes their callers: N concurrent senders cost one fsync, not N. Ops
- * that change nothing a client was promised (receives, reads) run in batches committed without
- * an fsync (synchronous=NORMAL for that commit); the next durable commit's fsync covers them, and
- * losing one in a crash only makes a received message visible again early, which SQS allows.
- * Every durable op commits with synchronous=FULL before its caller returns. */
+ * them in one transaction (each in a savepoint of its own, so a failing op is undone alone) and
+ * commits once. The commit is written to the WAL without an fsync (synchronous=NORMAL); then a
+ * syncer thread fdatasync()s the WAL file, and only then do the callers of ops that changed state
+ * (sends, deletes, visibility changes, queue changes) return. So an acknowledged change is on
+ * disk exactly as with synchronous=FULL (a WAL commit is durable once its frames are synced;
+ * SQLite itself syncs the WAL before every checkpoint), but the writer does not stop for the
+ * fsync: it commits the next batch while up to Q_SYNCERS fsyncs run, and N concurrent senders
+ * share one fsync. Reads and receives do not wait for an fsync (a receive lost in a crash only
+ * makes its message visible again early, which SQS allows). Long pollers are woken at commit.
+ * If the WAL file cannot be opened, durable batches fall back to synchronous=FULL commits. */
 #include "qint.h"
 #include "util/util.h"
 
@@ -51,6 +55,9 @@ static const char schema[] =
         "CREATE TABLE IF NOT EXISTS dedup (qid INTEGER NOT NULL, k TEXT NOT NULL, mid TEXT NOT NULL,"
         " seq TEXT NOT NULL, expires INTEGER NOT NULL, PRIMARY KEY (qid, k)) WITHOUT ROWID;"
         "CREATE INDEX IF NOT EXISTS dedup_exp ON dedup (expires);";
+
+bool q_pipelined_fsync = true;
+unsigned q_test_sync_delay_us;
 
 /* ---- small things ---- */
 static uint64_t real_clock(void *ctx)
@@ -232,9 +239,10 @@ static void *writer_main(void *arg)
                 size_t nops = 0;
                 for (q_op *o = batch; o; o = o->next, nops++)
                         durable |= o->durable;
-                int want = durable ? 1 : 0;
+                /* with our own WAL fsync every commit is NORMAL; without, durable ones are FULL */
+                int want = durable && q->wal_fd < 0 ? 1 : 0;
                 if (q->sync_full != want) {
-                        if (sqlite3_exec(q->db, durable ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL",
+                        if (sqlite3_exec(q->db, want ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL",
                                          NULL, NULL, NULL) == SQLITE_OK)
                                 q->sync_full = want;
                 }
@@ -287,8 +295,15 @@ static void *writer_main(void *arg)
                 q->n_ops += nops;
                 if (ok && wrote) {
                         q->n_commits++;
-                        if (durable)
+                        if (durable && q->wal_fd < 0)
                                 q->n_syncs++;
+                        if (durable && q->wal_fd >= 0) {
+                                uint64_t epoch = ++q->commit_epoch;
+                                for (q_op *o = batch; o; o = o->next)
+                                        if (o->durable && o->rc == 0)
+                                                o->epoch = epoch;
+                                pthread_cond_signal(&q->sync_cv);
+                        }
                 }
                 for (q_op *o = batch, *next; o; o = next) {
                         next = o->next;
@@ -318,10 +333,69 @@ int q_run(q_engine *q, q_op_fn fn, void *arg, bool durable, q_error *err)
                 q->head = &op;
         q->tail = &op;
         pthread_cond_signal(&q->work_cv);
-        while (!op.done)
+        while (!op.done || (op.epoch && q->synced_epoch < op.epoch && q->failed_epoch < op.epoch))
                 pthread_cond_wait(&q->done_cv, &q->mu);
+        if (op.epoch && q->synced_epoch < op.epoch) {
+                int e = q->sync_errno;
+                pthread_mutex_unlock(&q->mu);
+                return q_seterr(err, Q_E_INTERNAL, "queue store: fsync of the WAL failed: %s", strerror(e));
+        }
         pthread_mutex_unlock(&q->mu);
         return op.rc;
+}
+
+/* A syncer: whenever a commit is newer than what running fsyncs cover, fdatasync the WAL. */
+static void *syncer_main(void *arg)
+{
+        q_engine *q = arg;
+        pthread_mutex_lock(&q->mu);
+        for (;;) {
+                while (q->commit_epoch <= q->started_epoch && !q->stop)
+                        pthread_cond_wait(&q->sync_cv, &q->mu);
+                if (q->commit_epoch <= q->started_epoch)
+                        break;
+                uint64_t e = q->commit_epoch;
+                q->started_epoch = e;
+                pthread_mutex_unlock(&q->mu);
+                if (q_test_sync_delay_us)
+                        usleep(q_test_sync_delay_us);
+                int r = fdatasync(q->wal_fd) == 0 ? 0 : errno;
+                pthread_mutex_lock(&q->mu);
+                q->n_syncs++;
+                if (r == 0) {
+                        if (e > q->synced_epoch)
+                                q->synced_epoch = e;
+                } else {
+                        q->sync_errno = r;
+                        if (e > q->failed_epoch)
+                                q->failed_epoch = e;
+                }
+                pthread_cond_broadcast(&q->done_cv);
+        }
+        pthread_mutex_unlock(&q->mu);
+        return NULL;
+}
+
+/* The WAL file, for the syncers; and its directory entry on disk. */
+static void open_wal(q_engine *q, const char *path)
+{
+        _cleanup_free_ char *wal = xasprintf("%s-wal", path);
+        int fd = open(wal, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0)
+                return;
+        _cleanup_free_ char *dir = xstrdup(path);
+        char *slash = strrchr(dir, '/');
+        if (slash)
+                *(slash == dir ? slash + 1 : slash) = 0;
+        int dfd = open(slash ? dir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd < 0 || fsync(dfd) < 0 || fdatasync(fd) < 0) {
+                if (dfd >= 0)
+                        close(dfd);
+                close(fd);
+                return;
+        }
+        close(dfd);
+        q->wal_fd = fd;
 }
 
 /* ---- open / close ---- */
@@ -339,6 +413,7 @@ int q_engine_open(const char *path, const q_config *cfg, q_engine **ret, q_error
         pthread_mutex_init(&q->mu, NULL);
         pthread_cond_init(&q->work_cv, NULL);
         pthread_cond_init(&q->done_cv, NULL);
+        pthread_cond_init(&q->sync_cv, NULL);
         pthread_condattr_t ca;
         pthread_condattr_init(&ca);
         pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -369,6 +444,19 @@ int q_engine_open(const char *path, const q_config *cfg, q_engine **ret, q_error
                 goto fail;
         }
         q->sync_full = 1;
+        /* SQLite keeps the WAL file while the connection is open (its size is not limited: it is
+         * rewound, not truncated) */
+        if (q_pipelined_fsync && sqlite3_exec(q->db, "BEGIN IMMEDIATE; COMMIT;", NULL, NULL, NULL) == SQLITE_OK)
+                open_wal(q, path);
+        for (size_t i = 0; q->wal_fd >= 0 && i < Q_SYNCERS; i++) {
+                if (pthread_create(&q->syncers[i], NULL, syncer_main, q) != 0)
+                        break;
+                q->n_syncers++;
+        }
+        if (q->wal_fd >= 0 && q->n_syncers == 0) {
+                close(q->wal_fd);
+                q->wal_fd = -1;
+        }
         if (pthread_create(&q->writer, NULL, writer_main, q) != 0) {
                 q_seterr(err, Q_E_INTERNAL, "cannot start the queue writer thread");
                 goto fail;
@@ -408,6 +496,12 @@ void q_engine_close(q_engine *q)
                 pthread_mutex_unlock(&q->mu);
                 pthread_join(q->writer, NULL);
         }
+        pthread_mutex_lock(&q->mu);
+        q->stop = true;
+        pthread_cond_broadcast(&q->sync_cv);
+        pthread_mutex_unlock(&q->mu);
+        for (size_t i = 0; i < q->n_syncers; i++)
+                pthread_join(q->syncers[i], NULL);
         for (size_t i = 0; i < Q_STMT_SLOTS; i++)
                 if (q->stmts[i].st)
                         sqlite3_finalize(q->stmts[i].st);
@@ -422,6 +516,7 @@ void q_engine_close(q_engine *q)
         }
         pthread_cond_destroy(&q->move_cv);
         pthread_cond_destroy(&q->done_cv);
+        pthread_cond_destroy(&q->sync_cv);
         pthread_cond_destroy(&q->work_cv);
         pthread_mutex_destroy(&q->mu);
         free(q);

@@ -427,17 +427,23 @@ static void kv_int(q_kvs *k, const char *name, int64_t v)
 }
 
 /* Fills m from the row and makes it invisible until now + vis with a fresh token. */
-static int deliver(q_engine *q, const qinfo *i, sqlite3_stmt *row, int64_t vis_ms, uint64_t now, q_message *m,
+/* replay: the message as its last receive gave it (same handle and count), for a FIFO
+ * ReceiveRequestAttemptId retry. */
+static int deliver(q_engine *q, const qinfo *i, sqlite3_stmt *row, bool replay, uint64_t now, q_message *m,
                    int64_t *rowid, uint64_t *token, q_error *err)
 {
         memset(m, 0, sizeof(*m));
         *rowid = sqlite3_column_int64(row, C_ID);
-        q_random(token, sizeof(*token));
-        *token >>= 1;
-        if (*token == 0)
-                *token = 1;
+        if (replay) {
+                *token = (uint64_t)sqlite3_column_int64(row, C_TOKEN);
+        } else {
+                q_random(token, sizeof(*token));
+                *token >>= 1;
+                if (*token == 0)
+                        *token = 1;
+        }
         int64_t nonce = sqlite3_column_int64(row, C_NONCE);
-        int64_t rc = sqlite3_column_int64(row, C_RC) + 1;
+        int64_t rc = sqlite3_column_int64(row, C_RC) + (replay ? 0 : 1);
         int64_t first = sqlite3_column_int64(row, C_FIRST);
         if (first == 0)
                 first = (int64_t)now;
@@ -470,7 +476,6 @@ static int deliver(q_engine *q, const qinfo *i, sqlite3_stmt *row, int64_t vis_m
                 q_kvs_add(&m->sys, "MessageDeduplicationId", (const char *)sqlite3_column_text(row, C_DEDUP));
                 q_kvs_add(&m->sys, "SequenceNumber", (const char *)sqlite3_column_text(row, C_SEQ));
         }
-        (void)vis_ms;
         return 0;
 }
 
@@ -586,6 +591,88 @@ static int apply_pending(q_engine *q, const qinfo *i, const qinfo *d, struct pen
         return r;
 }
 
+typedef struct handle {
+        int64_t qid, rowid;
+        uint64_t nonce, token;
+} handle;
+
+static int parse_handle(const char *s, handle *h, q_error *err)
+{
+        int n = 0;
+        if (!s || !*s)
+                return q_seterr(err, Q_E_MISSING_PARAMETER, "The request must contain the parameter ReceiptHandle.");
+        if (strlen(s) > 1024 || sscanf(s, "%" SCNd64 ":%" SCNd64 ":%16" SCNx64 ":%16" SCNx64 "%n", &h->qid, &h->rowid,
+                                       &h->nonce, &h->token, &n) != 4 ||
+            s[n] != 0 || h->qid <= 0 || h->rowid <= 0)
+                return q_seterr(err, Q_E_RECEIPT_HANDLE_INVALID,
+                                "The input receipt handle \"%.300s\" is not a valid receipt handle.", s);
+        return 0;
+}
+
+/* ---- FIFO ReceiveRequestAttemptId: a retry within 5 minutes gets the same messages and
+ * handles while they are still in flight (best effort: in memory, the last Q_ATTEMPTS_MAX) ---- */
+static q_attempt *find_attempt(q_engine *q, int64_t qid, const char *id, uint64_t now)
+{
+        for (size_t k = 0; k < Q_ATTEMPTS_MAX; k++) {
+                q_attempt *at = &q->attempts[k];
+                if (at->qid == qid && at->expires > now && strcmp(at->id, id) == 0)
+                        return at;
+        }
+        return NULL;
+}
+
+static int replay_attempt(q_engine *q, const qinfo *i, struct recv_arg *a, uint64_t now, q_error *err)
+{
+        q_attempt *at = find_attempt(q, i->id, a->r->attempt_id, now);
+        if (!at)
+                return 0;
+        for (size_t k = 0; k < at->n; k++) {
+                sqlite3_stmt *st = q_stmt(q, "SELECT " MCOLS " FROM messages WHERE id = ?1 AND qid = ?2");
+                if (!st)
+                        return q_dberr(q, err, "receive");
+                sqlite3_bind_int64(st, 1, at->rowids[k]);
+                sqlite3_bind_int64(st, 2, i->id);
+                int r = 0;
+                if (sqlite3_step(st) == SQLITE_ROW && (uint64_t)sqlite3_column_int64(st, C_TOKEN) == at->tokens[k] &&
+                    sqlite3_column_int64(st, C_VIS) > (int64_t)now) {
+                        int64_t rowid;
+                        uint64_t token;
+                        r = deliver(q, i, st, true, now, &a->msgs[a->n++], &rowid, &token, err);
+                }
+                sqlite3_reset(st);
+                if (r < 0)
+                        return -1;
+        }
+        if (a->n != at->n) {
+                /* some were deleted or came back: a fresh receive */
+                q_messages_free(a->msgs, a->n);
+                a->msgs = xcalloc(Q_RECEIVE_MAX, sizeof(q_message));
+                a->n = 0;
+                at->qid = 0;
+        }
+        return 0;
+}
+
+static void record_attempt(q_engine *q, const qinfo *i, const struct recv_arg *a, uint64_t now)
+{
+        q_attempt *at = find_attempt(q, i->id, a->r->attempt_id, now);
+        if (!at) {
+                at = &q->attempts[q->attempt_next];
+                q->attempt_next = (q->attempt_next + 1) % Q_ATTEMPTS_MAX;
+        }
+        at->qid = i->id;
+        snprintf(at->id, sizeof(at->id), "%s", a->r->attempt_id);
+        at->expires = now + 5 * 60 * 1000;
+        at->n = 0;
+        for (size_t k = 0; k < a->n && k < Q_RECEIVE_MAX; k++) {
+                handle h;
+                if (parse_handle(a->msgs[k].receipt_handle, &h, NULL) < 0)
+                        continue;
+                at->rowids[at->n] = h.rowid;
+                at->tokens[at->n++] = h.token;
+        }
+}
+
 static int receive_op(q_engine *q, void *p, q_error *err)
 {
         struct recv_arg *a = p;
@@ -601,7 +688,10 @@ static int receive_op(q_engine *q, void *p, q_error *err)
         size_t want = a->r->max ? a->r->max : 1;
         int r = 0;
         int64_t limit = i.fifo ? Q_INFLIGHT_MAX_FIFO : Q_INFLIGHT_MAX_STANDARD, inflight = 0;
-        if (count_inflight(q, &i, now, limit, &inflight, err) < 0) {
+        /* every message in flight was received and not deleted: count only when that bound
+         * does not settle it (no index walk over in-flight and delayed messages per receive) */
+        bool may_exceed = i.n_received - i.n_deleted + Q_RECEIVE_MAX >= limit;
+        if (may_exceed && count_inflight(q, &i, now, limit, &inflight, err) < 0) {
                 r = -1;
                 goto out;
         }
@@ -614,7 +704,12 @@ static int receive_op(q_engine *q, void *p, q_error *err)
         }
         if ((int64_t)want > limit - inflight)
                 want = (size_t)(limit - inflight);
-        a->msgs = xcalloc(want, sizeof(q_message));
+        a->msgs = xcalloc(want > Q_RECEIVE_MAX ? want : Q_RECEIVE_MAX, sizeof(q_message));
+        if (i.fifo && a->r->attempt_id) {
+                r = replay_attempt(q, &i, a, now, err);
+                if (r < 0 || a->n > 0)
+                        goto out;
+        }
         struct pending pend[Q_RECEIVE_MAX * 4];
         for (int round = 0; r == 0 && a->n < want && round < 1000; round++) {
                 size_t np = 0;
@@ -635,7 +730,7 @@ static int receive_op(q_engine *q, void *p, q_error *err)
                                         continue;
                                 pend[np] = (struct pending){ .act = act, .rowid = sqlite3_column_int64(st, C_ID) };
                                 if (act == ACT_DELIVER)
-                                        r = deliver(q, &i, st, vis, now, &a->msgs[a->n++], &pend[np].rowid,
+                                        r = deliver(q, &i, st, false, now, &a->msgs[a->n++], &pend[np].rowid,
                                                     &pend[np].token, err);
                                 np++;
                         }
@@ -672,7 +767,7 @@ static int receive_op(q_engine *q, void *p, q_error *err)
                                         break;
                                 pend[np] = (struct pending){ .act = act, .rowid = sqlite3_column_int64(st, C_ID) };
                                 if (act == ACT_DELIVER)
-                                        r = deliver(q, &i, st, vis, now, &a->msgs[a->n++], &pend[np].rowid,
+                                        r = deliver(q, &i, st, false, now, &a->msgs[a->n++], &pend[np].rowid,
                                                     &pend[np].token, err);
                                 np++;
                         }
@@ -687,6 +782,8 @@ static int receive_op(q_engine *q, void *p, q_error *err)
                 if (!progress)
                         break;
         }
+        if (r == 0 && a->n > 0 && i.fifo && a->r->attempt_id)
+                record_attempt(q, &i, a, now);
         if (r == 0 && a->n > 0) {
                 sqlite3_stmt *st = q_stmt(q, "UPDATE queues SET n_received = n_received + ?2 WHERE id = ?1");
                 if (st) {
@@ -803,24 +900,6 @@ int q_receive(q_engine *q, const char *queue, const q_receive_req *r, q_message 
 }
 
 /* ---- delete, change visibility ---- */
-typedef struct handle {
-        int64_t qid, rowid;
-        uint64_t nonce, token;
-} handle;
-
-static int parse_handle(const char *s, handle *h, q_error *err)
-{
-        int n = 0;
-        if (!s || !*s)
-                return q_seterr(err, Q_E_MISSING_PARAMETER, "The request must contain the parameter ReceiptHandle.");
-        if (strlen(s) > 1024 || sscanf(s, "%" SCNd64 ":%" SCNd64 ":%16" SCNx64 ":%16" SCNx64 "%n", &h->qid, &h->rowid,
-                                       &h->nonce, &h->token, &n) != 4 ||
-            s[n] != 0 || h->qid <= 0 || h->rowid <= 0)
-                return q_seterr(err, Q_E_RECEIPT_HANDLE_INVALID,
-                                "The input receipt handle \"%.300s\" is not a valid receipt handle.", s);
-        return 0;
-}
-
 struct handle_arg {
         const char *queue;
         const char *const *receipts;

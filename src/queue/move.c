@@ -56,7 +56,7 @@ static int chunk_op(q_engine *q, void *p, q_error *err)
                 return 0;
         }
         uint64_t now = q_now(q);
-        sqlite3_stmt *st = q_stmt(q, "SELECT id, src FROM messages WHERE qid = ?1 AND visible_at <= ?2 ORDER BY id LIMIT ?3");
+        sqlite3_stmt *st = q_stmt(q, "SELECT id, src, grp FROM messages WHERE qid = ?1 AND visible_at <= ?2 ORDER BY id LIMIT ?3");
         if (!st) {
                 qinfo_free(&s);
                 return q_dberr(q, err, "move");
@@ -65,12 +65,14 @@ static int chunk_op(q_engine *q, void *p, q_error *err)
         sqlite3_bind_int64(st, 2, (int64_t)now);
         sqlite3_bind_int64(st, 3, a->max);
         int64_t ids[Q_MOVE_CHUNK];
-        char *srcs[Q_MOVE_CHUNK];
+        char *srcs[Q_MOVE_CHUNK], *grps[Q_MOVE_CHUNK];
         size_t n = 0;
         while (n < a->max && n < Q_MOVE_CHUNK && sqlite3_step(st) == SQLITE_ROW) {
                 ids[n] = sqlite3_column_int64(st, 0);
                 const unsigned char *t = sqlite3_column_text(st, 1);
-                srcs[n++] = t ? xstrdup((const char *)t) : NULL;
+                srcs[n] = t ? xstrdup((const char *)t) : NULL;
+                t = sqlite3_column_text(st, 2);
+                grps[n++] = t ? xstrdup((const char *)t) : NULL;
         }
         sqlite3_reset(st);
         int r = 0;
@@ -94,9 +96,12 @@ static int chunk_op(q_engine *q, void *p, q_error *err)
                                 r = q_move_row(q, ids[k], &d, NULL, true, now, err);
                                 if (r == 0)
                                         a->moved++;
+                                if (r == 0 && grps[k])
+                                        r = q_fifo_refresh(q, s.id, grps[k], err);
                         }
                 }
                 free(srcs[k]);
+                free(grps[k]);
         }
         qinfo_free(&s);
         qinfo_free(&d);

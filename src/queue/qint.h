@@ -21,6 +21,7 @@ struct q_op {
         int rc;
         bool done;
         bool durable; /* needs an fsync before its caller returns */
+        uint64_t epoch; /* the commit that holds its change; its caller waits for synced >= epoch */
         char wake[2][Q_NAME_MAX + 1]; /* queues whose waiters to wake after the commit */
         q_op *next;
 };
@@ -38,6 +39,7 @@ struct q_waiter {
 typedef struct q_mtask q_mtask; /* a message move task (move.c) */
 
 #define Q_STMT_SLOTS 512
+#define Q_SYNCERS 4
 
 /* FIFO ReceiveRequestAttemptId memory (best effort, in memory only). */
 typedef struct q_attempt {
@@ -79,6 +81,16 @@ struct q_engine {
         q_attempt attempts[Q_ATTEMPTS_MAX];
         size_t attempt_next;
 
+        /* pipelined fsync of the WAL (engine.c), under mu */
+        pthread_cond_t sync_cv;
+        uint64_t commit_epoch;  /* commits that wait for a sync */
+        uint64_t started_epoch; /* the newest commit a running fdatasync covers */
+        uint64_t synced_epoch;  /* every commit up to it is on disk */
+        uint64_t failed_epoch;  /* an fdatasync covering up to it failed */
+        int sync_errno;
+        pthread_t syncers[Q_SYNCERS];
+        size_t n_syncers;
+
         /* counters (under mu) */
         uint64_t n_commits, n_syncs, n_ops, n_batches;
 
@@ -92,6 +104,12 @@ struct q_engine {
 };
 
 /* ---- engine.c ---- */
+/* false: durable batches commit with synchronous=FULL in the writer (no syncer threads); for
+ * the benchmark's comparison. Read by q_engine_open. */
+extern bool q_pipelined_fsync;
+/* Tests: microseconds added to every WAL fsync, so that grouping does not depend on how fast
+ * the test machine's disk is (tmpfs syncs in no time). 0 in production. */
+extern unsigned q_test_sync_delay_us;
 uint64_t q_now(q_engine *q);
 int q_run(q_engine *q, q_op_fn fn, void *arg, bool durable, q_error *err);
 void q_wake_later(q_engine *q, const char *name); /* from an op: wake NAME's waiters after commit */

@@ -614,7 +614,8 @@ static int create_op(q_engine *q, void *p, q_error *err)
         if (q_load(q, a->name, &cur, NULL) == 0) {
                 qinfo want;
                 qinfo_copy(&want, &cur);
-                int r = apply_attrs(q, &want, a->attrs, false, err);
+                /* as if creating: a different FifoQueue is a different queue, not a bad value */
+                int r = apply_attrs(q, &want, a->attrs, true, err);
                 for (size_t k = 0; r == 0 && a->attrs && k < a->attrs->n; k++) {
                         const char *n = a->attrs->v[k].name;
                         _cleanup_free_ char *x = render(q, &cur, n, NULL);
