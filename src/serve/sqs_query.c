@@ -618,7 +618,7 @@ static int send_entry_of(qctx *c, const msg_in *m, const char *pfx, send_entry *
 {
         int64_t delay = -1;
         memset(s, 0, sizeof(*s));
-        if (!m->body)
+        if (!m->body || !m->body[0]) /* AWS: an empty body is a missing one */
                 return fail(c, Q_E_MISSING_PARAMETER, MISSING "%sMessageBody.",
                             pfx);
         if (num_in(c, "DelaySeconds", m->delay, 0, Q_DELAY_MAX, &delay) < 0)

@@ -214,6 +214,7 @@ static void test_action(void **state)
         err_call(f, "Action=ListQueues&Action=DeleteQueue", 400, "InvalidParameterValue");
         err_call(f, "Action=CreateQueue", 400, "MissingParameter");
         err_call(f, "Action=SendMessage&MessageBody=x", 400, "MissingParameter");
+        err_call(f, "Action=SendMessage&QueueUrl=" URL "x&MessageBody=", 400, "MissingParameter");
 }
 
 static void test_queues(void **state)
