@@ -12,7 +12,8 @@ S="$T/store"
 mkdir -p "$S" # (husk serve does not create a missing store folder for its credentials)
 SERVE_PID=
 stop_serve() { [ -n "$SERVE_PID" ] && kill "$SERVE_PID" 2>/dev/null && wait "$SERVE_PID" 2>/dev/null; SERVE_PID=; }
-trap 'stop_serve; _cleanup' EXIT
+PY_PID=
+trap '[ -n "$PY_PID" ] && kill "$PY_PID" 2>/dev/null; stop_serve; _cleanup' EXIT
 "$HUSK" serve --store "$S" --listen 127.0.0.1:0 >> "$T/serve.log" 2>&1 &
 SERVE_PID=$!
 for _i in $(seq 100); do [ -s "$S/fn/serve.addr" ] && break; sleep 0.05; done
@@ -32,6 +33,10 @@ cq() {
                 -H 'Content-Type: application/x-www-form-urlencoded' "$@"
 }
 code() { sed -n 's:.*<Code>\(.*\)</Code>.*:\1:p' "$T/body"; }
+
+# The boto3 half runs beside the aws commands (its queues are b3-*; awscli starts slowly).
+/usr/bin/python3 "$HUSK_SRCDIR/tests/integration/sqs_boto3.py" "$E" > "$T/boto3.out" 2> "$T/boto3.err" &
+PY_PID=$!
 
 # ---- queues ----
 out=$(aws sqs create-queue --queue-name cli-q --attributes VisibilityTimeout=1,DelaySeconds=0 \
@@ -105,9 +110,10 @@ ok $? "delete-queue"
 err=$(aws sqs get-queue-url --queue-name cli-other 2>&1)
 like "$err" 'AWS\.SimpleQueueService\.NonExistentQueue' "get-queue-url of a deleted queue: NonExistentQueue"
 
-# ---- semantics through boto3 ----
-/usr/bin/python3 "$HUSK_SRCDIR/tests/integration/sqs_boto3.py" "$E" > "$T/boto3.out" 2> "$T/boto3.err"
+# ---- semantics through boto3 (started above, beside the aws commands) ----
+wait "$PY_PID"
 rc=$?
+PY_PID=
 while IFS='|' read -r st desc diag; do
         if [ "$st" = ok ]; then pass "boto3: $desc"; else fail "boto3: $desc" "$diag"; fi
 done < "$T/boto3.out"
