@@ -561,6 +561,52 @@ static void test_tags_purge_dlq(void **state)
         err_call(f, "Action=StartMessageMoveTask&SourceArn=dead", 400, "InvalidParameterValue");
         err_call(f, "Action=StartMessageMoveTask", 400, "MissingParameter");
         err_call(f, "Action=CancelMessageMoveTask", 400, "MissingParameter");
+        err_call(f, "Action=CancelMessageMoveTask&TaskHandle=no-such-task", 400, "ResourceNotFoundException");
+}
+
+/* FIFO through the adapter: group id, dedup id, sequence numbers, ReceiveRequestAttemptId. */
+static void test_fifo(void **state)
+{
+        fx *f = *state;
+        mkqueue(f, "f.fifo", "&Attribute.1.Name=FifoQueue&Attribute.1.Value=true");
+        _cleanup_free_ char *b1 = NULL, *b2 = NULL, *b3 = NULL, *b4 = NULL, *b5 = NULL;
+        ok_call(f, "SendMessageBatch",
+                "QueueUrl=" URL "f.fifo"
+                "&SendMessageBatchRequestEntry.1.Id=a&SendMessageBatchRequestEntry.1.MessageBody=one"
+                "&SendMessageBatchRequestEntry.1.MessageGroupId=g"
+                "&SendMessageBatchRequestEntry.1.MessageDeduplicationId=d1"
+                "&SendMessageBatchRequestEntry.2.Id=b&SendMessageBatchRequestEntry.2.MessageBody=two"
+                "&SendMessageBatchRequestEntry.2.MessageGroupId=g"
+                "&SendMessageBatchRequestEntry.2.MessageDeduplicationId=d2",
+                &b1);
+        _cleanup_free_ char *seq = xget(b1, "SequenceNumber");
+        assert_non_null(seq);
+        assert_int_equal(strlen(seq), 20);
+        err_call(f, "Action=SendMessage&QueueUrl=" URL "f.fifo&MessageBody=x&MessageDeduplicationId=z",
+                 400, "MissingParameter");
+        ok_call(f, "ReceiveMessage",
+                "QueueUrl=" URL "f.fifo&ReceiveRequestAttemptId=try1&AttributeName.1=All", &b2);
+        _cleanup_free_ char *body = xget(b2, "Body"), *rh = xget(b2, "ReceiptHandle");
+        assert_string_equal(body, "one");
+        assert_non_null(strstr(b2, "<Attribute><Name>MessageGroupId</Name><Value>g</Value></Attribute>"));
+        assert_non_null(strstr(b2, "<Attribute><Name>MessageDeduplicationId</Name><Value>d1</Value>"));
+        _cleanup_free_ char *want = xasprintf("<Attribute><Name>SequenceNumber</Name><Value>%s</Value>", seq);
+        assert_non_null(strstr(b2, want));
+        /* the same attempt again: the same message and handle; another attempt: nothing (the
+         * group is in flight) */
+        ok_call(f, "ReceiveMessage", "QueueUrl=" URL "f.fifo&ReceiveRequestAttemptId=try1", &b3);
+        _cleanup_free_ char *rh2 = xget(b3, "ReceiptHandle");
+        assert_non_null(rh2);
+        assert_string_equal(rh, rh2);
+        ok_call(f, "ReceiveMessage", "QueueUrl=" URL "f.fifo&ReceiveRequestAttemptId=try2", &b4);
+        assert_null(strstr(b4, "<Message>"));
+        _cleanup_free_ char *rhe = serve_url_encode(rh, strlen(rh), false);
+        _cleanup_free_ char *form = xasprintf("QueueUrl=" URL "f.fifo&ReceiptHandle=%s", rhe);
+        ok_call(f, "DeleteMessage", form, &b5);
+        _cleanup_free_ char *b6 = NULL;
+        ok_call(f, "ReceiveMessage", "QueueUrl=" URL "f.fifo&ReceiveRequestAttemptId=try3", &b6);
+        _cleanup_free_ char *body2 = xget(b6, "Body");
+        assert_string_equal(body2, "two");
 }
 
 /* 10,000 entries handed over as pairs (the front door's own bound is lower): refused at once,
@@ -609,6 +655,7 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_batches, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_tags_purge_dlq, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_huge_batch, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_fifo, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
