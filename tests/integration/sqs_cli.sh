@@ -119,6 +119,32 @@ while IFS='|' read -r st desc diag; do
 done < "$T/boto3.out"
 [ $rc -eq 0 ] || fail "sqs_boto3.py ran to its end" "$(tail -5 "$T/boto3.err")"
 
+# ---- dead-letter redrive: StartMessageMoveTask (newer than these clients: signed curl) ----
+xv() { sed -n "s:.*<$1>\([^<]*\)</$1>.*:\1:p" "$T/body"; }
+enc() { jq -rn --arg v "$1" '$v | @uri'; }
+cq --data-binary 'Action=CreateQueue&QueueName=mv-dlq' "$E/" >/dev/null
+rp=$(enc '{"deadLetterTargetArn":"arn:aws:sqs:us-east-1:000000000000:mv-dlq","maxReceiveCount":"1"}')
+cq --data-binary "Action=CreateQueue&QueueName=mv-src&Attribute.1.Name=RedrivePolicy&Attribute.1.Value=$rp" \
+        "$E/" >/dev/null
+cq --data-binary "Action=SendMessage&MessageBody=come-back" "$Q/mv-src" >/dev/null
+cq --data-binary "Action=ReceiveMessage&VisibilityTimeout=0" "$Q/mv-src" >/dev/null
+cq --data-binary "Action=ReceiveMessage&VisibilityTimeout=0" "$Q/mv-src" >/dev/null
+st=$(cq --data-binary "Action=GetQueueAttributes&AttributeName.1=ApproximateNumberOfMessages" "$Q/mv-dlq")
+is "$st $(xv Value)" "200 1" "a message past maxReceiveCount is in the dead-letter queue"
+st=$(cq --data-binary "Action=StartMessageMoveTask&SourceArn=$(enc arn:aws:sqs:us-east-1:000000000000:mv-dlq)" "$E/")
+like "$st $(xv TaskHandle)" '^200 [0-9a-f-]{30,}$' "StartMessageMoveTask answers a TaskHandle"
+for _i in $(seq 50); do
+        cq --data-binary "Action=ListMessageMoveTasks&SourceArn=$(enc arn:aws:sqs:us-east-1:000000000000:mv-dlq)" \
+                "$E/" >/dev/null
+        [ "$(xv Status)" = COMPLETED ] && break
+        sleep 0.1
+done
+is "$(xv Status) $(xv ApproximateNumberOfMessagesMoved)" "COMPLETED 1" "ListMessageMoveTasks: COMPLETED, 1 moved"
+st=$(cq --data-binary "Action=ReceiveMessage" "$Q/mv-src")
+is "$st $(xv Body)" "200 come-back" "the redriven message is back in its source queue"
+st=$(cq --data-binary "Action=CancelMessageMoveTask&TaskHandle=nope" "$E/")
+is "$st $(code)" "400 ResourceNotFoundException" "CancelMessageMoveTask of an unknown task"
+
 # ---- hostile input (signed with curl) ----
 st=$(cq --data-binary 'Action=ListQueues&QueueNamePrefix=%zz' "$E/")
 is "$st $(code)" "400 MalformedQueryString" "a bad %-escape: 400 MalformedQueryString"
