@@ -972,6 +972,11 @@ static int rh_entry_check(qctx *c, const rh_in *e, bool vis, int64_t *to, q_batc
                 snprintf(res->message, sizeof(res->message), MISSING "ReceiptHandle.");
                 return -1;
         }
+        if (vis && !e->timeout) { /* no silent default: 0 would show the message at once */
+                res->code = Q_E_MISSING_PARAMETER;
+                snprintf(res->message, sizeof(res->message), MISSING "VisibilityTimeout.");
+                return -1;
+        }
         if (vis && num_in(c, "VisibilityTimeout", e->timeout, 0, Q_VISIBILITY_MAX, to) < 0) {
                 res->code = c->err.code;
                 snprintf(res->message, sizeof(res->message), "%.255s", c->err.msg);

@@ -509,13 +509,17 @@ static void test_batches(void **state)
                 "&ChangeMessageVisibilityBatchRequestEntry.1.VisibilityTimeout=0"
                 "&ChangeMessageVisibilityBatchRequestEntry.2.Id=v2"
                 "&ChangeMessageVisibilityBatchRequestEntry.2.ReceiptHandle=%s"
-                "&ChangeMessageVisibilityBatchRequestEntry.2.VisibilityTimeout=99999",
-                e2, e2);
+                "&ChangeMessageVisibilityBatchRequestEntry.2.VisibilityTimeout=99999"
+                "&ChangeMessageVisibilityBatchRequestEntry.3.Id=v3"
+                "&ChangeMessageVisibilityBatchRequestEntry.3.ReceiptHandle=%s",
+                e2, e2, e2);
         _cleanup_free_ char *b4 = NULL;
         ok_call(f, "ChangeMessageVisibilityBatch", form2, &b4);
         assert_non_null(strstr(b4, "<ChangeMessageVisibilityBatchResult><ChangeMessageVisibilityBatchResultEntry>"
                                    "<Id>v1</Id></ChangeMessageVisibilityBatchResultEntry><BatchResultErrorEntry>"
                                    "<Id>v2</Id><SenderFault>true</SenderFault><Code>InvalidParameterValue</Code>"));
+        assert_non_null(strstr(b4, "<BatchResultErrorEntry><Id>v3</Id><SenderFault>true</SenderFault>"
+                                   "<Code>MissingParameter</Code>"));
         err_call(f, "Action=DeleteMessageBatch&QueueUrl=" URL "batch&DeleteMessageBatchRequestEntry.11.Id=a"
                     "&DeleteMessageBatchRequestEntry.11.ReceiptHandle=x",
                  400, "AWS.SimpleQueueService.TooManyEntriesInBatchRequest");
