@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -30,13 +31,44 @@ static void die(const char *what, const char *msg)
         exit(1);
 }
 
+static int cmpd(const void *a, const void *b)
+{
+        double x = *(const double *)a, y = *(const double *)b;
+        return x < y ? -1 : x > y;
+}
+
+/* The disk's own bound: p50 of write(4 KiB) + fdatasync on a file in DIR. */
+static double fsync_p50_ms(const char *dir)
+{
+        char path[4096];
+        snprintf(path, sizeof(path), "%s/fsync.probe", dir);
+        int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        if (fd < 0)
+                die("open", path);
+        enum { N = 200 };
+        static double d[N];
+        char buf[4096];
+        memset(buf, 'x', sizeof(buf));
+        for (int i = 0; i < N; i++) {
+                double t = now_s();
+                if (write(fd, buf, sizeof(buf)) != (ssize_t)sizeof(buf) || fdatasync(fd) < 0)
+                        die("fdatasync", path);
+                d[i] = now_s() - t;
+        }
+        close(fd);
+        unlink(path);
+        qsort(d, N, sizeof(double), cmpd);
+        return d[N / 2] * 1000;
+}
+
 static double floor_rate(const char *path, int per_commit, double secs)
 {
         sqlite3 *db;
         if (sqlite3_open(path, &db) != SQLITE_OK)
                 die("sqlite open", sqlite3_errmsg(db));
-        sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
-                         "CREATE TABLE IF NOT EXISTS m (id INTEGER PRIMARY KEY, body BLOB)",
+        sqlite3_exec(db,
+                     "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+                     "CREATE TABLE IF NOT EXISTS m (id INTEGER PRIMARY KEY, body BLOB)",
                      NULL, NULL, NULL);
         sqlite3_stmt *st;
         sqlite3_prepare_v2(db, "INSERT INTO m (body) VALUES (?1)", -1, &st, NULL);
@@ -75,7 +107,9 @@ static void *cycle(void *p)
         while (now_s() < w->until) {
                 q_send_entry e[10];
                 for (int i = 0; i < 10; i++)
-                        e[i] = (q_send_entry){ .id = ids[i], .body = body, .body_len = 99, .delay_seconds = -1 };
+                        e[i] = (q_send_entry){
+                                .id = ids[i], .body = body, .body_len = 99, .delay_seconds = -1
+                        };
                 q_send_result res[10];
                 q_error err;
                 if (q_send(w->q, "bench", "AKID", e, 10, res, &err) < 0)
@@ -127,11 +161,6 @@ static void *lat_consumer(void *p)
         return NULL;
 }
 
-static int cmpd(const void *a, const void *b)
-{
-        double x = *(const double *)a, y = *(const double *)b;
-        return x < y ? -1 : x > y;
-}
 
 static void engine_run(const char *dir, const char *file, const char *label, double secs);
 
@@ -144,11 +173,15 @@ int main(int argc, char **argv)
         double secs = argc > 2 ? atof(argv[2]) : 5;
         char path[4096];
         snprintf(path, sizeof(path), "%s/floor.db", argv[1]);
-        printf("floor: sqlite insert, 1 row per commit:   %8.0f rows/s\n", floor_rate(path, 1, secs));
-        printf("floor: sqlite insert, 10 rows per commit: %8.0f rows/s\n", floor_rate(path, 10, secs));
+        printf("disk: write 4 KiB + fdatasync, p50 %.2f ms\n", fsync_p50_ms(argv[1]));
+        printf("floor: sqlite insert, 1 row per commit:   %8.0f rows/s\n",
+               floor_rate(path, 1, secs));
+        printf("floor: sqlite insert, 10 rows per commit: %8.0f rows/s\n",
+               floor_rate(path, 10, secs));
 
         q_pipelined_fsync = false;
-        engine_run(argv[1], "queue-full.db", "engine (synchronous=FULL commits in the writer)", secs);
+        engine_run(argv[1], "queue-full.db", "engine (synchronous=FULL commits in the writer)",
+                   secs);
         q_pipelined_fsync = true;
         engine_run(argv[1], "queue.db", "engine (pipelined WAL fsync, the default)", secs);
         return 0;
@@ -164,7 +197,8 @@ static void engine_run(const char *dir, const char *file, const char *label, dou
         if (q_engine_open(path, NULL, &q, &err) < 0)
                 die("open", err.msg);
         bool created;
-        if (q_create(q, "bench", NULL, NULL, &created, &err) < 0 || q_create(q, "lat", NULL, NULL, &created, &err) < 0)
+        if (q_create(q, "bench", NULL, NULL, &created, &err) < 0 ||
+            q_create(q, "lat", NULL, NULL, &created, &err) < 0)
                 die("create", err.msg);
         uint64_t c0, s0, o0, b0, c1, s1, o1, b1;
         q_engine_counters(q, &c0, &s0, &o0, &b0);
@@ -185,8 +219,9 @@ static void engine_run(const char *dir, const char *file, const char *label, dou
         printf("  4 threads send-batch(10)/receive(10)/delete-batch: %8.0f messages/s full cycle\n",
                (double)total / el);
         printf("  %llu ops in %llu batches, %llu commits, %llu fsync'd commits (%.1f ops per batch)\n",
-               (unsigned long long)(o1 - o0), (unsigned long long)(b1 - b0), (unsigned long long)(c1 - c0),
-               (unsigned long long)(s1 - s0), (double)(o1 - o0) / (double)(b1 - b0 ? b1 - b0 : 1));
+               (unsigned long long)(o1 - o0), (unsigned long long)(b1 - b0),
+               (unsigned long long)(c1 - c0), (unsigned long long)(s1 - s0),
+               (double)(o1 - o0) / (double)(b1 - b0 ? b1 - b0 : 1));
 
         struct lat l = { .q = q, .samples = 300 };
         l.d = calloc((size_t)l.samples, sizeof(double));

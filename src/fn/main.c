@@ -533,6 +533,9 @@ static int cmd_serve(args *a, char **argv)
          * anything else starts: a bad credentials file stops the server. */
         serve_auth auth = { .region = qc.region };
         char why[512];
+        int r = mkdir_p(o.store, 0700); /* a first start: the store's own mode */
+        if (r < 0)
+                return fail("create %s: %s", o.store, strerror(-r));
         if (!a->no_auth && serve_creds_load(o.store, true, &auth.creds, why, sizeof(why)) < 0)
                 return fail("%s", why);
         if (a->no_auth)
@@ -548,7 +551,7 @@ static int cmd_serve(args *a, char **argv)
         _cleanup_free_ char *qpath = xasprintf("%s/queue.db", qdir);
         q_engine *qe = NULL;
         q_error qerr = { 0 };
-        int r = mkdir_p(qdir, 0700);
+        r = mkdir_p(qdir, 0700);
         if (r < 0)
                 snprintf(qerr.msg, sizeof(qerr.msg), "create %s: %s", qdir, strerror(-r));
         else if (q_engine_open(qpath, &qc, &qe, &qerr) < 0)
@@ -622,6 +625,9 @@ static int cmd_credentials(args *a)
                             "credentials)", store_of(a));
         serve_creds c;
         char why[512];
+        int r = mkdir_p(store_of(a), 0700);
+        if (r < 0)
+                return fail("create %s: %s", store_of(a), strerror(-r));
         if (serve_creds_load(store_of(a), true, &c, why, sizeof(why)) < 0)
                 return fail("%s", why);
         if (strcmp(fmt, "env") == 0)

@@ -16,6 +16,9 @@
 #include "util/util.h"
 
 #include <fcntl.h>
+#include <limits.h>
+#include <openssl/rand.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
@@ -73,8 +76,11 @@ uint64_t q_now(q_engine *q)
         return q->clock(q->clock_ctx);
 }
 
+/* libcrypto's DRBG (seeded by the kernel; no syscall per call), getrandom if it fails. */
 void q_random(void *buf, size_t n)
 {
+        if (n <= INT_MAX && RAND_bytes(buf, (int)n) == 1)
+                return;
         unsigned char *p = buf;
         while (n > 0) {
                 ssize_t r = getrandom(p, n, 0);
@@ -85,16 +91,27 @@ void q_random(void *buf, size_t n)
         }
 }
 
+int q_thread_start(pthread_t *t, void *(*fn)(void *), void *arg)
+{
+        /* engine threads take no process signals: the server's sigwait() gets them, whenever
+         * the engine was opened */
+        sigset_t all, old;
+        sigfillset(&all);
+        pthread_sigmask(SIG_SETMASK, &all, &old);
+        int r = pthread_create(t, NULL, fn, arg);
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+        return r;
+}
+
 void q_uuid(char out[37])
 {
         unsigned char b[16];
         q_random(b, sizeof(b));
         b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
         b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
-        snprintf(out, 37,
-                 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
-                 b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
-                 b[15]);
+        snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+                 b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12],
+                 b[13], b[14], b[15]);
 }
 
 int q_dberr(q_engine *q, q_error *err, const char *what)
@@ -114,8 +131,8 @@ sqlite3_stmt *q_stmt(q_engine *q, const char *sql)
                 }
                 if (!q->stmts[k].sql) {
                         sqlite3_stmt *st = NULL;
-                        if (sqlite3_prepare_v3(q->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) !=
-                            SQLITE_OK)
+                        if (sqlite3_prepare_v3(q->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st,
+                                               NULL) != SQLITE_OK)
                                 return NULL;
                         q->stmts[k].sql = sql;
                         q->stmts[k].st = st;
@@ -242,7 +259,9 @@ static void *writer_main(void *arg)
                 /* with our own WAL fsync every commit is NORMAL; without, durable ones are FULL */
                 int want = durable && q->wal_fd < 0 ? 1 : 0;
                 if (q->sync_full != want) {
-                        if (sqlite3_exec(q->db, want ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL",
+                        if (sqlite3_exec(q->db,
+                                         want ? "PRAGMA synchronous=FULL"
+                                              : "PRAGMA synchronous=NORMAL",
                                          NULL, NULL, NULL) == SQLITE_OK)
                                 q->sync_full = want;
                 }
@@ -338,7 +357,8 @@ int q_run(q_engine *q, q_op_fn fn, void *arg, bool durable, q_error *err)
         if (op.epoch && q->synced_epoch < op.epoch) {
                 int e = q->sync_errno;
                 pthread_mutex_unlock(&q->mu);
-                return q_seterr(err, Q_E_INTERNAL, "queue store: fsync of the WAL failed: %s", strerror(e));
+                return q_seterr(err, Q_E_INTERNAL, "queue store: fsync of the WAL failed: %s",
+                                strerror(e));
         }
         pthread_mutex_unlock(&q->mu);
         return op.rc;
@@ -422,11 +442,12 @@ int q_engine_open(const char *path, const q_config *cfg, q_engine **ret, q_error
 
         for (const char *c = q->account; *c; c++)
                 if (*c < '0' || *c > '9' || strlen(q->account) != 12) {
-                        q_seterr(err, Q_E_INVALID_PARAMETER, "account %s: not 12 digits", q->account);
+                        q_seterr(err, Q_E_INVALID_PARAMETER, "account %s: not 12 digits",
+                                 q->account);
                         goto fail;
                 }
         int r = sqlite3_open_v2(path, &q->db,
-                                SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX |
+                                SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX |
                                         SQLITE_OPEN_EXRESCODE,
                                 NULL);
         if (r != SQLITE_OK) {
@@ -435,9 +456,13 @@ int q_engine_open(const char *path, const q_config *cfg, q_engine **ret, q_error
                 goto fail;
         }
         sqlite3_busy_timeout(q->db, 10000);
+        /* NOMUTEX: only the writer thread uses the connection (open and close run before it
+         * starts and after it ends). EXCLUSIVE: the store belongs to this engine while it is open (a second server on the
+         * same store waits, then fails); no file-lock calls per transaction, no shared memory */
         char *msg = NULL;
-        if (sqlite3_exec(q->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", NULL, NULL, &msg) !=
-                    SQLITE_OK ||
+        if (sqlite3_exec(q->db, "PRAGMA locking_mode=EXCLUSIVE; PRAGMA journal_mode=WAL;"
+                         " PRAGMA synchronous=FULL;", NULL, NULL,
+                         &msg) != SQLITE_OK ||
             sqlite3_exec(q->db, schema, NULL, NULL, &msg) != SQLITE_OK) {
                 q_seterr(err, Q_E_INTERNAL, "%s: %s", path, msg ? msg : "schema");
                 sqlite3_free(msg);
@@ -446,10 +471,11 @@ int q_engine_open(const char *path, const q_config *cfg, q_engine **ret, q_error
         q->sync_full = 1;
         /* SQLite keeps the WAL file while the connection is open (its size is not limited: it is
          * rewound, not truncated) */
-        if (q_pipelined_fsync && sqlite3_exec(q->db, "BEGIN IMMEDIATE; COMMIT;", NULL, NULL, NULL) == SQLITE_OK)
+        if (q_pipelined_fsync &&
+            sqlite3_exec(q->db, "BEGIN IMMEDIATE; COMMIT;", NULL, NULL, NULL) == SQLITE_OK)
                 open_wal(q, path);
         for (size_t i = 0; q->wal_fd >= 0 && i < Q_SYNCERS; i++) {
-                if (pthread_create(&q->syncers[i], NULL, syncer_main, q) != 0)
+                if (q_thread_start(&q->syncers[i], syncer_main, q) != 0)
                         break;
                 q->n_syncers++;
         }
@@ -457,7 +483,7 @@ int q_engine_open(const char *path, const q_config *cfg, q_engine **ret, q_error
                 close(q->wal_fd);
                 q->wal_fd = -1;
         }
-        if (pthread_create(&q->writer, NULL, writer_main, q) != 0) {
+        if (q_thread_start(&q->writer, writer_main, q) != 0) {
                 q_seterr(err, Q_E_INTERNAL, "cannot start the queue writer thread");
                 goto fail;
         }

@@ -52,11 +52,14 @@ static int chunk_op(q_engine *q, void *p, q_error *err)
         struct chunk_arg *a = p;
         qinfo s, d = { 0 };
         if (q_load(q, a->source, &s, err) < 0) {
-                snprintf(a->failure, sizeof(a->failure), "the source queue %s was deleted", a->source);
+                snprintf(a->failure, sizeof(a->failure), "the source queue %s was deleted",
+                         a->source);
                 return 0;
         }
         uint64_t now = q_now(q);
-        sqlite3_stmt *st = q_stmt(q, "SELECT id, src, grp FROM messages WHERE qid = ?1 AND visible_at <= ?2 ORDER BY id LIMIT ?3");
+        sqlite3_stmt *st = q_stmt(
+                q,
+                "SELECT id, src, grp FROM messages WHERE qid = ?1 AND visible_at <= ?2 ORDER BY id LIMIT ?3");
         if (!st) {
                 qinfo_free(&s);
                 return q_dberr(q, err, "move");
@@ -85,13 +88,15 @@ static int chunk_op(q_engine *q, void *p, q_error *err)
                                 qinfo_free(&d);
                                 if (!to || q_load(q, to, &d, NULL) < 0) {
                                         snprintf(a->failure, sizeof(a->failure),
-                                                 "the destination queue %s does not exist", to ? to : "(unknown)");
+                                                 "the destination queue %s does not exist",
+                                                 to ? to : "(unknown)");
                                         memset(&d, 0, sizeof(d));
                                 }
                         }
                         if (!a->failure[0] && d.fifo != s.fifo)
                                 snprintf(a->failure, sizeof(a->failure),
-                                         "the destination queue %s is not of the source's type", d.name);
+                                         "the destination queue %s is not of the source's type",
+                                         d.name);
                         if (!a->failure[0]) {
                                 r = q_move_row(q, ids[k], &d, NULL, true, now, err);
                                 if (r == 0)
@@ -135,7 +140,9 @@ static void *mover_main(void *arg)
                 uint32_t rate = t->max_per_second;
                 pthread_mutex_unlock(&q->mu);
 
-                struct chunk_arg a = { .source = source, .dest = dest[0] ? dest : NULL, .max = max };
+                struct chunk_arg a = { .source = source,
+                                       .dest = dest[0] ? dest : NULL,
+                                       .max = max };
                 q_error e = { 0 };
                 int r = q_run(q, chunk_op, &a, true, &e);
 
@@ -145,7 +152,8 @@ static void *mover_main(void *arg)
                 if (strcmp(t->status, "RUNNING") == 0) {
                         if (r < 0 || a.failure[0]) {
                                 snprintf(t->status, sizeof(t->status), "FAILED");
-                                snprintf(t->failure, sizeof(t->failure), "%.199s", r < 0 ? e.msg : a.failure);
+                                snprintf(t->failure, sizeof(t->failure), "%.199s",
+                                         r < 0 ? e.msg : a.failure);
                         } else if (a.done) {
                                 snprintf(t->status, sizeof(t->status), "COMPLETED");
                         }
@@ -160,7 +168,8 @@ static void *mover_main(void *arg)
                                 until.tv_sec++;
                                 until.tv_nsec -= 1000000000;
                         }
-                        while (!q->mover_stop && pthread_cond_timedwait(&q->move_cv, &q->mu, &until) == 0) {
+                        while (!q->mover_stop &&
+                               pthread_cond_timedwait(&q->move_cv, &q->mu, &until) == 0) {
                         }
                 }
         }
@@ -195,7 +204,9 @@ static int start_op(q_engine *q, void *p, q_error *err)
         struct start_arg *a = p;
         qinfo s;
         if (q_load(q, a->source, &s, NULL) < 0)
-                return q_seterr(err, Q_E_RESOURCE_NOT_FOUND, "The resource that you specified for the SourceArn parameter doesn't exist.");
+                return q_seterr(
+                        err, Q_E_RESOURCE_NOT_FOUND,
+                        "The resource that you specified for the SourceArn parameter doesn't exist.");
         sqlite3_stmt *st = q_stmt(q, "SELECT COUNT(*) FROM queues WHERE dlq = ?1");
         if (!st) {
                 qinfo_free(&s);
@@ -206,18 +217,21 @@ static int start_op(q_engine *q, void *p, q_error *err)
         sqlite3_reset(st);
         int r = 0;
         if (sources == 0)
-                r = q_seterr(err, Q_E_INVALID_PARAMETER,
-                             "Source queue %s must be configured as a dead-letter queue (no queue's RedrivePolicy names it).",
-                             s.name);
+                r = q_seterr(
+                        err, Q_E_INVALID_PARAMETER,
+                        "Source queue %s must be configured as a dead-letter queue (no queue's RedrivePolicy names it).",
+                        s.name);
         if (r == 0 && a->dest) {
                 qinfo d;
                 if (q_load(q, a->dest, &d, NULL) < 0)
-                        r = q_seterr(err, Q_E_RESOURCE_NOT_FOUND,
-                                     "The resource that you specified for the DestinationArn parameter doesn't exist.");
+                        r = q_seterr(
+                                err, Q_E_RESOURCE_NOT_FOUND,
+                                "The resource that you specified for the DestinationArn parameter doesn't exist.");
                 else {
                         if (d.fifo != s.fifo)
-                                r = q_seterr(err, Q_E_INVALID_PARAMETER,
-                                             "The destination queue must be of the source queue's type.");
+                                r = q_seterr(
+                                        err, Q_E_INVALID_PARAMETER,
+                                        "The destination queue must be of the source queue's type.");
                         qinfo_free(&d);
                 }
         }
@@ -225,7 +239,9 @@ static int start_op(q_engine *q, void *p, q_error *err)
                 st = q_stmt(q, "SELECT COUNT(*) FROM messages WHERE qid = ?1");
                 if (st) {
                         sqlite3_bind_int64(st, 1, s.id);
-                        a->to_move = sqlite3_step(st) == SQLITE_ROW ? (uint64_t)sqlite3_column_int64(st, 0) : 0;
+                        a->to_move = sqlite3_step(st) == SQLITE_ROW
+                                             ? (uint64_t)sqlite3_column_int64(st, 0)
+                                             : 0;
                         sqlite3_reset(st);
                 }
         }
@@ -238,16 +254,21 @@ int q_move_start(q_engine *q, const char *source, const char *dest, uint32_t max
 {
         char sname[Q_NAME_MAX + 1], dname[Q_NAME_MAX + 1];
         if (!source || !*source)
-                return q_seterr(err, Q_E_MISSING_PARAMETER, "The request must contain the parameter SourceArn.");
+                return q_seterr(err, Q_E_MISSING_PARAMETER,
+                                "The request must contain the parameter SourceArn.");
         if (resolve(q, source, sname) < 0)
-                return q_seterr(err, Q_E_RESOURCE_NOT_FOUND, "The resource that you specified for the SourceArn parameter doesn't exist.");
+                return q_seterr(
+                        err, Q_E_RESOURCE_NOT_FOUND,
+                        "The resource that you specified for the SourceArn parameter doesn't exist.");
         if (dest && *dest && resolve(q, dest, dname) < 0)
-                return q_seterr(err, Q_E_RESOURCE_NOT_FOUND,
-                                "The resource that you specified for the DestinationArn parameter doesn't exist.");
+                return q_seterr(
+                        err, Q_E_RESOURCE_NOT_FOUND,
+                        "The resource that you specified for the DestinationArn parameter doesn't exist.");
         if (max_per_second > 500)
-                return q_seterr(err, Q_E_INVALID_PARAMETER,
-                                "Value %u for parameter MaxNumberOfMessagesPerSecond is invalid. Reason: at most 500.",
-                                max_per_second);
+                return q_seterr(
+                        err, Q_E_INVALID_PARAMETER,
+                        "Value %u for parameter MaxNumberOfMessagesPerSecond is invalid. Reason: at most 500.",
+                        max_per_second);
         struct start_arg a = { .source = sname, .dest = dest && *dest ? dname : NULL };
         if (q_run(q, start_op, &a, false, err) < 0)
                 return -1;
@@ -290,7 +311,7 @@ int q_move_start(q_engine *q, const char *source, const char *dest, uint32_t max
         t->next = q->tasks;
         q->tasks = t;
         if (!q->mover_started) {
-                if (pthread_create(&q->mover, NULL, mover_main, q) != 0) {
+                if (q_thread_start(&q->mover, mover_main, q) != 0) {
                         snprintf(t->status, sizeof(t->status), "FAILED");
                         pthread_mutex_unlock(&q->mu);
                         return q_seterr(err, Q_E_INTERNAL, "cannot start the message mover thread");
@@ -312,8 +333,10 @@ int q_move_cancel(q_engine *q, const char *task_handle, uint64_t *ret_moved, q_e
                         continue;
                 if (strcmp(t->status, "RUNNING") != 0) {
                         pthread_mutex_unlock(&q->mu);
-                        return q_seterr(err, Q_E_UNSUPPORTED_OPERATION,
-                                        "Only a RUNNING message move task can be cancelled; this one is %s.", t->status);
+                        return q_seterr(
+                                err, Q_E_UNSUPPORTED_OPERATION,
+                                "Only a RUNNING message move task can be cancelled; this one is %s.",
+                                t->status);
                 }
                 snprintf(t->status, sizeof(t->status), "CANCELLED");
                 if (ret_moved)
@@ -330,21 +353,28 @@ static int exists_op(q_engine *q, void *p, q_error *err)
 {
         qinfo i;
         if (q_load(q, p, &i, NULL) < 0)
-                return q_seterr(err, Q_E_RESOURCE_NOT_FOUND, "The resource that you specified for the SourceArn parameter doesn't exist.");
+                return q_seterr(
+                        err, Q_E_RESOURCE_NOT_FOUND,
+                        "The resource that you specified for the SourceArn parameter doesn't exist.");
         qinfo_free(&i);
         return 0;
 }
 
-int q_move_list(q_engine *q, const char *source, unsigned max, q_move_task **ret, size_t *ret_n, q_error *err)
+int q_move_list(q_engine *q, const char *source, unsigned max, q_move_task **ret, size_t *ret_n,
+                q_error *err)
 {
         *ret = NULL;
         *ret_n = 0;
         char sname[Q_NAME_MAX + 1];
         if (resolve(q, source, sname) < 0)
-                return q_seterr(err, Q_E_RESOURCE_NOT_FOUND, "The resource that you specified for the SourceArn parameter doesn't exist.");
+                return q_seterr(
+                        err, Q_E_RESOURCE_NOT_FOUND,
+                        "The resource that you specified for the SourceArn parameter doesn't exist.");
         if (max > 10)
-                return q_seterr(err, Q_E_INVALID_PARAMETER,
-                                "Value %u for parameter MaxResults is invalid. Reason: must be between 1 and 10.", max);
+                return q_seterr(
+                        err, Q_E_INVALID_PARAMETER,
+                        "Value %u for parameter MaxResults is invalid. Reason: must be between 1 and 10.",
+                        max);
         if (q_run(q, exists_op, sname, false, err) < 0)
                 return -1;
         if (max == 0)

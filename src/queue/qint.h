@@ -20,7 +20,7 @@ struct q_op {
         q_error *err;
         int rc;
         bool done;
-        bool durable; /* needs an fsync before its caller returns */
+        bool durable;   /* needs an fsync before its caller returns */
         uint64_t epoch; /* the commit that holds its change; its caller waits for synced >= epoch */
         char wake[2][Q_NAME_MAX + 1]; /* queues whose waiters to wake after the commit */
         q_op *next;
@@ -114,9 +114,12 @@ uint64_t q_now(q_engine *q);
 int q_run(q_engine *q, q_op_fn fn, void *arg, bool durable, q_error *err);
 void q_wake_later(q_engine *q, const char *name); /* from an op: wake NAME's waiters after commit */
 sqlite3_stmt *q_stmt(q_engine *q, const char *sql); /* cached, reset; NULL on error */
-int q_seterr(q_error *err, q_errcode code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+int q_seterr(q_error *err, q_errcode code, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
 int q_dberr(q_engine *q, q_error *err, const char *what);
 void q_random(void *buf, size_t n);
+/* pthread_create with every signal blocked in the new thread. */
+int q_thread_start(pthread_t *t, void *(*fn)(void *), void *arg);
 void q_uuid(char out[37]);
 /* Counters for tests and the benchmark: commits (transactions that wrote), fsync'ing commits,
  * ops, batches. */
@@ -166,8 +169,8 @@ bool q_waiter_wait(q_engine *q, q_waiter *w, uint64_t gen, const struct timespec
 
 /* Moves message rowid to queue d as a new row (FIFO order in d follows arrival), visible now;
  * src: the queue it came from (kept for redrive), or NULL; reset_rc: receive count back to 0. */
-int q_move_row(q_engine *q, int64_t rowid, const qinfo *d, const char *src, bool reset_rc, uint64_t now,
-               q_error *err);
+int q_move_row(q_engine *q, int64_t rowid, const qinfo *d, const char *src, bool reset_rc,
+               uint64_t now, q_error *err);
 
 /* ---- move.c ---- */
 void q_move_stop(q_engine *q);

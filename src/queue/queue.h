@@ -3,9 +3,10 @@
  * the SQS JSON adapter, the SQS query/XML adapter and `husk queue ...` all call these functions,
  * and unit tests call them directly with an injected clock.
  *
- * Durability: SQLite in WAL mode, synchronous=FULL. A function that changes state returns only
- * after its change is committed to disk. Concurrent callers share commits (group commit), so a
- * batch and a burst of concurrent sends cost one fsync, not one per message.
+ * Durability: SQLite in WAL mode. A function that changes state returns only after its change
+ * is committed to disk (the WAL fsync'd, as synchronous=FULL does; engine.c says how).
+ * Concurrent callers share commits (group commit), so a batch and a burst of concurrent sends
+ * cost one fsync, not one per message.
  *
  * Threads: every function may be called from many threads at once (one per connection).
  * q_receive() blocks up to its wait time (long polling) on a condition variable and returns as

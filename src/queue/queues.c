@@ -133,16 +133,18 @@ static void bind_opt(sqlite3_stmt *st, int i, const char *s)
 static int qinfo_save(q_engine *q, const qinfo *i, bool insert, q_error *err)
 {
         sqlite3_stmt *st =
-                insert ? q_stmt(q, "INSERT INTO queues (name, fifo, created, modified, vis, delay,"
-                                   " retention, max_size, wait, cbd, dlq, max_receive, redrive,"
-                                   " redrive_allow, policy, kms_key, sse, dedup_scope, throughput,"
-                                   " kms_reuse) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11,"
-                                   " ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)")
-                       : q_stmt(q, "UPDATE queues SET fifo = ?2, created = ?3, modified = ?4, vis = ?5,"
-                                   " delay = ?6, retention = ?7, max_size = ?8, wait = ?9, cbd = ?10,"
-                                   " dlq = ?11, max_receive = ?12, redrive = ?13, redrive_allow = ?14,"
-                                   " policy = ?15, kms_key = ?16, sse = ?17, dedup_scope = ?18,"
-                                   " throughput = ?19, kms_reuse = ?20 WHERE name = ?1");
+                insert ? q_stmt(q,
+                                "INSERT INTO queues (name, fifo, created, modified, vis, delay,"
+                                " retention, max_size, wait, cbd, dlq, max_receive, redrive,"
+                                " redrive_allow, policy, kms_key, sse, dedup_scope, throughput,"
+                                " kms_reuse) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11,"
+                                " ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)")
+                       : q_stmt(q,
+                                "UPDATE queues SET fifo = ?2, created = ?3, modified = ?4, vis = ?5,"
+                                " delay = ?6, retention = ?7, max_size = ?8, wait = ?9, cbd = ?10,"
+                                " dlq = ?11, max_receive = ?12, redrive = ?13, redrive_allow = ?14,"
+                                " policy = ?15, kms_key = ?16, sse = ?17, dedup_scope = ?18,"
+                                " throughput = ?19, kms_reuse = ?20 WHERE name = ?1");
         if (!st)
                 return q_dberr(q, err, "save queue");
         sqlite3_bind_text(st, 1, i->name, -1, SQLITE_TRANSIENT);
@@ -172,8 +174,12 @@ static int qinfo_save(q_engine *q, const qinfo *i, bool insert, q_error *err)
 
 /* ---- attributes ---- */
 static const char *const readonly_attrs[] = {
-        "QueueArn", "CreatedTimestamp", "LastModifiedTimestamp", "ApproximateNumberOfMessages",
-        "ApproximateNumberOfMessagesNotVisible", "ApproximateNumberOfMessagesDelayed",
+        "QueueArn",
+        "CreatedTimestamp",
+        "LastModifiedTimestamp",
+        "ApproximateNumberOfMessages",
+        "ApproximateNumberOfMessagesNotVisible",
+        "ApproximateNumberOfMessagesDelayed",
 };
 
 static bool is_readonly(const char *k)
@@ -189,13 +195,15 @@ static int bad_value(q_error *err, const char *k)
         return q_seterr(err, Q_E_INVALID_ATTRIBUTE_VALUE, "Invalid value for the parameter %s.", k);
 }
 
-static int int_attr(const char *k, const char *v, int64_t lo, int64_t hi, int64_t *out, q_error *err)
+static int int_attr(const char *k, const char *v, int64_t lo, int64_t hi, int64_t *out,
+                    q_error *err)
 {
         int64_t x;
         if (parse_int64(v, &x) < 0 || x < lo || x > hi)
-                return q_seterr(err, Q_E_INVALID_ATTRIBUTE_VALUE,
-                                "Invalid value for the parameter %s: %.64s is not an integer from %lld to %lld.",
-                                k, v, (long long)lo, (long long)hi);
+                return q_seterr(
+                        err, Q_E_INVALID_ATTRIBUTE_VALUE,
+                        "Invalid value for the parameter %s: %.64s is not an integer from %lld to %lld.",
+                        k, v, (long long)lo, (long long)hi);
         *out = x;
         return 0;
 }
@@ -214,7 +222,8 @@ static int bool_attr(const char *k, const char *v, bool *out, q_error *err)
 static int redrive_err(q_error *err, const char *v, const char *reason)
 {
         return q_seterr(err, Q_E_INVALID_PARAMETER,
-                        "Value %.200s for parameter RedrivePolicy is invalid. Reason: %s", v, reason);
+                        "Value %.200s for parameter RedrivePolicy is invalid. Reason: %s", v,
+                        reason);
 }
 
 static bool allow_policy_permits(q_engine *q, const char *allow, const char *source)
@@ -251,7 +260,8 @@ static int apply_redrive(q_engine *q, qinfo *i, const char *v, q_error *err)
         }
         json_value *j = NULL;
         char ebuf[128];
-        if (strlen(v) > 4096 || json_parse(v, strlen(v), &j, ebuf, sizeof(ebuf)) < 0 || j->type != JSON_OBJECT) {
+        if (strlen(v) > 4096 || json_parse(v, strlen(v), &j, ebuf, sizeof(ebuf)) < 0 ||
+            j->type != JSON_OBJECT) {
                 json_value_free(j);
                 return redrive_err(err, v, "Redrive policy is not a valid JSON object.");
         }
@@ -267,20 +277,27 @@ static int apply_redrive(q_engine *q, qinfo *i, const char *v, q_error *err)
                         if (parse_int64(x->str, &mrc) < 0)
                                 mrc = -1;
                 } else {
-                        redrive_err(err, v, "Only deadLetterTargetArn and maxReceiveCount are allowed.");
+                        redrive_err(err, v,
+                                    "Only deadLetterTargetArn and maxReceiveCount are allowed.");
                         goto out;
                 }
         }
         if (!arn) {
-                redrive_err(err, v, "Redrive policy does not contain mandatory attribute: deadLetterTargetArn.");
+                redrive_err(
+                        err, v,
+                        "Redrive policy does not contain mandatory attribute: deadLetterTargetArn.");
                 goto out;
         }
         if (mrc == -1 && !json_get(j, "maxReceiveCount")) {
-                redrive_err(err, v, "Redrive policy does not contain mandatory attribute: maxReceiveCount.");
+                redrive_err(
+                        err, v,
+                        "Redrive policy does not contain mandatory attribute: maxReceiveCount.");
                 goto out;
         }
         if (mrc < 1 || mrc > 1000) {
-                redrive_err(err, v, "Invalid value for maxReceiveCount: it must be an integer from 1 to 1000.");
+                redrive_err(
+                        err, v,
+                        "Invalid value for maxReceiveCount: it must be an integer from 1 to 1000.");
                 goto out;
         }
         char dname[Q_NAME_MAX + 1];
@@ -292,13 +309,16 @@ static int apply_redrive(q_engine *q, qinfo *i, const char *v, q_error *err)
         bool same = d.fifo == i->fifo, allowed = allow_policy_permits(q, d.redrive_allow, i->name);
         qinfo_free(&d);
         if (!same) {
-                redrive_err(err, v,
-                            i->fifo ? "Dead-letter queue must be same type of queue as the source: a FIFO queue."
-                                    : "Dead-letter queue must be same type of queue as the source: a standard queue.");
+                redrive_err(
+                        err, v,
+                        i->fifo ? "Dead-letter queue must be same type of queue as the source: a FIFO queue."
+                                : "Dead-letter queue must be same type of queue as the source: a standard queue.");
                 goto out;
         }
         if (!allowed) {
-                redrive_err(err, v, "The dead-letter queue's RedriveAllowPolicy does not allow this queue as a source.");
+                redrive_err(
+                        err, v,
+                        "The dead-letter queue's RedriveAllowPolicy does not allow this queue as a source.");
                 goto out;
         }
         snprintf(i->dlq, sizeof(i->dlq), "%s", dname);
@@ -321,15 +341,19 @@ static int apply_redrive_allow(q_engine *q, qinfo *i, const char *v, q_error *er
         json_value *j = NULL;
         char ebuf[128];
         int r = -1;
-        if (strlen(v) > 8192 || json_parse(v, strlen(v), &j, ebuf, sizeof(ebuf)) < 0 || j->type != JSON_OBJECT) {
-                q_seterr(err, Q_E_INVALID_PARAMETER,
-                         "Value %.200s for parameter RedriveAllowPolicy is invalid. Reason: not a JSON object.", v);
+        if (strlen(v) > 8192 || json_parse(v, strlen(v), &j, ebuf, sizeof(ebuf)) < 0 ||
+            j->type != JSON_OBJECT) {
+                q_seterr(
+                        err, Q_E_INVALID_PARAMETER,
+                        "Value %.200s for parameter RedriveAllowPolicy is invalid. Reason: not a JSON object.",
+                        v);
                 goto out;
         }
         const char *perm = json_get_str(j, "redrivePermission");
         const json_value *arns = json_get(j, "sourceQueueArns");
         const char *why = NULL;
-        if (!perm || (strcmp(perm, "allowAll") != 0 && strcmp(perm, "denyAll") != 0 && strcmp(perm, "byQueue") != 0))
+        if (!perm || (strcmp(perm, "allowAll") != 0 && strcmp(perm, "denyAll") != 0 &&
+                      strcmp(perm, "byQueue") != 0))
                 why = "redrivePermission must be allowAll, denyAll or byQueue.";
         else if (strcmp(perm, "byQueue") == 0 &&
                  (!arns || arns->type != JSON_ARRAY || arns->n == 0 || arns->n > 10))
@@ -337,16 +361,19 @@ static int apply_redrive_allow(q_engine *q, qinfo *i, const char *v, q_error *er
         else if (strcmp(perm, "byQueue") != 0 && arns)
                 why = "sourceQueueArns is only allowed with byQueue.";
         for (size_t k = 0; !why && k < j->n; k++)
-                if (strcmp(j->keys[k], "redrivePermission") != 0 && strcmp(j->keys[k], "sourceQueueArns") != 0)
+                if (strcmp(j->keys[k], "redrivePermission") != 0 &&
+                    strcmp(j->keys[k], "sourceQueueArns") != 0)
                         why = "Only redrivePermission and sourceQueueArns are allowed.";
         for (size_t k = 0; !why && arns && arns->type == JSON_ARRAY && k < arns->n; k++) {
                 char nm[Q_NAME_MAX + 1];
-                if (arns->items[k]->type != JSON_STRING || q_name_from_arn(q, arns->items[k]->str, nm) < 0)
+                if (arns->items[k]->type != JSON_STRING ||
+                    q_name_from_arn(q, arns->items[k]->str, nm) < 0)
                         why = "sourceQueueArns must hold queue ARNs.";
         }
         if (why) {
                 q_seterr(err, Q_E_INVALID_PARAMETER,
-                         "Value %.200s for parameter RedriveAllowPolicy is invalid. Reason: %s", v, why);
+                         "Value %.200s for parameter RedriveAllowPolicy is invalid. Reason: %s", v,
+                         why);
                 goto out;
         }
         set_str(&i->redrive_allow, v);
@@ -356,7 +383,8 @@ out:
         return r;
 }
 
-static int apply_attr(q_engine *q, qinfo *i, const char *k, const char *v, bool creating, q_error *err)
+static int apply_attr(q_engine *q, qinfo *i, const char *k, const char *v, bool creating,
+                      q_error *err)
 {
         if (!v)
                 v = "";
@@ -389,12 +417,14 @@ static int apply_attr(q_engine *q, qinfo *i, const char *k, const char *v, bool 
                 if (*v) {
                         json_value *j = NULL;
                         char ebuf[64];
-                        bool ok = strlen(v) <= 20480 && json_parse(v, strlen(v), &j, ebuf, sizeof(ebuf)) == 0 &&
+                        bool ok = strlen(v) <= 20480 &&
+                                  json_parse(v, strlen(v), &j, ebuf, sizeof(ebuf)) == 0 &&
                                   j->type == JSON_OBJECT;
                         json_value_free(j);
                         if (!ok)
-                                return q_seterr(err, Q_E_INVALID_ATTRIBUTE_VALUE,
-                                                "Invalid value for the parameter Policy: not a JSON object of at most 20 KiB.");
+                                return q_seterr(
+                                        err, Q_E_INVALID_ATTRIBUTE_VALUE,
+                                        "Invalid value for the parameter Policy: not a JSON object of at most 20 KiB.");
                 }
                 set_str(&i->policy, v);
                 return 0;
@@ -408,12 +438,14 @@ static int apply_attr(q_engine *q, qinfo *i, const char *k, const char *v, bool 
                 if (bool_attr(k, v, &b, err) < 0)
                         return -1;
                 if (!creating && b != i->fifo)
-                        return q_seterr(err, Q_E_INVALID_ATTRIBUTE_VALUE,
-                                        "Invalid value for the parameter FifoQueue: a queue's type cannot be changed.");
+                        return q_seterr(
+                                err, Q_E_INVALID_ATTRIBUTE_VALUE,
+                                "Invalid value for the parameter FifoQueue: a queue's type cannot be changed.");
                 i->fifo = b;
                 return 0;
         }
-        bool fifo_only = strcmp(k, "ContentBasedDeduplication") == 0 || strcmp(k, "DeduplicationScope") == 0 ||
+        bool fifo_only = strcmp(k, "ContentBasedDeduplication") == 0 ||
+                         strcmp(k, "DeduplicationScope") == 0 ||
                          strcmp(k, "FifoThroughputLimit") == 0;
         if (fifo_only && !i->fifo)
                 return q_seterr(err, Q_E_INVALID_ATTRIBUTE_NAME, "Unknown Attribute %.100s.", k);
@@ -441,8 +473,8 @@ static int apply_attrs(q_engine *q, qinfo *i, const q_kvs *attrs, bool creating,
                 return 0;
         for (size_t k = 0; k < attrs->n; k++)
                 if (is_readonly(attrs->v[k].name))
-                        return q_seterr(err, Q_E_INVALID_ATTRIBUTE_NAME, "Unknown Attribute %.100s.",
-                                        attrs->v[k].name);
+                        return q_seterr(err, Q_E_INVALID_ATTRIBUTE_NAME,
+                                        "Unknown Attribute %.100s.", attrs->v[k].name);
         const char *f = q_kvs_get(attrs, "FifoQueue");
         if (f && apply_attr(q, i, "FifoQueue", f, creating, err) < 0)
                 return -1;
@@ -453,10 +485,11 @@ static int apply_attrs(q_engine *q, qinfo *i, const q_kvs *attrs, bool creating,
                 if (apply_attr(q, i, attrs->v[k].name, attrs->v[k].value, creating, err) < 0)
                         return -1;
         }
-        if (i->fifo && i->dedup_scope && strcmp(i->dedup_scope, "messageQueue") == 0 && i->throughput &&
-            strcmp(i->throughput, "perMessageGroupId") == 0)
-                return q_seterr(err, Q_E_INVALID_PARAMETER,
-                                "FifoThroughputLimit perMessageGroupId needs DeduplicationScope messageGroup.");
+        if (i->fifo && i->dedup_scope && strcmp(i->dedup_scope, "messageQueue") == 0 &&
+            i->throughput && strcmp(i->throughput, "perMessageGroupId") == 0)
+                return q_seterr(
+                        err, Q_E_INVALID_PARAMETER,
+                        "FifoThroughputLimit perMessageGroupId needs DeduplicationScope messageGroup.");
         return 0;
 }
 
@@ -466,9 +499,11 @@ static int counts(q_engine *q, const qinfo *i, uint64_t now, int64_t *visible, i
 {
         if (q_sweep_queue(q, i, err) < 0)
                 return -1;
-        sqlite3_stmt *st = q_stmt(q, "SELECT (SELECT COUNT(*) FROM messages WHERE qid = ?1 AND visible_at <= ?2),"
-                                     " (SELECT COUNT(*) FROM messages WHERE qid = ?1 AND visible_at > ?2 AND rc > 0),"
-                                     " (SELECT COUNT(*) FROM messages WHERE qid = ?1 AND visible_at > ?2 AND rc = 0)");
+        sqlite3_stmt *st = q_stmt(
+                q,
+                "SELECT (SELECT COUNT(*) FROM messages WHERE qid = ?1 AND visible_at <= ?2),"
+                " (SELECT COUNT(*) FROM messages WHERE qid = ?1 AND visible_at > ?2 AND rc > 0),"
+                " (SELECT COUNT(*) FROM messages WHERE qid = ?1 AND visible_at > ?2 AND rc = 0)");
         if (!st)
                 return q_dberr(q, err, "count");
         sqlite3_bind_int64(st, 1, i->id);
@@ -485,12 +520,27 @@ static int counts(q_engine *q, const qinfo *i, uint64_t now, int64_t *visible, i
 }
 
 static const char *const all_attrs[] = {
-        "QueueArn", "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible",
-        "ApproximateNumberOfMessagesDelayed", "CreatedTimestamp", "LastModifiedTimestamp",
-        "VisibilityTimeout", "MaximumMessageSize", "MessageRetentionPeriod", "DelaySeconds",
-        "ReceiveMessageWaitTimeSeconds", "Policy", "RedrivePolicy", "RedriveAllowPolicy",
-        "KmsMasterKeyId", "KmsDataKeyReusePeriodSeconds", "SqsManagedSseEnabled", "FifoQueue",
-        "ContentBasedDeduplication", "DeduplicationScope", "FifoThroughputLimit",
+        "QueueArn",
+        "ApproximateNumberOfMessages",
+        "ApproximateNumberOfMessagesNotVisible",
+        "ApproximateNumberOfMessagesDelayed",
+        "CreatedTimestamp",
+        "LastModifiedTimestamp",
+        "VisibilityTimeout",
+        "MaximumMessageSize",
+        "MessageRetentionPeriod",
+        "DelaySeconds",
+        "ReceiveMessageWaitTimeSeconds",
+        "Policy",
+        "RedrivePolicy",
+        "RedriveAllowPolicy",
+        "KmsMasterKeyId",
+        "KmsDataKeyReusePeriodSeconds",
+        "SqsManagedSseEnabled",
+        "FifoQueue",
+        "ContentBasedDeduplication",
+        "DeduplicationScope",
+        "FifoThroughputLimit",
 };
 
 static bool known_attr(const char *k)
@@ -559,15 +609,19 @@ static int check_tags(const q_kvs *tags, q_error *err)
                 const char *key = tags->v[k].name, *val = tags->v[k].value ? tags->v[k].value : "";
                 uint32_t bad;
                 if (!key || !*key || strlen(key) > 128 || !q_chars_valid(key, strlen(key), &bad))
-                        return q_seterr(err, Q_E_INVALID_PARAMETER,
-                                        "Tag key %.140s is invalid: it must be 1 to 128 valid characters.",
-                                        key ? key : "");
+                        return q_seterr(
+                                err, Q_E_INVALID_PARAMETER,
+                                "Tag key %.140s is invalid: it must be 1 to 128 valid characters.",
+                                key ? key : "");
                 if (strncasecmp(key, "aws:", 4) == 0)
                         return q_seterr(err, Q_E_INVALID_PARAMETER,
-                                        "Tag key %.140s is invalid: the aws: prefix is reserved.", key);
+                                        "Tag key %.140s is invalid: the aws: prefix is reserved.",
+                                        key);
                 if (strlen(val) > 256 || !q_chars_valid(val, strlen(val), &bad))
-                        return q_seterr(err, Q_E_INVALID_PARAMETER,
-                                        "Tag value of %.140s is invalid: it must be 0 to 256 valid characters.", key);
+                        return q_seterr(
+                                err, Q_E_INVALID_PARAMETER,
+                                "Tag value of %.140s is invalid: it must be 0 to 256 valid characters.",
+                                key);
         }
         return 0;
 }
@@ -575,12 +629,14 @@ static int check_tags(const q_kvs *tags, q_error *err)
 static int put_tags(q_engine *q, int64_t qid, const q_kvs *tags, q_error *err)
 {
         for (size_t k = 0; tags && k < tags->n; k++) {
-                sqlite3_stmt *st = q_stmt(q, "INSERT OR REPLACE INTO tags (qid, k, v) VALUES (?1, ?2, ?3)");
+                sqlite3_stmt *st =
+                        q_stmt(q, "INSERT OR REPLACE INTO tags (qid, k, v) VALUES (?1, ?2, ?3)");
                 if (!st)
                         return q_dberr(q, err, "tag");
                 sqlite3_bind_int64(st, 1, qid);
                 sqlite3_bind_text(st, 2, tags->v[k].name, -1, SQLITE_STATIC);
-                sqlite3_bind_text(st, 3, tags->v[k].value ? tags->v[k].value : "", -1, SQLITE_STATIC);
+                sqlite3_bind_text(st, 3, tags->v[k].value ? tags->v[k].value : "", -1,
+                                  SQLITE_STATIC);
                 int r = sqlite3_step(st);
                 sqlite3_reset(st);
                 if (r != SQLITE_DONE)
@@ -593,9 +649,10 @@ static int put_tags(q_engine *q, int64_t qid, const q_kvs *tags, q_error *err)
         int64_t n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
         sqlite3_reset(st);
         if (n > Q_TAGS_MAX)
-                return q_seterr(err, Q_E_OVER_LIMIT,
-                                "Too many tags: a queue has at most %d (Q_TAGS_MAX); this request would make %lld.",
-                                Q_TAGS_MAX, (long long)n);
+                return q_seterr(
+                        err, Q_E_OVER_LIMIT,
+                        "Too many tags: a queue has at most %d (Q_TAGS_MAX); this request would make %lld.",
+                        Q_TAGS_MAX, (long long)n);
         return 0;
 }
 
@@ -621,9 +678,10 @@ static int create_op(q_engine *q, void *p, q_error *err)
                         _cleanup_free_ char *x = render(q, &cur, n, NULL);
                         _cleanup_free_ char *y = render(q, &want, n, NULL);
                         if ((x || y) && (!x || !y || strcmp(x, y) != 0))
-                                r = q_seterr(err, Q_E_QUEUE_EXISTS,
-                                             "A queue already exists with the same name and a different value for attribute %s",
-                                             n);
+                                r = q_seterr(
+                                        err, Q_E_QUEUE_EXISTS,
+                                        "A queue already exists with the same name and a different value for attribute %s",
+                                        n);
                 }
                 qinfo_free(&want);
                 qinfo_free(&cur);
@@ -637,15 +695,17 @@ static int create_op(q_engine *q, void *p, q_error *err)
         int64_t at = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
         sqlite3_reset(st);
         if (at >= 0 && (uint64_t)at + 60000 > now)
-                return q_seterr(err, Q_E_QUEUE_DELETED_RECENTLY,
-                                "You must wait 60 seconds after deleting a queue before you can create another with the same name.");
+                return q_seterr(
+                        err, Q_E_QUEUE_DELETED_RECENTLY,
+                        "You must wait 60 seconds after deleting a queue before you can create another with the same name.");
         st = q_stmt(q, "SELECT COUNT(*) FROM queues");
         if (!st)
                 return q_dberr(q, err, "create");
         int64_t n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
         sqlite3_reset(st);
         if (n >= Q_QUEUES_MAX)
-                return q_seterr(err, Q_E_OVER_LIMIT, "Too many queues: this store holds at most %d (Q_QUEUES_MAX).",
+                return q_seterr(err, Q_E_OVER_LIMIT,
+                                "Too many queues: this store holds at most %d (Q_QUEUES_MAX).",
                                 Q_QUEUES_MAX);
         qinfo i = { 0 };
         snprintf(i.name, sizeof(i.name), "%s", a->name);
@@ -658,9 +718,11 @@ static int create_op(q_engine *q, void *p, q_error *err)
         size_t l = strlen(a->name);
         bool fifo_name = l > 5 && strcmp(a->name + l - 5, ".fifo") == 0;
         if (r == 0 && fifo_name != i.fifo)
-                r = q_seterr(err, Q_E_INVALID_PARAMETER,
-                             fifo_name ? "Can only include alphanumeric characters, hyphens, or underscores. 1 to 80 in length: a name ending in .fifo needs the attribute FifoQueue=true."
-                                       : "The name of a FIFO queue can only include alphanumeric characters, hyphens, or underscores, must end with .fifo suffix and be 1 to 80 in length.");
+                r = q_seterr(
+                        err, Q_E_INVALID_PARAMETER,
+                        fifo_name
+                                ? "Can only include alphanumeric characters, hyphens, or underscores. 1 to 80 in length: a name ending in .fifo needs the attribute FifoQueue=true."
+                                : "The name of a FIFO queue can only include alphanumeric characters, hyphens, or underscores, must end with .fifo suffix and be 1 to 80 in length.");
         if (r == 0 && !i.sse)
                 i.sse = xstrdup(i.kms_key ? "false" : "true");
         if (r == 0)
@@ -687,15 +749,17 @@ static int create_op(q_engine *q, void *p, q_error *err)
 static int name_check(const char *name, q_error *err)
 {
         if (!name || !*name)
-                return q_seterr(err, Q_E_MISSING_PARAMETER, "The request must contain the parameter QueueName.");
+                return q_seterr(err, Q_E_MISSING_PARAMETER,
+                                "The request must contain the parameter QueueName.");
         if (!q_name_valid(name))
-                return q_seterr(err, Q_E_INVALID_PARAMETER,
-                                "Can only include alphanumeric characters, hyphens, or underscores. 1 to 80 in length");
+                return q_seterr(
+                        err, Q_E_INVALID_PARAMETER,
+                        "Can only include alphanumeric characters, hyphens, or underscores. 1 to 80 in length");
         return 0;
 }
 
-int q_create(q_engine *q, const char *name, const q_kvs *attrs, const q_kvs *tags, bool *ret_created,
-             q_error *err)
+int q_create(q_engine *q, const char *name, const q_kvs *attrs, const q_kvs *tags,
+             bool *ret_created, q_error *err)
 {
         if (name_check(name, err) < 0)
                 return -1;
@@ -741,13 +805,17 @@ static int list_op(q_engine *q, void *p, q_error *err)
                 if (q_load(q, a->dlq, &i, err) < 0)
                         return -1;
                 qinfo_free(&i);
-                st = q_stmt(q, "SELECT name FROM queues WHERE dlq = ?1 AND name > ?2 ORDER BY name LIMIT ?3");
+                st = q_stmt(
+                        q,
+                        "SELECT name FROM queues WHERE dlq = ?1 AND name > ?2 ORDER BY name LIMIT ?3");
                 if (!st)
                         return q_dberr(q, err, "list");
                 sqlite3_bind_text(st, 1, a->dlq, -1, SQLITE_STATIC);
         } else {
-                st = q_stmt(q, "SELECT name FROM queues WHERE name >= ?1 AND name < ?1 || '~' AND name > ?2"
-                               " ORDER BY name LIMIT ?3");
+                st = q_stmt(
+                        q,
+                        "SELECT name FROM queues WHERE name >= ?1 AND name < ?1 || '~' AND name > ?2"
+                        " ORDER BY name LIMIT ?3");
                 if (!st)
                         return q_dberr(q, err, "list");
                 sqlite3_bind_text(st, 1, a->prefix ? a->prefix : "", -1, SQLITE_STATIC);
@@ -770,22 +838,25 @@ static int list_op(q_engine *q, void *p, q_error *err)
         return 0;
 }
 
-static int list_common(q_engine *q, struct list_arg *a, char ***ret_names, size_t *ret_n, char **ret_next,
-                       q_error *err)
+static int list_common(q_engine *q, struct list_arg *a, char ***ret_names, size_t *ret_n,
+                       char **ret_next, q_error *err)
 {
         *ret_names = NULL;
         *ret_n = 0;
         if (ret_next)
                 *ret_next = NULL;
         if (a->max > Q_LIST_MAX)
-                return q_seterr(err, Q_E_INVALID_PARAMETER,
-                                "Value %u for parameter MaxResults is invalid. Reason: MaxResults must be an integer between 1 and %d.",
-                                a->max, Q_LIST_MAX);
+                return q_seterr(
+                        err, Q_E_INVALID_PARAMETER,
+                        "Value %u for parameter MaxResults is invalid. Reason: MaxResults must be an integer between 1 and %d.",
+                        a->max, Q_LIST_MAX);
         if (a->token && (!*a->token || strlen(a->token) > Q_NAME_MAX || !q_name_valid(a->token)))
                 return q_seterr(err, Q_E_INVALID_PARAMETER, "Invalid or expired next token.");
         if (a->prefix && strlen(a->prefix) > Q_NAME_MAX)
-                return q_seterr(err, Q_E_INVALID_PARAMETER,
-                                "Value for parameter QueueNamePrefix is invalid: at most %d characters.", Q_NAME_MAX);
+                return q_seterr(
+                        err, Q_E_INVALID_PARAMETER,
+                        "Value for parameter QueueNamePrefix is invalid: at most %d characters.",
+                        Q_NAME_MAX);
         int r = q_run(q, list_op, a, false, err);
         if (r < 0) {
                 for (size_t i = 0; i < a->n; i++)
@@ -810,8 +881,8 @@ int q_list(q_engine *q, const char *prefix, unsigned max, const char *next_token
         return list_common(q, &a, ret_names, ret_n, ret_next, err);
 }
 
-int q_dlq_sources(q_engine *q, const char *name, unsigned max, const char *next_token, char ***ret_names,
-                  size_t *ret_n, char **ret_next, q_error *err)
+int q_dlq_sources(q_engine *q, const char *name, unsigned max, const char *next_token,
+                  char ***ret_names, size_t *ret_n, char **ret_next, q_error *err)
 {
         if (!q_name_valid(name)) {
                 *ret_names = NULL;
@@ -850,7 +921,8 @@ static int delete_op(q_engine *q, void *p, q_error *err)
             exec_qid(q, "DELETE FROM tags WHERE qid = ?1", id, err) < 0 ||
             exec_qid(q, "DELETE FROM queues WHERE id = ?1", id, err) < 0)
                 return -1;
-        sqlite3_stmt *st = q_stmt(q, "INSERT OR REPLACE INTO deleted_queues (name, at) VALUES (?1, ?2)");
+        sqlite3_stmt *st =
+                q_stmt(q, "INSERT OR REPLACE INTO deleted_queues (name, at) VALUES (?1, ?2)");
         if (!st)
                 return q_dberr(q, err, "delete");
         sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
@@ -879,7 +951,8 @@ static int purge_op(q_engine *q, void *p, q_error *err)
         int r = 0;
         if (i.last_purge && (uint64_t)i.last_purge + Q_PURGE_INTERVAL_MS > now)
                 r = q_seterr(err, Q_E_PURGE_IN_PROGRESS,
-                             "Only one PurgeQueue operation on %s is allowed every 60 seconds.", i.name);
+                             "Only one PurgeQueue operation on %s is allowed every 60 seconds.",
+                             i.name);
         if (r == 0)
                 r = exec_qid(q, "DELETE FROM messages WHERE qid = ?1", i.id, err);
         if (r == 0)
@@ -927,7 +1000,8 @@ static int get_attrs_op(q_engine *q, void *p, q_error *err)
                         all = true;
                 else if (!known_attr(a->names[k])) {
                         qinfo_free(&i);
-                        return q_seterr(err, Q_E_INVALID_ATTRIBUTE_NAME, "Unknown Attribute %.100s.", a->names[k]);
+                        return q_seterr(err, Q_E_INVALID_ATTRIBUTE_NAME,
+                                        "Unknown Attribute %.100s.", a->names[k]);
                 }
         }
         int64_t cnt[3] = { 0, 0, 0 };
@@ -949,7 +1023,8 @@ static int get_attrs_op(q_engine *q, void *p, q_error *err)
         return 0;
 }
 
-int q_get_attrs(q_engine *q, const char *name, const char *const *names, size_t n, q_kvs *ret, q_error *err)
+int q_get_attrs(q_engine *q, const char *name, const char *const *names, size_t n, q_kvs *ret,
+                q_error *err)
 {
         memset(ret, 0, sizeof(*ret));
         if (!q_name_valid(name))
@@ -1012,7 +1087,8 @@ int q_tag(q_engine *q, const char *name, const q_kvs *tags, q_error *err)
         if (!q_name_valid(name))
                 return q_seterr(err, Q_E_NONEXISTENT_QUEUE, "The specified queue does not exist.");
         if (!tags || tags->n == 0)
-                return q_seterr(err, Q_E_MISSING_PARAMETER, "The request must contain the parameter Tags.");
+                return q_seterr(err, Q_E_MISSING_PARAMETER,
+                                "The request must contain the parameter Tags.");
         if (check_tags(tags, err) < 0)
                 return -1;
         struct tag_arg a = { .name = name, .tags = tags };
@@ -1045,10 +1121,12 @@ int q_untag(q_engine *q, const char *name, const char *const *keys, size_t n, q_
         if (!q_name_valid(name))
                 return q_seterr(err, Q_E_NONEXISTENT_QUEUE, "The specified queue does not exist.");
         if (n == 0)
-                return q_seterr(err, Q_E_MISSING_PARAMETER, "The request must contain the parameter TagKeys.");
+                return q_seterr(err, Q_E_MISSING_PARAMETER,
+                                "The request must contain the parameter TagKeys.");
         for (size_t k = 0; k < n; k++)
                 if (!keys[k] || !*keys[k] || strlen(keys[k]) > 128)
-                        return q_seterr(err, Q_E_INVALID_PARAMETER, "Tag key %.140s is invalid.", keys[k] ? keys[k] : "");
+                        return q_seterr(err, Q_E_INVALID_PARAMETER, "Tag key %.140s is invalid.",
+                                        keys[k] ? keys[k] : "");
         struct tag_arg a = { .name = name, .keys = keys, .n = n };
         return q_run(q, untag_op, &a, true, err);
 }
@@ -1066,7 +1144,8 @@ static int list_tags_op(q_engine *q, void *p, q_error *err)
         }
         sqlite3_bind_int64(st, 1, i.id);
         while (sqlite3_step(st) == SQLITE_ROW)
-                q_kvs_add(a->ret, (const char *)sqlite3_column_text(st, 0), (const char *)sqlite3_column_text(st, 1));
+                q_kvs_add(a->ret, (const char *)sqlite3_column_text(st, 0),
+                          (const char *)sqlite3_column_text(st, 1));
         sqlite3_reset(st);
         qinfo_free(&i);
         return 0;
@@ -1110,7 +1189,8 @@ static int stats_op(q_engine *q, void *p, q_error *err)
                 sqlite3_stmt *st = q_stmt(q, "SELECT MIN(sent) FROM messages WHERE qid = ?1");
                 if (st) {
                         sqlite3_bind_int64(st, 1, i.id);
-                        if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) {
+                        if (sqlite3_step(st) == SQLITE_ROW &&
+                            sqlite3_column_type(st, 0) != SQLITE_NULL) {
                                 int64_t s = sqlite3_column_int64(st, 0);
                                 a->ret->oldest_ms = (int64_t)now > s ? now - (uint64_t)s : 0;
                         }

@@ -13,7 +13,8 @@ static const struct {
         const char *json, *query;
 } errnames[] = {
         [Q_OK] = { "", "" },
-        [Q_E_NONEXISTENT_QUEUE] = { "QueueDoesNotExist", "AWS.SimpleQueueService.NonExistentQueue" },
+        [Q_E_NONEXISTENT_QUEUE] = { "QueueDoesNotExist",
+                                    "AWS.SimpleQueueService.NonExistentQueue" },
         [Q_E_QUEUE_EXISTS] = { "QueueAlreadyExists", "QueueAlreadyExists" },
         [Q_E_QUEUE_DELETED_RECENTLY] = { "QueueDeletedRecently",
                                          "AWS.SimpleQueueService.QueueDeletedRecently" },
@@ -23,7 +24,8 @@ static const struct {
         [Q_E_INVALID_ATTRIBUTE_VALUE] = { "InvalidAttributeValue", "InvalidAttributeValue" },
         [Q_E_INVALID_MESSAGE_CONTENTS] = { "InvalidMessageContents", "InvalidMessageContents" },
         [Q_E_RECEIPT_HANDLE_INVALID] = { "ReceiptHandleIsInvalid", "ReceiptHandleIsInvalid" },
-        [Q_E_MESSAGE_NOT_INFLIGHT] = { "MessageNotInflight", "AWS.SimpleQueueService.MessageNotInflight" },
+        [Q_E_MESSAGE_NOT_INFLIGHT] = { "MessageNotInflight",
+                                       "AWS.SimpleQueueService.MessageNotInflight" },
         [Q_E_PURGE_IN_PROGRESS] = { "PurgeQueueInProgress",
                                     "AWS.SimpleQueueService.PurgeQueueInProgress" },
         [Q_E_EMPTY_BATCH] = { "EmptyBatchRequest", "AWS.SimpleQueueService.EmptyBatchRequest" },
@@ -33,7 +35,8 @@ static const struct {
                                          "AWS.SimpleQueueService.BatchEntryIdsNotDistinct" },
         [Q_E_INVALID_BATCH_ENTRY_ID] = { "InvalidBatchEntryId",
                                          "AWS.SimpleQueueService.InvalidBatchEntryId" },
-        [Q_E_BATCH_TOO_LONG] = { "BatchRequestTooLong", "AWS.SimpleQueueService.BatchRequestTooLong" },
+        [Q_E_BATCH_TOO_LONG] = { "BatchRequestTooLong",
+                                 "AWS.SimpleQueueService.BatchRequestTooLong" },
         [Q_E_OVER_LIMIT] = { "OverLimit", "OverLimit" },
         [Q_E_UNSUPPORTED_OPERATION] = { "UnsupportedOperation",
                                         "AWS.SimpleQueueService.UnsupportedOperation" },
@@ -192,8 +195,9 @@ unsigned char *q_attrs_encode(const q_msg_attr *a, size_t n, size_t *ret_len)
         size_t total = 0;
         for (size_t i = 0; i < n; i++) {
                 s[i] = &a[i];
-                size_t vl = attr_is_binary(&a[i]) ? a[i].binary_len
-                                                  : (a[i].string_value ? strlen(a[i].string_value) : 0);
+                size_t vl = attr_is_binary(&a[i])
+                                    ? a[i].binary_len
+                                    : (a[i].string_value ? strlen(a[i].string_value) : 0);
                 total += 13 + (a[i].name ? strlen(a[i].name) : 0) +
                          (a[i].data_type ? strlen(a[i].data_type) : 0) + vl;
         }
@@ -242,7 +246,8 @@ int q_attrs_decode(const unsigned char *b, size_t len, q_msg_attr **ret, size_t 
         while (p < end) {
                 const unsigned char *nm, *dt, *val;
                 size_t nl, dl, vl;
-                if (get_field(&p, end, &nm, &nl) < 0 || get_field(&p, end, &dt, &dl) < 0 || p >= end)
+                if (get_field(&p, end, &nm, &nl) < 0 || get_field(&p, end, &dt, &dl) < 0 ||
+                    p >= end)
                         goto bad;
                 unsigned char tr = *p++;
                 if (get_field(&p, end, &val, &vl) < 0)
@@ -404,9 +409,10 @@ int q_check_attrs(const q_msg_attr *a, size_t n, bool system, size_t *ret_size, 
 {
         const char *what = system ? "system" : "user";
         if (!system && n > Q_MSG_ATTRS_MAX)
-                return q_seterr(err, Q_E_INVALID_PARAMETER,
-                                "Number of message attributes [%zu] exceeds the allowed maximum [%d].",
-                                n, Q_MSG_ATTRS_MAX);
+                return q_seterr(
+                        err, Q_E_INVALID_PARAMETER,
+                        "Number of message attributes [%zu] exceeds the allowed maximum [%d].", n,
+                        Q_MSG_ATTRS_MAX);
         size_t size = 0;
         for (size_t i = 0; i < n; i++) {
                 const q_msg_attr *x = &a[i];
@@ -415,27 +421,30 @@ int q_check_attrs(const q_msg_attr *a, size_t n, bool system, size_t *ret_size, 
                                         "Message (%s) attribute name is missing.", what);
                 if (system) {
                         if (strcmp(x->name, "AWSTraceHeader") != 0)
-                                return q_seterr(err, Q_E_INVALID_PARAMETER,
-                                                "Message system attribute name '%.256s' is invalid.",
-                                                x->name);
-                } else if (!attr_name_valid(x->name)) {
-                        return q_seterr(err, Q_E_INVALID_PARAMETER,
-                                        "Message (user) attribute name '%.256s' is invalid: it must be "
-                                        "1 to 256 of A-Z a-z 0-9 _ - ., not start with AWS. or Amazon., "
-                                        "nor start, end or repeat a period.",
+                                return q_seterr(
+                                        err, Q_E_INVALID_PARAMETER,
+                                        "Message system attribute name '%.256s' is invalid.",
                                         x->name);
+                } else if (!attr_name_valid(x->name)) {
+                        return q_seterr(
+                                err, Q_E_INVALID_PARAMETER,
+                                "Message (user) attribute name '%.256s' is invalid: it must be "
+                                "1 to 256 of A-Z a-z 0-9 _ - ., not start with AWS. or Amazon., "
+                                "nor start, end or repeat a period.",
+                                x->name);
                 }
                 for (size_t j = 0; j < i; j++)
                         if (strcmp(a[j].name, x->name) == 0)
                                 return q_seterr(err, Q_E_INVALID_PARAMETER,
-                                                "Message (%s) attribute '%.256s' is given twice.", what,
-                                                x->name);
+                                                "Message (%s) attribute '%.256s' is given twice.",
+                                                what, x->name);
                 const char *dt = x->data_type;
                 if (!dt || !*dt)
-                        return q_seterr(err, Q_E_INVALID_PARAMETER,
-                                        "The message (%s) attribute '%.256s' must contain a non-empty "
-                                        "message attribute type.",
-                                        what, x->name);
+                        return q_seterr(
+                                err, Q_E_INVALID_PARAMETER,
+                                "The message (%s) attribute '%.256s' must contain a non-empty "
+                                "message attribute type.",
+                                what, x->name);
                 size_t base;
                 if (strncmp(dt, "String", 6) == 0)
                         base = 6;
@@ -447,43 +456,49 @@ int q_check_attrs(const q_msg_attr *a, size_t n, bool system, size_t *ret_size, 
                         base = 0;
                 if (base == 0 || (dt[base] != 0 && dt[base] != '.') || strlen(dt) > 256 ||
                     (dt[base] == '.' && dt[base + 1] == 0) || (system && strcmp(dt, "String") != 0))
-                        return q_seterr(err, Q_E_INVALID_PARAMETER,
-                                        "The type of message (%s) attribute '%.256s' is invalid. You must "
-                                        "use only the following supported type prefixes: Binary, Number, "
-                                        "String.",
-                                        what, x->name);
+                        return q_seterr(
+                                err, Q_E_INVALID_PARAMETER,
+                                "The type of message (%s) attribute '%.256s' is invalid. You must "
+                                "use only the following supported type prefixes: Binary, Number, "
+                                "String.",
+                                what, x->name);
                 uint32_t bad;
                 if (dt[base] == '.' && !q_chars_valid(dt + base + 1, strlen(dt + base + 1), &bad))
-                        return q_seterr(err, Q_E_INVALID_PARAMETER,
-                                        "The type label of message (%s) attribute '%.256s' has an invalid "
-                                        "character #x%X.",
-                                        what, x->name, bad);
+                        return q_seterr(
+                                err, Q_E_INVALID_PARAMETER,
+                                "The type label of message (%s) attribute '%.256s' has an invalid "
+                                "character #x%X.",
+                                what, x->name, bad);
                 size_t vl;
                 if (attr_is_binary(x)) {
                         if (!x->binary_value || x->binary_len == 0)
-                                return q_seterr(err, Q_E_INVALID_PARAMETER,
-                                                "The message (%s) attribute '%.256s' must contain a non-empty "
-                                                "message attribute value for message attribute type '%.256s'.",
-                                                what, x->name, dt);
+                                return q_seterr(
+                                        err, Q_E_INVALID_PARAMETER,
+                                        "The message (%s) attribute '%.256s' must contain a non-empty "
+                                        "message attribute value for message attribute type '%.256s'.",
+                                        what, x->name, dt);
                         vl = x->binary_len;
                 } else {
                         if (!x->string_value || !*x->string_value)
-                                return q_seterr(err, Q_E_INVALID_PARAMETER,
-                                                "The message (%s) attribute '%.256s' must contain a non-empty "
-                                                "message attribute value for message attribute type '%.256s'.",
-                                                what, x->name, dt);
+                                return q_seterr(
+                                        err, Q_E_INVALID_PARAMETER,
+                                        "The message (%s) attribute '%.256s' must contain a non-empty "
+                                        "message attribute value for message attribute type '%.256s'.",
+                                        what, x->name, dt);
                         vl = strlen(x->string_value);
                         if (!q_chars_valid(x->string_value, vl, &bad))
-                                return q_seterr(err, Q_E_INVALID_PARAMETER,
-                                                "Message (%s) attribute '%.256s' has an invalid character "
-                                                "#x%X: allowed are #x9 | #xA | #xD | #x20 to #xD7FF | #xE000 to "
-                                                "#xFFFD | #x10000 to #x10FFFF.",
-                                                what, x->name, bad);
+                                return q_seterr(
+                                        err, Q_E_INVALID_PARAMETER,
+                                        "Message (%s) attribute '%.256s' has an invalid character "
+                                        "#x%X: allowed are #x9 | #xA | #xD | #x20 to #xD7FF | #xE000 to "
+                                        "#xFFFD | #x10000 to #x10FFFF.",
+                                        what, x->name, bad);
                         if (strncmp(dt, "Number", 6) == 0 && !number_valid(x->string_value))
-                                return q_seterr(err, Q_E_INVALID_PARAMETER,
-                                                "Can't cast the value of message (%s) attribute '%.256s' to a "
-                                                "number.",
-                                                what, x->name);
+                                return q_seterr(
+                                        err, Q_E_INVALID_PARAMETER,
+                                        "Can't cast the value of message (%s) attribute '%.256s' to a "
+                                        "number.",
+                                        what, x->name);
                 }
                 size += strlen(x->name) + strlen(dt) + vl;
         }
@@ -531,26 +546,31 @@ const char *q_engine_account(const q_engine *q)
 int q_name_from_url(const q_engine *q, const char *url, char name[Q_NAME_MAX + 1], q_error *err)
 {
         if (!url || !*url)
-                return q_seterr(err, Q_E_MISSING_PARAMETER, "The request must contain the parameter QueueUrl.");
+                return q_seterr(err, Q_E_MISSING_PARAMETER,
+                                "The request must contain the parameter QueueUrl.");
         const char *p = url;
         if (strncmp(p, "http://", 7) == 0 || strncmp(p, "https://", 8) == 0) {
                 p = strchr(p, ':') + 3;
                 p = strchr(p, '/');
                 if (!p)
-                        return q_seterr(err, Q_E_INVALID_PARAMETER, "Value %.200s for parameter QueueUrl is invalid.", url);
+                        return q_seterr(err, Q_E_INVALID_PARAMETER,
+                                        "Value %.200s for parameter QueueUrl is invalid.", url);
         }
         const char *nm = p;
         if (*p == '/') {
                 const char *acct = p + 1, *slash = strchr(acct, '/');
                 if (!slash)
-                        return q_seterr(err, Q_E_INVALID_PARAMETER, "Value %.200s for parameter QueueUrl is invalid.", url);
+                        return q_seterr(err, Q_E_INVALID_PARAMETER,
+                                        "Value %.200s for parameter QueueUrl is invalid.", url);
                 nm = slash + 1;
                 if ((size_t)(slash - acct) != strlen(q->account) ||
                     strncmp(acct, q->account, (size_t)(slash - acct)) != 0)
-                        return q_seterr(err, Q_E_NONEXISTENT_QUEUE, "The specified queue does not exist.");
+                        return q_seterr(err, Q_E_NONEXISTENT_QUEUE,
+                                        "The specified queue does not exist.");
         }
         if (!*nm || strchr(nm, '/'))
-                return q_seterr(err, Q_E_INVALID_PARAMETER, "Value %.200s for parameter QueueUrl is invalid.", url);
+                return q_seterr(err, Q_E_INVALID_PARAMETER,
+                                "Value %.200s for parameter QueueUrl is invalid.", url);
         if (!q_name_valid(nm))
                 return q_seterr(err, Q_E_NONEXISTENT_QUEUE, "The specified queue does not exist.");
         snprintf(name, Q_NAME_MAX + 1, "%s", nm);

@@ -118,7 +118,8 @@ static int canonical_query(const char *q, bool skip_signature, char **ret)
         }
         char *o = NULL;
         if (!rc) {
-                qsort(v, n, sizeof(*v), qpair_cmp);
+                if (n)
+                        qsort(v, n, sizeof(*v), qpair_cmp); /* (v is NULL when n is 0) */
                 o = xmalloc(total + 1);
                 size_t k = 0;
                 for (size_t i = 0; i < n; i++)

@@ -27,6 +27,18 @@ req() { curl -s -o "$T/body" -D "$T/hdr" -w '%{http_code}' "$@"; }
 hdr() { awk -v n="$1" 'BEGIN { IGNORECASE = 1 } tolower($0) ~ "^" tolower(n) ":" { sub(/^[^:]*: */, ""); sub(/\r$/, ""); print }' "$T/hdr"; }
 started() { grep -c '^START RequestId' "$S/fn/logs/auth-echo.log" 2>/dev/null || echo 0; }
 
+# A first start on a store that does not exist yet makes it and the keys.
+"$HUSK" serve --store "$T/fresh" --listen 127.0.0.1:0 --no-auth >> "$T/serve.log" 2>&1 &
+SERVE_PID=$!
+for _i in $(seq 100); do [ -s "$T/fresh/fn/serve.addr" ] && break; sleep 0.05; done
+like "$(cat "$T/fresh/fn/serve.addr" 2>/dev/null)" '^127\.0\.0\.1:[0-9]+$' "husk serve --no-auth starts on a new store"
+stop_serve
+"$HUSK" serve --store "$T/fresh2" --listen 127.0.0.1:0 >> "$T/serve.log" 2>&1 &
+SERVE_PID=$!
+for _i in $(seq 100); do [ -s "$T/fresh2/fn/serve.addr" ] && break; sleep 0.05; done
+like "$(cat "$T/fresh2/fn/serve.addr" 2>/dev/null)" '^127\.0\.0\.1:[0-9]+$' "husk serve starts on a new store"
+is "$(stat -c %a "$T/fresh2/credentials" 2>/dev/null)" 600 "... and creates its credentials, 0600"
+stop_serve
 fn create auth-echo --image "$ARCHIVE" --handler echo >/dev/null
 ok $? "create a function"
 serve --listen-unix "$SOCK"
@@ -150,6 +162,15 @@ isnt "$st" 403 "a signed SQS query request passes the check (status $st)"
 st=$(req --aws-sigv4 "$SIGN_Q" --user "$KEY:$SECRET" "http://$ADDR/?Action=ListQueues&Version=2012-11-05")
 isnt "$st" 403 "a signed query GET (curl signs the query as sent) passes the check (status $st)"
 
+# ---- the router's bound on an SQS body (2 MiB), in each protocol's shape
+head -c 3000000 /dev/zero | tr '\0' a > "$T/big"
+is "$(req $JSON --data-binary @"$T/big" "http://$ADDR/")" 413 "a 3 MB SQS JSON body gets 413"
+is "$(jq -r .__type "$T/body")" "com.amazonaws.sqs#RequestEntityTooLarge" "... RequestEntityTooLarge in the JSON shape"
+like "$(jq -r .message "$T/body")" "2097152 bytes" "... naming the bound"
+is "$(req -H Content-Type:application/x-www-form-urlencoded --data-binary @"$T/big" "http://$ADDR/")" 413 \
+        "a 3 MB SQS query body gets 413"
+like "$(cat "$T/body")" "<Code>RequestEntityTooLarge</Code>" "... in the query protocol's shape"
+
 # ---- (d) the unix socket
 is "$(stat -c %a "$SOCK" 2>/dev/null)" 600 "the unix socket has mode 0600"
 is "$(req --unix-socket "$SOCK" --aws-sigv4 "$SIGN_L" --user "$KEY:$SECRET" -d '{"u":1}' "http://localhost/$INV")" 200 \
@@ -176,6 +197,34 @@ chmod 0600 "$S/credentials"
 serve --no-auth
 is "$(req -d '{"open":1}' "http://$ADDR/$INV")" 200 "with --no-auth an unsigned invoke runs"
 stop_serve
+
+# ---- a long poll (ReceiveMessage WaitTimeSeconds) outlives --request-timeout: the guard bounds
+# receiving and sending a request, not the wait between (needs the queue engine)
+serve --request-timeout 1s
+sqs() { # sqs OPERATION JSON -> status; body in $T/body
+        req -H "X-Amz-Target: AmazonSQS.$1" -H Content-Type:application/x-amz-json-1.0 -d "$2" \
+                --aws-sigv4 "$SIGN_Q" --user "$KEY:$SECRET" "http://$ADDR/"
+}
+st=$(sqs CreateQueue '{"QueueName":"auth-lp"}')
+if [ "$st" = 200 ]; then
+        URL=$(jq -r .QueueUrl "$T/body")
+        t0=$(date +%s%N)
+        st=$(sqs ReceiveMessage "{\"QueueUrl\":\"$URL\",\"WaitTimeSeconds\":3}")
+        ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+        is "$st" 200 "a 3 s long poll with --request-timeout 1s is answered"
+        [ "$ms" -ge 2900 ]; ok $? "... after its wait ($ms ms)"
+        sqs ReceiveMessage "{\"QueueUrl\":\"$URL\",\"WaitTimeSeconds\":20}" >/dev/null &
+        poll=$!
+        sleep 0.5
+        t0=$(date +%s%N)
+        stop_serve
+        ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+        [ "$ms" -lt 10000 ]; ok $? "a server stopped during a 20 s long poll stops at once ($ms ms)"
+        wait "$poll"
+else
+        skip "no queue engine in this build (CreateQueue: $st)"
+        stop_serve
+fi
 
 "$HUSK" serve --store "$S" --listen 127.0.0.1:0 --region 'Bad Region' >/dev/null 2>&1
 isnt $? 0 "an invalid --region is refused"
