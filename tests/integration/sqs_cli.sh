@@ -9,7 +9,6 @@ require_cmd curl jq md5sum
 [ -x /usr/bin/aws ] || skip_all "needs Debian's awscli (/usr/bin/aws; apt-get install awscli)"
 /usr/bin/python3 -c 'import boto3' 2>/dev/null || skip_all "needs python3-boto3"
 S="$T/store"
-mkdir -p "$S" # (husk serve does not create a missing store folder for its credentials)
 SERVE_PID=
 stop_serve() { [ -n "$SERVE_PID" ] && kill "$SERVE_PID" 2>/dev/null && wait "$SERVE_PID" 2>/dev/null; SERVE_PID=; }
 PY_PID=
