@@ -185,6 +185,11 @@ is "$st" 400 "a queue path with ../ is refused ($(code))"
 st=$(cq --data-binary 'Action=ReceiveMessage' "$U")
 like "$st $(sed -n 's:.*<Body>\(.*\)</Body>.*:\1:p' "$T/body")" '^200 by-path$' \
         "ReceiveMessage at the queue's URL gets it"
+st=$(curl -s -o "$T/body" -D "$T/hdr" -w '%{http_code}' --aws-sigv4 "aws:amz:us-east-1:sqs" \
+        --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" "$E/?Action=ListQueues&QueueNamePrefix=cli-q")
+is "$st $(xv QueueUrl)" "200 $U" "a GET with the parameters in the query string"
+rid=$(sed -n 's/^x-amzn-RequestId: *\([^\r]*\)\r*$/\1/ip' "$T/hdr")
+is "$(xv RequestId) ${#rid}" "$rid 36" "the RequestId element is the x-amzn-RequestId header"
 st=$(cq --data-binary 'Action=GetQueueUrl&QueueName=cli-q' "$E/")
 like "$st $(cat "$T/body")" "^200 .*<QueueUrl>$U</QueueUrl>" "the server keeps serving after the hostile requests"
 kill -0 "$SERVE_PID"
