@@ -1107,6 +1107,17 @@ static int op_list_moves(qctx *c)
         return 0;
 }
 
+/* AddPermission and RemovePermission: SQS operations husk does not implement (a queue's
+ * Policy attribute is stored as given instead). */
+static int op_unsupported(qctx *c)
+{
+        const char *action = NULL;
+        (void)param(c, "Action", &action);
+        return fail(c, Q_E_UNSUPPORTED_OPERATION,
+                    "husk does not implement %s; set the queue's Policy attribute instead.",
+                    action ? action : "this operation");
+}
+
 /* ---- dispatch ---- */
 
 typedef struct sqs_op {
@@ -1137,6 +1148,8 @@ static const sqs_op ops[] = {
         { "StartMessageMoveTask", op_start_move, true },
         { "ListMessageMoveTasks", op_list_moves, true },
         { "CancelMessageMoveTask", op_cancel_move, true },
+        { "AddPermission", op_unsupported, false },
+        { "RemovePermission", op_unsupported, false },
 };
 
 /* The query protocol's HTTP status of an error (botocore's model: PurgeQueueInProgress and

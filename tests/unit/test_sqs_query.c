@@ -211,6 +211,7 @@ static void test_action(void **state)
         fx *f = *state;
         err_call(f, "Version=2012-11-05", 400, "MissingAction");
         err_call(f, "Action=DropTables", 400, "InvalidAction");
+        err_call(f, "Action=AddPermission&Label=x", 400, "AWS.SimpleQueueService.UnsupportedOperation");
         err_call(f, "Action=ListQueues&Action=DeleteQueue", 400, "InvalidParameterValue");
         err_call(f, "Action=CreateQueue", 400, "MissingParameter");
         err_call(f, "Action=SendMessage&MessageBody=x", 400, "MissingParameter");
