@@ -26,6 +26,7 @@
 #define ATTR_NAMES_MAX 32 /* AttributeName.N / Attribute.N: SQS has 22 queue attribute names */
 #define MSG_ATTR_NAMES_MAX 64 /* MessageAttributeName.N of ReceiveMessage */
 #define SYS_ATTRS_MAX 4       /* MessageSystemAttribute.N of a send (AWSTraceHeader only) */
+#define MISSING "The request must contain the parameter "
 
 /* One request being handled. err_name is set for the errors that have no q_errcode
  * (InvalidAction, MissingAction). */
@@ -131,7 +132,7 @@ static int param_req(qctx *c, const char *name, const char **ret)
         if (param(c, name, ret) < 0)
                 return -1;
         if (!*ret)
-                return fail(c, Q_E_MISSING_PARAMETER, "The request must contain the parameter %s.",
+                return fail(c, Q_E_MISSING_PARAMETER, MISSING "%s.",
                             name);
         return 0;
 }
@@ -208,16 +209,16 @@ static int indexed(qctx *c, const char *name, const char *prefix, unsigned lim, 
 static int set_once(qctx *c, const char **slot, const char *v, const char *pname)
 {
         if (*slot)
-                return fail(c, Q_E_INVALID_PARAMETER, "The parameter %.200s was given more than once.",
-                            pname);
+                return fail(c, Q_E_INVALID_PARAMETER,
+                            "The parameter %.200s was given more than once.", pname);
         *slot = v;
         return 0;
 }
 
 /* PREFIX.N.<kname> / PREFIX.N.<vname> pairs (Attribute.N.Name/Value, Tag.N.Key/Value), in index
  * order, into out. */
-static int collect_map(qctx *c, const char *prefix, const char *kname, const char *vname, unsigned lim,
-                       q_kvs *out)
+static int collect_map(qctx *c, const char *prefix, const char *kname, const char *vname,
+                       unsigned lim, q_kvs *out)
 {
         const char *k[lim + 1], *v[lim + 1];
         memset(k, 0, sizeof(k));
@@ -242,7 +243,7 @@ static int collect_map(qctx *c, const char *prefix, const char *kname, const cha
                         continue;
                 if (!k[i] || !v[i])
                         return fail(c, Q_E_MISSING_PARAMETER,
-                                    "The request must contain the parameter %s.%u.%s.", prefix, i,
+                                    MISSING "%s.%u.%s.", prefix, i,
                                     k[i] ? vname : kname);
                 if (q_kvs_get(out, k[i]))
                         return fail(c, Q_E_INVALID_PARAMETER, "%s %.200s was given more than once.",
@@ -286,7 +287,7 @@ static int queue_of(qctx *c, char name[Q_NAME_MAX + 1])
         if (!url && c->r->path && strcmp(c->r->path, "/") != 0 && c->r->path[0])
                 url = c->r->path;
         if (!url)
-                return fail(c, Q_E_MISSING_PARAMETER, "The request must contain the parameter QueueUrl.");
+                return fail(c, Q_E_MISSING_PARAMETER, MISSING "QueueUrl.");
         return q_name_from_url(c->q, url, name, &c->err);
 }
 
@@ -450,7 +451,7 @@ static int op_set_queue_attributes(qctx *c)
             collect_map(c, "Attribute", "Name", "Value", ATTR_NAMES_MAX, &attrs) < 0)
                 goto out;
         if (attrs.n == 0) {
-                fail(c, Q_E_MISSING_PARAMETER, "The request must contain the parameter Attribute.1.Name.");
+                fail(c, Q_E_MISSING_PARAMETER, MISSING "Attribute.1.Name.");
                 goto out;
         }
         r = q_set_attrs(c->q, qn, &attrs, &c->err);
@@ -467,7 +468,7 @@ static int op_tag_queue(qctx *c)
         if (queue_of(c, qn) < 0 || collect_map(c, "Tag", "Key", "Value", Q_TAGS_MAX, &tags) < 0)
                 goto out;
         if (tags.n == 0) {
-                fail(c, Q_E_MISSING_PARAMETER, "The request must contain the parameter Tags.");
+                fail(c, Q_E_MISSING_PARAMETER, MISSING "Tags.");
                 goto out;
         }
         r = q_tag(c->q, qn, &tags, &c->err);
@@ -484,7 +485,7 @@ static int op_untag_queue(qctx *c)
         if (queue_of(c, qn) < 0 || collect_list(c, "TagKey", Q_TAGS_MAX, keys, &nk) < 0)
                 return -1;
         if (nk == 0)
-                return fail(c, Q_E_MISSING_PARAMETER, "The request must contain the parameter TagKeys.");
+                return fail(c, Q_E_MISSING_PARAMETER, MISSING "TagKeys.");
         return q_untag(c->q, qn, keys, nk, &c->err);
 }
 
@@ -528,10 +529,10 @@ static int msg_field(qctx *c, msg_in *m, const char *rest, const char *full, con
                         return set_once(c, (const char **)((char *)m + plain[i].off), v, full);
         const char *sub = NULL;
         bool sys = false;
-        int idx = indexed(c, rest, "MessageAttribute", Q_MSG_ATTRS_MAX, Q_E_INVALID_PARAMETER, &sub);
+        const q_errcode inval = Q_E_INVALID_PARAMETER;
+        int idx = indexed(c, rest, "MessageAttribute", Q_MSG_ATTRS_MAX, inval, &sub);
         if (idx == 0) {
-                idx = indexed(c, rest, "MessageSystemAttribute", SYS_ATTRS_MAX, Q_E_INVALID_PARAMETER,
-                              &sub);
+                idx = indexed(c, rest, "MessageSystemAttribute", SYS_ATTRS_MAX, inval, &sub);
                 sys = true;
         }
         if (idx <= 0)
@@ -559,7 +560,7 @@ static int msg_attrs(qctx *c, const msg_in *m, bool sys, q_msg_attr **ret, size_
                 if (!s->name && !s->type && !s->sval && !s->bval)
                         continue;
                 if (!s->name || !s->type) {
-                        fail(c, Q_E_MISSING_PARAMETER, "The request must contain the parameter %s.%zu.%s.",
+                        fail(c, Q_E_MISSING_PARAMETER, MISSING "%s.%zu.%s.",
                              what, i, s->name ? "Value.DataType" : "Name");
                         goto bad;
                 }
@@ -617,8 +618,8 @@ static int send_entry_of(qctx *c, const msg_in *m, const char *pfx, send_entry *
 {
         int64_t delay = -1;
         memset(s, 0, sizeof(*s));
-        if (!m->body)
-                return fail(c, Q_E_MISSING_PARAMETER, "The request must contain the parameter %sMessageBody.",
+        if (!m->body || !m->body[0]) /* AWS: an empty body is a missing one */
+                return fail(c, Q_E_MISSING_PARAMETER, MISSING "%sMessageBody.",
                             pfx);
         if (num_in(c, "DelaySeconds", m->delay, 0, Q_DELAY_MAX, &delay) < 0)
                 return -1;
@@ -720,7 +721,7 @@ static int collect_entries(qctx *c, const char *prefix, void *ents, entry_field_
                 const char *id = idof(ents, k);
                 if (!id)
                         return fail(c, Q_E_MISSING_PARAMETER,
-                                    "The request must contain the parameter %s.%d.Id.", prefix, k);
+                                    MISSING "%s.%d.Id.", prefix, k);
                 if (!batch_id_valid(id))
                         return fail(c, Q_E_INVALID_BATCH_ENTRY_ID,
                                     "A batch entry id can only contain alphanumeric characters, "
@@ -748,7 +749,8 @@ static void render_batch_error(FILE *f, const char *id, q_errcode code, const ch
         fputs("</BatchResultErrorEntry>", f);
 }
 
-static int send_field(qctx *c, void *ents, int idx, const char *rest, const char *full, const char *v)
+static int send_field(qctx *c, void *ents, int idx, const char *rest, const char *full,
+                      const char *v)
 {
         return msg_field(c, &((msg_in *)ents)[idx], rest, full, v);
 }
@@ -943,7 +945,8 @@ typedef struct rh_in {
         const char *id, *receipt, *timeout;
 } rh_in;
 
-static int rh_field(qctx *c, void *ents, int idx, const char *rest, const char *full, const char *v)
+static int rh_field(qctx *c, void *ents, int idx, const char *rest, const char *full,
+                    const char *v)
 {
         rh_in *e = &((rh_in *)ents)[idx];
         if (strcmp(rest, "Id") == 0)
@@ -958,6 +961,29 @@ static int rh_field(qctx *c, void *ents, int idx, const char *rest, const char *
 static const char *rh_id(const void *ents, int idx)
 {
         return ((const rh_in *)ents)[idx].id;
+}
+
+/* An entry the adapter cannot translate fails alone (in *res), as AWS reports it. */
+static int rh_entry_check(qctx *c, const rh_in *e, bool vis, int64_t *to, q_batch_result *res)
+{
+        q_error saved = c->err;
+        if (!e->receipt) {
+                res->code = Q_E_MISSING_PARAMETER;
+                snprintf(res->message, sizeof(res->message), MISSING "ReceiptHandle.");
+                return -1;
+        }
+        if (vis && !e->timeout) { /* no silent default: 0 would show the message at once */
+                res->code = Q_E_MISSING_PARAMETER;
+                snprintf(res->message, sizeof(res->message), MISSING "VisibilityTimeout.");
+                return -1;
+        }
+        if (vis && num_in(c, "VisibilityTimeout", e->timeout, 0, Q_VISIBILITY_MAX, to) < 0) {
+                res->code = c->err.code;
+                snprintf(res->message, sizeof(res->message), "%.255s", c->err.msg);
+                c->err = saved;
+                return -1;
+        }
+        return 0;
 }
 
 /* DeleteMessageBatch (vis false) and ChangeMessageVisibilityBatch (vis true). */
@@ -983,19 +1009,8 @@ static int rh_batch(qctx *c, bool vis)
         for (size_t i = 0; i < n; i++) {
                 const rh_in *e = &in[idx[i]];
                 int64_t to = 0;
-                q_error saved = c->err;
-                if (!e->receipt) {
-                        res[i].code = Q_E_MISSING_PARAMETER;
-                        snprintf(res[i].message, sizeof(res[i].message),
-                                 "The request must contain the parameter ReceiptHandle.");
+                if (rh_entry_check(c, e, vis, &to, &res[i]) < 0)
                         continue;
-                }
-                if (vis && num_in(c, "VisibilityTimeout", e->timeout, 0, Q_VISIBILITY_MAX, &to) < 0) {
-                        res[i].code = c->err.code;
-                        snprintf(res[i].message, sizeof(res[i].message), "%.255s", c->err.msg);
-                        c->err = saved;
-                        continue;
-                }
                 parsed[i] = true;
                 ids[ok] = e->id;
                 rhs[ok] = e->receipt;
@@ -1092,6 +1107,17 @@ static int op_list_moves(qctx *c)
         return 0;
 }
 
+/* AddPermission and RemovePermission: SQS operations husk does not implement (a queue's
+ * Policy attribute is stored as given instead). */
+static int op_unsupported(qctx *c)
+{
+        const char *action = NULL;
+        (void)param(c, "Action", &action);
+        return fail(c, Q_E_UNSUPPORTED_OPERATION,
+                    "husk does not implement %s; set the queue's Policy attribute instead.",
+                    action ? action : "this operation");
+}
+
 /* ---- dispatch ---- */
 
 typedef struct sqs_op {
@@ -1122,6 +1148,8 @@ static const sqs_op ops[] = {
         { "StartMessageMoveTask", op_start_move, true },
         { "ListMessageMoveTasks", op_list_moves, true },
         { "CancelMessageMoveTask", op_cancel_move, true },
+        { "AddPermission", op_unsupported, false },
+        { "RemovePermission", op_unsupported, false },
 };
 
 /* The query protocol's HTTP status of an error (botocore's model: PurgeQueueInProgress and
@@ -1177,7 +1205,7 @@ void sqs_query_handle(struct q_engine *q, const serve_req *r, const serve_kv *pa
         if (!action) {
                 c.err_name = "MissingAction";
                 c.err_status = 400;
-                snprintf(c.err.msg, sizeof(c.err.msg), "The request must contain the parameter Action.");
+                snprintf(c.err.msg, sizeof(c.err.msg), MISSING "Action.");
                 goto error;
         }
         for (size_t i = 0; i < ARRAY_SIZE(ops); i++)

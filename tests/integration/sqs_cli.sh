@@ -9,10 +9,10 @@ require_cmd curl jq md5sum
 [ -x /usr/bin/aws ] || skip_all "needs Debian's awscli (/usr/bin/aws; apt-get install awscli)"
 /usr/bin/python3 -c 'import boto3' 2>/dev/null || skip_all "needs python3-boto3"
 S="$T/store"
-mkdir -p "$S" # (husk serve does not create a missing store folder for its credentials)
 SERVE_PID=
 stop_serve() { [ -n "$SERVE_PID" ] && kill "$SERVE_PID" 2>/dev/null && wait "$SERVE_PID" 2>/dev/null; SERVE_PID=; }
-trap 'stop_serve; _cleanup' EXIT
+PY_PID=
+trap '[ -n "$PY_PID" ] && kill "$PY_PID" 2>/dev/null; stop_serve; _cleanup' EXIT
 "$HUSK" serve --store "$S" --listen 127.0.0.1:0 >> "$T/serve.log" 2>&1 &
 SERVE_PID=$!
 for _i in $(seq 100); do [ -s "$S/fn/serve.addr" ] && break; sleep 0.05; done
@@ -32,6 +32,10 @@ cq() {
                 -H 'Content-Type: application/x-www-form-urlencoded' "$@"
 }
 code() { sed -n 's:.*<Code>\(.*\)</Code>.*:\1:p' "$T/body"; }
+
+# The boto3 half runs beside the aws commands (its queues are b3-*; awscli starts slowly).
+/usr/bin/python3 "$HUSK_SRCDIR/tests/integration/sqs_boto3.py" "$E" > "$T/boto3.out" 2> "$T/boto3.err" &
+PY_PID=$!
 
 # ---- queues ----
 out=$(aws sqs create-queue --queue-name cli-q --attributes VisibilityTimeout=1,DelaySeconds=0 \
@@ -105,13 +109,40 @@ ok $? "delete-queue"
 err=$(aws sqs get-queue-url --queue-name cli-other 2>&1)
 like "$err" 'AWS\.SimpleQueueService\.NonExistentQueue' "get-queue-url of a deleted queue: NonExistentQueue"
 
-# ---- semantics through boto3 ----
-/usr/bin/python3 "$HUSK_SRCDIR/tests/integration/sqs_boto3.py" "$E" > "$T/boto3.out" 2> "$T/boto3.err"
+# ---- semantics through boto3 (started above, beside the aws commands) ----
+wait "$PY_PID"
 rc=$?
+PY_PID=
 while IFS='|' read -r st desc diag; do
         if [ "$st" = ok ]; then pass "boto3: $desc"; else fail "boto3: $desc" "$diag"; fi
 done < "$T/boto3.out"
 [ $rc -eq 0 ] || fail "sqs_boto3.py ran to its end" "$(tail -5 "$T/boto3.err")"
+
+# ---- dead-letter redrive: StartMessageMoveTask (newer than these clients: signed curl) ----
+xv() { sed -n "s:.*<$1>\([^<]*\)</$1>.*:\1:p" "$T/body"; }
+enc() { jq -rn --arg v "$1" '$v | @uri'; }
+cq --data-binary 'Action=CreateQueue&QueueName=mv-dlq' "$E/" >/dev/null
+rp=$(enc '{"deadLetterTargetArn":"arn:aws:sqs:us-east-1:000000000000:mv-dlq","maxReceiveCount":"1"}')
+cq --data-binary "Action=CreateQueue&QueueName=mv-src&Attribute.1.Name=RedrivePolicy&Attribute.1.Value=$rp" \
+        "$E/" >/dev/null
+cq --data-binary "Action=SendMessage&MessageBody=come-back" "$Q/mv-src" >/dev/null
+cq --data-binary "Action=ReceiveMessage&VisibilityTimeout=0" "$Q/mv-src" >/dev/null
+cq --data-binary "Action=ReceiveMessage&VisibilityTimeout=0" "$Q/mv-src" >/dev/null
+st=$(cq --data-binary "Action=GetQueueAttributes&AttributeName.1=ApproximateNumberOfMessages" "$Q/mv-dlq")
+is "$st $(xv Value)" "200 1" "a message past maxReceiveCount is in the dead-letter queue"
+st=$(cq --data-binary "Action=StartMessageMoveTask&SourceArn=$(enc arn:aws:sqs:us-east-1:000000000000:mv-dlq)" "$E/")
+like "$st $(xv TaskHandle)" '^200 [0-9a-f-]{30,}$' "StartMessageMoveTask answers a TaskHandle"
+for _i in $(seq 50); do
+        cq --data-binary "Action=ListMessageMoveTasks&SourceArn=$(enc arn:aws:sqs:us-east-1:000000000000:mv-dlq)" \
+                "$E/" >/dev/null
+        [ "$(xv Status)" = COMPLETED ] && break
+        sleep 0.1
+done
+is "$(xv Status) $(xv ApproximateNumberOfMessagesMoved)" "COMPLETED 1" "ListMessageMoveTasks: COMPLETED, 1 moved"
+st=$(cq --data-binary "Action=ReceiveMessage" "$Q/mv-src")
+is "$st $(xv Body)" "200 come-back" "the redriven message is back in its source queue"
+st=$(cq --data-binary "Action=CancelMessageMoveTask&TaskHandle=nope" "$E/")
+is "$st $(code)" "400 ResourceNotFoundException" "CancelMessageMoveTask of an unknown task"
 
 # ---- hostile input (signed with curl) ----
 st=$(cq --data-binary 'Action=ListQueues&QueueNamePrefix=%zz' "$E/")
@@ -154,6 +185,11 @@ is "$st" 400 "a queue path with ../ is refused ($(code))"
 st=$(cq --data-binary 'Action=ReceiveMessage' "$U")
 like "$st $(sed -n 's:.*<Body>\(.*\)</Body>.*:\1:p' "$T/body")" '^200 by-path$' \
         "ReceiveMessage at the queue's URL gets it"
+st=$(curl -s -o "$T/body" -D "$T/hdr" -w '%{http_code}' --aws-sigv4 "aws:amz:us-east-1:sqs" \
+        --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" "$E/?Action=ListQueues&QueueNamePrefix=cli-q")
+is "$st $(xv QueueUrl)" "200 $U" "a GET with the parameters in the query string"
+rid=$(sed -n 's/^x-amzn-RequestId: *\([^\r]*\)\r*$/\1/ip' "$T/hdr")
+is "$(xv RequestId) ${#rid}" "$rid 36" "the RequestId element is the x-amzn-RequestId header"
 st=$(cq --data-binary 'Action=GetQueueUrl&QueueName=cli-q' "$E/")
 like "$st $(cat "$T/body")" "^200 .*<QueueUrl>$U</QueueUrl>" "the server keeps serving after the hostile requests"
 kill -0 "$SERVE_PID"

@@ -211,9 +211,11 @@ static void test_action(void **state)
         fx *f = *state;
         err_call(f, "Version=2012-11-05", 400, "MissingAction");
         err_call(f, "Action=DropTables", 400, "InvalidAction");
+        err_call(f, "Action=AddPermission&Label=x", 400, "AWS.SimpleQueueService.UnsupportedOperation");
         err_call(f, "Action=ListQueues&Action=DeleteQueue", 400, "InvalidParameterValue");
         err_call(f, "Action=CreateQueue", 400, "MissingParameter");
         err_call(f, "Action=SendMessage&MessageBody=x", 400, "MissingParameter");
+        err_call(f, "Action=SendMessage&QueueUrl=" URL "x&MessageBody=", 400, "MissingParameter");
 }
 
 static void test_queues(void **state)
@@ -508,13 +510,17 @@ static void test_batches(void **state)
                 "&ChangeMessageVisibilityBatchRequestEntry.1.VisibilityTimeout=0"
                 "&ChangeMessageVisibilityBatchRequestEntry.2.Id=v2"
                 "&ChangeMessageVisibilityBatchRequestEntry.2.ReceiptHandle=%s"
-                "&ChangeMessageVisibilityBatchRequestEntry.2.VisibilityTimeout=99999",
-                e2, e2);
+                "&ChangeMessageVisibilityBatchRequestEntry.2.VisibilityTimeout=99999"
+                "&ChangeMessageVisibilityBatchRequestEntry.3.Id=v3"
+                "&ChangeMessageVisibilityBatchRequestEntry.3.ReceiptHandle=%s",
+                e2, e2, e2);
         _cleanup_free_ char *b4 = NULL;
         ok_call(f, "ChangeMessageVisibilityBatch", form2, &b4);
         assert_non_null(strstr(b4, "<ChangeMessageVisibilityBatchResult><ChangeMessageVisibilityBatchResultEntry>"
                                    "<Id>v1</Id></ChangeMessageVisibilityBatchResultEntry><BatchResultErrorEntry>"
                                    "<Id>v2</Id><SenderFault>true</SenderFault><Code>InvalidParameterValue</Code>"));
+        assert_non_null(strstr(b4, "<BatchResultErrorEntry><Id>v3</Id><SenderFault>true</SenderFault>"
+                                   "<Code>MissingParameter</Code>"));
         err_call(f, "Action=DeleteMessageBatch&QueueUrl=" URL "batch&DeleteMessageBatchRequestEntry.11.Id=a"
                     "&DeleteMessageBatchRequestEntry.11.ReceiptHandle=x",
                  400, "AWS.SimpleQueueService.TooManyEntriesInBatchRequest");
@@ -560,6 +566,88 @@ static void test_tags_purge_dlq(void **state)
         err_call(f, "Action=StartMessageMoveTask&SourceArn=dead", 400, "InvalidParameterValue");
         err_call(f, "Action=StartMessageMoveTask", 400, "MissingParameter");
         err_call(f, "Action=CancelMessageMoveTask", 400, "MissingParameter");
+        err_call(f, "Action=CancelMessageMoveTask&TaskHandle=no-such-task", 400, "ResourceNotFoundException");
+}
+
+/* FIFO through the adapter: group id, dedup id, sequence numbers, ReceiveRequestAttemptId. */
+static void test_fifo(void **state)
+{
+        fx *f = *state;
+        mkqueue(f, "f.fifo", "&Attribute.1.Name=FifoQueue&Attribute.1.Value=true");
+        _cleanup_free_ char *b1 = NULL, *b2 = NULL, *b3 = NULL, *b4 = NULL, *b5 = NULL;
+        ok_call(f, "SendMessageBatch",
+                "QueueUrl=" URL "f.fifo"
+                "&SendMessageBatchRequestEntry.1.Id=a&SendMessageBatchRequestEntry.1.MessageBody=one"
+                "&SendMessageBatchRequestEntry.1.MessageGroupId=g"
+                "&SendMessageBatchRequestEntry.1.MessageDeduplicationId=d1"
+                "&SendMessageBatchRequestEntry.2.Id=b&SendMessageBatchRequestEntry.2.MessageBody=two"
+                "&SendMessageBatchRequestEntry.2.MessageGroupId=g"
+                "&SendMessageBatchRequestEntry.2.MessageDeduplicationId=d2",
+                &b1);
+        _cleanup_free_ char *seq = xget(b1, "SequenceNumber");
+        assert_non_null(seq);
+        assert_int_equal(strlen(seq), 20);
+        err_call(f, "Action=SendMessage&QueueUrl=" URL "f.fifo&MessageBody=x&MessageDeduplicationId=z",
+                 400, "MissingParameter");
+        ok_call(f, "ReceiveMessage",
+                "QueueUrl=" URL "f.fifo&ReceiveRequestAttemptId=try1&AttributeName.1=All", &b2);
+        _cleanup_free_ char *body = xget(b2, "Body"), *rh = xget(b2, "ReceiptHandle");
+        assert_string_equal(body, "one");
+        assert_non_null(strstr(b2, "<Attribute><Name>MessageGroupId</Name><Value>g</Value></Attribute>"));
+        assert_non_null(strstr(b2, "<Attribute><Name>MessageDeduplicationId</Name><Value>d1</Value>"));
+        _cleanup_free_ char *want = xasprintf("<Attribute><Name>SequenceNumber</Name><Value>%s</Value>", seq);
+        assert_non_null(strstr(b2, want));
+        /* the same attempt again: the same message and handle; another attempt: nothing (the
+         * group is in flight) */
+        ok_call(f, "ReceiveMessage", "QueueUrl=" URL "f.fifo&ReceiveRequestAttemptId=try1", &b3);
+        _cleanup_free_ char *rh2 = xget(b3, "ReceiptHandle");
+        assert_non_null(rh2);
+        assert_string_equal(rh, rh2);
+        ok_call(f, "ReceiveMessage", "QueueUrl=" URL "f.fifo&ReceiveRequestAttemptId=try2", &b4);
+        assert_null(strstr(b4, "<Message>"));
+        _cleanup_free_ char *rhe = serve_url_encode(rh, strlen(rh), false);
+        _cleanup_free_ char *form = xasprintf("QueueUrl=" URL "f.fifo&ReceiptHandle=%s", rhe);
+        ok_call(f, "DeleteMessage", form, &b5);
+        _cleanup_free_ char *b6 = NULL;
+        ok_call(f, "ReceiveMessage", "QueueUrl=" URL "f.fifo&ReceiveRequestAttemptId=try3", &b6);
+        _cleanup_free_ char *body2 = xget(b6, "Body");
+        assert_string_equal(body2, "two");
+}
+
+/* 10,000 entries handed over as pairs (the front door's own bound is lower): refused at once,
+ * nothing sent. */
+static void test_huge_batch(void **state)
+{
+        fx *f = *state;
+        mkqueue(f, "huge", "");
+        size_t n = 2 + 2 * 10000, k = 0;
+        serve_kv *p = xcalloc(n, sizeof(*p));
+        p[k].name = xstrdup("Action");
+        p[k++].value = xstrdup("SendMessageBatch");
+        p[k].name = xstrdup("QueueUrl");
+        p[k++].value = xstrdup(URL "huge");
+        for (int i = 1; i <= 10000; i++) { /* refused at the 11th index */
+                p[k].name = xasprintf("SendMessageBatchRequestEntry.%d.Id", i);
+                p[k++].value = xasprintf("e%d", i);
+                p[k].name = xasprintf("SendMessageBatchRequestEntry.%d.MessageBody", i);
+                p[k++].value = xstrdup("x");
+        }
+        serve_req r = { .method = "POST", .path = "/", .raw_path = "/", .query = "", .body = "",
+                        .host = "127.0.0.1:9", .principal = "AKIDTEST",
+                        .request_id = "11111111-2222-3333-4444-555555555555" };
+        serve_resp w = { 0 };
+        uint64_t t0 = now_ns();
+        sqs_query_handle(f->q, &r, p, n, &w);
+        uint64_t dt = now_ns() - t0;
+        _cleanup_free_ char *b = xstrndup(w.body, w.len);
+        expect_error(w.status, b, 400, "AWS.SimpleQueueService.TooManyEntriesInBatchRequest");
+        assert_true(dt < 200ull * 1000 * 1000); /* one pass over the pairs */
+        serve_resp_free(&w);
+        serve_kvs_free(p, n);
+        _cleanup_free_ char *b2 = NULL;
+        ok_call(f, "GetQueueAttributes", "QueueUrl=" URL "huge&AttributeName.1=ApproximateNumberOfMessages",
+                &b2);
+        assert_non_null(strstr(b2, "<Value>0</Value>"));
 }
 
 int main(void)
@@ -571,6 +659,8 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_send_receive, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_batches, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_tags_purge_dlq, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_huge_batch, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_fifo, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
