@@ -902,7 +902,10 @@ static int receive_op(q_engine *q, void *p, q_error *err)
                 if (r < 0 || a->n > 0)
                         goto out;
         }
-        for (int round = 0; a->n < c.want && round < 1000; round++) {
+        /* With a visibility timeout of 0 what one round hands out is visible again at once: a
+         * second round would hand the same messages out again in this answer. */
+        int rounds = vis == 0 ? 1 : 1000;
+        for (int round = 0; a->n < c.want && round < rounds; round++) {
                 r = c.i.fifo ? round_fifo(&c, err) : round_standard(&c, err);
                 if (r <= 0)
                         break;

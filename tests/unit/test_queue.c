@@ -236,6 +236,29 @@ static void test_md5_vectors(void **state)
         q_messages_free(m, 1);
 }
 
+/* A receive with VisibilityTimeout 0 and room for several messages hands each out once (the
+ * engine handed the same message out again and again within one answer, counts 1..10). */
+static void test_visibility_zero_once(void **state)
+{
+        q_engine *q = *state;
+        mkq(q, "vis0", NULL);
+        mkq(q, "vis0.fifo", "FifoQueue=true", "ContentBasedDeduplication=true", NULL);
+        send1(q, "vis0", "a", NULL, NULL, NULL);
+        send1(q, "vis0", "b", NULL, NULL, NULL);
+        send1(q, "vis0.fifo", "x", "g", NULL, NULL);
+        q_message *m = NULL;
+        size_t n = recv_n(q, "vis0", 10, 0, &m);
+        assert_int_equal(n, 2);
+        assert_string_not_equal(m[0].message_id, m[1].message_id);
+        for (size_t i = 0; i < n; i++)
+                assert_string_equal(q_kvs_get(&m[i].sys, "ApproximateReceiveCount"), "1");
+        q_messages_free(m, n);
+        n = recv_n(q, "vis0.fifo", 10, 0, &m);
+        assert_int_equal(n, 1);
+        assert_string_equal(q_kvs_get(&m[0].sys, "ApproximateReceiveCount"), "1");
+        q_messages_free(m, n);
+}
+
 static void test_visibility_redelivery(void **state)
 {
         q_engine *q = *state;
@@ -1608,6 +1631,7 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_basic_cycle, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_md5_vectors, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_visibility_redelivery, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_visibility_zero_once, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_dead_letter, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_fifo_blocking, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_fifo_dead_letter, setup, teardown),
