@@ -102,17 +102,6 @@ static int creds_create(const char *path, char *why, size_t why_len)
                                               "aws_secret_access_key = %s\n",
                                               c.key_id, c.secret);
         _cleanup_free_ char *tmp = xasprintf("%s.%d.tmp", path, (int)getpid());
-        /* A first start on a new store: the store folder may not exist yet. */
-        _cleanup_free_ char *dir = xstrdup(path);
-        char *slash = strrchr(dir, '/');
-        if (slash && slash != dir) {
-                *slash = '\0';
-                int m = mkdir_p(dir, 0700);
-                if (m < 0) {
-                        snprintf(why, why_len, "create %s: %s", dir, strerror(-m));
-                        return m;
-                }
-        }
         int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
         if (fd < 0) {
                 snprintf(why, why_len, "create %s: %s", tmp, strerror(errno));
