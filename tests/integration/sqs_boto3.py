@@ -95,6 +95,21 @@ m = sqs.receive_message(QueueUrl=u, AttributeNames=["AWSTraceHeader"])["Messages
 report(m.get("Attributes") == {"AWSTraceHeader": sysattrs["AWSTraceHeader"]["StringValue"]},
        "receive: the AWSTraceHeader system attribute, and only it", m.get("Attributes"))
 
+# ---- ListQueues pages ----
+pq = [url("b3-page-%s" % c) for c in "abc"]
+seen, tok, pages = [], None, 0
+while True:
+    kw = {"QueueNamePrefix": "b3-page-", "MaxResults": 1}
+    if tok:
+        kw["NextToken"] = tok
+    r = sqs.list_queues(**kw)
+    seen += r.get("QueueUrls", [])
+    pages += 1
+    tok = r.get("NextToken")
+    if not tok or pages > 10:
+        break
+report(seen == pq and pages == 3, "list_queues MaxResults=1 pages with NextToken", (seen, pages))
+
 # ---- visibility expiry and redelivery ----
 u = url("b3-vis", VisibilityTimeout=2)
 sqs.send_message(QueueUrl=u, MessageBody="v")
