@@ -61,6 +61,8 @@ static void xml_text(FILE *f, const char *s, size_t len)
 
 static void xml_el(FILE *f, const char *tag, const char *s)
 {
+        if (!s) /* an engine answer without this field: an empty element, never a crash */
+                s = "";
         fprintf(f, "<%s>", tag);
         xml_text(f, s, strlen(s));
         fprintf(f, "</%s>", tag);
