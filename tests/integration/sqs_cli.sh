@@ -68,7 +68,18 @@ out=$(aws sqs send-message --queue-url "$U" --message-body "$body" --message-att
 is "$(echo "$out" | jq -r .MD5OfMessageBody)" "$(printf '%s' "$body" | md5sum | cut -d' ' -f1)" \
         "send-message: MD5OfMessageBody"
 md5a=$(echo "$out" | jq -r .MD5OfMessageAttributes)
-like "$md5a" '^[0-9a-f]{32}$' "send-message --message-attributes: MD5OfMessageAttributes"
+# SQS's MD5 of attributes, by name: length-prefixed name and type, 1 (string) or 2 (binary),
+# length-prefixed value
+want=$(/usr/bin/python3 -c '
+import hashlib, struct
+h = hashlib.md5()
+for n, t, k, v in (("blob", "Binary", 2, b"\x00\x01\x02"), ("colour", "String", 1, b"blue"),
+                   ("n", "Number", 1, b"7")):
+    for x in (n.encode(), t.encode()):
+        h.update(struct.pack(">I", len(x)) + x)
+    h.update(bytes([k]) + struct.pack(">I", len(v)) + v)
+print(h.hexdigest())')
+is "$md5a" "$want" "send-message --message-attributes: MD5OfMessageAttributes as SQS computes it"
 out=$(aws sqs send-message-batch --queue-url "$U" --entries \
         '[{"Id":"a","MessageBody":"one"},{"Id":"b","MessageBody":"two","DelaySeconds":0}]')
 is "$(echo "$out" | jq -c '[.Successful[].Id] | sort')" '["a","b"]' "send-message-batch: both entries"
