@@ -42,7 +42,11 @@ struct fn_front {
         fn_host *h;
         struct q_engine *q;
         const char *q_error; /* why there is no engine */
-        const struct serve_auth *auth; /* NULL: --no-auth */
+        bool auth_on;          /* false: --no-auth */
+        pthread_mutex_t auth_mu; /* guards auth and creds_st */
+        serve_auth auth;       /* the keys in force */
+        char *store;           /* STORE/credentials is read again when it changes */
+        struct stat creds_st;
         struct MHD_Daemon *tcp, *local;
         fn_guard *guard;
         char *unix_path;
@@ -66,6 +70,7 @@ typedef struct freq {
         size_t len;
         bool too_large;
         bool answered; /* an error went out before the body */
+        char principal[SERVE_KEY_ID_LEN + 1];
         fn_result res;
         bool have_res;
 } freq;
@@ -342,6 +347,30 @@ static void lambda_api(fn_host *h, const serve_req *r, serve_resp *w)
                      r->request_id);
 }
 
+/* The keys for one request. STORE/credentials is read again when it changed (another inode,
+ * size or mtime: a key rotated by hand or by a tool), so a new key needs no restart; a file
+ * that cannot be read or is refused (others may read it) leaves the keys in force. */
+static void auth_snapshot(fn_front *f, serve_auth *ret)
+{
+        _cleanup_free_ char *path = serve_creds_path(f->store);
+        struct stat st;
+        pthread_mutex_lock(&f->auth_mu);
+        if (stat(path, &st) == 0 &&
+            (st.st_ino != f->creds_st.st_ino || st.st_dev != f->creds_st.st_dev ||
+             st.st_size != f->creds_st.st_size ||
+             st.st_mtim.tv_sec != f->creds_st.st_mtim.tv_sec ||
+             st.st_mtim.tv_nsec != f->creds_st.st_mtim.tv_nsec)) {
+                serve_creds c;
+                char why[512];
+                if (serve_creds_load(f->store, false, &c, why, sizeof(why)) == 0)
+                        f->auth.creds = c;
+                explicit_bzero(&c, sizeof(c));
+                f->creds_st = st;
+        }
+        *ret = f->auth;
+        pthread_mutex_unlock(&f->auth_mu);
+}
+
 /* A refused signature, in the request's protocol: the query protocol's codes, or the coral
  * exceptions of JSON services (SQS JSON's __type, Lambda's x-amzn-ErrorType). Always 403. */
 static void auth_error(serve_route route, serve_resp *w, serve_auth_status st, const char *why,
@@ -449,17 +478,21 @@ static enum MHD_Result final_call(fn_front *f, struct MHD_Connection *c, freq *q
                         .request_id = id };
         serve_resp w = { 0 };
         /* Nothing acts on a request before this check (issue 13). */
-        if (f->auth) {
+        if (f->auth_on) {
                 char why[512];
-                serve_auth_status st = serve_sigv4_verify(f->auth, &r, lambda_shaped(q->route)
-                                                                               ? "lambda"
-                                                                               : "sqs",
+                serve_auth a;
+                auth_snapshot(f, &a);
+                serve_auth_status st = serve_sigv4_verify(&a, &r, lambda_shaped(q->route)
+                                                                          ? "lambda"
+                                                                          : "sqs",
                                                           time(NULL), why, sizeof(why));
+                memcpy(q->principal, a.creds.key_id, sizeof(q->principal));
+                explicit_bzero(&a, sizeof(a));
                 if (st != SERVE_AUTH_OK) {
                         auth_error(q->route, &w, st, why, id);
                         return send_resp(c, &w, id);
                 }
-                r.principal = f->auth->creds.key_id;
+                r.principal = q->principal;
         }
         if (q->route == SERVE_ROUTE_LAMBDA_INVOKE)
                 return invoke_final(f, c, q);
@@ -640,7 +673,15 @@ fn_front *fn_front_start(fn_host *h, const fn_front_opts *o, unsigned *ret_port,
         f->h = h;
         f->q = o->queue;
         f->q_error = o->queue_error;
-        f->auth = o->auth;
+        pthread_mutex_init(&f->auth_mu, NULL);
+        if (o->auth) {
+                _cleanup_free_ char *cp = serve_creds_path(o->store);
+                f->auth_on = true;
+                f->auth = *o->auth;
+                f->store = xstrdup(o->store);
+                if (stat(cp, &f->creds_st) < 0)
+                        memset(&f->creds_st, 0, sizeof(f->creds_st));
+        }
         f->guard = fn_guard_new(limit, true);
         unsigned idle_s = (unsigned)((limit + 999) / 1000);
         f->tcp = daemon_start(f, &a, -1, idle_s);
@@ -679,5 +720,8 @@ void fn_front_stop(fn_front *f)
                 (void)unlink(f->unix_path);
         fn_guard_free(f->guard);
         free(f->unix_path);
+        free(f->store);
+        explicit_bzero(&f->auth, sizeof(f->auth));
+        pthread_mutex_destroy(&f->auth_mu);
         free(f);
 }

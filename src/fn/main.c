@@ -580,7 +580,8 @@ static int cmd_serve(args *a, char **argv)
                              .request_timeout_ms = o.request_timeout_ms,
                              .queue = qe,
                              .queue_error = qerr.msg,
-                             .auth = a->no_auth ? NULL : &auth };
+                             .auth = a->no_auth ? NULL : &auth,
+                             .store = o.store };
         fn_front *front = fn_front_start(h, &fo, &port, &err);
         if (!front) {
                 if (qe)

@@ -461,7 +461,7 @@ int q_engine_open(const char *path, const q_config *cfg, q_engine **ret, q_error
          * same store waits, then fails); no file-lock calls per transaction, no shared memory */
         char *msg = NULL;
         if (sqlite3_exec(q->db, "PRAGMA locking_mode=EXCLUSIVE; PRAGMA journal_mode=WAL;"
-                         " PRAGMA synchronous=FULL;", NULL, NULL,
+                         " PRAGMA synchronous=FULL; PRAGMA journal_size_limit=67108864;", NULL, NULL,
                          &msg) != SQLITE_OK ||
             sqlite3_exec(q->db, schema, NULL, NULL, &msg) != SQLITE_OK) {
                 q_seterr(err, Q_E_INTERNAL, "%s: %s", path, msg ? msg : "schema");
@@ -469,8 +469,8 @@ int q_engine_open(const char *path, const q_config *cfg, q_engine **ret, q_error
                 goto fail;
         }
         q->sync_full = 1;
-        /* SQLite keeps the WAL file while the connection is open (its size is not limited: it is
-         * rewound, not truncated) */
+        /* SQLite keeps the WAL file (the same inode) while the connection is open: it is rewound
+         * after a checkpoint, and cut back to journal_size_limit, never replaced */
         if (q_pipelined_fsync &&
             sqlite3_exec(q->db, "BEGIN IMMEDIATE; COMMIT;", NULL, NULL, NULL) == SQLITE_OK)
                 open_wal(q, path);

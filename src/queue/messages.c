@@ -190,27 +190,28 @@ static int check_entry(const qinfo *i, const q_send_entry *e, q_error *err)
                         "Value %d for parameter DelaySeconds is invalid. Reason: must be between 0 and %d.",
                         e->delay_seconds, Q_DELAY_MAX);
         if (i->fifo) {
-                if (e->delay_seconds >= 0)
+                if (e->delay_seconds > 0) /* 0 is accepted, as SQS does */
                         return q_seterr(
                                 err, Q_E_INVALID_PARAMETER,
                                 "Value %d for parameter DelaySeconds is invalid. Reason: The request include "
                                 "parameter that is not valid for this queue type.",
                                 e->delay_seconds);
-                if (!e->group_id || !*e->group_id)
-                        return q_seterr(err, Q_E_MISSING_PARAMETER,
+                /* (a batch entry without one is an invalid value, as SQS answers) */
+                if (!e->group_id)
+                        return q_seterr(err, e->id ? Q_E_INVALID_PARAMETER : Q_E_MISSING_PARAMETER,
                                         "The request must contain the parameter MessageGroupId.");
                 if (!group_id_valid(e->group_id, 128))
-                        return q_seterr(
-                                err, Q_E_INVALID_PARAMETER,
-                                "Value %.140s for parameter MessageGroupId is invalid. Reason: 1 to 128 "
-                                "printable ASCII characters without spaces.",
-                                e->group_id);
+                        return q_seterr(err, Q_E_INVALID_PARAMETER,
+                                        "Value %.140s for parameter MessageGroupId is invalid. Reason: "
+                                        "MessageGroupId can only include alphanumeric and punctuation "
+                                        "characters. 1 to 128 in length.",
+                                        e->group_id);
                 if (e->dedup_id && !group_id_valid(e->dedup_id, 128))
-                        return q_seterr(
-                                err, Q_E_INVALID_PARAMETER,
-                                "Value %.140s for parameter MessageDeduplicationId is invalid. Reason: 1 to "
-                                "128 printable ASCII characters without spaces.",
-                                e->dedup_id);
+                        return q_seterr(err, Q_E_INVALID_PARAMETER,
+                                        "Value %.140s for parameter MessageDeduplicationId is invalid. "
+                                        "Reason: MessageDeduplicationId can only include alphanumeric and "
+                                        "punctuation characters. 1 to 128 in length.",
+                                        e->dedup_id);
                 if (!e->dedup_id && !i->cbd)
                         return q_seterr(
                                 err, Q_E_INVALID_PARAMETER,

@@ -433,21 +433,28 @@ static int apply_attr(q_engine *q, qinfo *i, const char *k, const char *v, bool 
                 return apply_redrive(q, i, v, err);
         if (strcmp(k, "RedriveAllowPolicy") == 0)
                 return apply_redrive_allow(q, i, v, err);
+        /* as SQS answers: FifoQueue exists only on FIFO queues (a standard queue is made
+         * without it), and a FIFO queue stays one */
         if (strcmp(k, "FifoQueue") == 0) {
                 bool b = false;
                 if (bool_attr(k, v, &b, err) < 0)
                         return -1;
-                if (!creating && b != i->fifo)
-                        return q_seterr(
-                                err, Q_E_INVALID_ATTRIBUTE_VALUE,
-                                "Invalid value for the parameter FifoQueue: a queue's type cannot be changed.");
-                i->fifo = b;
+                if (creating && b) {
+                        i->fifo = true;
+                        return 0;
+                }
+                if (!i->fifo)
+                        return q_seterr(err, Q_E_INVALID_ATTRIBUTE_NAME, "Unknown Attribute FifoQueue.");
+                if (!b)
+                        return q_seterr(err, Q_E_INVALID_ATTRIBUTE_VALUE,
+                                        "Invalid value for the parameter FifoQueue. Reason: Modifying "
+                                        "queue type is not supported.");
                 return 0;
         }
-        bool fifo_only = strcmp(k, "ContentBasedDeduplication") == 0 ||
-                         strcmp(k, "DeduplicationScope") == 0 ||
-                         strcmp(k, "FifoThroughputLimit") == 0;
-        if (fifo_only && !i->fifo)
+        if (!i->fifo && (strcmp(k, "DeduplicationScope") == 0 || strcmp(k, "FifoThroughputLimit") == 0))
+                return q_seterr(err, Q_E_INVALID_ATTRIBUTE_NAME,
+                                "You can specify the %s only when FifoQueue is set to true.", k);
+        if (!i->fifo && strcmp(k, "ContentBasedDeduplication") == 0)
                 return q_seterr(err, Q_E_INVALID_ATTRIBUTE_NAME, "Unknown Attribute %.100s.", k);
         if (strcmp(k, "ContentBasedDeduplication") == 0)
                 return bool_attr(k, v, &i->cbd, err);

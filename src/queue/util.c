@@ -474,16 +474,16 @@ int q_check_attrs(const q_msg_attr *a, size_t n, bool system, size_t *ret_size, 
                         if (!x->binary_value || x->binary_len == 0)
                                 return q_seterr(
                                         err, Q_E_INVALID_PARAMETER,
-                                        "The message (%s) attribute '%.256s' must contain a non-empty "
-                                        "message attribute value for message attribute type '%.256s'.",
+                                        "Message (%s) attribute '%.256s' must contain a non-empty "
+                                        "value of type '%.256s'.",
                                         what, x->name, dt);
                         vl = x->binary_len;
                 } else {
                         if (!x->string_value || !*x->string_value)
                                 return q_seterr(
                                         err, Q_E_INVALID_PARAMETER,
-                                        "The message (%s) attribute '%.256s' must contain a non-empty "
-                                        "message attribute value for message attribute type '%.256s'.",
+                                        "Message (%s) attribute '%.256s' must contain a non-empty "
+                                        "value of type '%.256s'.",
                                         what, x->name, dt);
                         vl = strlen(x->string_value);
                         if (!q_chars_valid(x->string_value, vl, &bad))

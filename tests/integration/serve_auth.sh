@@ -171,6 +171,26 @@ is "$(req -H Content-Type:application/x-www-form-urlencoded --data-binary @"$T/b
         "a 3 MB SQS query body gets 413"
 like "$(cat "$T/body")" "<Code>RequestEntityTooLarge</Code>" "... in the query protocol's shape"
 
+# ---- a key changed in STORE/credentials is taken without a restart
+cp -p "$S/credentials" "$T/credentials.saved"
+NKEY=AKIAROTATEDKEY234567
+NSECRET=rotatedrotatedrotatedrotatedrotatedrot40
+printf '[default]\naws_access_key_id = %s\naws_secret_access_key = %s\n' "$NKEY" "$NSECRET" > "$T/creds.new"
+chmod 0600 "$T/creds.new"
+mv "$T/creds.new" "$S/credentials"
+is "$(req --aws-sigv4 "$SIGN_L" --user "$NKEY:$NSECRET" -d '{"rot":1}' "http://$ADDR/$INV")" 200 \
+        "after the key file changed, the new key is accepted"
+is "$(req --aws-sigv4 "$SIGN_L" --user "$KEY:$SECRET" -d '{"rot":2}' "http://$ADDR/$INV")" 403 \
+        "... and the old one refused"
+printf 'aws_access_key_id = %s\n' "$NKEY" > "$T/creds.bad"
+chmod 0600 "$T/creds.bad"
+mv "$T/creds.bad" "$S/credentials"
+is "$(req --aws-sigv4 "$SIGN_L" --user "$NKEY:$NSECRET" -d '{"rot":3}' "http://$ADDR/$INV")" 200 \
+        "a key file that cannot be used leaves the key in force"
+mv "$T/credentials.saved" "$S/credentials"
+is "$(req --aws-sigv4 "$SIGN_L" --user "$KEY:$SECRET" -d '{"rot":4}' "http://$ADDR/$INV")" 200 \
+        "the first key is back with its file"
+
 # ---- (d) the unix socket
 is "$(stat -c %a "$SOCK" 2>/dev/null)" 600 "the unix socket has mode 0600"
 is "$(req --unix-socket "$SOCK" --aws-sigv4 "$SIGN_L" --user "$KEY:$SECRET" -d '{"u":1}' "http://localhost/$INV")" 200 \
