@@ -287,6 +287,13 @@ checks = [
 for desc, want, fn in checks:
     got = code_of(fn)
     report(got == (want, 400), "error: %s -> %s" % (desc, want), got)
+sqs.tag_queue(QueueUrl=eq, Tags={"t%d" % i: "v" for i in range(50)})
+got = code_of(sqs.tag_queue, QueueUrl=eq, Tags={"one-more": "v"})
+report(got == ("OverLimit", 403), "error: a 51st tag -> OverLimit, 403", got)
+got = code_of(sqs.add_permission, QueueUrl=eq, Label="l", AWSAccountIds=["111111111111"],
+              Actions=["SendMessage"])
+report(got == ("AWS.SimpleQueueService.UnsupportedOperation", 400),
+       "error: AddPermission -> UnsupportedOperation", got)
 ms = sqs.send_message(QueueUrl=eq, MessageBody="nf")
 m = sqs.receive_message(QueueUrl=eq, VisibilityTimeout=0)["Messages"][0]
 got = code_of(sqs.change_message_visibility, QueueUrl=eq, ReceiptHandle=m["ReceiptHandle"],
