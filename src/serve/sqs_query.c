@@ -61,6 +61,8 @@ static void xml_text(FILE *f, const char *s, size_t len)
 
 static void xml_el(FILE *f, const char *tag, const char *s)
 {
+        if (!s) /* an engine answer without this field: an empty element, never a crash */
+                s = "";
         fprintf(f, "<%s>", tag);
         xml_text(f, s, strlen(s));
         fprintf(f, "</%s>", tag);
@@ -289,6 +291,12 @@ static int queue_of(qctx *c, char name[Q_NAME_MAX + 1])
         if (!url)
                 return fail(c, Q_E_MISSING_PARAMETER, MISSING "QueueUrl.");
         return q_name_from_url(c->q, url, name, &c->err);
+}
+
+/* SenderId: the access key that signed the request ("anonymous" with --no-auth). */
+static const char *sender_of(const qctx *c)
+{
+        return c->r->principal && c->r->principal[0] ? c->r->principal : "anonymous";
 }
 
 static char *url_of(qctx *c, const char *name)
@@ -672,7 +680,7 @@ static int op_send_message(qctx *c)
         m.id = NULL; /* "Id" is a batch entry's */
         if (send_entry_of(c, &m, "", &s) < 0)
                 return -1;
-        int r = q_send(c->q, qn, c->r->principal, &s.e, 1, &res, &c->err);
+        int r = q_send(c->q, qn, sender_of(c), &s.e, 1, &res, &c->err);
         send_entry_free(&s);
         if (r < 0)
                 return -1;
@@ -789,7 +797,7 @@ static int op_send_message_batch(qctx *c)
         }
         q_send_result okres[Q_BATCH_MAX];
         memset(okres, 0, sizeof(okres));
-        int r = ok ? q_send(c->q, qn, c->r->principal, e, ok, okres, &c->err) : 0;
+        int r = ok ? q_send(c->q, qn, sender_of(c), e, ok, okres, &c->err) : 0;
         for (size_t i = 0; i < n; i++)
                 if (parsed[i])
                         send_entry_free(&s[i]);

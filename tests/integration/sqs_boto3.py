@@ -95,6 +95,21 @@ m = sqs.receive_message(QueueUrl=u, AttributeNames=["AWSTraceHeader"])["Messages
 report(m.get("Attributes") == {"AWSTraceHeader": sysattrs["AWSTraceHeader"]["StringValue"]},
        "receive: the AWSTraceHeader system attribute, and only it", m.get("Attributes"))
 
+# ---- ListQueues pages ----
+pq = [url("b3-page-%s" % c) for c in "abc"]
+seen, tok, pages = [], None, 0
+while True:
+    kw = {"QueueNamePrefix": "b3-page-", "MaxResults": 1}
+    if tok:
+        kw["NextToken"] = tok
+    r = sqs.list_queues(**kw)
+    seen += r.get("QueueUrls", [])
+    pages += 1
+    tok = r.get("NextToken")
+    if not tok or pages > 10:
+        break
+report(seen == pq and pages == 3, "list_queues MaxResults=1 pages with NextToken", (seen, pages))
+
 # ---- visibility expiry and redelivery ----
 u = url("b3-vis", VisibilityTimeout=2)
 sqs.send_message(QueueUrl=u, MessageBody="v")
@@ -272,6 +287,13 @@ checks = [
 for desc, want, fn in checks:
     got = code_of(fn)
     report(got == (want, 400), "error: %s -> %s" % (desc, want), got)
+sqs.tag_queue(QueueUrl=eq, Tags={"t%d" % i: "v" for i in range(50)})
+got = code_of(sqs.tag_queue, QueueUrl=eq, Tags={"one-more": "v"})
+report(got == ("OverLimit", 403), "error: a 51st tag -> OverLimit, 403", got)
+got = code_of(sqs.add_permission, QueueUrl=eq, Label="l", AWSAccountIds=["111111111111"],
+              Actions=["SendMessage"])
+report(got == ("AWS.SimpleQueueService.UnsupportedOperation", 400),
+       "error: AddPermission -> UnsupportedOperation", got)
 ms = sqs.send_message(QueueUrl=eq, MessageBody="nf")
 m = sqs.receive_message(QueueUrl=eq, VisibilityTimeout=0)["Messages"][0]
 got = code_of(sqs.change_message_visibility, QueueUrl=eq, ReceiptHandle=m["ReceiptHandle"],
