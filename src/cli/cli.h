@@ -92,6 +92,8 @@ int cmd_service_ps(cli_ctx *c, int argc, char **argv);
 int cmd_system(cli_ctx *c, int argc, char **argv);
 /* `husk fn ...`: execs husk-fn (src/cli/fn.c). */
 int cmd_fn(cli_ctx *c, int argc, char **argv);
+/* `husk serve ...`: execs `husk-fn serve ...` (src/cli/fn.c). */
+int cmd_serve(cli_ctx *c, int argc, char **argv);
 
 /* The command table entry of name (for usage output from the command files). */
 const cli_cmd *cli_find_command(const char *name);

@@ -34,6 +34,26 @@
         "  --max-events N                 Event invocations waiting per function, 1 .. 100000;\n" \
         "                                 past it 429 (default 1000)\n" STORE_OPT
 
+#define SERVE_TEXT                                                                                 \
+        "Serve the Lambda API (Invoke) and the SQS API (JSON and query protocols) on one address,\n" \
+        "and run the functions' workers. Requests must carry an AWS Signature Version 4 made with\n" \
+        "the keys in STORE/credentials (created at the first start; `husk serve credentials`\n"     \
+        "prints them, for root only).\n\nOptions:\n"                                               \
+        "  --listen ADDR:PORT             where to listen (default 127.0.0.1:9000)\n"             \
+        "  --listen-unix PATH             also listen on a unix socket (mode 0600)\n"             \
+        "  --region REGION                the region of queue ARNs and of signatures\n"           \
+        "                                 (default us-east-1)\n"                                  \
+        "  --account ID                   the account of queue URLs and ARNs, 12 digits\n"        \
+        "                                 (default 000000000000)\n"                               \
+        "  --no-auth                      accept unsigned requests (tests, single-user machines)\n" \
+        "  --init-timeout DURATION        longest worker start (default 10s)\n"                   \
+        "  --retry-delay DURATION         first delay before an Event invocation is retried\n"    \
+        "                                 (default 1s)\n"                                         \
+        "  --request-timeout DURATION     longest time to receive one request's headers and\n"    \
+        "                                 body, and to send its answer (default 30s)\n" STORE_OPT \
+        "\nCommands:\n"                                                                           \
+        "  credentials [--format ini|env] print the access key id and secret (root only)\n"
+
 /* `husk fn COMMAND --help`: that command's usage (husk-fn prints only the general one). */
 static const struct {
         const char *name, *text;
@@ -52,15 +72,7 @@ static const struct {
                   "Print the function's log (START/END/REPORT lines and its output).\n\n"
                   "Options:\n"
                   "  -f, --follow                   keep printing new lines\n" STORE_OPT },
-        { "serve", "Usage: husk fn serve [options]\n\n"
-                   "Serve the Lambda Invoke API and run the functions' workers.\n\nOptions:\n"
-                   "  --listen ADDR:PORT             where to listen (default 127.0.0.1:9000)\n"
-                   "  --init-timeout DURATION        longest worker start (default 10s)\n"
-                   "  --retry-delay DURATION         first delay before an Event invocation "
-                   "is retried (default 1s)\n"
-                   "  --request-timeout DURATION     longest time to receive one request's headers "
-                   "and body,\n"
-                   "                                 and to send its answer (default 30s)\n" STORE_OPT },
+        { "serve", "Usage: husk fn serve [options]   (the same as husk serve)\n\n" SERVE_TEXT },
         { "invoke", "Usage: husk fn invoke NAME [options]\n\n"
                     "Invoke a function through the running serve and print its answer.\n\n"
                     "Options:\n"
@@ -100,19 +112,12 @@ static int fn_help(int argc, char **argv)
         return -1;
 }
 
-int cmd_fn(cli_ctx *c, int argc, char **argv)
+/* Runs husk-fn with av (av[0] "husk-fn"): the one next to this husk binary (a build tree),
+ * then the installed one. Returns only on failure. */
+static int exec_fn(cli_ctx *c, char **av)
 {
-        int h = fn_help(argc, argv);
-        if (h)
-                return h > 0 ? 0 : 2;
         char self[PATH_MAX], next[PATH_MAX + 16];
         ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-        char **av = calloc((size_t)argc + 1, sizeof(char *));
-        if (!av)
-                return cli_fail(c, "fn: out of memory");
-        av[0] = (char *)"husk-fn";
-        for (int i = 1; i < argc; i++)
-                av[i] = argv[i];
         if (n > 0) {
                 self[n] = '\0';
                 char *slash = strrchr(self, '/');
@@ -126,4 +131,38 @@ int cmd_fn(cli_ctx *c, int argc, char **argv)
         free(av);
         return cli_fail(c, "fn: cannot run husk-fn (next to husk or %s): %s", HUSK_FN_PATH,
                         strerror(e));
+}
+
+/* `husk serve ARGS...` is `husk fn serve ARGS...` (and `husk serve credentials`). */
+int cmd_serve(cli_ctx *c, int argc, char **argv)
+{
+        for (int i = 1; i < argc; i++)
+                if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+                        fputs("Usage: husk serve [options]\n       husk serve credentials "
+                              "[--format ini|env] [--store DIR]\n\n" SERVE_TEXT,
+                              stdout);
+                        return 0;
+                }
+        char **av = calloc((size_t)argc + 2, sizeof(char *));
+        if (!av)
+                return cli_fail(c, "serve: out of memory");
+        av[0] = (char *)"husk-fn";
+        av[1] = (char *)"serve";
+        for (int i = 1; i < argc; i++)
+                av[i + 1] = argv[i];
+        return exec_fn(c, av);
+}
+
+int cmd_fn(cli_ctx *c, int argc, char **argv)
+{
+        int h = fn_help(argc, argv);
+        if (h)
+                return h > 0 ? 0 : 2;
+        char **av = calloc((size_t)argc + 1, sizeof(char *));
+        if (!av)
+                return cli_fail(c, "fn: out of memory");
+        av[0] = (char *)"husk-fn";
+        for (int i = 1; i < argc; i++)
+                av[i] = argv[i];
+        return exec_fn(c, av);
 }

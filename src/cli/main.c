@@ -47,6 +47,8 @@ static const cli_cmd commands[] = {
         { "inspect", cmd_inspect, "NAME...", "Print the details of containers of husk run -d as JSON." },
         { "fn", cmd_fn, "create|ls|inspect|rm|update|logs|serve|invoke ...",
           "Lambda-style functions (husk fn --help)." },
+        { "serve", cmd_serve, "[--listen ADDR:PORT] [--no-auth] ... | credentials",
+          "Serve the Lambda and SQS APIs and run the functions (husk serve --help)." },
         { "image", cmd_image, "load|ls|inspect|rm|prune ...",
           "Manage the local image store (husk image --help)." },
         { "network", cmd_network, "ls|create|rm|inspect ...",

@@ -315,9 +315,20 @@ void fn_guard_notify(void *cls, struct MHD_Connection *c, void **socket_context,
 void fn_guard_set(struct MHD_Connection *c, fn_guard_phase phase);
 void *fn_guard_uri_log(void *cls, const char *uri, struct MHD_Connection *c);
 
-/* ---- front.c ---- */
-struct MHD_Daemon *fn_front_start(fn_host *h, const char *listen, uint64_t request_timeout_ms,
-                                  fn_guard **ret_guard, unsigned *ret_port, husk_error_t *err);
+/* ---- front.c: the one front door (Lambda, SQS JSON, SQS query) ---- */
+struct q_engine;
+struct serve_auth;
+typedef struct fn_front_opts {
+        const char *listen;      /* ADDRESS:PORT, NULL: FN_DEFAULT_LISTEN */
+        const char *listen_unix; /* also a unix socket (mode 0600) there, or NULL */
+        uint64_t request_timeout_ms;
+        struct q_engine *queue;  /* NULL: SQS requests answer 503 with queue_error */
+        const char *queue_error;
+        const struct serve_auth *auth; /* NULL: --no-auth */
+} fn_front_opts;
+typedef struct fn_front fn_front;
+fn_front *fn_front_start(fn_host *h, const fn_front_opts *o, unsigned *ret_port, husk_error_t *err);
+void fn_front_stop(fn_front *f);
 
 /* ---- api.c: Lambda's control plane, an adapter (src/serve/serve.h) ---- */
 struct serve_req;

@@ -1,31 +1,72 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* husk-fn: the front door. POST /2015-03-31/functions/NAME/invocations as Lambda's Invoke:
- * X-Amz-Invocation-Type RequestResponse (default: waits, 200 with the result, and
- * X-Amz-Function-Error when the function failed), Event (durable, 202 at once) or DryRun (204).
- * Errors are JSON bodies with Lambda's names (x-amzn-ErrorType). Loopback by default; a
- * worker's own endpoint is never reachable from here. */
+/* husk-fn: the one front door (issue 13). Every request is classified by its shape
+ * (serve_route_of) and handed to the code of its protocol:
+ *   POST /2015-03-31/functions/NAME/invocations   Lambda's Invoke, here: X-Amz-Invocation-Type
+ *       RequestResponse (default: waits, 200 with the result, and X-Amz-Function-Error when the
+ *       function failed), Event (durable, 202 at once) or DryRun (204); its body streams in
+ *       under Lambda's payload limits
+ *   X-Amz-Target: AmazonSQS.*                      SQS over AWS JSON 1.0 (sqs_json_handle)
+ *   Action=... (query or form body)                SQS's query protocol (sqs_query_handle)
+ *   other Lambda REST paths                        Lambda's control plane (lambda_api below)
+ * Every request is checked (AWS Signature Version 4, auth.h) before anything acts on it; an
+ * error is rendered in the shape of the protocol the request used. Loopback by default, and a
+ * unix socket when asked; a worker's own endpoint is never reachable from here. */
 #include "fn.h"
+#include "queue/queue.h"
+#include "serve/serve.h"
 #include "util/json.h"
 #include "util/util.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
 #include <microhttpd.h>
 
 typedef enum { T_SYNC, T_EVENT, T_DRYRUN } itype;
 
-typedef struct freq {
+/* The bound of a body other than Invoke's (which has Lambda's own): an SQS request carries at
+ * most 256 KiB of messages, which JSON escaping (\u0009 for a tab: 6 bytes) or the query
+ * protocol's percent-encoding (3 bytes a byte) may grow; 2 MiB holds the worst of them. */
+#define FRONT_BODY_MAX (2u << 20)
+/* Parameters of one query-protocol request (a batch of 10 entries with 10 attributes each
+ * needs about 500). */
+#define FRONT_FORM_PAIRS_MAX 4096
+
+struct fn_front {
         fn_host *h;
+        struct q_engine *q;
+        const char *q_error; /* why there is no engine */
+        const struct serve_auth *auth; /* NULL: --no-auth */
+        struct MHD_Daemon *tcp, *local;
+        fn_guard *guard;
+        char *unix_path;
+};
+
+typedef struct freq {
+        bool started;
+        char *raw_uri; /* as sent: path and query (MHD_OPTION_URI_LOG_CALLBACK) */
+        serve_route route;
+        char *path;        /* percent-decoded */
+        char *raw_path;    /* as sent */
+        char *query;       /* as sent, without '?' */
+        serve_kv *headers; /* copies, in the order received */
+        size_t n_headers;
+        /* Invoke */
         char name[FN_NAME_MAX + 1];
         itype type;
+        /* the body */
         size_t limit;
         char *body;
         size_t len;
         bool too_large;
+        bool answered; /* an error went out before the body */
         fn_result res;
         bool have_res;
-        unsigned max_events;
 } freq;
 
 /* Every answer goes out through here: from now on the guard bounds the time to send it. */
@@ -37,28 +78,96 @@ static enum MHD_Result queue(struct MHD_Connection *c, unsigned status, struct M
         return ret;
 }
 
-static enum MHD_Result error_reply(struct MHD_Connection *c, unsigned status, const char *type,
-                                   const char *msg)
+/* Sends w (its body taken) and frees it. */
+static enum MHD_Result send_resp(struct MHD_Connection *c, serve_resp *w, const char *request_id)
 {
-        _cleanup_free_ char *m = json_quote(msg);
-        _cleanup_free_ char *body = xasprintf("{\"Type\":\"User\",\"message\":%s}", m);
-        struct MHD_Response *r = MHD_create_response_from_buffer(strlen(body), body,
-                                                                 MHD_RESPMEM_MUST_COPY);
-        MHD_add_response_header(r, "Content-Type", "application/json");
-        MHD_add_response_header(r, "x-amzn-ErrorType", type);
+        struct MHD_Response *r =
+                w->body ? MHD_create_response_from_buffer(w->len, w->body, MHD_RESPMEM_MUST_FREE)
+                        : MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+        w->body = NULL;
+        bool have_id = false;
+        for (size_t i = 0; i < w->n_headers; i++) {
+                MHD_add_response_header(r, w->headers[i].name, w->headers[i].value);
+                have_id |= strcasecmp(w->headers[i].name, "x-amzn-RequestId") == 0;
+        }
+        if (!have_id && request_id)
+                MHD_add_response_header(r, "x-amzn-RequestId", request_id);
+        unsigned status = w->status ? w->status : 500;
+        serve_resp_free(w);
         return queue(c, status, r);
 }
 
-/* The checks that need no body: path, name, method, type, declared length, the function. */
-static enum MHD_Result first_call(fn_host *h, struct MHD_Connection *c, const char *url,
-                                  const char *method, void **con_cls)
+static bool lambda_shaped(serve_route route)
 {
-        char name[FN_NAME_MAX + 1];
-        int r = fn_parse_invoke_path(url, name);
-        if (r == -ENOENT)
-                return error_reply(c, 404, "UnknownOperationException", "Unknown operation: only "
-                                   "POST /2015-03-31/functions/NAME/invocations is served");
-        if (r < 0) {
+        return route != SERVE_ROUTE_SQS_JSON && route != SERVE_ROUTE_SQS_QUERY;
+}
+
+/* An error of the front door itself (size, auth, routing) in the shape of the request's
+ * protocol: Lambda's x-amzn-ErrorType + {"message"}, SQS JSON's {"__type"}, or the query
+ * protocol's <ErrorResponse>. code is AWS's name; coral names the JSON __type's namespace. */
+static void shaped_error(serve_route route, serve_resp *w, unsigned status, const char *code,
+                         bool coral, const char *msg, const char *request_id)
+{
+        if (route == SERVE_ROUTE_SQS_QUERY) {
+                _cleanup_free_ char *m = serve_xml_escape(msg, strlen(msg));
+                char *b = xasprintf("<?xml version=\"1.0\"?><ErrorResponse xmlns=\"http://queue."
+                                    "amazonaws.com/doc/2012-11-05/\"><Error><Type>%s</Type><Code>%s"
+                                    "</Code><Message>%s</Message><Detail/></Error><RequestId>%s"
+                                    "</RequestId></ErrorResponse>",
+                                    status >= 500 ? "Receiver" : "Sender", code, m, request_id);
+                serve_resp_set(w, status, "text/xml", b, strlen(b));
+                return;
+        }
+        _cleanup_free_ char *m = json_quote(msg);
+        char *b;
+        if (route == SERVE_ROUTE_SQS_JSON) {
+                b = xasprintf("{\"__type\":\"%s#%s\",\"message\":%s}",
+                              coral ? "com.amazon.coral.service" : "com.amazonaws.sqs", code, m);
+                serve_resp_set(w, status, "application/x-amz-json-1.0", b, strlen(b));
+        } else {
+                b = xasprintf("{\"Type\":\"User\",\"message\":%s}", m);
+                serve_resp_set(w, status, "application/json", b, strlen(b));
+                serve_resp_header(w, "x-amzn-ErrorType", code);
+        }
+}
+
+static enum MHD_Result error_send(struct MHD_Connection *c, serve_route route, unsigned status,
+                                  const char *code, bool coral, const char *msg)
+{
+        char id[37];
+        fn_uuid(id);
+        serve_resp w = { 0 };
+        shaped_error(route, &w, status, code, coral, msg, id);
+        return send_resp(c, &w, id);
+}
+
+static enum MHD_Result error_reply(struct MHD_Connection *c, unsigned status, const char *type,
+                                   const char *msg)
+{
+        return error_send(c, SERVE_ROUTE_LAMBDA_INVOKE, status, type, false, msg);
+}
+
+static enum MHD_Result header_copy(void *cls, enum MHD_ValueKind kind, const char *key,
+                                   const char *value)
+{
+        (void)kind;
+        freq *q = cls;
+        if (!key)
+                return MHD_YES;
+        q->headers = xrealloc(q->headers, (q->n_headers + 1) * sizeof(*q->headers));
+        q->headers[q->n_headers].name = xstrdup(key);
+        q->headers[q->n_headers].value = xstrdup(value ? value : "");
+        q->n_headers++;
+        return MHD_YES;
+}
+
+/* Invoke's checks that need no body and reveal nothing: name, method, type, declared length.
+ * Whether the function exists is looked up after the signature was checked. */
+static enum MHD_Result invoke_first(struct MHD_Connection *c, freq *q, const char *url,
+                                    const char *method)
+{
+        q->answered = true; /* unless all passes */
+        if (fn_parse_invoke_path(url, q->name) < 0) {
                 _cleanup_free_ char *m = xasprintf("1 validation error detected: Value at "
                                                    "'functionName' failed to satisfy constraint: "
                                                    "Member must satisfy regular expression "
@@ -68,38 +177,81 @@ static enum MHD_Result first_call(fn_host *h, struct MHD_Connection *c, const ch
         if (strcmp(method, "POST") != 0)
                 return error_reply(c, 405, "MethodNotAllowedException", "Invoke takes POST");
         const char *t = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Amz-Invocation-Type");
-        itype type;
         if (!t || strcmp(t, "RequestResponse") == 0)
-                type = T_SYNC;
+                q->type = T_SYNC;
         else if (strcmp(t, "Event") == 0)
-                type = T_EVENT;
+                q->type = T_EVENT;
         else if (strcmp(t, "DryRun") == 0)
-                type = T_DRYRUN;
+                q->type = T_DRYRUN;
         else
                 return error_reply(c, 400, "InvalidParameterValueException",
                                    "X-Amz-Invocation-Type must be RequestResponse, Event or DryRun");
-        size_t limit = type == T_EVENT ? FN_ASYNC_PAYLOAD_MAX : FN_SYNC_PAYLOAD_MAX;
+        q->limit = q->type == T_EVENT ? FN_ASYNC_PAYLOAD_MAX : FN_SYNC_PAYLOAD_MAX;
+        q->answered = false;
+        return MHD_YES;
+}
+
+static char *too_large_message(const freq *q)
+{
+        if (q->route == SERVE_ROUTE_LAMBDA_INVOKE)
+                return xasprintf("Request must be smaller than %zu bytes for the InvokeFunction "
+                                 "operation", q->limit);
+        return xasprintf("Request body must be at most %zu bytes (the front door's bound)", q->limit);
+}
+
+static enum MHD_Result too_large(struct MHD_Connection *c, const freq *q)
+{
+        _cleanup_free_ char *m = too_large_message(q);
+        const char *code = q->route == SERVE_ROUTE_LAMBDA_INVOKE ? "RequestTooLargeException"
+                           : lambda_shaped(q->route)          ? "RequestTooLargeException"
+                                                              : "RequestEntityTooLarge";
+        return error_send(c, q->route, 413, code, false, m);
+}
+
+/* The request line and headers are in: classify, check what needs no body. */
+static enum MHD_Result first_call(fn_front *f, struct MHD_Connection *c, freq *q, const char *url,
+                                  const char *method)
+{
+        (void)f;
+        q->started = true;
+        MHD_get_connection_values(c, MHD_HEADER_KIND, header_copy, q);
+        const char *raw = q->raw_uri ? q->raw_uri : url;
+        const char *qm = strchr(raw, '?');
+        size_t plen = qm ? (size_t)(qm - raw) : strlen(raw);
+        q->raw_path = xstrndup(raw, plen);
+        q->query = xstrdup(qm ? qm + 1 : "");
+        if (serve_url_decode(raw, plen, false, &q->path, NULL) < 0 || strlen(q->path) != strlen(url))
+                q->path = (free(q->path), xstrdup(url)); /* MHD decoded it already: its view */
+        const char *ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type");
+        const char *target = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Amz-Target");
+        q->route = serve_route_of(method, url, qm ? qm + 1 : "", ct, target);
+        /* A Lambda path that only fails Invoke's name rule is Invoke's 400, not an unknown path. */
+        char name[FN_NAME_MAX + 1];
+        if (q->route == SERVE_ROUTE_LAMBDA_API && fn_parse_invoke_path(url, name) == -EINVAL)
+                q->route = SERVE_ROUTE_LAMBDA_INVOKE;
+        q->limit = FRONT_BODY_MAX;
+        switch (q->route) {
+        case SERVE_ROUTE_LAMBDA_INVOKE:
+        {
+                enum MHD_Result r = invoke_first(c, q, url, method);
+                if (q->answered)
+                        return r;
+                break;
+        }
+        case SERVE_ROUTE_UNKNOWN:
+                q->answered = true;
+                return error_reply(c, 404, "UnknownOperationException",
+                                   "Unknown operation: neither a Lambda path, nor an SQS request "
+                                   "(X-Amz-Target: AmazonSQS.*, or Action=)");
+        default:
+                break;
+        }
         const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
         uint64_t declared = 0;
-        if (cl && parse_uint64(cl, &declared) == 0 && declared > limit) {
-                _cleanup_free_ char *m = xasprintf("Request must be smaller than %zu bytes for "
-                                                   "the InvokeFunction operation", limit);
-                return error_reply(c, 413, "RequestTooLargeException", m);
+        if (cl && parse_uint64(cl, &declared) == 0 && declared > q->limit) {
+                q->answered = true;
+                return too_large(c, q);
         }
-        fn_def *d = NULL;
-        husk_error_t err = { 0 };
-        if (fn_db_get(fn_host_db(h), name, &d, &err) < 0)
-                return error_reply(c, err.code == ENOENT ? 404 : 500,
-                                   err.code == ENOENT ? "ResourceNotFoundException" : "ServiceException",
-                                   err.msg);
-        freq *q = xcalloc(1, sizeof(*q));
-        q->max_events = d->max_events;
-        fn_def_free(d);
-        q->h = h;
-        snprintf(q->name, sizeof(q->name), "%s", name);
-        q->type = type;
-        q->limit = limit;
-        *con_cls = q;
         return MHD_YES;
 }
 
@@ -128,13 +280,17 @@ static enum MHD_Result result_reply(struct MHD_Connection *c, freq *q)
         return queue(c, status, r);
 }
 
-static enum MHD_Result final_call(struct MHD_Connection *c, freq *q)
+/* Invoke after the body arrived (and its signature was checked). */
+static enum MHD_Result invoke_final(fn_front *f, struct MHD_Connection *c, freq *q)
 {
-        if (q->too_large) {
-                _cleanup_free_ char *m = xasprintf("Request must be smaller than %zu bytes for the "
-                                                   "InvokeFunction operation", q->limit);
-                return error_reply(c, 413, "RequestTooLargeException", m);
-        }
+        fn_def *d = NULL;
+        husk_error_t err = { 0 };
+        if (fn_db_get(fn_host_db(f->h), q->name, &d, &err) < 0)
+                return error_reply(c, err.code == ENOENT ? 404 : 500,
+                                   err.code == ENOENT ? "ResourceNotFoundException" : "ServiceException",
+                                   err.msg);
+        unsigned max_events = d->max_events;
+        fn_def_free(d);
         if (q->len) {
                 json_value *v = NULL;
                 char why[128];
@@ -153,24 +309,138 @@ static enum MHD_Result final_call(struct MHD_Connection *c, freq *q)
         if (q->type == T_EVENT) {
                 char id[37];
                 fn_uuid(id);
-                husk_error_t err = { 0 };
                 /* Committed before the 202: an accepted invocation survives a kill -9. Past
                  * the function's bound of unfinished events: 429, as Lambda's throttle. */
-                if (fn_db_async_add(fn_host_db(q->h), id, q->name, q->body ? q->body : "", q->len,
-                                    q->max_events, 0, &err) < 0)
+                if (fn_db_async_add(fn_host_db(f->h), id, q->name, q->body ? q->body : "", q->len,
+                                    max_events, 0, &err) < 0)
                         return err.code == EAGAIN
                                        ? error_reply(c, 429, "TooManyRequestsException", err.msg)
                                        : error_reply(c, 500, "ServiceException", err.msg);
-                fn_host_kick(q->h);
+                fn_host_kick(f->h);
                 struct MHD_Response *r = MHD_create_response_from_buffer(0, (void *)"",
                                                                          MHD_RESPMEM_PERSISTENT);
                 MHD_add_response_header(r, "x-amzn-RequestId", id);
                 return queue(c, 202, r);
         }
         fn_guard_set(c, FN_GUARD_BUSY);
-        fn_host_invoke(q->h, q->name, q->body ? q->body : "", q->len, true, &q->res);
+        fn_host_invoke(f->h, q->name, q->body ? q->body : "", q->len, true, &q->res);
         q->have_res = true;
         return result_reply(c, q);
+}
+
+/* Lambda's control plane. The one place to rewire when src/fn/api.c lands:
+ * fn_api_handle(h, r, w). Until then every such path is an unknown operation. */
+static void lambda_api(fn_host *h, const serve_req *r, serve_resp *w)
+{
+        (void)h;
+        _cleanup_free_ char *m = xasprintf("Unknown operation: %s %s is not served yet", r->method,
+                                           r->path);
+        shaped_error(SERVE_ROUTE_LAMBDA_API, w, 404, "UnknownOperationException", false, m,
+                     r->request_id);
+}
+
+/* The query protocol's parameters: the query string's, then a form body's. */
+static int query_params(const serve_req *r, serve_kv **ret, size_t *ret_n)
+{
+        serve_kv *a = NULL, *b = NULL;
+        size_t na = 0, nb = 0;
+        int e = serve_form_parse(r->query, strlen(r->query), FRONT_FORM_PAIRS_MAX, &a, &na);
+        if (e < 0)
+                return e;
+        const char *ct = serve_req_header(r, "Content-Type");
+        if (strcmp(r->method, "POST") == 0 && ct &&
+            strncasecmp(ct, "application/x-www-form-urlencoded", 33) == 0) {
+                e = serve_form_parse(r->body, r->len, FRONT_FORM_PAIRS_MAX - na, &b, &nb);
+                if (e < 0) {
+                        serve_kvs_free(a, na);
+                        return e;
+                }
+        }
+        a = xrealloc(a, (na + nb + 1) * sizeof(*a));
+        if (nb)
+                memcpy(a + na, b, nb * sizeof(*b));
+        free(b);
+        *ret = a;
+        *ret_n = na + nb;
+        return 0;
+}
+
+static void sqs_query(fn_front *f, const serve_req *r, serve_resp *w)
+{
+        serve_kv *p = NULL;
+        size_t n = 0;
+        int e = query_params(r, &p, &n);
+        if (e == -E2BIG) {
+                _cleanup_free_ char *m = xasprintf("more than %u parameters", FRONT_FORM_PAIRS_MAX);
+                shaped_error(SERVE_ROUTE_SQS_QUERY, w, 400, "MalformedQueryString", false, m,
+                             r->request_id);
+                return;
+        }
+        if (e < 0) {
+                shaped_error(SERVE_ROUTE_SQS_QUERY, w, 400, "MalformedQueryString", false,
+                             "the query string or form body is not valid "
+                             "application/x-www-form-urlencoded text (a bad %-escape or a NUL)",
+                             r->request_id);
+                return;
+        }
+        sqs_query_handle(f->q, r, p, n, w);
+        serve_kvs_free(p, n);
+}
+
+/* The whole request is in: check it, then hand it to its protocol. */
+static enum MHD_Result final_call(fn_front *f, struct MHD_Connection *c, freq *q, const char *method)
+{
+        if (q->too_large)
+                return too_large(c, q);
+        char id[37];
+        fn_uuid(id);
+        const char *host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Host");
+        serve_req r = { .method = method,
+                        .path = q->path,
+                        .raw_path = q->raw_path,
+                        .query = q->query,
+                        .headers = q->headers,
+                        .n_headers = q->n_headers,
+                        .body = q->body ? q->body : "",
+                        .len = q->len,
+                        .host = host ? host : "",
+                        .principal = "anonymous",
+                        .request_id = id };
+        if (q->route == SERVE_ROUTE_LAMBDA_INVOKE)
+                return invoke_final(f, c, q);
+        serve_resp w = { 0 };
+        bool sqs = q->route == SERVE_ROUTE_SQS_JSON || q->route == SERVE_ROUTE_SQS_QUERY;
+        if (sqs && !f->q) {
+                _cleanup_free_ char *m = xasprintf("the queue service is not available: %s",
+                                                   f->q_error ? f->q_error : "no engine");
+                shaped_error(q->route, &w, 503, "ServiceUnavailable", false, m, id);
+                return send_resp(c, &w, id);
+        }
+        /* A long poll (ReceiveMessage with WaitTimeSeconds) waits here up to 20 s: the guard
+         * bounds receiving and sending, not the work between. */
+        fn_guard_set(c, FN_GUARD_BUSY);
+        switch (q->route) {
+        case SERVE_ROUTE_SQS_JSON:
+                sqs_json_handle(f->q, &r, serve_req_header(&r, "X-Amz-Target") + strlen("AmazonSQS."),
+                                &w);
+                break;
+        case SERVE_ROUTE_SQS_QUERY: sqs_query(f, &r, &w); break;
+        case SERVE_ROUTE_LAMBDA_API: lambda_api(f->h, &r, &w); break;
+        default:
+                shaped_error(q->route, &w, 404, "UnknownOperationException",
+                             false, "Unknown operation", id);
+                break;
+        }
+        return send_resp(c, &w, id);
+}
+
+static void *uri_log(void *cls, const char *uri, struct MHD_Connection *c)
+{
+        (void)cls;
+        (void)c;
+        freq *q = xcalloc(1, sizeof(*q));
+        q->raw_uri = xstrdup(uri ? uri : "/");
+        return q; /* the access handler's *con_cls */
 }
 
 static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *url,
@@ -180,9 +450,11 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
         (void)version;
         freq *q = *con_cls;
         if (!q)
-                return first_call(cls, c, url, method, con_cls);
+                q = *con_cls = xcalloc(1, sizeof(*q));
+        if (!q->started)
+                return first_call(cls, c, q, url, method);
         if (*upload_size) {
-                if (q->too_large || q->len + *upload_size > q->limit) {
+                if (q->answered || q->too_large || q->len + *upload_size > q->limit) {
                         q->too_large = true; /* keep reading (and dropping) to answer 413 */
                 } else {
                         q->body = xrealloc(q->body, q->len + *upload_size + 1);
@@ -193,9 +465,10 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
                 *upload_size = 0;
                 return MHD_YES;
         }
-        if (q->have_res)
+        if (q->have_res || q->answered)
                 return MHD_YES;
-        return final_call(c, q);
+        q->answered = true;
+        return final_call(cls, c, q, method);
 }
 
 /* After the answer went out: the worker's END/REPORT and freeze happen off the caller's path. */
@@ -203,14 +476,20 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
                       enum MHD_RequestTerminationCode toe)
 {
         (void)toe;
+        fn_front *f = cls;
         fn_guard_set(c, FN_GUARD_IDLE); /* a kept-alive connection waits for its next request */
         freq *q = *con_cls;
         if (!q)
                 return;
         if (q->have_res) {
-                fn_host_finish(cls, &q->res);
+                fn_host_finish(f->h, &q->res);
                 fn_result_done(&q->res);
         }
+        serve_kvs_free(q->headers, q->n_headers);
+        free(q->raw_uri);
+        free(q->path);
+        free(q->raw_path);
+        free(q->query);
         free(q->body);
         free(q);
         *con_cls = NULL;
@@ -231,35 +510,120 @@ static int parse_listen(const char *s, struct sockaddr_in *a, husk_error_t *err)
         return 0;
 }
 
-/* Thread per connection (a sync invoke blocks its handler until the result), with bounds: at
- * most FN_FRONT_CONNECTIONS connections (FN_FRONT_PER_IP from one address), and the guard
- * gives each request request_timeout_ms to arrive in full (headers and body, however slowly
- * the bytes come) and its answer as long to go out; a kept-alive connection waits as long for
- * its next request. poll, not select: connection fds may pass FD_SETSIZE. */
-struct MHD_Daemon *fn_front_start(fn_host *h, const char *listen, uint64_t request_timeout_ms,
-                                  fn_guard **ret_guard, unsigned *ret_port, husk_error_t *err)
+/* A listening unix socket at path, mode 0600 from its creation (the socket inode's mode is set
+ * before bind; bind applies it). A socket file left by a dead server is replaced; one that
+ * answers belongs to a running server: EADDRINUSE. */
+static int unix_listen(const char *path, husk_error_t *err)
 {
-        struct sockaddr_in a;
-        if (parse_listen(listen, &a, err) < 0)
-                return NULL;
-        uint64_t limit = request_timeout_ms ? request_timeout_ms : FN_REQUEST_TIMEOUT_DEFAULT_MS;
-        fn_guard *g = fn_guard_new(limit, true);
-        unsigned idle_s = (unsigned)((limit + 999) / 1000);
-        struct MHD_Daemon *d = MHD_start_daemon(
-                MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL, 0,
-                NULL, NULL, handler, h, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&a,
-                MHD_OPTION_CONNECTION_TIMEOUT, idle_s, MHD_OPTION_NOTIFY_COMPLETED, completed, h,
-                MHD_OPTION_NOTIFY_CONNECTION, fn_guard_notify, g, MHD_OPTION_CONNECTION_LIMIT,
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        if (!path[0] || strlen(path) >= sizeof(sa.sun_path))
+                return husk_error_set(err, EINVAL, "--listen-unix %s: a path of 1 to %zu bytes",
+                                      path, sizeof(sa.sun_path) - 1);
+        memcpy(sa.sun_path, path, strlen(path) + 1);
+        struct stat st;
+        if (lstat(path, &st) == 0) {
+                if (!S_ISSOCK(st.st_mode))
+                        return husk_error_set(err, EEXIST, "--listen-unix %s: exists and is not a "
+                                              "socket", path);
+                _cleanup_close_ int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+                if (probe >= 0 && connect(probe, (struct sockaddr *)&sa, sizeof(sa)) == 0)
+                        return husk_error_set(err, EADDRINUSE, "--listen-unix %s: a server "
+                                              "answers there already", path);
+                (void)unlink(path);
+        }
+        _cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+                return husk_error_set(err, errno, "socket");
+        if (fchmod(fd, 0600) < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+                return husk_error_set(err, errno, "--listen-unix %s: bind", path);
+        if (chmod(path, 0600) < 0 || listen(fd, 128) < 0) {
+                int e = errno;
+                (void)unlink(path);
+                return husk_error_set(err, e, "--listen-unix %s", path);
+        }
+        return TAKE_FD(fd);
+}
+
+/* Thread per connection (a sync invoke or a long poll blocks its handler until the answer),
+ * with bounds: at most FN_FRONT_CONNECTIONS connections on each listener (FN_FRONT_PER_IP from
+ * one address on TCP), and the guard gives each request request_timeout_ms to arrive in full
+ * (headers and body, however slowly the bytes come) and its answer as long to go out; a
+ * kept-alive connection waits as long for its next request. poll, not select: connection fds
+ * may pass FD_SETSIZE. */
+static struct MHD_Daemon *daemon_start(fn_front *f, const struct sockaddr_in *a, int fd,
+                                       unsigned idle_s)
+{
+        unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
+                         MHD_USE_POLL;
+        if (fd >= 0)
+                return MHD_start_daemon(
+                        flags, 0, NULL, NULL, handler, f, MHD_OPTION_LISTEN_SOCKET, fd,
+                        MHD_OPTION_CONNECTION_TIMEOUT, idle_s, MHD_OPTION_NOTIFY_COMPLETED,
+                        completed, f, MHD_OPTION_URI_LOG_CALLBACK, uri_log, f,
+                        MHD_OPTION_NOTIFY_CONNECTION, fn_guard_notify, f->guard,
+                        MHD_OPTION_CONNECTION_LIMIT, (unsigned)FN_FRONT_CONNECTIONS, MHD_OPTION_END);
+        return MHD_start_daemon(
+                flags, 0, NULL, NULL, handler, f, MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)a,
+                MHD_OPTION_CONNECTION_TIMEOUT, idle_s, MHD_OPTION_NOTIFY_COMPLETED, completed, f,
+                MHD_OPTION_URI_LOG_CALLBACK, uri_log, f, MHD_OPTION_NOTIFY_CONNECTION,
+                fn_guard_notify, f->guard, MHD_OPTION_CONNECTION_LIMIT,
                 (unsigned)FN_FRONT_CONNECTIONS, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
                 (unsigned)FN_FRONT_PER_IP, MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1,
                 MHD_OPTION_END);
-        if (!d) {
-                fn_guard_free(g);
-                husk_error_set(err, EADDRINUSE, "listen on %s", listen);
+}
+
+fn_front *fn_front_start(fn_host *h, const fn_front_opts *o, unsigned *ret_port, husk_error_t *err)
+{
+        struct sockaddr_in a;
+        const char *listen = o->listen ? o->listen : FN_DEFAULT_LISTEN;
+        if (parse_listen(listen, &a, err) < 0)
                 return NULL;
+        _cleanup_close_ int ufd = -1;
+        if (o->listen_unix && (ufd = unix_listen(o->listen_unix, err)) < 0)
+                return NULL;
+        uint64_t limit = o->request_timeout_ms ? o->request_timeout_ms : FN_REQUEST_TIMEOUT_DEFAULT_MS;
+        fn_front *f = xcalloc(1, sizeof(*f));
+        f->h = h;
+        f->q = o->queue;
+        f->q_error = o->queue_error;
+        f->auth = o->auth;
+        f->guard = fn_guard_new(limit, true);
+        unsigned idle_s = (unsigned)((limit + 999) / 1000);
+        f->tcp = daemon_start(f, &a, -1, idle_s);
+        if (!f->tcp) {
+                husk_error_set(err, EADDRINUSE, "listen on %s", listen);
+                goto fail;
         }
-        *ret_guard = g;
-        const union MHD_DaemonInfo *i = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+        if (ufd >= 0) {
+                f->unix_path = xstrdup(o->listen_unix);
+                f->local = daemon_start(f, NULL, ufd, idle_s);
+                if (!f->local) {
+                        husk_error_set(err, EIO, "serve on the unix socket %s", o->listen_unix);
+                        goto fail;
+                }
+                ufd = -1; /* the daemon's now */
+        }
+        const union MHD_DaemonInfo *i = MHD_get_daemon_info(f->tcp, MHD_DAEMON_INFO_BIND_PORT);
         *ret_port = i ? i->port : ntohs(a.sin_port);
-        return d;
+        return f;
+fail:
+        if (o->listen_unix)
+                (void)unlink(o->listen_unix);
+        fn_front_stop(f);
+        return NULL;
+}
+
+void fn_front_stop(fn_front *f)
+{
+        if (!f)
+                return;
+        if (f->local)
+                MHD_stop_daemon(f->local);
+        if (f->tcp)
+                MHD_stop_daemon(f->tcp);
+        if (f->unix_path)
+                (void)unlink(f->unix_path);
+        fn_guard_free(f->guard);
+        free(f->unix_path);
+        free(f);
 }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* husk-fn (`husk fn ...`): the command line of the function host. */
 #include "fn.h"
+#include "queue/queue.h"
 #include "husk/image.h"
 #include "husk/service.h"
 #include "util/json.h"
@@ -20,7 +21,9 @@ typedef struct args {
         const char *store, *image, *memory, *timeout, *concurrency, *max_queue, *keep_warm;
         const char *handler, *listen, *payload, *type, *endpoint, *init_timeout, *retry_delay;
         const char *pids, *log_max_size, *log_rate, *max_events, *request_timeout;
+        const char *region, *account, *listen_unix, *format;
         const char *zip_base_image;
+        bool no_auth;
         char **env;
         size_t n_env;
         bool follow, help;
@@ -51,9 +54,11 @@ static const char usage_text[] =
         "  update NAME [the same options]\n"
         "  ls | inspect NAME | rm NAME\n"
         "  logs [-f] NAME             the function's log (START/END/REPORT and its output)\n"
-        "  serve [--listen 127.0.0.1:9000] [--init-timeout 10s] [--retry-delay 1s]\n"
-        "        [--request-timeout 30s]   (to receive one request's headers and body)\n"
+        "  serve [--listen 127.0.0.1:9000] [--listen-unix PATH] [--init-timeout 10s]\n"
+        "        [--retry-delay 1s] [--request-timeout 30s] [--region us-east-1]\n"
+        "        [--account 000000000000] [--no-auth]   (also `husk serve`: Lambda and SQS)\n"
         "        [--zip-base-image IMAGE]  (what Zip functions of the Lambda API run on)\n"
+        "  serve credentials [--format ini|env]   the keys that sign requests (root only)\n"
         "  invoke NAME [--payload JSON|@FILE] [--type RequestResponse|Event|DryRun]\n"
         "         [--endpoint HOST:PORT]   (default: the running serve's address)\n\n"
         "Every command takes --store DIR (default $HUSK_STORE or " HUSK_STORE_DEFAULT ").\n";
@@ -70,6 +75,8 @@ static const struct {
         O("init-timeout", init_timeout), O("retry-delay", retry_delay),
         O("pids", pids),           O("log-max-size", log_max_size), O("log-rate", log_rate),
         O("max-events", max_events), O("request-timeout", request_timeout),
+        O("region", region),       O("account", account),     O("listen-unix", listen_unix),
+        O("format", format),
         O("zip-base-image", zip_base_image),
 #undef O
 };
@@ -80,6 +87,10 @@ static int parse(int argc, char **argv, args *a)
                 char *s = argv[i];
                 if (strcmp(s, "-f") == 0 || strcmp(s, "--follow") == 0) {
                         a->follow = true;
+                        continue;
+                }
+                if (strcmp(s, "--no-auth") == 0) {
+                        a->no_auth = true;
                         continue;
                 }
                 if (strcmp(s, "-h") == 0 || strcmp(s, "--help") == 0) {
@@ -472,6 +483,20 @@ static int cmd_logs(args *a)
         }
 }
 
+/* AWS's region names: "us-east-1", "eu-central-2", "us-gov-west-1". */
+static bool region_valid(const char *s)
+{
+        size_t n = strlen(s);
+        if (n < 1 || n > 32 || s[0] == '-' || s[n - 1] == '-')
+                return false;
+        return strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789-") == n;
+}
+
+static bool account_valid(const char *s)
+{
+        return strlen(s) == 12 && strspn(s, "0123456789") == 12;
+}
+
 static int cmd_serve(args *a, char **argv)
 {
         /* CVE-2019-5736: the zygote and its workers are clones of this process; they must not run
@@ -488,10 +513,31 @@ static int cmd_serve(args *a, char **argv)
                                    o.request_timeout_ms < 100 || o.request_timeout_ms > 3600000))
                 return fail("--request-timeout %s: 100ms .. 1h (e.g. 30s)", a->request_timeout);
         const char *listen = a->listen ? a->listen : FN_DEFAULT_LISTEN;
+        q_config qc = { .region = a->region ? a->region : Q_DEFAULT_REGION,
+                        .account = a->account ? a->account : Q_DEFAULT_ACCOUNT };
+        if (!region_valid(qc.region))
+                return fail("--region %s: a region name such as us-east-1 (a-z, 0-9 and -)",
+                            qc.region);
+        if (!account_valid(qc.account))
+                return fail("--account %s: twelve digits", qc.account);
         husk_error_t err = { 0 };
         fn_host *h = NULL;
         if (fn_host_new(&o, &h, &err) < 0)
                 return fail("%s", err.msg);
+        /* The queues: STORE/queue/queue.db. Without them the Lambda side still serves, and SQS
+         * requests answer 503 with the reason. */
+        _cleanup_free_ char *qdir = xasprintf("%s/queue", o.store);
+        _cleanup_free_ char *qpath = xasprintf("%s/queue.db", qdir);
+        q_engine *qe = NULL;
+        q_error qerr = { 0 };
+        int r = mkdir_p(qdir, 0700);
+        if (r < 0)
+                snprintf(qerr.msg, sizeof(qerr.msg), "create %s: %s", qdir, strerror(-r));
+        else if (q_engine_open(qpath, &qc, &qe, &qerr) < 0)
+                qe = NULL;
+        if (!qe)
+                fprintf(stderr, "husk fn: warning: queues are not served: %s: %s\n", qpath,
+                        qerr.msg);
         /* Signals are taken by sigwait below: block them before any thread exists (the zygote,
          * forked already, keeps the default mask for the workers it creates). */
         sigset_t set;
@@ -502,14 +548,21 @@ static int cmd_serve(args *a, char **argv)
         pthread_sigmask(SIG_BLOCK, &set, NULL);
         signal(SIGPIPE, SIG_IGN);
         if (fn_host_run(h, &err) < 0) {
+                if (qe)
+                        q_engine_close(qe);
                 fn_host_free(h);
                 return fail("%s", err.msg);
         }
         unsigned port = 0;
-        fn_guard *guard = NULL;
-        struct MHD_Daemon *front = fn_front_start(h, listen, o.request_timeout_ms, &guard, &port,
-                                                  &err);
+        fn_front_opts fo = { .listen = listen,
+                             .listen_unix = a->listen_unix,
+                             .request_timeout_ms = o.request_timeout_ms,
+                             .queue = qe,
+                             .queue_error = qerr.msg };
+        fn_front *front = fn_front_start(h, &fo, &port, &err);
         if (!front) {
+                if (qe)
+                        q_engine_close(qe);
                 fn_host_free(h);
                 return fail("%s", err.msg);
         }
@@ -519,12 +572,16 @@ static int cmd_serve(args *a, char **argv)
         _cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (dfd < 0 || write_file_atomic_at(dfd, "serve.addr", addr, strlen(addr), 0644) < 0)
                 fprintf(stderr, "husk fn: warning: cannot write %s/serve.addr\n", dir);
-        fprintf(stderr, "husk fn: serving on http://%s:%u\n", host, port);
+        fprintf(stderr, "husk fn: serving on http://%s:%u%s%s\n", host, port,
+                a->listen_unix ? " and unix:" : "", a->listen_unix ? a->listen_unix : "");
         int sig = 0;
         sigwait(&set, &sig);
         fprintf(stderr, "husk fn: stopping (signal %d)\n", sig);
-        MHD_stop_daemon(front);
-        fn_guard_free(guard);
+        if (qe)
+                q_engine_shutdown(qe); /* long polls return: their connections can close */
+        fn_front_stop(front);
+        if (qe)
+                q_engine_close(qe);
         fn_host_free(h);
         (void)unlinkat(dfd, "serve.addr", 0);
         return 0;
