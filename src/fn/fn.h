@@ -222,6 +222,7 @@ typedef struct fn_host_opts {
         uint64_t retry_base_ms;   /* async retry delay base, default 1000 */
         uint64_t request_timeout_ms; /* receiving one request (front door, Runtime API) */
         const char *zip_base_image;  /* the image Zip functions run on (--zip-base-image) */
+        const char *region, *account; /* of ARNs; NULL: us-east-1, 000000000000 */
 } fn_host_opts;
 
 typedef struct fn_host fn_host;
@@ -254,6 +255,8 @@ int fn_host_run(fn_host *h, husk_error_t *err);
 void fn_host_free(fn_host *h);
 fn_db *fn_host_db(fn_host *h);
 const fn_host_opts *fn_host_options(fn_host *h);
+/* arn:aws:lambda:REGION:ACCOUNT:function:NAME of this host, allocated. */
+char *fn_host_function_arn(fn_host *h, const char *name);
 /* Synchronous invoke: waits for a worker and the result. */
 void fn_host_invoke(fn_host *h, const char *name, const char *payload, size_t len, bool may_queue,
                     fn_result *res);

@@ -584,8 +584,9 @@ static int set_cgroup_path(const char *bundle, const char *id, husk_error_t *err
         return 0;
 }
 
-static char **worker_env(const fn_def *d, const char *wid)
+static char **worker_env(fn_host *h, const fn_def *d, const char *wid)
 {
+        const char *region = h->o.region ? h->o.region : "us-east-1";
         char day[16];
         time_t t = time(NULL);
         struct tm tm;
@@ -601,8 +602,8 @@ static char **worker_env(const fn_def *d, const char *wid)
                 xasprintf("_HANDLER=%s", d->handler),
                 xstrdup("LAMBDA_TASK_ROOT=/var/task"),
                 xstrdup("LAMBDA_RUNTIME_DIR=/var/runtime"),
-                xstrdup("AWS_REGION=local"),
-                xstrdup("AWS_DEFAULT_REGION=local"),
+                xasprintf("AWS_REGION=%s", region),
+                xasprintf("AWS_DEFAULT_REGION=%s", region),
                 xstrdup("AWS_EXECUTION_ENV=AWS_Lambda_provided.husk"),
                 xstrdup("TZ=:UTC"),
         };
@@ -620,7 +621,7 @@ static char **worker_env(const fn_def *d, const char *wid)
  * /next (init done), bounded by the init timeout. */
 static int worker_start(fn_host *h, fn_worker *w, const fn_def *d, husk_error_t *err)
 {
-        _cleanup_strv_ char **env = worker_env(d, w->id);
+        _cleanup_strv_ char **env = worker_env(h, d, w->id);
         _cleanup_free_ char *mem = xasprintf("%um", d->memory_mb);
         /* A fork bomb in the handler ends at the worker's pids.max, not the host's. */
         _cleanup_free_ char *pids = xasprintf("%u", d->pids ? d->pids : FN_PIDS_DEFAULT);
@@ -778,7 +779,7 @@ static fn_worker *worker_new(fn_host *h, fn_pool *p, const fn_def *d)
         fn_uuid(rnd);
         snprintf(w->id, sizeof(w->id), "%s.%llu.%.8s", d->name,
                  (unsigned long long)++h->worker_seq, rnd);
-        w->arn = xasprintf("arn:aws:lambda:local:000000000000:function:%s", d->name);
+        w->arn = fn_host_function_arn(h, d->name);
         w->next = p->workers;
         p->workers = w;
         return w;
@@ -1421,6 +1422,12 @@ fn_db *fn_host_db(fn_host *h)
 const fn_host_opts *fn_host_options(fn_host *h)
 {
         return &h->o;
+}
+
+char *fn_host_function_arn(fn_host *h, const char *name)
+{
+        return xasprintf("arn:aws:lambda:%s:%s:function:%s", h->o.region ? h->o.region : "us-east-1",
+                         h->o.account ? h->o.account : "000000000000", name);
 }
 
 void fn_host_free(fn_host *h)

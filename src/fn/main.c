@@ -520,6 +520,8 @@ static int cmd_serve(args *a, char **argv)
                             qc.region);
         if (!account_valid(qc.account))
                 return fail("--account %s: twelve digits", qc.account);
+        o.region = qc.region; /* of the functions' ARNs too */
+        o.account = qc.account;
         husk_error_t err = { 0 };
         fn_host *h = NULL;
         if (fn_host_new(&o, &h, &err) < 0)
