@@ -13,6 +13,7 @@
  * unix socket when asked; a worker's own endpoint is never reachable from here. */
 #include "fn.h"
 #include "queue/queue.h"
+#include "serve/auth.h"
 #include "serve/serve.h"
 #include "util/json.h"
 #include "util/util.h"
@@ -358,6 +359,40 @@ static enum MHD_Result invoke_final(fn_front *f, struct MHD_Connection *c, freq 
         return result_reply(c, q);
 }
 
+/* Lambda's control plane (src/fn/api.c). */
+static void lambda_api(fn_host *h, const serve_req *r, serve_resp *w)
+{
+        fn_api_handle(h, r, w);
+}
+
+/* A refused signature, in the request's protocol: the query protocol's codes, or the coral
+ * exceptions of JSON services (SQS JSON's __type, Lambda's x-amzn-ErrorType). Always 403. */
+static void auth_error(serve_route route, serve_resp *w, serve_auth_status st, const char *why,
+                       const char *request_id)
+{
+        const char *qc, *jc;
+        switch (st) {
+        case SERVE_AUTH_MISSING:
+                qc = "MissingAuthenticationToken";
+                jc = "MissingAuthenticationTokenException";
+                break;
+        case SERVE_AUTH_MALFORMED:
+                qc = "IncompleteSignature";
+                jc = "IncompleteSignatureException";
+                break;
+        case SERVE_AUTH_UNKNOWN_KEY:
+                qc = "InvalidClientTokenId";
+                jc = "UnrecognizedClientException";
+                break;
+        default: /* a wrong or expired signature */
+                qc = "SignatureDoesNotMatch";
+                jc = "InvalidSignatureException";
+                break;
+        }
+        shaped_error(route, w, 403, route == SERVE_ROUTE_SQS_QUERY ? qc : jc, true, why,
+                     request_id);
+}
+
 /* The query protocol's parameters: the query string's, then a form body's. */
 static int query_params(const serve_req *r, serve_kv **ret, size_t *ret_n)
 {
@@ -425,9 +460,22 @@ static enum MHD_Result final_call(fn_front *f, struct MHD_Connection *c, freq *q
                         .host = host ? host : "",
                         .principal = "anonymous",
                         .request_id = id };
+        serve_resp w = { 0 };
+        /* Nothing acts on a request before this check (issue 13). */
+        if (f->auth) {
+                char why[512];
+                serve_auth_status st = serve_sigv4_verify(f->auth, &r, lambda_shaped(q->route)
+                                                                               ? "lambda"
+                                                                               : "sqs",
+                                                          time(NULL), why, sizeof(why));
+                if (st != SERVE_AUTH_OK) {
+                        auth_error(q->route, &w, st, why, id);
+                        return send_resp(c, &w, id);
+                }
+                r.principal = f->auth->creds.key_id;
+        }
         if (q->route == SERVE_ROUTE_LAMBDA_INVOKE)
                 return invoke_final(f, c, q);
-        serve_resp w = { 0 };
         bool sqs = q->route == SERVE_ROUTE_SQS_JSON || q->route == SERVE_ROUTE_SQS_QUERY;
         if (sqs && !f->q) {
                 _cleanup_free_ char *m = xasprintf("the queue service is not available: %s",
@@ -444,7 +492,7 @@ static enum MHD_Result final_call(fn_front *f, struct MHD_Connection *c, freq *q
                                 &w);
                 break;
         case SERVE_ROUTE_SQS_QUERY: sqs_query(f, &r, &w); break;
-        case SERVE_ROUTE_LAMBDA_API: fn_api_handle(f->h, &r, &w); break;
+        case SERVE_ROUTE_LAMBDA_API: lambda_api(f->h, &r, &w); break;
         default:
                 shaped_error(q->route, &w, 404, "UnknownOperationException",
                              false, "Unknown operation", id);

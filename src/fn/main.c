@@ -2,6 +2,7 @@
 /* husk-fn (`husk fn ...`): the command line of the function host. */
 #include "fn.h"
 #include "queue/queue.h"
+#include "serve/auth.h"
 #include "husk/image.h"
 #include "husk/service.h"
 #include "util/json.h"
@@ -522,6 +523,15 @@ static int cmd_serve(args *a, char **argv)
                 return fail("--account %s: twelve digits", qc.account);
         o.region = qc.region; /* of the functions' ARNs too */
         o.account = qc.account;
+        /* The keys requests must be signed with (created at the first start), read before
+         * anything else starts: a bad credentials file stops the server. */
+        serve_auth auth = { .region = qc.region };
+        char why[512];
+        if (!a->no_auth && serve_creds_load(o.store, true, &auth.creds, why, sizeof(why)) < 0)
+                return fail("%s", why);
+        if (a->no_auth)
+                fprintf(stderr, "husk fn: warning: --no-auth: unsigned requests are served "
+                        "(any local user may invoke and use the queues)\n");
         husk_error_t err = { 0 };
         fn_host *h = NULL;
         if (fn_host_new(&o, &h, &err) < 0)
@@ -560,7 +570,8 @@ static int cmd_serve(args *a, char **argv)
                              .listen_unix = a->listen_unix,
                              .request_timeout_ms = o.request_timeout_ms,
                              .queue = qe,
-                             .queue_error = qerr.msg };
+                             .queue_error = qerr.msg,
+                             .auth = a->no_auth ? NULL : &auth };
         fn_front *front = fn_front_start(h, &fo, &port, &err);
         if (!front) {
                 if (qe)
@@ -572,7 +583,10 @@ static int cmd_serve(args *a, char **argv)
         _cleanup_free_ char *addr = xasprintf("%s:%u\n", host, port);
         _cleanup_free_ char *dir = fn_path(o.store, NULL);
         _cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (dfd < 0 || write_file_atomic_at(dfd, "serve.addr", addr, strlen(addr), 0644) < 0)
+        _cleanup_free_ char *region = xasprintf("%s\n", qc.region);
+        /* serve.region: the region `husk fn invoke` signs for. */
+        if (dfd < 0 || write_file_atomic_at(dfd, "serve.addr", addr, strlen(addr), 0644) < 0 ||
+            write_file_atomic_at(dfd, "serve.region", region, strlen(region), 0644) < 0)
                 fprintf(stderr, "husk fn: warning: cannot write %s/serve.addr\n", dir);
         fprintf(stderr, "husk fn: serving on http://%s:%u%s%s\n", host, port,
                 a->listen_unix ? " and unix:" : "", a->listen_unix ? a->listen_unix : "");
@@ -586,6 +600,30 @@ static int cmd_serve(args *a, char **argv)
                 q_engine_close(qe);
         fn_host_free(h);
         (void)unlinkat(dfd, "serve.addr", 0);
+        (void)unlinkat(dfd, "serve.region", 0);
+        explicit_bzero(&auth, sizeof(auth));
+        return 0;
+}
+
+/* `husk serve credentials`: the keys, for root only (they let anyone invoke and read queues). */
+static int cmd_credentials(args *a)
+{
+        const char *fmt = a->format ? a->format : "ini";
+        if (strcmp(fmt, "ini") != 0 && strcmp(fmt, "env") != 0)
+                return fail("--format %s: ini or env", fmt);
+        if (geteuid() != 0)
+                return fail("serve credentials: only root may read the server's keys (%s/"
+                            "credentials)", store_of(a));
+        serve_creds c;
+        char why[512];
+        if (serve_creds_load(store_of(a), true, &c, why, sizeof(why)) < 0)
+                return fail("%s", why);
+        if (strcmp(fmt, "env") == 0)
+                printf("export AWS_ACCESS_KEY_ID=%s\nexport AWS_SECRET_ACCESS_KEY=%s\n", c.key_id,
+                       c.secret);
+        else
+                printf("aws_access_key_id=%s\naws_secret_access_key=%s\n", c.key_id, c.secret);
+        explicit_bzero(&c, sizeof(c));
         return 0;
 }
 
@@ -610,6 +648,51 @@ static int connect_to(const char *endpoint)
                 return -e;
         }
         return s;
+}
+
+/* The keys `husk fn invoke` signs with: the store's (root), else $AWS_ACCESS_KEY_ID and
+ * $AWS_SECRET_ACCESS_KEY; false when there are none (the request goes unsigned, which a server
+ * with --no-auth accepts). */
+static bool invoke_creds(const args *a, serve_creds *c)
+{
+        char why[512];
+        if (serve_creds_load(store_of(a), false, c, why, sizeof(why)) == 0)
+                return true;
+        const char *id = getenv("AWS_ACCESS_KEY_ID"), *secret = getenv("AWS_SECRET_ACCESS_KEY");
+        if (!id || !secret || strlen(id) > SERVE_KEY_ID_LEN || strlen(secret) > SERVE_SECRET_LEN)
+                return false;
+        snprintf(c->key_id, sizeof(c->key_id), "%s", id);
+        snprintf(c->secret, sizeof(c->secret), "%s", secret);
+        return true;
+}
+
+/* The Authorization header of an Invoke request made at amz_date (its X-Amz-Date), or NULL to send it unsigned. The region:
+ * --region, else the one the running serve wrote, else us-east-1. */
+static char *sign_invoke(const args *a, const char *path, const char *host, const char *type,
+                         const char *payload, size_t len, const char *amz_date)
+{
+        serve_creds c;
+        if (!invoke_creds(a, &c))
+                return NULL;
+        _cleanup_free_ char *region = NULL;
+        if (a->region) {
+                region = xstrdup(a->region);
+        } else {
+                _cleanup_free_ char *p = fn_path(store_of(a), "serve.region");
+                if (read_file_at(AT_FDCWD, p, 64, &region, NULL) < 0)
+                        region = xstrdup(Q_DEFAULT_REGION);
+                region[strcspn(region, "\n")] = '\0';
+        }
+        serve_kv h[] = { { (char *)"Content-Type", (char *)"application/json" },
+                         { (char *)"Host", (char *)host },
+                         { (char *)"X-Amz-Date", (char *)amz_date },
+                         { (char *)"X-Amz-Invocation-Type", (char *)type } };
+        serve_req r = { .method = "POST", .path = path, .raw_path = path, .query = "",
+                        .headers = h, .n_headers = ARRAY_SIZE(h), .body = payload, .len = len };
+        char *v = serve_sigv4_sign(&r, &c, region, "lambda", amz_date,
+                                   "content-type;host;x-amz-date;x-amz-invocation-type");
+        explicit_bzero(&c, sizeof(c));
+        return v;
 }
 
 static int cmd_invoke(args *a)
@@ -637,11 +720,19 @@ static int cmd_invoke(args *a)
         _cleanup_close_ int s = connect_to(ep);
         if (s < 0)
                 return fail("connect to %s: %s (is `husk fn serve` running?)", ep, strerror(-s));
+        const char *type = a->type ? a->type : "RequestResponse";
+        _cleanup_free_ char *path = xasprintf("/2015-03-31/functions/%s/invocations", a->pos[1]);
+        char amz_date[17];
+        serve_amz_date(time(NULL), amz_date);
+        _cleanup_free_ char *authz = sign_invoke(a, path, ep, type, payload, len, amz_date);
+        _cleanup_free_ char *auth_lines =
+                authz ? xasprintf("X-Amz-Date: %s\r\nAuthorization: %s\r\n", amz_date, authz)
+                      : xstrdup("");
         _cleanup_free_ char *req = xasprintf(
-                "POST /2015-03-31/functions/%s/invocations HTTP/1.1\r\nHost: %s\r\n"
-                "X-Amz-Invocation-Type: %s\r\nContent-Type: application/json\r\n"
+                "POST %s HTTP/1.1\r\nHost: %s\r\n"
+                "X-Amz-Invocation-Type: %s\r\nContent-Type: application/json\r\n%s"
                 "Content-Length: %zu\r\nConnection: close\r\n\r\n",
-                a->pos[1], ep, a->type ? a->type : "RequestResponse", len);
+                path, ep, type, auth_lines, len);
         if (write_all(s, req, strlen(req)) < 0 || write_all(s, payload, len) < 0)
                 return fail("send to %s: %s", ep, strerror(errno));
         size_t cap = 65536, n = 0;
@@ -701,6 +792,11 @@ int main(int argc, char **argv)
                 rc = cmd_image_users(&a);
         else if (strcmp(cmd, "logs") == 0)
                 rc = cmd_logs(&a);
+        else if (strcmp(cmd, "serve") == 0 && a.npos == 2 && strcmp(a.pos[1], "credentials") == 0)
+                rc = cmd_credentials(&a);
+        else if (strcmp(cmd, "serve") == 0 && a.npos > 1)
+                rc = fail("serve: unknown argument '%s' (serve takes options, or the word "
+                          "credentials)", a.pos[1]) + 1;
         else if (strcmp(cmd, "serve") == 0)
                 rc = cmd_serve(&a, argv);
         else if (strcmp(cmd, "invoke") == 0)

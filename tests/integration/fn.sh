@@ -18,7 +18,7 @@ fn() { "$HUSK" fn --store "$S" "$@"; }
 SERVE_PID=
 serve() {
         rm -f "$S/fn/serve.addr"
-        "$HUSK" fn --store "$S" serve --listen 127.0.0.1:0 --init-timeout "${IT}s" --retry-delay 200ms \
+        "$HUSK" fn --store "$S" serve --no-auth --listen 127.0.0.1:0 --init-timeout "${IT}s" --retry-delay 200ms \
                 >> "$T/serve.log" 2>&1 &
         SERVE_PID=$!
         for _i in $(seq 100); do [ -s "$S/fn/serve.addr" ] && break; sleep 0.05; done

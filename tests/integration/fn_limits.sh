@@ -18,7 +18,7 @@ fn() { "$HUSK" fn --store "$S" "$@"; }
 SERVE_PID=
 serve() { # serve [OPTIONS]: a server on a free loopback port, $ADDR
         rm -f "$S/fn/serve.addr"
-        "$HUSK" fn --store "$S" serve --listen 127.0.0.1:0 --retry-delay 200ms "$@" >> "$T/serve.log" 2>&1 &
+        "$HUSK" fn --store "$S" serve --no-auth --listen 127.0.0.1:0 --retry-delay 200ms "$@" >> "$T/serve.log" 2>&1 &
         SERVE_PID=$!
         for _i in $(seq 100); do [ -s "$S/fn/serve.addr" ] && break; sleep 0.05; done
         ADDR=$(cat "$S/fn/serve.addr" 2>/dev/null)

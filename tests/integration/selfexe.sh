@@ -110,7 +110,7 @@ fresh
 for _i in $(seq 100); do pgrep -x exe-writer >/dev/null || break; sleep 0.1; done # cases 1-4 ended
 FS="$T/fnstore"
 "$H" fn --store "$FS" create se5 --image "$T/evil-oci" --timeout 20s >/dev/null 2>&1
-"$H" fn --store "$FS" serve --listen 127.0.0.1:0 --init-timeout 20s >"$T/serve.log" 2>&1 &
+"$H" fn --store "$FS" serve --no-auth --listen 127.0.0.1:0 --init-timeout 20s >"$T/serve.log" 2>&1 &
 for _i in $(seq 100); do [ -s "$FS/fn/serve.addr" ] && break; sleep 0.05; done
 curl -s -o /dev/null -H 'X-Amz-Invocation-Type: Event' -d '{}' \
         "http://$(cat "$FS/fn/serve.addr")/2015-03-31/functions/se5/invocations"
