@@ -81,6 +81,15 @@ static fn_def *load(api *a, const char *ref)
 {
         char name[FN_NAME_MAX + 1];
         int r = fn_arn_name(ref, name);
+        /* ?Qualifier=: $LATEST is the only version here. */
+        serve_kv *q = NULL;
+        size_t nq = 0;
+        if (r == 0 && serve_form_parse(a->r->query, strlen(a->r->query), 16, &q, &nq) == 0) {
+                const char *ql = serve_kvs_get(q, nq, "Qualifier");
+                if (ql && strcmp(ql, "$LATEST") != 0)
+                        r = -ENOENT;
+        }
+        serve_kvs_free(q, nq);
         if (r == -EINVAL) {
                 api_errorf(a, 400, "ValidationException", "1 validation error detected: Value "
                            "'%.200s' at 'functionName' failed to satisfy constraint: Member must "
