@@ -49,33 +49,26 @@ int fn_image_ref(const char *store, const char *ref, char **ret_id, husk_error_t
 }
 
 /* libarchive is loaded on first use (util/lazylib.c forwards what the image code calls); the
- * zip reader is looked up here, in the same library. */
-static int support_zip(struct archive *a)
+ * zip reader is looked up here, in the same library. Seekable: the modes (an executable
+ * bootstrap) are in the central directory, which a streaming read of a zip does not see. */
+static void *la_sym(const char *name)
 {
-        static int (*fn)(struct archive *);
-        if (!fn) {
-                void *h = dlopen(HUSK_LIBARCHIVE_SONAME, RTLD_NOW | RTLD_LOCAL);
-                fn = h ? (int (*)(struct archive *))dlsym(h, "archive_read_support_format_zip")
-                       : NULL;
-        }
-        return fn ? fn(a) : ARCHIVE_FATAL;
+        void *h = dlopen(HUSK_LIBARCHIVE_SONAME, RTLD_NOW | RTLD_LOCAL);
+        return h ? dlsym(h, name) : NULL;
 }
 
-typedef struct mem_src {
-        const void *data;
-        size_t len;
-        bool done;
-} mem_src;
-
-static la_ssize_t mem_read(struct archive *a, void *ud, const void **buf)
+static int open_zip(struct archive *a, const void *zip, size_t len)
 {
-        (void)a;
-        mem_src *m = ud;
-        if (m->done)
-                return 0;
-        m->done = true;
-        *buf = m->data;
-        return (la_ssize_t)m->len;
+        static int (*support)(struct archive *);
+        static int (*open_mem)(struct archive *, const void *, size_t);
+        if (!support)
+                support = (int (*)(struct archive *))la_sym("archive_read_support_format_zip_seekable");
+        if (!open_mem)
+                open_mem = (int (*)(struct archive *, const void *, size_t))la_sym(
+                        "archive_read_open_memory");
+        if (!support || !open_mem || support(a) != ARCHIVE_OK)
+                return -ENOSYS;
+        return open_mem(a, zip, len) == ARCHIVE_OK ? 0 : -EINVAL;
 }
 
 /* A relative path of plain components: no "", ".", ".." and not absolute. A trailing '/' (a
@@ -215,14 +208,14 @@ int fn_zip_unpack(const char *store, const char *name, const void *zip, size_t l
                 return util_syserr(err, errno, "create %s/%s", parent, leaf);
         int root = openat(pfd, leaf, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         struct archive *a = archive_read_new();
-        mem_src m = { .data = zip, .len = len };
         uint64_t total = 0, entries = 0;
+        int o = root < 0 || !a ? 0 : open_zip(a, zip, len);
         if (root < 0)
                 r = util_syserr(err, errno, "open %s/%s", parent, leaf);
-        else if (!a || support_zip(a) != ARCHIVE_OK)
+        else if (!a || o == -ENOSYS)
                 r = husk_error_set(err, ENOSYS, "libarchive (" HUSK_LIBARCHIVE_SONAME ") with zip "
                                    "support is needed for Zip packages");
-        else if (archive_read_open(a, &m, NULL, mem_read, NULL) != ARCHIVE_OK)
+        else if (o < 0)
                 r = husk_error_set(err, EINVAL, "Could not unzip uploaded file: %s",
                                    archive_error_string(a));
         while (r == 0) {
