@@ -963,6 +963,19 @@ static bool split(const char *rest, const char *suffix, char *buf, size_t len)
         return true;
 }
 
+size_t fn_api_body_max(const char *method, const char *path)
+{
+        const char *rest = after(path, "/2015-03-31/functions");
+        char ref[512];
+        if (!rest)
+                return 0;
+        if (strcmp(method, "POST") == 0 && (!*rest || strcmp(rest, "/") == 0))
+                return FN_API_BODY_MAX; /* CreateFunction */
+        if (strcmp(method, "PUT") == 0 && *rest == '/' && split(rest + 1, "code", ref, sizeof(ref)))
+                return FN_API_BODY_MAX; /* UpdateFunctionCode */
+        return 0;
+}
+
 void fn_api_handle(fn_host *h, const serve_req *r, serve_resp *w)
 {
         api a = { .h = h, .r = r, .w = w };

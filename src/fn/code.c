@@ -12,6 +12,7 @@
 #include "util/util.h"
 
 #include <archive.h>
+#include <dirent.h>
 #include <archive_entry.h>
 #include <dlfcn.h>
 #include <fcntl.h>
@@ -274,4 +275,29 @@ void fn_code_remove(const char *store, const char *dir)
         _cleanup_close_ int pfd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (pfd >= 0)
                 (void)rm_rf_at(pfd, dir + n + 1);
+}
+
+void fn_code_sweep(const char *store, fn_db *db)
+{
+        fn_def **v = NULL;
+        size_t n = 0;
+        husk_error_t err = { 0 };
+        if (fn_db_list(db, &v, &n, &err) < 0)
+                return; /* nothing is removed on doubt */
+        _cleanup_free_ char *parent = fn_path(store, CODE_DIR);
+        _cleanup_closedir_ DIR *d = opendir(parent);
+        struct dirent *de;
+        while (d && (de = readdir(d))) {
+                if (de->d_name[0] == '.')
+                        continue;
+                _cleanup_free_ char *dir = xasprintf("%s/%s", parent, de->d_name);
+                bool used = false;
+                for (size_t i = 0; i < n && !used; i++)
+                        used = v[i]->code_dir && strcmp(v[i]->code_dir, dir) == 0;
+                if (!used)
+                        (void)rm_rf_at(dirfd(d), de->d_name);
+        }
+        for (size_t i = 0; i < n; i++)
+                fn_def_free(v[i]);
+        free(v);
 }

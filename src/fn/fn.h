@@ -342,8 +342,12 @@ void fn_api_handle(fn_host *h, const struct serve_req *r, struct serve_resp *w);
 #define FN_ZIP_MAX (50u << 20)            /* zipped (CreateFunction: 50 MB) */
 #define FN_ZIP_UNZIPPED_MAX (250u << 20)  /* unzipped, as Lambda */
 #define FN_ZIP_ENTRIES_MAX 20000u
-/* The request body the control plane takes: a 50 MB zip in base64 inside JSON. */
+/* The request body of CreateFunction and UpdateFunctionCode: a 50 MB zip in base64 inside
+ * JSON. Other control-plane requests keep the router's bound. */
 #define FN_API_BODY_MAX (70u << 20)
+/* The body bound of a control-plane request: FN_API_BODY_MAX for the two that carry code, else
+ * 0 (the router's own). */
+size_t fn_api_body_max(const char *method, const char *path);
 
 /* ---- code.c ---- */
 /* An image reference as `husk fn create --image` takes it: a path is loaded into the store, a
@@ -357,6 +361,9 @@ int fn_zip_unpack(const char *store, const char *name, const void *zip, size_t l
                   bool need_bootstrap, char **ret_dir, husk_error_t *err);
 /* Removes a task root made by fn_zip_unpack (only folders under STORE/fn/code). */
 void fn_code_remove(const char *store, const char *dir);
+/* At the server's start: removes the task roots no function names (a server killed while it
+ * unpacked, or between the unpack and the record). */
+void fn_code_sweep(const char *store, fn_db *db);
 
 /* ---- paths ---- */
 /* STORE/fn/... paths, allocated. */

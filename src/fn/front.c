@@ -246,7 +246,9 @@ static enum MHD_Result first_call(fn_front *f, struct MHD_Connection *c, freq *q
                 break;
         }
         case SERVE_ROUTE_LAMBDA_API:
-                q->limit = FN_API_BODY_MAX; /* CreateFunction: a 50 MB zip in base64 */
+                /* CreateFunction and UpdateFunctionCode: a 50 MB zip in base64 */
+                if (fn_api_body_max(method, url))
+                        q->limit = fn_api_body_max(method, url);
                 break;
         case SERVE_ROUTE_UNKNOWN:
                 q->answered = true;

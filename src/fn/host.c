@@ -1393,6 +1393,7 @@ int fn_host_new(const fn_host_opts *o, fn_host **ret, husk_error_t *err)
                 fn_host_free(h);
                 return r;
         }
+        fn_code_sweep(h->store, h->db);
         *ret = h;
         return 0;
 }

@@ -274,6 +274,8 @@ is "$(raw POST /2015-03-31/functions -d '{not json')/$(etype)" 400/InvalidReques
 st=$(head -c 75000000 /dev/zero | raw POST /2015-03-31/functions -H 'Content-Type: application/json' --data-binary @-)
 is "$st/$(etype)" 413/RequestTooLargeException "a 75 MB body: 413 RequestTooLargeException"
 like "$(jq -r .message "$T/body")" 73400320 "the error names the bound"
+st=$(head -c 3000000 /dev/zero | raw PUT /2015-03-31/functions/la-env/configuration --data-binary @-)
+is "$st/$(etype)" 413/RequestTooLargeException "other operations keep the front door's 2 MiB bound"
 
 # ---- hostile packages: bounded, inside the task root, no devices, no setuid
 zbad() { # zbad NAME PYTHON-BODY: a zip made by the body (z: the ZipFile), then create-function
@@ -364,6 +366,15 @@ like "$py" 'invoke 200 \{"py":1\} True' "boto3 invoke with LogType Tail"
 like "$py" "throttle ReservedFunctionConcurrentInvocationLimitExceeded" "boto3 sees the throttle's Reason"
 like "$py" "delete 204" "boto3 delete_function: 204"
 like "$py" "gone" "and the function is gone"
+
+# ---- a task root no record names (a server killed while it unpacked) goes at the next start
+stop_serve
+mkdir -p "$S/fn/code/la-orphan.12345678" && touch "$S/fn/code/la-orphan.12345678/bootstrap"
+serve
+[ ! -e "$S/fn/code/la-orphan.12345678" ]; ok $? "a restarted server removes an orphaned task root"
+is "$(ls "$S/fn/code" | wc -l)" 2 "and keeps those of its functions"
+lam get-function-configuration --function-name la-zip
+is "$(out .State)" Active "functions survive the restart"
 
 # ---- DeleteFunction; and the command line as the other door
 lam delete-function --function-name la-zip
