@@ -370,9 +370,9 @@ static int apply_config(api *a, const json_value *o, fn_def *d)
                 char **e = xcalloc(n + 1, sizeof(char *));
                 for (size_t i = 0; i < n; i++) {
                         char why[200];
-                        if (v->items[i]->type != JSON_STRING) {
+                        if (v->items[i]->type != JSON_STRING || strchr(v->keys[i], '=')) {
                                 strv_free(e);
-                                BAD(a, "Environment.Variables: the values must be strings");
+                                BAD(a, "Environment.Variables: names without '=' and string values");
                                 return -1;
                         }
                         e[i] = xasprintf("%s=%s", v->keys[i], v->items[i]->str);
@@ -458,6 +458,7 @@ static int apply_tags(api *a, const json_value *t, char ***tags)
                     strlen(t->items[i]->str) > 256 || !fn_text_printable(k) ||
                     !fn_text_printable(t->items[i]->str)) {
                         BAD(a, "Tags: keys of 1 to 128 and values of at most 256 characters");
+                        *tags = v;
                         return -1;
                 }
                 size_t at = 0;

@@ -287,6 +287,16 @@ static void def_json(json_writer *w, const fn_def *d)
         json_arr_end(w);
         json_kv_str(w, "created", d->created);
         json_kv_str(w, "updated", d->updated);
+        /* Lambda's configuration (issue 14) */
+        json_kv_str(w, "package_type", d->package_type);
+        json_kv_str(w, "code_sha256", d->code_sha256);
+        if (d->code_dir && *d->code_dir)
+                json_kv_str(w, "code_dir", d->code_dir);
+        if (d->runtime && *d->runtime)
+                json_kv_str(w, "runtime", d->runtime);
+        json_kv_str(w, "description", d->description);
+        json_kv_uint(w, "ephemeral_mb", d->ephemeral_mb);
+        json_kv_bool(w, "reserved_concurrency", d->reserved);
 }
 
 static int cmd_inspect(args *a)
