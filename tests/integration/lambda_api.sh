@@ -215,7 +215,7 @@ lam untag-resource --resource "$ARN:la-env" --tag-keys a
 lam list-tags --resource "$ARN:la-env"
 is "$(jq -c .Tags "$T/out")" '{"team":"a","b":"2"}' "untag-resource removes one"
 long=$(head -c 300 /dev/zero | tr '\0' v)
-is "$(raw POST "/2017-03-31/tags/$ARN:la-env" -d "{\"Tags\":{\"n1\":\"1\",\"n2\":\"2\",\"n3\":\"3\",\"bad\":\"$long\"}}")/$(etype)" \
+is "$(raw POST "/2017-03-31/tags/$(printf %s "$ARN:la-env" | sed s/:/%3A/g)" -d "{\"Tags\":{\"n1\":\"1\",\"n2\":\"2\",\"n3\":\"3\",\"bad\":\"$long\"}}")/$(etype)" \
         400/InvalidParameterValueException "a tag value over 256 characters is refused"
 lam list-tags --resource "$ARN:la-env"
 is "$(jq -c .Tags "$T/out")" '{"team":"a","b":"2"}' "and none of that request's tags is kept"
