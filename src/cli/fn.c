@@ -51,7 +51,7 @@
         "                                 (default 1s)\n"                                         \
         "  --request-timeout DURATION     longest time to receive one request's headers and\n"    \
         "                                 body, and to send its answer (default 30s)\n" STORE_OPT \
-        "\nCommands:\n"                                                                           \
+        "\nAlso:\n"                                                                               \
         "  credentials [--format ini|env] print the access key id and secret (root only)\n"
 
 /* `husk fn COMMAND --help`: that command's usage (husk-fn prints only the general one). */

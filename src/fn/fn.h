@@ -327,7 +327,8 @@ typedef struct fn_front_opts {
         uint64_t request_timeout_ms;
         struct q_engine *queue;  /* NULL: SQS requests answer 503 with queue_error */
         const char *queue_error;
-        const struct serve_auth *auth; /* NULL: --no-auth */
+        const struct serve_auth *auth; /* NULL: --no-auth; else copied */
+        const char *store;             /* where STORE/credentials is read again on change */
 } fn_front_opts;
 typedef struct fn_front fn_front;
 fn_front *fn_front_start(fn_host *h, const fn_front_opts *o, unsigned *ret_port, husk_error_t *err);

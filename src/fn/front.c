@@ -42,7 +42,11 @@ struct fn_front {
         fn_host *h;
         struct q_engine *q;
         const char *q_error; /* why there is no engine */
-        const struct serve_auth *auth; /* NULL: --no-auth */
+        bool auth_on;          /* false: --no-auth */
+        pthread_mutex_t auth_mu; /* guards auth and creds_st */
+        serve_auth auth;       /* the keys in force */
+        char *store;           /* STORE/credentials is read again when it changes */
+        struct stat creds_st;
         struct MHD_Daemon *tcp, *local;
         fn_guard *guard;
         char *unix_path;
@@ -67,6 +71,7 @@ typedef struct freq {
         size_t len;
         bool too_large;
         bool answered; /* an error went out before the body */
+        char principal[SERVE_KEY_ID_LEN + 1];
         fn_result res;
         bool have_res;
 } freq;
@@ -209,9 +214,8 @@ static char *too_large_message(const freq *q)
 static enum MHD_Result too_large(struct MHD_Connection *c, const freq *q)
 {
         _cleanup_free_ char *m = too_large_message(q);
-        const char *code = q->route == SERVE_ROUTE_LAMBDA_INVOKE ? "RequestTooLargeException"
-                           : lambda_shaped(q->route)          ? "RequestTooLargeException"
-                                                              : "RequestEntityTooLarge";
+        const char *code = lambda_shaped(q->route) ? "RequestTooLargeException"
+                                                   : "RequestEntityTooLarge";
         return error_send(c, q->route, 413, code, false, m);
 }
 
@@ -227,8 +231,11 @@ static enum MHD_Result first_call(fn_front *f, struct MHD_Connection *c, freq *q
         size_t plen = qm ? (size_t)(qm - raw) : strlen(raw);
         q->raw_path = xstrndup(raw, plen);
         q->query = xstrdup(qm ? qm + 1 : "");
-        if (serve_url_decode(raw, plen, false, &q->path, NULL) < 0 || strlen(q->path) != strlen(url))
-                q->path = (free(q->path), xstrdup(url)); /* MHD decoded it already: its view */
+        size_t dl = 0;
+        if (serve_url_decode(raw, plen, false, &q->path, &dl) < 0 || strlen(q->path) != dl) {
+                free(q->path); /* a bad escape or a decoded NUL: MHD's decoded view instead */
+                q->path = xstrdup(url);
+        }
         const char *ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type");
         const char *target = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Amz-Target");
         q->route = serve_route_of(method, url, qm ? qm + 1 : "", ct, target);
@@ -367,6 +374,30 @@ static void lambda_api(fn_host *h, const serve_req *r, serve_resp *w)
         fn_api_handle(h, r, w);
 }
 
+/* The keys for one request. STORE/credentials is read again when it changed (another inode,
+ * size or mtime: a key rotated by hand or by a tool), so a new key needs no restart; a file
+ * that cannot be read or is refused (others may read it) leaves the keys in force. */
+static void auth_snapshot(fn_front *f, serve_auth *ret)
+{
+        _cleanup_free_ char *path = serve_creds_path(f->store);
+        struct stat st;
+        pthread_mutex_lock(&f->auth_mu);
+        if (stat(path, &st) == 0 &&
+            (st.st_ino != f->creds_st.st_ino || st.st_dev != f->creds_st.st_dev ||
+             st.st_size != f->creds_st.st_size ||
+             st.st_mtim.tv_sec != f->creds_st.st_mtim.tv_sec ||
+             st.st_mtim.tv_nsec != f->creds_st.st_mtim.tv_nsec)) {
+                serve_creds c;
+                char why[512];
+                if (serve_creds_load(f->store, false, &c, why, sizeof(why)) == 0)
+                        f->auth.creds = c;
+                explicit_bzero(&c, sizeof(c));
+                f->creds_st = st;
+        }
+        *ret = f->auth;
+        pthread_mutex_unlock(&f->auth_mu);
+}
+
 /* A refused signature, in the request's protocol: the query protocol's codes, or the coral
  * exceptions of JSON services (SQS JSON's __type, Lambda's x-amzn-ErrorType). Always 403. */
 static void auth_error(serve_route route, serve_resp *w, serve_auth_status st, const char *why,
@@ -416,8 +447,18 @@ static int query_params(const serve_req *r, serve_kv **ret, size_t *ret_n)
         if (nb)
                 memcpy(a + na, b, nb * sizeof(*b));
         free(b);
+        /* A presigned request's X-Amz-* parameters are the signature's, not the operation's. */
+        size_t n = 0;
+        for (size_t i = 0; i < na + nb; i++) {
+                if (strncmp(a[i].name, "X-Amz-", 6) == 0) {
+                        free(a[i].name);
+                        free(a[i].value);
+                        continue;
+                }
+                a[n++] = a[i];
+        }
         *ret = a;
-        *ret_n = na + nb;
+        *ret_n = n;
         return 0;
 }
 
@@ -464,17 +505,21 @@ static enum MHD_Result final_call(fn_front *f, struct MHD_Connection *c, freq *q
                         .request_id = id };
         serve_resp w = { 0 };
         /* Nothing acts on a request before this check (issue 13). */
-        if (f->auth) {
+        if (f->auth_on) {
                 char why[512];
-                serve_auth_status st = serve_sigv4_verify(f->auth, &r, lambda_shaped(q->route)
-                                                                               ? "lambda"
-                                                                               : "sqs",
+                serve_auth a;
+                auth_snapshot(f, &a);
+                serve_auth_status st = serve_sigv4_verify(&a, &r, lambda_shaped(q->route)
+                                                                          ? "lambda"
+                                                                          : "sqs",
                                                           time(NULL), why, sizeof(why));
+                memcpy(q->principal, a.creds.key_id, sizeof(q->principal));
+                explicit_bzero(&a, sizeof(a));
                 if (st != SERVE_AUTH_OK) {
                         auth_error(q->route, &w, st, why, id);
                         return send_resp(c, &w, id);
                 }
-                r.principal = f->auth->creds.key_id;
+                r.principal = q->principal;
         }
         if (q->route == SERVE_ROUTE_LAMBDA_INVOKE)
                 return invoke_final(f, c, q);
@@ -655,7 +700,15 @@ fn_front *fn_front_start(fn_host *h, const fn_front_opts *o, unsigned *ret_port,
         f->h = h;
         f->q = o->queue;
         f->q_error = o->queue_error;
-        f->auth = o->auth;
+        pthread_mutex_init(&f->auth_mu, NULL);
+        if (o->auth) {
+                _cleanup_free_ char *cp = serve_creds_path(o->store);
+                f->auth_on = true;
+                f->auth = *o->auth;
+                f->store = xstrdup(o->store);
+                if (stat(cp, &f->creds_st) < 0)
+                        memset(&f->creds_st, 0, sizeof(f->creds_st));
+        }
         f->guard = fn_guard_new(limit, true);
         unsigned idle_s = (unsigned)((limit + 999) / 1000);
         f->tcp = daemon_start(f, &a, -1, idle_s);
@@ -694,5 +747,8 @@ void fn_front_stop(fn_front *f)
                 (void)unlink(f->unix_path);
         fn_guard_free(f->guard);
         free(f->unix_path);
+        free(f->store);
+        explicit_bzero(&f->auth, sizeof(f->auth));
+        pthread_mutex_destroy(&f->auth_mu);
         free(f);
 }

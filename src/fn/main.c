@@ -537,6 +537,9 @@ static int cmd_serve(args *a, char **argv)
          * anything else starts: a bad credentials file stops the server. */
         serve_auth auth = { .region = qc.region };
         char why[512];
+        int r = mkdir_p(o.store, 0700); /* a first start: the store's own mode */
+        if (r < 0)
+                return fail("create %s: %s", o.store, strerror(-r));
         if (!a->no_auth && serve_creds_load(o.store, true, &auth.creds, why, sizeof(why)) < 0)
                 return fail("%s", why);
         if (a->no_auth)
@@ -552,7 +555,7 @@ static int cmd_serve(args *a, char **argv)
         _cleanup_free_ char *qpath = xasprintf("%s/queue.db", qdir);
         q_engine *qe = NULL;
         q_error qerr = { 0 };
-        int r = mkdir_p(qdir, 0700);
+        r = mkdir_p(qdir, 0700);
         if (r < 0)
                 snprintf(qerr.msg, sizeof(qerr.msg), "create %s: %s", qdir, strerror(-r));
         else if (q_engine_open(qpath, &qc, &qe, &qerr) < 0)
@@ -581,7 +584,8 @@ static int cmd_serve(args *a, char **argv)
                              .request_timeout_ms = o.request_timeout_ms,
                              .queue = qe,
                              .queue_error = qerr.msg,
-                             .auth = a->no_auth ? NULL : &auth };
+                             .auth = a->no_auth ? NULL : &auth,
+                             .store = o.store };
         fn_front *front = fn_front_start(h, &fo, &port, &err);
         if (!front) {
                 if (qe)
@@ -626,6 +630,9 @@ static int cmd_credentials(args *a)
                             "credentials)", store_of(a));
         serve_creds c;
         char why[512];
+        int r = mkdir_p(store_of(a), 0700);
+        if (r < 0)
+                return fail("create %s: %s", store_of(a), strerror(-r));
         if (serve_creds_load(store_of(a), true, &c, why, sizeof(why)) < 0)
                 return fail("%s", why);
         if (strcmp(fmt, "env") == 0)

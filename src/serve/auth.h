@@ -67,11 +67,16 @@ typedef struct serve_sigv4_parts {
  * Signature=HEX". -EINVAL when malformed (why says how). */
 int serve_sigv4_parse_authorization(const char *v, serve_sigv4_parts *ret, char *why,
                                     size_t why_len);
-/* The canonical request (AWS's "Task 1"). path_as_sent: the path is taken as sent instead of
- * encoded once more (some clients sign that way). skip_signature: drop X-Amz-Signature from the
- * query (presigned). -EINVAL when a signed header is absent or the query is malformed. */
-int serve_sigv4_canonical(const serve_req *r, const char *signed_headers, const char *payload_hash,
-                          bool path_as_sent, bool skip_signature, char **ret);
+/* The canonical request (AWS's "Task 1"). flags: SERVE_SIGV4_PATH_AS_SENT takes the path as
+ * sent instead of encoded once more; SERVE_SIGV4_QUERY_AS_SENT the query as sent instead of
+ * sorted and re-encoded (curl 7.88 signs both that way); SERVE_SIGV4_PRESIGNED drops
+ * X-Amz-Signature from the query. method NULL: r's. -EINVAL when a signed header is absent or
+ * the query is malformed. */
+#define SERVE_SIGV4_PATH_AS_SENT 1u
+#define SERVE_SIGV4_QUERY_AS_SENT 2u
+#define SERVE_SIGV4_PRESIGNED 4u
+int serve_sigv4_canonical(const serve_req *r, const char *method, const char *signed_headers,
+                          const char *payload_hash, unsigned flags, char **ret);
 
 /* ---- creds.c ---- */
 /* STORE/credentials: reads it, or creates it with a new random key when it does not exist

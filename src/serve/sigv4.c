@@ -118,7 +118,8 @@ static int canonical_query(const char *q, bool skip_signature, char **ret)
         }
         char *o = NULL;
         if (!rc) {
-                qsort(v, n, sizeof(*v), qpair_cmp);
+                if (n)
+                        qsort(v, n, sizeof(*v), qpair_cmp); /* (v is NULL when n is 0) */
                 o = xmalloc(total + 1);
                 size_t k = 0;
                 for (size_t i = 0; i < n; i++)
@@ -206,17 +207,21 @@ bad:
         return -EINVAL;
 }
 
-int serve_sigv4_canonical(const serve_req *r, const char *signed_headers, const char *payload_hash,
-                          bool path_as_sent, bool skip_signature, char **ret)
+int serve_sigv4_canonical(const serve_req *r, const char *method, const char *signed_headers,
+                          const char *payload_hash, unsigned flags, char **ret)
 {
         _cleanup_free_ char *query = NULL, *headers = NULL, *path = NULL;
         const char *raw = r->raw_path && r->raw_path[0] ? r->raw_path : "/";
-        path = path_as_sent ? xstrdup(raw) : serve_url_encode(raw, strlen(raw), true);
-        if (canonical_query(r->query ? r->query : "", skip_signature, &query) < 0 ||
-            canonical_headers(r, signed_headers, &headers) < 0)
+        const char *q = r->query ? r->query : "";
+        path = flags & SERVE_SIGV4_PATH_AS_SENT ? xstrdup(raw) : serve_url_encode(raw, strlen(raw), true);
+        if (flags & SERVE_SIGV4_QUERY_AS_SENT)
+                query = xstrdup(q);
+        else if (canonical_query(q, flags & SERVE_SIGV4_PRESIGNED, &query) < 0)
                 return -EINVAL;
-        *ret = xasprintf("%s\n%s\n%s\n%s\n%s\n%s", r->method, path, query, headers, signed_headers,
-                         payload_hash);
+        if (canonical_headers(r, signed_headers, &headers) < 0)
+                return -EINVAL;
+        *ret = xasprintf("%s\n%s\n%s\n%s\n%s\n%s", method ? method : r->method, path, query,
+                         headers, signed_headers, payload_hash);
         return 0;
 }
 
@@ -250,7 +255,7 @@ char *serve_sigv4_sign(const serve_req *r, const serve_creds *creds, const char 
         sha256_hex(r->body ? r->body : "", r->body ? r->len : 0, payload);
         _cleanup_free_ char *creq = NULL;
         if (strlen(amz_date) != 16 ||
-            serve_sigv4_canonical(r, signed_headers, payload, false, false, &creq) < 0)
+            serve_sigv4_canonical(r, NULL, signed_headers, payload, 0, &creq) < 0)
                 return NULL;
         memcpy(date, amz_date, 8);
         date[8] = '\0';
@@ -443,14 +448,26 @@ static serve_auth_status check(const serve_auth *a, const serve_req *r, const ch
         if (declared && strcmp(declared, payload) != 0)
                 return fail(why, why_len, SERVE_AUTH_BAD_SIGNATURE, "X-Amz-Content-Sha256 is not "
                             "the SHA-256 of the body");
-        /* The path as AWS canonicalizes it for all but S3 (encoded once more), then as sent
-         * (curl's way): both are signed with the secret, neither weakens the check. */
-        for (int as_sent = 0; as_sent < 2; as_sent++) {
-                if (as_sent && !strchr(r->raw_path ? r->raw_path : "", '%'))
-                        break;
+        /* First the canonical request of AWS's rules (the path encoded once more, as for all
+         * services but S3; the query sorted and re-encoded). Then the variants real clients
+         * sign: curl 7.88 takes the path and the query as sent; botocore presigns a query
+         * protocol call as POST though the URL is then fetched with GET. Each variant is signed
+         * with the secret: none lets a request through that its signer did not sign. */
+        bool pct = strchr(r->raw_path ? r->raw_path : "", '%') != NULL;
+        bool post = expires && strcmp(r->method, "GET") == 0 && r->len == 0;
+        for (unsigned v = 0; v < 8; v++) {
+                unsigned flags = expires ? SERVE_SIGV4_PRESIGNED : 0;
+                if ((v & 1) && !pct)
+                        continue;
+                if ((v & 2) && (expires || !r->query || !r->query[0]))
+                        continue;
+                if ((v & 4) && !post)
+                        continue;
+                flags |= (v & 1 ? SERVE_SIGV4_PATH_AS_SENT : 0) |
+                         (v & 2 ? SERVE_SIGV4_QUERY_AS_SENT : 0);
                 _cleanup_free_ char *creq = NULL;
-                if (serve_sigv4_canonical(r, p->signed_headers, payload, as_sent, expires != 0,
-                                          &creq) < 0)
+                if (serve_sigv4_canonical(r, v & 4 ? "POST" : NULL, p->signed_headers, payload,
+                                          flags, &creq) < 0)
                         return fail(why, why_len, SERVE_AUTH_MALFORMED, "a signed header is "
                                     "missing, or the query string is malformed");
                 char sig[65];
