@@ -392,6 +392,11 @@ fn ls | grep -q '^la-zip '; isnt $? 0 "husk fn ls does not show it"
 fn rm la-env >/dev/null
 lam get-function --function-name la-env
 grep -q ResourceNotFoundException "$T/err"; ok $? "husk fn rm removes what the API made"
+fn update la-suid --image "$ARCHIVE" --handler echo >/dev/null
+lam get-function-configuration --function-name la-suid
+is "$(out .PackageType)/$(ls "$S/fn/code" | wc -l)" Image/0 "husk fn update --image turns a Zip function into an Image one, its task root gone"
+invoke la-suid '{"via":"cli"}'
+is "$(jq -c . "$T/payload")" '{"via":"cli"}' "and it runs the image"
 fn rm la-suid >/dev/null
 is "$(ls "$S/fn/code" | wc -l)" 0 "every task root went with its function"
 is "$(raw DELETE /2015-03-31/functions/la-zip)/$(etype)" 404/ResourceNotFoundException "delete-function of a missing function: 404"
