@@ -46,6 +46,8 @@
         "  --account ID                   the account of queue URLs and ARNs, 12 digits\n"        \
         "                                 (default 000000000000)\n"                               \
         "  --no-auth                      accept unsigned requests (tests, single-user machines)\n" \
+        "  --zip-base-image IMAGE         the image Zip functions of the Lambda API run on (their\n" \
+        "                                 code at /var/task; the role of provided.al2023)\n" \
         "  --init-timeout DURATION        longest worker start (default 10s)\n"                   \
         "  --retry-delay DURATION         first delay before an Event invocation is retried\n"    \
         "                                 (default 1s)\n"                                         \
