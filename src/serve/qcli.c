@@ -17,6 +17,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#define ENDPOINT_OPTS                                                                              \
+        "  --endpoint ADDR:PORT|SOCKET        the server (default: the one serving STORE)\n"        \
+        "  --region REGION                    region to sign for (default: the server's)\n"         \
+        "  --store DIR                        the store (default /var/lib/husk)\n"
+
 static const char usage_text[] =
         "Usage: husk queue COMMAND [options]\n\n"
         "SQS queues of the running `husk serve` (its SQS API, the same the AWS CLI uses).\n\n"
@@ -31,10 +36,47 @@ static const char usage_text[] =
         "                                     one JSON object per message\n"
         "  delete NAME RECEIPT_HANDLE\n"
         "  redrive DLQ [--to QUEUE] [--rate N]  move a dead-letter queue's messages back\n\n"
-        "Options:\n"
-        "  --endpoint ADDR:PORT|SOCKET        the server (default: the one serving STORE)\n"
-        "  --region REGION                    region to sign for (default: the server's)\n"
-        "  --store DIR                        the store (default /var/lib/husk)\n";
+        "Options:\n" ENDPOINT_OPTS;
+
+/* `husk queue COMMAND --help`: that command's own usage. */
+static const struct {
+        const char *name, *text;
+} cmd_help[] = {
+        { "create", "Usage: husk queue create NAME [--attr NAME=VALUE]... [--tag KEY=VALUE]...\n\n"
+                    "Create a queue (a NAME ending in .fifo: a FIFO queue) and print its URL. The\n"
+                    "attributes are SQS's (VisibilityTimeout, DelaySeconds, MessageRetentionPeriod,\n"
+                    "MaximumMessageSize, ReceiveMessageWaitTimeSeconds, RedrivePolicy, ...).\n\n"
+                    "Options:\n  --attr NAME=VALUE                  a queue attribute\n"
+                    "  --tag KEY=VALUE                    a tag\n" ENDPOINT_OPTS },
+        { "ls", "Usage: husk queue ls [--prefix PREFIX]\n\n"
+                "List the queues with their visible, in-flight and delayed message counts.\n\n"
+                "Options:\n  --prefix PREFIX                    only names that start with it\n" ENDPOINT_OPTS },
+        { "inspect", "Usage: husk queue inspect NAME\n\n"
+                     "Print the queue's URL, attributes and tags as JSON.\n\nOptions:\n" ENDPOINT_OPTS },
+        { "rm", "Usage: husk queue rm NAME\n\nDelete the queue and its messages.\n\nOptions:\n" ENDPOINT_OPTS },
+        { "purge", "Usage: husk queue purge NAME\n\n"
+                   "Delete every message of the queue (once per 60 seconds, as SQS).\n\nOptions:\n" ENDPOINT_OPTS },
+        { "send", "Usage: husk queue send NAME BODY|@FILE [options]\n\n"
+                  "Send one message and print its MessageId.\n\nOptions:\n"
+                  "  --group ID                         MessageGroupId (FIFO queues)\n"
+                  "  --dedup ID                         MessageDeduplicationId (FIFO queues)\n"
+                  "  --delay SECONDS                    DelaySeconds, 0 .. 900\n"
+                  "  --attr NAME=VALUE                  a String message attribute\n" ENDPOINT_OPTS },
+        { "receive", "Usage: husk queue receive NAME [options]\n\n"
+                     "Receive messages and print one JSON object per message (MessageId,\n"
+                     "ReceiptHandle, Body, Attributes, MessageAttributes).\n\nOptions:\n"
+                     "  --max N                            up to N messages, 1 .. 10 (default 1)\n"
+                     "  --wait SECONDS                     long poll, 0 .. 20\n"
+                     "  --visibility SECONDS               the visibility timeout of this receive\n"
+                     "  --delete                           delete each message once printed\n" ENDPOINT_OPTS },
+        { "delete", "Usage: husk queue delete NAME RECEIPT_HANDLE\n\n"
+                    "Delete a received message.\n\nOptions:\n" ENDPOINT_OPTS },
+        { "redrive", "Usage: husk queue redrive DLQ [--to QUEUE] [--rate N]\n\n"
+                     "Move the messages of a dead-letter queue back to the queues they came from\n"
+                     "(or to QUEUE); prints the task handle (StartMessageMoveTask).\n\nOptions:\n"
+                     "  --to QUEUE                         the destination\n"
+                     "  --rate N                           at most N messages per second, 1 .. 500\n" ENDPOINT_OPTS },
+};
 
 static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static int fail(const char *fmt, ...)
@@ -635,6 +677,14 @@ int qcli_main(int argc, char **argv)
         qargs a = { 0 };
         if (parse(argc, argv, &a))
                 return 2;
+        if (a.help && a.npos >= 1)
+                for (size_t k = 0; k < ARRAY_SIZE(cmd_help); k++)
+                        if (strcmp(cmd_help[k].name, a.pos[0]) == 0) {
+                                fputs(cmd_help[k].text, stdout);
+                                return 0;
+                        }
+        if (a.help && a.npos >= 1)
+                return fail("unknown command '%s' (husk queue --help)", a.pos[0]) + 1;
         if (a.help || a.npos == 0) {
                 fputs(usage_text, a.help ? stdout : stderr);
                 return a.help ? 0 : 2;
