@@ -107,6 +107,8 @@ int husk_delete(const husk_global_t *g, const char *id, bool force, husk_error_t
 int husk_delete_keep_bundle(const husk_global_t *g, const char *id, bool force, husk_error_t *err);
 /* Writes BUNDLE/config.json (refuses to overwrite an existing one). */
 int husk_spec(const char *bundle, bool rootless, husk_error_t *err);
+/* A user (euid != 0) without XDG_RUNTIME_DIR has no default --root: an error saying so. */
+int husk_default_root_check(husk_error_t *err);
 
 /* One row of `husk list`. */
 typedef struct husk_list_entry {

@@ -82,7 +82,8 @@ static void usage(FILE *out)
         for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
                 fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].summary);
         fputs("\nGlobal options (before the command):\n"
-              "  --root DIR             state directory (default /run/husk)\n"
+              "  --root DIR             state directory (default /run/husk; as a user\n"
+              "                         $XDG_RUNTIME_DIR/husk)\n"
               "  --log FILE             append error and debug lines to FILE\n"
               "  --log-format FORMAT    text (default) or json: {\"level\",\"msg\",\"time\"} per line\n"
               "  --debug                extra detail in the log\n"
@@ -152,9 +153,8 @@ static int parse_global(cli_ctx *c, int argc, char **argv)
         return i;
 }
 
-/* Without root every command but these fails on its first folder (/run/husk, /var/lib/husk):
- * say so at once instead of with a raw path error. */
-static bool root_optional(const cli_cmd *cmd, int argc, char **argv)
+/* The commands that neither keep state under --root nor use the image store. */
+static bool needs_no_root(const cli_cmd *cmd, int argc, char **argv)
 {
         if (strcmp(cmd->name, "spec") == 0 || strcmp(cmd->name, "features") == 0)
                 return true;
@@ -198,11 +198,11 @@ int main(int argc, char **argv)
                 return 2;
         }
         c.command = cmd->name;
-        if (geteuid() != 0 && !root_optional(cmd, argc - i, argv + i))
-                return cli_fail(&c, "%s needs root: run husk as root (sudo husk %s ...); rootless mode is "
-                                    "not supported yet (husk spec --rootless writes a rootless config "
-                                    "for a runtime that has it, such as crun or runc)",
-                                cmd->name, cmd->name);
+        if (!c.g.root && !needs_no_root(cmd, argc - i, argv + i)) {
+                husk_error_t err = { 0 };
+                if (husk_default_root_check(&err) < 0)
+                        return cli_fail(&c, "%s", err.msg);
+        }
         if (starts_containers(cmd->name)) {
                 /* CVE-2019-5736: container code must never run from the writable host binary. */
                 husk_error_t err = { 0 };

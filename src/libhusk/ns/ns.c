@@ -124,18 +124,110 @@ static int write_map(pid_t pid, const char *file, const char *data, husk_error_t
         return 0;
 }
 
+/* The map is the caller's own id onto one container id: what an unprivileged process may write
+ * itself (user_namespaces(7)). */
+static bool own_id_only(const config_idmap *m, size_t n, uint32_t own)
+{
+        return n == 1 && m[0].host_id == own && m[0].size == 1;
+}
+
+/* Host side, rootless: newuidmap/newgidmap PID CID HID SIZE... (setuid helpers of Debian's uidmap
+ * that check the ranges against /etc/subuid and /etc/subgid), as podman does. Their stderr is
+ * kept for the error. */
+static int run_map_tool(const char *tool, pid_t pid, const config_idmap *m, size_t n,
+                        husk_error_t *err)
+{
+        if (n > 340) /* the kernel takes at most 340 lines */
+                return husk_error_set(err, E2BIG, "%s: %zu ranges, at most 340", tool, n);
+        char **argv = xcalloc(3 * n + 3, sizeof(char *));
+        size_t k = 0;
+        argv[k++] = xstrdup(tool);
+        argv[k++] = xasprintf("%d", (int)pid);
+        for (size_t i = 0; i < n; i++) {
+                argv[k++] = xasprintf("%" PRIu32, m[i].container_id);
+                argv[k++] = xasprintf("%" PRIu32, m[i].host_id);
+                argv[k++] = xasprintf("%" PRIu32, m[i].size);
+        }
+        int pfd[2], r = 0;
+        if (pipe2(pfd, O_CLOEXEC) < 0) {
+                r = util_syserr(err, errno, "pipe");
+                goto out;
+        }
+        pid_t child = fork();
+        if (child == 0) {
+                /* dup2 clears CLOEXEC on the copy: the tool writes its complaints to the pipe. */
+                if (dup2(pfd[1], STDERR_FILENO) < 0 || dup2(pfd[1], STDOUT_FILENO) < 0)
+                        _exit(127);
+                char *const env[] = { (char *)"PATH=/usr/bin:/bin:/usr/sbin:/sbin", NULL };
+                execve(strcmp(tool, "newuidmap") == 0 ? "/usr/bin/newuidmap" : "/usr/bin/newgidmap",
+                       argv, env);
+                _exit(127);
+        }
+        close(pfd[1]);
+        char msg[512];
+        size_t len = 0;
+        ssize_t got;
+        while (len < sizeof(msg) - 1 &&
+               ((got = read(pfd[0], msg + len, sizeof(msg) - 1 - len)) > 0 ||
+                (got < 0 && errno == EINTR)))
+                if (got > 0)
+                        len += (size_t)got;
+        close(pfd[0]);
+        msg[len] = '\0';
+        while (len && (msg[len - 1] == '\n' || msg[len - 1] == ' '))
+                msg[--len] = '\0';
+        int status = 0;
+        if (child < 0) {
+                r = util_syserr(err, errno, "fork %s", tool);
+                goto out;
+        }
+        while (waitpid(child, &status, 0) < 0 && errno == EINTR)
+                ;
+        if (WIFEXITED(status) && WEXITSTATUS(status) == 127 && !len)
+                r = husk_error_set(err, ENOENT,
+                                   "%s not found: a rootless map of more than your own id needs "
+                                   "/usr/bin/%s (Debian package uidmap) and a range in %s",
+                                   tool, tool,
+                                   tool[3] == 'u' ? "/etc/subuid" : "/etc/subgid");
+        else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+                r = husk_error_set(err, EPERM, "%s failed%s%s (the ranges must be yours in %s)",
+                                   tool, len ? ": " : "", msg,
+                                   tool[3] == 'u' ? "/etc/subuid" : "/etc/subgid");
+out:
+        strv_free(argv);
+        return r;
+}
+
 int ns_write_idmaps(pid_t pid, const husk_config *cfg, husk_error_t *err)
 {
-        _cleanup_free_ char *gids =
-                ns_format_idmap(cfg->linux_.gid_mappings, cfg->linux_.n_gid_mappings);
-        _cleanup_free_ char *uids =
-                ns_format_idmap(cfg->linux_.uid_mappings, cfg->linux_.n_uid_mappings);
+        const config_linux *l = &cfg->linux_;
+        _cleanup_free_ char *gids = ns_format_idmap(l->gid_mappings, l->n_gid_mappings);
+        _cleanup_free_ char *uids = ns_format_idmap(l->uid_mappings, l->n_uid_mappings);
         if (!uids || !gids)
                 return husk_error_set(err, EINVAL,
                                       "%s: a new user namespace needs .linux.uidMappings and "
                                       ".linux.gidMappings",
                                       cfg->filename ? cfg->filename : "config.json");
-        int r = write_map(pid, "gid_map", gids, err);
+        int r;
+        if (geteuid() != 0) {
+                /* An unprivileged writer: its own id directly (gid_map only after setgroups
+                 * "deny", a kernel rule since 3.19, CVE-2014-8989); anything more through the
+                 * setuid helpers. */
+                if (own_id_only(l->gid_mappings, l->n_gid_mappings, (uint32_t)getegid())) {
+                        _cleanup_free_ char *sg = xasprintf("/proc/%d/setgroups", (int)pid);
+                        if ((r = write_file_at(AT_FDCWD, sg, "deny")) < 0)
+                                return util_syserr(err, r, "write %s", sg);
+                        r = write_map(pid, "gid_map", gids, err);
+                } else {
+                        r = run_map_tool("newgidmap", pid, l->gid_mappings, l->n_gid_mappings, err);
+                }
+                if (r < 0)
+                        return r;
+                if (own_id_only(l->uid_mappings, l->n_uid_mappings, (uint32_t)geteuid()))
+                        return write_map(pid, "uid_map", uids, err);
+                return run_map_tool("newuidmap", pid, l->uid_mappings, l->n_uid_mappings, err);
+        }
+        r = write_map(pid, "gid_map", gids, err);
         if (r < 0)
                 return r;
         return write_map(pid, "uid_map", uids, err);
