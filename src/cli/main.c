@@ -2,6 +2,7 @@
 /* husk command line: global options and the command table. Each command lives in its own file. */
 #include "cli.h"
 #include "image.h"
+#include "run_image.h"
 #include "util/util.h"
 
 #include <string.h>
@@ -165,6 +166,21 @@ static bool needs_no_root(const cli_cmd *cmd, int argc, char **argv)
         return false;
 }
 
+/* The commands of images, services, networks and functions: as a user, they run in the user's own
+ * namespace (husk_rootless_enter), where layers hold the image's owners. The runc-style commands
+ * of bundles do not: a rootless bundle maps the user's host ids itself. */
+static bool uses_image_store(const cli_cmd *cmd, int argc, char **argv)
+{
+        static const char *const names[] = { "image", "logs",   "stop", "restart", "rm",
+                                             "inspect", "system", "network", "fn",  "ps" };
+        if (strcmp(cmd->name, "run") == 0)
+                return cli_run_wants_image(argc, argv);
+        for (size_t k = 0; k < ARRAY_SIZE(names); k++)
+                if (strcmp(names[k], cmd->name) == 0)
+                        return true;
+        return false;
+}
+
 int main(int argc, char **argv)
 {
         cli_ctx c = { .command = "husk" };
@@ -207,6 +223,12 @@ int main(int argc, char **argv)
                 /* CVE-2019-5736: container code must never run from the writable host binary. */
                 husk_error_t err = { 0 };
                 if (husk_exe_seal(argv, &err) < 0)
+                        return cli_fail(&c, "%s", err.msg);
+        }
+        if (geteuid() != 0 && !needs_no_root(cmd, argc - i, argv + i) &&
+            uses_image_store(cmd, argc - i, argv + i)) {
+                husk_error_t err = { 0 };
+                if (husk_rootless_enter(&err) < 0)
                         return cli_fail(&c, "%s", err.msg);
         }
         cli_debug(&c, "command %s, root %s", cmd->name, c.g.root ? c.g.root : "(default)");

@@ -8,6 +8,12 @@
 #include <net/if.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/file.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <signal.h>
+#include <sys/syscall.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -376,4 +382,208 @@ int ns_unshare_time(const husk_config *cfg, husk_error_t *err)
         if (write(fd, offs, strlen(offs)) < 0)
                 return util_syserr(err, errno, "write /proc/self/timens_offsets");
         return 0;
+}
+
+/* ---- the user's namespace (husk_rootless_enter) ----
+ * One user namespace and one mount namespace per user, held by a pause process ("husk-pause",
+ * pid in $XDG_RUNTIME_DIR/husk/pause.pid), as rootless podman keeps its own: every husk command of
+ * images and services joins them, so an overlay mounted or a network namespace bound by one
+ * command (run -d) is there for the next (restart, rm), and files unpacked with subordinate owners
+ * belong to the same ids each time. */
+
+/* Host side: the maps of pid's new user namespace: through newuidmap/newgidmap with the user's
+ * subordinate ranges, else only the user onto 0. */
+static int map_user_ns(pid_t pid, uid_t uid, gid_t gid, husk_error_t *err)
+{
+        uint32_t us = 0, uc = 0, gs = 0, gc = 0;
+        bool sub = util_subid_range(false, &us, &uc) == 0 && util_subid_range(true, &gs, &gc) == 0;
+        config_idmap um[2] = { { 0, (uint32_t)uid, 1 }, { 1, us, uc } };
+        config_idmap gm[2] = { { 0, (uint32_t)gid, 1 }, { 1, gs, gc } };
+        husk_config maps = { .filename = (char *)"the user's namespace" };
+        maps.linux_.uid_mappings = um;
+        maps.linux_.gid_mappings = gm;
+        maps.linux_.n_uid_mappings = maps.linux_.n_gid_mappings = sub ? 2 : 1;
+        return ns_write_idmaps(pid, &maps, err);
+}
+
+/* The pause process, after the double fork: new user and mount namespaces, then it waits for the
+ * maps, makes "/" a slave (nothing mounted here reaches the host) and sleeps until killed. */
+static _Noreturn void pause_main(int wfd, int rfd)
+{
+        /* Hold nothing of husk's (a copy of a lock's fd would keep it locked): only the pipes. */
+        int w = fcntl(wfd, F_DUPFD_CLOEXEC, 100), rd = fcntl(rfd, F_DUPFD_CLOEXEC, 101);
+        if (w != 100 || rd != 101)
+                _exit(1);
+        wfd = w;
+        rfd = rd;
+        (void)syscall(SYS_close_range, 3U, 99U, 0U);
+        (void)syscall(SYS_close_range, 102U, ~0U, 0U);
+        char c = 'u';
+        if (unshare(CLONE_NEWUSER | CLONE_NEWNS) < 0)
+                c = 'n';
+        if (write(wfd, &c, 1) != 1 || c != 'u')
+                _exit(1);
+        if (read(rfd, &c, 1) != 1 || c != 'm')
+                _exit(1);
+        c = mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) == 0 ? 'r' : 's';
+        if (write(wfd, &c, 1) != 1 || c != 'r')
+                _exit(1);
+        (void)prctl(PR_SET_NAME, "husk-pause", 0, 0, 0);
+        int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+        if (null >= 0) {
+                (void)dup2(null, STDIN_FILENO);
+                (void)dup2(null, STDOUT_FILENO);
+                (void)dup2(null, STDERR_FILENO);
+        }
+        close(wfd);
+        close(rfd);
+        sigset_t all;
+        sigfillset(&all);
+        sigdelset(&all, SIGTERM);
+        sigdelset(&all, SIGKILL);
+        sigprocmask(SIG_SETMASK, &all, NULL);
+        signal(SIGTERM, SIG_DFL);
+        for (;;)
+                pause();
+}
+
+/* Start the pause process; *ret_pid once it holds mapped namespaces. */
+static int pause_start(pid_t *ret_pid, husk_error_t *err)
+{
+        int up[2], down[2];
+        if (pipe2(up, O_CLOEXEC) < 0)
+                return util_syserr(err, errno, "pipe");
+        if (pipe2(down, O_CLOEXEC) < 0) {
+                int e = errno;
+                close(up[0]);
+                close(up[1]);
+                return util_syserr(err, e, "pipe");
+        }
+        pid_t mid = fork();
+        if (mid == 0) {
+                /* The intermediate: a session of its own, then the pause process is orphaned. */
+                close(up[0]);
+                close(down[1]);
+                (void)setsid();
+                pid_t p = fork();
+                if (p == 0)
+                        pause_main(up[1], down[0]);
+                (void)!write(up[1], &p, sizeof(p));
+                _exit(p < 0);
+        }
+        close(up[1]);
+        close(down[0]);
+        int r = 0;
+        pid_t pid = -1;
+        char c = 0;
+        if (mid < 0)
+                r = util_syserr(err, errno, "fork");
+        else if (read(up[0], &pid, sizeof(pid)) != (ssize_t)sizeof(pid) || pid <= 0)
+                r = husk_error_set(err, EIO, "start the pause process");
+        if (mid > 0)
+                while (waitpid(mid, NULL, 0) < 0 && errno == EINTR)
+                        ;
+        if (r == 0 && (read(up[0], &c, 1) != 1 || c != 'u'))
+                r = husk_error_set(err, EPERM, "unshare a user namespace (are unprivileged user "
+                                               "namespaces disabled? kernel.unprivileged_userns_clone)");
+        if (r == 0 && (r = map_user_ns(pid, geteuid(), getegid(), err)) < 0)
+                husk_error_prefix(err, "map the user's namespace");
+        if (r == 0 && (write(down[1], "m", 1) != 1 || read(up[0], &c, 1) != 1 || c != 'r'))
+                r = husk_error_set(err, EIO, "set up the user's mount namespace");
+        close(up[0]);
+        close(down[1]);
+        if (r < 0) {
+                if (pid > 0)
+                        kill(pid, SIGKILL);
+                return r;
+        }
+        *ret_pid = pid;
+        return 0;
+}
+
+/* The pause process of pause.pid when it is alive, ours and still the pause process. */
+static pid_t pause_find(int dirfd)
+{
+        _cleanup_free_ char *text = NULL, *comm = NULL;
+        int pid = 0;
+        if (read_file_at(dirfd, "pause.pid", 64, &text, NULL) < 0)
+                return -1;
+        text[strcspn(text, "\n")] = '\0';
+        if (parse_int(text, &pid) < 0 || pid <= 1)
+                return -1;
+        char path[64];
+        snprintf(path, sizeof(path), "/proc/%d/comm", pid);
+        struct stat st;
+        if (read_file_at(AT_FDCWD, path, 64, &comm, NULL) < 0 ||
+            strncmp(comm, "husk-pause\n", 11) != 0)
+                return -1;
+        snprintf(path, sizeof(path), "/proc/%d", pid);
+        if (stat(path, &st) < 0 || st.st_uid != geteuid())
+                return -1;
+        return pid;
+}
+
+static int join_pause(pid_t pid, husk_error_t *err)
+{
+        char path[64];
+        snprintf(path, sizeof(path), "/proc/%d/ns/user", (int)pid);
+        _cleanup_close_ int user = open(path, O_RDONLY | O_CLOEXEC);
+        snprintf(path, sizeof(path), "/proc/%d/ns/mnt", (int)pid);
+        _cleanup_close_ int mnt = open(path, O_RDONLY | O_CLOEXEC);
+        if (user < 0 || mnt < 0)
+                return util_syserr(err, errno, "open the namespaces of husk-pause (pid %d)",
+                                   (int)pid);
+        /* Joining a mount namespace moves the root and the working directory to its root:
+         * come back to the same path (the namespace is a copy of the host's). */
+        _cleanup_free_ char *cwd = getcwd(NULL, 0);
+        if (setns(user, CLONE_NEWUSER) < 0)
+                return util_syserr(err, errno, "join the user namespace of husk-pause (pid %d)",
+                                   (int)pid);
+        if (setns(mnt, CLONE_NEWNS) < 0)
+                return util_syserr(err, errno, "join the mount namespace of husk-pause (pid %d)",
+                                   (int)pid);
+        if (cwd && chdir(cwd) < 0)
+                return util_syserr(err, errno, "return to %s", cwd);
+        util_userns_forget();
+        /* Root there: the user's own id is 0 (setns gave every capability in it). */
+        if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
+                return util_syserr(err, errno, "become root in the user's namespace");
+        return 0;
+}
+
+int husk_rootless_enter(husk_error_t *err)
+{
+        if (geteuid() == 0)
+                return 0;
+        const char *rt = util_runtime_dir();
+        if (!rt)
+                return husk_error_set(err, EINVAL, "XDG_RUNTIME_DIR is not set");
+        _cleanup_free_ char *dir = xasprintf("%s/husk", rt);
+        int r = mkdir_p(dir, 0700);
+        if (r < 0)
+                return util_syserr(err, r, "create %s", dir);
+        _cleanup_close_ int dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (dirfd < 0)
+                return util_syserr(err, errno, "open %s", dir);
+        /* One pause process even when several commands start at once. */
+        _cleanup_close_ int lock = openat(dirfd, "pause.lock", O_RDWR | O_CREAT | O_NOFOLLOW |
+                                                                  O_CLOEXEC, 0600);
+        if (lock < 0)
+                return util_syserr(err, errno, "open %s/pause.lock", dir);
+        while (flock(lock, LOCK_EX) < 0)
+                if (errno != EINTR)
+                        return util_syserr(err, errno, "lock %s/pause.lock", dir);
+        pid_t pid = pause_find(dirfd);
+        if (pid < 0) {
+                if ((r = pause_start(&pid, err)) < 0)
+                        return r;
+                char buf[16];
+                snprintf(buf, sizeof(buf), "%d\n", (int)pid);
+                if (write_file_atomic_at(dirfd, "pause.pid", buf, strlen(buf), 0600) < 0) {
+                        int e = errno;
+                        kill(pid, SIGKILL);
+                        return util_syserr(err, e, "write %s/pause.pid", dir);
+                }
+        }
+        return join_pause(pid, err);
 }

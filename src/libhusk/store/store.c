@@ -19,9 +19,9 @@ const char *husk_image_store_path(const husk_image_opts_t *o)
                 return e;
         /* A user's images live in their own store (podman: ~/.local/share/containers). */
         static char *user_store;
-        if (geteuid() != 0 && !user_store)
+        if (util_rootless() && !user_store)
                 user_store = util_user_data_dir();
-        return geteuid() != 0 && user_store ? user_store : HUSK_STORE_DEFAULT;
+        return user_store ? user_store : HUSK_STORE_DEFAULT;
 }
 
 static int lock_file(int dirfd, const char *name, int op)

@@ -21,9 +21,16 @@ bool util_idmap_is_identity(const char *text)
         return k == 3 && a == 0 && b == 0 && n == UINT32_MAX;
 }
 
+static int in_userns_cached = -1;
+
+void util_userns_forget(void)
+{
+        in_userns_cached = -1;
+}
+
 bool util_in_userns(void)
 {
-        static int cached = -1;
+        int cached = in_userns_cached;
         if (cached < 0) {
                 _cleanup_free_ char *text = NULL;
                 /* No /proc/self/uid_map (a kernel without user namespaces): the initial one. */
@@ -31,6 +38,7 @@ bool util_in_userns(void)
                         cached = 0;
                 else
                         cached = !util_idmap_is_identity(text);
+                in_userns_cached = cached;
         }
         return cached;
 }

@@ -94,6 +94,8 @@ void format_rfc3339(char *buf, size_t len, bool nanos);
 bool util_idmap_is_identity(const char *text);
 /* husk runs in a user namespace other than the initial one (someone else made it). */
 bool util_in_userns(void);
+/* After unshare(CLONE_NEWUSER): util_in_userns reads uid_map again. */
+void util_userns_forget(void);
 /* euid != 0, or root in a user namespace: cgroups, mknod and host-wide folders are out of reach. */
 bool util_rootless(void);
 /* $XDG_RUNTIME_DIR when absolute, else NULL. */
