@@ -3,6 +3,7 @@
 #include "cli.h"
 #include "image.h"
 #include "run_image.h"
+#include "husk/image.h"
 #include "util/util.h"
 
 #include <string.h>
@@ -225,12 +226,18 @@ int main(int argc, char **argv)
                 if (husk_exe_seal(argv, &err) < 0)
                         return cli_fail(&c, "%s", err.msg);
         }
+        bool entered = false;
         if (geteuid() != 0 && !needs_no_root(cmd, argc - i, argv + i) &&
             uses_image_store(cmd, argc - i, argv + i)) {
                 husk_error_t err = { 0 };
                 if (husk_rootless_enter(&err) < 0)
                         return cli_fail(&c, "%s", err.msg);
+                entered = true;
         }
         cli_debug(&c, "command %s, root %s", cmd->name, c.g.root ? c.g.root : "(default)");
-        return cmd->run(&c, argc - i, argv + i);
+        int rc = cmd->run(&c, argc - i, argv + i);
+        if (entered)
+                husk_rootless_stop_if_idle(c.g.root ? c.g.root : husk_default_root(),
+                                           husk_image_store_path(NULL));
+        return rc;
 }

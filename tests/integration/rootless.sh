@@ -58,6 +58,7 @@ rl_cleanup() {
         # under the user's folders is a leak
         leaked=$(awk -v a="$T/home" -v b="$RUN" 'index($5, a) == 1 || index($5, b) == 1 { print $5 }' /proc/self/mountinfo)
         if [ -n "$leaked" ]; then fail "rootless: no leftover mounts in the user's folders" "$leaked"; for m in $leaked; do umount -l "$m"; done; fi
+        [ -n "${TUN_MODE:-}" ] && chmod "$TUN_MODE" /dev/net/tun
         rm -rf "$RUN"
         userdel "$RU" 2>/dev/null
         sed -i "/^$RU:/d" /etc/subuid /etc/subgid
@@ -152,5 +153,87 @@ uhk delete -f rl6 >/dev/null 2>&1
 ok $? "delete -f as the user"
 gone "$pid"; ok $? "its process is gone"
 is "$(ls -A "$RUN/husk" | grep -v seccomp-cache)" "" "no state left in the user's runtime dir"
+
+# ---- 3. images from the user's own store, with the image's owners
+A=$HUSK_BUILDDIR/images/out/archives
+if [ -f "$A/layers/base.tar.gz" ]; then
+        # a layer whose files belong to several owners, over multi's layers (whiteouts, opaque dir)
+        mkdir -p "$T/own/etc/o"
+        echo r > "$T/own/etc/o/root"; echo u > "$T/own/etc/o/u1000"; echo n > "$T/own/etc/o/nobody"
+        echo b > "$T/own/etc/o/big"
+        chown 1000:1000 "$T/own/etc/o/u1000"; chown 65534:65534 "$T/own/etc/o/nobody"
+        chown 200000:200000 "$T/own/etc/o/big"; chmod 4755 "$T/own/etc/o/u1000"
+        tar --numeric-owner -C "$T/own" -cf "$T/own.tar" .
+        sh "$HUSK_SRCDIR/images/mkoci.sh" "$T/owners-oci" owners:latest amd64 \
+                '{"Cmd":["/bin/sh"],"Env":["PATH=/bin:/usr/bin"]}' "$A/layers/base.tar.gz" \
+                "$A/layers/l2.tar.zst" "$A/layers/l3.tar" "$T/own.tar" >/dev/null
+        chmod -R a+rX "$T/owners-oci"
+        out=$(uhk image load "$T/owners-oci" 2>&1)
+        ok $? "image load as the user"
+        S="$T/home/.local/share/husk"
+        [ -d "$S/layers" ]; ok $? "into the user's store (~/.local/share/husk)"
+        out=$(uhk run --network none owners:latest sh -c 'ls -ln /etc/o | awk "NR > 1 { print \$3, \$4, \$1, \$9 }"; ls /data; cat /etc/motd 2>&1; awk "\$5 == \"/\" && / - overlay / { n++ } END { print n + 0 }" /proc/self/mountinfo' 2>"$T/err")
+        ok $? "husk run IMAGE as the user"
+        like "$out" "0 0 -rw-r--r-- root" "a file of uid 0 shows uid 0"
+        like "$out" "1000 1000 -rwsr-xr-x u1000" "a setuid file of uid 1000 keeps its owner and mode"
+        like "$out" "65534 65534 -rw-r--r-- nobody" "a file of uid 65534 keeps its owner"
+        like "$out" "0 0 -rw-r--r-- big" "an id beyond the user's range is squashed to the user (0 inside)"
+        is "$(echo "$out" | sed -n 5p)" c "the opaque dir of layer 3 hides layer 2's files"
+        like "$out" "can't open|No such file" "a whiteout hides /etc/motd"
+        is "$(echo "$out" | tail -n 1)" 1 "the root is an overlay mounted in the user's namespace"
+        f=$(ls -d "$S"/layers/*/diff/etc/o 2>/dev/null | head -n 1)
+        is "$(stat -c %u "$f/u1000") $(stat -c %u "$f/nobody") $(stat -c %u "$f/root")" \
+                "$((SUBUID + 999)) $((SUBUID + 65533)) $RUID" "on the host, the layer's files belong to the user's subordinate ids"
+        out=$(asuser env HUSK_IMAGE_COPY=1 "$HUSK" run --network none owners:latest sh -c 'ls -ln /etc/o | awk "NR > 1 { print \$3, \$9 }" | tr "\n" " "; ls /data' 2>/dev/null)
+        is "$out" "0 big 65534 nobody 0 root 1000 u1000 c" "the copy fallback gives the same root"
+        out=$(uhk run --network none --memory 64m owners:latest true 2>&1)
+        ok $((! $?)) "run --memory as a user without a cgroup is refused"
+        like "$out" "memory: husk cannot apply this limit without a cgroup" "with an error naming the limit"
+
+        # ---- 4. networks
+        out=$(uhk run --network bridge owners:latest true 2>&1)
+        ok $((! $?)) "--network bridge is refused for a user"
+        like "$out" "bridge and CNI networks need root.*--network pasta" "with an error that names the rootless choices"
+        is "$(uhk run --network none owners:latest sh -c 'ls /sys/class/net | tr "\n" " "' 2>/dev/null)" "lo " "--network none: only lo"
+        like "$(uhk run --network host owners:latest sh -c 'ls /sys/class/net' 2>/dev/null)" "$(ls /sys/class/net | grep -v '^lo$' | head -n 1)" \
+                "--network host: the host's interfaces"
+        if [ -x /usr/bin/pasta ]; then
+                # pasta needs /dev/net/tun, 0666 on ordinary hosts (udev); restored at exit
+                TUN_MODE=$(stat -c %a /dev/net/tun 2>/dev/null)
+                [ -n "$TUN_MODE" ] && chmod 0666 /dev/net/tun
+                port=$((20000 + $$ % 20000))
+                id=$(uhk run -d --name web -p "$port:80" owners:latest sh -c 'echo hello > /tmp/i.html; httpd -f -p 80 -h /tmp' 2>"$T/err")
+                is "$id" web "run -d -p as the user (pasta)"
+                for _i in $(seq 50); do curl -s -m 2 "http://127.0.0.1:$port/i.html" >/dev/null && break; sleep 0.1; done
+                is "$(curl -s -m 3 "http://127.0.0.1:$port/i.html")" hello "the published port answers on 127.0.0.1"
+                like "$(uhk ps)" "127.0.0.1:$port->80/tcp +web" "ps shows the service and its port"
+                uhk stop web >/dev/null 2>&1; ok $? "stop as the user"
+                curl -s -m 2 "http://127.0.0.1:$port/i.html" >/dev/null; ok $((! $?)) "a stopped service publishes nothing"
+                uhk restart web >/dev/null 2>&1; ok $? "restart as the user"
+                for _i in $(seq 50); do curl -s -m 2 "http://127.0.0.1:$port/i.html" >/dev/null && break; sleep 0.1; done
+                is "$(curl -s -m 3 "http://127.0.0.1:$port/i.html")" hello "after restart, the port answers again"
+                # outbound: pasta maps the gateway's address to the host's loopback
+                python3 -c 'import socket, sys
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(1); s.settimeout(10)
+c, _ = s.accept(); c.sendall(b"from-host\n"); c.close()' $((port + 1)) &
+                sleep 0.3
+                out=$(uhk run owners:latest sh -c 'nc -w 3 "$(ip route | awk "/^default/ { print \$3 }")" "$1"' sh $((port + 1)) 2>/dev/null)
+                is "$out" from-host "outbound through pasta reaches a host service"
+                wait
+                uhk logs web >/dev/null 2>&1; ok $? "logs as the user"
+                uhk rm -f web >/dev/null 2>&1; ok $? "rm -f as the user"
+                curl -s -m 2 "http://127.0.0.1:$port/i.html" >/dev/null; ok $((! $?)) "rm -f stopped publishing"
+                for _i in $(seq 50); do pgrep -u "$RUID" '^pas' >/dev/null || break; sleep 0.1; done
+                ! pgrep -u "$RUID" '^pas' >/dev/null; ok $? "its pasta is gone"
+        else
+                skip "pasta (passt) not installed"
+        fi
+        is "$(ls -A "$S/containers" 2>/dev/null)" "" "no container folder left in the user's store"
+        for _i in $(seq 50); do pgrep -u "$RUID" -x husk-pause >/dev/null || break; sleep 0.1; done
+        ! pgrep -u "$RUID" -x husk-pause >/dev/null; ok $? "the user's pause process ended with its last container"
+else
+        skip "missing $A (images/oci.sh)"
+fi
 
 done_testing

@@ -587,3 +587,44 @@ int husk_rootless_enter(husk_error_t *err)
         }
         return join_pause(pid, err);
 }
+
+/* Whether dir has an entry (a container) other than the names listed. */
+static bool has_entries(const char *dir, const char *const *skip)
+{
+        _cleanup_closedir_ DIR *d = opendir(dir);
+        if (!d)
+                return false;
+        struct dirent *e;
+        while ((e = readdir(d))) {
+                if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+                        continue;
+                bool skipped = false;
+                for (size_t i = 0; skip && skip[i] && !skipped; i++)
+                        skipped = strcmp(skip[i], e->d_name) == 0;
+                if (!skipped)
+                        return true;
+        }
+        return false;
+}
+
+void husk_rootless_stop_if_idle(const char *state_root, const char *store)
+{
+        const char *rt = util_runtime_dir();
+        if (!rt || !util_rootless())
+                return;
+        _cleanup_free_ char *dir = xasprintf("%s/husk", rt);
+        _cleanup_close_ int dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (dirfd < 0)
+                return;
+        _cleanup_close_ int lock = openat(dirfd, "pause.lock", O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+        if (lock < 0 || flock(lock, LOCK_EX | LOCK_NB) < 0)
+                return; /* another command is joining: not idle */
+        static const char *const state_skip[] = { "seccomp-cache", "pause.lock", "pause.pid",
+                                                  NULL };
+        _cleanup_free_ char *ctrs = store ? xasprintf("%s/containers", store) : NULL;
+        if ((state_root && has_entries(state_root, state_skip)) || (ctrs && has_entries(ctrs, NULL)))
+                return;
+        pid_t pid = pause_find(dirfd);
+        if (pid > 0 && kill(pid, SIGKILL) == 0)
+                (void)unlinkat(dirfd, "pause.pid", 0);
+}

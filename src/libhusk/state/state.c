@@ -31,6 +31,11 @@ const char *state_default_root(void)
         return user_root;
 }
 
+const char *husk_default_root(void)
+{
+        return state_default_root();
+}
+
 int husk_default_root_check(husk_error_t *err)
 {
         if (geteuid() == 0 || util_runtime_dir())
