@@ -195,8 +195,8 @@ if [ -f "$A/layers/base.tar.gz" ]; then
         ok $((! $?)) "--network bridge is refused for a user"
         like "$out" "bridge and CNI networks need root.*--network pasta" "with an error that names the rootless choices"
         is "$(uhk run --network none owners:latest sh -c 'ls /sys/class/net | tr "\n" " "' 2>/dev/null)" "lo " "--network none: only lo"
-        like "$(uhk run --network host owners:latest sh -c 'ls /sys/class/net' 2>/dev/null)" "$(ls /sys/class/net | grep -v '^lo$' | head -n 1)" \
-                "--network host: the host's interfaces"
+        out=$(uhk run --network host owners:latest sh -c 'ls /sys/class/net' 2>&1)
+        like "$out" "$(ls /sys/class/net | grep -v '^lo$' | head -n 1)" "--network host: the host's interfaces"
         if [ -x /usr/bin/pasta ]; then
                 # pasta needs /dev/net/tun, 0666 on ordinary hosts (udev); restored at exit
                 TUN_MODE=$(stat -c %a /dev/net/tun 2>/dev/null)
@@ -218,7 +218,7 @@ s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(1); s.settimeout(10)
 c, _ = s.accept(); c.sendall(b"from-host\n"); c.close()' $((port + 1)) &
                 sleep 0.3
-                out=$(uhk run owners:latest sh -c 'nc -w 3 "$(ip route | awk "/^default/ { print \$3 }")" "$1"' sh $((port + 1)) 2>/dev/null)
+                out=$(uhk run owners:latest sh -c 'nc "$(ip route | awk "/^default/ { print \$3 }")" "$1" </dev/null > /tmp/o & sleep 2; cat /tmp/o' sh $((port + 1)) 2>/dev/null)
                 is "$out" from-host "outbound through pasta reaches a host service"
                 wait
                 uhk logs web >/dev/null 2>&1; ok $? "logs as the user"
@@ -234,6 +234,37 @@ c, _ = s.accept(); c.sendall(b"from-host\n"); c.close()' $((port + 1)) &
         ! pgrep -u "$RUID" -x husk-pause >/dev/null; ok $? "the user's pause process ended with its last container"
 else
         skip "missing $A (images/oci.sh)"
+fi
+
+# ---- 5. rootless podman with husk as its runtime (husk is root in podman's user namespace)
+PA=$HUSK_BUILDDIR/images/out/archives/busybox-docker.tar
+if command -v podman >/dev/null 2>&1 && command -v conmon >/dev/null 2>&1 && [ -f "$PA" ]; then
+        E="$T/home/podman"
+        asuser mkdir -p "$E/bin"
+        # The basename must be "runc": podman passes --log-format=json only to runtimes it knows.
+        asuser ln -s "$HUSK" "$E/bin/runc"
+        P="podman --root $E/storage --runroot $RUN/podman --tmpdir $E/tmp --runtime $E/bin/runc \
+--cgroup-manager cgroupfs --events-backend file --log-level error"
+        PU="--pull never --ulimit nofile=4096:4096 --ulimit nproc=4096:4096"
+        asuser $P load -q -i "$PA" >/dev/null 2>"$T/perr"
+        ok $? "rootless podman loads the busybox archive" || diag "$(cat "$T/perr")"
+        out=$(asuser timeout 60 $P run --rm $PU --net none localhost/busybox:docker sh -c 'cat /proc/self/uid_map; exit 3' 2>"$T/perr")
+        is "$?" 3 "rootless podman run --rm with husk: the exit status passes through" || diag "$(cat "$T/perr")"
+        like "$out" "0 +$RUID +1" "the container is in podman's user namespace (the user is 0)"
+        like "$out" "1 +$SUBUID +65536" "with the user's subordinate range"
+        asuser timeout 60 $P run -d --name pc $PU localhost/busybox:docker sh -c 'trap "exit 0" TERM; while :; do sleep 0.1; done' >/dev/null 2>"$T/perr"
+        ok $? "rootless podman run -d (its default network, slirp4netns)" || diag "$(cat "$T/perr")"
+        out=$(asuser timeout 30 $P exec pc sh -c 'echo exec-ok; exit 4' 2>&1)
+        is "$?:$out" "4:exec-ok" "rootless podman exec"
+        asuser timeout 30 $P stop -t 5 pc >/dev/null 2>&1; ok $? "rootless podman stop"
+        asuser timeout 30 $P rm pc >/dev/null 2>&1; ok $? "rootless podman rm"
+        is "$(asuser $P ps -aq 2>/dev/null)" "" "no podman container left"
+        is "$(ls -A "$RUN/husk" 2>/dev/null | grep -Ev '^(seccomp-cache|pause.lock)$')" "" "no husk state left (husk's default root in podman's namespace: \$XDG_RUNTIME_DIR/husk)"
+        # podman keeps its own pause process for its user namespace (not husk's)
+        asuser podman system migrate >/dev/null 2>&1
+        pkill -u "$RUID" -x "podman pause" 2>/dev/null
+else
+        skip "rootless podman: needs podman, conmon and $PA"
 fi
 
 done_testing
