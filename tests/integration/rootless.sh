@@ -236,6 +236,34 @@ else
         skip "missing $A (images/oci.sh)"
 fi
 
+# ---- 6. functions as the user: the store under the user's; without a cgroup (cgroup v1 here) the
+# workers' memory limit cannot apply, and the invocation says so
+FA=$HUSK_BUILDDIR/images/out/fn/fn-oci.tar
+if [ -f "$FA" ] && [ -x "$(dirname "$HUSK")/husk-fn" ] && [ -d "$T/home/.local/share/husk" ]; then
+        chmod a+r "$FA"
+        out=$(uhk fn create greet --image "$FA" --handler echo 2>&1)
+        is "$?:$out" "0:greet" "fn create as the user"
+        [ -f "$T/home/.local/share/husk/fn/fn.db" ]; ok $? "functions live in the user's store"
+        fport=$((40000 + $$ % 20000))
+        asuser sh -c 'echo $$ > "$1"; exec "$2" fn serve --listen "$3"' sh "$T/home/fn.pid" "$HUSK" "127.0.0.1:$fport" >"$T/fn.log" 2>&1 &
+        for _i in $(seq 50); do [ -s "$T/home/fn.pid" ] && break; sleep 0.1; done
+        fpid=$(cat "$T/home/fn.pid")
+        for _i in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$fport/" && break; sleep 0.1; done
+        out=$(curl -s -m 20 -d '{"a":1}' "http://127.0.0.1:$fport/2015-03-31/functions/greet/invocations")
+        if [ "$(stat -fc %T /sys/fs/cgroup)" = cgroup2fs ]; then
+                skip "cgroup v2: the workers' limits depend on a delegated subtree (the guest's case)"
+        else
+                like "$out" "memory: husk cannot apply this limit without a cgroup" \
+                        "fn serve as the user: a worker's memory limit without a cgroup is an error that says so"
+        fi
+        kill "$fpid" 2>/dev/null
+        for _i in $(seq 50); do gone "$fpid" && break; sleep 0.1; done
+        gone "$fpid"; ok $? "fn serve stops on SIGTERM"
+        uhk fn rm greet >/dev/null 2>&1; ok $? "fn rm as the user"
+        uhk ps -a >/dev/null 2>&1 # a husk command that ends idle stops the pause process `husk fn` left
+        is "$(ls -A "$T/home/.local/share/husk/containers" 2>/dev/null)" "" "no worker folder left"
+fi
+
 # ---- 5. rootless podman with husk as its runtime (husk is root in podman's user namespace)
 PA=$HUSK_BUILDDIR/images/out/archives/busybox-docker.tar
 if command -v podman >/dev/null 2>&1 && command -v conmon >/dev/null 2>&1 && [ -f "$PA" ]; then
