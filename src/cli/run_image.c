@@ -57,7 +57,7 @@ static const ropt ropts[] = {
         { "pids-limit", 0, V_STR, OFF(o.pids_limit), "maximum number of processes" },
         { "cap-add", 0, V_LIST, OFF(o.cap_add), "add a capability (or ALL)" },
         { "cap-drop", 0, V_LIST, OFF(o.cap_drop), "drop a capability (or ALL)" },
-        { "network", 0, V_STR, OFF(o.network), "bridge (default; as a user: pasta), none, host, pasta or a network NAME" },
+        { "network", 0, V_STR, OFF(o.network), "bridge (default; a user's: pasta), none, host, pasta or a NAME" },
         { "net", 0, V_STR, OFF(o.network), NULL },
         { "publish", 'p', V_LIST, OFF(o.publish), "[HOSTIP:]HOSTPORT:CTRPORT[/tcp|/udp]: publish a port" },
         { "restart", 0, V_STR, OFF(restart), "no (default), on-failure[:N] or always (with -d)" },

@@ -95,8 +95,8 @@ static int overlay_legacy(char *const *layers, size_t n, int upper_fd, int work_
         size_t o = (size_t)sprintf(opts, "lowerdir=");
         for (size_t i = n; i-- > 0;)
                 o += (size_t)sprintf(opts + o, "%s%s", layers[i] + plen + 1, i ? ":" : "");
-        sprintf(opts + o, ",upperdir=/proc/self/fd/%d,workdir=/proc/self/fd/%d%s", upper_fd, work_fd,
-                util_rootless() ? ",userxattr" : "");
+        sprintf(opts + o, ",upperdir=/proc/self/fd/%d,workdir=/proc/self/fd/%d%s", upper_fd,
+                work_fd, util_rootless() ? ",userxattr" : "");
         if (strlen(opts) >= (size_t)sysconf(_SC_PAGESIZE))
                 return husk_error_set(err, E2BIG, "overlay: %zu layers do not fit in one mount "
                                       "option string", n);

@@ -100,9 +100,10 @@ int net_pasta_start(int dirfd, const char *bundle, const char *netns, const net_
         while (end && end > text && (end[-1] == '\n' || end[-1] == ' '))
                 *--end = '\0';
         bool tun = text && strstr(text, "tun");
-        return husk_error_set(err, EIO, "pasta failed (%s%d)%s%s%s", WIFEXITED(st) ? "status " : "signal ",
-                              WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st), text && *text ? ": " : "",
-                              text ? text : "",
+        return husk_error_set(err, EIO, "pasta failed (%s %d)%s%s%s",
+                              WIFEXITED(st) ? "status" : "signal",
+                              WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st),
+                              text && *text ? ": " : "", text ? text : "",
                               tun ? " (the user needs read-write access to /dev/net/tun)" : "");
 }
 
@@ -120,7 +121,8 @@ void net_pasta_stop(int dirfd)
          * quit by itself. */
         _cleanup_free_ char *comm_path = xasprintf("/proc/%d/comm", pid);
         _cleanup_free_ char *comm = NULL;
-        if (read_file_at(AT_FDCWD, comm_path, 64, &comm, NULL) == 0 && strncmp(comm, "pas", 3) == 0)
+        if (read_file_at(AT_FDCWD, comm_path, 64, &comm, NULL) == 0 &&
+            strncmp(comm, "pas", 3) == 0)
                 kill(pid, SIGTERM);
         (void)unlinkat(dirfd, "pasta.pid", 0);
         (void)unlinkat(dirfd, "pasta.log", 0);

@@ -484,8 +484,9 @@ static int pause_start(pid_t *ret_pid, husk_error_t *err)
                 while (waitpid(mid, NULL, 0) < 0 && errno == EINTR)
                         ;
         if (r == 0 && (read(up[0], &c, 1) != 1 || c != 'u'))
-                r = husk_error_set(err, EPERM, "unshare a user namespace (are unprivileged user "
-                                               "namespaces disabled? kernel.unprivileged_userns_clone)");
+                r = husk_error_set(err, EPERM,
+                                   "unshare a user namespace (are unprivileged user namespaces "
+                                   "disabled? kernel.unprivileged_userns_clone)");
         if (r == 0 && (r = map_user_ns(pid, geteuid(), getegid(), err)) < 0)
                 husk_error_prefix(err, "map the user's namespace");
         if (r == 0 && (write(down[1], "m", 1) != 1 || read(up[0], &c, 1) != 1 || c != 'r'))
@@ -622,7 +623,8 @@ void husk_rootless_stop_if_idle(const char *state_root, const char *store)
         static const char *const state_skip[] = { "seccomp-cache", "pause.lock", "pause.pid",
                                                   NULL };
         _cleanup_free_ char *ctrs = store ? xasprintf("%s/containers", store) : NULL;
-        if ((state_root && has_entries(state_root, state_skip)) || (ctrs && has_entries(ctrs, NULL)))
+        if ((state_root && has_entries(state_root, state_skip)) ||
+            (ctrs && has_entries(ctrs, NULL)))
                 return;
         pid_t pid = pause_find(dirfd);
         if (pid > 0 && kill(pid, SIGKILL) == 0)
