@@ -186,6 +186,23 @@ if [ -f "$A/layers/base.tar.gz" ]; then
                 "$((SUBUID + 999)) $((SUBUID + 65533)) $RUID" "on the host, the layer's files belong to the user's subordinate ids"
         out=$(asuser env HUSK_IMAGE_COPY=1 "$HUSK" run --network none owners:latest sh -c 'ls -ln /etc/o | awk "NR > 1 { print \$3, \$9 }" | tr "\n" " "; ls /data' 2>/dev/null)
         is "$out" "0 big 65534 nobody 0 root 1000 u1000 c" "the copy fallback gives the same root"
+        # an image's own user.overlay.opaque would hide a lower layer under the user's overlay
+        # (mounted with userxattr): husk sets overlay xattrs, images never do
+        mkdir -p "$T/xa/a/hx" "$T/xa/b/hx"
+        echo k > "$T/xa/a/hx/keep"; echo n > "$T/xa/b/hx/new"
+        if python3 -c "import os; os.setxattr('$T/xa/b/hx', 'user.overlay.opaque', b'y')" 2>/dev/null; then
+                tar --numeric-owner -C "$T/xa/a" -cf "$T/xa/a.tar" .
+                tar --xattrs --xattrs-include='user.*' --numeric-owner -C "$T/xa/b" -cf "$T/xa/b.tar" .
+                sh "$HUSK_SRCDIR/images/mkoci.sh" "$T/xattr-oci" xattr:latest amd64 \
+                        '{"Cmd":["/bin/sh"],"Env":["PATH=/bin"]}' "$A/layers/base.tar.gz" \
+                        "$T/xa/a.tar" "$T/xa/b.tar" >/dev/null
+                chmod -R a+rX "$T/xattr-oci"
+                uhk image load "$T/xattr-oci" >/dev/null 2>&1
+                is "$(uhk run --network none xattr:latest ls /hx 2>/dev/null | tr '\n' ' ')" "keep new " \
+                        "an image's user.overlay.opaque xattr is not applied (the lower layer stays visible)"
+        else
+                skip "no user xattrs on $T"
+        fi
         out=$(uhk run --network none --memory 64m owners:latest true 2>&1)
         ok $((! $?)) "run --memory as a user without a cgroup is refused"
         like "$out" "memory: husk cannot apply this limit without a cgroup" "with an error naming the limit"
