@@ -406,6 +406,11 @@ static int map_user_ns(pid_t pid, uid_t uid, gid_t gid, husk_error_t *err)
         return ns_write_idmaps(pid, &maps, err);
 }
 
+struct pause_hello {
+        char c; /* 'u': unshared */
+        pid_t pid;
+};
+
 /* The pause process, after the double fork: new user and mount namespaces, then it waits for the
  * maps, makes "/" a slave (nothing mounted here reaches the host) and sleeps until killed. */
 static _Noreturn void pause_main(int wfd, int rfd)
@@ -418,11 +423,14 @@ static _Noreturn void pause_main(int wfd, int rfd)
         rfd = rd;
         (void)syscall(SYS_close_range, 3U, 99U, 0U);
         (void)syscall(SYS_close_range, 102U, ~0U, 0U);
-        char c = 'u';
+        /* One message: its pid with the verdict (the intermediate cannot send the pid first
+         * without racing this write on the same pipe). */
+        struct pause_hello hello = { .c = 'u', .pid = getpid() };
         if (unshare(CLONE_NEWUSER | CLONE_NEWNS) < 0)
-                c = 'n';
-        if (write(wfd, &c, 1) != 1 || c != 'u')
+                hello.c = 'n';
+        if (write(wfd, &hello, sizeof(hello)) != (ssize_t)sizeof(hello) || hello.c != 'u')
                 _exit(1);
+        char c;
         if (read(rfd, &c, 1) != 1 || c != 'm')
                 _exit(1);
         c = mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) == 0 ? 'r' : 's';
@@ -468,7 +476,6 @@ static int pause_start(pid_t *ret_pid, husk_error_t *err)
                 pid_t p = fork();
                 if (p == 0)
                         pause_main(up[1], down[0]);
-                (void)!write(up[1], &p, sizeof(p));
                 _exit(p < 0);
         }
         close(up[1]);
@@ -476,14 +483,17 @@ static int pause_start(pid_t *ret_pid, husk_error_t *err)
         int r = 0;
         pid_t pid = -1;
         char c = 0;
+        struct pause_hello hello = { 0 };
         if (mid < 0)
                 r = util_syserr(err, errno, "fork");
-        else if (read(up[0], &pid, sizeof(pid)) != (ssize_t)sizeof(pid) || pid <= 0)
-                r = husk_error_set(err, EIO, "start the pause process");
         if (mid > 0)
                 while (waitpid(mid, NULL, 0) < 0 && errno == EINTR)
                         ;
-        if (r == 0 && (read(up[0], &c, 1) != 1 || c != 'u'))
+        /* EOF (every write end closed): the pause process died before it could say. */
+        if (r == 0 && read(up[0], &hello, sizeof(hello)) == (ssize_t)sizeof(hello) &&
+            hello.c == 'u')
+                pid = hello.pid; /* alive: it waits for the maps */
+        if (r == 0 && pid <= 0)
                 r = husk_error_set(err, EPERM,
                                    "unshare a user namespace (are unprivileged user namespaces "
                                    "disabled? kernel.unprivileged_userns_clone)");
