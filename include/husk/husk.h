@@ -107,6 +107,18 @@ int husk_delete(const husk_global_t *g, const char *id, bool force, husk_error_t
 int husk_delete_keep_bundle(const husk_global_t *g, const char *id, bool force, husk_error_t *err);
 /* Writes BUNDLE/config.json (refuses to overwrite an existing one). */
 int husk_spec(const char *bundle, bool rootless, husk_error_t *err);
+/* A user (euid != 0) without XDG_RUNTIME_DIR has no default --root: an error saying so. */
+int husk_default_root_check(husk_error_t *err);
+/* The default --root (/run/husk; $XDG_RUNTIME_DIR/husk for a user). */
+const char *husk_default_root(void);
+/* A user (euid != 0): move this (single-threaded) process into a new user namespace where the user
+ * is root and its /etc/subuid and /etc/subgid ranges are mapped to 1..N (newuidmap/newgidmap; only
+ * the user when it has none), with a mount namespace of its own: what image stores, overlays and
+ * image containers need (podman unshares the same way). No-op for root. */
+int husk_rootless_enter(husk_error_t *err);
+/* After a command in the user's namespace: stop its pause process when the user has no container
+ * left (no state under state_root, no folder under store/containers), so nothing outlives use. */
+void husk_rootless_stop_if_idle(const char *state_root, const char *store);
 
 /* One row of `husk list`. */
 typedef struct husk_list_entry {

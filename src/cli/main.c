@@ -2,6 +2,8 @@
 /* husk command line: global options and the command table. Each command lives in its own file. */
 #include "cli.h"
 #include "image.h"
+#include "run_image.h"
+#include "husk/image.h"
 #include "util/util.h"
 
 #include <string.h>
@@ -86,7 +88,8 @@ static void usage(FILE *out)
         for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
                 fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].summary);
         fputs("\nGlobal options (before the command):\n"
-              "  --root DIR             state directory (default /run/husk)\n"
+              "  --root DIR             state directory (default /run/husk; as a user\n"
+              "                         $XDG_RUNTIME_DIR/husk)\n"
               "  --log FILE             append error and debug lines to FILE\n"
               "  --log-format FORMAT    text (default) or json: {\"level\",\"msg\",\"time\"} per line\n"
               "  --debug                extra detail in the log\n"
@@ -156,15 +159,29 @@ static int parse_global(cli_ctx *c, int argc, char **argv)
         return i;
 }
 
-/* Without root every command but these fails on its first folder (/run/husk, /var/lib/husk):
- * say so at once instead of with a raw path error. */
-static bool root_optional(const cli_cmd *cmd, int argc, char **argv)
+/* The commands that neither keep state under --root nor use the image store. */
+static bool needs_no_root(const cli_cmd *cmd, int argc, char **argv)
 {
         if (strcmp(cmd->name, "spec") == 0 || strcmp(cmd->name, "features") == 0)
                 return true;
         for (int k = 1; k < argc; k++)
                 if (strcmp(argv[k], "--help") == 0 || strcmp(argv[k], "-h") == 0 ||
                     strcmp(argv[k], "help") == 0)
+                        return true;
+        return false;
+}
+
+/* The commands of images, services, networks and functions: as a user, they run in the user's own
+ * namespace (husk_rootless_enter), where layers hold the image's owners. The runc-style commands
+ * of bundles do not: a rootless bundle maps the user's host ids itself. */
+static bool uses_image_store(const cli_cmd *cmd, int argc, char **argv)
+{
+        static const char *const names[] = { "image", "logs",   "stop", "restart", "rm",
+                                             "inspect", "system", "network", "fn",  "ps" };
+        if (strcmp(cmd->name, "run") == 0)
+                return cli_run_wants_image(argc, argv);
+        for (size_t k = 0; k < ARRAY_SIZE(names); k++)
+                if (strcmp(names[k], cmd->name) == 0)
                         return true;
         return false;
 }
@@ -202,17 +219,29 @@ int main(int argc, char **argv)
                 return 2;
         }
         c.command = cmd->name;
-        if (geteuid() != 0 && !root_optional(cmd, argc - i, argv + i))
-                return cli_fail(&c, "%s needs root: run husk as root (sudo husk %s ...); rootless mode is "
-                                    "not supported yet (husk spec --rootless writes a rootless config "
-                                    "for a runtime that has it, such as crun or runc)",
-                                cmd->name, cmd->name);
+        if (!c.g.root && !needs_no_root(cmd, argc - i, argv + i)) {
+                husk_error_t err = { 0 };
+                if (husk_default_root_check(&err) < 0)
+                        return cli_fail(&c, "%s", err.msg);
+        }
         if (starts_containers(cmd->name)) {
                 /* CVE-2019-5736: container code must never run from the writable host binary. */
                 husk_error_t err = { 0 };
                 if (husk_exe_seal(argv, &err) < 0)
                         return cli_fail(&c, "%s", err.msg);
         }
+        bool entered = false;
+        if (geteuid() != 0 && !needs_no_root(cmd, argc - i, argv + i) &&
+            uses_image_store(cmd, argc - i, argv + i)) {
+                husk_error_t err = { 0 };
+                if (husk_rootless_enter(&err) < 0)
+                        return cli_fail(&c, "%s", err.msg);
+                entered = true;
+        }
         cli_debug(&c, "command %s, root %s", cmd->name, c.g.root ? c.g.root : "(default)");
-        return cmd->run(&c, argc - i, argv + i);
+        int rc = cmd->run(&c, argc - i, argv + i);
+        if (entered)
+                husk_rootless_stop_if_idle(c.g.root ? c.g.root : husk_default_root(),
+                                           husk_image_store_path(NULL));
+        return rc;
 }

@@ -57,7 +57,7 @@ static const ropt ropts[] = {
         { "pids-limit", 0, V_STR, OFF(o.pids_limit), "maximum number of processes" },
         { "cap-add", 0, V_LIST, OFF(o.cap_add), "add a capability (or ALL)" },
         { "cap-drop", 0, V_LIST, OFF(o.cap_drop), "drop a capability (or ALL)" },
-        { "network", 0, V_STR, OFF(o.network), "bridge (default), none, host or a network NAME" },
+        { "network", 0, V_STR, OFF(o.network), "bridge (default; a user's: pasta), none, host, pasta or a NAME" },
         { "net", 0, V_STR, OFF(o.network), NULL },
         { "publish", 'p', V_LIST, OFF(o.publish), "[HOSTIP:]HOSTPORT:CTRPORT[/tcp|/udp]: publish a port" },
         { "restart", 0, V_STR, OFF(restart), "no (default), on-failure[:N] or always (with -d)" },
@@ -468,10 +468,10 @@ int cli_run_image(cli_ctx *c, int argc, char **argv)
                         goto out;
                 }
         }
-        /* The CLI's default is the bridge network; the library's (NULL) stays "none" for
-         * its other callers. */
+        /* The CLI's default is the bridge network (rootless: pasta, as podman's); the library's
+         * (NULL) stays "none" for its other callers. */
         if (!a.o.network)
-                a.o.network = "bridge";
+                a.o.network = util_rootless() ? "pasta" : "bridge";
         a.o.ref = argv[first];
         a.o.command = first + 1 < argc ? argv + first + 1 : NULL;
         a.o.image.store = a.store;

@@ -137,6 +137,32 @@ for _i in $(seq 100); do [ -s "$FS/fn/serve.addr" ] && break; sleep 0.05; done
 for _i in $(seq 50); do grep -q "$FS/containers" /proc/self/mountinfo || break; sleep 0.1; done
 kill "$sp" 2>/dev/null; wait "$sp" 2>/dev/null
 
+# 7. Rootless: a user's own husk (owned by the user, so that its containers' root, the user, could
+#    write it) runs -d a rootless bundle as that user. The overlay needs privileges a user lacks:
+#    the sealed memfd copy must protect it.
+if command -v setpriv >/dev/null 2>&1; then
+        fresh
+        chown 65534:65534 "$T/hb/husk" "$T/hb/husk-fn"
+        b=$(rw_bundle)
+        chown -R 65534:65534 "$b"
+        cfg "$b" '.linux.namespaces += [{"type": "user"}]
+                | .linux.uidMappings = [{"containerID": 0, "hostID": 65534, "size": 1}]
+                | .linux.gidMappings = [{"containerID": 0, "hostID": 65534, "size": 1}]'
+        X="$T/xdg"
+        mkdir -p "$X" && chown 65534:65534 "$X" && chmod 0700 "$X"
+        nb() { setpriv --reuid 65534 --regid 65534 --clear-groups env XDG_RUNTIME_DIR="$X" "$@"; }
+        nb "$H" run -d -b "$b" se7 </dev/null >"$T/se7.out" 2>&1
+        pid=$(nb "$H" state se7 2>/dev/null | jq -r .pid)
+        out=$(result "$pid")
+        verdict "rootless run -d" "$out"
+        like "$out" "target /memfd:husk" "rootless run -d: the container saw the memfd copy"
+        case $out in no\ verdict*) diag "$(cat "$T/se7.out")" ;; esac
+        nb "$H" delete -f se7 >/dev/null 2>&1
+        is "$(ls -A "$X/husk" 2>/dev/null | grep -v seccomp-cache)" "" "rootless run -d: delete -f left no state"
+else
+        skip "rootless case needs setpriv"
+fi
+
 # 6. The protection cannot be switched off, and a bad value is refused before anything runs.
 out=$(HUSK_EXE_SEAL=off "$HUSK" --root "$HUSK_TEST_ROOT" run -b "$b" se6 2>&1)
 is "$?" 1 "HUSK_EXE_SEAL=off is refused"

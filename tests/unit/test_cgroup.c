@@ -211,6 +211,29 @@ static void test_device_rules_privileged(void **state)
         free(v);
 }
 
+static void test_limit_asked(void **state)
+{
+        config_resources r = { 0 };
+        assert_null(cgroup_limit_asked(NULL));
+        assert_null(cgroup_limit_asked(&r));
+        /* device rules are not limits a rootless run must refuse (runc ignores them) */
+        config_device_rule d = { .allow = false, .type = 'a', .major = -1, .minor = -1 };
+        r.devices = &d;
+        r.n_devices = 1;
+        r.has_pids = true;
+        r.pids_limit = 0; /* unlimited */
+        r.has_memory = true;
+        assert_null(cgroup_limit_asked(&r));
+        r.pids_limit = 100;
+        assert_string_equal(cgroup_limit_asked(&r), ".linux.resources.pids.limit");
+        r.memory.has_limit = true;
+        assert_string_equal(cgroup_limit_asked(&r), ".linux.resources.memory");
+        config_resources c = { .has_cpu = true };
+        assert_null(cgroup_limit_asked(&c));
+        c.cpu.has_shares = true;
+        assert_string_equal(cgroup_limit_asked(&c), ".linux.resources.cpu");
+}
+
 static void test_devices_to_rules(void **state)
 {
         config_device d[3] = { { .type = 'c', .major = 10, .minor = 229 },
@@ -426,6 +449,7 @@ int main(void)
                 cmocka_unit_test(test_device_rules_podman),
                 cmocka_unit_test(test_device_rules_privileged),
                 cmocka_unit_test(test_devices_to_rules),
+                cmocka_unit_test(test_limit_asked),
                 cmocka_unit_test(test_rule_v1),
                 cmocka_unit_test(test_bpf_program),
                 cmocka_unit_test(test_device_rules_deny_wins),

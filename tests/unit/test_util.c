@@ -82,6 +82,31 @@ static void test_error_prefix(void **state)
         assert_int_equal(husk_error_set(&err, 0, "bad"), -EINVAL);
 }
 
+static void test_rootless_ids(void **state)
+{
+        assert_true(util_idmap_is_identity("         0          0 4294967295\n"));
+        assert_false(util_idmap_is_identity("         0       1001          1\n"));
+        assert_false(util_idmap_is_identity("0 0 4294967295\n1 2 3\n"));
+        assert_false(util_idmap_is_identity("0 0 65536\n"));
+        const char *sub = "# comment\nalice:100000:65536\nbob:x:5\nbob:0:0\n1002:300000:1000\n"
+                          "bob:200000:65536\ncarl:4294967295:2\n";
+        uint32_t start = 0, count = 0;
+        assert_int_equal(util_subid_parse(sub, "alice", 1001, &start, &count), 0);
+        assert_int_equal(start, 100000);
+        assert_int_equal(count, 65536);
+        /* broken lines are skipped, never read as 0 */
+        assert_int_equal(util_subid_parse(sub, "bob", 1003, &start, &count), 0);
+        assert_int_equal(start, 200000);
+        /* by uid */
+        assert_int_equal(util_subid_parse(sub, "dave", 1002, &start, &count), 0);
+        assert_int_equal(start, 300000);
+        assert_int_equal(count, 1000);
+        /* a range past 2^32 */
+        assert_int_equal(util_subid_parse(sub, "carl", 1004, &start, &count), -ENOENT);
+        assert_int_equal(util_subid_parse(sub, "eve", 1005, &start, &count), -ENOENT);
+        assert_int_equal(util_subid_parse(sub, NULL, 1005, &start, &count), -ENOENT);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -89,6 +114,7 @@ int main(void)
                 cmocka_unit_test(test_parse_int),
                 cmocka_unit_test(test_rm_rf_deep),
                 cmocka_unit_test(test_error_prefix),
+                cmocka_unit_test(test_rootless_ids),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

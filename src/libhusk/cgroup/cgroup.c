@@ -320,6 +320,14 @@ static int v2_enable_controllers(const cg_hier *c, husk_error_t *err)
                 _cleanup_close_ int dfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
                 if (dfd < 0)
                         return util_syserr(err, errno, "open %s", dir);
+                struct stat dst;
+                /* Rootless: the ancestors above the delegated subtree are not ours to change. */
+                if (geteuid() != 0 && (fstat(dfd, &dst) < 0 || dst.st_uid != geteuid())) {
+                        if (!saved)
+                                break;
+                        *s = saved;
+                        continue;
+                }
                 _cleanup_free_ char *avail = NULL, *enabled = NULL;
                 int r = read_file_at(dfd, "cgroup.controllers", 4096, &avail, NULL);
                 if (r < 0)

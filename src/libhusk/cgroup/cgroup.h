@@ -18,6 +18,19 @@ int cgroup_create(const char *id, const husk_config *cfg, cgroup_handle **ret, h
  * cgroup_create found it existing: runc 1.1 warns about them. A frozen cgroup (or one under a
  * frozen parent) is refused by cgroup_create. */
 size_t cgroup_preexisting_procs(const cgroup_handle *h);
+/* Rootless (util_rootless; rootless.c). The container's cgroup in the caller's delegated cgroup v2
+ * subtree ("husk/ID" or a relative linux.cgroupsPath under it; an absolute one as given), planned
+ * as cgroup_plan does; or *ret NULL and *ret_why (allocated) saying why there is none: cgroup v1,
+ * no delegation, a path the user cannot write. */
+int cgroup_plan_rootless(const char *id, const husk_config *cfg, cgroup_handle **ret,
+                         char **ret_why, husk_error_t *err);
+/* The top of the caller's delegated cgroup v2 subtree ("/user.slice/..."), the highest ancestor
+ * of its own cgroup it owns; NULL when its own cgroup is not its own or the host is not v2.
+ * *ret_own (if not NULL) gets its own cgroup path. */
+char *cgroup_v2_delegated_root(char **ret_own);
+/* The JSON path of the first resource limit r asks for (memory, cpu, pids, blockIO, hugepages,
+ * unified), NULL when none: device rules do not count (runc ignores them rootless). Pure. */
+const char *cgroup_limit_asked(const config_resources *r);
 /* Remove only the dirs cgroup_create made, if empty, and kill nothing: the undo of a failed create
  * in a cgroup that held processes of others before. */
 void cgroup_abandon(cgroup_handle *h);

@@ -374,6 +374,11 @@ static int devices_v2(cgroup_handle *h, const config_device_rule *rules, size_t 
 int cgroup_devices_apply(cgroup_handle *h, const config_device_rule *cfg_rules, size_t n_cfg,
                          bool creating, husk_error_t *err)
 {
+        /* Rootless (runc does the same): a user can neither load the eBPF program (CAP_BPF and
+         * CAP_SYS_ADMIN in the host's user namespace) nor make device nodes, and the nodes bound
+         * in keep their host permissions; the device cgroup would grant nothing more. */
+        if (util_rootless())
+                return 0;
         _cleanup_free_ config_device_rule *rules = NULL;
         size_t n = 0;
         cgroup_device_rules(cfg_rules, n_cfg, h->dev_allow, h->n_dev_allow, &rules, &n);

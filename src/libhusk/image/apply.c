@@ -203,7 +203,10 @@ static int remove_existing(extract_t *x, int parent, const char *leaf, bool keep
 static bool xattr_allowed(const char *name)
 {
         /* trusted.overlay.* from an image would steer overlayfs (redirect, origin, opaque): only
-         * husk sets those. Other trusted.* and security.* labels are host policy, not image data. */
+         * husk sets those; so would user.overlay.* under a rootless overlay ("userxattr"). Other
+         * trusted.* and security.* labels are host policy, not image data. */
+        if (strncmp(name, "user.overlay.", 13) == 0)
+                return false;
         if (strncmp(name, "user.", 5) == 0)
                 return true;
         return strcmp(name, "security.capability") == 0;
@@ -223,10 +226,25 @@ static void apply_xattrs(int fd, struct archive_entry *e)
         }
 }
 
+/* The entry's owner. Rootless, husk unpacks in a user namespace that maps the user to 0 and its
+ * subordinate range (/etc/subuid) to 1..N, so the files belong to ids of that range on the host;
+ * an id outside the range (or every id but 0 without one) is not mapped (EINVAL) and the file
+ * stays the user's: squashed, as podman's ignore_chown_errors does. */
+static int own_entry(int dirfd, const char *name, struct archive_entry *e, int flags)
+{
+        if (fchownat(dirfd, name, (uid_t)archive_entry_uid(e), (gid_t)archive_entry_gid(e),
+                     flags) == 0)
+                return 0;
+        if (errno == EINVAL && util_rootless())
+                return 0;
+        return -errno;
+}
+
 static int apply_meta(int fd, struct archive_entry *e, bool times)
 {
-        if (fchown(fd, (uid_t)archive_entry_uid(e), (gid_t)archive_entry_gid(e)) < 0)
-                return -errno;
+        int r = own_entry(fd, "", e, AT_EMPTY_PATH);
+        if (r < 0)
+                return r;
         apply_xattrs(fd, e);
         /* chmod after chown: chown clears setuid/setgid, and those bits are part of the image. */
         if (fchmod(fd, archive_entry_perm(e) & 07777) < 0)
@@ -464,9 +482,8 @@ static int extract_entry(extract_t *x, struct archive *a, struct archive_entry *
                 if ((r = remove_existing(x, parent, leaf, false)) < 0 ||
                     (symlinkat(target, parent, leaf) < 0 && (r = -errno) < 0))
                         return entry_err(x, err, entry, -r, "symlink: %s", strerror(-r));
-                if (fchownat(parent, leaf, (uid_t)archive_entry_uid(e), (gid_t)archive_entry_gid(e),
-                             AT_SYMLINK_NOFOLLOW) < 0)
-                        return entry_err(x, err, entry, errno, "chown: %s", strerror(errno));
+                if ((r = own_entry(parent, leaf, e, AT_SYMLINK_NOFOLLOW)) < 0)
+                        return entry_err(x, err, entry, -r, "chown: %s", strerror(-r));
                 struct timespec ts[2] = { { archive_entry_mtime(e), archive_entry_mtime_nsec(e) },
                                           { archive_entry_mtime(e), archive_entry_mtime_nsec(e) } };
                 (void)utimensat(parent, leaf, ts, AT_SYMLINK_NOFOLLOW); /* times are cosmetic */
@@ -479,22 +496,23 @@ static int extract_entry(extract_t *x, struct archive *a, struct archive_entry *
                 {
                         _cleanup_close_ int fd =
                                 openat(parent, leaf, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-                        if (fd < 0 || fchownat(parent, leaf, (uid_t)archive_entry_uid(e),
-                                               (gid_t)archive_entry_gid(e),
-                                               AT_SYMLINK_NOFOLLOW) < 0 ||
+                        if (fd < 0 || own_entry(parent, leaf, e, AT_SYMLINK_NOFOLLOW) < 0 ||
                             fchmodat(parent, leaf, archive_entry_perm(e) & 07777, 0) < 0)
                                 return entry_err(x, err, entry, errno, "fifo attributes: %s",
                                                  strerror(errno));
                 }
                 return 0;
         case ACT_WHITEOUT:
-                /* Overlay form of an OCI whiteout: a char 0:0 device named like the target. */
+                /* Overlay form of an OCI whiteout: a char 0:0 device named like the target (a
+                 * user may make one too, Linux 5.8+: no other node needs rootless). */
                 if ((r = remove_existing(x, parent, leaf, false)) < 0 ||
                     (mknodat(parent, leaf, S_IFCHR | 0000, makedev(0, 0)) < 0 && (r = -errno) < 0))
                         return entry_err(x, err, entry, -r, "whiteout: %s", strerror(-r));
                 return 0;
         case ACT_OPAQUE:
-                if (fsetxattr(parent, "trusted.overlay.opaque", "y", 1, 0) < 0)
+                /* Rootless: trusted.* needs CAP_SYS_ADMIN in the host's user namespace; the
+                 * user's overlay is mounted with "userxattr" and reads user.overlay.opaque. */
+                if (fsetxattr(parent, image_opaque_xattr(), "y", 1, 0) < 0)
                         return entry_err(x, err, entry, errno, "opaque xattr: %s", strerror(errno));
                 return 0;
         default:

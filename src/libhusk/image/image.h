@@ -14,6 +14,12 @@
 typedef struct digest_ctx {
         void *md; /* EVP_MD_CTX */
 } digest_ctx_t;
+/* The xattr that marks an opaque directory in a layer: trusted.overlay.opaque, or rootless (the
+ * overlay is mounted with "userxattr") user.overlay.opaque. */
+static inline const char *image_opaque_xattr(void)
+{
+        return util_rootless() ? "user.overlay.opaque" : "trusted.overlay.opaque";
+}
 int digest_init(digest_ctx_t *d);
 void digest_update(digest_ctx_t *d, const void *buf, size_t len);
 /* Writes 64 lowercase hex digits + NUL into hex and frees the context. */
@@ -69,7 +75,7 @@ typedef enum entry_action {
         ACT_HARDLINK,
         ACT_FIFO,
         ACT_WHITEOUT,   /* .wh.NAME: char 0:0 device NAME in the parent */
-        ACT_OPAQUE,     /* .wh..wh..opq: trusted.overlay.opaque=y on the parent */
+        ACT_OPAQUE,     /* .wh..wh..opq: image_opaque_xattr()=y on the parent */
         ACT_SKIP_DEVICE,/* block/char device or socket: never created */
         ACT_REJECT,
 } entry_action_t;

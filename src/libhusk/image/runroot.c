@@ -55,6 +55,11 @@ static int overlay_fsconfig(char *const *layers, size_t n, int upper_fd, int wor
          * delete). The upper dir is thrown away with the container, so a crash losing its
          * unsynced writes loses nothing that outlives it. Kernels before 5.10 lack it: skipped. */
         (void)syscall(SYS_fsconfig, fs, HUSK_FSCONFIG_SET_FLAG, "volatile", NULL, 0);
+        /* Rootless (Linux 5.11+): overlay metadata in user.overlay.* (image_opaque_xattr). */
+        if (util_rootless() &&
+            syscall(SYS_fsconfig, fs, HUSK_FSCONFIG_SET_FLAG, "userxattr", NULL, 0) < 0)
+                return util_syserr(err, errno, "overlay: userxattr (rootless overlay needs "
+                                   "Linux 5.11)");
         if (syscall(SYS_fsconfig, fs, HUSK_FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
                 return util_syserr(err, errno, "overlay: create the filesystem (%zu layers)", n);
         _cleanup_close_ int mnt = (int)syscall(SYS_fsmount, fs, HUSK_FSMOUNT_CLOEXEC, 0);
@@ -90,7 +95,8 @@ static int overlay_legacy(char *const *layers, size_t n, int upper_fd, int work_
         size_t o = (size_t)sprintf(opts, "lowerdir=");
         for (size_t i = n; i-- > 0;)
                 o += (size_t)sprintf(opts + o, "%s%s", layers[i] + plen + 1, i ? ":" : "");
-        sprintf(opts + o, ",upperdir=/proc/self/fd/%d,workdir=/proc/self/fd/%d", upper_fd, work_fd);
+        sprintf(opts + o, ",upperdir=/proc/self/fd/%d,workdir=/proc/self/fd/%d%s", upper_fd,
+                work_fd, util_rootless() ? ",userxattr" : "");
         if (strlen(opts) >= (size_t)sysconf(_SC_PAGESIZE))
                 return husk_error_set(err, E2BIG, "overlay: %zu layers do not fit in one mount "
                                       "option string", n);
@@ -141,7 +147,8 @@ static int copy_xattrs(int src, int dst)
         if (len < 0)
                 return errno == ENOTSUP ? 0 : -errno;
         for (char *nm = names; nm < names + len; nm += strlen(nm) + 1) {
-                if (strncmp(nm, "trusted.overlay.", 16) == 0)
+                if (strncmp(nm, "trusted.overlay.", 16) == 0 ||
+                    strncmp(nm, "user.overlay.", 13) == 0)
                         continue; /* overlay metadata is applied, not copied */
                 char val[4096];
                 ssize_t vl = fgetxattr(src, nm, val, sizeof(val));
@@ -154,7 +161,7 @@ static int copy_xattrs(int src, int dst)
 static bool is_opaque(int dirfd)
 {
         char v[2];
-        return fgetxattr(dirfd, "trusted.overlay.opaque", v, sizeof(v)) == 1 && v[0] == 'y';
+        return fgetxattr(dirfd, image_opaque_xattr(), v, sizeof(v)) == 1 && v[0] == 'y';
 }
 
 static int copy_file(int sdir, int ddir, const char *name, const struct stat *st)

@@ -125,6 +125,31 @@ out:
         return r;
 }
 
+/* --network pasta: the namespace, network.json (ports included: teardown and ps read it), then
+ * pasta. Ports are checked as for CNI: in the store, then with a bind probe on the host. */
+static int pasta_attach(const net_setup_req_t *q, const char *netns, const net_port_t *ports,
+                        size_t n_ports, net_state_t *st, husk_error_t *err)
+{
+        _cleanup_close_ int lock = -1;
+        net_port_t *lo = xcalloc(n_ports + 1, sizeof(net_port_t));
+        memcpy(lo, ports, n_ports * sizeof(net_port_t));
+        for (size_t i = 0; i < n_ports; i++)
+                if (!lo[i].host_ip[0])
+                        snprintf(lo[i].host_ip, sizeof(lo[i].host_ip), "127.0.0.1");
+        st->ports = lo;
+        st->n_ports = n_ports;
+        int r;
+        if ((r = net_lock(q->store, &lock, err)) < 0 ||
+            (r = ports_free_in_store(q->store, lo, n_ports, err)) < 0 ||
+            (r = net_ports_probe(lo, n_ports, err)) < 0 ||
+            (r = net_netns_create(q->dirfd, "netns", netns, err)) < 0)
+                return r;
+        _cleanup_free_ char *js = net_state_text(st);
+        if ((r = write_at(q->dirfd, "network.json", js, 0644, err)) < 0)
+                return r;
+        return net_pasta_start(q->dirfd, q->bundle, netns, lo, n_ports, err);
+}
+
 static int etc_files(const net_setup_req_t *q, const net_state_t *st, bool host,
                      net_setup_t *s, husk_error_t *err)
 {
@@ -165,10 +190,17 @@ int net_container_setup(const net_setup_req_t *q, net_setup_t *ret, husk_error_t
         net_setup_t s = { 0 };
         net_state_t st = { .network = xstrdup(mode) };
         int r = parse_ports(q->publish, &ports, &n_ports, err);
+        bool pasta = strcmp(mode, "pasta") == 0;
         if (r == 0 && n_ports && (host || none))
                 r = husk_error_set(err, EINVAL, "--publish needs a bridge network (--network %s "
                                    "has no ports to publish)", mode);
-        if (r == 0 && !host && !none && !net_name_valid(mode))
+        /* CNI plugins make bridges, veths and iptables rules in the host's namespaces. */
+        if (r == 0 && !host && !none && !pasta && util_rootless())
+                r = husk_error_set(err, EPERM, "--network %s: bridge and CNI networks need root; "
+                                   "as a user, use --network pasta (the default: outbound access "
+                                   "and -p through pasta), none or host",
+                                   q->network);
+        if (r == 0 && !host && !none && !pasta && !net_name_valid(mode))
                 r = husk_error_set(err, EINVAL, "invalid --network \"%s\": none, host, bridge or "
                                    "a network NAME (husk network ls)", mode);
         if (r < 0)
@@ -176,6 +208,9 @@ int net_container_setup(const net_setup_req_t *q, net_setup_t *ret, husk_error_t
         if (none) {
                 st.netns = xstrdup(netns);
                 r = net_netns_create(q->dirfd, "netns", netns, err);
+        } else if (pasta) {
+                st.netns = xstrdup(netns);
+                r = pasta_attach(q, netns, ports, n_ports, &st, err);
         } else if (!host) {
                 st.netns = xstrdup(netns);
                 r = cni_attach(q, mode, netns, ports, n_ports, &st, err);
@@ -253,6 +288,7 @@ int net_container_teardown(int dirfd, const char *bundle, const char *id, husk_e
 {
         _cleanup_free_ char *netns = xasprintf("%s/netns", bundle);
         husk_error_t e2 = { 0 };
+        net_pasta_stop(dirfd);
         int r = cni_detach(dirfd, bundle, id, netns, err);
         /* Always: the namespace goes even when a plugin failed (its veth goes with it). */
         int r2 = net_netns_remove(dirfd, "netns", netns, r < 0 ? &e2 : err);

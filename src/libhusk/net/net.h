@@ -160,6 +160,17 @@ int net_store_path(const husk_image_opts_t *o, char **ret, husk_error_t *err);
 int net_network_load(const char *store, const char *name, net_conflist_t *ret, char **ret_text,
                      husk_error_t *err);
 
+/* ---- pasta.c: rootless networks ---- */
+
+/* "ADDRESS/HOSTPORT:CTRPORT" (127.0.0.1 when the spec names no address), allocated. */
+char *net_pasta_port_arg(const net_port_t *p);
+/* Start pasta on the namespace file netns (in the container folder dirfd = bundle): it configures
+ * the namespace, forwards the ports, and stays in the background (its pid in pasta.pid). */
+int net_pasta_start(int dirfd, const char *bundle, const char *netns, const net_port_t *ports,
+                    size_t n, husk_error_t *err);
+/* Stop the folder's pasta, if one runs (best effort; it also quits once netns is removed). */
+void net_pasta_stop(int dirfd);
+
 /* ---- attach.c: for image run ---- */
 
 typedef struct net_setup_req {
@@ -167,7 +178,7 @@ typedef struct net_setup_req {
         const char *bundle;  /* STORE/containers/ID */
         int dirfd;           /* the container folder */
         const char *id;
-        const char *network; /* NULL/"none", "host", "bridge" or a NAME */
+        const char *network; /* NULL/"none", "host", "pasta", "bridge" or a NAME */
         char *const *publish;
         const char *hostname;
         char *const *volumes; /* the user's -v (their own /etc/hosts etc. win) */

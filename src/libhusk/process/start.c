@@ -585,6 +585,35 @@ static int save_record(create_ctx *c, const cgroup_handle *cg, husk_error_t *err
         return state_record_save(c->dirfd, c->o->id, &rec, err);
 }
 
+/* The cgroup to create. Rootless (util_rootless): one in the user's delegated cgroup v2 subtree,
+ * else none, with one warning; a config that asks for a limit is then an error (runc: "cannot set
+ * limit: container could not join or create cgroup"), since running it without would silently
+ * drop the limit. */
+static int plan_cgroup(create_ctx *c, cgroup_handle **ret, husk_error_t *err)
+{
+        if (!util_rootless())
+                return cgroup_plan(c->o->id, c->cfg, ret, err);
+        _cleanup_free_ char *why = NULL;
+        int r = cgroup_plan_rootless(c->o->id, c->cfg, ret, &why, err);
+        if (r < 0 || *ret)
+                return r;
+        const char *limit = cgroup_limit_asked(c->cfg->linux_.resources);
+        if (limit)
+                return husk_error_set(err, EPERM,
+                                      "%s: %s: husk cannot apply this limit without a cgroup, and "
+                                      "it has none: %s (remove the limit, run as root, or run in "
+                                      "a delegated cgroup v2 subtree)",
+                                      c->config_path, limit, why);
+        if (c->g && c->g->warn) {
+                _cleanup_free_ char *w = xasprintf(
+                        "rootless: no cgroup for the container (%s): it runs without resource "
+                        "limits, and pause, update and events need a cgroup",
+                        why);
+                c->g->warn(w);
+        }
+        return 0;
+}
+
 /* Steps 2-3 and the clone; then serve the child until READY and save the state. */
 static int create_container(create_ctx *c, husk_error_t *err)
 {
@@ -600,7 +629,7 @@ static int create_container(create_ctx *c, husk_error_t *err)
          * create killed from here on leaves a record that `delete --force` undoes. */
         t = now_ns();
         _cleanup_(cgroup_handle_freep) cgroup_handle *plan = NULL;
-        if ((r = cgroup_plan(o->id, cfg, &plan, err)) < 0)
+        if ((r = plan_cgroup(c, &plan, err)) < 0)
                 return r;
         if ((r = state_dir_create(c->root, o->id, &c->dirfd, err)) < 0)
                 return r;
@@ -616,10 +645,10 @@ static int create_container(create_ctx *c, husk_error_t *err)
         if (c->fifo_fd < 0)
                 return util_syserr(err, errno, "open %s", STATE_FIFO_NAME);
 
-        if ((r = cgroup_make(plan, cfg, err)) < 0)
+        if (plan && (r = cgroup_make(plan, cfg, err)) < 0)
                 return r;
         c->cg = TAKE_PTR(plan);
-        size_t others = cgroup_preexisting_procs(c->cg);
+        size_t others = c->cg ? cgroup_preexisting_procs(c->cg) : 0;
         if (others && c->g && c->g->warn) {
                 /* runc 1.1's warning (it refuses from 1.2 on) */
                 char msg[128];
@@ -661,7 +690,7 @@ static int create_container(create_ctx *c, husk_error_t *err)
                             .rootfs = c->rootfs,
                             .bundle = c->bundle,
                             .no_pivot = o->no_pivot,
-                            .in_userns = c->plan.userns,
+                            .in_userns = c->plan.userns || util_in_userns(),
                             .want_console = cfg->process->terminal,
                             .no_mountns = !c->plan.has_mountns,
                             .rootfs_fd = -1 },
@@ -723,7 +752,7 @@ static int create_container(create_ctx *c, husk_error_t *err)
                 return r;
         c->phase[HUSK_PHASE_TOTAL] = now_ns() - t_start;
         husk_state st;
-        _cleanup_free_ char *cg = cgroup_serialize(c->cg);
+        _cleanup_free_ char *cg = c->cg ? cgroup_serialize(c->cg) : NULL;
         fill_state(c, &st, cg);
         if ((r = state_save(c->dirfd, &st, err)) < 0)
                 return r;

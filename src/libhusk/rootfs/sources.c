@@ -70,6 +70,10 @@ static int open_one(rootfs_ctx *c, const config_mount *m, size_t i, int *ret, hu
          * while runtime-spec (and runtime-tools' mounts program) wants the listed order. */
         if (!idmap && !has_userns(c->cfg))
                 return 0;
+        /* Rootless: open_tree(OPEN_TREE_CLONE) needs CAP_SYS_ADMIN over the caller's mount
+         * namespace, which a user lacks; the child binds by path, reaching what the user can. */
+        if (!idmap && util_rootless())
+                return 0;
         /* the source is a host path from the config (trusted): host symlinks are followed */
         unsigned fl = OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (f.rec ? AT_RECURSIVE : 0);
         _cleanup_close_ int tree = open_tree(AT_FDCWD, src, fl);

@@ -447,6 +447,9 @@ int seccomp_compile_cache(const config_seccomp *s, const char *cache_dir, seccom
 int seccomp_compile(const config_seccomp *s, seccomp_prog **ret, husk_error_t *err)
 {
         const char *dir = getenv("HUSK_SECCOMP_CACHE");
+        _cleanup_free_ char *user_dir = NULL;
+        if ((!dir || !*dir) && util_honor_runtime_dir())
+                dir = user_dir = xasprintf("%s/husk/seccomp-cache", util_runtime_dir());
         if (!dir || !*dir)
                 dir = SECCOMP_CACHE_DIR;
         return seccomp_compile_cache(s, dir, ret, err);

@@ -19,9 +19,32 @@
 
 const char *state_default_root(void)
 {
-        /* husk runs as root: the state lives in /run/husk whatever XDG_RUNTIME_DIR says (engines
-         * call with XDG_RUNTIME_DIR set to "" or to a user dir; neither may change the root). */
-        return "/run/husk";
+        /* Real root: /run/husk whatever XDG_RUNTIME_DIR says (engines call with it set to "" or
+         * to a user dir; neither may change the root). A user (or root in a user namespace, see
+         * util_honor_runtime_dir): $XDG_RUNTIME_DIR/husk, as runc does. Without XDG_RUNTIME_DIR
+         * the CLI refuses before it gets here (husk_default_root_check). */
+        static char *user_root;
+        if (!util_honor_runtime_dir())
+                return "/run/husk";
+        if (!user_root)
+                user_root = xasprintf("%s/husk", util_runtime_dir());
+        return user_root;
+}
+
+const char *husk_default_root(void)
+{
+        return state_default_root();
+}
+
+int husk_default_root_check(husk_error_t *err)
+{
+        if (geteuid() == 0 || util_runtime_dir())
+                return 0;
+        return husk_error_set(err, EINVAL,
+                              "XDG_RUNTIME_DIR is not set: husk run by a user (uid %u) keeps its "
+                              "state in $XDG_RUNTIME_DIR/husk; set it (e.g. /run/user/%u, owned "
+                              "by you) or pass --root DIR",
+                              (unsigned)geteuid(), (unsigned)geteuid());
 }
 
 /* Ids may be 1024 characters but a file name at most NAME_MAX (255). Ids up to

@@ -33,7 +33,7 @@ typedef struct husk_state {
         uint64_t start_phase_ns[8]; /* --debug timings of create, saved for inspection (0 = unset) */
 } husk_state;
 
-/* Default --root: /run/husk (an empty XDG_RUNTIME_DIR counts as unset; husk runs as root). */
+/* Default --root: /run/husk for root; $XDG_RUNTIME_DIR/husk for a user (util_honor_runtime_dir). */
 const char *state_default_root(void);
 
 /* mkdir ROOT/ID exclusively (ROOT created if missing) and lock it. EEXIST ->

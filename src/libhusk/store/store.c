@@ -15,7 +15,13 @@ const char *husk_image_store_path(const husk_image_opts_t *o)
         if (o && o->store && *o->store)
                 return o->store;
         const char *e = getenv("HUSK_STORE");
-        return e && *e ? e : HUSK_STORE_DEFAULT;
+        if (e && *e)
+                return e;
+        /* A user's images live in their own store (podman: ~/.local/share/containers). */
+        static char *user_store;
+        if (util_rootless() && !user_store)
+                user_store = util_user_data_dir();
+        return user_store ? user_store : HUSK_STORE_DEFAULT;
 }
 
 static int lock_file(int dirfd, const char *name, int op)

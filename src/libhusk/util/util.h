@@ -89,4 +89,26 @@ uint64_t now_ns(void);
 /* RFC 3339 UTC time with nanoseconds, e.g. 2026-11-29T01:32:44.247963276Z, into buf (>= 40). */
 void format_rfc3339(char *buf, size_t len, bool nanos);
 
+/* ---- rootless (util/rootless.c): who husk runs as ---- */
+/* true for the text of the initial user namespace's uid_map ("0 0 4294967295"). */
+bool util_idmap_is_identity(const char *text);
+/* husk runs in a user namespace other than the initial one (someone else made it). */
+bool util_in_userns(void);
+/* After unshare(CLONE_NEWUSER): util_in_userns reads uid_map again. */
+void util_userns_forget(void);
+/* euid != 0, or root in a user namespace: cgroups, mknod and host-wide folders are out of reach. */
+bool util_rootless(void);
+/* $XDG_RUNTIME_DIR when absolute, else NULL. */
+const char *util_runtime_dir(void);
+/* Whether the default state root is $XDG_RUNTIME_DIR/husk (runc's rule): not for real root. */
+bool util_honor_runtime_dir(void);
+/* The per-user image store: $XDG_DATA_HOME/husk, else $HOME/.local/share/husk (allocated; NULL
+ * without either). */
+char *util_user_data_dir(void);
+/* The caller's range in /etc/subuid (gids: /etc/subgid), by user name or uid: -ENOENT without
+ * one. util_subid_parse does the same on the text (first matching, valid line). */
+int util_subid_parse(const char *text, const char *name, uint32_t id, uint32_t *ret_start,
+                     uint32_t *ret_count);
+int util_subid_range(bool gids, uint32_t *ret_start, uint32_t *ret_count);
+
 #endif
