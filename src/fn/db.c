@@ -4,6 +4,7 @@
  * front door answers 202, so a kill -9 (or a power loss) never loses an accepted one. One
  * connection per process, serialised by a mutex (the server's threads share it). */
 #include "fn.h"
+#include "util/json.h"
 #include "util/util.h"
 
 #include <sqlite3.h>
@@ -37,6 +38,20 @@ static const struct {
         { "functions", "log_rate", "INTEGER NOT NULL DEFAULT 1048576" },
         { "functions", "max_events", "INTEGER NOT NULL DEFAULT 1000" },
         { "async", "finished", "INTEGER NOT NULL DEFAULT 0" },
+        /* Lambda's configuration (issue 14) */
+        { "functions", "description", "TEXT NOT NULL DEFAULT ''" },
+        { "functions", "role", "TEXT NOT NULL DEFAULT ''" },
+        { "functions", "runtime", "TEXT NOT NULL DEFAULT ''" },
+        { "functions", "package_type", "TEXT NOT NULL DEFAULT 'Image'" },
+        { "functions", "code_sha256", "TEXT NOT NULL DEFAULT ''" },
+        { "functions", "code_size", "INTEGER NOT NULL DEFAULT 0" },
+        { "functions", "code_dir", "TEXT NOT NULL DEFAULT ''" },
+        { "functions", "entrypoint", "TEXT NOT NULL DEFAULT ''" }, /* JSON array, '': none */
+        { "functions", "command", "TEXT NOT NULL DEFAULT ''" },
+        { "functions", "workdir", "TEXT NOT NULL DEFAULT ''" },
+        { "functions", "ephemeral_mb", "INTEGER NOT NULL DEFAULT 512" },
+        { "functions", "tags", "TEXT NOT NULL DEFAULT ''" }, /* JSON object, '': none */
+        { "functions", "reserved", "INTEGER NOT NULL DEFAULT 0" },
 };
 
 static int add_columns(sqlite3 *s, char **msg)
@@ -110,7 +125,90 @@ void fn_def_free(fn_def *d)
         free(d->image_id);
         free(d->handler);
         strv_free(d->env);
+        free(d->description);
+        free(d->role);
+        free(d->runtime);
+        free(d->package_type);
+        free(d->code_sha256);
+        free(d->code_dir);
+        strv_free(d->entrypoint);
+        strv_free(d->command);
+        free(d->workdir);
+        strv_free(d->tags);
         free(d);
+}
+
+fn_def *fn_def_new(const char *name)
+{
+        fn_def *d = xcalloc(1, sizeof(*d));
+        d->name = xstrdup(name);
+        d->image = xstrdup("");
+        d->image_id = xstrdup("");
+        d->handler = xstrdup("function.handler");
+        d->memory_mb = 128;
+        d->timeout_ms = 3000;
+        d->concurrency = FN_CONCURRENCY_DEFAULT;
+        d->max_queue = 64;
+        d->keep_warm_ms = 600000;
+        d->pids = FN_PIDS_DEFAULT;
+        d->log_max_size = FN_LOG_MAX_DEFAULT;
+        d->log_rate = FN_LOG_RATE_DEFAULT;
+        d->max_events = FN_EVENT_QUEUE_DEFAULT;
+        d->description = xstrdup("");
+        d->role = xstrdup("");
+        d->runtime = xstrdup("");
+        d->package_type = xstrdup("Image");
+        d->code_sha256 = xstrdup("");
+        d->code_dir = xstrdup("");
+        d->workdir = xstrdup("");
+        d->ephemeral_mb = FN_EPHEMERAL_DEFAULT_MB;
+        return d;
+}
+
+/* A string vector as a JSON array ("" for NULL); pairs: as an object of key, value pairs. */
+static char *strv_to_json(char *const *v, bool pairs)
+{
+        if (!v)
+                return xstrdup("");
+        json_writer *w = json_writer_new(false);
+        if (pairs) {
+                json_obj_begin(w);
+                for (size_t i = 0; v[i] && v[i + 1]; i += 2)
+                        json_kv_str(w, v[i], v[i + 1]);
+                json_obj_end(w);
+        } else {
+                json_arr_begin(w);
+                for (size_t i = 0; v[i]; i++)
+                        json_str(w, v[i]);
+                json_arr_end(w);
+        }
+        return json_writer_finish(w);
+}
+
+static char **strv_from_json(const char *s, bool pairs)
+{
+        json_value *v = NULL;
+        char why[64];
+        if (!s || !*s || json_parse(s, strlen(s), &v, why, sizeof(why)) < 0)
+                return NULL;
+        char **out = xcalloc(2 * v->n + 1, sizeof(char *));
+        size_t n = 0;
+        for (size_t i = 0; i < v->n; i++) {
+                if (v->items[i]->type != JSON_STRING)
+                        continue;
+                if (pairs && v->type == JSON_OBJECT)
+                        out[n++] = xstrdup(v->keys[i]);
+                else if (pairs || v->type != JSON_ARRAY)
+                        continue;
+                out[n++] = xstrdup(v->items[i]->str);
+        }
+        json_value_free(v);
+        return out;
+}
+
+static const char *or_empty(const char *s)
+{
+        return s ? s : "";
 }
 
 static char *env_join(char *const *env)
@@ -149,13 +247,19 @@ int fn_db_put(fn_db *db, const fn_def *d, bool create, husk_error_t *err)
         static const char ins[] =
                 "INSERT INTO functions (name, image, image_id, handler, memory_mb, timeout_ms,"
                 " concurrency, max_queue, keep_warm_ms, env, created, updated, pids,"
-                " log_max_size, log_rate, max_events)"
-                " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11, ?12, ?13, ?14, ?15)";
+                " log_max_size, log_rate, max_events, description, role, runtime, package_type,"
+                " code_sha256, code_size, code_dir, entrypoint, command, workdir, ephemeral_mb,"
+                " tags, reserved)"
+                " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11, ?12, ?13, ?14, ?15,"
+                " ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28)";
         static const char upd[] =
                 "UPDATE functions SET image = ?2, image_id = ?3, handler = ?4, memory_mb = ?5,"
                 " timeout_ms = ?6, concurrency = ?7, max_queue = ?8, keep_warm_ms = ?9,"
                 " env = ?10, updated = ?11, pids = ?12, log_max_size = ?13, log_rate = ?14,"
-                " max_events = ?15 WHERE name = ?1";
+                " max_events = ?15, description = ?16, role = ?17, runtime = ?18,"
+                " package_type = ?19, code_sha256 = ?20, code_size = ?21, code_dir = ?22,"
+                " entrypoint = ?23, command = ?24, workdir = ?25, ephemeral_mb = ?26, tags = ?27,"
+                " reserved = ?28 WHERE name = ?1";
         char now[40];
         now_text(now, sizeof(now));
         /* One variable per line: a name or value with a line break would become two. */
@@ -168,6 +272,9 @@ int fn_db_put(fn_db *db, const fn_def *d, bool create, husk_error_t *err)
                 return husk_error_set(err, EINVAL, "function %s: the handler and the image must "
                                       "not contain control characters", d->name);
         _cleanup_free_ char *env = env_join(d->env);
+        _cleanup_free_ char *ep = strv_to_json(d->entrypoint, false);
+        _cleanup_free_ char *cmd = strv_to_json(d->command, false);
+        _cleanup_free_ char *tags = strv_to_json(d->tags, true);
         pthread_mutex_lock(&db->mu);
         sqlite3_stmt *st = NULL;
         int r = 0;
@@ -190,6 +297,19 @@ int fn_db_put(fn_db *db, const fn_def *d, bool create, husk_error_t *err)
         sqlite3_bind_int64(st, 13, (sqlite3_int64)d->log_max_size);
         sqlite3_bind_int64(st, 14, (sqlite3_int64)d->log_rate);
         sqlite3_bind_int64(st, 15, d->max_events);
+        sqlite3_bind_text(st, 16, or_empty(d->description), -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 17, or_empty(d->role), -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 18, or_empty(d->runtime), -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 19, d->package_type ? d->package_type : "Image", -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 20, or_empty(d->code_sha256), -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 21, (sqlite3_int64)d->code_size);
+        sqlite3_bind_text(st, 22, or_empty(d->code_dir), -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 23, ep, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 24, cmd, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 25, or_empty(d->workdir), -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 26, d->ephemeral_mb ? d->ephemeral_mb : FN_EPHEMERAL_DEFAULT_MB);
+        sqlite3_bind_text(st, 27, tags, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 28, d->reserved);
         int s = sqlite3_step(st);
         if (s == SQLITE_CONSTRAINT)
                 r = husk_error_set(err, EEXIST, "function %s already exists", d->name);
@@ -230,12 +350,35 @@ static fn_def *row_def(sqlite3_stmt *st)
         d->log_max_size = (uint64_t)sqlite3_column_int64(st, 13);
         d->log_rate = (uint64_t)sqlite3_column_int64(st, 14);
         d->max_events = (unsigned)sqlite3_column_int64(st, 15);
+        d->description = col_text(st, 16);
+        d->role = col_text(st, 17);
+        d->runtime = col_text(st, 18);
+        d->package_type = col_text(st, 19);
+        d->code_sha256 = col_text(st, 20);
+        d->code_size = (uint64_t)sqlite3_column_int64(st, 21);
+        d->code_dir = col_text(st, 22);
+        d->entrypoint = strv_from_json((const char *)sqlite3_column_text(st, 23), false);
+        d->command = strv_from_json((const char *)sqlite3_column_text(st, 24), false);
+        d->workdir = col_text(st, 25);
+        d->ephemeral_mb = (unsigned)sqlite3_column_int64(st, 26);
+        d->tags = strv_from_json((const char *)sqlite3_column_text(st, 27), true);
+        d->reserved = sqlite3_column_int64(st, 28) != 0;
+        if (!d->code_sha256[0] && strcmp(d->package_type, "Image") == 0) {
+                /* A record made before issue 14: its CodeSha256 follows from the image id. */
+                char *sum = fn_image_code_sha256(d->image_id);
+                if (sum) {
+                        free(d->code_sha256);
+                        d->code_sha256 = sum;
+                }
+        }
         return d;
 }
 
 #define DEF_COLS                                                                                   \
         "name, image, image_id, handler, memory_mb, timeout_ms, concurrency, max_queue,"          \
-        " keep_warm_ms, env, created, updated, pids, log_max_size, log_rate, max_events"
+        " keep_warm_ms, env, created, updated, pids, log_max_size, log_rate, max_events,"        \
+        " description, role, runtime, package_type, code_sha256, code_size, code_dir,"          \
+        " entrypoint, command, workdir, ephemeral_mb, tags, reserved"
 
 int fn_db_get(fn_db *db, const char *name, fn_def **ret, husk_error_t *err)
 {

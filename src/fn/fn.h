@@ -7,6 +7,8 @@
  *   host.c    pools of workers per function, invoke, freeze/thaw, deadlines, keep-warm, async
  *   rapi.c    the Runtime API (2018-06-01) served inside each worker's network namespace
  *   front.c   the front door (Lambda's Invoke path)
+ *   api.c     Lambda's control plane (CreateFunction, GetFunction, ...: issue 14), an adapter
+ *   code.c    a function's code: image references, zip packages unpacked into a task root
  *   main.c    the command line (create, ls, inspect, rm, update, logs, serve, invoke) */
 #ifndef HUSK_FN_H
 #define HUSK_FN_H
@@ -102,6 +104,27 @@ size_t fn_rate_take(fn_rate *r, uint64_t now_ms, size_t n, uint64_t *ret_flushed
 /* A random RFC 4122 version 4 uuid, 36 characters + NUL. */
 void fn_uuid(char out[37]);
 
+/* Lambda's shapes (issue 14). A FunctionName as the API takes it: NAME, NAME:$LATEST,
+ * ACCOUNT:function:NAME (a partial ARN) or arn:aws:lambda:REGION:ACCOUNT:function:NAME[:$LATEST].
+ * 0 and the name (into name[FN_NAME_MAX + 1]); -EINVAL when it is none of these; -ENOENT for a
+ * qualifier other than $LATEST (husk keeps no versions or aliases). */
+int fn_arn_name(const char *s, char *name);
+/* Lambda's LastModified, "2024-01-01T00:00:00.000+0000", from RFC 3339 UTC text (a record's
+ * created/updated). -EINVAL when s is not such a time. */
+int fn_lambda_time(const char *rfc3339, char out[32]);
+/* RFC 4648 base64 (with padding), allocated. */
+char *fn_base64(const void *data, size_t len);
+/* Decodes base64 (padding required, no whitespace): -EINVAL on anything else. Allocated, NUL-
+ * terminated (*ret_len excludes the NUL). */
+int fn_unbase64(const char *s, size_t len, char **ret, size_t *ret_len);
+/* CodeSha256: base64 of the SHA-256 of the zip, allocated. */
+char *fn_code_sha256(const void *data, size_t len);
+/* CodeSha256 of an image function: base64 of the digest its id ("sha256:<hex>") names; NULL when
+ * id is not such a digest. */
+char *fn_image_code_sha256(const char *image_id);
+/* "x86_64" or "arm64": Lambda's name of the host's architecture (NULL on others). */
+const char *fn_host_arch(void);
+
 /* ---- db.c ---- */
 typedef struct fn_def {
         char *name;
@@ -119,8 +142,24 @@ typedef struct fn_def {
         unsigned max_events;   /* unfinished async events; more get 429 */
         char **env; /* K=V, NULL-terminated, may be NULL */
         char created[40], updated[40];
+        /* Lambda's configuration (issue 14); records made before it read with the defaults. */
+        char *description, *role, *runtime;
+        char *package_type;    /* "Image" or "Zip" */
+        char *code_sha256;     /* base64 SHA-256 of the zip, or of the image id's digest */
+        uint64_t code_size;    /* bytes of the zip; 0 for an image */
+        char *code_dir;        /* Zip: the unpacked task root (STORE/fn/code/...), else "" */
+        char **entrypoint;     /* ImageConfig.EntryPoint, NULL: the image's */
+        char **command;        /* ImageConfig.Command, NULL: the image's */
+        char *workdir;         /* ImageConfig.WorkingDirectory, "": the image's */
+        unsigned ephemeral_mb; /* the size of /tmp (EphemeralStorage), 512 .. 10240 */
+        char **tags;           /* key, value, key, value, ..., NULL-terminated, may be NULL */
+        bool reserved;         /* concurrency is a reservation (--concurrency, PutFunctionConcurrency) */
 } fn_def;
 void fn_def_free(fn_def *d);
+/* A new definition with husk's defaults (those of `husk fn create`). */
+fn_def *fn_def_new(const char *name);
+#define FN_CONCURRENCY_DEFAULT 4
+#define FN_EPHEMERAL_DEFAULT_MB 512
 
 typedef struct fn_db fn_db;
 int fn_db_open(const char *path, fn_db **ret, husk_error_t *err);
@@ -182,6 +221,8 @@ typedef struct fn_host_opts {
         uint64_t init_timeout_ms; /* default 10 s */
         uint64_t retry_base_ms;   /* async retry delay base, default 1000 */
         uint64_t request_timeout_ms; /* receiving one request (front door, Runtime API) */
+        const char *zip_base_image;  /* the image Zip functions run on (--zip-base-image) */
+        const char *region, *account; /* of ARNs; NULL: us-east-1, 000000000000 */
 } fn_host_opts;
 
 typedef struct fn_host fn_host;
@@ -201,6 +242,8 @@ typedef struct fn_result {
         size_t len;
         const char *error_kind; /* X-Amz-Function-Error ("Unhandled"), NULL when none */
         void *pending;          /* the worker's end of the invocation: fn_host_finish */
+        char *log_tail;         /* fn_invoke_opts.tail: base64 of the log's last 4 KB, or NULL */
+        const char *reason;     /* FN_REJECTED: Lambda's throttle Reason */
 } fn_result;
 void fn_result_done(fn_result *r);
 
@@ -211,9 +254,20 @@ int fn_host_new(const fn_host_opts *o, fn_host **ret, husk_error_t *err);
 int fn_host_run(fn_host *h, husk_error_t *err);
 void fn_host_free(fn_host *h);
 fn_db *fn_host_db(fn_host *h);
+const fn_host_opts *fn_host_options(fn_host *h);
+/* arn:aws:lambda:REGION:ACCOUNT:function:NAME of this host, allocated. */
+char *fn_host_function_arn(fn_host *h, const char *name);
 /* Synchronous invoke: waits for a worker and the result. */
 void fn_host_invoke(fn_host *h, const char *name, const char *payload, size_t len, bool may_queue,
                     fn_result *res);
+/* What Invoke's headers add (issue 14). */
+typedef struct fn_invoke_opts {
+        bool tail;                  /* X-Amz-Log-Type: Tail: res->log_tail gets the log's end */
+        const char *client_context; /* decoded X-Amz-Client-Context, for the Runtime API */
+} fn_invoke_opts;
+#define FN_LOG_TAIL_MAX 4096 /* Lambda: the last 4 KB of the invocation's log */
+void fn_host_invoke_ex(fn_host *h, const char *name, const char *payload, size_t len,
+                       bool may_queue, const fn_invoke_opts *o, fn_result *res);
 /* The rest of an invocation after its answer went out: END/REPORT lines, then the worker is
  * frozen and offered again, or removed. Every fn_host_invoke needs one (a no-op when nothing is
  * pending). */
@@ -234,6 +288,7 @@ typedef struct fn_next {
         size_t len;
         uint64_t deadline_ms;
         const char *function_arn;
+        char *client_context; /* allocated, or NULL: Lambda-Runtime-Client-Context */
 } fn_next;
 /* Blocks until the worker has an invocation; -1 when the worker is going away. */
 int fn_worker_next(fn_worker *w, fn_next *n);
@@ -277,6 +332,38 @@ typedef struct fn_front_opts {
 typedef struct fn_front fn_front;
 fn_front *fn_front_start(fn_host *h, const fn_front_opts *o, unsigned *ret_port, husk_error_t *err);
 void fn_front_stop(fn_front *f);
+
+/* ---- api.c: Lambda's control plane, an adapter (src/serve/serve.h) ---- */
+struct serve_req;
+struct serve_resp;
+/* Every Lambda REST request but Invoke (SERVE_ROUTE_LAMBDA_API). Fills w. */
+void fn_api_handle(fn_host *h, const struct serve_req *r, struct serve_resp *w);
+/* Lambda's bounds of a zip package. */
+#define FN_ZIP_MAX (50u << 20)            /* zipped (CreateFunction: 50 MB) */
+#define FN_ZIP_UNZIPPED_MAX (250u << 20)  /* unzipped, as Lambda */
+#define FN_ZIP_ENTRIES_MAX 20000u
+/* The request body of CreateFunction and UpdateFunctionCode: a 50 MB zip in base64 inside
+ * JSON. Other control-plane requests keep the router's bound. */
+#define FN_API_BODY_MAX (70u << 20)
+/* The body bound of a control-plane request: FN_API_BODY_MAX for the two that carry code, else
+ * 0 (the router's own). */
+size_t fn_api_body_max(const char *method, const char *path);
+
+/* ---- code.c ---- */
+/* An image reference as `husk fn create --image` takes it: a path is loaded into the store, a
+ * name or id is resolved. *ret_id: "sha256:..." */
+int fn_image_ref(const char *store, const char *ref, char **ret_id, husk_error_t *err);
+/* Unpacks a zip package into a new folder STORE/fn/code/NAME.RANDOM (*ret_dir): regular files,
+ * folders and symlinks only (no devices, no setuid/setgid bits, no path out of the folder), at
+ * most FN_ZIP_UNZIPPED_MAX bytes and FN_ZIP_ENTRIES_MAX entries, with a `bootstrap` at its top
+ * when need_bootstrap. On error nothing is left. */
+int fn_zip_unpack(const char *store, const char *name, const void *zip, size_t len,
+                  bool need_bootstrap, char **ret_dir, husk_error_t *err);
+/* Removes a task root made by fn_zip_unpack (only folders under STORE/fn/code). */
+void fn_code_remove(const char *store, const char *dir);
+/* At the server's start: removes the task roots no function names (a server killed while it
+ * unpacked, or between the unpack and the record). */
+void fn_code_sweep(const char *store, fn_db *db);
 
 /* ---- paths ---- */
 /* STORE/fn/... paths, allocated. */

@@ -60,6 +60,7 @@ typedef struct freq {
         /* Invoke */
         char name[FN_NAME_MAX + 1];
         itype type;
+        bool tail; /* X-Amz-Log-Type: Tail */
         /* the body */
         size_t limit;
         char *body;
@@ -187,6 +188,11 @@ static enum MHD_Result invoke_first(struct MHD_Connection *c, freq *q, const cha
         else
                 return error_reply(c, 400, "InvalidParameterValueException",
                                    "X-Amz-Invocation-Type must be RequestResponse, Event or DryRun");
+        const char *lt = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Amz-Log-Type");
+        if (lt && strcmp(lt, "Tail") != 0 && strcmp(lt, "None") != 0)
+                return error_reply(c, 400, "InvalidParameterValueException",
+                                   "X-Amz-Log-Type must be None or Tail");
+        q->tail = lt && strcmp(lt, "Tail") == 0 && q->type == T_SYNC;
         q->limit = q->type == T_EVENT ? FN_ASYNC_PAYLOAD_MAX : FN_SYNC_PAYLOAD_MAX;
         q->answered = false;
         return MHD_YES;
@@ -241,6 +247,11 @@ static enum MHD_Result first_call(fn_front *f, struct MHD_Connection *c, freq *q
                         return r;
                 break;
         }
+        case SERVE_ROUTE_LAMBDA_API:
+                /* CreateFunction and UpdateFunctionCode: a 50 MB zip in base64 */
+                if (fn_api_body_max(method, url))
+                        q->limit = fn_api_body_max(method, url);
+                break;
         case SERVE_ROUTE_UNKNOWN:
                 q->answered = true;
                 return error_reply(c, 404, "UnknownOperationException",
@@ -278,6 +289,8 @@ static enum MHD_Result result_reply(struct MHD_Connection *c, freq *q)
                 MHD_add_response_header(r, "X-Amz-Executed-Version", "$LATEST");
         if (res->error_kind)
                 MHD_add_response_header(r, "X-Amz-Function-Error", res->error_kind);
+        if (res->log_tail)
+                MHD_add_response_header(r, "X-Amz-Log-Result", res->log_tail);
         if (etype)
                 MHD_add_response_header(r, "x-amzn-ErrorType", etype);
         return queue(c, status, r);
@@ -325,21 +338,35 @@ static enum MHD_Result invoke_final(fn_front *f, struct MHD_Connection *c, freq 
                 MHD_add_response_header(r, "x-amzn-RequestId", id);
                 return queue(c, 202, r);
         }
+        /* ClientContext: base64 of a JSON object (Lambda: at most 3583 bytes), passed to the
+         * Runtime API decoded, as Lambda-Runtime-Client-Context. */
+        _cleanup_free_ char *ctx = NULL;
+        const char *cc = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Amz-Client-Context");
+        if (cc && *cc) {
+                size_t n = 0;
+                json_value *v = NULL;
+                char why[128];
+                bool ok = strlen(cc) <= 3583 && fn_unbase64(cc, strlen(cc), &ctx, &n) == 0 &&
+                          strlen(ctx) == n && fn_text_printable(ctx) &&
+                          json_parse(ctx, n, &v, why, sizeof(why)) == 0 && v->type == JSON_OBJECT;
+                json_value_free(v);
+                if (!ok)
+                        return error_reply(c, 400, "InvalidRequestContentException",
+                                           "Client context must be a valid Base64-encoded JSON "
+                                           "object of at most 3583 bytes (without control "
+                                           "characters)");
+        }
+        fn_invoke_opts io = { .tail = q->tail, .client_context = ctx };
         fn_guard_set(c, FN_GUARD_BUSY);
-        fn_host_invoke(f->h, q->name, q->body ? q->body : "", q->len, true, &q->res);
+        fn_host_invoke_ex(f->h, q->name, q->body ? q->body : "", q->len, true, &io, &q->res);
         q->have_res = true;
         return result_reply(c, q);
 }
 
-/* Lambda's control plane. The one place to rewire when src/fn/api.c lands:
- * fn_api_handle(h, r, w). Until then every such path is an unknown operation. */
+/* Lambda's control plane (src/fn/api.c). */
 static void lambda_api(fn_host *h, const serve_req *r, serve_resp *w)
 {
-        (void)h;
-        _cleanup_free_ char *m = xasprintf("Unknown operation: %s %s is not served yet", r->method,
-                                           r->path);
-        shaped_error(SERVE_ROUTE_LAMBDA_API, w, 404, "UnknownOperationException", false, m,
-                     r->request_id);
+        fn_api_handle(h, r, w);
 }
 
 /* A refused signature, in the request's protocol: the query protocol's codes, or the coral

@@ -35,6 +35,7 @@ typedef struct inv {
         char id[37];
         const char *payload;
         size_t len;
+        const char *client_context; /* for Lambda-Runtime-Client-Context, or NULL */
         uint64_t deadline_ms; /* wall clock, for Lambda-Runtime-Deadline-Ms */
         bool done;
         char *body;
@@ -73,6 +74,10 @@ struct fn_worker {
         fn_rate rate;
         char req_id[37];
         bool mid_line; /* the last byte logged was not a newline */
+        /* Under out_mu: X-Amz-Log-Type Tail keeps the invocation's last FN_LOG_TAIL_MAX bytes. */
+        bool tailing;
+        size_t tail_len;
+        char tail[FN_LOG_TAIL_MAX];
 };
 
 struct fn_pool {
@@ -253,19 +258,6 @@ static void pool_log(fn_pool *p, const char *text, size_t len)
         pthread_mutex_unlock(&p->log_mu);
 }
 
-static void pool_logf(fn_pool *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void pool_logf(fn_pool *p, const char *fmt, ...)
-{
-        va_list ap;
-        va_start(ap, fmt);
-        char *s = NULL;
-        int n = vasprintf(&s, fmt, ap);
-        va_end(ap);
-        if (n > 0)
-                pool_log(p, s, (size_t)n);
-        free(s);
-}
-
 static uint64_t mono_ms(void)
 {
         struct timespec ts;
@@ -273,15 +265,57 @@ static uint64_t mono_ms(void)
         return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+/* The invocation's log, as Tail returns it: its last FN_LOG_TAIL_MAX bytes. Caller holds
+ * w->out_mu. */
+static void tail_add(fn_worker *w, const char *text, size_t len)
+{
+        if (!w->tailing || !len)
+                return;
+        if (len >= FN_LOG_TAIL_MAX) {
+                memcpy(w->tail, text + len - FN_LOG_TAIL_MAX, FN_LOG_TAIL_MAX);
+                w->tail_len = FN_LOG_TAIL_MAX;
+                return;
+        }
+        if (w->tail_len + len > FN_LOG_TAIL_MAX) {
+                size_t drop = w->tail_len + len - FN_LOG_TAIL_MAX;
+                memmove(w->tail, w->tail + drop, w->tail_len - drop);
+                w->tail_len -= drop;
+        }
+        memcpy(w->tail + w->tail_len, text, len);
+        w->tail_len += len;
+}
+
+/* A line of the host's about one invocation (START, END, REPORT, errors): to the function's
+ * log, and to the invocation's tail when it keeps one. */
+static void worker_logf(fn_worker *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void worker_logf(fn_worker *w, const char *fmt, ...)
+{
+        va_list ap;
+        va_start(ap, fmt);
+        char *s = NULL;
+        int n = vasprintf(&s, fmt, ap);
+        va_end(ap);
+        if (n > 0) {
+                pool_log(w->p, s, (size_t)n);
+                pthread_mutex_lock(&w->out_mu);
+                tail_add(w, s, (size_t)n);
+                pthread_mutex_unlock(&w->out_mu);
+        }
+        free(s);
+}
+
 /* One line for what a window of the output budget dropped. Caller holds w->out_mu. */
 static void log_dropped(fn_worker *w, uint64_t dropped)
 {
         if (!dropped)
                 return;
-        pool_logf(w->p, "%sRequestId: %s husk-fn: dropped %llu bytes of output: over the limit "
-                  "of %llu bytes per second per invocation (husk fn update %s --log-rate)\n",
-                  w->mid_line ? "\n" : "", w->req_id[0] ? w->req_id : "-",
-                  (unsigned long long)dropped, (unsigned long long)w->rate.rate, w->p->name);
+        _cleanup_free_ char *line = xasprintf(
+                "%sRequestId: %s husk-fn: dropped %llu bytes of output: over the limit of %llu "
+                "bytes per second per invocation (husk fn update %s --log-rate)\n",
+                w->mid_line ? "\n" : "", w->req_id[0] ? w->req_id : "-",
+                (unsigned long long)dropped, (unsigned long long)w->rate.rate, w->p->name);
+        pool_log(w->p, line, strlen(line));
+        tail_add(w, line, strlen(line));
         w->mid_line = false;
 }
 
@@ -293,6 +327,7 @@ static void log_output(fn_worker *w, const char *buf, size_t n)
         log_dropped(w, flushed);
         if (take) {
                 pool_log(w->p, buf, take);
+                tail_add(w, buf, take);
                 w->mid_line = buf[take - 1] != '\n';
         }
 }
@@ -549,8 +584,9 @@ static int set_cgroup_path(const char *bundle, const char *id, husk_error_t *err
         return 0;
 }
 
-static char **worker_env(const fn_def *d, const char *wid)
+static char **worker_env(fn_host *h, const fn_def *d, const char *wid)
 {
+        const char *region = h->o.region ? h->o.region : "us-east-1";
         char day[16];
         time_t t = time(NULL);
         struct tm tm;
@@ -566,8 +602,8 @@ static char **worker_env(const fn_def *d, const char *wid)
                 xasprintf("_HANDLER=%s", d->handler),
                 xstrdup("LAMBDA_TASK_ROOT=/var/task"),
                 xstrdup("LAMBDA_RUNTIME_DIR=/var/runtime"),
-                xstrdup("AWS_REGION=local"),
-                xstrdup("AWS_DEFAULT_REGION=local"),
+                xasprintf("AWS_REGION=%s", region),
+                xasprintf("AWS_DEFAULT_REGION=%s", region),
                 xstrdup("AWS_EXECUTION_ENV=AWS_Lambda_provided.husk"),
                 xstrdup("TZ=:UTC"),
         };
@@ -585,12 +621,19 @@ static char **worker_env(const fn_def *d, const char *wid)
  * /next (init done), bounded by the init timeout. */
 static int worker_start(fn_host *h, fn_worker *w, const fn_def *d, husk_error_t *err)
 {
-        _cleanup_strv_ char **env = worker_env(d, w->id);
+        _cleanup_strv_ char **env = worker_env(h, d, w->id);
         _cleanup_free_ char *mem = xasprintf("%um", d->memory_mb);
         /* A fork bomb in the handler ends at the worker's pids.max, not the host's. */
         _cleanup_free_ char *pids = xasprintf("%u", d->pids ? d->pids : FN_PIDS_DEFAULT);
         husk_image_resolved_t *res = NULL;
         char *boot[] = { "/var/runtime/bootstrap", NULL };
+        /* EphemeralStorage: the size of /tmp; a Zip package's task root, read-only. */
+        _cleanup_free_ char *tmp = xasprintf("/tmp:size=%um,mode=1777",
+                                             d->ephemeral_mb ? d->ephemeral_mb : FN_EPHEMERAL_DEFAULT_MB);
+        _cleanup_free_ char *task = d->code_dir && *d->code_dir
+                                            ? xasprintf("%s:/var/task:ro", d->code_dir) : NULL;
+        char *tmpfs[] = { tmp, NULL }, *vols[] = { task, NULL };
+        _cleanup_strv_ char **argv = NULL;
         husk_image_run_opts_t o = {
                 .image = { .store = h->store },
                 .ref = d->image_id,
@@ -600,10 +643,13 @@ static int worker_start(fn_host *h, fn_worker *w, const fn_def *d, husk_error_t 
                 .pids_limit = pids,
                 .workdir = "/var/task",
                 .root = h->run_root, /* recorded in the folder: prune asks this root */
+                .tmpfs = tmpfs,
+                .volumes = task ? vols : NULL,
         };
         int r = husk_image_resolve(&o.image, d->image_id, &res, err);
         if (r < 0)
                 return r;
+        bool zip = task != NULL;
         /* A custom runtime without an entrypoint: Lambda runs /var/runtime/bootstrap. */
         if (!res->config.entrypoint && !res->config.cmd)
                 o.command = boot;
@@ -611,6 +657,31 @@ static int worker_start(fn_host *h, fn_worker *w, const fn_def *d, husk_error_t 
                 o.workdir = "/";
         else
                 o.workdir = NULL;
+        /* A Zip package of a custom runtime (provided.*) brings its own bootstrap. */
+        char *zboot[] = { "/var/task/bootstrap", NULL };
+        if (zip && strncmp(d->runtime ? d->runtime : "", "provided", 8) == 0) {
+                o.entrypoint = "";
+                o.command = zboot;
+        }
+        if (zip)
+                o.workdir = "/var/task";
+        /* ImageConfig: EntryPoint and Command as Docker joins them; WorkingDirectory. */
+        if (d->entrypoint && d->entrypoint[0]) {
+                size_t ne = strv_length(d->entrypoint);
+                char *const *rest = d->command ? d->command : res->config.cmd;
+                size_t nr = strv_length(rest);
+                argv = xcalloc(ne + nr, sizeof(char *));
+                for (size_t i = 1; i < ne; i++)
+                        argv[i - 1] = xstrdup(d->entrypoint[i]);
+                for (size_t i = 0; i < nr; i++)
+                        argv[ne - 1 + i] = xstrdup(rest[i]);
+                o.entrypoint = d->entrypoint[0];
+                o.command = argv;
+        } else if (d->command && d->command[0]) {
+                o.command = d->command;
+        }
+        if (d->workdir && *d->workdir)
+                o.workdir = d->workdir;
         husk_image_resolved_free(res);
 
         husk_image_container_t c = { 0 };
@@ -678,6 +749,8 @@ void fn_result_done(fn_result *r)
 {
         free(r->body);
         r->body = NULL;
+        free(r->log_tail);
+        r->log_tail = NULL;
 }
 
 static void set_error(fn_result *res, fn_outcome o, const char *type, const char *msg)
@@ -706,7 +779,7 @@ static fn_worker *worker_new(fn_host *h, fn_pool *p, const fn_def *d)
         fn_uuid(rnd);
         snprintf(w->id, sizeof(w->id), "%s.%llu.%.8s", d->name,
                  (unsigned long long)++h->worker_seq, rnd);
-        w->arn = xasprintf("arn:aws:lambda:local:000000000000:function:%s", d->name);
+        w->arn = fn_host_function_arn(h, d->name);
         w->next = p->workers;
         p->workers = w;
         return w;
@@ -735,11 +808,11 @@ typedef struct pending {
         fn_worker *w;
         uint64_t dur;
         bool keep;
+        bool logged; /* END and REPORT are written already (Tail) */
 } pending_t;
 
-/* The end of an invocation, outside h->mu: output, END and REPORT lines, then the worker is
- * frozen and offered again, or torn down. */
-static void finish(fn_host *h, fn_worker *w, const char *req_id, uint64_t dur_ns, bool keep)
+/* The invocation's output so far, then its END and REPORT lines. */
+static void finish_log(fn_host *h, fn_worker *w, const char *req_id, uint64_t dur_ns)
 {
         pthread_mutex_lock(&w->out_mu);
         if (w->out_r >= 0)
@@ -752,7 +825,16 @@ static void finish(fn_host *h, fn_worker *w, const char *req_id, uint64_t dur_ns
                 w->first_report_done = true;
         }
         _cleanup_free_ char *rep = fn_report_line(req_id, dur_ns, w->memory_mb, worker_peak(h, w), init);
-        pool_logf(w->p, "END RequestId: %s\n%s\n", req_id, rep);
+        worker_logf(w, "END RequestId: %s\n%s\n", req_id, rep);
+}
+
+/* The end of an invocation, outside h->mu: output, END and REPORT lines (unless logged), then
+ * the worker is frozen and offered again, or torn down. */
+static void finish(fn_host *h, fn_worker *w, const char *req_id, uint64_t dur_ns, bool keep,
+                   bool logged)
+{
+        if (!logged)
+                finish_log(h, w, req_id, dur_ns);
         if (keep && worker_freeze(h, w, true) == 0) {
                 w->frozen = true;
                 fn_guard_pause(w->guard, true);
@@ -805,14 +887,19 @@ static fn_worker *acquire(fn_host *h, const fn_def *d, bool may_queue, fn_result
                         *ret_cold = true;
                         break;
                 }
-                if (a == FN_ADMIT_REJECT && !queued) {
+                /* A reserved concurrency of 0 (PutFunctionConcurrency) throttles every call. */
+                if ((a == FN_ADMIT_REJECT && !queued) || d->concurrency == 0) {
+                        if (queued)
+                                p->waiting--;
+                        unsigned waiting = p->waiting;
                         pthread_mutex_unlock(&h->mu);
                         res->outcome = FN_REJECTED;
+                        res->reason = "ReservedFunctionConcurrentInvocationLimitExceeded";
                         free(res->body);
                         res->body = xasprintf("{\"Type\":\"User\",\"message\":\"Rate Exceeded: "
                                               "function %s is at its concurrency limit (%u) and "
-                                              "%u invocations already wait\"}",
-                                              d->name, d->concurrency, p->waiting);
+                                              "%u invocations already wait\",\"Reason\":\"%s\"}",
+                                              d->name, d->concurrency, waiting, res->reason);
                         res->len = strlen(res->body);
                         return NULL;
                 }
@@ -865,6 +952,15 @@ static int64_t wall_ms_now(void)
 void fn_host_invoke(fn_host *h, const char *name, const char *payload, size_t len, bool may_queue,
                     fn_result *res)
 {
+        fn_host_invoke_ex(h, name, payload, len, may_queue, NULL, res);
+}
+
+void fn_host_invoke_ex(fn_host *h, const char *name, const char *payload, size_t len,
+                       bool may_queue, const fn_invoke_opts *io, fn_result *res)
+{
+        static const fn_invoke_opts none = { 0 };
+        if (!io)
+                io = &none;
         husk_error_t err = { 0 };
         fn_def *d = NULL;
         memset(res, 0, sizeof(*res));
@@ -892,8 +988,15 @@ void fn_host_invoke(fn_host *h, const char *name, const char *payload, size_t le
                         uint64_t t_start = w->t_start ? w->t_start : now_ns();
                         worker_kill_locked(h, w);
                         pthread_mutex_unlock(&h->mu);
-                        pool_logf(p, "INIT_REPORT Init Duration: %.2f ms\tPhase: init\tStatus: error\t"
-                                  "Error: %s\n", (double)(now_ns() - t_start) / 1e6, err.msg);
+                        _cleanup_free_ char *line = xasprintf(
+                                "INIT_REPORT Init Duration: %.2f ms\tPhase: init\tStatus: error\t"
+                                "Error: %s\n", (double)(now_ns() - t_start) / 1e6, err.msg);
+                        pool_log(p, line, strlen(line));
+                        if (io->tail) {
+                                size_t n = strlen(line);
+                                size_t from = n > FN_LOG_TAIL_MAX ? n - FN_LOG_TAIL_MAX : 0;
+                                res->log_tail = fn_base64(line + from, n - from);
+                        }
                         bool timeout = err.code == ETIMEDOUT;
                         /* Stopping is the host's doing, not the function's (no async attempt). */
                         set_error(res, err.code == ESHUTDOWN ? FN_HOST_ERROR : FN_FUNC_ERROR,
@@ -910,7 +1013,7 @@ void fn_host_invoke(fn_host *h, const char *name, const char *payload, size_t le
                         fn_guard_pause(w->guard, false);
                 }
         }
-        inv_t iv = { .payload = payload, .len = len };
+        inv_t iv = { .payload = payload, .len = len, .client_context = io->client_context };
         memcpy(iv.id, res->request_id, sizeof(iv.id));
         pthread_cond_init(&iv.cv, NULL);
         /* Each invocation has its own output budget (--log-rate). */
@@ -918,8 +1021,10 @@ void fn_host_invoke(fn_host *h, const char *name, const char *payload, size_t le
         log_flush_dropped(w);
         w->rate = (fn_rate){ .rate = d->log_rate ? d->log_rate : FN_LOG_RATE_DEFAULT };
         memcpy(w->req_id, iv.id, sizeof(w->req_id));
+        w->tailing = io->tail;
+        w->tail_len = 0;
         pthread_mutex_unlock(&w->out_mu);
-        pool_logf(w->p, "START RequestId: %s Version: $LATEST\n", iv.id);
+        worker_logf(w, "START RequestId: %s Version: $LATEST\n", iv.id);
         uint64_t t0 = now_ns();
         iv.deadline_ms = (uint64_t)wall_ms_now() + d->timeout_ms;
         bool timeout = false;
@@ -948,7 +1053,7 @@ void fn_host_invoke(fn_host *h, const char *name, const char *payload, size_t le
                 char stamp[40];
                 format_rfc3339(stamp, sizeof(stamp), false);
                 set_error(res, FN_FUNC_ERROR, "Sandbox.Timedout", m);
-                pool_logf(w->p, "%s %s %s\n", stamp, iv.id, m);
+                worker_logf(w, "%s %s %s\n", stamp, iv.id, m);
                 res->error_kind = "Unhandled";
         } else if (iv.done) {
                 res->outcome = iv.error_type ? FN_FUNC_ERROR : FN_OK;
@@ -963,7 +1068,7 @@ void fn_host_invoke(fn_host *h, const char *name, const char *payload, size_t le
                                                             d->memory_mb)
                                                 : with_pids_note(h, w, d, m);
                 set_error(res, FN_FUNC_ERROR, oom ? "Runtime.OutOfMemory" : "Runtime.ExitError", full);
-                pool_logf(w->p, "RequestId: %s Error: %s\n", iv.id, full);
+                worker_logf(w, "RequestId: %s Error: %s\n", iv.id, full);
                 res->error_kind = "Unhandled";
         }
         free(iv.body);
@@ -973,6 +1078,15 @@ void fn_host_invoke(fn_host *h, const char *name, const char *payload, size_t le
         pd->w = w;
         pd->dur = dur;
         pd->keep = keep;
+        if (io->tail) {
+                /* The caller's answer carries the log: its END and REPORT lines come first. */
+                finish_log(h, w, res->request_id, dur);
+                pd->logged = true;
+                pthread_mutex_lock(&w->out_mu);
+                res->log_tail = fn_base64(w->tail, w->tail_len);
+                w->tailing = false;
+                pthread_mutex_unlock(&w->out_mu);
+        }
         res->pending = pd;
         fn_def_free(d);
 }
@@ -982,7 +1096,7 @@ void fn_host_finish(fn_host *h, fn_result *res)
         pending_t *pd = TAKE_PTR(res->pending);
         if (!pd)
                 return;
-        finish(h, pd->w, res->request_id, pd->dur, pd->keep);
+        finish(h, pd->w, res->request_id, pd->dur, pd->keep, pd->logged);
         free(pd);
 }
 
@@ -1009,6 +1123,7 @@ int fn_worker_next(fn_worker *w, fn_next *n)
                 n->len = w->inv->len;
                 n->deadline_ms = w->inv->deadline_ms;
                 n->function_arn = w->arn;
+                n->client_context = w->inv->client_context ? xstrdup(w->inv->client_context) : NULL;
                 r = 0;
         }
         pthread_mutex_unlock(&h->mu);
@@ -1278,6 +1393,7 @@ int fn_host_new(const fn_host_opts *o, fn_host **ret, husk_error_t *err)
                 fn_host_free(h);
                 return r;
         }
+        fn_code_sweep(h->store, h->db);
         *ret = h;
         return 0;
 }
@@ -1302,6 +1418,17 @@ int fn_host_run(fn_host *h, husk_error_t *err)
 fn_db *fn_host_db(fn_host *h)
 {
         return h->db;
+}
+
+const fn_host_opts *fn_host_options(fn_host *h)
+{
+        return &h->o;
+}
+
+char *fn_host_function_arn(fn_host *h, const char *name)
+{
+        return xasprintf("arn:aws:lambda:%s:%s:function:%s", h->o.region ? h->o.region : "us-east-1",
+                         h->o.account ? h->o.account : "000000000000", name);
 }
 
 void fn_host_free(fn_host *h)

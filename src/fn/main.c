@@ -24,6 +24,7 @@ typedef struct args {
         const char *handler, *listen, *payload, *type, *endpoint, *init_timeout, *retry_delay;
         const char *pids, *log_max_size, *log_rate, *max_events, *request_timeout;
         const char *region, *account, *listen_unix, *format;
+        const char *zip_base_image;
         bool no_auth;
         char **env;
         size_t n_env;
@@ -58,6 +59,7 @@ static const char usage_text[] =
         "  serve [--listen 127.0.0.1:9000] [--listen-unix PATH] [--init-timeout 10s]\n"
         "        [--retry-delay 1s] [--request-timeout 30s] [--region us-east-1]\n"
         "        [--account 000000000000] [--no-auth]   (also `husk serve`: Lambda and SQS)\n"
+        "        [--zip-base-image IMAGE]  (what Zip functions of the Lambda API run on)\n"
         "  serve credentials [--format ini|env]   the keys that sign requests (root only)\n"
         "  invoke NAME [--payload JSON|@FILE] [--type RequestResponse|Event|DryRun]\n"
         "         [--endpoint HOST:PORT]   (default: the running serve's address)\n\n"
@@ -77,6 +79,7 @@ static const struct {
         O("max-events", max_events), O("request-timeout", request_timeout),
         O("region", region),       O("account", account),     O("listen-unix", listen_unix),
         O("format", format),
+        O("zip-base-image", zip_base_image),
 #undef O
 };
 
@@ -175,6 +178,8 @@ static int apply_opts(const args *a, fn_def *d)
                 return fail("--keep-warm %s: a duration (e.g. 10m, 2s, 0)", a->keep_warm);
         if (a->concurrency && uint_opt("concurrency", a->concurrency, 1, 1000, &d->concurrency))
                 return 1;
+        if (a->concurrency)
+                d->reserved = true; /* as PutFunctionConcurrency */
         if (a->max_queue && uint_opt("max-queue", a->max_queue, 0, 100000, &d->max_queue))
                 return 1;
         if (a->pids && uint_opt("pids", a->pids, 8, 4194304, &d->pids))
@@ -203,28 +208,9 @@ static int apply_opts(const args *a, fn_def *d)
 /* A path is loaded into the store; a name is resolved. Either way the image id is kept. */
 static int resolve_image(const args *a, const char *ref, char **ret_id)
 {
-        husk_image_opts_t o = { .store = a->store };
         husk_error_t err = { 0 };
-        struct stat st;
-        if (strchr(ref, '/') || (stat(ref, &st) == 0 && S_ISREG(st.st_mode))) {
-                husk_image_loaded_t *v = NULL;
-                size_t n = 0;
-                if (husk_image_load(&o, ref, &v, &n, &err) < 0)
-                        return fail("load %s: %s", ref, err.msg);
-                if (n != 1) {
-                        husk_image_loaded_free(v, n);
-                        return fail("%s holds %zu images: load it with husk image load and name one",
-                                    ref, n);
-                }
-                *ret_id = xstrdup(v[0].id);
-                husk_image_loaded_free(v, n);
-                return 0;
-        }
-        husk_image_resolved_t *res = NULL;
-        if (husk_image_resolve(&o, ref, &res, &err) < 0)
+        if (fn_image_ref(store_of(a), ref, ret_id, &err) < 0)
                 return fail("image %s: %s", ref, err.msg);
-        *ret_id = xstrdup(res->id);
-        husk_image_resolved_free(res);
         return 0;
 }
 
@@ -244,22 +230,12 @@ static int cmd_create(args *a, bool create)
         if (create) {
                 if (!a->image)
                         return fail("create needs --image IMAGE|FILE.tar");
-                d = xcalloc(1, sizeof(*d));
-                d->name = xstrdup(name);
-                d->handler = xstrdup("function.handler");
-                d->memory_mb = 128;
-                d->timeout_ms = 3000;
-                d->concurrency = 4;
-                d->max_queue = 64;
-                d->keep_warm_ms = 600000;
-                d->pids = FN_PIDS_DEFAULT;
-                d->log_max_size = FN_LOG_MAX_DEFAULT;
-                d->log_rate = FN_LOG_RATE_DEFAULT;
-                d->max_events = FN_EVENT_QUEUE_DEFAULT;
+                d = fn_def_new(name);
         } else if (fn_db_get(db, name, &d, &err) < 0) {
                 return fail("%s", err.msg);
         }
         int rc = apply_opts(a, d);
+        _cleanup_free_ char *old_code = NULL;
         if (!rc && a->image) {
                 char *id = NULL;
                 if (!(rc = resolve_image(a, a->image, &id))) {
@@ -267,10 +243,22 @@ static int cmd_create(args *a, bool create)
                         free(d->image_id);
                         d->image = xstrdup(a->image);
                         d->image_id = id;
+                        /* An image replaces a Zip package (its task root goes after the update). */
+                        old_code = TAKE_PTR(d->code_dir);
+                        d->code_dir = xstrdup("");
+                        free(d->package_type);
+                        d->package_type = xstrdup("Image");
+                        free(d->runtime);
+                        d->runtime = xstrdup("");
+                        free(d->code_sha256);
+                        d->code_sha256 = fn_image_code_sha256(id);
+                        d->code_size = 0;
                 }
         }
         if (!rc && fn_db_put(db, d, create, &err) < 0)
                 rc = fail("%s", err.msg);
+        if (!rc && old_code && *old_code)
+                fn_code_remove(store_of(a), old_code);
         if (!rc)
                 printf("%s\n", name);
         fn_def_free(d);
@@ -300,6 +288,16 @@ static void def_json(json_writer *w, const fn_def *d)
         json_arr_end(w);
         json_kv_str(w, "created", d->created);
         json_kv_str(w, "updated", d->updated);
+        /* Lambda's configuration (issue 14) */
+        json_kv_str(w, "package_type", d->package_type);
+        json_kv_str(w, "code_sha256", d->code_sha256);
+        if (d->code_dir && *d->code_dir)
+                json_kv_str(w, "code_dir", d->code_dir);
+        if (d->runtime && *d->runtime)
+                json_kv_str(w, "runtime", d->runtime);
+        json_kv_str(w, "description", d->description);
+        json_kv_uint(w, "ephemeral_mb", d->ephemeral_mb);
+        json_kv_bool(w, "reserved_concurrency", d->reserved);
 }
 
 static int cmd_inspect(args *a)
@@ -404,10 +402,14 @@ static int cmd_rm(args *a)
         int rc = 0;
         for (int i = 1; i < a->npos; i++) {
                 husk_error_t err = { 0 };
-                if (fn_db_rm(db, a->pos[i], &err) < 0) {
+                fn_def *d = NULL;
+                if (fn_db_get(db, a->pos[i], &d, &err) < 0 || fn_db_rm(db, a->pos[i], &err) < 0) {
+                        fn_def_free(d);
                         rc = fail("%s", err.msg);
                         continue;
                 }
+                fn_code_remove(store_of(a), d->code_dir); /* a Zip function's task root */
+                fn_def_free(d);
                 /* The log goes with the function: a new one of the same name starts empty (a
                  * running server reopens it, finding its file unlinked). */
                 static const char *const suffixes[] = { ".log", ".log.1" };
@@ -514,7 +516,7 @@ static int cmd_serve(args *a, char **argv)
         husk_error_t serr = { 0 };
         if (husk_exe_seal(argv, &serr) < 0)
                 return fail("%s", serr.msg);
-        fn_host_opts o = { .store = store_of(a) };
+        fn_host_opts o = { .store = store_of(a), .zip_base_image = a->zip_base_image };
         if (a->init_timeout && fn_parse_duration_ms(a->init_timeout, &o.init_timeout_ms) < 0)
                 return fail("--init-timeout %s: a duration", a->init_timeout);
         if (a->retry_delay && fn_parse_duration_ms(a->retry_delay, &o.retry_base_ms) < 0)
@@ -530,6 +532,8 @@ static int cmd_serve(args *a, char **argv)
                             qc.region);
         if (!account_valid(qc.account))
                 return fail("--account %s: twelve digits", qc.account);
+        o.region = qc.region; /* of the functions' ARNs too */
+        o.account = qc.account;
         /* The keys requests must be signed with (created at the first start), read before
          * anything else starts: a bad credentials file stops the server. */
         serve_auth auth = { .region = qc.region };

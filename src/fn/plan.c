@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* husk-fn: the pure logic (no syscalls but getrandom), unit-tested in tests/unit/test_fn.c. */
 #include "fn.h"
+#include "util/sha256.h"
 #include "util/util.h"
 
 #include <signal.h>
@@ -251,4 +252,193 @@ size_t fn_rate_take(fn_rate *r, uint64_t now_ms, size_t n, uint64_t *ret_flushed
         r->used += take;
         r->dropped += n - take;
         return take;
+}
+
+/* ---------------------------------------------------------------- Lambda's shapes (issue 14) */
+
+static bool all_digits(const char *s, size_t n)
+{
+        for (size_t i = 0; i < n; i++)
+                if (s[i] < '0' || s[i] > '9')
+                        return false;
+        return n > 0;
+}
+
+int fn_arn_name(const char *s, char *name)
+{
+        if (!s || !*s || strlen(s) > 256)
+                return -EINVAL;
+        const char *part[9];
+        size_t len[9], n = 0;
+        for (const char *p = s;; ) {
+                const char *c = strchr(p, ':');
+                if (n == ARRAY_SIZE(part))
+                        return -EINVAL;
+                part[n] = p;
+                len[n++] = c ? (size_t)(c - p) : strlen(p);
+                if (!c)
+                        break;
+                p = c + 1;
+        }
+#define IS(i, lit) (len[i] == sizeof(lit) - 1 && strncmp(part[i], lit, len[i]) == 0)
+        size_t at; /* the index of the name */
+        if (n == 1 || n == 2)
+                at = 0; /* NAME[:QUALIFIER] */
+        else if ((n == 3 || n == 4) && len[0] == 12 && all_digits(part[0], 12) && IS(1, "function"))
+                at = 2; /* ACCOUNT:function:NAME[:QUALIFIER] */
+        else if ((n == 7 || n == 8) && IS(0, "arn") && len[1] >= 3 && strncmp(part[1], "aws", 3) == 0 &&
+                 IS(2, "lambda") && len[3] > 0 && len[4] == 12 && all_digits(part[4], 12) &&
+                 IS(5, "function"))
+                at = 6; /* arn:aws:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER] */
+        else
+                return -EINVAL;
+        if (len[at] == 0 || len[at] > FN_NAME_MAX)
+                return -EINVAL;
+        char buf[FN_NAME_MAX + 1];
+        memcpy(buf, part[at], len[at]);
+        buf[len[at]] = '\0';
+        if (!fn_name_valid(buf))
+                return -EINVAL;
+        if (at + 1 < n && !IS(at + 1, "$LATEST")) {
+                /* A version or alias: valid in form, but husk keeps none. */
+                for (size_t i = 0; i < len[at + 1]; i++) {
+                        char c = part[at + 1][i];
+                        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                              (c >= '0' && c <= '9') || c == '-' || c == '_'))
+                                return -EINVAL;
+                }
+                if (len[at + 1] == 0)
+                        return -EINVAL;
+                memcpy(name, buf, len[at] + 1);
+                return -ENOENT;
+        }
+#undef IS
+        memcpy(name, buf, len[at] + 1);
+        return 0;
+}
+
+int fn_lambda_time(const char *t, char out[32])
+{
+        /* YYYY-MM-DDTHH:MM:SS[.fraction]Z */
+        static const char shape[] = "dddd-dd-ddTdd:dd:dd";
+        if (!t || strlen(t) < sizeof(shape))
+                return -EINVAL;
+        for (size_t i = 0; i < sizeof(shape) - 1; i++)
+                if (shape[i] == 'd' ? (t[i] < '0' || t[i] > '9') : t[i] != shape[i])
+                        return -EINVAL;
+        char ms[4] = "000";
+        const char *p = t + sizeof(shape) - 1;
+        if (*p == '.') {
+                p++;
+                for (size_t i = 0; *p >= '0' && *p <= '9'; i++, p++)
+                        if (i < 3)
+                                ms[i] = *p;
+        }
+        if (strcmp(p, "Z") != 0)
+                return -EINVAL;
+        snprintf(out, 32, "%.19s.%s+0000", t, ms);
+        return 0;
+}
+
+static int hexdigit(char c)
+{
+        if (c >= '0' && c <= '9')
+                return c - '0';
+        if (c >= 'a' && c <= 'f')
+                return c - 'a' + 10;
+        return -1;
+}
+
+static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+char *fn_base64(const void *data, size_t len)
+{
+        const uint8_t *d = data;
+        char *out = xmalloc((len + 2) / 3 * 4 + 1), *o = out;
+        for (size_t i = 0; i < len; i += 3) {
+                uint32_t v = (uint32_t)d[i] << 16;
+                if (i + 1 < len)
+                        v |= (uint32_t)d[i + 1] << 8;
+                if (i + 2 < len)
+                        v |= d[i + 2];
+                *o++ = b64[v >> 18];
+                *o++ = b64[(v >> 12) & 63];
+                *o++ = i + 1 < len ? b64[(v >> 6) & 63] : '=';
+                *o++ = i + 2 < len ? b64[v & 63] : '=';
+        }
+        *o = '\0';
+        return out;
+}
+
+static int b64_val(char c)
+{
+        const char *p = c ? strchr(b64, c) : NULL;
+        return p ? (int)(p - b64) : -1;
+}
+
+int fn_unbase64(const char *s, size_t len, char **ret, size_t *ret_len)
+{
+        if (len % 4)
+                return -EINVAL;
+        char *out = xmalloc(len / 4 * 3 + 1);
+        size_t n = 0;
+        for (size_t i = 0; i < len; i += 4) {
+                int v[4];
+                bool last = i + 4 == len;
+                for (int k = 0; k < 4; k++) {
+                        v[k] = b64_val(s[i + k]);
+                        /* '=' only as the last one or two characters */
+                        if (v[k] < 0 && !(last && k >= 2 && s[i + k] == '=' &&
+                                          (k == 3 || s[i + 3] == '='))) {
+                                free(out);
+                                return -EINVAL;
+                        }
+                }
+                out[n++] = (char)((v[0] << 2) | (v[1] >> 4));
+                if (v[2] >= 0)
+                        out[n++] = (char)(((v[1] & 15) << 4) | (v[2] >> 2));
+                if (v[2] >= 0 && v[3] >= 0)
+                        out[n++] = (char)(((v[2] & 3) << 6) | v[3]);
+        }
+        out[n] = '\0';
+        *ret = out;
+        *ret_len = n;
+        return 0;
+}
+
+char *fn_code_sha256(const void *data, size_t len)
+{
+        sha256_ctx c;
+        uint8_t d[SHA256_LEN];
+        sha256_init(&c);
+        sha256_update(&c, data, len);
+        sha256_final(&c, d);
+        return fn_base64(d, sizeof(d));
+}
+
+char *fn_image_code_sha256(const char *id)
+{
+        static const char pre[] = "sha256:";
+        if (!id || strncmp(id, pre, sizeof(pre) - 1) != 0 || strlen(id) != sizeof(pre) - 1 + 64)
+                return NULL;
+        uint8_t d[SHA256_LEN];
+        const char *hex = id + sizeof(pre) - 1;
+        for (size_t i = 0; i < SHA256_LEN; i++) {
+                int hi = hexdigit(hex[2 * i]), lo = hexdigit(hex[2 * i + 1]);
+                if (hi < 0 || lo < 0)
+                        return NULL;
+                d[i] = (uint8_t)(hi << 4 | lo);
+        }
+        return fn_base64(d, sizeof(d));
+}
+
+const char *fn_host_arch(void)
+{
+#if defined(__x86_64__)
+        return "x86_64";
+#elif defined(__aarch64__)
+        return "arm64";
+#else
+        return NULL;
+#endif
 }

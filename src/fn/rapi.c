@@ -46,6 +46,10 @@ static enum MHD_Result send_next(fn_worker *w, struct MHD_Connection *c)
         MHD_add_response_header(r, "Lambda-Runtime-Deadline-Ms", dl);
         MHD_add_response_header(r, "Lambda-Runtime-Invoked-Function-Arn", n.function_arn);
         MHD_add_response_header(r, "Lambda-Runtime-Trace-Id", trace);
+        /* X-Amz-Client-Context of the Invoke, decoded (the front door refused control bytes). */
+        if (n.client_context)
+                MHD_add_response_header(r, "Lambda-Runtime-Client-Context", n.client_context);
+        free(n.client_context);
         fn_guard_set(c, FN_GUARD_SENDING);
         enum MHD_Result ret = MHD_queue_response(c, 200, r);
         MHD_destroy_response(r);

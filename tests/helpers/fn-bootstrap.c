@@ -18,7 +18,10 @@
  *              every 100 ms for the event's "ms" (default 8000); answers {"closed_after_ms":N}
  *              (-1: the server never closed it)
  *   rapiconns  opens 12 more Runtime API connections, sends a request on each and answers
- *              {"answered":N}: how many got an answer */
+ *              {"answered":N}: how many got an answer
+ *   probe      answers {"exe","cwd","tmp_mb","marker","ctx"}: its own executable, its working
+ *              folder, the size of /tmp in MB, the first line of /var/task/marker.txt, and the
+ *              invocation's Lambda-Runtime-Client-Context header (the Lambda API's tests) */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -29,11 +32,13 @@
 #include <string.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/statfs.h>
 #include <time.h>
 #include <unistd.h>
 
 static struct sockaddr_in api;
 static int conn = -1;
+static char client_context[4096]; /* of the current invocation */
 
 static void die(const char *what)
 {
@@ -83,6 +88,8 @@ static char *request(const char *method, const char *path, const char *body, con
                      int *status, char *req_id, size_t *ret_len)
 {
         connect_api();
+        if (req_id)
+                client_context[0] = '\0';
         char head[1024];
         size_t blen = body ? strlen(body) : 0;
         int n = snprintf(head, sizeof(head),
@@ -130,6 +137,17 @@ static char *request(const char *method, const char *path, const char *body, con
                         clen = strtoul(l + 17, NULL, 10);
                 if (req_id && strncasecmp(l + 2, "Lambda-Runtime-Aws-Request-Id:", 30) == 0)
                         sscanf(l + 32, "%36s", req_id);
+                if (req_id && strncasecmp(l + 2, "Lambda-Runtime-Client-Context:", 30) == 0) {
+                        const char *v = l + 32, *e;
+                        while (*v == ' ')
+                                v++;
+                        e = strstr(v, "\r\n");
+                        size_t n = e ? (size_t)(e - v) : strlen(v);
+                        if (n >= sizeof(client_context))
+                                n = sizeof(client_context) - 1;
+                        memcpy(client_context, v, n);
+                        client_context[n] = '\0';
+                }
         }
         char *out = malloc(clen + 1);
         size_t have = len - hlen < clen ? len - hlen : clen;
@@ -311,6 +329,34 @@ static char *handle(const char *h, const char *ev)
                 return rapislow(num_field(ev, "\"ms\"", 8000));
         if (strcmp(h, "rapiconns") == 0)
                 return rapiconns();
+        if (strcmp(h, "probe") == 0) {
+                char exe[256] = "", cwd[256] = "", marker[256] = "";
+                ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+                exe[n > 0 ? n : 0] = '\0';
+                if (!getcwd(cwd, sizeof(cwd)))
+                        cwd[0] = '\0';
+                FILE *f = fopen("/var/task/marker.txt", "r");
+                if (f) {
+                        if (!fgets(marker, sizeof(marker), f))
+                                marker[0] = '\0';
+                        marker[strcspn(marker, "\n\"\\")] = '\0';
+                        fclose(f);
+                }
+                struct statfs st;
+                long tmp_mb = statfs("/tmp", &st) == 0 ? (long)(st.f_blocks * st.f_bsize >> 20) : -1;
+                /* The context is JSON: as a string it needs its quotes escaped. */
+                char ctx[2 * sizeof(client_context)], *o = ctx;
+                for (const char *p = client_context; *p; p++) {
+                        if (*p == '"' || *p == '\\')
+                                *o++ = '\\';
+                        *o++ = *p;
+                }
+                *o = '\0';
+                if (asprintf(&out, "{\"exe\":\"%s\",\"cwd\":\"%s\",\"tmp_mb\":%ld,\"marker\":\"%s\","
+                                   "\"ctx\":\"%s\"}", exe, cwd, tmp_mb, marker, ctx) < 0)
+                        exit(2);
+                return out;
+        }
         if (strcmp(h, "net") == 0) {
                 int s = socket(AF_INET, SOCK_STREAM, 0);
                 struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(80) };
