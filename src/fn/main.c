@@ -576,6 +576,13 @@ static int cmd_serve(args *a, char **argv)
                 fn_host_free(h);
                 return fail("%s", err.msg);
         }
+        /* Event source mappings: their pollers receive from the queues and invoke through h. */
+        fn_esm *esm = NULL;
+        if (qe && fn_esm_start(h, qe, &esm, &err) < 0) {
+                q_engine_close(qe);
+                fn_host_free(h);
+                return fail("%s", err.msg);
+        }
         unsigned port = 0;
         fn_front_opts fo = { .listen = listen,
                              .listen_unix = a->listen_unix,
@@ -585,6 +592,9 @@ static int cmd_serve(args *a, char **argv)
                              .auth = a->no_auth ? NULL : &auth };
         fn_front *front = fn_front_start(h, &fo, &port, &err);
         if (!front) {
+                if (qe)
+                        q_engine_shutdown(qe);
+                fn_esm_stop(esm);
                 if (qe)
                         q_engine_close(qe);
                 fn_host_free(h);
@@ -606,6 +616,7 @@ static int cmd_serve(args *a, char **argv)
         fprintf(stderr, "husk fn: stopping (signal %d)\n", sig);
         if (qe)
                 q_engine_shutdown(qe); /* long polls return: their connections can close */
+        fn_esm_stop(esm);          /* pollers finish their invocation and stop */
         fn_front_stop(front);
         if (qe)
                 q_engine_close(qe);
