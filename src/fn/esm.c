@@ -38,8 +38,9 @@
 #define ESM_BACKOFF_MS 1000  /* after a throttle, a missing function or a host error */
 #define ESM_LIST_MAX 100     /* Lambda: at most 100 mappings per ListEventSourceMappings page */
 #define ESM_MAPPINGS_MAX 1000 /* husk's bound on mappings per store */
-/* Room a received message may take in the event: its body escaped (at most twice its bytes for
- * SQS's allowed characters), its attributes, and the record's other members. */
+/* Room a message not yet received may take in the event: its body escaped (at most twice its
+ * bytes for SQS's allowed characters), its attributes, and the record's other members. A
+ * receive asks for no more messages than fit at this size; received ones count their own. */
 #define ESM_MSG_ROOM (2u * Q_MESSAGE_MAX + 4096u)
 
 typedef struct runner runner;
@@ -251,6 +252,17 @@ static void delete_done(runner *u, const q_message *m, size_t n, const bool *fai
         }
 }
 
+/* What a received message may take in the event, at most. */
+static size_t msg_room(const q_message *m)
+{
+        size_t n = 2 * m->body_len + 2048;
+        for (size_t i = 0; i < m->n_attrs; i++)
+                n += 2 * (strlen(m->attrs[i].name) + strlen(m->attrs[i].data_type) +
+                          (m->attrs[i].string_value ? strlen(m->attrs[i].string_value) : 0)) +
+                     2 * m->attrs[i].binary_len + 128;
+        return n;
+}
+
 /* Receives a batch into *ret: up to BatchSize messages, gathering for up to the batching window
  * once the first arrived. 0 messages when the long poll came back empty. */
 static size_t gather(runner *u, q_message **ret)
@@ -291,8 +303,10 @@ static size_t gather(runner *u, q_message **ret)
                 if (k) {
                         all = xrealloc(all, (n + k) * sizeof(*all));
                         memcpy(all + n, got, k * sizeof(*got));
-                        for (size_t i = 0; i < k; i++)
-                                room -= room > ESM_MSG_ROOM ? ESM_MSG_ROOM : room;
+                        for (size_t i = 0; i < k; i++) {
+                                size_t used = msg_room(&got[i]);
+                                room -= room > used ? used : room;
+                        }
                         if (n == 0)
                                 deadline = mono_ms() + (uint64_t)r->window_s * 1000;
                         n += k;
