@@ -61,7 +61,7 @@ U=$(curl -s -X POST "$EP/2015-03-31/event-source-mappings/" -H 'Content-Type: ap
         -d "{\"FunctionName\":\"fdur\",\"EventSourceArn\":\"arn:aws:sqs:us-east-1:000000000000:dur\",\"BatchSize\":$BATCH,\"FunctionResponseTypes\":[\"ReportBatchItemFailures\"]}" |
         jq -r .UUID)
 like "$U" '^[0-9a-f-]{36}$' "a mapping with ReportBatchItemFailures"
-processed() { grep -c '^sqs-ok ' "$S/fn/logs/fdur.log" 2>/dev/null || echo 0; }
+processed() { awk '/^sqs-ok /{ n++ } END { print n + 0 }' "$S/fn/logs/fdur.log" 2>/dev/null || echo 0; }
 kills=0
 for at in 2500 6000; do
         for _i in $(seq 300); do [ "$(processed)" -ge "$at" ] && break; sleep 0.1; done
