@@ -172,66 +172,6 @@ static char *event_json(runner *u, const q_message *m, size_t n, const char *reg
 
 /* ---------------------------------------------------------------- one batch */
 
-/* Which items failed, from a ReportBatchItemFailures response. Lambda's rules: no body, null,
- * an object without batchItemFailures or with an empty or null list: all succeeded. Invalid
- * JSON, an item without a non-empty itemIdentifier, or one naming no message of the batch: the
- * whole batch failed. */
-static void parse_failures(const char *body, size_t len, const q_message *m, size_t n,
-                           bool *failed)
-{
-        json_value *v = NULL;
-        char why[128];
-        size_t i, k;
-        while (len && (body[len - 1] == '\n' || body[len - 1] == ' '))
-                len--;
-        if (len == 0)
-                return;
-        if (json_parse(body, len, &v, why, sizeof(why)) < 0)
-                goto all;
-        if (v->type == JSON_NULL)
-                goto ok;
-        if (v->type != JSON_OBJECT)
-                goto all;
-        const json_value *f = json_get(v, "batchItemFailures");
-        if (!f || f->type == JSON_NULL)
-                goto ok;
-        if (f->type != JSON_ARRAY)
-                goto all;
-        for (i = 0; i < f->n; i++) {
-                const char *id = json_get_str(f->items[i], "itemIdentifier");
-                if (!id || !*id)
-                        goto all;
-                for (k = 0; k < n && strcmp(m[k].message_id, id) != 0; k++)
-                        ;
-                if (k == n)
-                        goto all;
-                failed[k] = true;
-        }
-ok:
-        json_value_free(v);
-        return;
-all:
-        json_value_free(v);
-        for (i = 0; i < n; i++)
-                failed[i] = true;
-}
-
-/* FIFO: a failed item holds back the items after it in its message group (Lambda's rule for
- * partial batch responses of FIFO queues), so the group's order survives the retry. */
-static void fifo_hold_groups(const q_message *m, size_t n, bool *failed)
-{
-        for (size_t i = 0; i < n; i++) {
-                if (!failed[i])
-                        continue;
-                const char *g = q_kvs_get(&m[i].sys, "MessageGroupId");
-                for (size_t k = i + 1; k < n && g; k++) {
-                        const char *gk = q_kvs_get(&m[k].sys, "MessageGroupId");
-                        if (gk && strcmp(g, gk) == 0)
-                                failed[k] = true;
-                }
-        }
-}
-
 static void delete_done(runner *u, const q_message *m, size_t n, const bool *failed)
 {
         static const char *const ids[Q_BATCH_MAX] = { "0", "1", "2", "3", "4",
@@ -332,13 +272,14 @@ static void run_batch(runner *u, q_message *m, size_t n)
         /* The invocation's log (the handler's own record) is written before anything is
          * deleted: a kill after the delete finds the log complete. */
         fn_host_finish(u->e->h, &res);
-        if (res.outcome == FN_OK && u->rec->report_failures)
-                parse_failures(res.body ? res.body : "", res.body ? res.len : 0, m, n, failed);
-        else if (res.outcome != FN_OK)
-                for (size_t i = 0; i < n; i++)
-                        failed[i] = true;
-        if (u->fifo)
-                fifo_hold_groups(m, n, failed);
+        _cleanup_free_ const char **ids = xcalloc(n, sizeof(char *));
+        _cleanup_free_ const char **groups = xcalloc(n, sizeof(char *));
+        for (size_t i = 0; i < n; i++) {
+                ids[i] = m[i].message_id;
+                groups[i] = q_kvs_get(&m[i].sys, "MessageGroupId");
+        }
+        fn_esm_failures(res.outcome == FN_OK, u->rec->report_failures, res.body, res.len, ids,
+                        u->fifo ? groups : NULL, n, failed);
         delete_done(u, m, n, failed);
         bool back_off = res.outcome == FN_REJECTED || res.outcome == FN_NOT_FOUND ||
                         res.outcome == FN_HOST_ERROR;
@@ -380,18 +321,34 @@ static void *poller_main(void *arg)
                 size_t n = gather(u, &m);
                 if (n == 0) {
                         free(m);
-                        /* An empty wait: the backlog is gone; all but one poller leave. */
+                        /* An empty wait: the backlog is gone; all but one poller leave. The
+                         * count drops under the same lock as the check: two pollers that come
+                         * back empty at once never both leave the last place. */
                         pthread_mutex_lock(&u->mu);
                         bool leave = u->running > 1;
+                        if (leave) {
+                                u->running--;
+                                pthread_cond_broadcast(&u->cv);
+                        }
                         pthread_mutex_unlock(&u->mu);
                         if (leave)
-                                break;
+                                return NULL;
                         continue;
                 }
                 if (n >= u->rec->batch_size)
                         grow(u); /* a full batch: more are waiting */
                 run_batch(u, m, n);
                 q_messages_free(m, n);
+                /* The limit went down: pollers above it leave (one at a time, under the lock). */
+                pthread_mutex_lock(&u->mu);
+                bool over = u->running > u->max;
+                if (over) {
+                        u->running--;
+                        pthread_cond_broadcast(&u->cv);
+                }
+                pthread_mutex_unlock(&u->mu);
+                if (over)
+                        return NULL;
         }
         pthread_mutex_lock(&u->mu);
         u->running--;
@@ -413,6 +370,20 @@ static bool queue_of_arn(q_engine *q, const char *arn, char name[Q_NAME_MAX + 1]
         return true;
 }
 
+/* Concurrent batches: up to the function's concurrency and MaximumConcurrency. */
+static unsigned runner_limit(fn_esm *e, const fn_esm_rec *rec)
+{
+        fn_def *d = NULL;
+        husk_error_t err = { 0 };
+        unsigned max = FN_ESM_CONCURRENCY_MAX;
+        if (fn_db_get(fn_host_db(e->h), rec->function, &d, &err) == 0 && d->concurrency)
+                max = d->concurrency;
+        fn_def_free(d);
+        if (rec->max_concurrency && rec->max_concurrency < max)
+                max = rec->max_concurrency;
+        return max ? max : 1;
+}
+
 static runner *runner_start(fn_esm *e, const fn_esm_rec *rec)
 {
         runner *u = xcalloc(1, sizeof(*u));
@@ -427,17 +398,7 @@ static runner *runner_start(fn_esm *e, const fn_esm_rec *rec)
         u->function_arn = fn_host_function_arn(e->h, rec->function);
         pthread_mutex_init(&u->mu, NULL);
         pthread_cond_init(&u->cv, NULL);
-        /* Concurrent batches: up to the function's concurrency and MaximumConcurrency. */
-        fn_def *d = NULL;
-        husk_error_t err = { 0 };
-        u->max = FN_ESM_CONCURRENCY_MAX;
-        if (fn_db_get(fn_host_db(e->h), rec->function, &d, &err) == 0 && d->concurrency)
-                u->max = d->concurrency;
-        fn_def_free(d);
-        if (rec->max_concurrency && rec->max_concurrency < u->max)
-                u->max = rec->max_concurrency;
-        if (u->max == 0)
-                u->max = 1;
+        u->max = runner_limit(e, rec);
         grow(u);
         return u;
 }
@@ -487,6 +448,12 @@ static void reconcile(fn_esm *e)
                         if (strcmp(v[i]->uuid, u->rec->uuid) == 0)
                                 keep = strcmp(v[i]->state, "Enabled") == 0;
                 if (keep) {
+                        /* The function's concurrency may have changed (PutFunctionConcurrency,
+                         * husk fn update): pollers above a lower limit leave after their batch. */
+                        unsigned max = runner_limit(e, u->rec);
+                        pthread_mutex_lock(&u->mu);
+                        u->max = max;
+                        pthread_mutex_unlock(&u->mu);
                         pp = &u->next;
                         continue;
                 }

@@ -9,7 +9,8 @@
  *   front.c   the front door (Lambda's Invoke path)
  *   api.c     Lambda's control plane (CreateFunction, GetFunction, ...: issue 14), an adapter
  *   code.c    a function's code: image references, zip packages unpacked into a task root
- *   esm.c     event source mappings (issue 14): queue pollers invoking functions, their API
+ *   esm.c     event source mappings (issue 14): queue pollers invoking functions, their API;
+ *             esm_plan.c its pure part (which items of a batch failed), unit-tested
  *   main.c    the command line (create, ls, inspect, rm, update, logs, serve, invoke) */
 #ifndef HUSK_FN_H
 #define HUSK_FN_H
@@ -380,6 +381,14 @@ size_t fn_api_body_max(const char *method, const char *path);
 #define FN_ESM_WINDOW_MAX 300
 #define FN_ESM_CONCURRENCY_MIN 2
 #define FN_ESM_CONCURRENCY_MAX 1000
+/* esm_plan.c: which items of a batch of n failed (failed[i] set), after an invocation that
+ * succeeded (ok) or not, with the function's answer body/len. Without report_failures, or when
+ * the invocation failed, all of them. With it, Lambda's rules for batchItemFailures: no body,
+ * null, an object without the list or with an empty or null list: none; invalid JSON, an item
+ * without a non-empty itemIdentifier, or one naming no message of the batch (ids): all.
+ * groups (FIFO, else NULL): a failed item fails the items after it in its message group. */
+void fn_esm_failures(bool ok, bool report_failures, const char *body, size_t len,
+                     const char *const *ids, const char *const *groups, size_t n, bool *failed);
 typedef struct fn_esm fn_esm;
 /* Starts the mappings' manager: every Enabled mapping gets its pollers, which receive from q
  * and invoke through h. Call after fn_host_run. */

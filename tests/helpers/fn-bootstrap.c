@@ -28,7 +28,8 @@
  *              A body containing "boom" fails the whole invocation (/error). A body containing
  *              "fail" fails while its ApproximateReceiveCount is at most the number after
  *              "fail" (none: always). In a FIFO batch the items after a failed one of the same
- *              message group fail too (not processed), as Lambda asks of FIFO handlers.
+ *              message group fail too (not processed), as Lambda asks of FIFO handlers. A body
+ *              containing "slow" takes 200 ms. Last, "sqs-span START_US END_US" (realtime).
  *   sqsnoop    answers {} (throughput of a mapping)
  *   sqslat     prints "sqs-lat-us N" for each record: the realtime microseconds now minus the
  *              number the body holds (a sender's clock), answers {} */
@@ -321,6 +322,8 @@ static char *sqs(const char *h, const char *ev)
                 int fail = 0;
                 if (strstr(body, "boom"))
                         boom = 1;
+                if (strstr(body, "slow"))
+                        sleep_ms(200);
                 if (f) {
                         char *e = NULL;
                         long upto = strtol(f + 4, &e, 10);
@@ -338,6 +341,8 @@ static char *sqs(const char *h, const char *ev)
                 len += (size_t)sprintf(out + len, "%s{\"itemIdentifier\":\"%s\"}",
                                        out[len - 1] == '[' ? "" : ",", id);
         }
+        if (strcmp(h, "sqs") == 0)
+                printf("sqs-span %ld %ld\n", t_us, realtime_us());
         fflush(stdout);
         if (boom) {
                 free(out);

@@ -168,7 +168,7 @@ mkq q.fifo FifoQueue=true,ContentBasedDeduplication=true,VisibilityTimeout=2
 mkq q-dlq.fifo FifoQueue=true
 redrive q.fifo q-dlq.fifo 3 2
 fn create ffifo --image "$ARCHIVE" --handler sqs --concurrency 4 >/dev/null
-"$PY" - "http://$ADDR" "$QURL/q.fifo" <<'EOF'
+"$PY" - "http://$ADDR" "$QURL/q.fifo" > "$T/fifo-uuid" <<'EOF'
 import sys, boto3
 c = boto3.client("sqs", endpoint_url=sys.argv[1], region_name="us-east-1")
 for i in range(10):
@@ -195,6 +195,30 @@ ok $((1 - good)) "each group processed once, in send order (g1's 4th item failed
 is "$(log ffifo | awk '$1 == "sqs-fail" { print $3 }' | sort -u)/$(log ffifo | awk '$1 == "sqs-fail" { print $4; exit }')" \
         "g1/g1-03-fail1" "only g1-03 (and what followed it in its group and batch) failed"
 is "$(log ffifo | awk '/^sqs-batch/ && $2 > 3' | wc -l)" 0 "batches of at most 3"
+
+# ---- scaling: concurrent batches grow with the backlog, up to the function's concurrency and
+# ScalingConfig.MaximumConcurrency (observed as overlapping invocations in the handler's record)
+fn create fscale --image "$ARCHIVE" --handler sqs --concurrency 3 --timeout 30s >/dev/null
+fn create fscale2 --image "$ARCHIVE" --handler sqs --concurrency 4 --timeout 30s >/dev/null
+mkq sa VisibilityTimeout=60 && mkq sb VisibilityTimeout=60
+"$PY" - "http://$ADDR" "$QURL" <<'EOF'
+import sys, boto3
+c = boto3.client("sqs", endpoint_url=sys.argv[1], region_name="us-east-1")
+for q, n in (("sa", 36), ("sb", 24)):
+    for b in range(n // 6):
+        c.send_message_batch(QueueUrl=sys.argv[2] + "/" + q, Entries=[{"Id": "e%d" % i, "MessageBody": "slow-%s-%d-%d" % (q, b, i)} for i in range(6)])
+EOF
+lam create-event-source-mapping --function-name fscale --event-source-arn "$QARN:sa" --batch-size 2
+fn map fscale2 sb --batch-size 2 --max-concurrency 2 >/dev/null
+ok $? "mappings of a 36- and a 24-message backlog (200 ms per message, BatchSize 2)"
+wait_for 30 sh -c "[ \$(grep -c '^sqs-ok ' '$S/fn/logs/fscale.log' 2>/dev/null) -ge 36 ] && [ \$(grep -c '^sqs-ok ' '$S/fn/logs/fscale2.log' 2>/dev/null) -ge 24 ]"
+ok $? "both backlogs drained"
+overlap() {
+        awk '$1 == "sqs-span" { print $2, 1; print $3, -1 }' "$S/fn/logs/$1.log" | sort -n -k1,1 -k2,2 |
+                awk '{ c += $2; if (c > m) m = c } END { print m + 0 }'
+}
+is "$(overlap fscale)" 3 "batches ran 3 at once: grown up to the function's concurrency (3)"
+is "$(overlap fscale2)" 2 "MaximumConcurrency 2 bounds a function of concurrency 4 to 2 at once"
 
 # ---- the seed's shape: orders (FIFO, AWS CLI) -> function -> results queue; failures -> DLQ
 mkq orders.fifo FifoQueue=true,ContentBasedDeduplication=true,VisibilityTimeout=1
@@ -246,7 +270,7 @@ while "NextMarker" in r:
     seen += r["EventSourceMappings"]
 print(len(seen), len(set(m["UUID"] for m in seen)))
 EOF
-is "$(cat "$T/pages")" "5 5" "boto3 pages through all 5 mappings with Marker"
+is "$(cat "$T/pages")" "7 7" "boto3 pages through all 7 mappings with Marker"
 lam delete-event-source-mapping --uuid "$M2"
 ok $? "delete-event-source-mapping"
 is "$(out .State)" Deleting "a deleted mapping is Deleting"
