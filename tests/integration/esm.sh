@@ -174,7 +174,7 @@ c = boto3.client("sqs", endpoint_url=sys.argv[1], region_name="us-east-1")
 for i in range(10):
     entries = []
     for g in range(4):
-        body = "g%d-%02d" % (g, i) + ("-fail1" if (g == 1 and i == 3) else "")
+        body = "g%d-%02d" % (g, i) + ("-fail1" if (g == 1 and i == 3) else "") + "-slow"
         entries.append({"Id": "e%d" % g, "MessageBody": body, "MessageGroupId": "g%d" % g})
     c.send_message_batch(QueueUrl=sys.argv[2], Entries=entries)
 lam = boto3.client("lambda", endpoint_url=sys.argv[1], region_name="us-east-1")
@@ -183,18 +183,22 @@ m = lam.create_event_source_mapping(FunctionName="ffifo", EventSourceArn="arn:aw
 print(m["UUID"])
 EOF
 ok $? "boto3: 40 messages in 4 groups, then a mapping of BatchSize 3"
-wait_for 30 sh -c "[ \$(grep -c '^sqs-ok .* g' '$S/fn/logs/ffifo.log' 2>/dev/null) -ge 40 ]"
+wait_for 40 sh -c "[ \$(grep -c '^sqs-ok .* g' '$S/fn/logs/ffifo.log' 2>/dev/null) -ge 40 ]"
 ok $? "all 40 processed" "$(log ffifo | grep -c sqs-ok)"
 good=1
 for g in 0 1 2 3; do
-        seq_=$(log ffifo | awk -v g="g$g" '$1 == "sqs-ok" && $3 == g { print $4 }' | sed 's/-fail1$//' | tr '\n' ' ')
+        seq_=$(log ffifo | awk -v g="g$g" '$1 == "sqs-ok" && $3 == g { print $4 }' | sed 's/-slow$//; s/-fail1$//' | tr '\n' ' ')
         want=$(for i in 00 01 02 03 04 05 06 07 08 09; do printf 'g%s-%s ' "$g" "$i"; done)
         [ "$seq_" = "$want" ] || { good=0; diag "group g$g: $seq_"; }
 done
 ok $((1 - good)) "each group processed once, in send order (g1's 4th item failed once and held its group)"
 is "$(log ffifo | awk '$1 == "sqs-fail" { print $3 }' | sort -u)/$(log ffifo | awk '$1 == "sqs-fail" { print $4; exit }')" \
-        "g1/g1-03-fail1" "only g1-03 (and what followed it in its group and batch) failed"
+        "g1/g1-03-fail1-slow" "only g1-03 (and what followed it in its group and batch) failed"
 is "$(log ffifo | awk '/^sqs-batch/ && $2 > 3' | wc -l)" 0 "batches of at most 3"
+ov=$(awk '$1 == "sqs-span" { print $2, 1; print $3, -1 }' "$S/fn/logs/ffifo.log" | sort -n -k1,1 -k2,2 |
+        awk '{ c += $2; if (c > m) m = c } END { print m + 0 }')
+[ "$ov" -ge 2 ]
+ok $? "the groups' batches ran concurrently ($ov at once at most)"
 
 # ---- scaling: concurrent batches grow with the backlog, up to the function's concurrency and
 # ScalingConfig.MaximumConcurrency (observed as overlapping invocations in the handler's record)
