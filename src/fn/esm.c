@@ -227,7 +227,9 @@ static size_t gather(runner *u, q_message **ret)
                         uint64_t left = deadline - now;
                         if (left < 1000 && !runner_sleep(u, left))
                                 break;
-                        wait = (int32_t)(left / 1000);
+                        /* At most one long poll's worth (the engine bounds waits to 20 s,
+                         * a window may be 300 s): the loop waits again until the window ends. */
+                        wait = left / 1000 > ESM_WAIT_S ? ESM_WAIT_S : (int32_t)(left / 1000);
                 }
                 q_receive_req rq = { .max = (uint32_t)want, .visibility_timeout = -1,
                                      .wait_seconds = wait };
@@ -719,7 +721,32 @@ static json_value *parse_body(api *a)
 }
 
 /* FunctionName of a request: a name or ARN of an existing function. false: answered. */
-static bool function_of(api *a, const char *ref, char name[FN_NAME_MAX + 1])
+/* Lambda refuses a mapping whose function may run longer than the queue hides a message: the
+ * batch would be delivered again while it runs. */
+static bool visibility_covers(api *a, const char *queue_arn, const fn_def *d)
+{
+        char qname[Q_NAME_MAX + 1];
+        const char *names[] = { "VisibilityTimeout" };
+        q_kvs kv = { 0 };
+        q_error qe = { 0 };
+        uint64_t vis = 0;
+        if (!queue_of_arn(a->e->q, queue_arn, qname) ||
+            q_get_attrs(a->e->q, qname, names, 1, &kv, &qe) < 0 ||
+            !q_kvs_get(&kv, "VisibilityTimeout") ||
+            parse_uint64(q_kvs_get(&kv, "VisibilityTimeout"), &vis) < 0) {
+                q_kvs_free(&kv);
+                return true; /* the queue's own check answers */
+        }
+        q_kvs_free(&kv);
+        if (vis * 1000 >= d->timeout_ms)
+                return true;
+        BAD(a, "Queue visibility timeout: %llu seconds is less than Function timeout: %llu seconds",
+            (unsigned long long)vis, (unsigned long long)((d->timeout_ms + 999) / 1000));
+        return false;
+}
+
+static bool function_of(api *a, const char *ref, const char *queue_arn,
+                        char name[FN_NAME_MAX + 1])
 {
         if (!ref || fn_arn_name(ref, name) != 0) {
                 BAD(a, "FunctionName %.200s: a function name or its ARN", ref ? ref : "(none)");
@@ -736,8 +763,9 @@ static bool function_of(api *a, const char *ref, char name[FN_NAME_MAX + 1])
                         api_error(a, 500, "ServiceException", "%s", err.msg);
                 return false;
         }
+        bool covered = visibility_covers(a, queue_arn, d);
         fn_def_free(d);
-        return true;
+        return covered;
 }
 
 static void create_from(api *a, const json_value *b)
@@ -751,7 +779,7 @@ static void create_from(api *a, const json_value *b)
                     q_engine_region(a->e->q), q_engine_account(a->e->q));
                 return;
         }
-        if (!function_of(a, json_get_str(b, "FunctionName"), fname))
+        if (!function_of(a, json_get_str(b, "FunctionName"), src, fname))
                 return;
         fn_esm_rec m = { .queue_arn = (char *)src, .function = fname,
                          .batch_size = FN_ESM_BATCH_DEFAULT, .enabled = true,
@@ -842,7 +870,7 @@ static void update(api *a, const char *uuid)
                 api_error(a, 400, "ResourceInUseException", "Cannot update the event source "
                           "mapping %s: it is in state %s (try again when it is Enabled or "
                           "Disabled)", uuid, m->state);
-        } else if ((!f || function_of(a, f, fname)) && apply(a, b, m, false)) {
+        } else if ((!f || function_of(a, f, m->queue_arn, fname)) && apply(a, b, m, false)) {
                 if (f) {
                         free(m->function);
                         m->function = xstrdup(fname);

@@ -55,8 +55,8 @@ send_batch() {
         sqs send-message-batch --queue-url "$QURL/$_q" --entries "[$_e]"
 }
 
-fn create fsqs --image "$ARCHIVE" --handler sqs --concurrency 4 >/dev/null
-fn create fplain --image "$ARCHIVE" --handler sqs --concurrency 2 >/dev/null
+fn create fsqs --image "$ARCHIVE" --handler sqs --concurrency 4 --timeout 2s >/dev/null
+fn create fplain --image "$ARCHIVE" --handler sqs --concurrency 2 --timeout 1s >/dev/null
 mkq in VisibilityTimeout=2 && mkq in-dlq && redrive in in-dlq 2 2
 ok $? "queues with a redrive policy"
 
@@ -77,6 +77,10 @@ lam create-event-source-mapping --function-name fsqs --event-source-arn "$QARN:i
         --maximum-batching-window-in-seconds 1
 [ $? -ne 0 ] && grep -Eq 'InvalidParameterValueException|ParamValidation|Invalid value' "$T/err"
 ok $? "BatchSize 10001 is refused"
+fn create fslow --image "$ARCHIVE" --handler sqs --timeout 10s >/dev/null
+lam create-event-source-mapping --function-name fslow --event-source-arn "$QARN:in"
+[ $? -ne 0 ] && grep -q 'InvalidParameterValueException.*Queue visibility timeout: 2 seconds is less than Function timeout: 10 seconds' "$T/err"
+ok $? "a queue whose visibility timeout is below the function's timeout is refused, as Lambda" "$(cat "$T/err")"
 lam list-event-source-mappings
 is "$(out '.EventSourceMappings | length')" 0 "refused creations leave no mapping"
 
@@ -167,7 +171,7 @@ is "$(log fwin | awk '/^sqs-batch/ { print $2 }' | tr '\n' ' ')" "25 5 " "batche
 mkq q.fifo FifoQueue=true,ContentBasedDeduplication=true,VisibilityTimeout=2
 mkq q-dlq.fifo FifoQueue=true
 redrive q.fifo q-dlq.fifo 3 2
-fn create ffifo --image "$ARCHIVE" --handler sqs --concurrency 4 >/dev/null
+fn create ffifo --image "$ARCHIVE" --handler sqs --concurrency 4 --timeout 2s >/dev/null
 "$PY" - "http://$ADDR" "$QURL/q.fifo" > "$T/fifo-uuid" <<'EOF'
 import sys, boto3
 c = boto3.client("sqs", endpoint_url=sys.argv[1], region_name="us-east-1")
@@ -229,7 +233,7 @@ mkq orders.fifo FifoQueue=true,ContentBasedDeduplication=true,VisibilityTimeout=
 mkq orders-dlq.fifo FifoQueue=true
 mkq results
 redrive orders.fifo orders-dlq.fifo 2 1
-fn create orders --image "$ARCHIVE" --handler sqs --concurrency 3 >/dev/null
+fn create orders --image "$ARCHIVE" --handler sqs --concurrency 3 --timeout 1s >/dev/null
 lam create-event-source-mapping --function-name orders --event-source-arn "$QARN:orders.fifo" \
         --batch-size 10 --function-response-types ReportBatchItemFailures
 M5=$(out .UUID)
