@@ -82,6 +82,24 @@ static const struct {
                     "  --type TYPE                    RequestResponse (default), Event or DryRun\n"
                     "  --endpoint HOST:PORT           the serve to ask (default: the running "
                     "serve's address)\n" STORE_OPT },
+        { "map", "Usage: husk fn map FUNCTION QUEUE [options]\n\n"
+                 "Let a queue (a name or an SQS ARN of the running serve) trigger a function: an\n"
+                 "event source mapping, as Lambda's CreateEventSourceMapping. Prints its UUID.\n\n"
+                 "Options:\n"
+                 "  --batch-size N                 messages per invocation, 1 .. 10000 (10); above "
+                 "10\n"
+                 "                                 it needs --window (FIFO queues: at most 10)\n"
+                 "  --window SECONDS               how long a batch may gather, 0 .. 300 (0)\n"
+                 "  --report-failures              ReportBatchItemFailures: only the items the\n"
+                 "                                 function names in batchItemFailures come back\n"
+                 "  --max-concurrency N            concurrent batches at most, 2 .. 1000 (the\n"
+                 "                                 function's concurrency bounds them too)\n"
+                 "  --endpoint HOST:PORT           the serve to ask (default: the running "
+                 "serve's address)\n" STORE_OPT },
+        { "unmap", "Usage: husk fn unmap UUID\n\nRemove an event source mapping.\n\n"
+                   "Options:\n" STORE_OPT },
+        { "maps", "Usage: husk fn maps\n\nList the event source mappings of the running serve."
+                  "\n\nOptions:\n" STORE_OPT },
 };
 
 /* The command word is the first argument that is not an option (nor --store's value); -h/--help

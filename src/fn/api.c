@@ -984,6 +984,7 @@ void fn_api_handle(fn_host *h, const serve_req *r, serve_resp *w)
         char ref[512];
         bool get = strcmp(m, "GET") == 0, put = strcmp(m, "PUT") == 0,
              post = strcmp(m, "POST") == 0, del = strcmp(m, "DELETE") == 0;
+        if (strncmp(r->path, "/2015-03-31/event-source-mappings", 33) == 0) return fn_esm_handle(h, r, w);
         if ((rest = after(r->path, "/2015-03-31/functions"))) {
                 if ((!*rest || strcmp(rest, "/") == 0) && post)
                         return create_function(&a);

@@ -26,7 +26,15 @@ static const char schema[] =
         " id TEXT PRIMARY KEY, function TEXT NOT NULL, payload BLOB NOT NULL,"
         " state TEXT NOT NULL, attempts INTEGER NOT NULL, next_at INTEGER NOT NULL,"
         " created INTEGER NOT NULL, result TEXT);"
-        "CREATE INDEX IF NOT EXISTS async_due ON async (state, next_at);";
+        "CREATE INDEX IF NOT EXISTS async_due ON async (state, next_at);"
+        /* Event source mappings (issue 14): one queue feeds one function. */
+        "CREATE TABLE IF NOT EXISTS esm ("
+        " uuid TEXT PRIMARY KEY, queue_arn TEXT NOT NULL, function TEXT NOT NULL,"
+        " batch_size INTEGER NOT NULL, window_s INTEGER NOT NULL,"
+        " report_failures INTEGER NOT NULL, enabled INTEGER NOT NULL,"
+        " max_concurrency INTEGER NOT NULL, state TEXT NOT NULL, reason TEXT NOT NULL,"
+        " modified REAL NOT NULL, created INTEGER NOT NULL,"
+        " UNIQUE (queue_arn, function));";
 
 /* Columns added after the first release: a db made by an older husk-fn gets them with their
  * defaults when it is opened. */
@@ -728,4 +736,184 @@ out:
         sqlite3_finalize(st);
         pthread_mutex_unlock(&db->mu);
         return r;
+}
+
+/* ---------------------------------------------------------------- event source mappings */
+
+void fn_esm_rec_free(fn_esm_rec *m)
+{
+        if (!m)
+                return;
+        free(m->queue_arn);
+        free(m->function);
+        free(m->reason);
+        free(m);
+}
+
+static double wall_s(void)
+{
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        /* Lambda reports milliseconds. */
+        return (double)(ts.tv_sec * 1000 + ts.tv_nsec / 1000000) / 1000.0;
+}
+
+#define ESM_COLS                                                                                   \
+        "uuid, queue_arn, function, batch_size, window_s, report_failures, enabled,"             \
+        " max_concurrency, state, reason, modified"
+
+static fn_esm_rec *row_esm(sqlite3_stmt *st)
+{
+        fn_esm_rec *m = xcalloc(1, sizeof(*m));
+        const unsigned char *u = sqlite3_column_text(st, 0), *state = sqlite3_column_text(st, 8);
+        snprintf(m->uuid, sizeof(m->uuid), "%s", u ? (const char *)u : "");
+        m->queue_arn = col_text(st, 1);
+        m->function = col_text(st, 2);
+        m->batch_size = (unsigned)sqlite3_column_int64(st, 3);
+        m->window_s = (unsigned)sqlite3_column_int64(st, 4);
+        m->report_failures = sqlite3_column_int64(st, 5) != 0;
+        m->enabled = sqlite3_column_int64(st, 6) != 0;
+        m->max_concurrency = (unsigned)sqlite3_column_int64(st, 7);
+        snprintf(m->state, sizeof(m->state), "%s", state ? (const char *)state : "");
+        m->reason = col_text(st, 9);
+        m->modified = sqlite3_column_double(st, 10);
+        return m;
+}
+
+int fn_db_esm_put(fn_db *db, fn_esm_rec *m, bool create, husk_error_t *err)
+{
+        pthread_mutex_lock(&db->mu);
+        sqlite3_stmt *st = NULL;
+        int r = 0;
+        m->modified = wall_s();
+        const char *sql =
+                create ? "INSERT INTO esm (" ESM_COLS ", created) VALUES (?1, ?2, ?3, ?4, ?5, ?6,"
+                         " ?7, ?8, ?9, ?10, ?11, ?12)"
+                       : "UPDATE esm SET queue_arn = ?2, function = ?3, batch_size = ?4,"
+                         " window_s = ?5, report_failures = ?6, enabled = ?7,"
+                         " max_concurrency = ?8, state = ?9, reason = ?10, modified = ?11"
+                         " WHERE uuid = ?1";
+        if (sqlite3_prepare_v2(db->s, sql, -1, &st, NULL) != SQLITE_OK) {
+                r = dberr(db, err, EIO, "prepare");
+                goto out;
+        }
+        sqlite3_bind_text(st, 1, m->uuid, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, m->queue_arn, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, m->function, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 4, m->batch_size);
+        sqlite3_bind_int64(st, 5, m->window_s);
+        sqlite3_bind_int64(st, 6, m->report_failures);
+        sqlite3_bind_int64(st, 7, m->enabled);
+        sqlite3_bind_int64(st, 8, m->max_concurrency);
+        sqlite3_bind_text(st, 9, m->state, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 10, m->reason ? m->reason : "", -1, SQLITE_STATIC);
+        sqlite3_bind_double(st, 11, m->modified);
+        if (create)
+                sqlite3_bind_int64(st, 12, wall_ms());
+        int s = sqlite3_step(st);
+        if (s == SQLITE_CONSTRAINT || sqlite3_extended_errcode(db->s) == SQLITE_CONSTRAINT_UNIQUE)
+                r = husk_error_set(err, EEXIST, "a mapping of %s to %s exists", m->queue_arn,
+                                   m->function);
+        else if (s != SQLITE_DONE)
+                r = dberr(db, err, EIO, "write event source mapping");
+        else if (!create && sqlite3_changes(db->s) == 0)
+                r = husk_error_set(err, ENOENT, "event source mapping %s not found", m->uuid);
+out:
+        sqlite3_finalize(st);
+        pthread_mutex_unlock(&db->mu);
+        return r;
+}
+
+int fn_db_esm_state(fn_db *db, const char *uuid, const char *from, const char *to,
+                    const char *reason, husk_error_t *err)
+{
+        pthread_mutex_lock(&db->mu);
+        sqlite3_stmt *st = NULL;
+        int r = 0;
+        if (sqlite3_prepare_v2(db->s,
+                               "UPDATE esm SET state = ?3, reason = coalesce(?4, reason),"
+                               " modified = ?5 WHERE uuid = ?1 AND state = ?2",
+                               -1, &st, NULL) != SQLITE_OK) {
+                r = dberr(db, err, EIO, "prepare");
+                goto out;
+        }
+        sqlite3_bind_text(st, 1, uuid, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, from, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, to, -1, SQLITE_STATIC);
+        if (reason)
+                sqlite3_bind_text(st, 4, reason, -1, SQLITE_STATIC);
+        sqlite3_bind_double(st, 5, wall_s());
+        if (sqlite3_step(st) != SQLITE_DONE)
+                r = dberr(db, err, EIO, "write event source mapping state");
+        else
+                r = sqlite3_changes(db->s);
+out:
+        sqlite3_finalize(st);
+        pthread_mutex_unlock(&db->mu);
+        return r;
+}
+
+int fn_db_esm_get(fn_db *db, const char *uuid, fn_esm_rec **ret, husk_error_t *err)
+{
+        pthread_mutex_lock(&db->mu);
+        sqlite3_stmt *st = NULL;
+        int r = 0;
+        if (sqlite3_prepare_v2(db->s, "SELECT " ESM_COLS " FROM esm WHERE uuid = ?1", -1, &st,
+                               NULL) != SQLITE_OK) {
+                r = dberr(db, err, EIO, "prepare");
+                goto out;
+        }
+        sqlite3_bind_text(st, 1, uuid, -1, SQLITE_STATIC);
+        int s = sqlite3_step(st);
+        if (s == SQLITE_ROW)
+                *ret = row_esm(st);
+        else if (s == SQLITE_DONE)
+                r = husk_error_set(err, ENOENT, "event source mapping %s not found", uuid);
+        else
+                r = dberr(db, err, EIO, "read event source mapping");
+out:
+        sqlite3_finalize(st);
+        pthread_mutex_unlock(&db->mu);
+        return r;
+}
+
+int fn_db_esm_list(fn_db *db, fn_esm_rec ***ret, size_t *ret_n, husk_error_t *err)
+{
+        pthread_mutex_lock(&db->mu);
+        sqlite3_stmt *st = NULL;
+        fn_esm_rec **v = NULL;
+        size_t n = 0;
+        int r = 0, s;
+        if (sqlite3_prepare_v2(db->s, "SELECT " ESM_COLS " FROM esm ORDER BY created, uuid", -1,
+                               &st, NULL) != SQLITE_OK) {
+                r = dberr(db, err, EIO, "prepare");
+                goto out;
+        }
+        while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+                v = xrealloc(v, (n + 1) * sizeof(*v));
+                v[n++] = row_esm(st);
+        }
+        if (s != SQLITE_DONE) {
+                r = dberr(db, err, EIO, "list event source mappings");
+                for (size_t i = 0; i < n; i++)
+                        fn_esm_rec_free(v[i]);
+                free(TAKE_PTR(v));
+                n = 0;
+        }
+out:
+        sqlite3_finalize(st);
+        pthread_mutex_unlock(&db->mu);
+        if (r == 0) {
+                *ret = v;
+                *ret_n = n;
+        }
+        return r;
+}
+
+int fn_db_esm_rm(fn_db *db, const char *uuid, husk_error_t *err)
+{
+        pthread_mutex_lock(&db->mu);
+        int r = exec1(db, "DELETE FROM esm WHERE uuid = ?1", uuid, NULL, err);
+        pthread_mutex_unlock(&db->mu);
+        return r < 0 ? r : 0;
 }

@@ -9,6 +9,8 @@
  *   front.c   the front door (Lambda's Invoke path)
  *   api.c     Lambda's control plane (CreateFunction, GetFunction, ...: issue 14), an adapter
  *   code.c    a function's code: image references, zip packages unpacked into a task root
+ *   esm.c     event source mappings (issue 14): queue pollers invoking functions, their API;
+ *             esm_plan.c its pure part (which items of a batch failed), unit-tested
  *   main.c    the command line (create, ls, inspect, rm, update, logs, serve, invoke) */
 #ifndef HUSK_FN_H
 #define HUSK_FN_H
@@ -202,6 +204,30 @@ int fn_db_async_release(fn_db *db, const char *id, husk_error_t *err);
 int fn_db_async_recover(fn_db *db, husk_error_t *err);
 int fn_db_async_counts(fn_db *db, const char *function, unsigned counts[4], husk_error_t *err);
 
+/* Event source mappings (issue 14): a queue of this server feeds a function. */
+typedef struct fn_esm_rec {
+        char uuid[37];
+        char *queue_arn; /* arn:aws:sqs:REGION:ACCOUNT:NAME */
+        char *function;  /* the function's name */
+        unsigned batch_size, window_s;
+        unsigned max_concurrency; /* ScalingConfig.MaximumConcurrency, 0: not set */
+        bool report_failures;     /* FunctionResponseTypes [ReportBatchItemFailures] */
+        bool enabled;
+        char state[16];           /* Creating, Enabled, Disabled, Updating, Deleting */
+        char *reason;             /* StateTransitionReason */
+        double modified;          /* epoch seconds (set by fn_db_esm_put) */
+} fn_esm_rec;
+void fn_esm_rec_free(fn_esm_rec *m);
+/* create: -EEXIST when a mapping of the same queue and function exists. update: -ENOENT. */
+int fn_db_esm_put(fn_db *db, fn_esm_rec *m, bool create, husk_error_t *err);
+/* Moves state from -> to (reason NULL: kept); returns 1 when it moved, 0 when the state was
+ * not `from` (someone else changed it). */
+int fn_db_esm_state(fn_db *db, const char *uuid, const char *from, const char *to,
+                    const char *reason, husk_error_t *err);
+int fn_db_esm_get(fn_db *db, const char *uuid, fn_esm_rec **ret, husk_error_t *err);
+int fn_db_esm_list(fn_db *db, fn_esm_rec ***ret, size_t *ret_n, husk_error_t *err);
+int fn_db_esm_rm(fn_db *db, const char *uuid, husk_error_t *err);
+
 /* ---- zygote.c ---- */
 typedef struct fn_zygote fn_zygote;
 /* Forks the helper. Call before any thread exists. on_exit(ud, pid, status) is called from the
@@ -349,6 +375,30 @@ void fn_api_handle(fn_host *h, const struct serve_req *r, struct serve_resp *w);
 /* The body bound of a control-plane request: FN_API_BODY_MAX for the two that carry code, else
  * 0 (the router's own). */
 size_t fn_api_body_max(const char *method, const char *path);
+
+/* ---- esm.c: event source mappings (issue 14) ---- */
+#define FN_ESM_BATCH_MAX 10000
+#define FN_ESM_BATCH_DEFAULT 10
+#define FN_ESM_WINDOW_MAX 300
+#define FN_ESM_CONCURRENCY_MIN 2
+#define FN_ESM_CONCURRENCY_MAX 1000
+/* esm_plan.c: which items of a batch of n failed (failed[i] set), after an invocation that
+ * succeeded (ok) or not, with the function's answer body/len. Without report_failures, or when
+ * the invocation failed, all of them. With it, Lambda's rules for batchItemFailures: no body,
+ * null, an object without the list or with an empty or null list: none; invalid JSON, an item
+ * without a non-empty itemIdentifier, or one naming no message of the batch (ids): all.
+ * groups (FIFO, else NULL): a failed item fails the items after it in its message group. */
+void fn_esm_failures(bool ok, bool report_failures, const char *body, size_t len,
+                     const char *const *ids, const char *const *groups, size_t n, bool *failed);
+typedef struct fn_esm fn_esm;
+/* Starts the mappings' manager: every Enabled mapping gets its pollers, which receive from q
+ * and invoke through h. Call after fn_host_run. */
+int fn_esm_start(fn_host *h, struct q_engine *q, fn_esm **ret, husk_error_t *err);
+/* Stops every poller (an invocation in progress finishes first). Call after
+ * q_engine_shutdown and before q_engine_close. */
+void fn_esm_stop(fn_esm *e);
+/* /2015-03-31/event-source-mappings[/UUID]: Create/Get/List/Update/DeleteEventSourceMapping. */
+void fn_esm_handle(fn_host *h, const struct serve_req *r, struct serve_resp *w);
 
 /* ---- code.c ---- */
 /* An image reference as `husk fn create --image` takes it: a path is loaded into the store, a

@@ -3,6 +3,7 @@
 #include "fn.h"
 #include "queue/queue.h"
 #include "serve/auth.h"
+#include "serve/client.h"
 #include "serve/qcli.h"
 #include "husk/image.h"
 #include "husk/service.h"
@@ -25,7 +26,8 @@ typedef struct args {
         const char *pids, *log_max_size, *log_rate, *max_events, *request_timeout;
         const char *region, *account, *listen_unix, *format;
         const char *zip_base_image;
-        bool no_auth;
+        const char *batch_size, *window, *max_concurrency;
+        bool no_auth, report_failures;
         char **env;
         size_t n_env;
         bool follow, help;
@@ -62,7 +64,10 @@ static const char usage_text[] =
         "        [--zip-base-image IMAGE]  (what Zip functions of the Lambda API run on)\n"
         "  serve credentials [--format ini|env]   the keys that sign requests (root only)\n"
         "  invoke NAME [--payload JSON|@FILE] [--type RequestResponse|Event|DryRun]\n"
-        "         [--endpoint HOST:PORT]   (default: the running serve's address)\n\n"
+        "         [--endpoint HOST:PORT]   (default: the running serve's address)\n"
+        "  map FUNCTION QUEUE [--batch-size 10] [--window SECONDS] [--report-failures]\n"
+        "         [--max-concurrency N]   the queue (name or ARN) triggers the function\n"
+        "  unmap UUID | maps             remove, list the event source mappings\n\n"
         "Every command takes --store DIR (default $HUSK_STORE or " HUSK_STORE_DEFAULT ").\n";
 
 static const struct {
@@ -80,6 +85,7 @@ static const struct {
         O("region", region),       O("account", account),     O("listen-unix", listen_unix),
         O("format", format),
         O("zip-base-image", zip_base_image),
+        O("batch-size", batch_size), O("window", window), O("max-concurrency", max_concurrency),
 #undef O
 };
 
@@ -93,6 +99,10 @@ static int parse(int argc, char **argv, args *a)
                 }
                 if (strcmp(s, "--no-auth") == 0) {
                         a->no_auth = true;
+                        continue;
+                }
+                if (strcmp(s, "--report-failures") == 0) {
+                        a->report_failures = true;
                         continue;
                 }
                 if (strcmp(s, "-h") == 0 || strcmp(s, "--help") == 0) {
@@ -579,6 +589,13 @@ static int cmd_serve(args *a, char **argv)
                 fn_host_free(h);
                 return fail("%s", err.msg);
         }
+        /* Event source mappings: their pollers receive from the queues and invoke through h. */
+        fn_esm *esm = NULL;
+        if (qe && fn_esm_start(h, qe, &esm, &err) < 0) {
+                q_engine_close(qe);
+                fn_host_free(h);
+                return fail("%s", err.msg);
+        }
         unsigned port = 0;
         fn_front_opts fo = { .listen = listen,
                              .listen_unix = a->listen_unix,
@@ -589,6 +606,9 @@ static int cmd_serve(args *a, char **argv)
                              .store = o.store };
         fn_front *front = fn_front_start(h, &fo, &port, &err);
         if (!front) {
+                if (qe)
+                        q_engine_shutdown(qe);
+                fn_esm_stop(esm);
                 if (qe)
                         q_engine_close(qe);
                 fn_host_free(h);
@@ -610,6 +630,7 @@ static int cmd_serve(args *a, char **argv)
         fprintf(stderr, "husk fn: stopping (signal %d)\n", sig);
         if (qe)
                 q_engine_shutdown(qe); /* long polls return: their connections can close */
+        fn_esm_stop(esm);          /* pollers finish their invocation and stop */
         fn_front_stop(front);
         if (qe)
                 q_engine_close(qe);
@@ -784,6 +805,199 @@ static int cmd_invoke(args *a)
         return 0;
 }
 
+/* ---- map, unmap, maps: event source mappings, through the running server's Lambda API ---- */
+
+static char *server_region(const args *a)
+{
+        char *region = NULL;
+        if (a->region)
+                return xstrdup(a->region);
+        _cleanup_free_ char *p = fn_path(store_of(a), "serve.region");
+        if (read_file_at(AT_FDCWD, p, 64, &region, NULL) < 0)
+                region = xstrdup(Q_DEFAULT_REGION);
+        region[strcspn(region, "\n")] = '\0';
+        return region;
+}
+
+/* One signed call; the parsed JSON answer in *ret (NULL when the body is empty). Non-zero: the
+ * error is printed. */
+static int api_call(const args *a, const char *service, const char *method, const char *path,
+                    const char *target, const char *body, json_value **ret)
+{
+        _cleanup_free_ char *ep = NULL, *region = server_region(a);
+        if (a->endpoint) {
+                ep = xstrdup(a->endpoint);
+        } else {
+                _cleanup_free_ char *p = fn_path(store_of(a), "serve.addr");
+                if (read_file_at(AT_FDCWD, p, 256, &ep, NULL) < 0)
+                        ep = xstrdup(FN_DEFAULT_LISTEN);
+                ep[strcspn(ep, "\n")] = '\0';
+        }
+        serve_creds c;
+        bool signed_ = invoke_creds(a, &c);
+        serve_kv h[] = { { (char *)"Content-Type",
+                           (char *)(target ? "application/x-amz-json-1.0" : "application/json") },
+                         { (char *)"X-Amz-Target", (char *)target } };
+        serve_call sc = { .endpoint = ep, .method = method, .path = path, .headers = h,
+                          .n_headers = target ? 2 : 1, .body = body, .len = body ? strlen(body) : 0,
+                          .creds = signed_ ? &c : NULL, .region = region, .service = service };
+        serve_answer an;
+        char why[512];
+        int r = serve_client_call(&sc, &an, why, sizeof(why));
+        explicit_bzero(&c, sizeof(c));
+        if (r < 0)
+                return fail("%s (is `husk serve` running?)", why);
+        json_value *v = NULL;
+        if (an.len && json_parse(an.body, an.len, &v, why, sizeof(why)) < 0) {
+                r = fail("HTTP %u: %.300s", an.status, an.body);
+                serve_answer_free(&an);
+                return r;
+        }
+        if (an.status >= 300) {
+                const char *m = json_get_str(v, "message");
+                if (!m)
+                        m = json_get_str(v, "Message");
+                if (!m)
+                        m = json_get_str(v, "__type");
+                r = fail("%s", m ? m : an.body);
+                json_value_free(v);
+                serve_answer_free(&an);
+                return r;
+        }
+        serve_answer_free(&an);
+        *ret = v;
+        return 0;
+}
+
+static int cmd_map(args *a)
+{
+        if (a->npos != 3)
+                return fail("map needs FUNCTION QUEUE");
+        _cleanup_free_ char *arn = NULL;
+        if (strncmp(a->pos[2], "arn:", 4) == 0) {
+                arn = xstrdup(a->pos[2]);
+        } else {
+                /* A queue name: its ARN, from the server. */
+                _cleanup_free_ char *q = json_quote(a->pos[2]);
+                _cleanup_free_ char *body = xasprintf("{\"QueueUrl\":%s,\"AttributeNames\":"
+                                                      "[\"QueueArn\"]}", q);
+                json_value *v = NULL;
+                if (api_call(a, "sqs", "POST", "/", "AmazonSQS.GetQueueAttributes", body, &v))
+                        return 1;
+                const char *s = json_get_str(json_get(v, "Attributes"), "QueueArn");
+                arn = s ? xstrdup(s) : NULL;
+                json_value_free(v);
+                if (!arn)
+                        return fail("queue %s: the server named no QueueArn", a->pos[2]);
+        }
+        json_writer *j = json_writer_new(false);
+        json_obj_begin(j);
+        json_kv_str(j, "FunctionName", a->pos[1]);
+        json_kv_str(j, "EventSourceArn", arn);
+        const struct {
+                const char *opt, *key, *v;
+                unsigned min, max;
+        } nums[] = { { "batch-size", "BatchSize", a->batch_size, 1, FN_ESM_BATCH_MAX },
+                     { "window", "MaximumBatchingWindowInSeconds", a->window, 0,
+                       FN_ESM_WINDOW_MAX } };
+        for (size_t i = 0; i < ARRAY_SIZE(nums); i++) {
+                unsigned n;
+                if (!nums[i].v)
+                        continue;
+                if (uint_opt(nums[i].opt, nums[i].v, nums[i].min, nums[i].max, &n)) {
+                        json_writer_free(j);
+                        return 1;
+                }
+                json_kv_uint(j, nums[i].key, n);
+        }
+        if (a->report_failures) {
+                json_key(j, "FunctionResponseTypes");
+                json_arr_begin(j);
+                json_str(j, "ReportBatchItemFailures");
+                json_arr_end(j);
+        }
+        if (a->max_concurrency) {
+                unsigned n;
+                if (uint_opt("max-concurrency", a->max_concurrency, FN_ESM_CONCURRENCY_MIN,
+                             FN_ESM_CONCURRENCY_MAX, &n)) {
+                        json_writer_free(j);
+                        return 1;
+                }
+                json_key(j, "ScalingConfig");
+                json_obj_begin(j);
+                json_kv_uint(j, "MaximumConcurrency", n);
+                json_obj_end(j);
+        }
+        json_obj_end(j);
+        _cleanup_free_ char *body = json_writer_finish(j);
+        json_value *v = NULL;
+        if (api_call(a, "lambda", "POST", "/2015-03-31/event-source-mappings/", NULL, body, &v))
+                return 1;
+        printf("%s\n", json_get_str(v, "UUID") ? json_get_str(v, "UUID") : "");
+        json_value_free(v);
+        return 0;
+}
+
+static int cmd_unmap(args *a)
+{
+        if (a->npos != 2)
+                return fail("unmap needs one UUID");
+        for (const char *p = a->pos[1]; *p; p++)
+                if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f') || *p == '-'))
+                        return fail("unmap %s: a mapping's UUID (husk fn maps)", a->pos[1]);
+        _cleanup_free_ char *path = xasprintf("/2015-03-31/event-source-mappings/%s", a->pos[1]);
+        json_value *v = NULL;
+        if (api_call(a, "lambda", "DELETE", path, NULL, NULL, &v))
+                return 1;
+        json_value_free(v);
+        return 0;
+}
+
+static const char *last_part(const char *arn)
+{
+        const char *c = arn ? strrchr(arn, ':') : NULL;
+        return c ? c + 1 : (arn ? arn : "");
+}
+
+static int cmd_maps(args *a)
+{
+        if (a->npos != 1)
+                return fail("maps takes no arguments");
+        printf("%-36s  %-20s  %-24s  %-9s  %5s  %6s  %s\n", "UUID", "FUNCTION", "QUEUE", "STATE",
+               "BATCH", "WINDOW", "OPTIONS");
+        _cleanup_free_ char *marker = NULL;
+        do {
+                _cleanup_free_ char *path = xasprintf("/2015-03-31/event-source-mappings/%s%s",
+                                                      marker ? "?Marker=" : "",
+                                                      marker ? marker : "");
+                json_value *v = NULL;
+                if (api_call(a, "lambda", "GET", path, NULL, NULL, &v))
+                        return 1;
+                const json_value *l = json_get(v, "EventSourceMappings");
+                for (size_t i = 0; l && l->type == JSON_ARRAY && i < l->n; i++) {
+                        const json_value *m = l->items[i];
+                        const json_value *b = json_get(m, "BatchSize"),
+                                         *w = json_get(m, "MaximumBatchingWindowInSeconds"),
+                                         *f = json_get(m, "FunctionResponseTypes"),
+                                         *sc = json_get(json_get(m, "ScalingConfig"),
+                                                        "MaximumConcurrency");
+                        printf("%-36s  %-20s  %-24s  %-9s  %5s  %6s  %s%s%s\n",
+                               json_get_str(m, "UUID") ?: "",
+                               last_part(json_get_str(m, "FunctionArn")),
+                               last_part(json_get_str(m, "EventSourceArn")),
+                               json_get_str(m, "State") ?: "", b && b->str ? b->str : "",
+                               w && w->str ? w->str : "",
+                               f && f->type == JSON_ARRAY && f->n ? "report-failures " : "",
+                               sc && sc->str ? "max-concurrency=" : "", sc && sc->str ? sc->str : "");
+                }
+                free(marker);
+                marker = json_get_str(v, "NextMarker") ? xstrdup(json_get_str(v, "NextMarker"))
+                                                       : NULL;
+                json_value_free(v);
+        } while (marker);
+        return 0;
+}
+
 int main(int argc, char **argv)
 {
         if (argc > 1 && strcmp(argv[1], "queue") == 0)
@@ -821,6 +1035,12 @@ int main(int argc, char **argv)
                 rc = cmd_serve(&a, argv);
         else if (strcmp(cmd, "invoke") == 0)
                 rc = cmd_invoke(&a);
+        else if (strcmp(cmd, "map") == 0)
+                rc = cmd_map(&a);
+        else if (strcmp(cmd, "unmap") == 0)
+                rc = cmd_unmap(&a);
+        else if (strcmp(cmd, "maps") == 0)
+                rc = cmd_maps(&a);
         else
                 rc = fail("unknown command '%s' (husk fn --help)", cmd) + 1; /* usage: 2 */
         free(a.env);

@@ -21,7 +21,18 @@
  *              {"answered":N}: how many got an answer
  *   probe      answers {"exe","cwd","tmp_mb","marker","ctx"}: its own executable, its working
  *              folder, the size of /tmp in MB, the first line of /var/task/marker.txt, and the
- *              invocation's Lambda-Runtime-Client-Context header (the Lambda API's tests) */
+ *              invocation's Lambda-Runtime-Client-Context header (the Lambda API's tests)
+ *   sqs        an SQS batch of an event source mapping (issue 14): prints "sqs-batch N" and, for
+ *              each record in order, "sqs-ok MESSAGEID GROUP BODY" (its record of a processed
+ *              message) or "sqs-fail MESSAGEID GROUP BODY"; answers {"batchItemFailures":[...]}.
+ *              A body containing "boom" fails the whole invocation (/error). A body containing
+ *              "fail" fails while its ApproximateReceiveCount is at most the number after
+ *              "fail" (none: always). In a FIFO batch the items after a failed one of the same
+ *              message group fail too (not processed), as Lambda asks of FIFO handlers. A body
+ *              containing "slow" takes 200 ms. Last, "sqs-span START_US END_US" (realtime).
+ *   sqsnoop    answers {} (throughput of a mapping)
+ *   sqslat     prints "sqs-lat-us N" for each record: the realtime microseconds now minus the
+ *              number the body holds (a sender's clock), answers {} */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -251,8 +262,105 @@ static char *rapiconns(void)
         return out;
 }
 
+/* The JSON string value of "key" inside [p, end), raw (escapes kept), into out. */
+static int str_field(const char *p, const char *end, const char *key, char *out, size_t len)
+{
+        char pat[64];
+        snprintf(pat, sizeof(pat), "\"%s\":\"", key);
+        const char *m = strstr(p, pat);
+        out[0] = '\0';
+        if (!m || m >= end)
+                return 0;
+        m += strlen(pat);
+        size_t n = 0;
+        while (*m && *m != '"' && n + 2 < len) {
+                if (*m == '\\' && m[1])
+                        out[n++] = *m++;
+                out[n++] = *m++;
+        }
+        out[n] = '\0';
+        return 1;
+}
+
+static long realtime_us(void)
+{
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        return ts.tv_sec * 1000000L + ts.tv_nsec / 1000;
+}
+
+static char *sqs(const char *h, const char *ev)
+{
+        static const char rec[] = "{\"messageId\":\"";
+        size_t cap = 64, len = 0;
+        char *out = malloc(cap), failed_groups[64][130];
+        int nfg = 0, n = 0, boom = 0;
+        long t_us = realtime_us();
+        strcpy(out, "{\"batchItemFailures\":[");
+        len = strlen(out);
+        for (const char *p = strstr(ev, rec); p; p = strstr(p + 1, rec))
+                n++;
+        if (strcmp(h, "sqs") == 0)
+                printf("sqs-batch %d\n", n);
+        for (const char *p = strstr(ev, rec); p;) {
+                const char *next = strstr(p + 1, rec), *end = next ? next : p + strlen(p);
+                static char body[300000];
+                char id[64], group[130], cnt[16];
+                str_field(p, end, "messageId", id, sizeof(id));
+                str_field(p, end, "body", body, sizeof(body));
+                if (!str_field(p, end, "MessageGroupId", group, sizeof(group)))
+                        strcpy(group, "-");
+                str_field(p, end, "ApproximateReceiveCount", cnt, sizeof(cnt));
+                p = next;
+                if (strcmp(h, "sqslat") == 0) {
+                        printf("sqs-lat-us %ld\n", t_us - strtol(body, NULL, 10));
+                        continue;
+                }
+                if (strcmp(h, "sqs") != 0)
+                        continue;
+                const char *f = strstr(body, "fail");
+                int fail = 0;
+                if (strstr(body, "boom"))
+                        boom = 1;
+                if (strstr(body, "slow"))
+                        sleep_ms(200);
+                if (f) {
+                        char *e = NULL;
+                        long upto = strtol(f + 4, &e, 10);
+                        fail = e == f + 4 || atol(cnt) <= upto;
+                }
+                for (int i = 0; i < nfg && !fail; i++)
+                        fail = strcmp(failed_groups[i], group) == 0;
+                printf("sqs-%s %s %s %s\n", fail ? "fail" : "ok", id, group, body);
+                if (!fail)
+                        continue;
+                if (strcmp(group, "-") != 0 && nfg < 64)
+                        strcpy(failed_groups[nfg++], group);
+                if (len + 128 > cap)
+                        out = realloc(out, cap = 2 * cap + 128);
+                len += (size_t)sprintf(out + len, "%s{\"itemIdentifier\":\"%s\"}",
+                                       out[len - 1] == '[' ? "" : ",", id);
+        }
+        if (strcmp(h, "sqs") == 0)
+                printf("sqs-span %ld %ld\n", t_us, realtime_us());
+        fflush(stdout);
+        if (boom) {
+                free(out);
+                return NULL;
+        }
+        if (strcmp(h, "sqs") != 0) {
+                strcpy(out, "{}");
+                return out;
+        }
+        out = realloc(out, len + 3);
+        strcpy(out + len, "]}");
+        return out;
+}
+
 static char *handle(const char *h, const char *ev)
 {
+        if (strncmp(h, "sqs", 3) == 0)
+                return sqs(h, ev);
         char *out = NULL;
         if (strcmp(h, "echo") == 0) {
                 printf("echo: %s\n", ev);

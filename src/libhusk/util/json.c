@@ -197,6 +197,14 @@ void json_uint(json_writer *w, uint64_t v)
         sb_puts(&w->b, buf);
 }
 
+void json_fixed(json_writer *w, double v, int decimals)
+{
+        char buf[64];
+        before_item(w);
+        snprintf(buf, sizeof(buf), "%.*f", decimals, v);
+        sb_puts(&w->b, buf);
+}
+
 void json_bool(json_writer *w, bool v)
 {
         before_item(w);

@@ -22,6 +22,8 @@ void json_key(json_writer *w, const char *key);
 void json_str(json_writer *w, const char *s); /* NULL writes null */
 void json_int(json_writer *w, int64_t v);
 void json_uint(json_writer *w, uint64_t v);
+/* A number with a fixed count of decimals (Lambda's epoch-seconds timestamps: 3). */
+void json_fixed(json_writer *w, double v, int decimals);
 void json_bool(json_writer *w, bool v);
 void json_null(json_writer *w);
 /* Shorthands for key + value. */
