@@ -164,6 +164,10 @@ static bool needs_no_root(const cli_cmd *cmd, int argc, char **argv)
 {
         if (strcmp(cmd->name, "spec") == 0 || strcmp(cmd->name, "features") == 0)
                 return true;
+        /* Clients of the running server: no state of their own (the server checks who may). */
+        if (strcmp(cmd->name, "queue") == 0 ||
+            (strcmp(cmd->name, "serve") == 0 && argc > 1 && strcmp(argv[1], "credentials") == 0))
+                return true;
         for (int k = 1; k < argc; k++)
                 if (strcmp(argv[k], "--help") == 0 || strcmp(argv[k], "-h") == 0 ||
                     strcmp(argv[k], "help") == 0)
@@ -177,7 +181,8 @@ static bool needs_no_root(const cli_cmd *cmd, int argc, char **argv)
 static bool uses_image_store(const cli_cmd *cmd, int argc, char **argv)
 {
         static const char *const names[] = { "image", "logs",   "stop", "restart", "rm",
-                                             "inspect", "system", "network", "fn",  "ps" };
+                                             "inspect", "system", "network", "fn",  "ps",
+                                             "serve" };
         if (strcmp(cmd->name, "run") == 0)
                 return cli_run_wants_image(argc, argv);
         for (size_t k = 0; k < ARRAY_SIZE(names); k++)
