@@ -29,6 +29,11 @@
 #define FN_ASYNC_PAYLOAD_MAX (256u * 1024)     /* Lambda: 256 KB (Event) */
 #define FN_ASYNC_ATTEMPTS 3                    /* the first run and two retries */
 #define FN_RUNTIME_API_PORT 9001
+/* The front door inside each worker's network namespace (127.0.0.1:9000 there): a function
+ * reaches the server's SQS and Lambda APIs, signed with the keys in its environment, and
+ * nothing else. At most FN_ENDPOINT_CONNECTIONS connections per worker. */
+#define FN_ENDPOINT_PORT 9000
+#define FN_ENDPOINT_CONNECTIONS 16
 #define FN_DEFAULT_LISTEN "127.0.0.1:9000"
 /* Bounds of a worker and of what it leaves behind (issue 12). */
 #define FN_PIDS_DEFAULT 1024                 /* Lambda: 1024 processes and threads */
@@ -359,6 +364,18 @@ typedef struct fn_front_opts {
 typedef struct fn_front fn_front;
 fn_front *fn_front_start(fn_host *h, const fn_front_opts *o, unsigned *ret_port, husk_error_t *err);
 void fn_front_stop(fn_front *f);
+/* The front door on a worker's listening socket (FN_ENDPOINT_PORT in its namespace; listen_fd
+ * is taken): the same handler, auth and request guard, FN_ENDPOINT_CONNECTIONS connections.
+ * NULL when the daemon cannot start. */
+struct MHD_Daemon *fn_front_serve_worker(fn_front *f, int listen_fd);
+/* The keys a worker signs with (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY): the server's, or
+ * fixed dummy ones with --no-auth. */
+#define FN_WORKER_KEY_MAX 64
+void fn_front_worker_creds(fn_front *f, char key_id[FN_WORKER_KEY_MAX],
+                           char secret[FN_WORKER_KEY_MAX]);
+/* host.c: the front door the workers reach (fn_front_start sets it, fn_front_stop clears it:
+ * then every worker's endpoint daemon is stopped before it returns). */
+void fn_host_set_front(fn_host *h, fn_front *f);
 
 /* ---- api.c: Lambda's control plane, an adapter (src/serve/serve.h) ---- */
 struct serve_req;

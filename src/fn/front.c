@@ -10,7 +10,9 @@
  *   other Lambda REST paths                        Lambda's control plane (lambda_api below)
  * Every request is checked (AWS Signature Version 4, auth.h) before anything acts on it; an
  * error is rendered in the shape of the protocol the request used. Loopback by default, and a
- * unix socket when asked; a worker's own endpoint is never reachable from here. */
+ * unix socket when asked; a worker's own endpoint is never reachable from here. Each worker
+ * also gets this door inside its network namespace (FN_ENDPOINT_PORT, fn_front_serve_worker):
+ * checked the same way, with fewer connections. */
 #include "fn.h"
 #include "queue/queue.h"
 #include "serve/auth.h"
@@ -50,6 +52,7 @@ struct fn_front {
         struct MHD_Daemon *tcp, *local;
         fn_guard *guard;
         char *unix_path;
+        unsigned idle_s;
 };
 
 typedef struct freq {
@@ -665,7 +668,7 @@ static int unix_listen(const char *path, husk_error_t *err)
  * kept-alive connection waits as long for its next request. poll, not select: connection fds
  * may pass FD_SETSIZE. */
 static struct MHD_Daemon *daemon_start(fn_front *f, const struct sockaddr_in *a, int fd,
-                                       unsigned idle_s)
+                                       unsigned idle_s, unsigned limit)
 {
         unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
                          MHD_USE_POLL;
@@ -675,7 +678,7 @@ static struct MHD_Daemon *daemon_start(fn_front *f, const struct sockaddr_in *a,
                         MHD_OPTION_CONNECTION_TIMEOUT, idle_s, MHD_OPTION_NOTIFY_COMPLETED,
                         completed, f, MHD_OPTION_URI_LOG_CALLBACK, uri_log, f,
                         MHD_OPTION_NOTIFY_CONNECTION, fn_guard_notify, f->guard,
-                        MHD_OPTION_CONNECTION_LIMIT, (unsigned)FN_FRONT_CONNECTIONS, MHD_OPTION_END);
+                        MHD_OPTION_CONNECTION_LIMIT, limit, MHD_OPTION_END);
         return MHD_start_daemon(
                 flags, 0, NULL, NULL, handler, f, MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)a,
                 MHD_OPTION_CONNECTION_TIMEOUT, idle_s, MHD_OPTION_NOTIFY_COMPLETED, completed, f,
@@ -711,14 +714,15 @@ fn_front *fn_front_start(fn_host *h, const fn_front_opts *o, unsigned *ret_port,
         }
         f->guard = fn_guard_new(limit, true);
         unsigned idle_s = (unsigned)((limit + 999) / 1000);
-        f->tcp = daemon_start(f, &a, -1, idle_s);
+        f->idle_s = idle_s;
+        f->tcp = daemon_start(f, &a, -1, idle_s, FN_FRONT_CONNECTIONS);
         if (!f->tcp) {
                 husk_error_set(err, EADDRINUSE, "listen on %s", listen);
                 goto fail;
         }
         if (ufd >= 0) {
                 f->unix_path = xstrdup(o->listen_unix);
-                f->local = daemon_start(f, NULL, ufd, idle_s);
+                f->local = daemon_start(f, NULL, ufd, idle_s, FN_FRONT_CONNECTIONS);
                 if (!f->local) {
                         husk_error_set(err, EIO, "serve on the unix socket %s", o->listen_unix);
                         goto fail;
@@ -727,6 +731,7 @@ fn_front *fn_front_start(fn_host *h, const fn_front_opts *o, unsigned *ret_port,
         }
         const union MHD_DaemonInfo *i = MHD_get_daemon_info(f->tcp, MHD_DAEMON_INFO_BIND_PORT);
         *ret_port = i ? i->port : ntohs(a.sin_port);
+        fn_host_set_front(h, f); /* workers started from now on reach it */
         return f;
 fail:
         if (o->listen_unix)
@@ -739,6 +744,8 @@ void fn_front_stop(fn_front *f)
 {
         if (!f)
                 return;
+        if (f->h)
+                fn_host_set_front(f->h, NULL); /* every worker's daemon stops first */
         if (f->local)
                 MHD_stop_daemon(f->local);
         if (f->tcp)
@@ -751,4 +758,29 @@ void fn_front_stop(fn_front *f)
         explicit_bzero(&f->auth, sizeof(f->auth));
         pthread_mutex_destroy(&f->auth_mu);
         free(f);
+}
+
+struct MHD_Daemon *fn_front_serve_worker(fn_front *f, int listen_fd)
+{
+        struct MHD_Daemon *d = daemon_start(f, NULL, listen_fd, f->idle_s,
+                                            FN_ENDPOINT_CONNECTIONS);
+        if (!d)
+                close(listen_fd);
+        return d;
+}
+
+void fn_front_worker_creds(fn_front *f, char key_id[FN_WORKER_KEY_MAX],
+                           char secret[FN_WORKER_KEY_MAX])
+{
+        if (!f->auth_on) {
+                /* --no-auth: any keys do; SDKs want some. */
+                snprintf(key_id, FN_WORKER_KEY_MAX, "husk");
+                snprintf(secret, FN_WORKER_KEY_MAX, "no-auth");
+                return;
+        }
+        serve_auth a;
+        auth_snapshot(f, &a);
+        snprintf(key_id, FN_WORKER_KEY_MAX, "%s", a.creds.key_id);
+        snprintf(secret, FN_WORKER_KEY_MAX, "%s", a.creds.secret);
+        explicit_bzero(&a, sizeof(a));
 }

@@ -56,6 +56,7 @@ struct fn_worker {
         pid_t pid;
         int out_r;
         struct MHD_Daemon *rapi;
+        struct MHD_Daemon *endpoint; /* the front door inside (FN_ENDPOINT_PORT), under h->mu */
         wstate state;
         bool ready, frozen, exited, init_failed, teardown_queued, first_report_done;
         int exit_status;
@@ -108,6 +109,7 @@ struct fn_host {
         bool v2;
         uint64_t worker_seq;
         int lock_fd; /* STORE/fn/serve.lock: one host per store */
+        struct fn_front *front; /* under mu: what workers reach at FN_ENDPOINT_PORT, or NULL */
 };
 
 /* ---------------------------------------------------------------- cgroup files */
@@ -434,7 +436,10 @@ static void worker_destroy(fn_host *h, fn_worker *w)
         }
         pthread_mutex_lock(&h->mu);
         pthread_cond_broadcast(&w->cv);
+        struct MHD_Daemon *endpoint = TAKE_PTR(w->endpoint);
         pthread_mutex_unlock(&h->mu);
+        if (endpoint)
+                MHD_stop_daemon(endpoint);
         if (w->rapi)
                 MHD_stop_daemon(w->rapi);
         fn_guard_free(w->guard); /* its connections are closed with the daemon */
@@ -488,9 +493,26 @@ out:
 
 typedef struct listen_job {
         pid_t pid;
-        int fd;
+        int fd[2]; /* FN_RUNTIME_API_PORT, FN_ENDPOINT_PORT */
         int err;
 } listen_job;
+
+static int listen_lo(int port)
+{
+        int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (s < 0)
+                return -errno;
+        int one = 1;
+        setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+        struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        if (bind(s, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(s, 16) < 0) {
+                int e = errno;
+                close(s);
+                return -e;
+        }
+        return s;
+}
 
 static void lo_up(int s)
 {
@@ -502,8 +524,9 @@ static void lo_up(int s)
         }
 }
 
-/* A thread of its own enters the worker's network namespace, makes the listening socket there
- * (127.0.0.1:9001: the worker reaches it, nothing outside the worker does) and goes back. */
+/* A thread of its own enters the worker's network namespace, makes the listening sockets there
+ * (127.0.0.1:9001 for the Runtime API and 127.0.0.1:9000 for the front door: the worker reaches
+ * them, nothing outside the worker does) and goes back. */
 static void *listen_main(void *arg)
 {
         listen_job *j = arg;
@@ -518,22 +541,19 @@ static void *listen_main(void *arg)
                 j->err = errno;
                 return NULL;
         }
-        int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
         if (s >= 0) {
                 lo_up(s);
-                int one = 1;
-                setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-                struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(FN_RUNTIME_API_PORT) };
-                a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-                if (bind(s, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(s, 16) < 0) {
-                        j->err = errno;
-                        close(s);
-                        s = -1;
-                }
-        } else {
-                j->err = errno;
+                close(s);
         }
-        j->fd = s;
+        const int ports[2] = { FN_RUNTIME_API_PORT, FN_ENDPOINT_PORT };
+        for (size_t i = 0; i < 2 && !j->err; i++) {
+                int fd = listen_lo(ports[i]);
+                if (fd < 0)
+                        j->err = -fd;
+                else
+                        j->fd[i] = fd;
+        }
         if (setns(self, CLONE_NEWNET) < 0) {
                 /* This thread cannot go back: it ends here, so no other work runs in there. */
                 j->err = j->err ? j->err : errno;
@@ -541,21 +561,23 @@ static void *listen_main(void *arg)
         return NULL;
 }
 
-static int make_listener(pid_t pid, int *ret, husk_error_t *err)
+static int make_listener(pid_t pid, int ret[2], husk_error_t *err)
 {
-        listen_job j = { .pid = pid, .fd = -1 };
+        listen_job j = { .pid = pid, .fd = { -1, -1 } };
         pthread_t t;
         if (pthread_create(&t, NULL, listen_main, &j) != 0)
                 return husk_error_set(err, EAGAIN, "start the listener thread");
         pthread_join(t, NULL);
-        if (j.fd < 0 || j.err) {
-                if (j.fd >= 0)
-                        close(j.fd);
+        if (j.fd[0] < 0 || j.fd[1] < 0 || j.err) {
+                for (size_t i = 0; i < 2; i++)
+                        if (j.fd[i] >= 0)
+                                close(j.fd[i]);
                 return util_syserr(err, j.err ? j.err : EIO,
-                                   "listen on 127.0.0.1:%d in the worker's network namespace",
-                                   FN_RUNTIME_API_PORT);
+                                   "listen on 127.0.0.1:%d and :%d in the worker's network "
+                                   "namespace", FN_RUNTIME_API_PORT, FN_ENDPOINT_PORT);
         }
-        *ret = j.fd;
+        ret[0] = j.fd[0];
+        ret[1] = j.fd[1];
         return 0;
 }
 
@@ -607,13 +629,33 @@ static char **worker_env(fn_host *h, const fn_def *d, const char *wid)
                 xstrdup("AWS_EXECUTION_ENV=AWS_Lambda_provided.husk"),
                 xstrdup("TZ=:UTC"),
         };
+        /* The server's APIs, as a Lambda function has its role's keys: the SDKs and the CLI
+         * take AWS_ENDPOINT_URL (and the per-service ones) as a custom endpoint. */
+        char *reach[6] = { 0 };
+        size_t nr = 0;
+        pthread_mutex_lock(&h->mu);
+        if (h->front) {
+                char id[FN_WORKER_KEY_MAX], secret[FN_WORKER_KEY_MAX];
+                fn_front_worker_creds(h->front, id, secret);
+                char url[32];
+                snprintf(url, sizeof(url), "http://127.0.0.1:%d", FN_ENDPOINT_PORT);
+                reach[nr++] = xasprintf("AWS_ACCESS_KEY_ID=%s", id);
+                reach[nr++] = xasprintf("AWS_SECRET_ACCESS_KEY=%s", secret);
+                reach[nr++] = xasprintf("AWS_ENDPOINT_URL=%s", url);
+                reach[nr++] = xasprintf("AWS_ENDPOINT_URL_SQS=%s", url);
+                reach[nr++] = xasprintf("AWS_ENDPOINT_URL_LAMBDA=%s", url);
+                explicit_bzero(secret, sizeof(secret));
+        }
+        pthread_mutex_unlock(&h->mu);
         size_t nf = ARRAY_SIZE(fixed), nu = strv_length(d->env);
-        char **v = xcalloc(nf + nu + 1, sizeof(char *));
+        char **v = xcalloc(nf + nr + nu + 1, sizeof(char *));
         /* The user's first: ours win (applied later) for the names Lambda reserves. */
         for (size_t i = 0; i < nu; i++)
                 v[i] = xstrdup(d->env[i]);
         for (size_t i = 0; i < nf; i++)
                 v[nu + i] = fixed[i];
+        for (size_t i = 0; i < nr; i++)
+                v[nu + nf + i] = reach[i];
         return v;
 }
 
@@ -702,13 +744,29 @@ static int worker_start(fn_host *h, fn_worker *w, const fn_def *d, husk_error_t 
         fcntl(w->out_r, F_SETFL, O_NONBLOCK);
         if (pthread_create(&w->log_thread, NULL, log_main, w) == 0)
                 w->log_started = true;
-        int lfd = -1;
-        if ((r = make_listener(w->pid, &lfd, err)) < 0)
+        int lfd[2] = { -1, -1 };
+        if ((r = make_listener(w->pid, lfd, err)) < 0)
                 return r;
+        /* The front door inside: a daemon of this worker's own (stopped with it, or by
+         * fn_host_set_front(h, NULL) when the front door stops first). */
+        pthread_mutex_lock(&h->mu);
+        bool endpoint_failed = false;
+        if (h->front) {
+                w->endpoint = fn_front_serve_worker(h->front, lfd[1]);
+                endpoint_failed = !w->endpoint;
+        } else {
+                close(lfd[1]);
+        }
+        pthread_mutex_unlock(&h->mu);
+        if (endpoint_failed) {
+                close(lfd[0]);
+                return husk_error_set(err, EIO, "serve 127.0.0.1:%d in the worker's network "
+                                      "namespace", FN_ENDPOINT_PORT);
+        }
         w->guard = fn_guard_new(h->o.request_timeout_ms ? h->o.request_timeout_ms
                                                         : FN_REQUEST_TIMEOUT_DEFAULT_MS,
                                 false);
-        if ((r = fn_rapi_start(w, lfd, w->guard, &w->rapi, err)) < 0)
+        if ((r = fn_rapi_start(w, lfd[0], w->guard, &w->rapi, err)) < 0)
                 return r;
         husk_global_t g = { .root = h->run_root };
         w->t_start = now_ns();
@@ -1344,6 +1402,41 @@ static void remove_leftovers(fn_host *h)
                 husk_error_t e2 = { 0 };
                 (void)husk_image_container_remove(b, de->d_name, &e2);
         }
+}
+
+void fn_host_set_front(fn_host *h, struct fn_front *f)
+{
+        pthread_mutex_lock(&h->mu);
+        h->front = f;
+        if (f) {
+                pthread_mutex_unlock(&h->mu);
+                return;
+        }
+        /* Take every worker's daemon (one being destroyed took its own), then stop them
+         * outside the lock: a request in progress may need the host. */
+        size_t n = 0, cap = 0;
+        struct MHD_Daemon **ds = NULL;
+        for (fn_pool *p = h->pools; p; p = p->next)
+                for (fn_worker *w = p->workers; w; w = w->next)
+                        if (w->endpoint) {
+                                if (n == cap) {
+                                        cap = cap ? 2 * cap : 16;
+                                        ds = xrealloc(ds, cap * sizeof(*ds));
+                                }
+                                ds[n++] = TAKE_PTR(w->endpoint);
+                        }
+        for (fn_worker *w = h->teardown; w; w = w->next)
+                if (w->endpoint) {
+                        if (n == cap) {
+                                cap = cap ? 2 * cap : 16;
+                                ds = xrealloc(ds, cap * sizeof(*ds));
+                        }
+                        ds[n++] = TAKE_PTR(w->endpoint);
+                }
+        pthread_mutex_unlock(&h->mu);
+        for (size_t i = 0; i < n; i++)
+                MHD_stop_daemon(ds[i]);
+        free(ds);
 }
 
 int fn_host_new(const fn_host_opts *o, fn_host **ret, husk_error_t *err)

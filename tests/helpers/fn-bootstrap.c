@@ -32,7 +32,11 @@
  *              containing "slow" takes 200 ms. Last, "sqs-span START_US END_US" (realtime).
  *   sqsnoop    answers {} (throughput of a mapping)
  *   sqslat     prints "sqs-lat-us N" for each record: the realtime microseconds now minus the
- *              number the body holds (a sender's clock), answers {} */
+ *              number the body holds (a sender's clock), answers {}
+ *   sqsput     sends the event as a message to the queue $RESULT_QUEUE through the server's
+ *              front door ($AWS_ENDPOINT_URL, SQS JSON signed with $AWS_ACCESS_KEY_ID), tries
+ *              one unsigned request and a connect to 127.0.0.1:$PROBE_PORT; answers the
+ *              statuses (see sqsput below) */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -198,6 +202,271 @@ static long num_field(const char *ev, const char *key, long def)
         return def;
 }
 
+/* ---- sqsput: a signed SQS JSON client of the server's front door ($AWS_ENDPOINT_URL) ----
+ * SHA-256 (FIPS 180-4) and HMAC (RFC 2104) written out here: the bootstrap stays static
+ * without libcrypto. */
+static const uint32_t sha_k[64] = {
+        0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4,
+        0xab1c5ed5, 0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe,
+        0x9bdc06a7, 0xc19bf174, 0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f,
+        0x4a7484aa, 0x5cb0a9dc, 0x76f988da, 0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7,
+        0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967, 0x27b70a85, 0x2e1b2138, 0x4d2c6dfc,
+        0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85, 0xa2bfe8a1, 0xa81a664b,
+        0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070, 0x19a4c116,
+        0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+        0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7,
+        0xc67178f2,
+};
+
+#define ROR(x, n) (((x) >> (n)) | ((x) << (32 - (n))))
+
+static void sha256(const void *data, size_t len, uint8_t out[32])
+{
+        uint32_t h[8] = { 0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
+                          0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19 };
+        size_t total = (len + 9 + 63) / 64 * 64;
+        uint8_t *m = calloc(1, total);
+        if (!m)
+                exit(2);
+        memcpy(m, data, len);
+        m[len] = 0x80;
+        uint64_t bits = (uint64_t)len * 8;
+        for (int i = 0; i < 8; i++)
+                m[total - 1 - i] = (uint8_t)(bits >> (8 * i));
+        for (size_t off = 0; off < total; off += 64) {
+                uint32_t w[64];
+                for (int i = 0; i < 16; i++)
+                        w[i] = (uint32_t)m[off + 4 * i] << 24 | (uint32_t)m[off + 4 * i + 1] << 16 |
+                               (uint32_t)m[off + 4 * i + 2] << 8 | m[off + 4 * i + 3];
+                for (int i = 16; i < 64; i++) {
+                        uint32_t s0 = ROR(w[i - 15], 7) ^ ROR(w[i - 15], 18) ^ (w[i - 15] >> 3);
+                        uint32_t s1 = ROR(w[i - 2], 17) ^ ROR(w[i - 2], 19) ^ (w[i - 2] >> 10);
+                        w[i] = w[i - 16] + s0 + w[i - 7] + s1;
+                }
+                uint32_t a = h[0], b = h[1], c = h[2], d = h[3], e = h[4], f = h[5], g = h[6],
+                         hh = h[7];
+                for (int i = 0; i < 64; i++) {
+                        uint32_t t1 = hh + (ROR(e, 6) ^ ROR(e, 11) ^ ROR(e, 25)) +
+                                      ((e & f) ^ (~e & g)) + sha_k[i] + w[i];
+                        uint32_t t2 = (ROR(a, 2) ^ ROR(a, 13) ^ ROR(a, 22)) +
+                                      ((a & b) ^ (a & c) ^ (b & c));
+                        hh = g;
+                        g = f;
+                        f = e;
+                        e = d + t1;
+                        d = c;
+                        c = b;
+                        b = a;
+                        a = t1 + t2;
+                }
+                h[0] += a, h[1] += b, h[2] += c, h[3] += d;
+                h[4] += e, h[5] += f, h[6] += g, h[7] += hh;
+        }
+        free(m);
+        for (int i = 0; i < 8; i++)
+                for (int j = 0; j < 4; j++)
+                        out[4 * i + j] = (uint8_t)(h[i] >> (24 - 8 * j));
+}
+
+static void hmac256(const void *key, size_t klen, const char *msg, uint8_t out[32])
+{
+        uint8_t k[64] = { 0 }, inner[32];
+        if (klen > 64) {
+                sha256(key, klen, k);
+        } else {
+                memcpy(k, key, klen);
+        }
+        size_t mlen = strlen(msg);
+        uint8_t *b = malloc(64 + (mlen > 32 ? mlen : 32));
+        if (!b)
+                exit(2);
+        for (int i = 0; i < 64; i++)
+                b[i] = k[i] ^ 0x36;
+        memcpy(b + 64, msg, mlen);
+        sha256(b, 64 + mlen, inner);
+        for (int i = 0; i < 64; i++)
+                b[i] = k[i] ^ 0x5c;
+        memcpy(b + 64, inner, 32);
+        sha256(b, 64 + 32, out);
+        free(b);
+}
+
+static void hex32(const uint8_t in[32], char out[65])
+{
+        for (int i = 0; i < 32; i++)
+                snprintf(out + 2 * i, 3, "%02x", in[i]);
+}
+
+/* One request on a new connection to $AWS_ENDPOINT_URL (http://ADDR:PORT): SQS JSON action
+ * with body, signed with $AWS_ACCESS_KEY_ID/$AWS_SECRET_ACCESS_KEY for $AWS_REGION unless
+ * !sign. Returns the answer's body (malloc'd), *status its HTTP status (-1: no connection). */
+static char *sqs_call(const char *action, const char *body, int sign, int *status)
+{
+        const char *url = env_or("AWS_ENDPOINT_URL", ""), *region = env_or("AWS_REGION", "");
+        char addr[64];
+        int port = 0;
+        *status = -1;
+        if (sscanf(url, "http://%63[^:]:%d", addr, &port) != 2)
+                return strdup("no AWS_ENDPOINT_URL");
+        char hostport[80], date[17], day[9], target[96];
+        snprintf(hostport, sizeof(hostport), "%s:%d", addr, port);
+        snprintf(target, sizeof(target), "AmazonSQS.%s", action);
+        time_t now = time(NULL);
+        struct tm tm;
+        gmtime_r(&now, &tm);
+        strftime(date, sizeof(date), "%Y%m%dT%H%M%SZ", &tm);
+        memcpy(day, date, 8);
+        day[8] = '\0';
+        char auth[512] = "";
+        if (sign) {
+                uint8_t d[32], k[32];
+                char bh[65], ch[65], sig[65];
+                sha256(body, strlen(body), d);
+                hex32(d, bh);
+                char *creq = NULL, *sts = NULL, *secret = NULL;
+                if (asprintf(&creq, "POST\n/\n\ncontent-type:application/x-amz-json-1.0\nhost:%s\n"
+                                    "x-amz-date:%s\nx-amz-target:%s\n\ncontent-type;host;"
+                                    "x-amz-date;x-amz-target\n%s", hostport, date, target, bh) < 0)
+                        exit(2);
+                sha256(creq, strlen(creq), d);
+                hex32(d, ch);
+                if (asprintf(&sts, "AWS4-HMAC-SHA256\n%s\n%s/%s/sqs/aws4_request\n%s", date, day,
+                             region, ch) < 0 ||
+                    asprintf(&secret, "AWS4%s", env_or("AWS_SECRET_ACCESS_KEY", "")) < 0)
+                        exit(2);
+                hmac256(secret, strlen(secret), day, k);
+                hmac256(k, 32, region, k);
+                hmac256(k, 32, "sqs", k);
+                hmac256(k, 32, "aws4_request", k);
+                hmac256(k, 32, sts, d);
+                hex32(d, sig);
+                snprintf(auth, sizeof(auth), "Authorization: AWS4-HMAC-SHA256 Credential=%s/%s/%s/"
+                         "sqs/aws4_request, SignedHeaders=content-type;host;x-amz-date;"
+                         "x-amz-target, Signature=%s\r\n", env_or("AWS_ACCESS_KEY_ID", ""), day,
+                         region, sig);
+                free(creq);
+                free(sts);
+                free(secret);
+        }
+        char *msg = NULL;
+        int n = asprintf(&msg, "POST / HTTP/1.1\r\nHost: %s\r\nContent-Type: application/"
+                               "x-amz-json-1.0\r\nX-Amz-Date: %s\r\nX-Amz-Target: %s\r\n%s"
+                               "Content-Length: %zu\r\nConnection: close\r\n\r\n%s", hostport,
+                         date, target, auth, strlen(body), body);
+        if (n < 0)
+                exit(2);
+        struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((unsigned short)port) };
+        inet_pton(AF_INET, addr, &sa.sin_addr);
+        int s = socket(AF_INET, SOCK_STREAM, 0);
+        if (s < 0 || connect(s, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+                char *e = strdup(strerror(errno));
+                if (s >= 0)
+                        close(s);
+                free(msg);
+                return e;
+        }
+        for (size_t off = 0; off < (size_t)n;) {
+                ssize_t k = write(s, msg + off, (size_t)n - off);
+                if (k <= 0)
+                        break;
+                off += (size_t)k;
+        }
+        free(msg);
+        size_t cap = 8192, len = 0;
+        char *buf = malloc(cap + 1);
+        for (;;) {
+                if (len == cap)
+                        buf = realloc(buf, (cap *= 2) + 1);
+                ssize_t k = read(s, buf + len, cap - len);
+                if (k <= 0)
+                        break;
+                len += (size_t)k;
+        }
+        close(s);
+        buf[len] = '\0';
+        sscanf(buf, "HTTP/1.%*c %d", status);
+        char *b = strstr(buf, "\r\n\r\n");
+        char *out = strdup(b ? b + 4 : "");
+        free(buf);
+        return out;
+}
+
+/* s as the inside of a JSON string (quotes, backslashes and control characters escaped). */
+static char *json_esc(const char *s)
+{
+        char *out = malloc(6 * strlen(s) + 1), *o = out;
+        if (!out)
+                exit(2);
+        for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+                if (*p == '"' || *p == '\\') {
+                        *o++ = '\\';
+                        *o++ = (char)*p;
+                } else if (*p < 0x20) {
+                        o += sprintf(o, "\\u%04x", *p);
+                } else {
+                        *o++ = (char)*p;
+                }
+        }
+        *o = '\0';
+        return out;
+}
+
+/* The value of "key":"..." in a JSON text (no escapes in it), malloc'd; "" when absent. */
+static char *json_str(const char *text, const char *key)
+{
+        char pat[64];
+        snprintf(pat, sizeof(pat), "\"%s\":\"", key);
+        const char *p = strstr(text, pat);
+        if (!p)
+                return strdup("");
+        p += strlen(pat);
+        const char *e = strchr(p, '"');
+        return strndup(p, e ? (size_t)(e - p) : strlen(p));
+}
+
+/* sqsput: the event goes to the queue $RESULT_QUEUE as a message (GetQueueUrl, then
+ * SendMessage to the URL the server gave); also an unsigned GetQueueUrl and a connect to
+ * 127.0.0.1:$PROBE_PORT (a port the test listens on, outside). Answers
+ * {"url":URL,"url_status":N,"send_status":N,"unsigned_status":N,"probe":"ERRNO NAME"|"ok"}. */
+static char *sqsput(const char *ev)
+{
+        char *q = json_esc(env_or("RESULT_QUEUE", "results")), *req = NULL, *out = NULL;
+        int ust = 0, sst = 0, nst = 0;
+        if (asprintf(&req, "{\"QueueName\":\"%s\"}", q) < 0)
+                exit(2);
+        char *ans = sqs_call("GetQueueUrl", req, 1, &ust);
+        char *url = json_str(ans, "QueueUrl");
+        free(ans);
+        char *unsigned_ans = sqs_call("GetQueueUrl", req, 0, &nst);
+        free(unsigned_ans);
+        free(req);
+        char *body = json_esc(ev), *uq = json_esc(url);
+        if (asprintf(&req, "{\"QueueUrl\":\"%s\",\"MessageBody\":\"%s\"}", uq, body) < 0)
+                exit(2);
+        ans = sqs_call("SendMessage", req, 1, &sst);
+        if (sst != 200)
+                fprintf(stderr, "bootstrap: SendMessage: HTTP %d: %s\n", sst, ans);
+        free(ans);
+        free(req);
+        free(body);
+        const char *probe = "none";
+        int port = atoi(env_or("PROBE_PORT", "0"));
+        if (port > 0) {
+                int s = socket(AF_INET, SOCK_STREAM, 0);
+                struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((unsigned short)port) };
+                a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+                probe = connect(s, (struct sockaddr *)&a, sizeof(a)) == 0 ? "ok" : strerror(errno);
+                close(s);
+        }
+        if (asprintf(&out, "{\"url\":\"%s\",\"url_status\":%d,\"send_status\":%d,"
+                           "\"unsigned_status\":%d,\"probe\":\"%s\"}", uq, ust, sst, nst, probe) < 0)
+                exit(2);
+        free(uq);
+        free(url);
+        free(q);
+        return out;
+}
+
 static long now_ms(void)
 {
         struct timespec ts;
@@ -359,6 +628,8 @@ static char *sqs(const char *h, const char *ev)
 
 static char *handle(const char *h, const char *ev)
 {
+        if (strcmp(h, "sqsput") == 0)
+                return sqsput(ev);
         if (strncmp(h, "sqs", 3) == 0)
                 return sqs(h, ev);
         char *out = NULL;
