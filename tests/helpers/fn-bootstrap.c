@@ -36,7 +36,9 @@
  *   sqsput     sends the event as a message to the queue $RESULT_QUEUE through the server's
  *              front door ($AWS_ENDPOINT_URL, SQS JSON signed with $AWS_ACCESS_KEY_ID), tries
  *              one unsigned request and a connect to 127.0.0.1:$PROBE_PORT; answers the
- *              statuses (see sqsput below) */
+ *              statuses (see sqsput below)
+ *   endpointconns  opens 24 connections to the front door inside (127.0.0.1:9000) at once,
+ *              sends a request on each and answers {"answered":N} */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -424,6 +426,34 @@ static char *json_str(const char *text, const char *key)
         return strndup(p, e ? (size_t)(e - p) : strlen(p));
 }
 
+/* endpointconns: opens 24 connections to 127.0.0.1:9000 at once and sends an unsigned SQS
+ * query request on each; answers {"answered":N}: how many got an answer. */
+static char *endpointconns(void)
+{
+        enum { N = 24 };
+        int s[N], answered = 0;
+        static const char req[] = "GET /?Action=ListQueues HTTP/1.1\r\nHost: 127.0.0.1:9000\r\n\r\n";
+        struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(9000) };
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        for (int i = 0; i < N; i++) {
+                s[i] = socket(AF_INET, SOCK_STREAM, 0);
+                if (connect(s[i], (struct sockaddr *)&a, sizeof(a)) == 0)
+                        (void)send(s[i], req, sizeof(req) - 1, MSG_NOSIGNAL);
+        }
+        for (int i = 0; i < N; i++) {
+                struct pollfd p = { .fd = s[i], .events = POLLIN };
+                char buf[512];
+                if (poll(&p, 1, 2000) == 1 && recv(s[i], buf, sizeof(buf), 0) > 0)
+                        answered++;
+        }
+        for (int i = 0; i < N; i++)
+                close(s[i]);
+        char *out = NULL;
+        if (asprintf(&out, "{\"answered\":%d}", answered) < 0)
+                exit(2);
+        return out;
+}
+
 /* sqsput: the event goes to the queue $RESULT_QUEUE as a message (GetQueueUrl, then
  * SendMessage to the URL the server gave); also an unsigned GetQueueUrl and a connect to
  * 127.0.0.1:$PROBE_PORT (a port the test listens on, outside). Answers
@@ -630,6 +660,8 @@ static char *handle(const char *h, const char *ev)
 {
         if (strcmp(h, "sqsput") == 0)
                 return sqsput(ev);
+        if (strcmp(h, "endpointconns") == 0)
+                return endpointconns();
         if (strncmp(h, "sqs", 3) == 0)
                 return sqs(h, ev);
         char *out = NULL;

@@ -80,6 +80,13 @@ for i in 1 2 3; do grep -q "\"body\": *\"order-$i\"" "$T/bodies" || echo "# miss
 grep -c '"eventSource": *"aws:sqs"' "$T/bodies" | grep -q '^[3-9]'
 ok $? "each result is the SQS event the function got"
 
+# ---- a worker has at most 16 connections to the front door inside
+fn create fconns --image "$ARCHIVE" --handler endpointconns --timeout 20s >/dev/null
+n=$(fn invoke fconns --payload '{}' | jq -r .answered)
+[ -n "$n" ] && [ "$n" -ge 1 ] && [ "$n" -le 16 ]
+ok $? "of 24 connections a worker opens to 127.0.0.1:9000 at once, at most 16 are served ($n)"
+is "$(fn invoke freach --payload '"after"' | jq -r .send_status)" 200 "and the function's requests are served after"
+
 # ---- the server stops cleanly with workers alive (their endpoints stop first)
 stop_serve
 ok $? "the server stops (exit 0) while workers serve the front door inside"
