@@ -92,6 +92,10 @@ def producer(p):
                     if e["Id"] in ok:
                         acked[url].add(e["MessageBody"])
                 sent_count[0] += len(ok)
+                # the wrapper kills the server at points of this progress
+                with open(os.path.join(OUT, "progress.tmp"), "w") as f:
+                    f.write(str(sent_count[0]))
+                os.replace(os.path.join(OUT, "progress.tmp"), os.path.join(OUT, "progress"))
             i += k
 
 def consumer(ci):
