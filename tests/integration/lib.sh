@@ -27,7 +27,9 @@ hk() { "$HUSK" --root "$HUSK_TEST_ROOT" "$@"; }
 
 ok() { # ok CONDITION_EXIT_STATUS DESCRIPTION   (use: ok $? "desc" or cond; ok $? ...)
         _tap_n=$((_tap_n + 1))
-        if [ "$1" -eq 0 ]; then echo "ok $_tap_n - $2"; else echo "not ok $_tap_n - $2"; _tap_failed=$((_tap_failed + 1)); fi
+        # A failing check marked "# TODO reason" is TAP's expected failure: shown, not counted.
+        if [ "$1" -eq 0 ]; then echo "ok $_tap_n - $2"; else echo "not ok $_tap_n - $2"
+                case $2 in *"# TODO "*) ;; *) _tap_failed=$((_tap_failed + 1)) ;; esac; fi
 }
 pass() { ok 0 "$1"; }
 fail() { ok 1 "$1"; [ $# -gt 1 ] && diag "$2"; return 0; }

@@ -236,7 +236,8 @@ s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(1); s.settimeout(10)
 c, _ = s.accept(); c.sendall(b"from-host\n"); c.close()' $((port + 1)) &
                 sleep 0.3
                 out=$(uhk run owners:latest sh -c 'nc "$(ip route | awk "/^default/ { print \$3 }")" "$1" </dev/null > /tmp/o & sleep 2; cat /tmp/o' sh $((port + 1)) 2>/dev/null)
-                is "$out" from-host "outbound through pasta reaches a host service"
+                # (once a CI rehearsal's nc printed the line many times: the first one is the check)
+                is "$(printf '%s\n' "$out" | head -n 1)" from-host "outbound through pasta reaches a host service"
                 wait
                 uhk logs web >/dev/null 2>&1; ok $? "logs as the user"
                 uhk rm -f web >/dev/null 2>&1; ok $? "rm -f as the user"
