@@ -135,10 +135,14 @@ touch "$T/par.done"; wait $MON
 # (a 150 ms handler, 40 s timeout: the invocation never reached a worker). Not understood yet:
 # there these two checks are TAP TODO (an XFAIL, shown, not hiding the failure on this host).
 PAR_TODO=${HUSK_FN_PAR_TODO:+ # TODO $HUSK_FN_PAR_TODO}
-is "$(cat "$T"/par.code.* | sort | uniq -c | sed 's/^ *//')" "50 200" "50 parallel invocations are all answered 200$PAR_TODO"
+codes=$(cat "$T"/par.code.* | sort | uniq -c | sed 's/^ *//')
+# TODO only on a failure: a passing TODO is an XPASS, which automake counts as a failure.
+[ "$codes" = "50 200" ] && t1= || t1=$PAR_TODO
+is "$codes" "50 200" "50 parallel invocations are all answered 200$t1"
 [ -n "$(cat "$T"/par.err.*)" ] && diag "curl: $(cat "$T"/par.err.* | sort | uniq -c)"
 c=$(cat "$T"/par.[0-9]* | grep -o '"slept":150' | wc -l)
-is "$c" 50 "each got its result$PAR_TODO"
+[ "$c" = 50 ] && t2= || t2=$PAR_TODO
+is "$c" 50 "each got its result$t2"
 [ "$c" = 50 ] || diag "$(grep -L '"slept":150' "$T"/par.[0-9]* | xargs cat)"
 max=$(cat "$T/par.max")
 [ "$max" -le 4 ] && [ "$max" -ge 2 ]
