@@ -360,6 +360,8 @@ typedef struct fn_front_opts {
         const char *queue_error;
         const struct serve_auth *auth; /* NULL: --no-auth; else copied */
         const char *store;             /* where STORE/credentials is read again on change */
+        struct gw_store *gw;           /* issue 17: apigatewayv2 requests; NULL: 503 */
+        struct sched_engine *sched;    /* issue 17: scheduler requests; NULL: 503 */
 } fn_front_opts;
 typedef struct fn_front fn_front;
 fn_front *fn_front_start(fn_host *h, const fn_front_opts *o, unsigned *ret_port, husk_error_t *err);

@@ -44,6 +44,8 @@ struct fn_front {
         fn_host *h;
         struct q_engine *q;
         const char *q_error; /* why there is no engine */
+        struct gw_store *gw;          /* issue 17: HTTP APIs' control plane; NULL: 503 */
+        struct sched_engine *sched;   /* issue 17: schedules; NULL: 503 */
         bool auth_on;          /* false: --no-auth */
         pthread_mutex_t auth_mu; /* guards auth and creds_st */
         serve_auth auth;       /* the keys in force */
@@ -487,6 +489,18 @@ static void sqs_query(fn_front *f, const serve_req *r, serve_resp *w)
         serve_kvs_free(p, n);
 }
 
+/* The service name a request's SigV4 scope must carry. */
+static const char *route_service(serve_route route)
+{
+        switch (route) {
+        case SERVE_ROUTE_SQS_JSON:
+        case SERVE_ROUTE_SQS_QUERY: return "sqs";
+        case SERVE_ROUTE_APIGW: return "apigateway";
+        case SERVE_ROUTE_SCHEDULER: return "scheduler";
+        default: return "lambda";
+        }
+}
+
 /* The whole request is in: check it, then hand it to its protocol. */
 static enum MHD_Result final_call(fn_front *f, struct MHD_Connection *c, freq *q, const char *method)
 {
@@ -508,13 +522,12 @@ static enum MHD_Result final_call(fn_front *f, struct MHD_Connection *c, freq *q
                         .request_id = id };
         serve_resp w = { 0 };
         /* Nothing acts on a request before this check (issue 13). */
-        if (f->auth_on) {
+        /* /metrics is read unsigned, as Prometheus scrapes (what it shows: names and counts). */
+        if (f->auth_on && q->route != SERVE_ROUTE_METRICS) {
                 char why[512];
                 serve_auth a;
                 auth_snapshot(f, &a);
-                serve_auth_status st = serve_sigv4_verify(&a, &r, lambda_shaped(q->route)
-                                                                          ? "lambda"
-                                                                          : "sqs",
+                serve_auth_status st = serve_sigv4_verify(&a, &r, route_service(q->route),
                                                           time(NULL), why, sizeof(why));
                 memcpy(q->principal, a.creds.key_id, sizeof(q->principal));
                 explicit_bzero(&a, sizeof(a));
@@ -543,6 +556,9 @@ static enum MHD_Result final_call(fn_front *f, struct MHD_Connection *c, freq *q
                 break;
         case SERVE_ROUTE_SQS_QUERY: sqs_query(f, &r, &w); break;
         case SERVE_ROUTE_LAMBDA_API: lambda_api(f->h, &r, &w); break;
+        case SERVE_ROUTE_APIGW: apigw_handle(f->gw, &r, &w); break;
+        case SERVE_ROUTE_SCHEDULER: scheduler_handle(f->sched, &r, &w); break;
+        case SERVE_ROUTE_METRICS: prom_handle(&r, &w); break;
         default:
                 shaped_error(q->route, &w, 404, "UnknownOperationException",
                              false, "Unknown operation", id);
@@ -703,6 +719,8 @@ fn_front *fn_front_start(fn_host *h, const fn_front_opts *o, unsigned *ret_port,
         f->h = h;
         f->q = o->queue;
         f->q_error = o->queue_error;
+        f->gw = o->gw;
+        f->sched = o->sched;
         pthread_mutex_init(&f->auth_mu, NULL);
         if (o->auth) {
                 _cleanup_free_ char *cp = serve_creds_path(o->store);

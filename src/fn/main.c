@@ -5,6 +5,9 @@
 #include "serve/auth.h"
 #include "serve/client.h"
 #include "serve/qcli.h"
+#include "gateway/gateway.h"
+#include "gw/gw.h"
+#include "sched/sched.h"
 #include "husk/image.h"
 #include "husk/service.h"
 #include "util/json.h"
@@ -26,6 +29,7 @@ typedef struct args {
         const char *pids, *log_max_size, *log_rate, *max_events, *request_timeout;
         const char *region, *account, *listen_unix, *format;
         const char *zip_base_image;
+        const char *api_listen; /* issue 17: the HTTP APIs' listener */
         const char *batch_size, *window, *max_concurrency;
         bool no_auth, report_failures;
         char **env;
@@ -62,6 +66,7 @@ static const char usage_text[] =
         "        [--retry-delay 1s] [--request-timeout 30s] [--region us-east-1]\n"
         "        [--account 000000000000] [--no-auth]   (also `husk serve`: Lambda and SQS)\n"
         "        [--zip-base-image IMAGE]  (what Zip functions of the Lambda API run on)\n"
+        "        [--api-listen ADDR:PORT]  (HTTP APIs' routes: the gateway)\n"
         "  serve credentials [--format ini|env]   the keys that sign requests (root only)\n"
         "  invoke NAME [--payload JSON|@FILE] [--type RequestResponse|Event|DryRun]\n"
         "         [--endpoint HOST:PORT]   (default: the running serve's address)\n"
@@ -84,7 +89,7 @@ static const struct {
         O("max-events", max_events), O("request-timeout", request_timeout),
         O("region", region),       O("account", account),     O("listen-unix", listen_unix),
         O("format", format),
-        O("zip-base-image", zip_base_image),
+        O("zip-base-image", zip_base_image), O("api-listen", api_listen),
         O("batch-size", batch_size), O("window", window), O("max-concurrency", max_concurrency),
 #undef O
 };
@@ -519,6 +524,90 @@ static bool account_valid(const char *s)
         return strlen(s) == 12 && strspn(s, "0123456789") == 12;
 }
 
+/* ---- issue 17: what the gateway and the scheduler reach through the server ---- */
+typedef struct serve_ctx {
+        fn_host *h;
+        q_engine *q;
+} serve_ctx;
+
+/* The gateway's AWS_PROXY integrations: a synchronous invoke on a pool thread. */
+static void gateway_invoke(void *ud, const char *function, const char *payload, size_t len,
+                           gateway_result *res)
+{
+        serve_ctx *sc = ud;
+        char name[FN_NAME_MAX + 1];
+        *res = (gateway_result){ 0 };
+        if (fn_arn_name(function, name) < 0) {
+                res->outcome = GATEWAY_NOT_FOUND;
+                return;
+        }
+        fn_result fr = { 0 };
+        fn_host_invoke(sc->h, name, payload, len, true, &fr);
+        switch (fr.outcome) {
+        case FN_OK: res->outcome = GATEWAY_OK; break;
+        case FN_FUNC_ERROR: res->outcome = GATEWAY_FUNC_ERROR; break;
+        case FN_REJECTED: res->outcome = GATEWAY_THROTTLED; break;
+        case FN_NOT_FOUND: res->outcome = GATEWAY_NOT_FOUND; break;
+        case FN_HOST_ERROR: res->outcome = GATEWAY_HOST_ERROR; break;
+        }
+        if (fr.body) {
+                res->body = xmalloc(fr.len + 1);
+                memcpy(res->body, fr.body, fr.len);
+                res->body[fr.len] = '\0';
+                res->len = fr.len;
+        }
+        fn_host_finish(sc->h, &fr);
+        fn_result_done(&fr);
+}
+
+/* HTTP_PROXY integrations name a husk service: its address on its network. */
+static int gateway_resolve(void *ud, const char *service, char *addr, size_t addr_len)
+{
+        (void)ud;
+        (void)service;
+        (void)addr;
+        (void)addr_len;
+        return -ENOENT; /* the gateway helper fills this in */
+}
+
+/* A schedule's function target: synchronous, its failure reported to the retry policy. */
+static int sched_invoke(void *ud, const char *function, const char *input, size_t len, char *why,
+                        size_t why_len)
+{
+        gateway_result res;
+        gateway_invoke(ud, function, input, len, &res);
+        int rc = res.outcome == GATEWAY_OK ? 0 : -1;
+        if (rc < 0)
+                snprintf(why, why_len, "%s",
+                         res.outcome == GATEWAY_NOT_FOUND  ? "no such function"
+                         : res.outcome == GATEWAY_THROTTLED ? "throttled"
+                         : res.outcome == GATEWAY_FUNC_ERROR ? "the function failed"
+                                                             : "the host could not run it");
+        free(res.body);
+        return rc;
+}
+
+/* A schedule's dead-letter queue (an SQS ARN of this server). */
+static int sched_send(void *ud, const char *queue_arn, const char *body, size_t len, char *why,
+                      size_t why_len)
+{
+        serve_ctx *sc = ud;
+        if (!sc->q) {
+                snprintf(why, why_len, "the queue service is not available");
+                return -1;
+        }
+        const char *name = strrchr(queue_arn, ':');
+        name = name ? name + 1 : queue_arn;
+        q_send_entry e = { .body = body, .body_len = len, .delay_seconds = -1 };
+        q_send_result res;
+        q_error qerr = { 0 };
+        if (q_send(sc->q, name, "scheduler", &e, 1, &res, &qerr) < 0) {
+                snprintf(why, why_len, "%s", qerr.msg);
+                return -1;
+        }
+        return 0;
+}
+
 static int cmd_serve(args *a, char **argv)
 {
         /* CVE-2019-5736: the zygote and its workers are clones of this process; they must not run
@@ -574,6 +663,33 @@ static int cmd_serve(args *a, char **argv)
         if (!qe)
                 fprintf(stderr, "husk fn: warning: queues are not served: %s: %s\n", qpath,
                         qerr.msg);
+        /* Issue 17: the HTTP APIs' model (STORE/gw/gw.db) and the schedules
+         * (STORE/sched/sched.db). Without them the rest still serves; their requests answer 503. */
+        serve_ctx sctx = { .h = h, .q = qe };
+        _cleanup_free_ char *gwdir = xasprintf("%s/gw", o.store);
+        _cleanup_free_ char *gwpath = xasprintf("%s/gw.db", gwdir);
+        gw_store *gws = NULL;
+        gw_error gerr = { 0 };
+        if ((r = mkdir_p(gwdir, 0700)) < 0)
+                snprintf(gerr.msg, sizeof(gerr.msg), "create %s: %s", gwdir, strerror(-r));
+        else if (gw_store_open(gwpath, &gws, &gerr) < 0)
+                gws = NULL;
+        if (!gws)
+                fprintf(stderr, "husk fn: warning: HTTP APIs are not served: %s\n", gerr.msg);
+        _cleanup_free_ char *sdir = xasprintf("%s/sched", o.store);
+        _cleanup_free_ char *spath = xasprintf("%s/sched.db", sdir);
+        sched_opts so = { .path = spath,
+                          .region = qc.region,
+                          .account = qc.account,
+                          .targets = { .invoke = sched_invoke, .send = sched_send, .ud = &sctx } };
+        sched_engine *se = NULL;
+        char swhy[512] = "";
+        if ((r = mkdir_p(sdir, 0700)) < 0)
+                snprintf(swhy, sizeof(swhy), "create %s: %s", sdir, strerror(-r));
+        else if (sched_open(&so, &se, swhy, sizeof(swhy)) < 0)
+                se = NULL;
+        if (!se)
+                fprintf(stderr, "husk fn: warning: schedules are not served: %s\n", swhy);
         /* Signals are taken by sigwait below: block them before any thread exists (the zygote,
          * forked already, keeps the default mask for the workers it creates). */
         sigset_t set;
@@ -603,14 +719,51 @@ static int cmd_serve(args *a, char **argv)
                              .queue = qe,
                              .queue_error = qerr.msg,
                              .auth = a->no_auth ? NULL : &auth,
-                             .store = o.store };
-        fn_front *front = fn_front_start(h, &fo, &port, &err);
+                             .store = o.store,
+                             .gw = gws,
+                             .sched = se };
+        fn_front *front = NULL;
+        gateway *gwl = NULL;
+        if (se && sched_start(se, swhy, sizeof(swhy)) < 0) {
+                fprintf(stderr, "husk fn: warning: schedules are not run: %s\n", swhy);
+                sched_close(se);
+                se = fo.sched = NULL;
+        }
+        if (a->api_listen && !gws) {
+                husk_error_set(&err, EINVAL, "--api-listen %s: %s", a->api_listen, gerr.msg);
+        } else if ((front = fn_front_start(h, &fo, &port, &err)) && a->api_listen) {
+                gateway_opts go = { .listen = a->api_listen,
+                                    .store = gws,
+                                    .store_dir = o.store,
+                                    .region = qc.region,
+                                    .account = qc.account,
+                                    .invoke = gateway_invoke,
+                                    .resolve = gateway_resolve,
+                                    .ud = &sctx };
+                unsigned gport = 0;
+                char gwhy[512];
+                if (gateway_start(&go, &gwl, &gport, gwhy, sizeof(gwhy)) < 0) {
+                        husk_error_set(&err, EINVAL, "--api-listen %s: %s", a->api_listen, gwhy);
+                        fn_front_stop(front);
+                        front = NULL;
+                } else {
+                        fprintf(stderr, "husk fn: HTTP APIs on http://%.*s:%u\n",
+                                (int)(strrchr(a->api_listen, ':') - a->api_listen), a->api_listen,
+                                gport);
+                }
+        }
         if (!front) {
+                if (se)
+                        sched_stop(se);
                 if (qe)
                         q_engine_shutdown(qe);
                 fn_esm_stop(esm);
                 if (qe)
                         q_engine_close(qe);
+                if (se)
+                        sched_close(se);
+                if (gws)
+                        gw_store_close(gws);
                 fn_host_free(h);
                 return fail("%s", err.msg);
         }
@@ -628,12 +781,20 @@ static int cmd_serve(args *a, char **argv)
         int sig = 0;
         sigwait(&set, &sig);
         fprintf(stderr, "husk fn: stopping (signal %d)\n", sig);
+        if (gwl)
+                gateway_stop(gwl);     /* no new route requests; integrations end */
+        if (se)
+                sched_stop(se);        /* a target call in progress finishes first */
         if (qe)
                 q_engine_shutdown(qe); /* long polls return: their connections can close */
         fn_esm_stop(esm);          /* pollers finish their invocation and stop */
         fn_front_stop(front);
         if (qe)
                 q_engine_close(qe);
+        if (se)
+                sched_close(se);
+        if (gws)
+                gw_store_close(gws);
         fn_host_free(h);
         (void)unlinkat(dfd, "serve.addr", 0);
         (void)unlinkat(dfd, "serve.region", 0);

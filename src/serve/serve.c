@@ -225,6 +225,21 @@ static bool invoke_path(const char *path)
         return slash && slash != name && strcmp(slash, "/invocations") == 0;
 }
 
+/* apigatewayv2's REST paths (issue 17). */
+static bool apigw_path(const char *path)
+{
+        return strcmp(path, "/v2/apis") == 0 || has_prefix(path, "/v2/apis/") ||
+               has_prefix(path, "/v2/tags/");
+}
+
+/* EventBridge Scheduler's REST paths (issue 17). */
+static bool scheduler_path(const char *path)
+{
+        return strcmp(path, "/schedules") == 0 || has_prefix(path, "/schedules/") ||
+               strcmp(path, "/schedule-groups") == 0 || has_prefix(path, "/schedule-groups/") ||
+               has_prefix(path, "/tags/arn:aws:scheduler:");
+}
+
 static bool query_has_action(const char *query)
 {
         if (!query)
@@ -249,6 +264,10 @@ serve_route serve_route_of(const char *method, const char *path, const char *que
                 return SERVE_ROUTE_LAMBDA_API;
         if (strcmp(method, "GET") == 0 && strcmp(path, "/metrics") == 0)
                 return SERVE_ROUTE_METRICS;
+        if (apigw_path(path))
+                return SERVE_ROUTE_APIGW;
+        if (scheduler_path(path))
+                return SERVE_ROUTE_SCHEDULER;
         if (query_has_action(query))
                 return SERVE_ROUTE_SQS_QUERY;
         if (strcmp(method, "POST") == 0 && content_type &&

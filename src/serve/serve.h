@@ -78,6 +78,16 @@ void sqs_json_handle(struct q_engine *q, const serve_req *r, const char *op, ser
 void sqs_query_handle(struct q_engine *q, const serve_req *r, const serve_kv *params, size_t n,
                       serve_resp *w);
 
+/* Issue 17's adapters. */
+struct gw_store;
+struct sched_engine;
+/* apigatewayv2's control plane (src/serve/apigw.c); g NULL: 503. */
+void apigw_handle(struct gw_store *g, const serve_req *r, serve_resp *w);
+/* EventBridge Scheduler's control plane (src/serve/scheduler.c); s NULL: 503. */
+void scheduler_handle(struct sched_engine *s, const serve_req *r, serve_resp *w);
+/* GET /metrics: the registry (src/metrics) in Prometheus text format 0.0.4 (src/serve/prom.c). */
+void prom_handle(const serve_req *r, serve_resp *w);
+
 /* How a request looks (the router's first step): pure, unit-tested. */
 typedef enum serve_route {
         SERVE_ROUTE_UNKNOWN = 0,
@@ -86,7 +96,11 @@ typedef enum serve_route {
                                       /2019-09-30/functions/.../concurrency, ...) */
         SERVE_ROUTE_SQS_JSON,      /* X-Amz-Target: AmazonSQS.* */
         SERVE_ROUTE_SQS_QUERY,     /* Action= in the query string, or a form-encoded POST body */
-        SERVE_ROUTE_METRICS,       /* GET /metrics (issue 17) */
+        SERVE_ROUTE_METRICS,       /* GET /metrics (issue 17): Prometheus text, unsigned */
+        SERVE_ROUTE_APIGW,         /* /v2/apis, /v2/apis/..., /v2/tags/... (apigatewayv2, SigV4
+                                      service "apigateway"; issue 17) */
+        SERVE_ROUTE_SCHEDULER,     /* /schedules..., /schedule-groups..., /tags/arn:aws:scheduler:...
+                                      (EventBridge Scheduler, SigV4 service "scheduler"; issue 17) */
 } serve_route;
 /* content_type and target may be NULL. */
 serve_route serve_route_of(const char *method, const char *path, const char *query,

@@ -142,6 +142,17 @@ static void test_route_of(void **state)
                 { "POST", "/metrics", "", NULL, NULL, SERVE_ROUTE_UNKNOWN },
                 { "GET", "/", "", NULL, NULL, SERVE_ROUTE_UNKNOWN },
                 { "GET", "/", NULL, NULL, NULL, SERVE_ROUTE_UNKNOWN },
+                { "GET", "/v2/apis", "", NULL, NULL, SERVE_ROUTE_APIGW },
+                { "POST", "/v2/apis/abc/routes", "", "application/json", NULL, SERVE_ROUTE_APIGW },
+                { "GET", "/v2/tags/arn:aws:apigateway:us-east-1::/apis/a", "", NULL, NULL,
+                  SERVE_ROUTE_APIGW },
+                { "GET", "/v2/apisx", "", NULL, NULL, SERVE_ROUTE_UNKNOWN },
+                { "POST", "/schedules/s1", "", "application/json", NULL, SERVE_ROUTE_SCHEDULER },
+                { "GET", "/schedules", "MaxResults=5", NULL, NULL, SERVE_ROUTE_SCHEDULER },
+                { "GET", "/schedule-groups/default", "", NULL, NULL, SERVE_ROUTE_SCHEDULER },
+                { "GET", "/tags/arn:aws:scheduler:us-east-1:000000000000:schedule-group/g", "",
+                  NULL, NULL, SERVE_ROUTE_SCHEDULER },
+                { "GET", "/schedulesx", "", NULL, NULL, SERVE_ROUTE_UNKNOWN },
         };
         for (size_t i = 0; i < ARRAY_SIZE(t); i++) {
                 serve_route r = serve_route_of(t[i].method, t[i].path, t[i].query, t[i].ct,
