@@ -159,6 +159,7 @@ static bool worker_oom(fn_host *h, const fn_worker *w)
 /* The freezer, written directly: husk_pause/husk_resume load the state and open the cgroup
  * handle each time (measured here: ~480 µs per call, against ~50 µs for the write itself), and
  * a thaw is on every warm invocation's path. */
+#define FREEZE_WAIT_MS 200 /* how long a freeze is waited for before it counts as asked for */
 static int worker_freeze(fn_host *h, fn_worker *w, bool frozen)
 {
         _cleanup_free_ char *f = h->v2 ? cg_file(h, w, "", "cgroup.freeze")
@@ -168,7 +169,8 @@ static int worker_freeze(fn_host *h, fn_worker *w, bool frozen)
         if (r < 0 || !frozen)
                 return r;
         /* Wait until every task is frozen (v1: FREEZING -> FROZEN; v2: cgroup.events frozen 1). */
-        for (int i = 0; i < 2000; i++) {
+        uint64_t until = now_ns() + FREEZE_WAIT_MS * 1000000ull;
+        for (int i = 0; now_ns() < until || i < 2; i++) {
                 bool done;
                 if (h->v2) {
                         done = cg_read_key(h, w, "", "cgroup.events", "frozen") == 1;
@@ -893,9 +895,20 @@ static void finish(fn_host *h, fn_worker *w, const char *req_id, uint64_t dur_ns
 {
         if (!logged)
                 finish_log(h, w, req_id, dur_ns);
-        if (keep && worker_freeze(h, w, true) == 0) {
-                w->frozen = true;
-                fn_guard_pause(w->guard, true);
+        if (keep) {
+                /* -ETIMEDOUT: the freeze is asked for but its tasks have not all stopped within
+                 * the wait (a loaded host). The worker still counts as frozen, so that its next
+                 * invocation thaws it: counted as running, it stayed frozen under that
+                 * invocation, which then timed out. */
+                int fr = worker_freeze(h, w, true);
+                if (fr == 0 || fr == -ETIMEDOUT) {
+                        w->frozen = true;
+                        fn_guard_pause(w->guard, true);
+                }
+                if (fr == -ETIMEDOUT)
+                        worker_logf(w, "husk-fn: warning: the worker was still freezing after "
+                                       "%d ms (a loaded host); it is thawed at its next "
+                                       "invocation\n", FREEZE_WAIT_MS);
         }
         pthread_mutex_lock(&h->mu);
         if (keep && w->state == W_RETURNING && !w->exited) {
