@@ -827,28 +827,7 @@ static int cmd_credentials(args *a)
         return 0;
 }
 
-/* ---- invoke: a small HTTP/1.1 client of the front door ---- */
-
-static int connect_to(const char *endpoint)
-{
-        const char *colon = strrchr(endpoint, ':');
-        uint32_t port;
-        if (!colon || parse_uint32(colon + 1, &port) < 0 || port > 65535)
-                return -EINVAL;
-        _cleanup_free_ char *host = xstrndup(endpoint, (size_t)(colon - endpoint));
-        struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
-        if (inet_pton(AF_INET, host, &sa.sin_addr) != 1)
-                return -EINVAL;
-        int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        if (s < 0)
-                return -errno;
-        if (connect(s, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-                int e = errno;
-                close(s);
-                return -e;
-        }
-        return s;
-}
+/* ---- invoke, map, unmap, maps: clients of the running server (src/serve/client.c) ---- */
 
 /* The keys `husk fn invoke` signs with: the store's (root), else $AWS_ACCESS_KEY_ID and
  * $AWS_SECRET_ACCESS_KEY; false when there are none (the request goes unsigned, which a server
@@ -868,105 +847,18 @@ static bool invoke_creds(const args *a, serve_creds *c)
 
 /* The Authorization header of an Invoke request made at amz_date (its X-Amz-Date), or NULL to send it unsigned. The region:
  * --region, else the one the running serve wrote, else us-east-1. */
-static char *sign_invoke(const args *a, const char *path, const char *host, const char *type,
-                         const char *payload, size_t len, const char *amz_date)
+/* The running server's address (STORE/fn/serve.addr), or --endpoint. Allocated. */
+static char *server_endpoint(const args *a)
 {
-        serve_creds c;
-        if (!invoke_creds(a, &c))
-                return NULL;
-        _cleanup_free_ char *region = NULL;
-        if (a->region) {
-                region = xstrdup(a->region);
-        } else {
-                _cleanup_free_ char *p = fn_path(store_of(a), "serve.region");
-                if (read_file_at(AT_FDCWD, p, 64, &region, NULL) < 0)
-                        region = xstrdup(Q_DEFAULT_REGION);
-                region[strcspn(region, "\n")] = '\0';
-        }
-        serve_kv h[] = { { (char *)"Content-Type", (char *)"application/json" },
-                         { (char *)"Host", (char *)host },
-                         { (char *)"X-Amz-Date", (char *)amz_date },
-                         { (char *)"X-Amz-Invocation-Type", (char *)type } };
-        serve_req r = { .method = "POST", .path = path, .raw_path = path, .query = "",
-                        .headers = h, .n_headers = ARRAY_SIZE(h), .body = payload, .len = len };
-        char *v = serve_sigv4_sign(&r, &c, region, "lambda", amz_date,
-                                   "content-type;host;x-amz-date;x-amz-invocation-type");
-        explicit_bzero(&c, sizeof(c));
-        return v;
+        char *ep = NULL;
+        if (a->endpoint)
+                return xstrdup(a->endpoint);
+        _cleanup_free_ char *p = fn_path(store_of(a), "serve.addr");
+        if (read_file_at(AT_FDCWD, p, 256, &ep, NULL) < 0)
+                ep = xstrdup(FN_DEFAULT_LISTEN);
+        ep[strcspn(ep, "\n")] = '\0';
+        return ep;
 }
-
-static int cmd_invoke(args *a)
-{
-        if (a->npos != 2)
-                return fail("invoke needs one NAME");
-        _cleanup_free_ char *payload = NULL, *ep = NULL;
-        size_t len = 0;
-        if (a->payload && a->payload[0] == '@') {
-                int r = read_file_at(AT_FDCWD, a->payload + 1, 64u << 20, &payload, &len);
-                if (r < 0)
-                        return fail("--payload %s: %s", a->payload, strerror(-r));
-        } else {
-                payload = xstrdup(a->payload ? a->payload : "{}");
-                len = strlen(payload);
-        }
-        if (a->endpoint) {
-                ep = xstrdup(a->endpoint);
-        } else {
-                _cleanup_free_ char *p = fn_path(store_of(a), "serve.addr");
-                if (read_file_at(AT_FDCWD, p, 256, &ep, NULL) < 0)
-                        ep = xstrdup(FN_DEFAULT_LISTEN);
-                ep[strcspn(ep, "\n")] = '\0';
-        }
-        _cleanup_close_ int s = connect_to(ep);
-        if (s < 0)
-                return fail("connect to %s: %s (is `husk fn serve` running?)", ep, strerror(-s));
-        const char *type = a->type ? a->type : "RequestResponse";
-        _cleanup_free_ char *path = xasprintf("/2015-03-31/functions/%s/invocations", a->pos[1]);
-        char amz_date[17];
-        serve_amz_date(time(NULL), amz_date);
-        _cleanup_free_ char *authz = sign_invoke(a, path, ep, type, payload, len, amz_date);
-        _cleanup_free_ char *auth_lines =
-                authz ? xasprintf("X-Amz-Date: %s\r\nAuthorization: %s\r\n", amz_date, authz)
-                      : xstrdup("");
-        _cleanup_free_ char *req = xasprintf(
-                "POST %s HTTP/1.1\r\nHost: %s\r\n"
-                "X-Amz-Invocation-Type: %s\r\nContent-Type: application/json\r\n%s"
-                "Content-Length: %zu\r\nConnection: close\r\n\r\n",
-                path, ep, type, auth_lines, len);
-        if (write_all(s, req, strlen(req)) < 0 || write_all(s, payload, len) < 0)
-                return fail("send to %s: %s", ep, strerror(errno));
-        size_t cap = 65536, n = 0;
-        _cleanup_free_ char *resp = xmalloc(cap + 1);
-        for (;;) {
-                if (n == cap)
-                        resp = xrealloc(resp, (cap *= 2) + 1);
-                ssize_t k = read(s, resp + n, cap - n);
-                if (k < 0 && errno == EINTR)
-                        continue;
-                if (k <= 0)
-                        break;
-                n += (size_t)k;
-        }
-        resp[n] = '\0';
-        char *body = strstr(resp, "\r\n\r\n");
-        unsigned status = 0;
-        if (!body || sscanf(resp, "HTTP/1.%*c %u", &status) != 1)
-                return fail("bad answer from %s", ep);
-        *body = '\0';
-        body += 4;
-        bool func_err = strcasestr(resp, "\r\nX-Amz-Function-Error:") != NULL;
-        size_t blen = n - (size_t)(body - resp);
-        (void)write_all(STDOUT_FILENO, body, blen);
-        if (blen && body[blen - 1] != '\n')
-                (void)write_all(STDOUT_FILENO, "\n", 1);
-        if (status >= 300)
-                return fail("HTTP %u", status);
-        if (func_err)
-                return fail("the function failed (X-Amz-Function-Error)");
-        return 0;
-}
-
-/* ---- map, unmap, maps: event source mappings, through the running server's Lambda API ---- */
 
 static char *server_region(const args *a)
 {
@@ -980,20 +872,56 @@ static char *server_region(const args *a)
         return region;
 }
 
+static int cmd_invoke(args *a)
+{
+        if (a->npos != 2)
+                return fail("invoke needs one NAME");
+        _cleanup_free_ char *payload = NULL, *ep = server_endpoint(a), *region = server_region(a);
+        size_t len = 0;
+        if (a->payload && a->payload[0] == '@') {
+                int r = read_file_at(AT_FDCWD, a->payload + 1, 64u << 20, &payload, &len);
+                if (r < 0)
+                        return fail("--payload %s: %s", a->payload, strerror(-r));
+        } else {
+                payload = xstrdup(a->payload ? a->payload : "{}");
+                len = strlen(payload);
+        }
+        const char *type = a->type ? a->type : "RequestResponse";
+        _cleanup_free_ char *path = xasprintf("/2015-03-31/functions/%s/invocations", a->pos[1]);
+        serve_creds c;
+        bool signed_ = invoke_creds(a, &c);
+        serve_kv h[] = { { (char *)"Content-Type", (char *)"application/json" },
+                         { (char *)"X-Amz-Invocation-Type", (char *)type } };
+        serve_call sc = { .endpoint = ep, .method = "POST", .path = path, .headers = h,
+                          .n_headers = ARRAY_SIZE(h), .body = payload, .len = len,
+                          .creds = signed_ ? &c : NULL, .region = region, .service = "lambda" };
+        serve_answer an;
+        char why[512];
+        int r = serve_client_call(&sc, &an, why, sizeof(why));
+        explicit_bzero(&c, sizeof(c));
+        if (r < 0)
+                return fail("%s (is `husk fn serve` running?)", why);
+        bool func_err = strcasestr(an.head, "\r\nX-Amz-Function-Error:") != NULL;
+        unsigned status = an.status;
+        (void)write_all(STDOUT_FILENO, an.body, an.len);
+        if (an.len && an.body[an.len - 1] != '\n')
+                (void)write_all(STDOUT_FILENO, "\n", 1);
+        serve_answer_free(&an);
+        if (status >= 300)
+                return fail("HTTP %u", status);
+        if (func_err)
+                return fail("the function failed (X-Amz-Function-Error)");
+        return 0;
+}
+
+/* ---- map, unmap, maps: event source mappings, through the running server's Lambda API ---- */
+
 /* One signed call; the parsed JSON answer in *ret (NULL when the body is empty). Non-zero: the
  * error is printed. */
 static int api_call(const args *a, const char *service, const char *method, const char *path,
                     const char *target, const char *body, json_value **ret)
 {
-        _cleanup_free_ char *ep = NULL, *region = server_region(a);
-        if (a->endpoint) {
-                ep = xstrdup(a->endpoint);
-        } else {
-                _cleanup_free_ char *p = fn_path(store_of(a), "serve.addr");
-                if (read_file_at(AT_FDCWD, p, 256, &ep, NULL) < 0)
-                        ep = xstrdup(FN_DEFAULT_LISTEN);
-                ep[strcspn(ep, "\n")] = '\0';
-        }
+        _cleanup_free_ char *ep = server_endpoint(a), *region = server_region(a);
         serve_creds c;
         bool signed_ = invoke_creds(a, &c);
         serve_kv h[] = { { (char *)"Content-Type",
