@@ -382,6 +382,73 @@ static fn_def *row_def(sqlite3_stmt *st)
         return d;
 }
 
+/* The readers of whole records (functions, event source mappings) share these: one row by its
+ * key, or every row, each turned into a record by `row`. Called with db->mu held. */
+typedef void *(*row_reader)(sqlite3_stmt *st);
+
+static int read_one(fn_db *db, const char *sql, const char *key, row_reader row, void **ret,
+                    const char *what, const char *missing, husk_error_t *err)
+{
+        sqlite3_stmt *st = NULL;
+        int r = 0;
+        if (sqlite3_prepare_v2(db->s, sql, -1, &st, NULL) != SQLITE_OK) {
+                r = dberr(db, err, EIO, "prepare");
+                goto out;
+        }
+        sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+        int s = sqlite3_step(st);
+        if (s == SQLITE_ROW)
+                *ret = row(st);
+        else if (s == SQLITE_DONE)
+                r = husk_error_set(err, ENOENT, "%s %s", missing, key);
+        else
+                r = dberr(db, err, EIO, what);
+out:
+        sqlite3_finalize(st);
+        return r;
+}
+
+static int read_all(fn_db *db, const char *sql, row_reader row, void (*free_one)(void *),
+                    void ***ret, size_t *ret_n, const char *what, husk_error_t *err)
+{
+        sqlite3_stmt *st = NULL;
+        void **v = NULL;
+        size_t n = 0;
+        int r = 0, s;
+        if (sqlite3_prepare_v2(db->s, sql, -1, &st, NULL) != SQLITE_OK) {
+                r = dberr(db, err, EIO, "prepare");
+                goto out;
+        }
+        while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+                v = xrealloc(v, (n + 1) * sizeof(*v));
+                v[n++] = row(st);
+        }
+        if (s != SQLITE_DONE) {
+                r = dberr(db, err, EIO, what);
+                for (size_t i = 0; i < n; i++)
+                        free_one(v[i]);
+                free(TAKE_PTR(v));
+                n = 0;
+        }
+out:
+        sqlite3_finalize(st);
+        if (r == 0) {
+                *ret = v;
+                *ret_n = n;
+        }
+        return r;
+}
+
+static void *row_def_any(sqlite3_stmt *st)
+{
+        return row_def(st);
+}
+
+static void def_free_any(void *p)
+{
+        fn_def_free(p);
+}
+
 #define DEF_COLS                                                                                   \
         "name, image, image_id, handler, memory_mb, timeout_ms, concurrency, max_queue,"          \
         " keep_warm_ms, env, created, updated, pids, log_max_size, log_rate, max_events,"        \
@@ -391,57 +458,24 @@ static fn_def *row_def(sqlite3_stmt *st)
 int fn_db_get(fn_db *db, const char *name, fn_def **ret, husk_error_t *err)
 {
         pthread_mutex_lock(&db->mu);
-        sqlite3_stmt *st = NULL;
-        int r = 0;
-        if (sqlite3_prepare_v2(db->s, "SELECT " DEF_COLS " FROM functions WHERE name = ?1", -1,
-                               &st, NULL) != SQLITE_OK) {
-                r = dberr(db, err, EIO, "prepare");
-                goto out;
-        }
-        sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-        int s = sqlite3_step(st);
-        if (s == SQLITE_ROW)
-                *ret = row_def(st);
-        else if (s == SQLITE_DONE)
-                r = husk_error_set(err, ENOENT, "Function not found: %s", name);
-        else
-                r = dberr(db, err, EIO, "read function");
-out:
-        sqlite3_finalize(st);
+        void *d = NULL;
+        int r = read_one(db, "SELECT " DEF_COLS " FROM functions WHERE name = ?1", name,
+                         row_def_any, &d, "read function", "Function not found:", err);
         pthread_mutex_unlock(&db->mu);
+        if (r == 0)
+                *ret = d;
         return r;
 }
 
 int fn_db_list(fn_db *db, fn_def ***ret, size_t *ret_n, husk_error_t *err)
 {
         pthread_mutex_lock(&db->mu);
-        sqlite3_stmt *st = NULL;
-        fn_def **v = NULL;
-        size_t n = 0;
-        int r = 0, s;
-        if (sqlite3_prepare_v2(db->s, "SELECT " DEF_COLS " FROM functions ORDER BY name", -1, &st,
-                               NULL) != SQLITE_OK) {
-                r = dberr(db, err, EIO, "prepare");
-                goto out;
-        }
-        while ((s = sqlite3_step(st)) == SQLITE_ROW) {
-                v = xrealloc(v, (n + 1) * sizeof(*v));
-                v[n++] = row_def(st);
-        }
-        if (s != SQLITE_DONE) {
-                r = dberr(db, err, EIO, "list functions");
-                for (size_t i = 0; i < n; i++)
-                        fn_def_free(v[i]);
-                free(TAKE_PTR(v));
-                n = 0;
-        }
-out:
-        sqlite3_finalize(st);
+        void **v = NULL;
+        int r = read_all(db, "SELECT " DEF_COLS " FROM functions ORDER BY name", row_def_any,
+                         def_free_any, &v, ret_n, "list functions", err);
         pthread_mutex_unlock(&db->mu);
-        if (r == 0) {
-                *ret = v;
-                *ret_n = n;
-        }
+        if (r == 0)
+                *ret = (fn_def **)v;
         return r;
 }
 
@@ -853,60 +887,37 @@ out:
         return r;
 }
 
+static void *row_esm_any(sqlite3_stmt *st)
+{
+        return row_esm(st);
+}
+
+static void esm_free_any(void *p)
+{
+        fn_esm_rec_free(p);
+}
+
 int fn_db_esm_get(fn_db *db, const char *uuid, fn_esm_rec **ret, husk_error_t *err)
 {
         pthread_mutex_lock(&db->mu);
-        sqlite3_stmt *st = NULL;
-        int r = 0;
-        if (sqlite3_prepare_v2(db->s, "SELECT " ESM_COLS " FROM esm WHERE uuid = ?1", -1, &st,
-                               NULL) != SQLITE_OK) {
-                r = dberr(db, err, EIO, "prepare");
-                goto out;
-        }
-        sqlite3_bind_text(st, 1, uuid, -1, SQLITE_STATIC);
-        int s = sqlite3_step(st);
-        if (s == SQLITE_ROW)
-                *ret = row_esm(st);
-        else if (s == SQLITE_DONE)
-                r = husk_error_set(err, ENOENT, "event source mapping %s not found", uuid);
-        else
-                r = dberr(db, err, EIO, "read event source mapping");
-out:
-        sqlite3_finalize(st);
+        void *m = NULL;
+        int r = read_one(db, "SELECT " ESM_COLS " FROM esm WHERE uuid = ?1", uuid, row_esm_any, &m,
+                         "read event source mapping", "event source mapping not found:", err);
         pthread_mutex_unlock(&db->mu);
+        if (r == 0)
+                *ret = m;
         return r;
 }
 
 int fn_db_esm_list(fn_db *db, fn_esm_rec ***ret, size_t *ret_n, husk_error_t *err)
 {
         pthread_mutex_lock(&db->mu);
-        sqlite3_stmt *st = NULL;
-        fn_esm_rec **v = NULL;
-        size_t n = 0;
-        int r = 0, s;
-        if (sqlite3_prepare_v2(db->s, "SELECT " ESM_COLS " FROM esm ORDER BY created, uuid", -1,
-                               &st, NULL) != SQLITE_OK) {
-                r = dberr(db, err, EIO, "prepare");
-                goto out;
-        }
-        while ((s = sqlite3_step(st)) == SQLITE_ROW) {
-                v = xrealloc(v, (n + 1) * sizeof(*v));
-                v[n++] = row_esm(st);
-        }
-        if (s != SQLITE_DONE) {
-                r = dberr(db, err, EIO, "list event source mappings");
-                for (size_t i = 0; i < n; i++)
-                        fn_esm_rec_free(v[i]);
-                free(TAKE_PTR(v));
-                n = 0;
-        }
-out:
-        sqlite3_finalize(st);
+        void **v = NULL;
+        int r = read_all(db, "SELECT " ESM_COLS " FROM esm ORDER BY created, uuid", row_esm_any,
+                         esm_free_any, &v, ret_n, "list event source mappings", err);
         pthread_mutex_unlock(&db->mu);
-        if (r == 0) {
-                *ret = v;
-                *ret_n = n;
-        }
+        if (r == 0)
+                *ret = (fn_esm_rec **)v;
         return r;
 }
 
