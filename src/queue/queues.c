@@ -173,19 +173,45 @@ static int qinfo_save(q_engine *q, const qinfo *i, bool insert, q_error *err)
 }
 
 /* ---- attributes ---- */
-static const char *const readonly_attrs[] = {
+/* Every attribute, in the order GetQueueAttributes All renders them; the first six are read-only
+ * (set or create with them: InvalidAttributeName). */
+static const char *const all_attrs[] = {
         "QueueArn",
-        "CreatedTimestamp",
-        "LastModifiedTimestamp",
         "ApproximateNumberOfMessages",
         "ApproximateNumberOfMessagesNotVisible",
         "ApproximateNumberOfMessagesDelayed",
+        "CreatedTimestamp",
+        "LastModifiedTimestamp",
+        "VisibilityTimeout",
+        "MaximumMessageSize",
+        "MessageRetentionPeriod",
+        "DelaySeconds",
+        "ReceiveMessageWaitTimeSeconds",
+        "Policy",
+        "RedrivePolicy",
+        "RedriveAllowPolicy",
+        "KmsMasterKeyId",
+        "KmsDataKeyReusePeriodSeconds",
+        "SqsManagedSseEnabled",
+        "FifoQueue",
+        "ContentBasedDeduplication",
+        "DeduplicationScope",
+        "FifoThroughputLimit",
 };
+#define READONLY_ATTRS 6
 
 static bool is_readonly(const char *k)
 {
-        for (size_t i = 0; i < ARRAY_SIZE(readonly_attrs); i++)
-                if (strcmp(k, readonly_attrs[i]) == 0)
+        for (size_t i = 0; i < READONLY_ATTRS; i++)
+                if (strcmp(k, all_attrs[i]) == 0)
+                        return true;
+        return false;
+}
+
+static bool known_attr(const char *k)
+{
+        for (size_t i = 0; i < ARRAY_SIZE(all_attrs); i++)
+                if (strcmp(k, all_attrs[i]) == 0)
                         return true;
         return false;
 }
@@ -526,37 +552,6 @@ static int counts(q_engine *q, const qinfo *i, uint64_t now, int64_t *visible, i
         return 0;
 }
 
-static const char *const all_attrs[] = {
-        "QueueArn",
-        "ApproximateNumberOfMessages",
-        "ApproximateNumberOfMessagesNotVisible",
-        "ApproximateNumberOfMessagesDelayed",
-        "CreatedTimestamp",
-        "LastModifiedTimestamp",
-        "VisibilityTimeout",
-        "MaximumMessageSize",
-        "MessageRetentionPeriod",
-        "DelaySeconds",
-        "ReceiveMessageWaitTimeSeconds",
-        "Policy",
-        "RedrivePolicy",
-        "RedriveAllowPolicy",
-        "KmsMasterKeyId",
-        "KmsDataKeyReusePeriodSeconds",
-        "SqsManagedSseEnabled",
-        "FifoQueue",
-        "ContentBasedDeduplication",
-        "DeduplicationScope",
-        "FifoThroughputLimit",
-};
-
-static bool known_attr(const char *k)
-{
-        for (size_t i = 0; i < ARRAY_SIZE(all_attrs); i++)
-                if (strcmp(k, all_attrs[i]) == 0)
-                        return true;
-        return false;
-}
 
 /* The value of attribute k as AWS renders it, or NULL when the queue has none. cnt: the three
  * counts (NULL: not needed). */
