@@ -489,6 +489,25 @@ static void sqs_query(fn_front *f, const serve_req *r, serve_resp *w)
         serve_kvs_free(p, n);
 }
 
+/* A request that came through a worker's own door (FN_ENDPOINT_PORT inside its namespace), not
+ * through the server's listeners. */
+static bool from_worker(fn_front *f, struct MHD_Connection *c)
+{
+        const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_DAEMON);
+        return ci && ci->daemon != f->tcp && ci->daemon != f->local;
+}
+
+/* What a function may ask of the server through its door: the queues and Invoke, as a Lambda
+ * execution role that grants sqs:* and lambda:InvokeFunction. The control planes (Lambda's,
+ * mappings, HTTP APIs, schedules) and /metrics are the server's: a workload that could call
+ * them would act on the host with the server's rights (CreateFunction from an archive path on
+ * the host, other functions' environments, an HTTP API that proxies to the host's loopback). */
+static bool worker_may(serve_route route)
+{
+        return route == SERVE_ROUTE_SQS_JSON || route == SERVE_ROUTE_SQS_QUERY ||
+               route == SERVE_ROUTE_LAMBDA_INVOKE;
+}
+
 /* The service name a request's SigV4 scope must carry. */
 static const char *route_service(serve_route route)
 {
@@ -521,6 +540,13 @@ static enum MHD_Result final_call(fn_front *f, struct MHD_Connection *c, freq *q
                         .principal = "anonymous",
                         .request_id = id };
         serve_resp w = { 0 };
+        if (!worker_may(q->route) && from_worker(f, c)) {
+                shaped_error(q->route, &w, 403, "AccessDeniedException", false,
+                             "a function may use the queues (SQS) and Invoke through its "
+                             "endpoint; the control planes are served on the server's own "
+                             "listener only", id);
+                return send_resp(c, &w, id);
+        }
         /* Nothing acts on a request before this check (issue 13). */
         /* /metrics is read unsigned, as Prometheus scrapes (what it shows: names and counts). */
         if (f->auth_on && q->route != SERVE_ROUTE_METRICS) {

@@ -246,20 +246,28 @@ static void hex32(const uint8_t in[32], char out[65])
                 snprintf(out + 2 * i, 3, "%02x", in[i]);
 }
 
-/* One request on a new connection to $AWS_ENDPOINT_URL (http://ADDR:PORT): SQS JSON action
- * with body, signed with $AWS_ACCESS_KEY_ID/$AWS_SECRET_ACCESS_KEY for $AWS_REGION unless
+/* One request on a new connection to $AWS_ENDPOINT_URL (http://ADDR:PORT): method and path
+ * (no query), for the SigV4 service `service`, with X-Amz-Target when target is not NULL (an
+ * SQS JSON action), signed with $AWS_ACCESS_KEY_ID/$AWS_SECRET_ACCESS_KEY for $AWS_REGION unless
  * !sign. Returns the answer's body (malloc'd), *status its HTTP status (-1: no connection). */
-static char *sqs_call(const char *action, const char *body, int sign, int *status)
+static char *aws_call(const char *method, const char *path, const char *service,
+                      const char *target, const char *body, int sign, int *status)
 {
         const char *url = env_or("AWS_ENDPOINT_URL", ""), *region = env_or("AWS_REGION", "");
+        const char *ctype = target ? "application/x-amz-json-1.0" : "application/json";
         char addr[64];
         int port = 0;
         *status = -1;
         if (sscanf(url, "http://%63[^:]:%d", addr, &port) != 2)
                 return strdup("no AWS_ENDPOINT_URL");
-        char hostport[80], date[17], day[9], target[96];
+        char hostport[80], date[17], day[9], th[128] = "", tl[128] = "";
         snprintf(hostport, sizeof(hostport), "%s:%d", addr, port);
-        snprintf(target, sizeof(target), "AmazonSQS.%s", action);
+        if (target) {
+                snprintf(th, sizeof(th), "X-Amz-Target: %s\r\n", target);
+                snprintf(tl, sizeof(tl), "x-amz-target:%s\n", target);
+        }
+        const char *signed_h = target ? "content-type;host;x-amz-date;x-amz-target"
+                                      : "content-type;host;x-amz-date";
         time_t now = time(NULL);
         struct tm tm;
         gmtime_r(&now, &tm);
@@ -273,35 +281,34 @@ static char *sqs_call(const char *action, const char *body, int sign, int *statu
                 sha256(body, strlen(body), d);
                 hex32(d, bh);
                 char *creq = NULL, *sts = NULL, *secret = NULL;
-                if (asprintf(&creq, "POST\n/\n\ncontent-type:application/x-amz-json-1.0\nhost:%s\n"
-                                    "x-amz-date:%s\nx-amz-target:%s\n\ncontent-type;host;"
-                                    "x-amz-date;x-amz-target\n%s", hostport, date, target, bh) < 0)
+                if (asprintf(&creq, "%s\n%s\n\ncontent-type:%s\nhost:%s\nx-amz-date:%s\n%s\n"
+                                    "%s\n%s", method, path, ctype, hostport, date, tl, signed_h,
+                             bh) < 0)
                         exit(2);
                 sha256(creq, strlen(creq), d);
                 hex32(d, ch);
-                if (asprintf(&sts, "AWS4-HMAC-SHA256\n%s\n%s/%s/sqs/aws4_request\n%s", date, day,
-                             region, ch) < 0 ||
+                if (asprintf(&sts, "AWS4-HMAC-SHA256\n%s\n%s/%s/%s/aws4_request\n%s", date, day,
+                             region, service, ch) < 0 ||
                     asprintf(&secret, "AWS4%s", env_or("AWS_SECRET_ACCESS_KEY", "")) < 0)
                         exit(2);
                 hmac256(secret, strlen(secret), day, k);
                 hmac256(k, 32, region, k);
-                hmac256(k, 32, "sqs", k);
+                hmac256(k, 32, service, k);
                 hmac256(k, 32, "aws4_request", k);
                 hmac256(k, 32, sts, d);
                 hex32(d, sig);
                 snprintf(auth, sizeof(auth), "Authorization: AWS4-HMAC-SHA256 Credential=%s/%s/%s/"
-                         "sqs/aws4_request, SignedHeaders=content-type;host;x-amz-date;"
-                         "x-amz-target, Signature=%s\r\n", env_or("AWS_ACCESS_KEY_ID", ""), day,
-                         region, sig);
+                         "%s/aws4_request, SignedHeaders=%s, Signature=%s\r\n",
+                         env_or("AWS_ACCESS_KEY_ID", ""), day, region, service, signed_h, sig);
                 free(creq);
                 free(sts);
                 free(secret);
         }
         char *msg = NULL;
-        int n = asprintf(&msg, "POST / HTTP/1.1\r\nHost: %s\r\nContent-Type: application/"
-                               "x-amz-json-1.0\r\nX-Amz-Date: %s\r\nX-Amz-Target: %s\r\n%s"
-                               "Content-Length: %zu\r\nConnection: close\r\n\r\n%s", hostport,
-                         date, target, auth, strlen(body), body);
+        int n = asprintf(&msg, "%s %s HTTP/1.1\r\nHost: %s\r\nContent-Type: %s\r\n"
+                               "X-Amz-Date: %s\r\n%s%sContent-Length: %zu\r\nConnection: close"
+                               "\r\n\r\n%s", method, path, hostport, ctype, date, th, auth,
+                         strlen(body), body);
         if (n < 0)
                 exit(2);
         struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((unsigned short)port) };
@@ -338,6 +345,14 @@ static char *sqs_call(const char *action, const char *body, int sign, int *statu
         char *out = strdup(b ? b + 4 : "");
         free(buf);
         return out;
+}
+
+/* An SQS JSON action (AmazonSQS.ACTION) through aws_call. */
+static char *sqs_call(const char *action, const char *body, int sign, int *status)
+{
+        char target[96];
+        snprintf(target, sizeof(target), "AmazonSQS.%s", action);
+        return aws_call("POST", "/", "sqs", target, body, sign, status);
 }
 
 /* s as the inside of a JSON string (quotes, backslashes and control characters escaped). */
@@ -435,8 +450,18 @@ static char *sqsput(const char *ev)
                 probe = connect(s, (struct sockaddr *)&a, sizeof(a)) == 0 ? "ok" : strerror(errno);
                 close(s);
         }
+        /* The control planes, signed as well: a function may not use them (403). */
+        int cst = 0, ast = 0, hst = 0;
+        free(aws_call("POST", "/2015-03-31/functions", "lambda", NULL,
+                      "{\"FunctionName\":\"evil\",\"PackageType\":\"Image\",\"Role\":"
+                      "\"arn:aws:iam::000000000000:role/r\",\"Code\":{\"ImageUri\":\"/etc/passwd\"}}",
+                      1, &cst));
+        free(aws_call("GET", "/v2/apis", "apigateway", NULL, "", 1, &ast));
+        free(aws_call("GET", "/schedules", "scheduler", NULL, "", 1, &hst));
         if (asprintf(&out, "{\"url\":\"%s\",\"url_status\":%d,\"send_status\":%d,"
-                           "\"unsigned_status\":%d,\"probe\":\"%s\"}", uq, ust, sst, nst, probe) < 0)
+                           "\"unsigned_status\":%d,\"probe\":\"%s\",\"create_status\":%d,"
+                           "\"apis_status\":%d,\"schedules_status\":%d}",
+                     uq, ust, sst, nst, probe, cst, ast, hst) < 0)
                 exit(2);
         free(uq);
         free(url);

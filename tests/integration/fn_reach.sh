@@ -53,6 +53,11 @@ is "$(jq -r .url "$T/inv")" "http://127.0.0.1:9000/000000000000/results" \
         "the queue URL the server gives inside names 127.0.0.1:9000 (the request's Host)"
 is "$(jq -r .send_status "$T/inv")" 200 "inside, a signed SendMessage to that URL answers 200"
 is "$(jq -r .unsigned_status "$T/inv")" 403 "inside, an unsigned request is refused (403) as outside"
+# A workload holds the server's keys, but not its rights: the control planes answer 403 there.
+is "$(jq -r .create_status "$T/inv")" 403 \
+        "inside, a signed CreateFunction (ImageUri /etc/passwd) is refused (403): the control plane is not a function's"
+is "$(jq -r .apis_status "$T/inv")" 403 "inside, a signed apigatewayv2 GetApis is refused (403)"
+is "$(jq -r .schedules_status "$T/inv")" 403 "inside, a signed scheduler ListSchedules is refused (403)"
 probe=$(jq -r .probe "$T/inv")
 [ "$probe" != ok ] && [ "$probe" != none ]
 ok $? "inside, the server's port on the host (127.0.0.1:$PORT) is not reachable ($probe)"
