@@ -179,6 +179,7 @@ is "$(jq -r '[.FunctionName, .Invocations, .Errors, .Throttles, .ConcurrentExecu
 fn stats fslow > "$T/st" 2>&1
 like "$(cat "$T/st")" '^FUNCTION +INVOCATIONS +ERRORS +THROTTLES +CONCURRENT' "husk fn stats NAME: a table"
 is "$(awk '$1 == "fslow" { print $2 "/" $3 "/" $4 }' "$T/st")" 1/0/2 "the table row of fslow"
+diag "$(cat "$T/st")"
 fn stats --format json > "$T/st" 2>&1
 is "$(jq -r '[.[].FunctionName] | join(" ")' "$T/st")" "fecho ferr fgone fidle fslow fsqs" \
         "husk fn stats without NAME: every function"
@@ -193,6 +194,7 @@ is "$(jq -r '[.QueueName, .MessagesSent, .MessagesReceived, .MessagesDeleted, .M
 queue stats > "$T/st" 2>&1
 is "$(awk 'NR > 1 { printf "%s:%s/%s/%s ", $1, $2, $3, $4 }' "$T/st")" "qgone:0/0/0 qin:3/3/3 qm:5/3/2 " \
         "husk queue stats: a table of every queue"
+diag "$(cat "$T/st")"
 
 # ---- HEAD, methods, signatures
 curl -s -I "http://$ADDR/metrics" > "$T/head"
