@@ -286,8 +286,10 @@ static void run_batch(runner *u, q_message *m, size_t n)
         _cleanup_free_ char *ev = event_json(u, m, n, o->region ? o->region : Q_DEFAULT_REGION);
         _cleanup_free_ bool *failed = xcalloc(n, sizeof(bool));
         fn_result res = { 0 };
-        fn_metrics_iterator_age(u->rec->function, oldest_age_ms(m, n));
+        double age = oldest_age_ms(m, n); /* at the hand-over, counted once it reached the function */
         fn_host_invoke(u->e->h, u->rec->function, ev, strlen(ev), true, &res);
+        if (res.outcome == FN_OK || res.outcome == FN_FUNC_ERROR)
+                fn_metrics_iterator_age(u->rec->function, age);
         /* The invocation's log (the handler's own record) is written before anything is
          * deleted: a kill after the delete finds the log complete. */
         fn_host_finish(u->e->h, &res);
