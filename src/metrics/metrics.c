@@ -103,47 +103,62 @@ static bool labels_valid(const char *s)
         }
 }
 
-static void put_escaped(FILE *f, const char *v)
+/* Writes v escaped at out (when not NULL); returns the length. */
+static size_t escaped(char *out, const char *v)
 {
+        size_t n = 0;
         for (; v && *v; v++) {
-                if (*v == '\\')
-                        fputs("\\\\", f);
-                else if (*v == '"')
-                        fputs("\\\"", f);
-                else if (*v == '\n')
-                        fputs("\\n", f);
-                else
-                        fputc(*v, f);
+                char e = *v == '\\' ? '\\' : *v == '"' ? '"' : *v == '\n' ? 'n' : 0;
+                if (e && out) {
+                        out[n] = '\\';
+                        out[n + 1] = e;
+                } else if (out) {
+                        out[n] = *v;
+                }
+                n += e ? 2 : 1;
         }
+        return n;
+}
+
+/* One pass of hm_labels: the length, and the text when out is not NULL. A key is the caller's
+ * literal; anything a label name may not hold becomes '_' so that the text stays valid. */
+static size_t labels_put(char *out, const char *k1, va_list ap)
+{
+        size_t n = 0;
+        bool first = true;
+        for (const char *k = k1; k; k = va_arg(ap, const char *), first = false) {
+                const char *v = va_arg(ap, const char *);
+                if (!first) {
+                        if (out)
+                                out[n] = ',';
+                        n++;
+                }
+                size_t kl = *k ? strlen(k) : 1;
+                for (size_t i = 0; out && i < kl; i++)
+                        out[n + i] = *k && name_char(k[i], i == 0, false) ? k[i] : '_';
+                n += kl;
+                if (out)
+                        memcpy(out + n, "=\"", 2);
+                n += 2;
+                n += escaped(out ? out + n : NULL, v);
+                if (out)
+                        out[n] = '"';
+                n++;
+        }
+        return n;
 }
 
 char *hm_labels(const char *k1, ...)
 {
-        char *buf = NULL;
-        size_t len = 0;
-        FILE *f = open_memstream(&buf, &len);
-        if (!f)
-                abort(); /* out of memory, as the x* allocators */
         va_list ap;
         va_start(ap, k1);
-        bool first = true;
-        for (const char *k = k1; k; k = va_arg(ap, const char *)) {
-                const char *v = va_arg(ap, const char *);
-                if (!first)
-                        fputc(',', f);
-                first = false;
-                /* A key is the caller's literal; anything a label name may not hold becomes '_'
-                 * so that the text stays valid. */
-                for (size_t i = 0; k[i]; i++)
-                        fputc(name_char(k[i], i == 0, false) ? k[i] : '_', f);
-                if (!*k)
-                        fputc('_', f);
-                fputs("=\"", f);
-                put_escaped(f, v);
-                fputc('"', f);
-        }
+        size_t n = labels_put(NULL, k1, ap);
         va_end(ap);
-        fclose(f);
+        char *buf = xmalloc(n + 1);
+        va_start(ap, k1);
+        labels_put(buf, k1, ap);
+        va_end(ap);
+        buf[n] = '\0';
         return buf;
 }
 

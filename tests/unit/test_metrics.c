@@ -71,6 +71,8 @@ static void test_labels(void **state)
         assert_string_equal(c, "_a_b=\"\",_=\"v\"");
         _cleanup_free_ char *d = hm_labels("k", "v", "k2", NULL, NULL);
         assert_string_equal(d, "k=\"v\",k2=\"\"");
+        _cleanup_free_ char *e = hm_labels("k", "v", "k", "w", NULL); /* the same literal twice */
+        assert_string_equal(e, "k=\"v\",k=\"w\"");
 }
 
 static void test_counter_gauge(void **state)
