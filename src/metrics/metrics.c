@@ -76,17 +76,28 @@ static bool family_valid(const char *s)
         return true;
 }
 
+#define LABELS_MAX 16 /* label names in one set; more is refused */
+
 /* A label set as hm_labels() builds it: name="value" pairs joined by ',', values escaped with
- * \\, \" and \n only; "" is the empty set. Checked once, when a series is created. */
+ * \\, \" and \n only, each name once; "" is the empty set. Checked once, when a series is
+ * created. */
 static bool labels_valid(const char *s)
 {
+        const char *names[LABELS_MAX];
+        size_t lens[LABELS_MAX], n = 0;
         if (!*s)
                 return true;
         for (;;) {
-                if (!name_char(*s, true, false))
+                if (!name_char(*s, true, false) || n == LABELS_MAX)
                         return false;
+                names[n] = s;
                 while (name_char(*s, false, false))
                         s++;
+                lens[n] = (size_t)(s - names[n]);
+                for (size_t i = 0; i < n; i++)
+                        if (lens[i] == lens[n] && memcmp(names[i], names[n], lens[n]) == 0)
+                                return false; /* a name twice */
+                n++;
                 if (*s++ != '=' || *s++ != '"')
                         return false;
                 for (; *s != '"'; s++) {
@@ -216,7 +227,7 @@ static void dropped_init(void)
 
 /* The series, created when absent; NULL (and counted as dropped) past the bound or when the
  * name or labels are not valid. */
-static series *lookup(const char *fam, const char *labels)
+static series *lookup(const char *fam, const char *labels, bool summary)
 {
         dropped_init();
         if (!fam)
@@ -227,7 +238,10 @@ static series *lookup(const char *fam, const char *labels)
         for (series *s = buckets[h & (BUCKETS - 1)]; s; s = s->next)
                 if (s->hash == h && strcmp(s->fam->name, fam) == 0 && strcmp(s->labels, labels) == 0)
                         return s;
-        if (n_series >= HM_SERIES_MAX || !family_valid(fam) || !labels_valid(labels)) {
+        /* A summary's own labels may not hold the quantile label its text adds. */
+        bool bad = !family_valid(fam) || !labels_valid(labels) ||
+                   (summary && (strncmp(labels, "quantile=", 9) == 0 || strstr(labels, ",quantile=")));
+        if (n_series >= HM_SERIES_MAX || bad) {
                 dropped->value += 1;
                 return NULL;
         }
@@ -260,7 +274,7 @@ void hm_declare(const char *name, hm_type type, const char *help)
 void hm_inc(const char *family, const char *labels, double delta)
 {
         pthread_mutex_lock(&mu);
-        series *s = lookup(family, labels);
+        series *s = lookup(family, labels, false);
         if (s && delta >= 0) /* a counter only goes up */
                 s->value += delta;
         pthread_mutex_unlock(&mu);
@@ -269,7 +283,7 @@ void hm_inc(const char *family, const char *labels, double delta)
 void hm_set(const char *family, const char *labels, double value)
 {
         pthread_mutex_lock(&mu);
-        series *s = lookup(family, labels);
+        series *s = lookup(family, labels, false);
         if (s)
                 s->value = value;
         pthread_mutex_unlock(&mu);
@@ -278,7 +292,7 @@ void hm_set(const char *family, const char *labels, double value)
 void hm_add(const char *family, const char *labels, double delta)
 {
         pthread_mutex_lock(&mu);
-        series *s = lookup(family, labels);
+        series *s = lookup(family, labels, false);
         if (s)
                 s->value += delta;
         pthread_mutex_unlock(&mu);
@@ -289,7 +303,7 @@ void hm_observe(const char *family, const char *labels, double value)
         if (isnan(value))
                 return;
         pthread_mutex_lock(&mu);
-        series *s = lookup(family, labels);
+        series *s = lookup(family, labels, true);
         if (s) {
                 if (s->len == s->cap && s->cap < HM_SUMMARY_WINDOW) {
                         uint32_t cap = s->cap ? s->cap * 2 : RING_FIRST;

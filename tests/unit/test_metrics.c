@@ -185,7 +185,10 @@ static void test_invalid(void **state)
         hm_inc("t_inv", "k=\"a\",", 1);
         hm_inc("t_inv", "=\"a\"", 1);
         hm_inc("t_inv", "k=\"a\nb\"", 1);
-        assert_true(dropped() == d0 + 10);
+        hm_inc("t_inv", "k=\"a\",k=\"b\"", 1); /* a name twice */
+        hm_observe("t_inv_ms", "k=\"a\",quantile=\"1\"", 1); /* the label a summary adds */
+        assert_true(dropped() == d0 + 12);
+        assert_int_equal(find("t_inv_ms", NULL).n_family, 0);
         assert_int_equal(find("t_inv", NULL).n_family, 0);
         hm_inc("t_inv", "k=\"a\\nb\\\\\\\"\",l=\"\"", 1); /* escapes as hm_labels writes them */
         assert_int_equal(find("t_inv", NULL).n_family, 1);
