@@ -131,24 +131,33 @@ static void cell(char *out, size_t len, double v, bool count)
 static void table(const prom_doc *d, char **who, size_t n, const char *first, const char *key,
                   const col *cols, size_t nc)
 {
-        size_t w0 = strlen(first);
-        for (size_t i = 0; i < n; i++)
+        /* the cells first: each column is as wide as its title or its widest value */
+        char(*cells)[32] = xcalloc(n * nc + 1, sizeof(*cells));
+        size_t w0 = strlen(first), w[16] = { 0 };
+        for (size_t c = 0; c < nc && c < ARRAY_SIZE(w); c++)
+                w[c] = strlen(cols[c].title);
+        for (size_t i = 0; i < n; i++) {
                 if (strlen(who[i]) > w0)
                         w0 = strlen(who[i]);
+                for (size_t c = 0; c < nc && c < ARRAY_SIZE(w); c++) {
+                        char *b = cells[i * nc + c];
+                        cell(b, sizeof(*cells),
+                             value_of(d, cols[c].sample, key, who[i], cols[c].quantile), cols[c].count);
+                        if (strlen(b) > w[c])
+                                w[c] = strlen(b);
+                }
+        }
         printf("%-*s", (int)w0, first);
-        for (size_t c = 0; c < nc; c++)
-                printf("  %s", cols[c].title);
+        for (size_t c = 0; c < nc && c < ARRAY_SIZE(w); c++)
+                printf("  %*s", (int)w[c], cols[c].title);
         putchar('\n');
         for (size_t i = 0; i < n; i++) {
                 printf("%-*s", (int)w0, who[i]);
-                for (size_t c = 0; c < nc; c++) {
-                        char b[64];
-                        cell(b, sizeof(b), value_of(d, cols[c].sample, key, who[i], cols[c].quantile),
-                             cols[c].count);
-                        printf("  %*s", (int)strlen(cols[c].title), b);
-                }
+                for (size_t c = 0; c < nc && c < ARRAY_SIZE(w); c++)
+                        printf("  %*s", (int)w[c], cells[i * nc + c]);
                 putchar('\n');
         }
+        free(cells);
 }
 
 static void json_num(json_writer *w, const char *key, double v, bool count)
