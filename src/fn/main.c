@@ -5,12 +5,12 @@
 #include "serve/auth.h"
 #include "serve/client.h"
 #include "serve/qcli.h"
-#include "serve/statcli.h"
 #include "gateway/gateway.h"
 #include "gw/gw.h"
 #include "sched/sched.h"
 #include "husk/image.h"
 #include "husk/service.h"
+#include "serve/statcli.h"
 #include "util/json.h"
 #include "util/util.h"
 
