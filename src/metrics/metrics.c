@@ -3,9 +3,10 @@
  *
  * One mutex guards a fixed hash of series keyed by (family, labels); a family is created on first
  * use and never freed (there are a few dozen), so its name and help stay valid for readers. A
- * summary keeps its count, sum and maximum since it was created and a ring of its newest
- * HM_SUMMARY_WINDOW observations (grown on demand: a function invoked a few times costs a few
- * floats), over which p50 and p99 are taken at read time (nearest rank).
+ * summary keeps its count and sum since it was created (monotonic, as Prometheus' summaries)
+ * and a ring of its newest HM_SUMMARY_WINDOW observations (grown on demand: a function invoked
+ * a few times costs a few floats), over which p50, p99 and max are taken at read time (nearest
+ * rank): the max follows what happens now, as p99 does, rather than one cold start long ago.
  *
  * Collectors run under a second mutex, outside the registry's: a collector may take its own
  * module's locks and call hm_set() freely, and hm_collector_remove() returns only once no run
@@ -37,7 +38,7 @@ typedef struct series {
         char *labels;
         bool summary;
         double value; /* counter, gauge; summary: count */
-        double sum, max;
+        double sum;
         float *ring;
         uint32_t cap, len, pos; /* ring capacity, observations in it, next slot */
 } series;
@@ -317,8 +318,6 @@ void hm_observe(const char *family, const char *labels, double value)
                 s->pos = (s->pos + 1) % s->cap;
                 if (s->len < s->cap)
                         s->len++;
-                if (!s->summary || value > s->max)
-                        s->max = value;
                 s->summary = true;
                 s->value += 1;
                 s->sum += value;
@@ -442,8 +441,7 @@ void hm_foreach(void (*fn)(const hm_sample *s, void *ud), void *ud)
                                             .type = s->fam->type,
                                             .help = s->fam->help,
                                             .value = s->value,
-                                            .sum = s->sum,
-                                            .max = s->max };
+                                            .sum = s->sum };
                         /* Undeclared: a series that was observed is a summary, else untyped (0). */
                         if (!p->s.type && s->summary)
                                 p->s.type = HM_SUMMARY;
@@ -460,11 +458,12 @@ void hm_foreach(void (*fn)(const hm_sample *s, void *ud), void *ud)
         for (size_t i = 0; i < n; i++) {
                 snap *p = &v[i];
                 p->s.labels = p->labels;
-                p->s.p50 = p->s.p99 = NAN;
+                p->s.p50 = p->s.p99 = p->s.max = NAN;
                 if (p->n) {
                         qsort(p->win, p->n, sizeof(float), cmp_float);
                         p->s.p50 = quantile(p->win, p->n, 0.5);
                         p->s.p99 = quantile(p->win, p->n, 0.99);
+                        p->s.max = quantile(p->win, p->n, 1);
                 }
                 fn(&p->s, ud);
                 free(p->labels);

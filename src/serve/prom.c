@@ -85,8 +85,8 @@ static void end_family(render *r)
                 return;
         fclose(r->max);
         r->max = NULL;
-        fprintf(r->f, "# HELP %s_max The largest observation of %s since the server started\n",
-                r->family, r->family);
+        fprintf(r->f, "# HELP %s_max The largest of the newest %d observations of %s\n", r->family,
+                HM_SUMMARY_WINDOW, r->family);
         fprintf(r->f, "# TYPE %s_max gauge\n", r->family);
         fwrite(r->maxbuf, 1, r->maxlen, r->f);
         free(r->maxbuf);
