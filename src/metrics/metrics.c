@@ -393,26 +393,70 @@ typedef struct snap {
         bool summary;
 } snap;
 
-static int cmp_float(const void *a, const void *b)
+/* The rank (0-based) of the q quantile among n values, by nearest rank: the smallest value with
+ * at least q of them at or below it (ceil(q * n) - 1, without libm). */
+static uint32_t rank_of(uint32_t n, double q)
 {
-        float x = *(const float *)a, y = *(const float *)b;
-        return (x > y) - (x < y);
-}
-
-/* Nearest rank: the smallest value with at least q of the window at or below it. The ring
- * holds floats: the value is read back at a float's precision (7 digits), so that 0.1 stays 0.1
- * and not 0.100000001490116. */
-static double quantile(const float *sorted, uint32_t n, double q)
-{
-        if (n == 0)
-                return NAN;
         double r = q * n;
-        uint32_t i = (uint32_t)r; /* ceil(r) - 1, without libm */
+        uint32_t i = (uint32_t)r;
         if ((double)i == r && i > 0)
                 i--;
+        return i < n ? i : n - 1;
+}
+
+/* Moves the k-th smallest of a[lo..hi] to a[k], smaller ones before it, larger after
+ * (quickselect: linear on average; a scrape of thousands of summaries sorts nothing). */
+static void select_kth(float *a, uint32_t lo, uint32_t hi, uint32_t k)
+{
+        while (lo < hi) {
+                float pivot = a[lo + (hi - lo) / 2];
+                uint32_t i = lo, j = hi;
+                while (i <= j) {
+                        while (a[i] < pivot)
+                                i++;
+                        while (a[j] > pivot)
+                                j--;
+                        if (i <= j) {
+                                float t = a[i];
+                                a[i] = a[j];
+                                a[j] = t;
+                                i++;
+                                if (j == 0)
+                                        break;
+                                j--;
+                        }
+                }
+                if (k <= j)
+                        hi = j;
+                else if (k >= i)
+                        lo = i;
+                else
+                        return;
+        }
+}
+
+/* A float of the ring read back at a float's precision (7 digits), so that 0.1 stays 0.1 and
+ * not 0.100000001490116. */
+static double read_back(float f)
+{
         char b[32];
-        snprintf(b, sizeof(b), "%.7g", (double)sorted[i < n ? i : n - 1]);
+        snprintf(b, sizeof(b), "%.7g", (double)f);
         return strtod(b, NULL);
+}
+
+/* p50, p99 and max of the window (reordered). */
+static void window_stats(float *w, uint32_t n, hm_sample *s)
+{
+        uint32_t k50 = rank_of(n, 0.5), k99 = rank_of(n, 0.99);
+        select_kth(w, 0, n - 1, k50);
+        select_kth(w, k50, n - 1, k99); /* everything from k50 on is at least the p50 */
+        float max = w[k99];
+        for (uint32_t i = k99; i < n; i++)
+                if (w[i] > max)
+                        max = w[i];
+        s->p50 = read_back(w[k50]);
+        s->p99 = read_back(w[k99]);
+        s->max = read_back(max);
 }
 
 static int cmp_snap(const void *a, const void *b)
@@ -459,12 +503,8 @@ void hm_foreach(void (*fn)(const hm_sample *s, void *ud), void *ud)
                 snap *p = &v[i];
                 p->s.labels = p->labels;
                 p->s.p50 = p->s.p99 = p->s.max = NAN;
-                if (p->n) {
-                        qsort(p->win, p->n, sizeof(float), cmp_float);
-                        p->s.p50 = quantile(p->win, p->n, 0.5);
-                        p->s.p99 = quantile(p->win, p->n, 0.99);
-                        p->s.max = quantile(p->win, p->n, 1);
-                }
+                if (p->n)
+                        window_stats(p->win, p->n, &p->s);
                 fn(&p->s, ud);
                 free(p->labels);
                 free(p->win);

@@ -26,7 +26,9 @@ void prom_format_double(double v, char out[32])
                 snprintf(out, 32, "%.0f", v);
                 return;
         }
-        for (int p = 1; p <= 17; p++) {
+        /* %g drops trailing zeros: when 15 digits read back the same, the text is already the
+         * shortest that does; else 16, else 17 (always enough for a double). */
+        for (int p = 15; p <= 17; p++) {
                 snprintf(out, 32, "%.*g", p, v);
                 if (strtod(out, NULL) == v)
                         return;

@@ -149,6 +149,35 @@ static void test_summary(void **state)
         assert_true(f.s.max == 2 && f.s.p99 == 1 && f.s.sum == 1e6 + HM_SUMMARY_WINDOW + 1);
 }
 
+static int cmp_f(const void *a, const void *b)
+{
+        float x = *(const float *)a, y = *(const float *)b;
+        return (x > y) - (x < y);
+}
+
+/* The quantiles against a sorted copy, for windows of every size with many duplicates. */
+static void test_summary_random(void **state)
+{
+        (void)state;
+        srand(7);
+        float v[HM_SUMMARY_WINDOW];
+        for (int n = 1; n <= 300; n++) {
+                char l[32];
+                snprintf(l, sizeof(l), "n=\"%d\"", n);
+                for (int i = 0; i < n; i++) {
+                        v[i] = (float)(rand() % (n % 7 == 0 ? 3 : 1000));
+                        hm_observe("t_rand_ms", l, v[i]);
+                }
+                qsort(v, (size_t)n, sizeof(float), cmp_f);
+                found f = find("t_rand_ms", l);
+                int r50 = (n * 50 + 99) / 100, r99 = (n * 99 + 99) / 100; /* ceil */
+                if (f.s.p50 != v[r50 - 1] || f.s.p99 != v[r99 - 1] || f.s.max != v[n - 1])
+                        fail_msg("n %d: p50 %g p99 %g max %g, want %g %g %g", n, f.s.p50, f.s.p99,
+                                 f.s.max, v[r50 - 1], v[r99 - 1], v[n - 1]);
+        }
+        hm_forget("n=\"1\""); /* (leaves room for the bound test) */
+}
+
 static void test_forget(void **state)
 {
         (void)state;
@@ -502,7 +531,8 @@ int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_labels),        cmocka_unit_test(test_counter_gauge),
-                cmocka_unit_test(test_summary),       cmocka_unit_test(test_forget),
+                cmocka_unit_test(test_summary),       cmocka_unit_test(test_summary_random),
+                cmocka_unit_test(test_forget),
                 cmocka_unit_test(test_invalid),       cmocka_unit_test(test_threads),
                 cmocka_unit_test(test_collector),     cmocka_unit_test(test_format_double),
                 cmocka_unit_test(test_render_parse),  cmocka_unit_test(test_reader_refuses),
