@@ -263,6 +263,22 @@ static size_t gather(runner *u, q_message **ret)
         return n;
 }
 
+/* IteratorAge: now minus the oldest SentTimestamp of the batch (epoch milliseconds). */
+static double oldest_age_ms(const q_message *m, size_t n)
+{
+        uint64_t oldest = UINT64_MAX;
+        for (size_t i = 0; i < n; i++) {
+                uint64_t t;
+                const char *s = q_kvs_get(&m[i].sys, "SentTimestamp");
+                if (s && parse_uint64(s, &t) == 0 && t < oldest)
+                        oldest = t;
+        }
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        uint64_t now = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+        return oldest == UINT64_MAX || oldest > now ? 0 : (double)(now - oldest);
+}
+
 /* Invokes the function with one batch and deletes what it processed. */
 static void run_batch(runner *u, q_message *m, size_t n)
 {
@@ -270,7 +286,10 @@ static void run_batch(runner *u, q_message *m, size_t n)
         _cleanup_free_ char *ev = event_json(u, m, n, o->region ? o->region : Q_DEFAULT_REGION);
         _cleanup_free_ bool *failed = xcalloc(n, sizeof(bool));
         fn_result res = { 0 };
+        double age = oldest_age_ms(m, n); /* at the hand-over, counted once it reached the function */
         fn_host_invoke(u->e->h, u->rec->function, ev, strlen(ev), true, &res);
+        if (res.outcome == FN_OK || res.outcome == FN_FUNC_ERROR)
+                fn_metrics_iterator_age(u->rec->function, age);
         /* The invocation's log (the handler's own record) is written before anything is
          * deleted: a kill after the delete finds the log complete. */
         fn_host_finish(u->e->h, &res);

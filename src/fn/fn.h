@@ -306,6 +306,19 @@ void fn_host_finish(fn_host *h, fn_result *res);
 /* Wakes the async dispatcher (a row was added). */
 void fn_host_kick(fn_host *h);
 
+/* ---- fnmetrics.c: each function's metrics (issue 17; the families of metrics/metrics.h) ---- */
+/* The registry's collector for the host's functions (fn_host_run adds it, fn_host_free removes
+ * it first). */
+void fn_metrics_start(fn_host *h);
+void fn_metrics_stop(fn_host *h);
+/* An invocation got its worker: ConcurrentExecutions + 1. */
+void fn_metrics_begin(const char *name);
+/* ... and ended: ConcurrentExecutions - 1, Invocations and Errors by outcome, Duration when
+ * duration_ms >= 0 (the event reached the worker). */
+void fn_metrics_end(const char *name, fn_outcome outcome, double duration_ms);
+void fn_metrics_throttle(const char *name);
+void fn_metrics_iterator_age(const char *name, double age_ms);
+
 /* ---- rapi.c: the Runtime API of one worker ---- */
 typedef struct fn_worker fn_worker;
 struct MHD_Daemon;

@@ -338,10 +338,13 @@ static enum MHD_Result invoke_final(fn_front *f, struct MHD_Connection *c, freq 
                 /* Committed before the 202: an accepted invocation survives a kill -9. Past
                  * the function's bound of unfinished events: 429, as Lambda's throttle. */
                 if (fn_db_async_add(fn_host_db(f->h), id, q->name, q->body ? q->body : "", q->len,
-                                    max_events, 0, &err) < 0)
+                                    max_events, 0, &err) < 0) {
+                        if (err.code == EAGAIN)
+                                fn_metrics_throttle(q->name);
                         return err.code == EAGAIN
                                        ? error_reply(c, 429, "TooManyRequestsException", err.msg)
                                        : error_reply(c, 500, "ServiceException", err.msg);
+                }
                 fn_host_kick(f->h);
                 struct MHD_Response *r = MHD_create_response_from_buffer(0, (void *)"",
                                                                          MHD_RESPMEM_PERSISTENT);

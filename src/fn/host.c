@@ -1046,9 +1046,12 @@ void fn_host_invoke_ex(fn_host *h, const char *name, const char *payload, size_t
         bool cold = false;
         fn_worker *w = acquire(h, d, may_queue, res, &cold);
         if (!w) {
+                if (res->outcome == FN_REJECTED)
+                        fn_metrics_throttle(d->name);
                 fn_def_free(d);
                 return;
         }
+        fn_metrics_begin(d->name);
         if (cold) {
                 int r = worker_start(h, w, d, &err);
                 pthread_mutex_lock(&h->mu);
@@ -1073,6 +1076,7 @@ void fn_host_invoke_ex(fn_host *h, const char *name, const char *payload, size_t
                         set_error(res, err.code == ESHUTDOWN ? FN_HOST_ERROR : FN_FUNC_ERROR,
                                   timeout ? "Runtime.InitTimeout" : "Runtime.InitError", err.msg);
                         res->error_kind = "Unhandled";
+                        fn_metrics_end(d->name, res->outcome, -1);
                         fn_def_free(d);
                         return;
                 }
@@ -1159,6 +1163,7 @@ void fn_host_invoke_ex(fn_host *h, const char *name, const char *payload, size_t
                 pthread_mutex_unlock(&w->out_mu);
         }
         res->pending = pd;
+        fn_metrics_end(d->name, res->outcome, (double)dur / 1e6);
         fn_def_free(d);
 }
 
@@ -1518,6 +1523,7 @@ int fn_host_run(fn_host *h, husk_error_t *err)
                 return husk_error_set(err, EAGAIN, "start the dispatcher thread");
         }
         h->threads = true;
+        fn_metrics_start(h);
         return 0;
 }
 
@@ -1541,6 +1547,7 @@ void fn_host_free(fn_host *h)
 {
         if (!h)
                 return;
+        fn_metrics_stop(h); /* no scrape reads the store from here on */
         /* Idle workers go at once; busy ones are killed through their cgroup so that their
          * invocations (async ones: the front door is stopped already) end and release them. */
         pthread_mutex_lock(&h->mu);

@@ -10,6 +10,7 @@
 #include "sched/sched.h"
 #include "husk/image.h"
 #include "husk/service.h"
+#include "serve/statcli.h"
 #include "util/json.h"
 #include "util/util.h"
 
@@ -72,7 +73,9 @@ static const char usage_text[] =
         "         [--endpoint HOST:PORT]   (default: the running serve's address)\n"
         "  map FUNCTION QUEUE [--batch-size 10] [--window SECONDS] [--report-failures]\n"
         "         [--max-concurrency N]   the queue (name or ARN) triggers the function\n"
-        "  unmap UUID | maps             remove, list the event source mappings\n\n"
+        "  unmap UUID | maps             remove, list the event source mappings\n"
+        "  stats [NAME] [--format table|json]   invocations, errors, throttles, duration\n"
+        "         (p50/p99/max), concurrency, iterator age: the running server's /metrics\n\n"
         "Every command takes --store DIR (default $HUSK_STORE or " HUSK_STORE_DEFAULT ").\n";
 
 static const struct {
@@ -1087,6 +1090,28 @@ static int cmd_maps(args *a)
         return 0;
 }
 
+/* `husk fn stats [NAME]`: the functions' figures from the running server's /metrics. */
+static int cmd_stats(args *a)
+{
+        if (a->npos > 2)
+                return fail("stats takes at most one NAME") + 1;
+        if (a->npos == 2 && !fn_name_valid(a->pos[1]))
+                return fail("stats: '%s' is not a function name", a->pos[1]) + 1;
+        const char *fmt = a->format ? a->format : "table";
+        if (strcmp(fmt, "table") != 0 && strcmp(fmt, "json") != 0)
+                return fail("--format %s: use table or json", fmt) + 1;
+        _cleanup_free_ char *ep = NULL;
+        if (a->endpoint) {
+                ep = xstrdup(a->endpoint);
+        } else {
+                _cleanup_free_ char *p = fn_path(store_of(a), "serve.addr");
+                if (read_file_at(AT_FDCWD, p, 256, &ep, NULL) < 0)
+                        ep = xstrdup(FN_DEFAULT_LISTEN);
+                ep[strcspn(ep, "\n")] = '\0';
+        }
+        return statcli_functions(ep, a->npos == 2 ? a->pos[1] : NULL, strcmp(fmt, "json") == 0);
+}
+
 int main(int argc, char **argv)
 {
         if (argc > 1 && strcmp(argv[1], "queue") == 0)
@@ -1130,6 +1155,8 @@ int main(int argc, char **argv)
                 rc = cmd_unmap(&a);
         else if (strcmp(cmd, "maps") == 0)
                 rc = cmd_maps(&a);
+        else if (strcmp(cmd, "stats") == 0)
+                rc = cmd_stats(&a);
         else
                 rc = fail("unknown command '%s' (husk fn --help)", cmd) + 1; /* usage: 2 */
         free(a.env);

@@ -70,7 +70,7 @@ typedef struct hm_sample {
         const char *help;
         const char *labels;
         double value;        /* counter/gauge; summary: the count */
-        double sum, max;     /* summaries */
+        double sum, max;     /* summaries: sum since created; max, like p50 and p99, ... */
         double p50, p99;     /* summaries, over the newest HM_SUMMARY_WINDOW observations */
 } hm_sample;
 /* Runs the collectors, then calls fn for every series, grouped by family in name order. */

@@ -488,6 +488,7 @@ int q_engine_open(const char *path, const q_config *cfg, q_engine **ret, q_error
                 goto fail;
         }
         q->writer_started = true;
+        q_metrics_start(q);
         *ret = q;
         return 0;
 fail:
@@ -513,6 +514,7 @@ void q_engine_close(q_engine *q)
 {
         if (!q)
                 return;
+        q_metrics_stop(q); /* no scrape reaches the engine from here on */
         q_engine_shutdown(q);
         q_move_stop(q);
         if (q->writer_started) {

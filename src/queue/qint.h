@@ -101,6 +101,11 @@ struct q_engine {
         bool mover_started;
         bool mover_stop;
         uint64_t task_serial;
+
+        /* metrics (qmetrics.c): the queues the last scrape reported, in name order; only its
+         * collector touches them */
+        char **m_names;
+        size_t m_n;
 };
 
 /* ---- engine.c ---- */
@@ -174,5 +179,11 @@ int q_move_row(q_engine *q, int64_t rowid, const qinfo *d, const char *src, bool
 
 /* ---- move.c ---- */
 void q_move_stop(q_engine *q);
+
+/* ---- qmetrics.c ---- */
+/* The registry's collector of this engine's queues (q_engine_open adds it, q_engine_close
+ * removes it first, with the engine's series). */
+void q_metrics_start(q_engine *q);
+void q_metrics_stop(q_engine *q);
 
 #endif

@@ -291,5 +291,13 @@ typedef struct q_stats {
         uint64_t oldest_ms;               /* age of the oldest message, 0 when empty */
 } q_stats;
 int q_get_stats(q_engine *q, const char *name, q_stats *ret, q_error *err);
+/* The figures of up to max queues in name order, after `after` (NULL or "": from the first),
+ * in one op: the metrics collector (qmetrics.c) pages through every queue with it. */
+typedef struct q_named_stats {
+        char name[Q_NAME_MAX + 1];
+        q_stats s;
+} q_named_stats;
+int q_stats_page(q_engine *q, const char *after, size_t max, q_named_stats *ret, size_t *ret_n,
+                 q_error *err);
 
 #endif

@@ -1171,30 +1171,30 @@ struct stats_arg {
         q_stats *ret;
 };
 
-static int stats_op(q_engine *q, void *p, q_error *err)
+/* One queue's figures (in the writer, inside an op). */
+static int stats_of(q_engine *q, const char *name, q_stats *ret, q_error *err)
 {
-        struct stats_arg *a = p;
         qinfo i;
-        if (q_load(q, a->name, &i, err) < 0)
+        if (q_load(q, name, &i, err) < 0)
                 return -1;
         uint64_t now = q_now(q);
         int64_t v, f, d;
         int r = counts(q, &i, now, &v, &f, &d, err);
         if (r == 0) {
-                memset(a->ret, 0, sizeof(*a->ret));
-                a->ret->visible = (uint64_t)v;
-                a->ret->in_flight = (uint64_t)f;
-                a->ret->delayed = (uint64_t)d;
-                a->ret->sent = (uint64_t)i.n_sent;
-                a->ret->received = (uint64_t)i.n_received;
-                a->ret->deleted = (uint64_t)i.n_deleted;
+                memset(ret, 0, sizeof(*ret));
+                ret->visible = (uint64_t)v;
+                ret->in_flight = (uint64_t)f;
+                ret->delayed = (uint64_t)d;
+                ret->sent = (uint64_t)i.n_sent;
+                ret->received = (uint64_t)i.n_received;
+                ret->deleted = (uint64_t)i.n_deleted;
                 sqlite3_stmt *st = q_stmt(q, "SELECT MIN(sent) FROM messages WHERE qid = ?1");
                 if (st) {
                         sqlite3_bind_int64(st, 1, i.id);
                         if (sqlite3_step(st) == SQLITE_ROW &&
                             sqlite3_column_type(st, 0) != SQLITE_NULL) {
                                 int64_t s = sqlite3_column_int64(st, 0);
-                                a->ret->oldest_ms = (int64_t)now > s ? now - (uint64_t)s : 0;
+                                ret->oldest_ms = (int64_t)now > s ? now - (uint64_t)s : 0;
                         }
                         sqlite3_reset(st);
                 }
@@ -1203,10 +1203,51 @@ static int stats_op(q_engine *q, void *p, q_error *err)
         return r;
 }
 
+static int stats_op(q_engine *q, void *p, q_error *err)
+{
+        struct stats_arg *a = p;
+        return stats_of(q, a->name, a->ret, err);
+}
+
 int q_get_stats(q_engine *q, const char *name, q_stats *ret, q_error *err)
 {
         if (!q_name_valid(name))
                 return q_seterr(err, Q_E_NONEXISTENT_QUEUE, "The specified queue does not exist.");
         struct stats_arg a = { .name = name, .ret = ret };
         return q_run(q, stats_op, &a, false, err);
+}
+
+struct stats_page_arg {
+        const char *after;
+        size_t max;
+        q_named_stats *ret;
+        size_t n;
+};
+
+static int stats_page_op(q_engine *q, void *p, q_error *err)
+{
+        struct stats_page_arg *a = p;
+        sqlite3_stmt *st = q_stmt(q, "SELECT name FROM queues WHERE name > ?1 ORDER BY name LIMIT ?2");
+        if (!st)
+                return q_dberr(q, err, "list");
+        sqlite3_bind_text(st, 1, a->after, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, (int64_t)a->max);
+        while (a->n < a->max && sqlite3_step(st) == SQLITE_ROW)
+                snprintf(a->ret[a->n++].name, sizeof(a->ret[0].name), "%s",
+                         (const char *)sqlite3_column_text(st, 0));
+        sqlite3_reset(st);
+        /* The names first, then each queue's figures: counts() runs statements of its own. */
+        for (size_t k = 0; k < a->n; k++)
+                if (stats_of(q, a->ret[k].name, &a->ret[k].s, err) < 0)
+                        return -1;
+        return 0;
+}
+
+int q_stats_page(q_engine *q, const char *after, size_t max, q_named_stats *ret, size_t *ret_n,
+                 q_error *err)
+{
+        struct stats_page_arg a = { .after = after ? after : "", .max = max, .ret = ret };
+        int r = q_run(q, stats_page_op, &a, false, err);
+        *ret_n = r == 0 ? a.n : 0;
+        return r;
 }

@@ -4,6 +4,7 @@
  * wire stays here; what a queue does is the server's engine's business. */
 #include "qcli.h"
 #include "client.h"
+#include "statcli.h"
 #include "queue/queue.h"
 #include "husk/image.h"
 #include "util/json.h"
@@ -35,7 +36,9 @@ static const char usage_text[] =
         "  receive NAME [--max N] [--wait SECONDS] [--visibility SECONDS] [--delete]\n"
         "                                     one JSON object per message\n"
         "  delete NAME RECEIPT_HANDLE\n"
-        "  redrive DLQ [--to QUEUE] [--rate N]  move a dead-letter queue's messages back\n\n"
+        "  redrive DLQ [--to QUEUE] [--rate N]  move a dead-letter queue's messages back\n"
+        "  stats [NAME] [--format table|json] sent, received, deleted, visible, in flight,\n"
+        "                                     delayed, oldest age (the server's /metrics)\n\n"
         "Options:\n" ENDPOINT_OPTS;
 
 /* `husk queue COMMAND --help`: that command's own usage. */
@@ -76,6 +79,10 @@ static const struct {
                      "(or to QUEUE); prints the task handle (StartMessageMoveTask).\n\nOptions:\n"
                      "  --to QUEUE                         the destination\n"
                      "  --rate N                           at most N messages per second, 1 .. 500\n" ENDPOINT_OPTS },
+        { "stats", "Usage: husk queue stats [NAME] [--format table|json]\n\n"
+                   "The queue's (or every queue's) figures from the server's /metrics: messages\n"
+                   "sent, received and deleted, and visible, in flight, delayed, the oldest's age.\n\n"
+                   "Options:\n  --format table|json                the layout (default table)\n" ENDPOINT_OPTS },
 };
 
 static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -95,7 +102,7 @@ static int fail(const char *fmt, ...)
 
 typedef struct qargs {
         const char *store, *endpoint, *region, *prefix, *group, *dedup, *delay, *max, *wait,
-                *visibility, *to, *rate;
+                *visibility, *to, *rate, *format;
         const char *attrs[MAX_KV], *tags[MAX_KV];
         size_t n_attrs, n_tags;
         bool del, help;
@@ -113,6 +120,7 @@ static const struct {
         { "delay", offsetof(qargs, delay) },       { "max", offsetof(qargs, max) },
         { "wait", offsetof(qargs, wait) },         { "visibility", offsetof(qargs, visibility) },
         { "to", offsetof(qargs, to) },             { "rate", offsetof(qargs, rate) },
+        { "format", offsetof(qargs, format) },
 };
 
 static int parse(int argc, char **argv, qargs *a)
@@ -672,6 +680,15 @@ static int cmd_redrive(qctx *c, const qargs *a)
         return 0;
 }
 
+static int cmd_stats(qctx *c, const qargs *a)
+{
+        const char *fmt = a->format ? a->format : "table";
+        if (strcmp(fmt, "table") != 0 && strcmp(fmt, "json") != 0)
+                return fail("--format %s: use table or json", fmt);
+        return statcli_queues(c->endpoint, a->npos == 2 ? a->pos[1] : NULL,
+                              strcmp(fmt, "json") == 0);
+}
+
 int qcli_main(int argc, char **argv)
 {
         qargs a = { 0 };
@@ -694,7 +711,8 @@ int qcli_main(int argc, char **argv)
                 int min, max;
         } cmds[] = { { "create", 2, 2 }, { "ls", 1, 1 },      { "inspect", 2, 2 },
                      { "rm", 2, 2 },     { "purge", 2, 2 },   { "send", 3, 3 },
-                     { "receive", 2, 2 }, { "delete", 3, 3 }, { "redrive", 2, 2 } };
+                     { "receive", 2, 2 }, { "delete", 3, 3 }, { "redrive", 2, 2 },
+                     { "stats", 1, 2 } };
         const char *cmd = a.pos[0];
         size_t k;
         for (k = 0; k < ARRAY_SIZE(cmds); k++)
@@ -712,6 +730,8 @@ int qcli_main(int argc, char **argv)
         int rc;
         if (strcmp(cmd, "create") == 0)
                 rc = cmd_create(&c, &a);
+        else if (strcmp(cmd, "stats") == 0)
+                rc = cmd_stats(&c, &a);
         else if (strcmp(cmd, "ls") == 0)
                 rc = cmd_ls(&c, &a);
         else if (strcmp(cmd, "inspect") == 0)

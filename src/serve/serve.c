@@ -262,7 +262,8 @@ serve_route serve_route_of(const char *method, const char *path, const char *que
                 return SERVE_ROUTE_LAMBDA_INVOKE;
         if (lambda_path(path))
                 return SERVE_ROUTE_LAMBDA_API;
-        if (strcmp(method, "GET") == 0 && strcmp(path, "/metrics") == 0)
+        if ((strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0) &&
+            strcmp(path, "/metrics") == 0)
                 return SERVE_ROUTE_METRICS;
         if (apigw_path(path))
                 return SERVE_ROUTE_APIGW;

@@ -96,7 +96,7 @@ typedef enum serve_route {
                                       /2019-09-30/functions/.../concurrency, ...) */
         SERVE_ROUTE_SQS_JSON,      /* X-Amz-Target: AmazonSQS.* */
         SERVE_ROUTE_SQS_QUERY,     /* Action= in the query string, or a form-encoded POST body */
-        SERVE_ROUTE_METRICS,       /* GET /metrics (issue 17): Prometheus text, unsigned */
+        SERVE_ROUTE_METRICS,       /* GET or HEAD /metrics (issue 17): Prometheus text, unsigned */
         SERVE_ROUTE_APIGW,         /* /v2/apis, /v2/apis/..., /v2/tags/... (apigatewayv2, SigV4
                                       service "apigateway"; issue 17) */
         SERVE_ROUTE_SCHEDULER,     /* /schedules..., /schedule-groups..., /tags/arn:aws:scheduler:...

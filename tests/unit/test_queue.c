@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "queue/qint.h"
+#include "metrics/metrics.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -1625,6 +1626,80 @@ static void test_inflight_limit_and_stats(void **state)
         assert_int_equal(st.oldest_ms, 5000);
 }
 
+/* ---- metrics (issue 17): the collector pages through every queue (q_stats_page: 64 a page) ---- */
+typedef struct qm_seen {
+        size_t series;     /* husk_queue_* series */
+        double sent, received, deleted, visible, in_flight, delayed, age;
+        bool gone_seen;    /* a series of the deleted queue */
+} qm_seen;
+
+static void qm_cb(const hm_sample *s, void *ud)
+{
+        qm_seen *m = ud;
+        if (strncmp(s->family, "husk_queue_", 11) != 0)
+                return;
+        m->series++;
+        if (strstr(s->labels, "queue=\"q069\""))
+                m->gone_seen = true;
+        if (strcmp(s->labels, "queue=\"q000\"") != 0)
+                return;
+        static const struct {
+                const char *f;
+                size_t off;
+        } t[] = { { "husk_queue_messages_sent_total", offsetof(qm_seen, sent) },
+                  { "husk_queue_messages_received_total", offsetof(qm_seen, received) },
+                  { "husk_queue_messages_deleted_total", offsetof(qm_seen, deleted) },
+                  { "husk_queue_messages_visible", offsetof(qm_seen, visible) },
+                  { "husk_queue_messages_in_flight", offsetof(qm_seen, in_flight) },
+                  { "husk_queue_messages_delayed", offsetof(qm_seen, delayed) },
+                  { "husk_queue_oldest_message_age_seconds", offsetof(qm_seen, age) } };
+        for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+                if (strcmp(s->family, t[i].f) == 0)
+                        *(double *)((char *)m + t[i].off) = s->value;
+}
+
+static void test_metrics_collector(void **state)
+{
+        q_engine *q = *state;
+        char name[16];
+        for (int i = 0; i < 70; i++) { /* more than one page */
+                snprintf(name, sizeof(name), "q%03d", i);
+                mkq(q, name, NULL);
+        }
+        send1(q, "q000", "a", NULL, NULL, NULL);
+        send1(q, "q000", "b", NULL, NULL, NULL);
+        send1(q, "q000", "c", NULL, NULL, NULL);
+        q_send_entry e = { .body = "d", .body_len = 1, .delay_seconds = 60 };
+        q_send_result res;
+        EXPECT_OK(q_send(q, "q000", "AKID", &e, 1, &res, err));
+        advance(2500);
+        q_message *m = NULL;
+        assert_int_equal(recv_n(q, "q000", 2, 30, &m), 2);
+        del(q, "q000", m[0].receipt_handle);
+        del(q, "q000", m[0].receipt_handle); /* again: succeeds, deletes nothing */
+        q_messages_free(m, 2);
+        qm_seen s = { 0 };
+        hm_foreach(qm_cb, &s);
+        assert_int_equal(s.series, 70 * 7);
+        assert_true(s.sent == 4 && s.received == 2 && s.deleted == 1);
+        assert_true(s.visible == 1 && s.in_flight == 1 && s.delayed == 1);
+        assert_true(s.age == 2.5);
+        /* a deleted queue loses its series at the next scrape */
+        EXPECT_OK(q_delete(q, "q069", err));
+        s = (qm_seen){ 0 };
+        hm_foreach(qm_cb, &s);
+        assert_int_equal(s.series, 69 * 7);
+        assert_false(s.gone_seen);
+        /* a closed engine takes its series and its collector with it */
+        q_engine_close(q);
+        *state = open_engine(); /* for the teardown */
+        q_engine_close(*state);
+        s = (qm_seen){ 0 };
+        hm_foreach(qm_cb, &s);
+        assert_int_equal(s.series, 0);
+        *state = open_engine();
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -1652,6 +1727,7 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_inflight_limit_and_stats, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_full_sync_fallback, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_bounds, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_metrics_collector, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
