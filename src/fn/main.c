@@ -5,6 +5,7 @@
 #include "serve/auth.h"
 #include "serve/client.h"
 #include "serve/qcli.h"
+#include "serve/schedcli.h"
 #include "gateway/gateway.h"
 #include "gw/gw.h"
 #include "sched/sched.h"
@@ -578,18 +579,18 @@ static int sched_invoke(void *ud, const char *function, const char *input, size_
         gateway_invoke(ud, function, input, len, &res);
         int rc = res.outcome == GATEWAY_OK ? 0 : -1;
         if (rc < 0)
-                snprintf(why, why_len, "%s",
-                         res.outcome == GATEWAY_NOT_FOUND  ? "no such function"
-                         : res.outcome == GATEWAY_THROTTLED ? "throttled"
-                         : res.outcome == GATEWAY_FUNC_ERROR ? "the function failed"
-                                                             : "the host could not run it");
+                snprintf(why, why_len, "%s", /* "ERROR_CODE: message" (a DLQ event's) */
+                         res.outcome == GATEWAY_NOT_FOUND  ? "ResourceNotFoundException: no such function"
+                         : res.outcome == GATEWAY_THROTTLED ? "TooManyRequestsException: throttled"
+                         : res.outcome == GATEWAY_FUNC_ERROR ? "FunctionError: the function failed"
+                                                             : "ServiceException: the host could not run it");
         free(res.body);
         return rc;
 }
 
 /* A schedule's dead-letter queue (an SQS ARN of this server). */
-static int sched_send(void *ud, const char *queue_arn, const char *body, size_t len, char *why,
-                      size_t why_len)
+static int sched_send(void *ud, const char *queue_arn, const char *body, size_t len,
+                      const sched_attr *attrs, size_t n_attrs, char *why, size_t why_len)
 {
         serve_ctx *sc = ud;
         if (!sc->q) {
@@ -598,7 +599,12 @@ static int sched_send(void *ud, const char *queue_arn, const char *body, size_t 
         }
         const char *name = strrchr(queue_arn, ':');
         name = name ? name + 1 : queue_arn;
-        q_send_entry e = { .body = body, .body_len = len, .delay_seconds = -1 };
+        q_msg_attr qa[16];
+        for (size_t i = 0; i < n_attrs && i < 16; i++)
+                qa[i] = (q_msg_attr){ .name = (char *)attrs[i].name, .data_type = (char *)"String",
+                                      .string_value = (char *)attrs[i].value };
+        q_send_entry e = { .body = body, .body_len = len, .delay_seconds = -1, .attrs = qa,
+                           .n_attrs = n_attrs < 16 ? n_attrs : 16 };
         q_send_result res;
         q_error qerr = { 0 };
         if (q_send(sc->q, name, "scheduler", &e, 1, &res, &qerr) < 0) {
@@ -1163,6 +1169,8 @@ int main(int argc, char **argv)
 {
         if (argc > 1 && strcmp(argv[1], "queue") == 0)
                 return qcli_main(argc - 2, argv + 2);
+        if (argc > 1 && strcmp(argv[1], "schedule") == 0)
+                return schedcli_main(argc - 2, argv + 2);
         args a = { 0 };
         int rc = parse(argc - 1, argv + 1, &a);
         if (rc)
