@@ -1169,8 +1169,14 @@ int main(int argc, char **argv)
 {
         if (argc > 1 && strcmp(argv[1], "queue") == 0)
                 return qcli_main(argc - 2, argv + 2);
-        if (argc > 1 && strcmp(argv[1], "schedule") == 0)
-                return schedcli_main(argc - 2, argv + 2);
+        for (int i = 1; i < argc; i++) { /* `husk fn [--store DIR] schedule ...` */
+                if (strcmp(argv[i], "--store") == 0 && ++i)
+                        continue;
+                if (argv[i][0] == '-' || strcmp(argv[i], "schedule") != 0)
+                        break;
+                memmove(&argv[i], &argv[i + 1], (size_t)(argc - i) * sizeof(char *));
+                return schedcli_main(argc - 2, argv + 1);
+        }
         args a = { 0 };
         int rc = parse(argc - 1, argv + 1, &a);
         if (rc)

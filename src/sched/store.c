@@ -137,6 +137,11 @@ int sched_open(const sched_opts *o, sched_engine **ret, char *why, size_t why_le
                 return -1;
         }
         sqlite3_busy_timeout(s->db, 10000);
+        /* The default group dates from the store's first start. */
+        char created_sql[160];
+        snprintf(created_sql, sizeof(created_sql), "UPDATE groups SET created = %lld, modified = %lld"
+                 " WHERE name = 'default' AND created = 0", (long long)sched_now(s),
+                 (long long)sched_now(s));
         /* A second server on the same store would fire every slot twice: one owner. */
         if (sched_exec(s, "PRAGMA locking_mode=EXCLUSIVE; PRAGMA journal_mode=WAL;"
                           " PRAGMA synchronous=FULL;") < 0 ||
@@ -145,6 +150,7 @@ int sched_open(const sched_opts *o, sched_engine **ret, char *why, size_t why_le
              * again (the target may have run); pending ones (not yet called, or waiting for a
              * retry) go on. */
             sched_exec(s, "DELETE FROM deliveries WHERE state = 1") < 0 ||
+            sched_exec(s, created_sql) < 0 ||
             sched_exec(s, "COMMIT") < 0) {
                 snprintf(why, why_len, "%s: %s", o->path, sqlite3_errmsg(s->db));
                 sched_close(s);
