@@ -77,20 +77,29 @@ static void take_one(sched_engine *s, const char *g, const char *n, int64_t now)
         int64_t slot = sqlite3_column_int64(st, 7);
         bool delete_after = sqlite3_column_int(st, 8);
         int64_t limit = (int64_t)win * 60000 + SCHED_GRACE_MS;
-        /* The latest slot that is due now, and not older than its limit. */
+        sched_expr *e = NULL;
+        char why[256];
+        if (sched_expr_parse(expr, tz, &e, why, sizeof(why)) < 0)
+                goto rollback; /* validated when stored: not reached */
+        /* The latest slot that is due now, and not older than its limit (the walk is bounded
+         * by the limit: at most a day and a minute of slots). */
+        bool none = false; /* no slot left from the limit on: skipped, and no next */
         if (slot < now - limit) {
-                int64_t t = sched_next_slot(expr, tz, anchor, start, end, now - limit - 1);
+                int64_t t = sched_next_bounded(e, anchor, start, end, now - limit - 1);
                 if (t != SCHED_NO_TIME)
                         slot = t;
+                else
+                        none = true;
         }
-        for (int i = 0; i < 100000; i++) {
-                int64_t t = sched_next_slot(expr, tz, anchor, start, end, slot);
+        while (!none) {
+                int64_t t = sched_next_bounded(e, anchor, start, end, slot);
                 if (t == SCHED_NO_TIME || t > now)
                         break;
                 slot = t;
         }
         int64_t fire = slot + sched_flex_offset(g, n, slot, win);
-        int64_t next = sched_next_slot(expr, tz, anchor, start, end, slot);
+        int64_t next = none ? SCHED_NO_TIME : sched_next_bounded(e, anchor, start, end, slot);
+        sched_expr_free(e);
         bool due = fire <= now && now <= slot + limit;
         if (!due && slot > now - limit) {
                 /* The latest slot is not due yet (its flexible offset): wait for it. */
@@ -146,7 +155,7 @@ static void take_one(sched_engine *s, const char *g, const char *n, int64_t now)
         sqlite3_finalize(u);
         if (r != SQLITE_DONE ||
             (!(next == SCHED_NO_TIME && delete_after) &&
-             sched_store_reschedule(s, g, n, slot) < 0) ||
+             sched_store_reschedule(s, g, n, none ? now : slot) < 0) ||
             sched_exec(s, "COMMIT") < 0)
                 goto rollback;
         return;
@@ -293,9 +302,9 @@ static int64_t backoff_ms(int attempts)
 static void deliver(sched_engine *s, delivery *d)
 {
         char why[512] = "";
-        char *labels = NULL;
-        if (asprintf(&labels, "schedule=\"%s/%s\"", d->group, d->name) < 0)
-                labels = NULL;
+        char key[2 * SCHED_NAME_MAX + 2];
+        snprintf(key, sizeof(key), "%s/%s", d->group, d->name);
+        char *labels = hm_labels("schedule", key, NULL);
         pthread_mutex_unlock(&s->mu);
         int rc = call_target(s, d, why, sizeof(why));
         hm_inc("husk_schedule_invocations_total", labels ? labels : "", 1);

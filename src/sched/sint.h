@@ -32,6 +32,9 @@ int64_t sched_now(sched_engine *s);
  * SCHED_NO_TIME when none. */
 int64_t sched_next_slot(const char *expression, const char *tz, int64_t anchor, int64_t start,
                         int64_t end, int64_t after);
+/* The same with the expression parsed once (the runner's catch-up walks many slots). */
+int64_t sched_next_bounded(const sched_expr *e, int64_t anchor, int64_t start, int64_t end,
+                           int64_t after);
 /* Where in its flexible window a slot fires: a deterministic spread (a hash of the schedule's
  * group, name and slot) over [0, window), so that schedules on one slot do not all fire at
  * once, and a restart picks the same time. */

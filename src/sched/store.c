@@ -218,6 +218,17 @@ static bool queue_name_ok(const char *q)
 }
 
 /* ---- slots ---- */
+int64_t sched_next_bounded(const sched_expr *e, int64_t anchor, int64_t start, int64_t end,
+                           int64_t after)
+{
+        if (start != SCHED_NO_TIME && after < start - 1)
+                after = start - 1;
+        int64_t t = sched_expr_next(e, anchor, after);
+        if (t == SCHED_NO_TIME || (end != SCHED_NO_TIME && t > end))
+                return SCHED_NO_TIME;
+        return t;
+}
+
 int64_t sched_next_slot(const char *expression, const char *tz, int64_t anchor, int64_t start,
                         int64_t end, int64_t after)
 {
@@ -225,12 +236,8 @@ int64_t sched_next_slot(const char *expression, const char *tz, int64_t anchor, 
         char why[256];
         if (sched_expr_parse(expression, tz, &e, why, sizeof(why)) < 0)
                 return SCHED_NO_TIME;
-        if (start != SCHED_NO_TIME && after < start - 1)
-                after = start - 1;
-        int64_t t = sched_expr_next(e, anchor, after);
+        int64_t t = sched_next_bounded(e, anchor, start, end, after);
         sched_expr_free(e);
-        if (t == SCHED_NO_TIME || (end != SCHED_NO_TIME && t > end))
-                return SCHED_NO_TIME;
         return t;
 }
 
@@ -836,6 +843,12 @@ rollback:
         sched_exec(s, "ROLLBACK");
 out:
         pthread_mutex_unlock(&s->mu);
+        if (rc == 0) { /* its schedules' series go too */
+                char *l = NULL;
+                if (asprintf(&l, "schedule=\"%s/", name) >= 0)
+                        hm_forget(l);
+                free(l);
+        }
         return rc;
 }
 

@@ -238,6 +238,21 @@ sleep 5
 is "$(starts fslow)" 2 "once"
 sch delete-schedule --name slow
 
+# ---- cron() in a time zone, with an SQS queue as the target (its input is the message)
+sqs create-queue --queue-name sched-out >/dev/null
+sch create-schedule --name berlin --schedule-expression 'cron(0 9 * * ? *)' \
+        --schedule-expression-timezone Europe/Berlin --flexible-time-window Mode=OFF \
+        --target "{\"Arn\":\"$QARN:sched-out\",\"RoleArn\":\"$ROLE\",\"Input\":\"guten Morgen\"}"
+ok $? "cron(0 9 * * ? *) in Europe/Berlin with an SQS target" "$(cat "$T/err")"
+msgs() { sqs receive-message --queue-url "http://$ADDR/000000000000/sched-out" --wait-time-seconds "$1"; _m=$(jq -r '.Messages // [] | length' "$T/out" 2>/dev/null); echo "${_m:-0}"; }
+set_clock $(( $(date -u -d 2030-01-02T07:59:30Z +%s) * 1000 )) # 08:59:30 in Berlin (UTC+1)
+sleep 1.5
+is "$(msgs 0)" 0 "08:59:30 in Berlin: nothing yet"
+advance 30000
+is "$(msgs 5)" 1 "09:00 in Berlin (08:00 UTC): the message"
+is "$(out '.Messages[0].Body')" "guten Morgen" "it is the input"
+sch delete-schedule --name berlin
+
 # ---- husk fn schedule
 fn schedule create cli1 --expression 'rate(5 minutes)' --function ftick --input '{"cli":1}' \
         --timezone Europe/Berlin --window 10 --retries 3 --dlq sched-dlq > "$T/arn" 2> "$T/err"

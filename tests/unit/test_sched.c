@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 /* The metrics registry is another module's: counted here. */
@@ -31,6 +32,17 @@ void hm_inc(const char *family, const char *labels, double delta)
                 inc_invocations++;
         else if (strcmp(family, "husk_schedule_failures_total") == 0)
                 inc_failures++;
+}
+char *hm_labels(const char *k1, ...)
+{
+        va_list ap;
+        va_start(ap, k1);
+        const char *v = va_arg(ap, const char *);
+        va_end(ap);
+        char *l = NULL;
+        if (asprintf(&l, "%s=\"%s\"", k1, v) < 0)
+                return NULL;
+        return l;
 }
 void hm_forget(const char *labels_needle)
 {
@@ -457,6 +469,41 @@ static void test_flexible_window_spread(void **state)
         assert_int_equal(sched_flex_offset("default", "s", 60000, 0), 0);
 }
 
+/* A year down: the catch-up is bounded by the window (at most a day of slots), a schedule whose
+ * EndDate passed meanwhile is done, and every-minute cron() takes at most its latest slot
+ * (whose place in the day-long window may well be later) instead of a year of them. */
+static void test_long_downtime(void **state)
+{
+        (void)state;
+        sched_engine *s = open_engine();
+        sched_def c = def("everymin", "cron(* * * * ? *)");
+        c.flexible = true;
+        c.window_minutes = 1440;
+        c.timezone = (char *)"America/New_York";
+        put(s, &c);
+        sched_def r = def("ended", "rate(1 minute)");
+        r.end_ms = now_ms + 86400000;
+        r.target_arn = (char *)"arn:aws:lambda:us-east-1:000000000000:function:ended";
+        put(s, &r);
+        sched_close(s);
+        now_ms += 365LL * 86400000;
+        s = open_engine();
+        struct timespec t0, t1;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        int n = 0;
+        for (int i = 0; i < 5; i++) {
+                n += sched_tick(s);
+                now_ms += 1000;
+        }
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+        assert_true(secs < 5.0);
+        for (int i = 0; i < n_calls; i++)
+                assert_string_equal(calls[i].what, "invoke f1"); /* never the ended one */
+        assert_true(n <= 5); /* one slot a minute at most, not the missed year */
+        sched_close(s);
+}
+
 static void test_retries_and_dlq(void **state)
 {
         (void)state;
@@ -774,6 +821,7 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_rate_fires_once_per_slot, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_missed_slot_within, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_missed_outside_window, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_long_downtime, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_retries_and_dlq, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_event_age, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_retry_succeeds, setup, teardown),
