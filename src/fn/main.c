@@ -73,7 +73,8 @@ static const char usage_text[] =
         "         [--endpoint HOST:PORT]   (default: the running serve's address)\n"
         "  map FUNCTION QUEUE [--batch-size 10] [--window SECONDS] [--report-failures]\n"
         "         [--max-concurrency N]   the queue (name or ARN) triggers the function\n"
-        "  unmap UUID | maps             remove, list the event source mappings\n\n"
+        "  unmap UUID | maps             remove, list the event source mappings\n"
+        "  schedule create|ls|inspect|rm ...   schedules that invoke functions (--help)\n\n"
         "Every command takes --store DIR (default $HUSK_STORE or " HUSK_STORE_DEFAULT ").\n";
 
 static const struct {
