@@ -5,12 +5,12 @@
 #include "serve/auth.h"
 #include "serve/client.h"
 #include "serve/qcli.h"
-#include "serve/schedcli.h"
 #include "gateway/gateway.h"
 #include "gw/gw.h"
 #include "sched/sched.h"
 #include "husk/image.h"
 #include "husk/service.h"
+#include "serve/schedcli.h"
 #include "util/json.h"
 #include "util/util.h"
 
@@ -1168,8 +1168,6 @@ static int cmd_maps(args *a)
 
 int main(int argc, char **argv)
 {
-        if (argc > 1 && strcmp(argv[1], "queue") == 0)
-                return qcli_main(argc - 2, argv + 2);
         for (int i = 1; i < argc; i++) { /* `husk fn [--store DIR] schedule ...` */
                 if (strcmp(argv[i], "--store") == 0 && ++i)
                         continue;
@@ -1178,6 +1176,8 @@ int main(int argc, char **argv)
                 memmove(&argv[i], &argv[i + 1], (size_t)(argc - i) * sizeof(char *));
                 return schedcli_main(argc - 2, argv + 1);
         }
+        if (argc > 1 && strcmp(argv[1], "queue") == 0)
+                return qcli_main(argc - 2, argv + 2);
         args a = { 0 };
         int rc = parse(argc - 1, argv + 1, &a);
         if (rc)
