@@ -8,9 +8,9 @@
 #include "gateway/gateway.h"
 #include "gw/gw.h"
 #include "sched/sched.h"
+#include "serve/schedcli.h"
 #include "husk/image.h"
 #include "husk/service.h"
-#include "serve/schedcli.h"
 #include "util/json.h"
 #include "util/util.h"
 
