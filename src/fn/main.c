@@ -63,6 +63,7 @@ static const char usage_text[] =
         "  update NAME [the same options]\n"
         "  ls | inspect NAME | rm NAME\n"
         "  logs [-f] NAME             the function's log (START/END/REPORT and its output)\n"
+        "  schedule create|ls|inspect|rm ...   schedules that invoke functions (--help)\n"
         "  serve [--listen 127.0.0.1:9000] [--listen-unix PATH] [--init-timeout 10s]\n"
         "        [--retry-delay 1s] [--request-timeout 30s] [--region us-east-1]\n"
         "        [--account 000000000000] [--no-auth]   (also `husk serve`: Lambda and SQS)\n"
@@ -73,8 +74,7 @@ static const char usage_text[] =
         "         [--endpoint HOST:PORT]   (default: the running serve's address)\n"
         "  map FUNCTION QUEUE [--batch-size 10] [--window SECONDS] [--report-failures]\n"
         "         [--max-concurrency N]   the queue (name or ARN) triggers the function\n"
-        "  unmap UUID | maps             remove, list the event source mappings\n"
-        "  schedule create|ls|inspect|rm ...   schedules that invoke functions (--help)\n\n"
+        "  unmap UUID | maps             remove, list the event source mappings\n\n"
         "Every command takes --store DIR (default $HUSK_STORE or " HUSK_STORE_DEFAULT ").\n";
 
 static const struct {
