@@ -126,8 +126,8 @@ static int fn_help(int argc, char **argv)
                         fputs(fn_usage[k].text, stdout);
                         return 1;
                 }
-        if (strcmp(word, "image-users") == 0)
-                return 0; /* husk's own, not for people */
+        if (strcmp(word, "image-users") == 0 || strcmp(word, "schedule") == 0)
+                return 0; /* husk's own, or with its own help (schedule) */
         fprintf(stderr, "husk fn: unknown command '%s' (husk fn --help)\n", word);
         return -1;
 }

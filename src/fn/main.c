@@ -8,6 +8,7 @@
 #include "gateway/gateway.h"
 #include "gw/gw.h"
 #include "sched/sched.h"
+#include "serve/schedcli.h"
 #include "husk/image.h"
 #include "husk/service.h"
 #include "serve/statcli.h"
@@ -63,6 +64,7 @@ static const char usage_text[] =
         "  update NAME [the same options]\n"
         "  ls | inspect NAME | rm NAME\n"
         "  logs [-f] NAME             the function's log (START/END/REPORT and its output)\n"
+        "  schedule create|ls|inspect|rm ...   schedules that invoke functions (--help)\n"
         "  serve [--listen 127.0.0.1:9000] [--listen-unix PATH] [--init-timeout 10s]\n"
         "        [--retry-delay 1s] [--request-timeout 30s] [--region us-east-1]\n"
         "        [--account 000000000000] [--no-auth]   (also `husk serve`: Lambda and SQS)\n"
@@ -581,18 +583,18 @@ static int sched_invoke(void *ud, const char *function, const char *input, size_
         gateway_invoke(ud, function, input, len, &res);
         int rc = res.outcome == GATEWAY_OK ? 0 : -1;
         if (rc < 0)
-                snprintf(why, why_len, "%s",
-                         res.outcome == GATEWAY_NOT_FOUND  ? "no such function"
-                         : res.outcome == GATEWAY_THROTTLED ? "throttled"
-                         : res.outcome == GATEWAY_FUNC_ERROR ? "the function failed"
-                                                             : "the host could not run it");
+                snprintf(why, why_len, "%s", /* "ERROR_CODE: message" (a DLQ event's) */
+                         res.outcome == GATEWAY_NOT_FOUND  ? "ResourceNotFoundException: no such function"
+                         : res.outcome == GATEWAY_THROTTLED ? "TooManyRequestsException: throttled"
+                         : res.outcome == GATEWAY_FUNC_ERROR ? "FunctionError: the function failed"
+                                                             : "ServiceException: the host could not run it");
         free(res.body);
         return rc;
 }
 
 /* A schedule's dead-letter queue (an SQS ARN of this server). */
-static int sched_send(void *ud, const char *queue_arn, const char *body, size_t len, char *why,
-                      size_t why_len)
+static int sched_send(void *ud, const char *queue_arn, const char *body, size_t len,
+                      const sched_attr *attrs, size_t n_attrs, char *why, size_t why_len)
 {
         serve_ctx *sc = ud;
         if (!sc->q) {
@@ -601,7 +603,12 @@ static int sched_send(void *ud, const char *queue_arn, const char *body, size_t 
         }
         const char *name = strrchr(queue_arn, ':');
         name = name ? name + 1 : queue_arn;
-        q_send_entry e = { .body = body, .body_len = len, .delay_seconds = -1 };
+        q_msg_attr qa[16];
+        for (size_t i = 0; i < n_attrs && i < 16; i++)
+                qa[i] = (q_msg_attr){ .name = (char *)attrs[i].name, .data_type = (char *)"String",
+                                      .string_value = (char *)attrs[i].value };
+        q_send_entry e = { .body = body, .body_len = len, .delay_seconds = -1, .attrs = qa,
+                           .n_attrs = n_attrs < 16 ? n_attrs : 16 };
         q_send_result res;
         q_error qerr = { 0 };
         if (q_send(sc->q, name, "scheduler", &e, 1, &res, &qerr) < 0) {
@@ -1114,6 +1121,14 @@ static int cmd_stats(args *a)
 
 int main(int argc, char **argv)
 {
+        for (int i = 1; i < argc; i++) { /* `husk fn [--store DIR] schedule ...` */
+                if (strcmp(argv[i], "--store") == 0 && ++i)
+                        continue;
+                if (argv[i][0] == '-' || strcmp(argv[i], "schedule") != 0)
+                        break;
+                memmove(&argv[i], &argv[i + 1], (size_t)(argc - i) * sizeof(char *));
+                return schedcli_main(argc - 2, argv + 1);
+        }
         if (argc > 1 && strcmp(argv[1], "queue") == 0)
                 return qcli_main(argc - 2, argv + 2);
         args a = { 0 };
