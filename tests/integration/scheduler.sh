@@ -194,6 +194,12 @@ is "$(out '.Messages[0].MessageAttributes.TARGET_ARN.StringValue + " " + .Messag
 for _i in $(seq 10); do advance 60000; done
 sleep 1.5
 is "$(starts fbad)" 3 "no attempt after the dead letter"
+# /metrics counts each attempt of a schedule, and its failures (issue 17's metrics)
+curl -s "http://$ADDR/metrics" > "$T/metrics"
+is "$(awk '$1 == "husk_schedule_invocations_total{schedule=\"default/failing\"}" {print $2}' "$T/metrics")" 3 \
+        "/metrics: husk_schedule_invocations_total of the failing schedule is 3" "$(grep schedule "$T/metrics")"
+is "$(awk '$1 == "husk_schedule_failures_total{schedule=\"default/failing\"}" {print $2}' "$T/metrics")" 3 \
+        "/metrics: its husk_schedule_failures_total is 3"
 
 # ---- slots missed while the server was down: within the window, once at start; outside, never
 sch create-schedule --name missin --schedule-expression "$(at 60)" \
