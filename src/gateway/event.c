@@ -1024,3 +1024,16 @@ char *gwd_log_line(const char *format, const gwd_logvars *v)
         }
         return out;
 }
+
+/* ---- AWS_PROXY ---- */
+char *gwd_function_of(const char *uri)
+{
+        /* arn:aws:apigateway:REGION:lambda:path/2015-03-31/functions/ARN/invocations */
+        const char *f = strstr(uri, ":lambda:path/2015-03-31/functions/");
+        if (strncmp(uri, "arn:", 4) == 0 && f) {
+                f += strlen(":lambda:path/2015-03-31/functions/");
+                const char *end = strstr(f, "/invocations");
+                return end ? xstrndup(f, (size_t)(end - f)) : xstrdup(f);
+        }
+        return xstrdup(uri); /* a name or a Lambda ARN */
+}

@@ -91,6 +91,11 @@ int gwd_proxy_url(const char *uri, const gw_kv *params, size_t n_params, const c
  * segment, plain or percent-encoded, or an encoded NUL. */
 bool gwd_path_hostile(const char *raw_path);
 
+/* The function an AWS_PROXY integration's uri names: its name or Lambda ARN (from API
+ * Gateway's arn:aws:apigateway:REGION:lambda:path/2015-03-31/functions/ARN/invocations form).
+ * Allocated. */
+char *gwd_function_of(const char *uri);
+
 /* Splits "http://HOST[:PORT]/PATH?Q" into host, port (80 by default) and the rest ("/" at
  * least). -EINVAL for anything else (https is not served: the upstreams are local). */
 int gwd_url_split(const char *url, char *host, size_t host_len, unsigned *port, char **rest);
