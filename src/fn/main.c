@@ -738,6 +738,8 @@ static int cmd_serve(args *a, char **argv)
                 gws = NULL;
         if (!gws)
                 fprintf(stderr, "husk fn: warning: HTTP APIs are not served: %s\n", gerr.msg);
+        else
+                gw_store_set_server(gws, qc.region, NULL); /* ApiEndpoint: once --api-listen binds */
         _cleanup_free_ char *sdir = xasprintf("%s/sched", o.store);
         _cleanup_free_ char *spath = xasprintf("%s/sched.db", sdir);
         sched_opts so = { .path = spath,
@@ -817,6 +819,11 @@ static int cmd_serve(args *a, char **argv)
                         fprintf(stderr, "husk fn: HTTP APIs on http://%.*s:%u\n",
                                 (int)(strrchr(a->api_listen, ':') - a->api_listen), a->api_listen,
                                 gport);
+                        _cleanup_free_ char *gurl =
+                                xasprintf("http://%.*s:%u",
+                                          (int)(strrchr(a->api_listen, ':') - a->api_listen),
+                                          a->api_listen, gport);
+                        gw_store_set_server(gws, qc.region, gurl);
                 }
         }
         if (!front) {

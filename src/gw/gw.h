@@ -204,6 +204,11 @@ int gw_deployment_delete(gw_store *s, const char *api_id, const char *dep_id, gw
 /* "$default", or "METHOD /path" with METHOD one of GET POST PUT PATCH DELETE HEAD OPTIONS ANY,
  * a path of /-separated segments, each literal text, {name} or (last only) {name+}. */
 bool gw_route_key_valid(const char *key, char *why, size_t why_len);
+/* An AWS_PROXY integration's function: the name or Lambda ARN that uri gives (a function name,
+ * arn:aws:lambda:REGION:ACCOUNT:function:NAME, or
+ * arn:aws:apigateway:REGION:lambda:path/2015-03-31/functions/LAMBDA_ARN/invocations), copied
+ * into out. -EINVAL when uri is none of them (or does not fit). */
+int gw_lambda_function(const char *uri, char *out, size_t out_len);
 
 /* ---- match.c: the data plane's compiled view ---- */
 typedef struct gw_snapshot gw_snapshot;

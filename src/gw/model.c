@@ -230,6 +230,64 @@ char *gw_route_key_norm(const char *key)
         return out;
 }
 
+static bool fn_name_ok(const char *s, size_t n)
+{
+        if (n == 0 || n > 64)
+                return false;
+        for (size_t i = 0; i < n; i++)
+                if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+                      (s[i] >= '0' && s[i] <= '9') || s[i] == '-' || s[i] == '_'))
+                        return false;
+        return true;
+}
+
+/* arn:aws:lambda:REGION:ACCOUNT:function:NAME */
+static bool lambda_arn_ok(const char *s, size_t n)
+{
+        static const char pre[] = "arn:aws:lambda:";
+        if (n <= strlen(pre) || strncmp(s, pre, strlen(pre)) != 0)
+                return false;
+        const char *p = s + strlen(pre), *e = s + n;
+        const char *c1 = memchr(p, ':', (size_t)(e - p));            /* after REGION */
+        const char *c2 = c1 ? memchr(c1 + 1, ':', (size_t)(e - c1 - 1)) : NULL; /* after ACCOUNT */
+        if (!c1 || !c2 || c1 == p || (size_t)(c2 - c1 - 1) != 12)
+                return false;
+        for (const char *q = c1 + 1; q < c2; q++)
+                if (*q < '0' || *q > '9')
+                        return false;
+        if ((size_t)(e - c2 - 1) < 10 || strncmp(c2 + 1, "function:", 9) != 0)
+                return false;
+        return fn_name_ok(c2 + 10, (size_t)(e - c2 - 10));
+}
+
+int gw_lambda_function(const char *uri, char *out, size_t out_len)
+{
+        if (!uri)
+                return -EINVAL;
+        const char *p = uri;
+        size_t n = strlen(uri);
+        static const char apigw[] = "arn:aws:apigateway:";
+        if (strncmp(uri, apigw, strlen(apigw)) == 0) {
+                const char *f = strstr(uri, ":lambda:path/2015-03-31/functions/");
+                static const char inv[] = "/invocations";
+                if (!f || n < strlen(inv) || strcmp(uri + n - strlen(inv), inv) != 0)
+                        return -EINVAL;
+                p = f + strlen(":lambda:path/2015-03-31/functions/");
+                if (p > uri + n - strlen(inv))
+                        return -EINVAL;
+                n = (size_t)(uri + n - strlen(inv) - p);
+                if (!lambda_arn_ok(p, n))
+                        return -EINVAL;
+        } else if (!(strncmp(uri, "arn:", 4) == 0 ? lambda_arn_ok(uri, n) : fn_name_ok(uri, n))) {
+                return -EINVAL;
+        }
+        if (n + 1 > out_len)
+                return -EINVAL;
+        memcpy(out, p, n);
+        out[n] = '\0';
+        return 0;
+}
+
 bool gw_stage_name_valid(const char *name)
 {
         if (!name)

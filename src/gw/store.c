@@ -415,7 +415,7 @@ static int deploy(gw_store *s, const char *api_id, gw_deployment *d, gw_error *e
         gw_deployment_write(j, d);
         _cleanup_free_ char *doc = json_writer_finish(j);
         return exec4(s, "INSERT INTO deployments (api, id, doc, auto, frozen) VALUES"
-                        " (?1, ?2, ?3, ?4, ?5)", api_id, d->id, doc,
+                        " (?1, ?2, ?3, ?4, '')", api_id, d->id, doc,
                      d->auto_deployed ? "1" : "0", err) < 0
                        ? -1
                        : exec4(s, "UPDATE deployments SET frozen = ?3 WHERE api = ?1 AND id = ?2",
@@ -805,6 +805,12 @@ static int check_integration(gw_integration *i, gw_error *err)
                     strcmp(i->payload_format_version, "2.0") != 0)
                         return gw_seterr(err, GW_E_BAD_REQUEST, "PayloadFormatVersion %.16s: 1.0 "
                                          "or 2.0", i->payload_format_version);
+                char fn[512];
+                if (gw_lambda_function(i->uri, fn, sizeof(fn)) < 0)
+                        return gw_seterr(err, GW_E_BAD_REQUEST, "IntegrationUri %.200s: an "
+                                         "AWS_PROXY integration's URI is a function name, its "
+                                         "Lambda ARN or arn:aws:apigateway:REGION:lambda:path/"
+                                         "2015-03-31/functions/ARN/invocations", i->uri);
                 if (!i->method)
                         i->method = xstrdup("POST");
         } else {
