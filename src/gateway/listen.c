@@ -962,13 +962,12 @@ int gateway_start(const gateway_opts *o, gateway **ret, unsigned *ret_port, char
         g->port = ntohs(a.sin_port);
         g->d = MHD_start_daemon(
                 MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG, 0,
-                NULL, NULL, handler, g, MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)&a,
+                NULL, NULL, handler, g, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, g, MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)&a,
                 MHD_OPTION_THREAD_POOL_SIZE, (unsigned)2, MHD_OPTION_CONNECTION_TIMEOUT,
                 (unsigned)GWD_IDLE_S, MHD_OPTION_CONNECTION_LIMIT, g->conn_limit,
                 MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)32768, MHD_OPTION_NOTIFY_COMPLETED,
                 completed, g, MHD_OPTION_URI_LOG_CALLBACK, uri_log, g,
-                MHD_OPTION_NOTIFY_CONNECTION, notify_conn, g, MHD_OPTION_EXTERNAL_LOGGER,
-                mhd_log, g, MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)4096,
+                MHD_OPTION_NOTIFY_CONNECTION, notify_conn, g, MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)4096,
                 MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1, MHD_OPTION_END);
         if (!g->d) {
                 snprintf(why, why_len, "cannot listen there (in use, or not an address of this "
