@@ -207,19 +207,27 @@ static bool take(gateway *g, const char *key, const gw_throttle *t, uint64_t now
 }
 
 /* ---- access logs ---- */
-/* Where a stage's AccessLogSettings.DestinationArn writes: a file path as it is, a CloudWatch
- * log group's ARN to STORE/gw/logs/NAME.log ('/' and other bytes outside [A-Za-z0-9._#-] of
- * NAME become '_'). */
+/* Where a stage's AccessLogSettings.DestinationArn writes: STORE/gw/logs/NAME.log, NAME the
+ * log group of a CloudWatch ARN (arn:aws:logs:REGION:ACCOUNT:log-group:NAME[:*]) or the last
+ * component of a file path ('/' and other bytes outside [A-Za-z0-9._#-] become '_'). Never a
+ * path of the caller's choosing: the keys that configure a stage are in every function's
+ * environment, and this server runs as root; a destination such as /etc/cron.d/x would let a
+ * workload write a file of the host (the line's text is partly the client's). */
 static char *log_path(gateway *g, const char *dest)
 {
-        if (dest[0] == '/')
-                return xstrdup(dest);
         const char *lg = strstr(dest, ":log-group:");
-        if (!lg)
-                return NULL;
-        lg += strlen(":log-group:");
-        size_t n = strcspn(lg, ":");
-        if (!n)
+        size_t n;
+        if (lg) {
+                lg += strlen(":log-group:");
+                n = strcspn(lg, ":");
+        } else {
+                const char *slash = strrchr(dest, '/');
+                lg = slash ? slash + 1 : dest;
+                n = strlen(lg);
+                if (n > 4 && strcmp(lg + n - 4, ".log") == 0)
+                        n -= 4;
+        }
+        if (!n || n > 512)
                 return NULL;
         char *name = xstrndup(lg, n);
         for (char *p = name; *p; p++)

@@ -230,6 +230,17 @@ like "$(printf '%s' "$line" | jq -r '"\(.latency) \(.ilatency) \(.time)"')" \
         '^[0-9]+ [0-9]+ [0-9]{2}/[A-Z][a-z]{2}/20[0-9]{2}:' "with the response and integration latencies and the request time"
 like "$(grep -c '"status":"429"' "$LOG")" '^3$' "the throttled requests are logged as 429"
 
+# A destination that names a path of the host: the access log stays under STORE/gw/logs (the
+# stage's keys are in every function's environment; the server writes as root).
+mkdir -p "$T/outside"
+api update-stage --api-id "$ID" --stage-name '$default' \
+        --access-log-settings "$(jq -cn --arg d "$T/outside/evil.log" '{DestinationArn: $d, Format: "$context.requestId x"}')"
+ok $? "update-stage: AccessLogSettings with a file path" || diag "$(cat "$T/err")"
+is "$(req -H "$H" "http://$GW/items/5")" 200 "a request after it"
+rid=$(hdr apigw-requestid)
+[ ! -e "$T/outside/evil.log" ]; ok $? "nothing is written at the path given"
+is "$(cat "$S/gw/logs/evil.log" 2>/dev/null)" "$rid x" "the line goes to STORE/gw/logs/evil.log"
+
 stop_serve
 pass "the server stops"
 done_testing
