@@ -72,7 +72,7 @@ typedef struct job {
 
 typedef struct greq {
         bool started, dispatched, answered;
-        char *raw_uri, *method;
+        char *raw_uri, *method, *version;
         char *raw_path, *path, *query;
         gwd_hdr *headers;
         size_t n_headers;
@@ -130,7 +130,7 @@ struct gateway {
         gconn *conns;
         pthread_t wd;
         bool wd_started;
-        uint64_t last_limit_log;
+        uint64_t last_limit_log, last_backlog_log;
         /* throttling */
         pthread_mutex_t bmu;
         bucket_ent *buckets[4096];
@@ -567,11 +567,12 @@ static void source_ip(struct MHD_Connection *c, char out[INET6_ADDRSTRLEN])
 
 /* The request line and headers are in: the checks that need no body. */
 static enum MHD_Result first_call(gateway *g, struct MHD_Connection *c, greq *q,
-                                  const char *method)
+                                  const char *method, const char *version)
 {
         (void)g;
         q->started = true;
         q->method = xstrdup(method);
+        q->version = xstrdup(version && *version ? version : "HTTP/1.1");
         source_ip(c, q->source_ip);
         MHD_get_connection_values(c, MHD_HEADER_KIND, header_copy, q);
         const char *raw = q->raw_uri;
@@ -658,7 +659,7 @@ static void function_job(gateway *g, greq *q, const char *method, job *j)
                       .body = q->body ? q->body : "",
                       .len = q->len,
                       .source_ip = q->source_ip,
-                      .protocol = "HTTP/1.1",
+                      .protocol = q->version,
                       .request_id = q->request_id,
                       .time_ms = q->t_epoch_ms };
         gwd_ctx x = { .account = g->account,
@@ -730,10 +731,20 @@ static enum MHD_Result final_call(gateway *g, struct MHD_Connection *c, greq *q,
         j->deadline = now + j->timeout_ms;
         pthread_mutex_lock(&g->mu);
         if (g->stopping || g->queued >= g->backlog) {
+                bool stopping = g->stopping;
                 pthread_mutex_unlock(&g->mu);
                 j->refs = 1;
-                        job_unref(g, j);
+                job_unref(g, j);
                 q->error_message = "backlog";
+                /* named once a second at most */
+                uint64_t t = mono_ms();
+                if (!stopping &&
+                    t - __atomic_load_n(&g->last_backlog_log, __ATOMIC_RELAXED) >= 1000) {
+                        __atomic_store_n(&g->last_backlog_log, t, __ATOMIC_RELAXED);
+                        fprintf(stderr, "husk fn: gateway: %u requests wait for a worker: new "
+                                        "ones are answered 503 (--api-backlog %u, --api-workers "
+                                        "%u)\n", g->backlog, g->backlog, g->workers);
+                }
                 return message(c, q, 503, "Service Unavailable");
         }
         j->refs = 2; /* the pool's and the request's */
@@ -761,7 +772,6 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
                                size_t *upload_size, void **con_cls)
 {
         (void)url;
-        (void)version;
         gateway *g = cls;
         greq *q = *con_cls;
         if (!q) {
@@ -772,7 +782,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
                 request_id(q->request_id);
         }
         if (!q->started)
-                return first_call(g, c, q, method);
+                return first_call(g, c, q, method, version);
         if (*upload_size) {
                 if (q->answered || q->too_large || q->len + *upload_size > GWD_BODY_MAX) {
                         q->too_large = !q->answered;
@@ -820,7 +830,7 @@ static void account(gateway *g, greq *q)
                           .route_key = q->m.route_key,
                           .method = q->method,
                           .path = q->path,
-                          .protocol = "HTTP/1.1",
+                          .protocol = q->version,
                           .source_ip = q->source_ip,
                           .user_agent = gwd_hdr_get(q->headers, q->n_headers, "user-agent"),
                           .domain = gwd_hdr_get(q->headers, q->n_headers, "host"),
@@ -859,6 +869,7 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
         free(q->labels);
         free(q->raw_uri);
         free(q->method);
+        free(q->version);
         free(q->raw_path);
         free(q->path);
         free(q->query);

@@ -239,7 +239,9 @@ static int parse_head(char *p, const char *eoh, head *h, gwd_resp *w, bool head_
                                 else if (strcasestr(v, "keep-alive"))
                                         h->close = false;
                         }
-                        if (!gwd_hop_by_hop(l) && strcasecmp(l, "content-length") != 0)
+                        /* framing is the listener's; so is Date (it adds its own) */
+                        if (!gwd_hop_by_hop(l) && strcasecmp(l, "content-length") != 0 &&
+                            strcasecmp(l, "date") != 0)
                                 gwd_hdr_add(&w->headers, &w->n_headers, l, v);
                 }
                 l = e + 2;

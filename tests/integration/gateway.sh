@@ -243,4 +243,24 @@ is "$(cat "$S/gw/logs/evil.log" 2>/dev/null)" "$rid x" "the line goes to STORE/g
 
 stop_serve
 pass "the server stops"
+
+# ---- the bounds of the pool: one worker, one waiting request; a third gets 503 at once ----
+out=$("$HUSK" fn --store "$S" serve --listen 127.0.0.1:0 --api-listen 127.0.0.1:0 --api-workers 0 2>&1)
+like "$?:$out" "^1:.*--api-workers 0: 1 \.\. 1024" "--api-workers 0 is refused, naming the option"
+"$HUSK" fn --store "$S" serve --listen 127.0.0.1:0 --api-listen 127.0.0.1:0 --api-workers 1 \
+        --api-backlog 1 > "$T/serve2.log" 2>&1 &
+SERVE_PID=$!
+GW=
+for _i in $(seq 100); do grep -q "HTTP APIs on" "$T/serve2.log" && break; sleep 0.05; done
+GW=$(sed -n 's|.*HTTP APIs on http://\([0-9.:]*\).*|\1|p' "$T/serve2.log")
+for k in 1 2; do
+        curl -s -o /dev/null -w '%{http_code}\n' --max-time 30 -H "$H" "http://$GW/slow" > "$T/pool$k" &
+        sleep 0.2
+done
+is "$(req -H "$H" "http://$GW/slow")" 503 "past --api-backlog: 503 at once"
+wait_n=0
+while [ "$(cat "$T/pool1" "$T/pool2" 2>/dev/null | wc -l)" -lt 2 ] && [ $wait_n -lt 100 ]; do sleep 0.1; wait_n=$((wait_n + 1)); done
+is "$(cat "$T/pool1" "$T/pool2" | tr '\n' ' ')" "504 504 " "the running and the waiting one end at their timeout (504)"
+like "$(cat "$T/serve2.log")" "wait for a worker.*--api-backlog 1, --api-workers 1" "the log names the bound"
+stop_serve
 done_testing
