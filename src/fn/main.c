@@ -536,7 +536,9 @@ typedef struct serve_ctx {
         const char *store;
 } serve_ctx;
 
-/* The gateway's AWS_PROXY integrations: a synchronous invoke on a pool thread. */
+/* The gateway's AWS_PROXY integrations: a synchronous invoke on a pool thread. The end of the
+ * invocation (END/REPORT, the worker frozen) is left in res->finish for gateway_finish, which
+ * the gateway calls once the answer is on its way, as the front door does in its completion. */
 static void gateway_invoke(void *ud, const char *function, const char *payload, size_t len,
                            gateway_result *res)
 {
@@ -547,23 +549,33 @@ static void gateway_invoke(void *ud, const char *function, const char *payload, 
                 res->outcome = GATEWAY_NOT_FOUND;
                 return;
         }
-        fn_result fr = { 0 };
-        fn_host_invoke(sc->h, name, payload, len, true, &fr);
-        switch (fr.outcome) {
+        fn_result *fr = xcalloc(1, sizeof(*fr));
+        fn_host_invoke(sc->h, name, payload, len, true, fr);
+        switch (fr->outcome) {
         case FN_OK: res->outcome = GATEWAY_OK; break;
         case FN_FUNC_ERROR: res->outcome = GATEWAY_FUNC_ERROR; break;
         case FN_REJECTED: res->outcome = GATEWAY_THROTTLED; break;
         case FN_NOT_FOUND: res->outcome = GATEWAY_NOT_FOUND; break;
         case FN_HOST_ERROR: res->outcome = GATEWAY_HOST_ERROR; break;
         }
-        if (fr.body) {
-                res->body = xmalloc(fr.len + 1);
-                memcpy(res->body, fr.body, fr.len);
-                res->body[fr.len] = '\0';
-                res->len = fr.len;
+        if (fr->body) {
+                res->body = xmalloc(fr->len + 1);
+                memcpy(res->body, fr->body, fr->len);
+                res->body[fr->len] = '\0';
+                res->len = fr->len;
         }
-        fn_host_finish(sc->h, &fr);
-        fn_result_done(&fr);
+        res->finish = fr;
+}
+
+static void gateway_finish(void *ud, void *finish)
+{
+        serve_ctx *sc = ud;
+        fn_result *fr = finish;
+        if (!fr)
+                return;
+        fn_host_finish(sc->h, fr);
+        fn_result_done(fr);
+        free(fr);
 }
 
 /* HTTP_PROXY integrations name a husk service: its address on its network. */
@@ -635,6 +647,7 @@ static int sched_invoke(void *ud, const char *function, const char *input, size_
 {
         gateway_result res;
         gateway_invoke(ud, function, input, len, &res);
+        gateway_finish(ud, res.finish);
         int rc = res.outcome == GATEWAY_OK ? 0 : -1;
         if (rc < 0)
                 snprintf(why, why_len, "%s",
@@ -803,6 +816,7 @@ static int cmd_serve(args *a, char **argv)
                                     .account = qc.account,
                                     .invoke = gateway_invoke,
                                     .resolve = gateway_resolve,
+                                    .finish = gateway_finish,
                                     .ud = &sctx };
                 unsigned gport = 0;
                 char gwhy[512] = "";

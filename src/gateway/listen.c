@@ -349,10 +349,11 @@ static bool job_answer(job *j, gwd_resp *w, long integration_ms)
         return true;
 }
 
-static void run_function(gateway *g, job *j, gwd_resp *w)
+static void run_function(gateway *g, job *j, gwd_resp *w, void **finish)
 {
         gateway_result res = { 0 };
         g->o.invoke(g->o.ud, j->function, j->payload, j->payload_len, &res);
+        *finish = res.finish;
         switch (res.outcome) {
         case GATEWAY_OK:
                 if (gwd_map_response(j->payload_version, res.body ? res.body : "", res.len, w) < 0)
@@ -416,12 +417,16 @@ static void *worker_main(void *arg)
                                                 __ATOMIC_ACQUIRE)) {
                         uint64_t t0 = mono_ms();
                         gwd_resp w = { 0 };
+                        void *finish = NULL;
                         if (j->type == GW_INT_AWS_PROXY)
-                                run_function(g, j, &w);
+                                run_function(g, j, &w, &finish);
                         else
                                 run_proxy(g, j, &w);
                         if (!job_answer(j, &w, (long)(mono_ms() - t0)))
                                 gwd_resp_done(&w);
+                        /* the function's END/REPORT and freeze, while the answer goes out */
+                        if (finish && g->o.finish)
+                                g->o.finish(g->o.ud, finish);
                 }
                 pthread_mutex_lock(&g->mu);
                 if (j->fprev)
