@@ -5,6 +5,7 @@
 #include "serve/auth.h"
 #include "serve/client.h"
 #include "serve/qcli.h"
+#include "serve/apicli.h"
 #include "gateway/gateway.h"
 #include "gw/gw.h"
 #include "sched/sched.h"
@@ -1251,6 +1252,8 @@ int main(int argc, char **argv)
 {
         if (argc > 1 && strcmp(argv[1], "queue") == 0)
                 return qcli_main(argc - 2, argv + 2);
+        if (argc > 1 && strcmp(argv[1], "api") == 0)
+                return apicli_main(argc - 2, argv + 2);
         args a = { 0 };
         int rc = parse(argc - 1, argv + 1, &a);
         if (rc)

@@ -82,8 +82,12 @@ int serve_client_call(const serve_call *c, serve_answer *ret, char *why, size_t 
                                 signed_headers[at++] = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
                         signed_headers[at++] = i + 1 < nh ? ';' : '\0';
                 }
-                serve_req r = { .method = c->method, .path = c->path, .raw_path = c->path,
-                                .query = "", .headers = h, .n_headers = nh,
+                /* a query string in the path is signed as the query, as the server reads it */
+                const char *qm = strchr(c->path, '?');
+                _cleanup_free_ char *pp = qm ? xstrndup(c->path, (size_t)(qm - c->path)) : NULL;
+                serve_req r = { .method = c->method, .path = pp ? pp : c->path,
+                                .raw_path = pp ? pp : c->path, .query = qm ? qm + 1 : "",
+                                .headers = h, .n_headers = nh,
                                 .body = c->body ? c->body : "", .len = c->len };
                 authz = serve_sigv4_sign(&r, c->creds, c->region, c->service, amz_date,
                                          signed_headers);
