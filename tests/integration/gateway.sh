@@ -220,6 +220,70 @@ else
         skip "cannot create network $NET"
 fi
 
+# ---- HTTP_PROXY to a local upstream (python3): forwarded headers, kept-alive connections,
+# timeouts and refused connections ----
+if [ -x /usr/bin/python3 ]; then
+        cat > "$T/up.py" <<'PYEOF'
+import socket, sys, threading, time
+srv = socket.socket()
+srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+srv.bind(("127.0.0.1", 0))
+srv.listen(16)
+open(sys.argv[1], "w").write(str(srv.getsockname()[1]))
+log = open(sys.argv[2], "a", buffering=1)
+def serve(c, n):
+    buf = b""
+    while True:
+        while b"\r\n\r\n" not in buf:
+            d = c.recv(65536)
+            if not d:
+                return
+            buf += d
+        head, buf = buf.split(b"\r\n\r\n", 1)
+        log.write("conn %d %s\n" % (n, head.decode().replace("\r\n", " | ")))
+        if b"/hang" in head.split(b"\r\n")[0]:
+            time.sleep(5)
+            return
+        body = b"upstream-ok"
+        c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\nKeep-Alive: timeout=5\r\nX-Up: 1\r\n\r\n" % len(body) + body)
+n = 0
+while True:
+    c, _ = srv.accept()
+    n += 1
+    threading.Thread(target=serve, args=(c, n), daemon=True).start()
+PYEOF
+        /usr/bin/python3 "$T/up.py" "$T/up.port" "$T/up.log" & UP_PID=$!
+        for _i in $(seq 50); do [ -s "$T/up.port" ] && break; sleep 0.1; done
+        UP=$(cat "$T/up.port")
+        api create-integration --api-id "$ID" --integration-type HTTP_PROXY --integration-method ANY \
+                --integration-uri "http://127.0.0.1:$UP/base/{proxy}" --payload-format-version 1.0 \
+                --timeout-in-millis 800
+        IU=$(out .IntegrationId)
+        api create-route --api-id "$ID" --route-key 'ANY /up/{proxy+}' --target "integrations/$IU"
+        api create-integration --api-id "$ID" --integration-type HTTP_PROXY --integration-method ANY \
+                --integration-uri "http://127.0.0.1:1/" --payload-format-version 1.0
+        api create-route --api-id "$ID" --route-key 'GET /closed' --target "integrations/$(out .IntegrationId)"
+        st=$(req -H "$H" -H 'X-Forwarded-For: 10.1.1.1' -H 'Connection: keep-alive' -H 'Proxy-Authorization: x' \
+                "http://$GW/up/a/b?k=v")
+        is "$st:$(cat "$T/body"):$(hdr x-up)" "200:upstream-ok:1" "HTTP_PROXY to 127.0.0.1: the upstream's answer and headers"
+        l1=$(tail -1 "$T/up.log")
+        like "$l1" "GET /base/a/b\?k=v HTTP/1.1" "the upstream gets /base/a/b?k=v"
+        like "$l1" "Host: 127.0.0.1:$UP \|.*X-Forwarded-For: 10.1.1.1, 127.0.0.1 \|.*X-Forwarded-Proto: http \|.*X-Forwarded-Port: ${GW##*:}" \
+                "with Host, X-Forwarded-For (appended), -Proto and -Port"
+        unlike "$l1" "Proxy-Authorization|Connection:" "and without hop-by-hop headers"
+        req -H "$H" "http://$GW/up/again" >/dev/null
+        is "$(tail -1 "$T/up.log" | cut -d' ' -f2)" "$(echo "$l1" | cut -d' ' -f2)" "the next request reuses the kept-alive upstream connection"
+        t0=$(date +%s%N)
+        st=$(req -H "$H" "http://$GW/up/hang")
+        dt=$(( ($(date +%s%N) - t0) / 1000000 ))
+        is "$st:$(cat "$T/body")" '504:{"message":"Service Unavailable"}' "an upstream that does not answer: 504"
+        [ "$dt" -ge 700 ] && [ "$dt" -lt 4000 ]; ok $? "after its TimeoutInMillis of 800 ms (took $dt ms)"
+        is "$(req -H "$H" "http://$GW/closed")" 503 "a refused connection: 503"
+        kill "$UP_PID" 2>/dev/null; wait "$UP_PID" 2>/dev/null
+else
+        skip "no /usr/bin/python3 for a local upstream"
+fi
+
 # ---- the access log ----
 LOG="$S/gw/logs/gw-access.log"
 [ -f "$LOG" ]; ok $? "the stage's access log is written to STORE/gw/logs/gw-access.log"
