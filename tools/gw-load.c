@@ -4,10 +4,10 @@
  *   gw-load load HOST:PORT SECONDS CONNS METHOD PATH [HOSTHDR] [BODY]
  *       prints "requests N rps R p50_us A p99_us B non2xx E status S errors X"
  *       (S: the status of the last non-2xx answer, 0 when none)
- *   gw-load idle HOST:PORT N SECONDS PATH [HOSTHDR]
+ *   gw-load idle HOST:PORT N SECONDS PATH [HOSTHDR [WAIT_S]]
  *       opens N connections, one GET on each (kept alive), holds them idle for SECONDS, then
  *       sends one more GET on each; prints "opened N answered_first A held H answered_last L"
- *       (answered: any complete HTTP answer, whatever its status)
+ *       (answered: any complete HTTP answer, whatever its status, within WAIT_S, 60 by default)
  * Loopback tests only: bounded in connections (65000) and time. */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -242,7 +242,7 @@ static int round_all(int ep, conn *cs, int n, int timeout_s)
         return answered;
 }
 
-static int idle(int n, int seconds)
+static int idle(int n, int seconds, int wait_s)
 {
         int ep = epoll_create1(EPOLL_CLOEXEC);
         conn *cs = calloc((size_t)n, sizeof(*cs));
@@ -260,7 +260,7 @@ static int idle(int n, int seconds)
         /* connect completes in the background; a short wait for the handshakes */
         struct timespec ts = { 0, 200000000 };
         nanosleep(&ts, NULL);
-        int first = round_all(ep, cs, n, 60);
+        int first = round_all(ep, cs, n, wait_s);
         printf("opened %d answered_first %d", opened, first);
         fflush(stdout);
         sleep((unsigned)seconds);
@@ -275,7 +275,7 @@ static int idle(int n, int seconds)
                 else
                         held++;
         }
-        int last = round_all(ep, cs, n, 60);
+        int last = round_all(ep, cs, n, wait_s);
         printf(" held %d answered_last %d\n", held, last);
         return 0;
 }
@@ -284,7 +284,7 @@ int main(int argc, char **argv)
 {
         if (argc < 3) {
                 fprintf(stderr, "usage: gw-load load HOST:PORT SECONDS CONNS METHOD PATH [HOST] [BODY]\n"
-                                "       gw-load idle HOST:PORT N SECONDS PATH [HOST]\n");
+                                "       gw-load idle HOST:PORT N SECONDS PATH [HOST [WAIT_S]]\n");
                 return 2;
         }
         raise_nofile();
@@ -306,11 +306,11 @@ int main(int argc, char **argv)
                 return load(secs, conns);
         }
         if (strcmp(argv[1], "idle") == 0 && argc >= 6) {
-                int n = atoi(argv[3]), secs = atoi(argv[4]);
-                if (n < 1 || n > 65000 || secs < 0 || secs > 3600)
+                int n = atoi(argv[3]), secs = atoi(argv[4]), wait_s = argc > 7 ? atoi(argv[7]) : 60;
+                if (n < 1 || n > 65000 || secs < 0 || secs > 3600 || wait_s < 1 || wait_s > 600)
                         return 2;
                 build("GET", argv[5], argc > 6 ? argv[6] : argv[2], NULL);
-                return idle(n, secs);
+                return idle(n, secs, wait_s);
         }
         fprintf(stderr, "gw-load: unknown mode or missing arguments\n");
         return 2;

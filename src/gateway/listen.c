@@ -131,6 +131,7 @@ struct gateway {
         pthread_t wd;
         bool wd_started;
         uint64_t last_limit_log, last_backlog_log;
+        unsigned n_conns; /* atomic */
         /* throttling */
         pthread_mutex_t bmu;
         bucket_ent *buckets[4096];
@@ -505,6 +506,17 @@ static void notify_conn(void *cls, struct MHD_Connection *c, void **socket_conte
         if (code == MHD_CONNECTION_NOTIFY_STARTED) {
                 const union MHD_ConnectionInfo *i =
                         MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+                /* At the bound MHD stops accepting: the next ones wait in the listen backlog.
+                 * Named once a second at most. */
+                unsigned n = __atomic_add_fetch(&g->n_conns, 1, __ATOMIC_RELAXED);
+                uint64_t now = mono_ms();
+                if (n >= g->conn_limit &&
+                    now - __atomic_load_n(&g->last_limit_log, __ATOMIC_RELAXED) >= 1000) {
+                        __atomic_store_n(&g->last_limit_log, now, __ATOMIC_RELAXED);
+                        fprintf(stderr, "husk fn: gateway: %u connections open: new ones wait or "
+                                        "are refused (--api-connections %u; RLIMIT_NOFILE bounds "
+                                        "its default)\n", n, g->conn_limit);
+                }
                 gconn *k = xcalloc(1, sizeof(*k));
                 k->fd = i ? i->connect_fd : -1;
                 k->t0 = mono_ms();
@@ -520,6 +532,7 @@ static void notify_conn(void *cls, struct MHD_Connection *c, void **socket_conte
         gconn *k = *socket_context;
         if (!k)
                 return;
+        __atomic_sub_fetch(&g->n_conns, 1, __ATOMIC_RELAXED);
         pthread_mutex_lock(&g->cmu);
         if (k->prev)
                 k->prev->next = k->next;
@@ -891,14 +904,14 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
         char msg[512];
         vsnprintf(msg, sizeof(msg), fmt, ap);
         msg[strcspn(msg, "\n")] = '\0';
-        if (strstr(msg, "connection limit") || strstr(msg, "onnection limit")) {
+        if (strstr(msg, "onnection limit")) {
                 uint64_t now = mono_ms();
                 if (now - __atomic_load_n(&g->last_limit_log, __ATOMIC_RELAXED) < 1000)
                         return;
                 __atomic_store_n(&g->last_limit_log, now, __ATOMIC_RELAXED);
-                fprintf(stderr, "husk fn: gateway: %u connections open: new ones are refused "
-                                "(--api-connections %u; RLIMIT_NOFILE bounds it)\n",
-                        g->conn_limit, g->conn_limit);
+                fprintf(stderr, "husk fn: gateway: %u connections open: new ones wait or are "
+                                "refused (--api-connections %u; RLIMIT_NOFILE bounds its "
+                                "default)\n", g->conn_limit, g->conn_limit);
                 return;
         }
         fprintf(stderr, "husk fn: gateway: %s\n", msg);

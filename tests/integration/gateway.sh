@@ -312,7 +312,7 @@ pass "the server stops"
 out=$("$HUSK" fn --store "$S" serve --listen 127.0.0.1:0 --api-listen 127.0.0.1:0 --api-workers 0 2>&1)
 like "$?:$out" "^1:.*--api-workers 0: 1 \.\. 1024" "--api-workers 0 is refused, naming the option"
 "$HUSK" fn --store "$S" serve --listen 127.0.0.1:0 --api-listen 127.0.0.1:0 --api-workers 1 \
-        --api-backlog 1 > "$T/serve2.log" 2>&1 &
+        --api-backlog 1 --api-connections 20 > "$T/serve2.log" 2>&1 &
 SERVE_PID=$!
 GW=
 for _i in $(seq 100); do grep -q "HTTP APIs on" "$T/serve2.log" && break; sleep 0.05; done
@@ -326,5 +326,14 @@ wait_n=0
 while [ "$(cat "$T/pool1" "$T/pool2" 2>/dev/null | wc -l)" -lt 2 ] && [ $wait_n -lt 100 ]; do sleep 0.1; wait_n=$((wait_n + 1)); done
 is "$(cat "$T/pool1" "$T/pool2" | tr '\n' ' ')" "504 504 " "the running and the waiting one end at their timeout (504)"
 like "$(cat "$T/serve2.log")" "wait for a worker.*--api-backlog 1, --api-workers 1" "the log names the bound"
+LOAD=$HUSK_BUILDDIR/tools/gw-load
+if [ -x "$LOAD" ]; then
+        out=$("$LOAD" idle "$GW" 30 0 /nothing "$ID.execute-api.localhost" 3)
+        like "$out" "^opened 30 answered_first 20 " "--api-connections 20: 20 of 30 connections are served"
+        like "$(cat "$T/serve2.log")" "20 connections open: new ones wait or are refused \(--api-connections 20" \
+                "the log names the bound"
+else
+        skip "missing $LOAD"
+fi
 stop_serve
 done_testing
