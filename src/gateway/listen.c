@@ -622,6 +622,23 @@ static char *route_labels(const gw_match *m)
                          m->route_key ? m->route_key : "-", NULL);
 }
 
+/* Is name one of the comma-separated tokens of list (case-insensitive)? */
+static bool listed(const char *list, const char *name)
+{
+        size_t nl = strlen(name);
+        for (const char *p = list; *p;) {
+                p += strspn(p, " \t,");
+                size_t l = strcspn(p, ",");
+                size_t t = l;
+                while (t && (p[t - 1] == ' ' || p[t - 1] == '\t'))
+                        t--;
+                if (t == nl && strncasecmp(p, name, nl) == 0)
+                        return true;
+                p += l;
+        }
+        return false;
+}
+
 /* The forwarded request of an HTTP_PROXY integration. */
 static int proxy_job(gateway *g, greq *q, const char *method, job *j)
 {
@@ -637,8 +654,12 @@ static int proxy_job(gateway *g, greq *q, const char *method, job *j)
         j->host = xstrdup(host);
         j->method = xstrdup(in->method && strcmp(in->method, "ANY") != 0 ? in->method : method);
         const char *xff = NULL;
+        /* RFC 9110 7.6.1: the headers a Connection header names are hop-by-hop too. */
+        const char *conn = gwd_hdr_get(q->headers, q->n_headers, "connection");
         for (size_t i = 0; i < q->n_headers; i++) {
                 const char *n = q->headers[i].name;
+                if (conn && listed(conn, n))
+                        continue;
                 if (gwd_hop_by_hop(n) || strcasecmp(n, "host") == 0 ||
                     strcasecmp(n, "content-length") == 0 || strncasecmp(n, "x-forwarded-", 12) == 0) {
                         if (strcasecmp(n, "x-forwarded-for") == 0)

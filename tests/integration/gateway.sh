@@ -263,14 +263,16 @@ PYEOF
         api create-integration --api-id "$ID" --integration-type HTTP_PROXY --integration-method ANY \
                 --integration-uri "http://127.0.0.1:1/" --payload-format-version 1.0
         api create-route --api-id "$ID" --route-key 'GET /closed' --target "integrations/$(out .IntegrationId)"
-        st=$(req -H "$H" -H 'X-Forwarded-For: 10.1.1.1' -H 'Connection: keep-alive' -H 'Proxy-Authorization: x' \
+        st=$(req -H "$H" -H 'X-Forwarded-For: 10.1.1.1' -H 'Connection: keep-alive, X-Hop' -H 'X-Hop: 1' \
+                -H 'Proxy-Authorization: x' -H 'X-Kept: 1' \
                 "http://$GW/up/a/b?k=v")
         is "$st:$(cat "$T/body"):$(hdr x-up)" "200:upstream-ok:1" "HTTP_PROXY to 127.0.0.1: the upstream's answer and headers"
         l1=$(tail -1 "$T/up.log")
         like "$l1" "GET /base/a/b\?k=v HTTP/1.1" "the upstream gets /base/a/b?k=v"
         like "$l1" "Host: 127.0.0.1:$UP \|.*X-Forwarded-For: 10.1.1.1, 127.0.0.1 \|.*X-Forwarded-Proto: http \|.*X-Forwarded-Port: ${GW##*:}" \
                 "with Host, X-Forwarded-For (appended), -Proto and -Port"
-        unlike "$l1" "Proxy-Authorization|Connection:" "and without hop-by-hop headers"
+        unlike "$l1" "Proxy-Authorization|Connection:|X-Hop" "without hop-by-hop headers (those Connection names too)"
+        like "$l1" "X-Kept: 1" "and with the others"
         req -H "$H" "http://$GW/up/again" >/dev/null
         is "$(tail -1 "$T/up.log" | cut -d' ' -f2)" "$(echo "$l1" | cut -d' ' -f2)" "the next request reuses the kept-alive upstream connection"
         t0=$(date +%s%N)
