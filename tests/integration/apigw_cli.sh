@@ -191,8 +191,10 @@ gw create-stage --api-id "$A" --stage-name prod >/dev/null
 is "$(err)" ConflictException "the same stage name again: ConflictException"
 gw create-stage --api-id "$A" --stage-name 'bad name' >/dev/null
 is "$(err)" BadRequestException "a stage name with a space is refused"
-gw create-stage --api-id "$A" --stage-name logs --access-log-settings 'DestinationArn=/proc/self/mem,Format=$context.requestId' >/dev/null
-is "$(err)" BadRequestException "an access log under /proc is refused"
+gw create-stage --api-id "$A" --stage-name logs --access-log-settings 'DestinationArn=/var/log/,Format=$context.requestId' >/dev/null
+is "$(err)" BadRequestException "an access log destination without a name is refused"
+gw create-stage --api-id "$A" --stage-name logs --access-log-settings 'DestinationArn=arn:aws:s3:::bucket,Format=$context.requestId' >/dev/null
+is "$(err)" BadRequestException "an ARN that is no log group is refused"
 gw create-stage --api-id "$A" --stage-name logs --access-log-settings "DestinationArn=$T/x.log,Format=\$context.status" >/dev/null
 is "$(err)" BadRequestException "an access log format without \$context.requestId is refused"
 out=$(gw create-deployment --api-id "$A" --stage-name prod --description first)
@@ -286,10 +288,12 @@ like "$(cat "$T/herr")" "already has a route" "and says why"
 is "$(gw get-integrations --api-id "$id" | jq '.Items | length')" 2 "the refused route leaves no integration"
 h route add "$id" 'GET /x' --function f --payload 3.0 2>/dev/null
 ok $(( $? == 0 )) "--payload 3.0 is refused"
-h stage add "$id" prod --rate 10 --burst 5 --access-log "$T/a.log"
+h stage add "$id" prod --rate 10 --burst 5 --access-log "$T/a.log" 2>/dev/null
+ok $(( $? == 0 )) "husk api stage add --access-log takes a name, not a path"
+h stage add "$id" prod --rate 10 --burst 5 --access-log shop
 ok $? "husk api stage add"
 is "$(gw get-stage --api-id "$id" --stage-name prod | jq -c '[.AutoDeploy, .DefaultRouteSettings.ThrottlingRateLimit, .DefaultRouteSettings.ThrottlingBurstLimit, .AccessLogSettings.DestinationArn]')" \
-        "[true,10,5,\"$T/a.log\"]" "the stage deploys itself, with its throttle and log"
+        '[true,10,5,"shop"]' "the stage deploys itself, with its throttle and log"
 like "$(h stage ls "$id")" "prod +[a-z0-9]{7} +10" "husk api stage ls"
 h route rm "$id" 'ANY /svc/{proxy+}'
 ok $? "husk api route rm (by key)"
