@@ -270,6 +270,26 @@ is "$(err)" NotFoundException "its routes are gone with it"
 gw delete-api --api-id "$Q"
 is "$(err)" NotFoundException "delete-api of a deleted API"
 
+# ---- ApiEndpoint with --api-listen: a smoke check of the data plane (tests/integration/gateway.sh
+# is its test) ----
+stop_serve
+start_serve --api-listen 127.0.0.1:0
+if grep -q "HTTP APIs on http" "$T/serve.log"; then
+        SM=$(gw create-api --name smoke --protocol-type HTTP | jq -r .ApiId)
+        gw create-stage --api-id "$SM" --stage-name '$default' --auto-deploy >/dev/null
+        ep=$(gw get-api --api-id "$SM" | jq -r '.ApiEndpoint // ""')
+        like "$ep" "^http://$SM\.localhost:[0-9]+\$" "with --api-listen, ApiEndpoint names the API at the listener"
+        code=$(curl -s -o "$T/body" -w '%{http_code}' --max-time 10 "$ep/no/route")
+        is "$code $(cat "$T/body")" '404 {"message":"Not Found"}' \
+                "the endpoint reaches the gateway, which selects the API by that name"
+        is "$(gw update-api --api-id "$SM" --disable-execute-api-endpoint | jq -r '.ApiEndpoint // "none"')" none \
+                "DisableExecuteApiEndpoint: no ApiEndpoint"
+else
+        skip "the server has no --api-listen listener (the gateway is not built)"
+        skip "the server has no --api-listen listener (the gateway is not built)"
+        skip "the server has no --api-listen listener (the gateway is not built)"
+fi
+
 # ---- husk api ----
 h() { "$HUSK" api --store "$S" "$@"; }
 id=$(h create web --function hello --route 'GET /hi')
