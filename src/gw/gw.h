@@ -125,7 +125,8 @@ typedef struct gw_stage {
         size_t n_route_settings;
         char *access_log_destination;      /* AccessLogSettings.DestinationArn: a file path or
                                               arn:aws:logs:...:log-group:NAME (written to
-                                              STORE/gw/logs/NAME.log) */
+                                              STORE/gw/logs/NAME.log, NAME the log group or
+                                              the path's last component: never a host path) */
         char *access_log_format;           /* AccessLogSettings.Format: $context.* variables */
         char **variables;                  /* StageVariables: key, value, ..., NULL-terminated */
         char **tags;

@@ -44,7 +44,7 @@ static const char usage_text[] =
         "  routes ID                          the routes and their targets\n"
         "  route add ID 'METHOD /path' --function F|--url URL [--payload 2.0|1.0] [--timeout 29s]\n"
         "  route rm ID ROUTE_ID|'METHOD /path'\n"
-        "  stage add ID NAME [--rate N] [--burst N] [--access-log FILE]\n"
+        "  stage add ID NAME [--rate N] [--burst N] [--access-log NAME]\n"
         "  stage ls ID | stage rm ID NAME\n\n"
         "Options:\n" ENDPOINT_OPTS;
 
@@ -73,15 +73,16 @@ static const struct {
                    "PATCH, DELETE, HEAD, OPTIONS or ANY; a path segment may be {name}, the last\n"
                    "{name+} (greedy); '$default' catches what no route matches.\n\nOptions:\n"
                    TARGET_OPTS ENDPOINT_OPTS },
-        { "stage", "Usage: husk api stage add ID NAME [--rate N] [--burst N] [--access-log FILE]\n"
+        { "stage", "Usage: husk api stage add ID NAME [--rate N] [--burst N] [--access-log NAME]\n"
                    "       husk api stage ls ID\n"
                    "       husk api stage rm ID NAME\n\n"
                    "A stage serves the API's routes under /NAME ($default: at the root). A stage\n"
                    "made here deploys itself at every change of the API (AutoDeploy).\n\nOptions:\n"
                    "  --rate N                           requests per second of each route (token bucket)\n"
                    "  --burst N                          the bucket's size\n"
-                   "  --access-log FILE                  one JSON line per request (API Gateway's\n"
-                   "                                     $context variables)\n" ENDPOINT_OPTS },
+                   "  --access-log NAME                  one JSON line per request (API Gateway's\n"
+                   "                                     $context variables) to the server's\n"
+                   "                                     STORE/gw/logs/NAME.log\n" ENDPOINT_OPTS },
 };
 
 static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -675,11 +676,12 @@ static int stage_add(actx *c, const aargs *a)
                 json_obj_end(w);
         }
         if (a->access_log) {
-                _cleanup_free_ char *cwd = getcwd(NULL, 0);
-                _cleanup_free_ char *path = a->access_log[0] == '/'
-                                                    ? xstrdup(a->access_log)
-                                                    : xasprintf("%s/%s", cwd ? cwd : "",
-                                                                a->access_log);
+                if (!*a->access_log || strchr(a->access_log, '/')) {
+                        json_writer_free(w);
+                        return fail("--access-log %s: a name (the log is the server's "
+                                    "STORE/gw/logs/NAME.log)", a->access_log);
+                }
+                _cleanup_free_ char *path = xstrdup(a->access_log);
                 json_key(w, "accessLogSettings");
                 json_obj_begin(w);
                 json_kv_str(w, "destinationArn", path);

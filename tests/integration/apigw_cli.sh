@@ -191,8 +191,10 @@ gw create-stage --api-id "$A" --stage-name prod >/dev/null
 is "$(err)" ConflictException "the same stage name again: ConflictException"
 gw create-stage --api-id "$A" --stage-name 'bad name' >/dev/null
 is "$(err)" BadRequestException "a stage name with a space is refused"
-gw create-stage --api-id "$A" --stage-name logs --access-log-settings 'DestinationArn=/proc/self/mem,Format=$context.requestId' >/dev/null
-is "$(err)" BadRequestException "an access log under /proc is refused"
+gw create-stage --api-id "$A" --stage-name logs --access-log-settings 'DestinationArn=/var/log/,Format=$context.requestId' >/dev/null
+is "$(err)" BadRequestException "an access log destination without a name is refused"
+gw create-stage --api-id "$A" --stage-name logs --access-log-settings 'DestinationArn=arn:aws:s3:::bucket,Format=$context.requestId' >/dev/null
+is "$(err)" BadRequestException "an ARN that is no log group is refused"
 gw create-stage --api-id "$A" --stage-name logs --access-log-settings "DestinationArn=$T/x.log,Format=\$context.status" >/dev/null
 is "$(err)" BadRequestException "an access log format without \$context.requestId is refused"
 out=$(gw create-deployment --api-id "$A" --stage-name prod --description first)
@@ -268,6 +270,26 @@ is "$(err)" NotFoundException "its routes are gone with it"
 gw delete-api --api-id "$Q"
 is "$(err)" NotFoundException "delete-api of a deleted API"
 
+# ---- ApiEndpoint with --api-listen: a smoke check of the data plane (tests/integration/gateway.sh
+# is its test) ----
+stop_serve
+start_serve --api-listen 127.0.0.1:0
+if grep -q "HTTP APIs on http" "$T/serve.log"; then
+        SM=$(gw create-api --name smoke --protocol-type HTTP | jq -r .ApiId)
+        gw create-stage --api-id "$SM" --stage-name '$default' --auto-deploy >/dev/null
+        ep=$(gw get-api --api-id "$SM" | jq -r '.ApiEndpoint // ""')
+        like "$ep" "^http://$SM\.localhost:[0-9]+\$" "with --api-listen, ApiEndpoint names the API at the listener"
+        code=$(curl -s -o "$T/body" -w '%{http_code}' --max-time 10 "$ep/no/route")
+        is "$code $(cat "$T/body")" '404 {"message":"Not Found"}' \
+                "the endpoint reaches the gateway, which selects the API by that name"
+        is "$(gw update-api --api-id "$SM" --disable-execute-api-endpoint | jq -r '.ApiEndpoint // "none"')" none \
+                "DisableExecuteApiEndpoint: no ApiEndpoint"
+else
+        skip "the server has no --api-listen listener (the gateway is not built)"
+        skip "the server has no --api-listen listener (the gateway is not built)"
+        skip "the server has no --api-listen listener (the gateway is not built)"
+fi
+
 # ---- husk api ----
 h() { "$HUSK" api --store "$S" "$@"; }
 id=$(h create web --function hello --route 'GET /hi')
@@ -286,10 +308,12 @@ like "$(cat "$T/herr")" "already has a route" "and says why"
 is "$(gw get-integrations --api-id "$id" | jq '.Items | length')" 2 "the refused route leaves no integration"
 h route add "$id" 'GET /x' --function f --payload 3.0 2>/dev/null
 ok $(( $? == 0 )) "--payload 3.0 is refused"
-h stage add "$id" prod --rate 10 --burst 5 --access-log "$T/a.log"
+h stage add "$id" prod --rate 10 --burst 5 --access-log "$T/a.log" 2>/dev/null
+ok $(( $? == 0 )) "husk api stage add --access-log takes a name, not a path"
+h stage add "$id" prod --rate 10 --burst 5 --access-log shop
 ok $? "husk api stage add"
 is "$(gw get-stage --api-id "$id" --stage-name prod | jq -c '[.AutoDeploy, .DefaultRouteSettings.ThrottlingRateLimit, .DefaultRouteSettings.ThrottlingBurstLimit, .AccessLogSettings.DestinationArn]')" \
-        "[true,10,5,\"$T/a.log\"]" "the stage deploys itself, with its throttle and log"
+        '[true,10,5,"shop"]' "the stage deploys itself, with its throttle and log"
 like "$(h stage ls "$id")" "prod +[a-z0-9]{7} +10" "husk api stage ls"
 h route rm "$id" 'ANY /svc/{proxy+}'
 ok $? "husk api route rm (by key)"
