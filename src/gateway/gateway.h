@@ -19,7 +19,8 @@ struct gw_store;
 
 typedef enum gateway_outcome {
         GATEWAY_OK = 0,       /* the function answered (body is its response) */
-        GATEWAY_FUNC_ERROR,   /* the function failed, timed out or crashed: 502 */
+        GATEWAY_FUNC_ERROR,   /* the function failed, timed out or crashed: 500 (API
+                                 Gateway's {"message":"Internal Server Error"}) */
         GATEWAY_THROTTLED,    /* the function's concurrency is exhausted: 429 */
         GATEWAY_NOT_FOUND,    /* no such function: 500 (as API Gateway: an integration error) */
         GATEWAY_HOST_ERROR,   /* 500 */
