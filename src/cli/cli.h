@@ -95,6 +95,7 @@ int cmd_fn(cli_ctx *c, int argc, char **argv);
 /* `husk serve ...`: execs `husk-fn serve ...` (src/cli/fn.c). */
 int cmd_serve(cli_ctx *c, int argc, char **argv);
 int cmd_queue(cli_ctx *c, int argc, char **argv);
+int cmd_api(cli_ctx *c, int argc, char **argv);
 
 /* The command table entry of name (for usage output from the command files). */
 const cli_cmd *cli_find_command(const char *name);

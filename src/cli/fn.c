@@ -199,3 +199,16 @@ int cmd_queue(cli_ctx *c, int argc, char **argv)
                 av[i + 1] = argv[i];
         return exec_fn(c, av);
 }
+
+/* `husk api ARGS...` is `husk-fn api ARGS...` (its own help). */
+int cmd_api(cli_ctx *c, int argc, char **argv)
+{
+        char **av = calloc((size_t)argc + 2, sizeof(char *));
+        if (!av)
+                return cli_fail(c, "api: out of memory");
+        av[0] = (char *)"husk-fn";
+        av[1] = (char *)"api";
+        for (int i = 1; i < argc; i++)
+                av[i + 1] = argv[i];
+        return exec_fn(c, av);
+}

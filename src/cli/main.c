@@ -53,6 +53,8 @@ static const cli_cmd commands[] = {
           "Serve the Lambda and SQS APIs and run the functions (husk serve --help)." },
         { "queue", cmd_queue, "create|ls|inspect|rm|purge|send|receive|delete|redrive ...",
           "SQS queues of the running husk serve (husk queue --help)." },
+        { "api", cmd_api, "create|ls|inspect|rm|routes|route|stage ...",
+          "HTTP APIs (API Gateway's) of the running husk serve (husk api --help)." },
         { "image", cmd_image, "load|ls|inspect|rm|prune ...",
           "Manage the local image store (husk image --help)." },
         { "network", cmd_network, "ls|create|rm|inspect ...",

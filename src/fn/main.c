@@ -5,6 +5,7 @@
 #include "serve/auth.h"
 #include "serve/client.h"
 #include "serve/qcli.h"
+#include "serve/apicli.h"
 #include "gateway/gateway.h"
 #include "gw/gw.h"
 #include "sched/sched.h"
@@ -32,6 +33,7 @@ typedef struct args {
         const char *region, *account, *listen_unix, *format;
         const char *zip_base_image;
         const char *api_listen; /* issue 17: the HTTP APIs' listener */
+        const char *api_workers, *api_backlog, *api_connections, *api_throttle; /* its bounds */
         const char *batch_size, *window, *max_concurrency;
         bool no_auth, report_failures;
         char **env;
@@ -70,6 +72,8 @@ static const char usage_text[] =
         "        [--account 000000000000] [--no-auth]   (also `husk serve`: Lambda and SQS)\n"
         "        [--zip-base-image IMAGE]  (what Zip functions of the Lambda API run on)\n"
         "        [--api-listen ADDR:PORT]  (HTTP APIs' routes: the gateway)\n"
+        "        [--api-workers 64] [--api-backlog 4096] [--api-connections N]\n"
+        "        [--api-throttle RATE:BURST]  (the gateway's bounds; every API's own bucket)\n"
         "  serve credentials [--format ini|env]   the keys that sign requests (root only)\n"
         "  invoke NAME [--payload JSON|@FILE] [--type RequestResponse|Event|DryRun]\n"
         "         [--endpoint HOST:PORT]   (default: the running serve's address)\n"
@@ -95,6 +99,8 @@ static const struct {
         O("region", region),       O("account", account),     O("listen-unix", listen_unix),
         O("format", format),
         O("zip-base-image", zip_base_image), O("api-listen", api_listen),
+        O("api-workers", api_workers), O("api-backlog", api_backlog),
+        O("api-connections", api_connections), O("api-throttle", api_throttle),
         O("batch-size", batch_size), O("window", window), O("max-concurrency", max_concurrency),
 #undef O
 };
@@ -533,9 +539,12 @@ static bool account_valid(const char *s)
 typedef struct serve_ctx {
         fn_host *h;
         q_engine *q;
+        const char *store;
 } serve_ctx;
 
-/* The gateway's AWS_PROXY integrations: a synchronous invoke on a pool thread. */
+/* The gateway's AWS_PROXY integrations: a synchronous invoke on a pool thread. The end of the
+ * invocation (END/REPORT, the worker frozen) is left in res->finish for gateway_finish, which
+ * the gateway calls once the answer is on its way, as the front door does in its completion. */
 static void gateway_invoke(void *ud, const char *function, const char *payload, size_t len,
                            gateway_result *res)
 {
@@ -546,33 +555,96 @@ static void gateway_invoke(void *ud, const char *function, const char *payload, 
                 res->outcome = GATEWAY_NOT_FOUND;
                 return;
         }
-        fn_result fr = { 0 };
-        fn_host_invoke(sc->h, name, payload, len, true, &fr);
-        switch (fr.outcome) {
+        fn_result *fr = xcalloc(1, sizeof(*fr));
+        fn_host_invoke(sc->h, name, payload, len, true, fr);
+        switch (fr->outcome) {
         case FN_OK: res->outcome = GATEWAY_OK; break;
         case FN_FUNC_ERROR: res->outcome = GATEWAY_FUNC_ERROR; break;
         case FN_REJECTED: res->outcome = GATEWAY_THROTTLED; break;
         case FN_NOT_FOUND: res->outcome = GATEWAY_NOT_FOUND; break;
         case FN_HOST_ERROR: res->outcome = GATEWAY_HOST_ERROR; break;
         }
-        if (fr.body) {
-                res->body = xmalloc(fr.len + 1);
-                memcpy(res->body, fr.body, fr.len);
-                res->body[fr.len] = '\0';
-                res->len = fr.len;
+        if (fr->body) {
+                res->body = xmalloc(fr->len + 1);
+                memcpy(res->body, fr->body, fr->len);
+                res->body[fr->len] = '\0';
+                res->len = fr->len;
         }
-        fn_host_finish(sc->h, &fr);
-        fn_result_done(&fr);
+        res->finish = fr;
+}
+
+static void gateway_finish(void *ud, void *finish)
+{
+        serve_ctx *sc = ud;
+        fn_result *fr = finish;
+        if (!fr)
+                return;
+        fn_host_finish(sc->h, fr);
+        fn_result_done(fr);
+        free(fr);
 }
 
 /* HTTP_PROXY integrations name a husk service: its address on its network. */
 static int gateway_resolve(void *ud, const char *service, char *addr, size_t addr_len)
 {
-        (void)ud;
-        (void)service;
-        (void)addr;
-        (void)addr_len;
-        return -ENOENT; /* the gateway helper fills this in */
+        serve_ctx *sc = ud;
+        husk_service_info_t info = { 0 };
+        husk_error_t err = { 0 };
+        if (husk_service_get(sc->store, service, &info, &err) < 0)
+                return -ENOENT;
+        int r = -ENOENT;
+        json_value *v = NULL;
+        char why[128];
+        /* network.json: {"network", "ips": ["10.88.0.5/16", ...], ...}; the first IPv4 one */
+        if (info.status == HUSK_SERVICE_RUNNING && info.network_json &&
+            json_parse(info.network_json, strlen(info.network_json), &v, why, sizeof(why)) == 0) {
+                const json_value *ips = json_get(v, "ips");
+                for (size_t i = 0; ips && ips->type == JSON_ARRAY && i < ips->n && r < 0; i++) {
+                        const char *ip = ips->items[i]->type == JSON_STRING ? ips->items[i]->str : "";
+                        size_t n = strcspn(ip, "/");
+                        if (n && n < addr_len && !memchr(ip, ':', n)) {
+                                memcpy(addr, ip, n);
+                                addr[n] = '\0';
+                                r = 0;
+                        }
+                }
+        }
+        json_value_free(v);
+        husk_service_info_done(&info);
+        return r;
+}
+
+/* --api-workers, --api-backlog, --api-connections: counts; --api-throttle RATE:BURST. */
+static int gateway_bounds(const args *a, gateway_opts *go)
+{
+        const struct {
+                const char *name, *val;
+                unsigned *out, max;
+        } n[] = { { "--api-workers", a->api_workers, &go->workers, 1024 },
+                  { "--api-backlog", a->api_backlog, &go->backlog, 1000000 },
+                  { "--api-connections", a->api_connections, &go->connections, 1000000 } };
+        for (size_t i = 0; i < ARRAY_SIZE(n); i++) {
+                uint32_t v;
+                if (n[i].val && (parse_uint32(n[i].val, &v) < 0 || v < 1 || v > n[i].max))
+                        return fail("%s %s: 1 .. %u", n[i].name, n[i].val, n[i].max);
+                if (n[i].val)
+                        *n[i].out = v;
+        }
+        go->api_rate = -1;
+        if (a->api_throttle) {
+                const char *colon = strchr(a->api_throttle, ':');
+                char *end = NULL;
+                double rate = colon ? strtod(a->api_throttle, &end) : -1;
+                uint32_t burst;
+                _cleanup_free_ char *b = colon ? xstrdup(colon + 1) : NULL;
+                if (!colon || end != colon || !(rate >= 0 && rate <= 1e7) ||
+                    parse_uint32(b, &burst) < 0 || burst > 5000000)
+                        return fail("--api-throttle %s: RATE:BURST (requests per second, "
+                                    "0 .. 10000000, and a burst of 0 .. 5000000)", a->api_throttle);
+                go->api_rate = rate;
+                go->api_burst = burst;
+        }
+        return 0;
 }
 
 /* A schedule's function target: synchronous, its failure reported to the retry policy. */
@@ -581,6 +653,7 @@ static int sched_invoke(void *ud, const char *function, const char *input, size_
 {
         gateway_result res;
         gateway_invoke(ud, function, input, len, &res);
+        gateway_finish(ud, res.finish);
         int rc = res.outcome == GATEWAY_OK ? 0 : -1;
         if (rc < 0)
                 snprintf(why, why_len, "%s", /* "ERROR_CODE: message" (a DLQ event's) */
@@ -634,6 +707,9 @@ static int cmd_serve(args *a, char **argv)
                                    o.request_timeout_ms < 100 || o.request_timeout_ms > 3600000))
                 return fail("--request-timeout %s: 100ms .. 1h (e.g. 30s)", a->request_timeout);
         const char *listen = a->listen ? a->listen : FN_DEFAULT_LISTEN;
+        gateway_opts gb = { 0 }; /* the gateway's bounds, checked before anything starts */
+        if (gateway_bounds(a, &gb) != 0)
+                return 1;
         q_config qc = { .region = a->region ? a->region : Q_DEFAULT_REGION,
                         .account = a->account ? a->account : Q_DEFAULT_ACCOUNT };
         if (!region_valid(qc.region))
@@ -675,7 +751,7 @@ static int cmd_serve(args *a, char **argv)
                         qerr.msg);
         /* Issue 17: the HTTP APIs' model (STORE/gw/gw.db) and the schedules
          * (STORE/sched/sched.db). Without them the rest still serves; their requests answer 503. */
-        serve_ctx sctx = { .h = h, .q = qe };
+        serve_ctx sctx = { .h = h, .q = qe, .store = o.store };
         _cleanup_free_ char *gwdir = xasprintf("%s/gw", o.store);
         _cleanup_free_ char *gwpath = xasprintf("%s/gw.db", gwdir);
         gw_store *gws = NULL;
@@ -686,6 +762,8 @@ static int cmd_serve(args *a, char **argv)
                 gws = NULL;
         if (!gws)
                 fprintf(stderr, "husk fn: warning: HTTP APIs are not served: %s\n", gerr.msg);
+        else
+                gw_store_set_server(gws, qc.region, NULL); /* ApiEndpoint: once --api-listen binds */
         _cleanup_free_ char *sdir = xasprintf("%s/sched", o.store);
         _cleanup_free_ char *spath = xasprintf("%s/sched.db", sdir);
         sched_opts so = { .path = spath,
@@ -749,9 +827,15 @@ static int cmd_serve(args *a, char **argv)
                                     .account = qc.account,
                                     .invoke = gateway_invoke,
                                     .resolve = gateway_resolve,
+                                    .finish = gateway_finish,
                                     .ud = &sctx };
                 unsigned gport = 0;
-                char gwhy[512];
+                char gwhy[512] = "";
+                go.workers = gb.workers;
+                go.backlog = gb.backlog;
+                go.connections = gb.connections;
+                go.api_rate = gb.api_rate;
+                go.api_burst = gb.api_burst;
                 if (gateway_start(&go, &gwl, &gport, gwhy, sizeof(gwhy)) < 0) {
                         husk_error_set(&err, EINVAL, "--api-listen %s: %s", a->api_listen, gwhy);
                         fn_front_stop(front);
@@ -760,6 +844,11 @@ static int cmd_serve(args *a, char **argv)
                         fprintf(stderr, "husk fn: HTTP APIs on http://%.*s:%u\n",
                                 (int)(strrchr(a->api_listen, ':') - a->api_listen), a->api_listen,
                                 gport);
+                        _cleanup_free_ char *gurl =
+                                xasprintf("http://%.*s:%u",
+                                          (int)(strrchr(a->api_listen, ':') - a->api_listen),
+                                          a->api_listen, gport);
+                        gw_store_set_server(gws, qc.region, gurl);
                 }
         }
         if (!front) {
@@ -1131,6 +1220,8 @@ int main(int argc, char **argv)
         }
         if (argc > 1 && strcmp(argv[1], "queue") == 0)
                 return qcli_main(argc - 2, argv + 2);
+        if (argc > 1 && strcmp(argv[1], "api") == 0)
+                return apicli_main(argc - 2, argv + 2);
         args a = { 0 };
         int rc = parse(argc - 1, argv + 1, &a);
         if (rc)

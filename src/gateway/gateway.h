@@ -19,7 +19,8 @@ struct gw_store;
 
 typedef enum gateway_outcome {
         GATEWAY_OK = 0,       /* the function answered (body is its response) */
-        GATEWAY_FUNC_ERROR,   /* the function failed, timed out or crashed: 502 */
+        GATEWAY_FUNC_ERROR,   /* the function failed, timed out or crashed: 500 (API
+                                 Gateway's {"message":"Internal Server Error"}) */
         GATEWAY_THROTTLED,    /* the function's concurrency is exhausted: 429 */
         GATEWAY_NOT_FOUND,    /* no such function: 500 (as API Gateway: an integration error) */
         GATEWAY_HOST_ERROR,   /* 500 */
@@ -29,6 +30,10 @@ typedef struct gateway_result {
         gateway_outcome outcome;
         char *body; /* allocated (the caller frees) */
         size_t len;
+        /* The rest of the invocation (the function's END/REPORT, its worker frozen and offered
+         * again), left for after the answer went out: gateway_opts.finish(ud, finish) once,
+         * NULL when nothing is left. */
+        void *finish;
 } gateway_result;
 
 typedef struct gateway_opts {
@@ -42,7 +47,18 @@ typedef struct gateway_opts {
                        gateway_result *res);
         /* A husk service's address ("10.88.0.5") for an HTTP_PROXY host name: 0, or -ENOENT. */
         int (*resolve)(void *ud, const char *service, char *addr, size_t addr_len);
+        /* Ends what invoke left (gateway_result.finish), after the answer was handed over. */
+        void (*finish)(void *ud, void *finish);
         void *ud;
+        /* Bounds (0: the default, named in gateway.c's messages by these options of husk serve):
+         * --api-workers (threads running integrations, 64), --api-backlog (requests waiting
+         * for one, 4096: 503 past it), --api-connections (open connections; RLIMIT_NOFILE's
+         * soft limit less 1024 by default). */
+        unsigned workers, backlog, connections;
+        /* --api-throttle RATE:BURST: every API's own bucket over all its routes and stages
+         * (api_rate < 0 or both 0: the default, AWS's account quota of 10,000/s, burst 5,000). */
+        double api_rate;
+        long api_burst;
 } gateway_opts;
 
 typedef struct gateway gateway;

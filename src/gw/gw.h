@@ -41,6 +41,9 @@
 #define GW_TIMEOUT_MAX_MS 30000
 #define GW_ID_LEN 10              /* API ids: 10 of [a-z0-9] */
 #define GW_SUBID_LEN 7            /* route, integration, deployment ids: 7 of [a-z0-9] */
+#define GW_DEPLOYMENTS_MAX 100    /* deployments kept per API (husk's: the oldest automatic
+                                     ones no stage uses are dropped first) */
+#define GW_TAGS_MAX 50            /* tags per resource (AWS: 50) */
 #define GW_DEFAULT_STAGE "$default"
 #define GW_DEFAULT_ROUTE "$default"
 
@@ -122,7 +125,8 @@ typedef struct gw_stage {
         size_t n_route_settings;
         char *access_log_destination;      /* AccessLogSettings.DestinationArn: a file path or
                                               arn:aws:logs:...:log-group:NAME (written to
-                                              STORE/gw/logs/NAME.log) */
+                                              STORE/gw/logs/NAME.log, NAME the log group or
+                                              the path's last component: never a host path) */
         char *access_log_format;           /* AccessLogSettings.Format: $context.* variables */
         char **variables;                  /* StageVariables: key, value, ..., NULL-terminated */
         char **tags;
@@ -150,6 +154,12 @@ int gw_store_open(const char *path, gw_store **ret, gw_error *err);
 void gw_store_close(gw_store *s);
 /* Changes since open; the data plane compares it to decide whether to reload. */
 uint64_t gw_store_generation(gw_store *s);
+/* What the control plane reports but the store does not keep: the server's region (in ARNs;
+ * "us-east-1" until set) and the base URL of the --api-listen listener ("http://ADDR:PORT";
+ * NULL: no listener). Set by the server (cmd_serve); read by src/serve/apigw.c. */
+void gw_store_set_server(gw_store *s, const char *region, const char *endpoint);
+void gw_store_server(gw_store *s, char *region, size_t region_len, char *endpoint,
+                     size_t endpoint_len); /* endpoint "" when none */
 
 /* Each create fills the ids and times it assigns into its argument. Updates take a full record
  * (the adapter reads, changes the fields the request names, writes back). Lists are allocated
@@ -195,6 +205,11 @@ int gw_deployment_delete(gw_store *s, const char *api_id, const char *dep_id, gw
 /* "$default", or "METHOD /path" with METHOD one of GET POST PUT PATCH DELETE HEAD OPTIONS ANY,
  * a path of /-separated segments, each literal text, {name} or (last only) {name+}. */
 bool gw_route_key_valid(const char *key, char *why, size_t why_len);
+/* An AWS_PROXY integration's function: the name or Lambda ARN that uri gives (a function name,
+ * arn:aws:lambda:REGION:ACCOUNT:function:NAME, or
+ * arn:aws:apigateway:REGION:lambda:path/2015-03-31/functions/LAMBDA_ARN/invocations), copied
+ * into out. -EINVAL when uri is none of them (or does not fit). */
+int gw_lambda_function(const char *uri, char *out, size_t out_len);
 
 /* ---- match.c: the data plane's compiled view ---- */
 typedef struct gw_snapshot gw_snapshot;

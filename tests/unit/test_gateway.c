@@ -1,0 +1,438 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Unit tests for the gateway's pure parts (issue 17): token buckets (src/gw/throttle.c, with a
+ * moved clock), the Lambda proxy events of payload format 2.0 and 1.0 and the mapping of a
+ * function's answer (src/gateway/event.c, against the shapes AWS documents), HTTP_PROXY URLs
+ * and the refusal of paths that would leave the integration's prefix, CORS and access logs. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "../../src/gateway/gwd.h"
+#include "util/json.h"
+#include "util/util.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static void test_bucket(void **state)
+{
+        (void)state;
+        gw_bucket b = { 0 };
+        gw_throttle t = { .rate = 10, .burst = 3 };
+        uint64_t now = 1000000;
+        /* starts full: the burst passes, the next is refused */
+        assert_true(gw_bucket_take(&b, &t, now));
+        assert_true(gw_bucket_take(&b, &t, now));
+        assert_true(gw_bucket_take(&b, &t, now));
+        assert_false(gw_bucket_take(&b, &t, now));
+        /* 10 per second: one token after 100 ms, not after 99 */
+        assert_false(gw_bucket_take(&b, &t, now + 99));
+        assert_true(gw_bucket_take(&b, &t, now + 100));
+        assert_false(gw_bucket_take(&b, &t, now + 100));
+        /* a long pause refills to the burst only */
+        now += 60000;
+        for (int i = 0; i < 3; i++)
+                assert_true(gw_bucket_take(&b, &t, now));
+        assert_false(gw_bucket_take(&b, &t, now));
+        /* a clock stepping back adds nothing */
+        assert_false(gw_bucket_take(&b, &t, now - 5000));
+        /* unset: no bound */
+        gw_throttle none = { .rate = -1, .burst = -1 };
+        gw_bucket u = { 0 };
+        for (int i = 0; i < 1000; i++)
+                assert_true(gw_bucket_take(&u, &none, now));
+        /* rate 0 and burst 0: everything refused (AWS's way to close a route) */
+        gw_throttle zero = { .rate = 0, .burst = 0 };
+        gw_bucket z = { 0 };
+        assert_false(gw_bucket_take(&z, &zero, now));
+        assert_false(gw_bucket_take(&z, &zero, now + 100000));
+        /* a burst lowered after the bucket filled caps it */
+        gw_bucket l = { 0 };
+        gw_throttle big = { .rate = 1, .burst = 100 }, small = { .rate = 1, .burst = 1 };
+        assert_true(gw_bucket_take(&l, &big, now));
+        assert_true(gw_bucket_take(&l, &small, now));
+        assert_false(gw_bucket_take(&l, &small, now));
+}
+
+static const gwd_hdr hdrs[] = {
+        { (char *)"Host", (char *)"abc123defg.execute-api.localhost:8080" },
+        { (char *)"User-Agent", (char *)"curl/7.88" },
+        { (char *)"X-Multi", (char *)"one" },
+        { (char *)"x-multi", (char *)"two" },
+        { (char *)"Cookie", (char *)"a=1; b=2" },
+        { (char *)"Content-Type", (char *)"application/json" },
+};
+
+static gwd_req a_request(void)
+{
+        return (gwd_req){ .method = "POST",
+                          .raw_path = "/prod/items/42",
+                          .path = "/prod/items/42",
+                          .query = "q=x%20y&q=z&flag",
+                          .headers = hdrs,
+                          .n_headers = sizeof(hdrs) / sizeof(hdrs[0]),
+                          .body = "{\"k\":1}",
+                          .len = 7,
+                          .source_ip = "127.0.0.1",
+                          .protocol = "HTTP/1.1",
+                          .request_id = "req-1",
+                          .time_ms = 1583348638390ull };
+}
+
+static const gw_kv params[] = { { "id", "42" } };
+static char *vars[] = { (char *)"env", (char *)"test", NULL };
+
+static gwd_ctx a_ctx(void)
+{
+        return (gwd_ctx){ .account = "000000000000",
+                          .region = "us-east-1",
+                          .api_id = "abc123defg",
+                          .stage = "prod",
+                          .route_key = "POST /items/{id}",
+                          .params = params,
+                          .n_params = 1,
+                          .stage_vars = vars };
+}
+
+static const char *str_at(const json_value *v, const char *path)
+{
+        char buf[256];
+        snprintf(buf, sizeof(buf), "%s", path);
+        const json_value *cur = v;
+        for (char *save = NULL, *k = strtok_r(buf, ".", &save); k && cur;
+             k = strtok_r(NULL, ".", &save))
+                cur = json_get(cur, k);
+        if (!cur)
+                return NULL;
+        if (cur->type == JSON_BOOL)
+                return cur->boolean ? "true" : "false";
+        if (cur->type == JSON_NULL)
+                return "null";
+        return cur->str;
+}
+
+static void test_event_v2(void **state)
+{
+        (void)state;
+        gwd_req r = a_request();
+        gwd_ctx c = a_ctx();
+        size_t len;
+        char *doc = gwd_event_v2(&r, &c, &len);
+        json_value *v = NULL;
+        char why[128];
+        assert_int_equal(json_parse(doc, len, &v, why, sizeof(why)), 0);
+        assert_string_equal(str_at(v, "version"), "2.0");
+        assert_string_equal(str_at(v, "routeKey"), "POST /items/{id}");
+        assert_string_equal(str_at(v, "rawPath"), "/prod/items/42");
+        assert_string_equal(str_at(v, "rawQueryString"), "q=x%20y&q=z&flag");
+        /* cookies apart; headers lowercased, repeated ones comma-joined, no cookie header */
+        const json_value *ck = json_get(v, "cookies");
+        assert_non_null(ck);
+        assert_int_equal(ck->n, 2);
+        assert_string_equal(ck->items[0]->str, "a=1");
+        assert_string_equal(ck->items[1]->str, "b=2");
+        assert_string_equal(str_at(v, "headers.x-multi"), "one,two");
+        assert_string_equal(str_at(v, "headers.user-agent"), "curl/7.88");
+        assert_null(str_at(v, "headers.cookie"));
+        assert_string_equal(str_at(v, "queryStringParameters.q"), "x y,z");
+        assert_string_equal(str_at(v, "queryStringParameters.flag"), "");
+        assert_string_equal(str_at(v, "requestContext.accountId"), "000000000000");
+        assert_string_equal(str_at(v, "requestContext.apiId"), "abc123defg");
+        assert_string_equal(str_at(v, "requestContext.domainName"),
+                            "abc123defg.execute-api.localhost:8080");
+        assert_string_equal(str_at(v, "requestContext.domainPrefix"), "abc123defg");
+        assert_string_equal(str_at(v, "requestContext.http.method"), "POST");
+        assert_string_equal(str_at(v, "requestContext.http.path"), "/prod/items/42");
+        assert_string_equal(str_at(v, "requestContext.http.protocol"), "HTTP/1.1");
+        assert_string_equal(str_at(v, "requestContext.http.sourceIp"), "127.0.0.1");
+        assert_string_equal(str_at(v, "requestContext.http.userAgent"), "curl/7.88");
+        assert_string_equal(str_at(v, "requestContext.requestId"), "req-1");
+        assert_string_equal(str_at(v, "requestContext.routeKey"), "POST /items/{id}");
+        assert_string_equal(str_at(v, "requestContext.stage"), "prod");
+        assert_string_equal(str_at(v, "requestContext.time"), "04/Mar/2020:19:03:58 +0000");
+        assert_string_equal(str_at(v, "requestContext.timeEpoch"), "1583348638390");
+        assert_string_equal(str_at(v, "body"), "{\"k\":1}");
+        assert_string_equal(str_at(v, "isBase64Encoded"), "false");
+        assert_string_equal(str_at(v, "pathParameters.id"), "42");
+        assert_string_equal(str_at(v, "stageVariables.env"), "test");
+        json_value_free(v);
+        free(doc);
+        /* a binary body goes base64; no query, no params, no variables: those keys are absent */
+        r.body = "\x01\xff\x00z";
+        r.len = 4;
+        r.query = "";
+        c.n_params = 0;
+        c.stage_vars = NULL;
+        doc = gwd_event_v2(&r, &c, &len);
+        assert_int_equal(json_parse(doc, len, &v, why, sizeof(why)), 0);
+        assert_string_equal(str_at(v, "body"), "Af8Aeg==");
+        assert_string_equal(str_at(v, "isBase64Encoded"), "true");
+        assert_null(json_get(v, "queryStringParameters"));
+        assert_null(json_get(v, "pathParameters"));
+        assert_null(json_get(v, "stageVariables"));
+        json_value_free(v);
+        free(doc);
+}
+
+static void test_event_v1(void **state)
+{
+        (void)state;
+        gwd_req r = a_request();
+        gwd_ctx c = a_ctx();
+        size_t len;
+        char *doc = gwd_event_v1(&r, &c, &len);
+        json_value *v = NULL;
+        char why[128];
+        assert_int_equal(json_parse(doc, len, &v, why, sizeof(why)), 0);
+        assert_string_equal(str_at(v, "version"), "1.0");
+        assert_string_equal(str_at(v, "resource"), "/items/{id}");
+        assert_string_equal(str_at(v, "path"), "/prod/items/42");
+        assert_string_equal(str_at(v, "httpMethod"), "POST");
+        /* headers: the last value; multiValueHeaders: all */
+        assert_string_equal(str_at(v, "headers.x-multi"), "two");
+        const json_value *mv = json_get(json_get(v, "multiValueHeaders"), "x-multi");
+        assert_non_null(mv);
+        assert_int_equal(mv->n, 2);
+        assert_string_equal(mv->items[0]->str, "one");
+        assert_string_equal(str_at(v, "headers.cookie"), "a=1; b=2");
+        assert_string_equal(str_at(v, "queryStringParameters.q"), "z");
+        const json_value *mq = json_get(json_get(v, "multiValueQueryStringParameters"), "q");
+        assert_non_null(mq);
+        assert_int_equal(mq->n, 2);
+        assert_string_equal(mq->items[0]->str, "x y");
+        assert_string_equal(str_at(v, "requestContext.httpMethod"), "POST");
+        assert_string_equal(str_at(v, "requestContext.identity.sourceIp"), "127.0.0.1");
+        assert_string_equal(str_at(v, "requestContext.identity.userAgent"), "curl/7.88");
+        assert_string_equal(str_at(v, "requestContext.requestTime"), "04/Mar/2020:19:03:58 +0000");
+        assert_string_equal(str_at(v, "requestContext.requestTimeEpoch"), "1583348638390");
+        assert_string_equal(str_at(v, "requestContext.resourcePath"), "/items/{id}");
+        assert_string_equal(str_at(v, "requestContext.stage"), "prod");
+        assert_string_equal(str_at(v, "requestContext.requestId"), "req-1");
+        assert_string_equal(str_at(v, "pathParameters.id"), "42");
+        assert_string_equal(str_at(v, "stageVariables.env"), "test");
+        assert_string_equal(str_at(v, "body"), "{\"k\":1}");
+        assert_string_equal(str_at(v, "isBase64Encoded"), "false");
+        json_value_free(v);
+        free(doc);
+        /* absent things are null in 1.0 */
+        r.query = "";
+        r.len = 0;
+        c.n_params = 0;
+        c.stage_vars = NULL;
+        doc = gwd_event_v1(&r, &c, &len);
+        assert_int_equal(json_parse(doc, len, &v, why, sizeof(why)), 0);
+        assert_string_equal(str_at(v, "queryStringParameters"), "null");
+        assert_string_equal(str_at(v, "multiValueQueryStringParameters"), "null");
+        assert_string_equal(str_at(v, "pathParameters"), "null");
+        assert_string_equal(str_at(v, "stageVariables"), "null");
+        assert_string_equal(str_at(v, "body"), "null");
+        json_value_free(v);
+        free(doc);
+}
+
+static int map(const char *ver, const char *body, gwd_resp *w)
+{
+        return gwd_map_response(ver, body, strlen(body), w);
+}
+
+static void test_response(void **state)
+{
+        (void)state;
+        gwd_resp w;
+        /* 2.0 structured */
+        assert_int_equal(map("2.0", "{\"statusCode\":201,\"headers\":{\"X-A\":\"1\",\"X-N\":5},"
+                                    "\"cookies\":[\"c=1\",\"d=2\"],\"body\":\"hi\"}", &w), 0);
+        assert_int_equal(w.status, 201);
+        assert_string_equal(gwd_hdr_get(w.headers, w.n_headers, "x-a"), "1");
+        assert_string_equal(gwd_hdr_get(w.headers, w.n_headers, "x-n"), "5");
+        size_t cookies = 0;
+        for (size_t i = 0; i < w.n_headers; i++)
+                cookies += strcmp(w.headers[i].name, "Set-Cookie") == 0;
+        assert_int_equal(cookies, 2);
+        assert_int_equal(w.len, 2);
+        assert_memory_equal(w.body, "hi", 2);
+        gwd_resp_done(&w);
+        /* base64 */
+        assert_int_equal(map("2.0", "{\"statusCode\":200,\"body\":\"AP8=\",\"isBase64Encoded\":true}",
+                             &w), 0);
+        assert_int_equal(w.len, 2);
+        assert_memory_equal(w.body, "\x00\xff", 2);
+        gwd_resp_done(&w);
+        /* 2.0: a bare value is the body of a 200, application/json */
+        assert_int_equal(map("2.0", "{\"hello\":\"world\"}", &w), 0);
+        assert_int_equal(w.status, 200);
+        assert_string_equal(w.body, "{\"hello\":\"world\"}");
+        assert_string_equal(gwd_hdr_get(w.headers, w.n_headers, "content-type"), "application/json");
+        gwd_resp_done(&w);
+        assert_int_equal(map("2.0", "\"just text\"", &w), 0);
+        assert_int_equal(w.status, 200);
+        gwd_resp_done(&w);
+        /* 1.0 requires statusCode */
+        assert_int_equal(map("1.0", "{\"hello\":\"world\"}", &w), -1);
+        assert_int_equal(map("1.0", "\"x\"", &w), -1);
+        assert_int_equal(map("1.0", "{\"statusCode\":404,\"multiValueHeaders\":{\"X-M\":[\"a\",\"b\"]},"
+                                    "\"body\":\"no\"}", &w), 0);
+        assert_int_equal(w.status, 404);
+        assert_int_equal(w.n_headers, 2);
+        gwd_resp_done(&w);
+        /* not JSON, a bad status, header injection, bad base64: refused (500 by the caller) */
+        assert_int_equal(map("2.0", "not json", &w), -1);
+        assert_int_equal(map("2.0", "{\"statusCode\":99}", &w), -1);
+        assert_int_equal(map("2.0", "{\"statusCode\":\"abc\"}", &w), -1);
+        assert_int_equal(map("2.0", "{\"statusCode\":200,\"headers\":{\"X\":\"a\\r\\nSet-Cookie: evil\"}}",
+                             &w), -1);
+        assert_int_equal(map("2.0", "{\"statusCode\":200,\"body\":\"@@\",\"isBase64Encoded\":true}", &w),
+                         -1);
+        /* framing headers are the gateway's */
+        assert_int_equal(map("2.0", "{\"statusCode\":200,\"headers\":{\"Content-Length\":\"9\","
+                                    "\"Transfer-Encoding\":\"chunked\"},\"body\":\"x\"}", &w), 0);
+        assert_null(gwd_hdr_get(w.headers, w.n_headers, "content-length"));
+        assert_null(gwd_hdr_get(w.headers, w.n_headers, "transfer-encoding"));
+        gwd_resp_done(&w);
+}
+
+static void test_proxy_url(void **state)
+{
+        (void)state;
+        char why[128];
+        char *u = NULL;
+        gw_kv p[] = { { "proxy", "a/b c/d.txt" } };
+        assert_int_equal(gwd_proxy_url("http://web:8080/static/{proxy}", p, 1, "x=1", &u, why,
+                                       sizeof(why)), 0);
+        assert_string_equal(u, "http://web:8080/static/a/b%20c/d.txt?x=1");
+        free(u);
+        assert_int_equal(gwd_proxy_url("http://web/{proxy}?k=v", p, 1, "", &u, why, sizeof(why)), 0);
+        assert_string_equal(u, "http://web/a/b%20c/d.txt?k=v");
+        free(u);
+        assert_int_equal(gwd_proxy_url("http://10.0.0.1:81", NULL, 0, "q", &u, why, sizeof(why)), 0);
+        assert_string_equal(u, "http://10.0.0.1:81/?q");
+        free(u);
+        /* traversal out of the prefix: refused */
+        const char *bad[] = { "../etc/passwd", "a/../../x", "..", "./x", "a/..", "a\\..\\b",
+                              "a\x01" };
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+                gw_kv b[] = { { "proxy", bad[i] } };
+                u = NULL;
+                assert_int_equal(gwd_proxy_url("http://web/static/{proxy}", b, 1, "", &u, why,
+                                               sizeof(why)), -EINVAL);
+                assert_null(u);
+        }
+        /* an encoded '/', '?' or '%' in a value stays encoded: it cannot add a segment */
+        gw_kv e[] = { { "proxy", "a%2f..%2fb?c" } };
+        assert_int_equal(gwd_proxy_url("http://web/s/{proxy}", e, 1, "", &u, why, sizeof(why)), 0);
+        assert_string_equal(u, "http://web/s/a%252f..%252fb%3Fc");
+        free(u);
+        /* raw paths refused before matching */
+        assert_true(gwd_path_hostile("/app/../secret"));
+        assert_true(gwd_path_hostile("/app/%2e%2e/secret"));
+        assert_true(gwd_path_hostile("/app/%2E./secret"));
+        assert_true(gwd_path_hostile("/app/./x"));
+        assert_true(gwd_path_hostile("/app/%00"));
+        assert_true(gwd_path_hostile("/app/%zz"));
+        assert_false(gwd_path_hostile("/app/a..b/c"));
+        assert_false(gwd_path_hostile("/app/%41"));
+        assert_false(gwd_path_hostile("/"));
+        char host[64];
+        unsigned port;
+        char *rest = NULL;
+        assert_int_equal(gwd_url_split("http://web:8080/a?b", host, sizeof(host), &port, &rest), 0);
+        assert_string_equal(host, "web");
+        assert_int_equal(port, 8080);
+        assert_string_equal(rest, "/a?b");
+        free(rest);
+        assert_int_equal(gwd_url_split("https://web/", host, sizeof(host), &port, &rest), -EINVAL);
+        assert_int_equal(gwd_url_split("http://web:0/", host, sizeof(host), &port, &rest), -EINVAL);
+}
+
+static void test_cors(void **state)
+{
+        (void)state;
+        char *origins[] = { (char *)"https://a.example", NULL };
+        char *methods[] = { (char *)"GET", (char *)"POST", NULL };
+        char *headers[] = { (char *)"content-type", (char *)"x-token", NULL };
+        char *expose[] = { (char *)"x-id", NULL };
+        gw_cors c = { .allow_origins = origins, .allow_methods = methods, .allow_headers = headers,
+                      .expose_headers = expose, .max_age = 300 };
+        gwd_hdr *h = NULL;
+        size_t n = 0;
+        bool pre;
+        gwd_cors_headers(&c, "OPTIONS", "https://a.example", "POST", "x-token", &pre, &h, &n);
+        assert_true(pre);
+        assert_string_equal(gwd_hdr_get(h, n, "access-control-allow-origin"), "https://a.example");
+        assert_string_equal(gwd_hdr_get(h, n, "access-control-allow-methods"), "GET,POST");
+        assert_string_equal(gwd_hdr_get(h, n, "access-control-allow-headers"), "content-type,x-token");
+        assert_string_equal(gwd_hdr_get(h, n, "access-control-max-age"), "300");
+        gwd_hdrs_free(h, n);
+        h = NULL;
+        n = 0;
+        /* another origin: nothing */
+        gwd_cors_headers(&c, "OPTIONS", "https://evil.example", "POST", NULL, &pre, &h, &n);
+        assert_int_equal(n, 0);
+        /* a simple request: origin and exposed headers */
+        gwd_cors_headers(&c, "GET", "https://a.example", NULL, NULL, &pre, &h, &n);
+        assert_false(pre);
+        assert_string_equal(gwd_hdr_get(h, n, "access-control-expose-headers"), "x-id");
+        gwd_hdrs_free(h, n);
+        h = NULL;
+        n = 0;
+        /* no configuration: OPTIONS is an ordinary request */
+        gwd_cors_headers(NULL, "OPTIONS", "https://a.example", "POST", NULL, &pre, &h, &n);
+        assert_false(pre);
+        assert_int_equal(n, 0);
+}
+
+static void test_log_line(void **state)
+{
+        (void)state;
+        gwd_logvars v = { .request_id = "r1", .route_key = "GET /x", .method = "GET", .path = "/x",
+                          .source_ip = "127.0.0.1", .status = 200, .response_latency = 12,
+                          .integration_latency = -1, .stage = "$default",
+                          .time_ms = 1583348638390ull, .user_agent = "a\nb" };
+        char *l = gwd_log_line("{\"requestId\":\"$context.requestId\",\"status\":$context.status,"
+                               "\"lat\":$context.responseLatency,\"il\":\"$context.integrationLatency\","
+                               "\"ip\":\"$context.identity.sourceIp\",\"t\":\"$context.requestTime\","
+                               "\"rk\":\"$context.routeKey\",\"ua\":\"$context.identity.userAgent\","
+                               "\"x\":\"$context.nope\"}", &v);
+        assert_string_equal(l, "{\"requestId\":\"r1\",\"status\":200,\"lat\":12,\"il\":\"-\","
+                               "\"ip\":\"127.0.0.1\",\"t\":\"04/Mar/2020:19:03:58 +0000\","
+                               "\"rk\":\"GET /x\",\"ua\":\"a b\",\"x\":\"-\"}");
+        free(l);
+        l = gwd_log_line("$context.requestId $context.httpMethod $context.path.", &v);
+        assert_string_equal(l, "r1 GET /x.");
+        free(l);
+}
+
+static void test_base64(void **state)
+{
+        (void)state;
+        const char *in[] = { "", "f", "fo", "foo", "foob", "fooba", "foobar" };
+        const char *out[] = { "", "Zg==", "Zm8=", "Zm9v", "Zm9vYg==", "Zm9vYmE=", "Zm9vYmFy" };
+        for (size_t i = 0; i < 7; i++) {
+                char *e = gwd_base64(in[i], strlen(in[i]));
+                assert_string_equal(e, out[i]);
+                char *d;
+                size_t dl;
+                assert_int_equal(gwd_unbase64(e, strlen(e), &d, &dl), 0);
+                assert_int_equal(dl, strlen(in[i]));
+                assert_memory_equal(d, in[i], dl);
+                free(d);
+                free(e);
+        }
+        char *d;
+        size_t dl;
+        assert_int_equal(gwd_unbase64("Zg=", 3, &d, &dl), -EINVAL);
+        assert_int_equal(gwd_unbase64("Z===", 4, &d, &dl), -EINVAL);
+        assert_int_equal(gwd_unbase64("Zg==Zg==", 8, &d, &dl), -EINVAL);
+}
+
+int main(void)
+{
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_bucket),    cmocka_unit_test(test_event_v2),
+                cmocka_unit_test(test_event_v1),  cmocka_unit_test(test_response),
+                cmocka_unit_test(test_proxy_url), cmocka_unit_test(test_cors),
+                cmocka_unit_test(test_log_line),  cmocka_unit_test(test_base64),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
