@@ -627,6 +627,10 @@ static int apply_route(ctx *c, const json_value *o, gw_route *r)
         set_str(&r->target, member(c, o, "target", JSON_STRING, &bad));
         set_str(&r->authorization_type, member(c, o, "authorizationType", JSON_STRING, &bad));
         set_str(&r->operation_name, member(c, o, "operationName", JSON_STRING, &bad));
+        if (r->target && !*r->target) { /* "": the route loses its target (404 until set) */
+                free(r->target);
+                r->target = NULL;
+        }
         if (!bad && r->authorization_type && strcmp(r->authorization_type, "NONE") != 0) {
                 BAD(c, "AuthorizationType %.32s is not supported: husk has no authorizers "
                        "(NONE only)", r->authorization_type);

@@ -161,6 +161,10 @@ is "$(echo "$out" | jq -c '[.RouteKey, .Target]')" "[\"GET /things/{id}\",\"inte
 gw update-route --api-id "$A" --route-id "$R1" --route-key 'ANY /{x+}' >/dev/null
 is "$(err)" ConflictException "update-route onto a taken key: ConflictException"
 is "$(gw get-route --api-id "$A" --route-id "$R2" | jq -r .RouteKey)" 'ANY /{proxy+}' "get-route"
+R3=$(gw create-route --api-id "$A" --route-key 'GET /detach' --target "integrations/$I2" | jq -r .RouteId)
+is "$(gw update-route --api-id "$A" --route-id "$R3" --target '' | jq -r '.Target // "none"')" none \
+        "update-route with an empty target detaches it"
+gw delete-route --api-id "$A" --route-id "$R3"
 gw delete-integration --api-id "$A" --integration-id "$I3"
 is "$(err)" ConflictException "an integration a route uses is not deleted"
 gw delete-route --api-id "$A" --route-id "$R2"
