@@ -1413,6 +1413,8 @@ static void route_apis(ctx *c, char **s, size_t n, const char *m)
                 return one_api(c, s[2], m);
         if (n == 3 && strcmp(m, "PUT") == 0)
                 return BAD(c, "ReimportApi (OpenAPI definitions) is not supported by husk");
+        if (n == 3) /* another method on an API (found by fuzz_apigw: no s[3] to read) */
+                goto unknown;
         const char *kind = s[3], *id = n >= 5 ? s[4] : NULL;
         if (n == 4 && strcmp(kind, "cors") == 0 && del)
                 return delete_cors(c, s[2]);

@@ -249,6 +249,12 @@ is "$(gw get-tags --resource-arn "$ARN/$A/stages/prod" | jq -c .Tags)" '{"env":"
 gw get-tags --resource-arn "arn:aws:apigateway:us-east-1::/apis/nosuchapi0" >/dev/null
 is "$(err)" NotFoundException "get-tags of an unknown API"
 
+# ---- unknown operations ----
+is "$(cj POST "/v2/apis/$A") $(jq -r .message "$T/body")" "404 Unknown operation: POST /v2/apis/$A" \
+        "POST on an API is an unknown operation (it crashed the server once: fuzz_apigw)"
+is "$(cj GET "/v2/apis/$A/models") $(jq -r .message "$T/body")" \
+        "400 Models are not supported by husk (WebSocket APIs' feature)" "models are refused by name"
+
 # ---- bounded body ----
 head -c 300000 /dev/zero | tr '\0' 'a' | sed 's/^/{"name":"/; s/$/"}/' > "$T/big.json"
 code=$(curl -s -o "$T/body" -w '%{http_code}' --aws-sigv4 "aws:amz:us-east-1:apigateway" \
