@@ -627,6 +627,10 @@ static int apply_route(ctx *c, const json_value *o, gw_route *r)
         set_str(&r->target, member(c, o, "target", JSON_STRING, &bad));
         set_str(&r->authorization_type, member(c, o, "authorizationType", JSON_STRING, &bad));
         set_str(&r->operation_name, member(c, o, "operationName", JSON_STRING, &bad));
+        if (r->target && !*r->target) { /* "": the route loses its target (404 until set) */
+                free(r->target);
+                r->target = NULL;
+        }
         if (!bad && r->authorization_type && strcmp(r->authorization_type, "NONE") != 0) {
                 BAD(c, "AuthorizationType %.32s is not supported: husk has no authorizers "
                        "(NONE only)", r->authorization_type);
@@ -1409,6 +1413,8 @@ static void route_apis(ctx *c, char **s, size_t n, const char *m)
                 return one_api(c, s[2], m);
         if (n == 3 && strcmp(m, "PUT") == 0)
                 return BAD(c, "ReimportApi (OpenAPI definitions) is not supported by husk");
+        if (n == 3) /* another method on an API (found by fuzz_apigw: no s[3] to read) */
+                goto unknown;
         const char *kind = s[3], *id = n >= 5 ? s[4] : NULL;
         if (n == 4 && strcmp(kind, "cors") == 0 && del)
                 return delete_cors(c, s[2]);

@@ -161,6 +161,10 @@ is "$(echo "$out" | jq -c '[.RouteKey, .Target]')" "[\"GET /things/{id}\",\"inte
 gw update-route --api-id "$A" --route-id "$R1" --route-key 'ANY /{x+}' >/dev/null
 is "$(err)" ConflictException "update-route onto a taken key: ConflictException"
 is "$(gw get-route --api-id "$A" --route-id "$R2" | jq -r .RouteKey)" 'ANY /{proxy+}' "get-route"
+R3=$(gw create-route --api-id "$A" --route-key 'GET /detach' --target "integrations/$I2" | jq -r .RouteId)
+is "$(gw update-route --api-id "$A" --route-id "$R3" --target '' | jq -r '.Target // "none"')" none \
+        "update-route with an empty target detaches it"
+gw delete-route --api-id "$A" --route-id "$R3"
 gw delete-integration --api-id "$A" --integration-id "$I3"
 is "$(err)" ConflictException "an integration a route uses is not deleted"
 gw delete-route --api-id "$A" --route-id "$R2"
@@ -244,6 +248,12 @@ gw tag-resource --resource-arn "$ARN/$A/stages/prod" --tags env=prod
 is "$(gw get-tags --resource-arn "$ARN/$A/stages/prod" | jq -c .Tags)" '{"env":"prod"}' "tags on a stage"
 gw get-tags --resource-arn "arn:aws:apigateway:us-east-1::/apis/nosuchapi0" >/dev/null
 is "$(err)" NotFoundException "get-tags of an unknown API"
+
+# ---- unknown operations ----
+is "$(cj POST "/v2/apis/$A") $(jq -r .message "$T/body")" "404 Unknown operation: POST /v2/apis/$A" \
+        "POST on an API is an unknown operation (it crashed the server once: fuzz_apigw)"
+is "$(cj GET "/v2/apis/$A/models") $(jq -r .message "$T/body")" \
+        "400 Models are not supported by husk (WebSocket APIs' feature)" "models are refused by name"
 
 # ---- bounded body ----
 head -c 300000 /dev/zero | tr '\0' 'a' | sed 's/^/{"name":"/; s/$/"}/' > "$T/big.json"
