@@ -560,6 +560,8 @@ static int cmd_serve(args *a, char **argv)
         fn_host *h = NULL;
         if (fn_host_new(&o, &h, &err) < 0)
                 return fail("%s", err.msg);
+        if (fn_host_limits_warning(h))
+                fprintf(stderr, "husk fn: warning: %s\n", fn_host_limits_warning(h));
         /* The queues: STORE/queue/queue.db. Without them the Lambda side still serves, and SQS
          * requests answer 503 with the reason. */
         _cleanup_free_ char *qdir = xasprintf("%s/queue", o.store);
@@ -647,7 +649,9 @@ static int cmd_credentials(args *a)
         const char *fmt = a->format ? a->format : "ini";
         if (strcmp(fmt, "ini") != 0 && strcmp(fmt, "env") != 0)
                 return fail("--format %s: ini or env", fmt);
-        if (geteuid() != 0)
+        /* A user may read the keys of its own store (a rootless server's), not root's. */
+        struct stat sst;
+        if (geteuid() != 0 && (stat(store_of(a), &sst) == 0 ? sst.st_uid != geteuid() : errno != ENOENT))
                 return fail("serve credentials: only root may read the server's keys (%s/"
                             "credentials)", store_of(a));
         serve_creds c;
