@@ -1047,6 +1047,8 @@ int main(int argc, char **argv)
                 rc = cmd_maps(&a);
         else
                 rc = fail("unknown command '%s' (husk fn --help)", cmd) + 1; /* usage: 2 */
+        /* A user's husk fn (in the user's namespace): the last husk process ends the pause. */
+        husk_rootless_stop_if_idle(husk_default_root(), store_of(&a));
         free(a.env);
         return rc;
 }

@@ -274,7 +274,7 @@ if [ -f "$FA" ] && [ -x "$(dirname "$HUSK")/husk-fn" ] && [ -x "$AWS" ] && [ -d 
         is "$(stat -c %U "/proc/$fpid")" "$RU" "the server runs as the user"
         creds=$(uhk serve credentials --format env 2>&1)
         like "$creds" "AWS_SECRET_ACCESS_KEY=" "serve credentials as the user: the keys of the user's store"
-        out=$(eval "$creds"; AWS_DEFAULT_REGION=us-east-1 AWS_PAGER= AWS_CONFIG_FILE=/dev/null \
+        out=$(case "$creds" in export\ *) eval "$creds" ;; esac; AWS_DEFAULT_REGION=us-east-1 AWS_PAGER= AWS_CONFIG_FILE=/dev/null \
                 AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_MAX_ATTEMPTS=1 timeout 60 "$AWS" \
                 --endpoint-url "http://$faddr" --output json lambda invoke --function-name greet \
                 --cli-binary-format raw-in-base64-out --payload '{"from":"rootless"}' "$T/fnout" 2>&1)
@@ -296,11 +296,17 @@ if [ -f "$FA" ] && [ -x "$(dirname "$HUSK")/husk-fn" ] && [ -x "$AWS" ] && [ -d 
                 is "${wcg:-none}" "$(sed -n 's/^[0-9]*:memory:\(.*\)/\1/p' "/proc/$fpid/cgroup")" \
                         "the worker stays in the server's memory cgroup (it has none of its own)"
         fi
+        # another husk command of the user ends while the server runs: the pause process stays
+        uhk image ls >/dev/null 2>&1
+        ppid=$(cat "$RUN/husk/pause.pid" 2>/dev/null)
+        [ -n "$ppid" ] && ! gone "$ppid"; ok $? "the user's pause process stays while husk serve uses it"
         kill "$fpid" 2>/dev/null
         for _i in $(seq 100); do gone "$fpid" && break; sleep 0.1; done
         gone "$fpid"; ok $? "husk serve stops on SIGTERM"
         for _i in $(seq 50); do gone "$wpid" && break; sleep 0.1; done
         gone "$wpid"; ok $? "its worker is gone"
+        # the server was the user's last husk process: it ends the pause process
+        gone "$ppid"; ok $? "husk serve, the last husk process of the user, ended the pause process"
         uhk fn rm greet >/dev/null 2>&1; ok $? "fn rm as the user"
         is "$(ls -A "$FS/containers" 2>/dev/null)" "" "no worker folder left"
         # the user's last husk command ends its pause process: nothing needs it any more
@@ -334,7 +340,7 @@ if command -v podman >/dev/null 2>&1 && command -v conmon >/dev/null 2>&1 && [ -
         asuser timeout 30 $P stop -t 5 pc >/dev/null 2>&1; ok $? "rootless podman stop"
         asuser timeout 30 $P rm pc >/dev/null 2>&1; ok $? "rootless podman rm"
         is "$(asuser $P ps -aq 2>/dev/null)" "" "no podman container left"
-        is "$(ls -A "$RUN/husk" 2>/dev/null | grep -Ev '^(seccomp-cache|pause.lock)$')" "" "no husk state left (husk's default root in podman's namespace: \$XDG_RUNTIME_DIR/husk)"
+        is "$(ls -A "$RUN/husk" 2>/dev/null | grep -Ev '^(seccomp-cache|pause.lock|pause.users)$')" "" "no husk state left (husk's default root in podman's namespace: \$XDG_RUNTIME_DIR/husk)"
         # podman keeps its own pause process for its user namespace (not husk's)
         asuser podman system migrate >/dev/null 2>&1
         pkill -u "$RUID" -x "podman pause" 2>/dev/null
