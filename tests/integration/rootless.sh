@@ -203,6 +203,26 @@ if [ -f "$A/layers/base.tar.gz" ]; then
         else
                 skip "no user xattrs on $T"
         fi
+        # a layer with device nodes (a char and a block device, a hard link to one) and a fifo: a
+        # user cannot mknod; husk never makes device nodes from an image (the runtime builds
+        # /dev), for a user as for root: the load goes on and says how many it skipped
+        mkdir -p "$T/devl/dev" "$T/devl/etc"
+        if mknod "$T/devl/dev/null2" c 1 3 && mknod "$T/devl/dev/sda9" b 8 9; then
+                ln "$T/devl/dev/null2" "$T/devl/dev/null3"
+                mkfifo "$T/devl/etc/fifo"; echo kept > "$T/devl/etc/devfile"
+                tar --numeric-owner -C "$T/devl" -cf "$T/devl.tar" .
+                sh "$HUSK_SRCDIR/images/mkoci.sh" "$T/dev-oci" devs:latest amd64 \
+                        '{"Cmd":["/bin/sh"],"Env":["PATH=/bin"]}' "$A/layers/base.tar.gz" "$T/devl.tar" >/dev/null
+                chmod -R a+rX "$T/dev-oci"
+                out=$(uhk image load "$T/dev-oci" 2>&1)
+                ok $? "image load as the user of a layer with device nodes" || diag "$out"
+                like "$out" ": 3 device nodes in the layers were not created" "one line counts the device nodes skipped"
+                out=$(uhk run --network none devs:latest sh -c 'cat /etc/devfile; ls /dev/null2 /dev/null3 /dev/sda9 2>&1 | grep -c "No such"; [ -p /etc/fifo ] && echo fifo' 2>/dev/null)
+                is "$(echo "$out" | tr '\n' ' ')" "kept 3 fifo " "the layer's files and fifo are there, its device nodes are not"
+                uhk image rm devs:latest >/dev/null 2>&1
+        else
+                skip "mknod failed in $T"
+        fi
         out=$(uhk run --network none --memory 64m owners:latest true 2>&1)
         ok $((! $?)) "run --memory as a user without a cgroup is refused"
         like "$out" "memory: husk cannot apply this limit without a cgroup" "with an error naming the limit"
@@ -215,8 +235,18 @@ if [ -f "$A/layers/base.tar.gz" ]; then
         out=$(uhk run --network host owners:latest sh -c 'ls /sys/class/net' 2>&1)
         like "$out" "$(ls /sys/class/net | grep -v '^lo$' | head -n 1)" "--network host: the host's interfaces"
         if [ -x /usr/bin/pasta ]; then
-                # pasta needs /dev/net/tun, 0666 on ordinary hosts (udev); restored at exit
+                # pasta opens /dev/net/tun inside the user's namespace, where only the device's
+                # mode lets the user in (0666 on ordinary hosts, udev's; 0600 on some): without
+                # it, the error names the device and the fix. Restored at exit.
                 TUN_MODE=$(stat -c %a /dev/net/tun 2>/dev/null)
+                if [ -n "$TUN_MODE" ] && chmod 0600 /dev/net/tun; then
+                        out=$(uhk run -p "$((20000 + $$ % 20000)):80" owners:latest true 2>&1)
+                        ok $((! $?)) "pasta without access to /dev/net/tun: run -p fails"
+                        like "$out" "pasta needs /dev/net/tun open for reading and writing by the user: as root, chmod 0666 /dev/net/tun" \
+                                "with an error that names /dev/net/tun and the fix"
+                        unlike "$out" "syslog" "and without pasta's syslog noise"
+                        is "$(ls -A "$S/containers" 2>/dev/null)" "" "and leaves no container folder"
+                fi
                 [ -n "$TUN_MODE" ] && chmod 0666 /dev/net/tun
                 port=$((20000 + $$ % 20000))
                 id=$(uhk run -d --name web -p "$port:80" owners:latest sh -c 'echo hello > /tmp/i.html; httpd -f -p 80 -h /tmp' 2>"$T/err")
