@@ -110,7 +110,7 @@ struct fn_host {
         /* The workers' cgroups: under CGROUP_PARENT in cg_base (/sys/fs/cgroup, or a user's
          * delegated cgroup v2 subtree in it), or none (a user without one: limits_warning says
          * what is not enforced and why). */
-        char *cg_base;
+        char *cg_base, *cg_top; /* cg_top: "" (root), or the user's delegation root "/a/b" */
         bool rootless, no_cgroup;
         char *limits_warning;
         uint64_t worker_seq;
@@ -594,8 +594,8 @@ static int make_listener(pid_t pid, int ret[2], husk_error_t *err)
 /* ---------------------------------------------------------------- cold start */
 
 /* config.json of the worker: prepare writes it; the cgroup goes under husk-fn/ (the text form
- * is ours: "linux": { is written once by the image run code): /husk-fn/ID for root, husk-fn/ID
- * (below the user's delegated subtree) for a user, none without a cgroup. */
+ * is ours: "linux": { is written once by the image run code): /husk-fn/ID for root, TOP/husk-fn/ID
+ * for a user (TOP: its delegated subtree), none without a cgroup. */
 static int set_cgroup_path(fn_host *h, const char *bundle, const char *id, husk_error_t *err)
 {
         if (h->no_cgroup)
@@ -611,9 +611,8 @@ static int set_cgroup_path(fn_host *h, const char *bundle, const char *id, husk_
         if (!at)
                 return husk_error_set(err, EINVAL, "%s: no linux object", path);
         char *brace = strchr(at, '{') + 1;
-        _cleanup_free_ char *out = xasprintf("%.*s\"cgroupsPath\": \"%s" CGROUP_PARENT "/%s\",%s",
-                                             (int)(brace - text), text, h->rootless ? "" : "/", id,
-                                             brace);
+        _cleanup_free_ char *out = xasprintf("%.*s\"cgroupsPath\": \"%s/" CGROUP_PARENT "/%s\",%s",
+                                             (int)(brace - text), text, h->cg_top, id, brace);
         _cleanup_close_ int dir = open(bundle, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (dir < 0 || write_file_atomic_at(dir, "config.json", out, strlen(out), 0600) < 0)
                 return util_syserr(err, errno, "write %s", path);
@@ -1469,7 +1468,8 @@ int fn_host_new(const fn_host_opts *o, fn_host **ret, husk_error_t *err)
         h->rootless = util_rootless();
         _cleanup_free_ char *why = NULL, *top = husk_rootless_cgroup_root(&why);
         h->no_cgroup = !top;
-        h->cg_base = xasprintf("/sys/fs/cgroup%s", top && strcmp(top, "/") != 0 ? top : "");
+        h->cg_top = xstrdup(top && strcmp(top, "/") != 0 ? top : "");
+        h->cg_base = xasprintf("/sys/fs/cgroup%s", h->cg_top);
         if (h->no_cgroup)
                 h->limits_warning = xasprintf(
                         "rootless: the workers' memory and pids limits are not enforced: there is "
@@ -1620,6 +1620,7 @@ void fn_host_free(fn_host *h)
         if (h->lock_fd >= 0)
                 close(h->lock_fd);
         free(h->cg_base);
+        free(h->cg_top);
         free(h->limits_warning);
         free(h->store);
         free(h->fn_dir);

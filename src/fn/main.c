@@ -651,7 +651,8 @@ static int cmd_credentials(args *a)
                 return fail("--format %s: ini or env", fmt);
         /* A user may read the keys of its own store (a rootless server's), not root's. */
         struct stat sst;
-        if (geteuid() != 0 && (stat(store_of(a), &sst) == 0 ? sst.st_uid != geteuid() : errno != ENOENT))
+        if (geteuid() != 0 &&
+            (stat(store_of(a), &sst) == 0 ? sst.st_uid != geteuid() : errno != ENOENT))
                 return fail("serve credentials: only root may read the server's keys (%s/"
                             "credentials)", store_of(a));
         serve_creds c;
