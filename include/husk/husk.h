@@ -116,9 +116,17 @@ const char *husk_default_root(void);
  * the user when it has none), with a mount namespace of its own: what image stores, overlays and
  * image containers need (podman unshares the same way). No-op for root. */
 int husk_rootless_enter(husk_error_t *err);
-/* After a command in the user's namespace: stop its pause process when the user has no container
- * left (no state under state_root, no folder under store/containers), so nothing outlives use. */
+/* The next execve keeps this process's hold on the user's namespace (husk fn runs husk-fn), so
+ * that no other command stops the pause process while the new program uses it. */
+void husk_rootless_hold_across_exec(void);
+/* After a command in the user's namespace: stop its pause process when no other husk process of
+ * the user is in it and the user has no container left (no state under state_root, no folder
+ * under store/containers), so nothing outlives use. */
 void husk_rootless_stop_if_idle(const char *state_root, const char *store);
+/* A user's delegated cgroup v2 subtree ("/user.slice/..."), where its cgroups go (as
+ * "RELATIVE/PATH" below it); NULL when it has none, *ret_why (allocated) then says why (cgroup v1,
+ * no delegation). For root, "/" (every cgroup is its to make). */
+char *husk_rootless_cgroup_root(char **ret_why);
 
 /* One row of `husk list`. */
 typedef struct husk_list_entry {

@@ -137,6 +137,7 @@ static int fn_help(int argc, char **argv)
 static int exec_fn(cli_ctx *c, char **av)
 {
         char self[PATH_MAX], next[PATH_MAX + 16];
+        husk_rootless_hold_across_exec(); /* a user's husk-fn is in the user's namespace */
         ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
         if (n > 0) {
                 self[n] = '\0';

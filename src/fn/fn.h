@@ -286,6 +286,9 @@ int fn_host_run(fn_host *h, husk_error_t *err);
 void fn_host_free(fn_host *h);
 fn_db *fn_host_db(fn_host *h);
 const fn_host_opts *fn_host_options(fn_host *h);
+/* What the host cannot enforce (a user without a cgroup: the workers' memory and pids limits),
+ * with why and how to get it; NULL when every limit applies. Said once at start. */
+const char *fn_host_limits_warning(fn_host *h);
 /* arn:aws:lambda:REGION:ACCOUNT:function:NAME of this host, allocated. */
 char *fn_host_function_arn(fn_host *h, const char *name);
 /* Synchronous invoke: waits for a worker and the result. */

@@ -107,6 +107,12 @@ struct fn_host {
         bool threads;
         unsigned async_running;
         bool v2;
+        /* The workers' cgroups: under CGROUP_PARENT in cg_base (/sys/fs/cgroup, or a user's
+         * delegated cgroup v2 subtree in it), or none (a user without one: limits_warning says
+         * what is not enforced and why). */
+        char *cg_base, *cg_top; /* cg_top: "" (root), or the user's delegation root "/a/b" */
+        bool rootless, no_cgroup;
+        char *limits_warning;
         uint64_t worker_seq;
         int lock_fd; /* STORE/fn/serve.lock: one host per store */
         struct fn_front *front; /* under mu: what workers reach at FN_ENDPOINT_PORT, or NULL */
@@ -114,18 +120,21 @@ struct fn_host {
 
 /* ---------------------------------------------------------------- cgroup files */
 
+/* NULL when the workers have no cgroup. */
 static char *cg_file(fn_host *h, const fn_worker *w, const char *ctrl, const char *file)
 {
+        if (h->no_cgroup)
+                return NULL;
         if (h->v2)
-                return xasprintf("/sys/fs/cgroup/" CGROUP_PARENT "/%s/%s", w->id, file);
-        return xasprintf("/sys/fs/cgroup/%s/" CGROUP_PARENT "/%s/%s", ctrl, w->id, file);
+                return xasprintf("%s/" CGROUP_PARENT "/%s/%s", h->cg_base, w->id, file);
+        return xasprintf("%s/%s/" CGROUP_PARENT "/%s/%s", h->cg_base, ctrl, w->id, file);
 }
 
 static uint64_t cg_read_u64(fn_host *h, const fn_worker *w, const char *ctrl, const char *file)
 {
         _cleanup_free_ char *f = cg_file(h, w, ctrl, file), *text = NULL;
         uint64_t v = 0;
-        if (read_file_at(AT_FDCWD, f, 64, &text, NULL) == 0)
+        if (f && read_file_at(AT_FDCWD, f, 64, &text, NULL) == 0)
                 v = strtoull(text, NULL, 10);
         return v;
 }
@@ -135,7 +144,7 @@ static uint64_t cg_read_key(fn_host *h, const fn_worker *w, const char *ctrl, co
                             const char *key)
 {
         _cleanup_free_ char *f = cg_file(h, w, ctrl, file), *text = NULL;
-        if (read_file_at(AT_FDCWD, f, 4096, &text, NULL) < 0)
+        if (!f || read_file_at(AT_FDCWD, f, 4096, &text, NULL) < 0)
                 return 0;
         size_t kl = strlen(key);
         for (char *l = text; l && *l; l = strchr(l, '\n'), l = l ? l + 1 : NULL)
@@ -165,6 +174,8 @@ static int worker_freeze(fn_host *h, fn_worker *w, bool frozen)
         _cleanup_free_ char *f = h->v2 ? cg_file(h, w, "", "cgroup.freeze")
                                        : cg_file(h, w, "freezer", "freezer.state");
         const char *want = h->v2 ? (frozen ? "1" : "0") : (frozen ? "FROZEN" : "THAWED");
+        if (!f)
+                return -ENOTSUP; /* no cgroup: an idle worker waits in /next, unfrozen */
         int r = write_file_at(AT_FDCWD, f, want);
         if (r < 0 || !frozen)
                 return r;
@@ -208,7 +219,7 @@ static void pin_release(pid_t pid)
 
 static void pin_freezer(fn_host *h)
 {
-        if (h->v2)
+        if (h->v2 || h->rootless)
                 return;
         _cleanup_closedir_ DIR *d = opendir("/sys/fs/cgroup/freezer/" CGROUP_PARENT);
         struct dirent *de;
@@ -556,10 +567,9 @@ static void *listen_main(void *arg)
                 else
                         j->fd[i] = fd;
         }
-        if (setns(self, CLONE_NEWNET) < 0) {
-                /* This thread cannot go back: it ends here, so no other work runs in there. */
-                j->err = j->err ? j->err : errno;
-        }
+        /* Going back may fail: a user's server (rootless) has no CAP_SYS_ADMIN over the host's
+         * network namespace. No matter: this thread ends here, so no other work runs in there. */
+        (void)setns(self, CLONE_NEWNET);
         return NULL;
 }
 
@@ -586,9 +596,12 @@ static int make_listener(pid_t pid, int ret[2], husk_error_t *err)
 /* ---------------------------------------------------------------- cold start */
 
 /* config.json of the worker: prepare writes it; the cgroup goes under husk-fn/ (the text form
- * is ours: "linux": { is written once by the image run code). */
-static int set_cgroup_path(const char *bundle, const char *id, husk_error_t *err)
+ * is ours: "linux": { is written once by the image run code): /husk-fn/ID for root, TOP/husk-fn/ID
+ * for a user (TOP: its delegated subtree), none without a cgroup. */
+static int set_cgroup_path(fn_host *h, const char *bundle, const char *id, husk_error_t *err)
 {
+        if (h->no_cgroup)
+                return 0;
         _cleanup_free_ char *path = xasprintf("%s/config.json", bundle), *text = NULL;
         size_t len = 0;
         int r = read_file_at(AT_FDCWD, path, 16u << 20, &text, &len);
@@ -600,8 +613,8 @@ static int set_cgroup_path(const char *bundle, const char *id, husk_error_t *err
         if (!at)
                 return husk_error_set(err, EINVAL, "%s: no linux object", path);
         char *brace = strchr(at, '{') + 1;
-        _cleanup_free_ char *out = xasprintf("%.*s\"cgroupsPath\": \"/" CGROUP_PARENT "/%s\",%s",
-                                             (int)(brace - text), text, id, brace);
+        _cleanup_free_ char *out = xasprintf("%.*s\"cgroupsPath\": \"%s/" CGROUP_PARENT "/%s\",%s",
+                                             (int)(brace - text), text, h->cg_top, id, brace);
         _cleanup_close_ int dir = open(bundle, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (dir < 0 || write_file_atomic_at(dir, "config.json", out, strlen(out), 0600) < 0)
                 return util_syserr(err, errno, "write %s", path);
@@ -683,8 +696,9 @@ static int worker_start(fn_host *h, fn_worker *w, const fn_def *d, husk_error_t 
                 .ref = d->image_id,
                 .env = env,
                 .network = "none",
-                .memory = mem,
-                .pids_limit = pids,
+                /* Without a cgroup (a user's, limits_warning) they cannot apply. */
+                .memory = h->no_cgroup ? NULL : mem,
+                .pids_limit = h->no_cgroup ? NULL : pids,
                 .workdir = "/var/task",
                 .root = h->run_root, /* recorded in the folder: prune asks this root */
                 .tmpfs = tmpfs,
@@ -733,7 +747,7 @@ static int worker_start(fn_host *h, fn_worker *w, const fn_def *d, husk_error_t 
                 return r;
         w->bundle = TAKE_PTR(c.bundle);
         husk_image_container_done(&c);
-        if ((r = set_cgroup_path(w->bundle, w->id, err)) < 0)
+        if ((r = set_cgroup_path(h, w->bundle, w->id, err)) < 0)
                 return r;
         int pp[2];
         if (pipe2(pp, O_CLOEXEC) < 0)
@@ -1469,6 +1483,18 @@ int fn_host_new(const fn_host_opts *o, fn_host **ret, husk_error_t *err)
         h->fn_dir = fn_path(h->store, NULL);
         h->run_root = fn_path(h->store, "run");
         h->v2 = access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0;
+        h->rootless = util_rootless();
+        _cleanup_free_ char *why = NULL, *top = husk_rootless_cgroup_root(&why);
+        h->no_cgroup = !top;
+        h->cg_top = xstrdup(top && strcmp(top, "/") != 0 ? top : "");
+        h->cg_base = xasprintf("/sys/fs/cgroup%s", h->cg_top);
+        if (h->no_cgroup)
+                h->limits_warning = xasprintf(
+                        "rootless: the workers' memory and pids limits are not enforced: there is "
+                        "no cgroup this user may write (%s); run husk fn serve in a delegated "
+                        "cgroup v2 subtree (systemd's user@UID.service with Delegate=yes, or one "
+                        "root makes and chowns to the user), or as root",
+                        why);
         h->lock_fd = -1;
         pthread_mutex_init(&h->mu, NULL);
         pthread_cond_init(&h->cv, NULL);
@@ -1537,6 +1563,11 @@ const fn_host_opts *fn_host_options(fn_host *h)
         return &h->o;
 }
 
+const char *fn_host_limits_warning(fn_host *h)
+{
+        return h->limits_warning;
+}
+
 char *fn_host_function_arn(fn_host *h, const char *name)
 {
         return xasprintf("arn:aws:lambda:%s:%s:function:%s", h->o.region ? h->o.region : "us-east-1",
@@ -1593,7 +1624,7 @@ void fn_host_free(fn_host *h)
                 worker_destroy(h, w);
         }
         fn_zygote_stop(h->z);
-        if (!h->v2)
+        if (!h->v2 && !h->rootless)
                 pin_release(getpid());
         for (fn_pool *p = h->pools, *nx; p; p = nx) {
                 nx = p->next;
@@ -1608,6 +1639,9 @@ void fn_host_free(fn_host *h)
         fn_db_close(h->db);
         if (h->lock_fd >= 0)
                 close(h->lock_fd);
+        free(h->cg_base);
+        free(h->cg_top);
+        free(h->limits_warning);
         free(h->store);
         free(h->fn_dir);
         free(h->run_root);

@@ -735,6 +735,8 @@ static int cmd_serve(args *a, char **argv)
         fn_host *h = NULL;
         if (fn_host_new(&o, &h, &err) < 0)
                 return fail("%s", err.msg);
+        if (fn_host_limits_warning(h))
+                fprintf(stderr, "husk fn: warning: %s\n", fn_host_limits_warning(h));
         /* The queues: STORE/queue/queue.db. Without them the Lambda side still serves, and SQS
          * requests answer 503 with the reason. */
         _cleanup_free_ char *qdir = xasprintf("%s/queue", o.store);
@@ -907,7 +909,10 @@ static int cmd_credentials(args *a)
         const char *fmt = a->format ? a->format : "ini";
         if (strcmp(fmt, "ini") != 0 && strcmp(fmt, "env") != 0)
                 return fail("--format %s: ini or env", fmt);
-        if (geteuid() != 0)
+        /* A user may read the keys of its own store (a rootless server's), not root's. */
+        struct stat sst;
+        if (geteuid() != 0 &&
+            (stat(store_of(a), &sst) == 0 ? sst.st_uid != geteuid() : errno != ENOENT))
                 return fail("serve credentials: only root may read the server's keys (%s/"
                             "credentials)", store_of(a));
         serve_creds c;
@@ -1265,6 +1270,8 @@ int main(int argc, char **argv)
                 rc = cmd_stats(&a);
         else
                 rc = fail("unknown command '%s' (husk fn --help)", cmd) + 1; /* usage: 2 */
+        /* A user's husk fn (in the user's namespace): the last husk process ends the pause. */
+        husk_rootless_stop_if_idle(husk_default_root(), store_of(&a));
         free(a.env);
         return rc;
 }

@@ -54,4 +54,45 @@ is "$(cat "/sys/fs/cgroup$cg/pids.max" 2>/dev/null)" 50 "its pids limit applies"
 uhk delete -f rl1 >/dev/null 2>&1
 ok $? "delete -f as the user"
 [ ! -d "/sys/fs/cgroup$cg" ]; ok $? "the container's cgroup is gone"
+
+# ---- a function of the user's: husk serve from the delegated subtree; its workers' cgroups are
+# husk-fn/ID under the delegation root, with the function's memory limit: a handler that
+# allocates past it is killed, and the invocation says so
+FA=$HUSK_BUILDDIR/images/out/fn/fn-oci.tar
+if [ -f "$FA" ] && [ -x "$(dirname "$HUSK")/husk-fn" ] && command -v curl >/dev/null 2>&1; then
+        cp "$FA" "$T/fn.tar" && chmod 0644 "$T/fn.tar"
+        FS="$T/home/.local/share/husk"
+        out=$(uhk fn create hog --image "$T/fn.tar" --handler oom --memory 32M 2>&1)
+        is "$?:$out" "0:hog" "fn create as the user"
+        uhk fn create greet --image "$T/fn.tar" --handler echo >/dev/null 2>&1
+        uhk serve --no-auth --listen 127.0.0.1:0 >"$T/fn.log" 2>&1 &
+        for _i in $(seq 600); do [ -s "$FS/fn/serve.addr" ] && break; sleep 0.1; done
+        addr=$(cat "$FS/fn/serve.addr" 2>/dev/null)
+        isnt "$addr" "" "husk serve as the user in its delegated subtree" || diag "$(cat "$T/fn.log")"
+        is "$(grep -c 'not enforced' "$T/fn.log")" 0 "no warning about limits: the subtree is there"
+        out=$(curl -s -m 300 -d '{"a":1}' "http://$addr/2015-03-31/functions/greet/invocations")
+        is "$out" '{"a":1}' "a function answers" || diag "$(cat "$T/fn.log")"
+        wcg=$(for c in /proc/[0-9]*/cgroup; do sed -n "s|^0::\(/husk-rl-$$/husk-fn/greet\..*\)|\1|p" "$c" 2>/dev/null; done | head -n 1)
+        like "$wcg" "^/husk-rl-$$/husk-fn/" "its worker's cgroup is husk-fn/ID under the delegation root"
+        is "$(cat "/sys/fs/cgroup$wcg/memory.max" 2>/dev/null)" 134217728 "with the function's memory limit (128 MB)"
+        out=$(curl -s -m 300 -d '{}' "http://$addr/2015-03-31/functions/hog/invocations")
+        like "$out" '"errorType":"Runtime.OutOfMemory"' "a handler that allocates past 32 MB is killed: the invocation reports it" ||
+                diag "$(cat "$T/fn.log")"
+        like "$out" "the limit is 32 MB" "naming the limit"
+        # the server: the oldest process of the user started with --listen (its zygote, a fork,
+        # is younger; its name may be a sealed copy's)
+        spid=$(for p in /proc/[0-9]*; do [ "$(stat -c %u "$p")" = "$RUID" ] &&
+                tr '\0' ' ' < "$p/cmdline" 2>/dev/null | grep -q -- "--listen" && echo "${p#/proc/}"; done |
+                sort -n | head -n 1)
+        kill "$spid" 2>/dev/null
+        for _i in $(seq 300); do [ -d "/proc/$spid" ] || break; sleep 0.1; done
+        [ -d "/proc/$spid" ] && diag "still there: $(cat /proc/$spid/stack 2>/dev/null; for t in /proc/$spid/task/*; do echo "$t $(cat $t/comm) $(cat $t/wchan)"; done)" "$(cat "$T/fn.log")" "$(for f in "$D"/husk-fn/*/; do echo "$f $(cat $f/cgroup.freeze) $(cat $f/cgroup.procs | tr '\n' ' ')"; done)"
+        like "$(cat "$T/fn.log")" "stopping \(signal 15\)" "husk serve stops on SIGTERM"
+        for _i in $(seq 50); do [ -z "$(find "$D/husk-fn" -mindepth 1 -type d 2>/dev/null)" ] && break; sleep 0.1; done
+        is "$(find "$D/husk-fn" -mindepth 1 -type d 2>/dev/null)" "" "no worker cgroup is left"
+        is "$(cat "$D/husk-fn/"*/cgroup.procs 2>/dev/null)" "" "no worker process is left in one"
+
+else
+        skip "a user's function: needs $FA and husk-fn"
+fi
 done_testing

@@ -142,3 +142,22 @@ int cgroup_plan_rootless(const char *id, const husk_config *cfg, cgroup_handle *
         tmp.linux_.cgroups_path = abs_path;
         return cgroup_plan(id, &tmp, ret, err);
 }
+
+char *husk_rootless_cgroup_root(char **ret_why)
+{
+        *ret_why = NULL;
+        if (!util_rootless())
+                return xstrdup("/");
+        struct statfs sfs;
+        if (statfs(CGROUP_ROOT, &sfs) < 0 || sfs.f_type != CGROUP2_SUPER_MAGIC) {
+                *ret_why = xstrdup("this host has cgroup v1, where only root can create cgroups");
+                return NULL;
+        }
+        _cleanup_free_ char *own = NULL;
+        char *top = cgroup_v2_delegated_root(&own);
+        if (!top)
+                *ret_why = xasprintf("no cgroup v2 subtree is delegated to the user (its cgroup "
+                                     "%s is not its own)",
+                                     own ? own : "(unknown)");
+        return top;
+}

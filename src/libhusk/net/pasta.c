@@ -61,6 +61,24 @@ static char **pasta_argv(const char *netns, const char *pidfile, const net_port_
         return v;
 }
 
+/* pasta's log without its lines about syslog (it reports that it could not log there; noise). */
+static void drop_syslog_lines(char *text)
+{
+        char *out = text;
+        for (char *l = text; l && *l;) {
+                char *e = strchrnul(l, '\n');
+                size_t n = (size_t)(e - l) + (*e ? 1 : 0);
+                bool noise = memmem(l, (size_t)(e - l), "syslog", 6) != NULL;
+                if (!noise) {
+                        memmove(out, l, n);
+                        out += n;
+                }
+                l += n;
+        }
+        if (out)
+                *out = '\0';
+}
+
 int net_pasta_start(int dirfd, const char *bundle, const char *netns, const net_port_t *ports,
                     size_t n, husk_error_t *err)
 {
@@ -96,15 +114,22 @@ int net_pasta_start(int dirfd, const char *bundle, const char *netns, const net_
                 return 0;
         _cleanup_free_ char *text = NULL;
         (void)read_file_at(dirfd, "pasta.log", 4096, &text, NULL);
+        drop_syslog_lines(text);
         char *end = text ? text + strlen(text) : NULL;
         while (end && end > text && (end[-1] == '\n' || end[-1] == ' '))
                 *--end = '\0';
+        /* pasta opens /dev/net/tun inside the container's user namespace, where the host's root
+         * is not mapped: only the device's mode lets the user in, and a user cannot make a device
+         * node of its own. udev gives it 0666 (Debian's default); some hosts have 0600. */
         bool tun = text && strstr(text, "tun");
         return husk_error_set(err, EIO, "pasta failed (%s %d)%s%s%s",
                               WIFEXITED(st) ? "status" : "signal",
                               WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st),
                               text && *text ? ": " : "", text ? text : "",
-                              tun ? " (the user needs read-write access to /dev/net/tun)" : "");
+                              tun ? " (pasta needs /dev/net/tun open for reading and writing by "
+                                    "the user: as root, chmod 0666 /dev/net/tun, the mode udev "
+                                    "gives it; or use --network none or host)"
+                                  : "");
 }
 
 void net_pasta_stop(int dirfd)

@@ -562,6 +562,12 @@ static int join_pause(pid_t pid, husk_error_t *err)
         return 0;
 }
 
+/* pause.users, held shared by every husk process in the user's namespace for its lifetime (and,
+ * through husk_rootless_hold_across_exec, by husk-fn after husk execs it): the last one to exit
+ * takes it exclusive and stops the pause process when nothing else needs it. (pause.lock only
+ * orders starting and stopping the pause process, briefly.) */
+static int held_lock = -1;
+
 int husk_rootless_enter(husk_error_t *err)
 {
         if (geteuid() == 0)
@@ -596,7 +602,49 @@ int husk_rootless_enter(husk_error_t *err)
                         return util_syserr(err, e, "write %s/pause.pid", dir);
                 }
         }
-        return join_pause(pid, err);
+        /* Used from here on: no stop while this process lives (a stopper holds pause.lock, so
+         * this never waits for one). */
+        _cleanup_close_ int users = openat(dirfd, "pause.users", O_RDWR | O_CREAT | O_NOFOLLOW |
+                                                                     O_CLOEXEC, 0600);
+        if (users < 0)
+                return util_syserr(err, errno, "open %s/pause.users", dir);
+        while (flock(users, LOCK_SH) < 0)
+                if (errno != EINTR)
+                        return util_syserr(err, errno, "lock %s/pause.users", dir);
+        if ((r = join_pause(pid, err)) < 0)
+                return r;
+        if (held_lock >= 0)
+                close(held_lock);
+        held_lock = TAKE_FD(users);
+        return 0;
+}
+
+void husk_rootless_hold_across_exec(void)
+{
+        if (held_lock >= 0)
+                (void)fcntl(held_lock, F_SETFD, 0);
+}
+
+/* The pause.users this process holds: held_lock, or the one inherited across an exec (husk-fn
+ * started by husk), found in /proc/self/fd as an fd of dirfd's pause.users. */
+static int find_held_lock(int dir_fd)
+{
+        if (held_lock >= 0)
+                return held_lock;
+        struct stat want, st;
+        if (fstatat(dir_fd, "pause.users", &want, AT_SYMLINK_NOFOLLOW) < 0)
+                return -1;
+        _cleanup_closedir_ DIR *d = opendir("/proc/self/fd");
+        struct dirent *e;
+        int self = d ? dirfd(d) : -1;
+        while (d && (e = readdir(d))) {
+                int fd;
+                if (parse_int(e->d_name, &fd) < 0 || fd == self || fd == dir_fd)
+                        continue;
+                if (fstat(fd, &st) == 0 && st.st_dev == want.st_dev && st.st_ino == want.st_ino)
+                        return held_lock = fd;
+        }
+        return -1;
 }
 
 /* Whether dir has an entry (a container) other than the names listed. */
@@ -630,8 +678,17 @@ void husk_rootless_stop_if_idle(const char *state_root, const char *store)
         _cleanup_close_ int lock = openat(dirfd, "pause.lock", O_RDWR | O_NOFOLLOW | O_CLOEXEC);
         if (lock < 0 || flock(lock, LOCK_EX | LOCK_NB) < 0)
                 return; /* another command is joining: not idle */
+        /* Exclusive: no other husk process uses the namespace (each holds pause.users shared).
+         * Ours converts (a failed conversion drops it: this process is ending anyway). */
+        int held = find_held_lock(dirfd);
+        _cleanup_close_ int opened = held < 0 ? openat(dirfd, "pause.users",
+                                                       O_RDWR | O_NOFOLLOW | O_CLOEXEC)
+                                              : -1;
+        int users = held >= 0 ? held : opened;
+        if (users >= 0 && flock(users, LOCK_EX | LOCK_NB) < 0)
+                return; /* another husk process of the user is in the namespace */
         static const char *const state_skip[] = { "seccomp-cache", "pause.lock", "pause.pid",
-                                                  NULL };
+                                                  "pause.users", NULL };
         _cleanup_free_ char *ctrs = store ? xasprintf("%s/containers", store) : NULL;
         if ((state_root && has_entries(state_root, state_skip)) ||
             (ctrs && has_entries(ctrs, NULL)))
