@@ -325,7 +325,8 @@ static void failures(const uint8_t *data, size_t size)
         memset(failed, 0x55, sizeof(failed)); /* the function clears what it does not fail */
         fn_esm_failures(ok, report, body, blen, ids, fifo ? groups : NULL, n, failed);
         size_t nf = 0, trimmed = blen;
-        while (trimmed && strchr("\n\r ", body[trimmed - 1]))
+        while (trimmed && (body[trimmed - 1] == '\n' || body[trimmed - 1] == '\r' ||
+                           body[trimmed - 1] == ' '))
                 trimmed--;
         for (size_t i = 0; i < n; i++) {
                 if (failed[i] != true && failed[i] != false)
