@@ -18,8 +18,9 @@
  * for "@OCI@", which the harness replaces with the path of its own layout (the load path).
  *
  * Invariants: every answer (fuzz_fn_check); after each input, every folder in STORE/fn/code
- * is the task root of a record (nothing left behind by a failed or dry-run update), every
- * record holds what validation allows, and GetFunction of each answers 200. */
+ * is the task root of a record (nothing left behind by a failed or dry-run update), nothing
+ * new beside the store and in STORE/fn (no package entry escaped its task root), every record
+ * holds what validation allows, and GetFunction of each answers 200. */
 #include "fuzz.h"
 #include "fuzz_fn.h"
 
@@ -115,6 +116,10 @@ static void api_send(const char *text, size_t len, serve_resp *w, bool *sent)
         *sent = false;
         if (fuzz_fn_req_parse(text, len, &q) < 0)
                 return;
+        /* The router's body bound for this request (src/fn/front.c asks before the body). */
+        size_t max = fn_api_body_max(q.method, q.path);
+        if (max != 0 && max != FN_API_BODY_MAX)
+                fuzz_fail("fn_api_body_max %s %s: %zu", q.method, q.path, max);
         fn_api_handle(H, &q.r, w);
         fuzz_fn_trace(&q, w);
         fuzz_fn_check(q.raw_path, w);
@@ -200,6 +205,35 @@ static void check_code_dirs(fn_def **v, size_t n)
         closedir(d);
 }
 
+/* Nothing of a package lands beside the task roots: the private folder holds the layout and
+ * the store, STORE/fn only the records, the task roots and the logs. */
+static void check_names(const char *dir, const char *const *allowed)
+{
+        DIR *d = opendir(dir);
+        if (!d)
+                fuzz_fail("open %s", dir);
+        struct dirent *e;
+        while ((e = readdir(d))) {
+                bool ok = strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0;
+                for (size_t i = 0; allowed[i] && !ok; i++)
+                        ok = strcmp(e->d_name, allowed[i]) == 0;
+                if (!ok)
+                        fuzz_fail("%s/%s: written outside the task roots", dir, e->d_name);
+        }
+        closedir(d);
+}
+
+static void check_outside(void)
+{
+        static const char *const top[] = { "oci", "store", NULL };
+        static const char *const fn[] = { "fn.db", "fn.db-wal", "fn.db-shm", "fn.db-journal",
+                                          "code", "logs", NULL };
+        check_names(fuzz_root(), top);
+        char *d = fn_path(fn_host_options(H)->store, NULL);
+        check_names(d, fn);
+        free(d);
+}
+
 /* What a record may hold after the API wrote it. */
 static void check_record(const fn_def *d)
 {
@@ -244,6 +278,7 @@ static void settle(void)
         size_t n = 0;
         records(&v, &n);
         check_code_dirs(v, n);
+        check_outside();
         bool same = 2 * n == n_snap;
         for (size_t i = 0; i < n && same; i++)
                 same = strcmp(v[i]->name, snap[2 * i]) == 0 &&
