@@ -42,7 +42,10 @@ static void api_error(api *a, unsigned status, const char *type, const char *msg
 {
         bool capital = strcmp(type, "ResourceNotFoundException") == 0 ||
                        strcmp(type, "ServiceException") == 0;
-        _cleanup_free_ char *m = json_quote(msg);
+        /* The message may quote the client's path or values: the answer stays UTF-8. */
+        _cleanup_free_ char *u = xstrdup(msg);
+        fn_utf8_scrub(u);
+        _cleanup_free_ char *m = json_quote(u);
         char *b = xasprintf("{\"Type\":\"%s\",\"%s\":%s}", status >= 500 ? "Service" : "User",
                             capital ? "Message" : "message", m);
         serve_resp_set(a->w, status, "application/json", b, strlen(b));
@@ -230,6 +233,13 @@ static json_value *parse_body(api *a)
                 v = xcalloc(1, sizeof(*v));
                 v->type = JSON_OBJECT;
                 return v;
+        }
+        /* JSON is UTF-8 (RFC 8259); what is stored is rendered again in answers. */
+        size_t ok = fn_utf8_valid_prefix(a->r->body, a->r->len);
+        if (ok < a->r->len) {
+                api_errorf(a, 400, "InvalidRequestContentException", "Could not parse request "
+                           "body into json: not valid UTF-8 (at byte %zu)", ok);
+                return NULL;
         }
         if (json_parse(a->r->body, a->r->len, &v, why, sizeof(why)) < 0 || v->type != JSON_OBJECT) {
                 api_errorf(a, 400, "InvalidRequestContentException", "Could not parse request "

@@ -601,6 +601,8 @@ static void api_error(api *a, unsigned status, const char *type, const char *fmt
         bool capital = strcmp(type, "ResourceNotFoundException") == 0 ||
                        strcmp(type, "ServiceException") == 0 ||
                        strcmp(type, "ResourceInUseException") == 0;
+        /* The message may quote the client's path or values: the answer stays UTF-8. */
+        fn_utf8_scrub(m);
         _cleanup_free_ char *q = json_quote(m ? m : type);
         free(m);
         char *b = xasprintf("{\"Type\":\"%s\",\"%s\":%s}", status >= 500 ? "Service" : "User",
@@ -730,6 +732,12 @@ static json_value *parse_body(api *a)
 {
         json_value *b = NULL;
         char why[128];
+        /* JSON is UTF-8 (RFC 8259); what is stored is rendered again in answers. */
+        size_t ok = fn_utf8_valid_prefix(a->r->body ? a->r->body : "", a->r->len);
+        if (ok < a->r->len) {
+                BAD(a, "the request body must be a JSON object (not valid UTF-8 at byte %zu)", ok);
+                return NULL;
+        }
         if (json_parse(a->r->body ? a->r->body : "", a->r->len, &b, why, sizeof(why)) < 0 ||
             b->type != JSON_OBJECT) {
                 json_value_free(b);
