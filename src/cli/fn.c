@@ -35,7 +35,8 @@
         "                                 past it 429 (default 1000)\n" STORE_OPT
 
 #define SERVE_TEXT                                                                                 \
-        "Serve the Lambda API (Invoke) and the SQS API (JSON and query protocols) on one address,\n" \
+        "Serve the Lambda API, the SQS API (JSON and query protocols), API Gateway's and\n"       \
+        "EventBridge Scheduler's control planes and /metrics on one address,\n"                    \
         "and run the functions' workers. Requests must carry an AWS Signature Version 4 made with\n" \
         "the keys in STORE/credentials (created at the first start; `husk serve credentials`\n"     \
         "prints them, for root only).\n\nOptions:\n"                                               \
@@ -52,7 +53,13 @@
         "  --retry-delay DURATION         first delay before an Event invocation is retried\n"    \
         "                                 (default 1s)\n"                                         \
         "  --request-timeout DURATION     longest time to receive one request's headers and\n"    \
-        "                                 body, and to send its answer (default 30s)\n" STORE_OPT \
+        "                                 body, and to send its answer (default 30s)\n"          \
+        "  --api-listen ADDR:PORT         serve the HTTP APIs' routes there (the gateway)\n"      \
+        "  --api-workers N                integrations run at once (default 64)\n"               \
+        "  --api-backlog N                requests waiting for a worker; past it 503 (4096)\n"    \
+        "  --api-connections N            open gateway connections (default: the open-file\n"    \
+        "                                 limit less 1024)\n"                                    \
+        "  --api-throttle RATE:BURST      every API's own token bucket (10000:5000)\n" STORE_OPT \
         "\nAlso:\n"                                                                               \
         "  credentials [--format ini|env] print the access key id and secret (root only)\n"
 
@@ -96,6 +103,15 @@ static const struct {
                  "                                 function's concurrency bounds them too)\n"
                  "  --endpoint HOST:PORT           the serve to ask (default: the running "
                  "serve's address)\n" STORE_OPT },
+        { "stats", "Usage: husk fn stats [NAME] [options]\n\n"
+                   "The figures of the running serve's functions (from its GET /metrics):\n"
+                   "invocations, errors, throttles, concurrent executions, dead-letter errors,\n"
+                   "duration p50/p99/max and the queue mappings' iterator age. Without NAME:\n"
+                   "every function.\n\n"
+                   "Options:\n"
+                   "  --format table|json            the output (default table)\n"
+                   "  --endpoint HOST:PORT           the serve to ask (default: the running "
+                   "serve's address)\n" STORE_OPT },
         { "unmap", "Usage: husk fn unmap UUID\n\nRemove an event source mapping.\n\n"
                    "Options:\n" STORE_OPT },
         { "maps", "Usage: husk fn maps\n\nList the event source mappings of the running serve."

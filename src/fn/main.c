@@ -66,7 +66,7 @@ static const char usage_text[] =
         "  update NAME [the same options]\n"
         "  ls | inspect NAME | rm NAME\n"
         "  logs [-f] NAME             the function's log (START/END/REPORT and its output)\n"
-        "  schedule create|ls|inspect|rm ...   schedules that invoke functions (--help)\n"
+        "  schedule create|ls|inspect|rm ...   schedules that invoke functions (see schedule -h)\n"
         "  serve [--listen 127.0.0.1:9000] [--listen-unix PATH] [--init-timeout 10s]\n"
         "        [--retry-delay 1s] [--request-timeout 30s] [--region us-east-1]\n"
         "        [--account 000000000000] [--no-auth]   (also `husk serve`: Lambda and SQS)\n"
@@ -1201,15 +1201,7 @@ static int cmd_stats(args *a)
         const char *fmt = a->format ? a->format : "table";
         if (strcmp(fmt, "table") != 0 && strcmp(fmt, "json") != 0)
                 return fail("--format %s: use table or json", fmt) + 1;
-        _cleanup_free_ char *ep = NULL;
-        if (a->endpoint) {
-                ep = xstrdup(a->endpoint);
-        } else {
-                _cleanup_free_ char *p = fn_path(store_of(a), "serve.addr");
-                if (read_file_at(AT_FDCWD, p, 256, &ep, NULL) < 0)
-                        ep = xstrdup(FN_DEFAULT_LISTEN);
-                ep[strcspn(ep, "\n")] = '\0';
-        }
+        _cleanup_free_ char *ep = server_endpoint(a);
         return statcli_functions(ep, a->npos == 2 ? a->pos[1] : NULL, strcmp(fmt, "json") == 0);
 }
 

@@ -35,7 +35,7 @@ static const char usage_text[] =
         "HTTP APIs (API Gateway's) of the running `husk serve`: routes to functions and services,\n"
         "served on its --api-listen address. The same API the AWS CLI's apigatewayv2 uses.\n\n"
         "Commands:\n"
-        "  create NAME [--route 'METHOD /path'] [--function F | --url URL]\n"
+        "  create NAME [--route 'METHOD /path'] [--function F|--url URL]\n"
         "                                     a new API (with a target: its route and the\n"
         "                                     $default stage); prints its id\n"
         "  ls                                 ids, names, route counts and endpoints\n"

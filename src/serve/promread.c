@@ -270,8 +270,10 @@ static int cmp_label(const void *a, const void *b)
 static char *sample_key(const prom_sample *s)
 {
         _cleanup_free_ prom_label *l = xmalloc((s->n_labels + 1) * sizeof(*l));
-        memcpy(l, s->labels, s->n_labels * sizeof(*l));
-        qsort(l, s->n_labels, sizeof(*l), cmp_label);
+        if (s->n_labels) { /* labels is NULL when there are none */
+                memcpy(l, s->labels, s->n_labels * sizeof(*l));
+                qsort(l, s->n_labels, sizeof(*l), cmp_label);
+        }
         char *buf = NULL;
         size_t len = 0;
         FILE *f = open_memstream(&buf, &len);

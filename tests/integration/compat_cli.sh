@@ -42,7 +42,7 @@ for cmd in $top; do
         [ -n "$subs" ] && groups="$groups $cmd"
         for sub in $subs; do check_help "$cmd" "$sub"; done
 done
-is "$(echo $groups)" "fn queue image network" "the commands with subcommands"
+is "$(echo $groups)" "fn queue api image network" "the commands with subcommands"
 # The cases issue 19 saw, by name (whatever the help texts list).
 check_help image load; check_help image ls; check_help fn invoke; check_help network ls
 for w in "" image network fn; do
