@@ -67,7 +67,7 @@ static void check_request(serve_req *r)
         const char *ct = serve_req_header(r, "Content-Type");
         const char *target = serve_req_header(r, "X-Amz-Target");
         serve_route route = serve_route_of(r->method, r->path, r->query, ct, target);
-        if (route > SERVE_ROUTE_METRICS)
+        if (route > SERVE_ROUTE_SCHEDULER)
                 fuzz_fail("route %d out of range", route);
         check_form(r->query, strlen(r->query));
         check_form(r->body, r->len);
