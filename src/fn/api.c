@@ -235,7 +235,7 @@ static json_value *parse_body(api *a)
                 return v;
         }
         /* JSON is UTF-8 (RFC 8259); what is stored is rendered again in answers. */
-        size_t ok = fn_utf8_valid_prefix(a->r->body, a->r->len);
+        size_t ok = utf8_valid_prefix(a->r->body, a->r->len);
         if (ok < a->r->len) {
                 api_errorf(a, 400, "InvalidRequestContentException", "Could not parse request "
                            "body into json: not valid UTF-8 (at byte %zu)", ok);

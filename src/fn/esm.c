@@ -733,7 +733,7 @@ static json_value *parse_body(api *a)
         json_value *b = NULL;
         char why[128];
         /* JSON is UTF-8 (RFC 8259); what is stored is rendered again in answers. */
-        size_t ok = fn_utf8_valid_prefix(a->r->body ? a->r->body : "", a->r->len);
+        size_t ok = utf8_valid_prefix(a->r->body ? a->r->body : "", a->r->len);
         if (ok < a->r->len) {
                 BAD(a, "the request body must be a JSON object (not valid UTF-8 at byte %zu)", ok);
                 return NULL;

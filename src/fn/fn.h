@@ -98,9 +98,6 @@ int64_t fn_retry_delay_ms(unsigned attempts, uint64_t base_ms);
 int fn_env_check(const char *kv, char *why, size_t why_len);
 /* No control characters (C0, DEL): text that is stored in a record and printed. */
 bool fn_text_printable(const char *s);
-/* The length of the longest valid UTF-8 prefix of s (RFC 3629: no overlong forms, surrogates
- * or code points past U+10FFFF). */
-size_t fn_utf8_valid_prefix(const char *s, size_t len);
 /* Replaces each byte of s that is not part of valid UTF-8 with '?': text a client sent (a path,
  * a query value) quoted in a JSON answer, which must be UTF-8 (RFC 8259). */
 void fn_utf8_scrub(char *s);

@@ -62,42 +62,6 @@ static int jfail(q_error *err, q_errcode code, const char *fmt, ...)
 
 /* ---------------- UTF-8 and base64 (wire encodings, not crypto) ---------------- */
 
-/* Length of the longest valid UTF-8 prefix of s (RFC 3629: no overlong forms, no surrogates,
- * nothing past U+10FFFF). */
-static size_t utf8_valid_prefix(const char *str, size_t len)
-{
-        const unsigned char *s = (const unsigned char *)str;
-        size_t i = 0;
-        while (i < len) {
-                unsigned c = s[i];
-                size_t n;
-                unsigned cp, min;
-                if (c < 0x80) {
-                        i++;
-                        continue;
-                } else if ((c & 0xe0) == 0xc0) {
-                        n = 2, cp = c & 0x1f, min = 0x80;
-                } else if ((c & 0xf0) == 0xe0) {
-                        n = 3, cp = c & 0x0f, min = 0x800;
-                } else if ((c & 0xf8) == 0xf0) {
-                        n = 4, cp = c & 0x07, min = 0x10000;
-                } else {
-                        return i;
-                }
-                if (len - i < n)
-                        return i;
-                for (size_t k = 1; k < n; k++) {
-                        if ((s[i + k] & 0xc0) != 0x80)
-                                return i;
-                        cp = (cp << 6) | (s[i + k] & 0x3f);
-                }
-                if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp < 0xe000))
-                        return i;
-                i += n;
-        }
-        return len;
-}
-
 /* Cuts s at its first invalid UTF-8 byte (a message the engine truncated mid-character). */
 static void utf8_trim(char *s)
 {

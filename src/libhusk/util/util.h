@@ -86,6 +86,9 @@ int rm_rf_at(int dirfd, const char *name);
 void util_kill_point(const char *phase);
 /* Monotonic clock in nanoseconds (for --debug timings). */
 uint64_t now_ns(void);
+/* The length of the longest valid UTF-8 prefix of str (RFC 3629: no overlong forms, surrogates
+ * or code points past U+10FFFF). */
+size_t utf8_valid_prefix(const char *str, size_t len);
 /* RFC 3339 UTC time with nanoseconds, e.g. 2026-11-29T01:32:44.247963276Z, into buf (>= 40). */
 void format_rfc3339(char *buf, size_t len, bool nanos);
 
