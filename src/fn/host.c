@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* husk-fn: the function host. Per function a pool of workers (containers from the function's
- * image); an invocation takes an idle worker (thawing it), starts one more (cold start, up to the
- * function's concurrency) or waits in a bounded queue. After the result the worker is frozen
- * (cgroup freezer) until the next invocation or until it was idle for keep-warm (then removed).
+ * image); an invocation takes an idle worker (thawing it when frozen), starts one more (cold
+ * start, up to the function's concurrency) or waits in a bounded queue. After the result the
+ * worker is idle at once, and handed to the next waiting invocation without a freeze; one still
+ * idle FREEZE_GRACE_MS later is frozen (cgroup freezer) by the reaper until its next invocation
+ * or until it was idle for keep-warm (then removed).
  * A deadline, a crash, an OOM or a failed init end the worker; the host keeps serving.
  * Locking: h->mu guards every pool and worker field below; blocking work (container start and
  * removal, freezing, cgroup reads, log writes) runs outside it. */
@@ -59,6 +61,7 @@ struct fn_worker {
         struct MHD_Daemon *endpoint; /* the front door inside (FN_ENDPOINT_PORT), under h->mu */
         wstate state;
         bool ready, frozen, exited, init_failed, teardown_queued, first_report_done;
+        int peak_fd; /* its memory peak file, kept open (read at every REPORT); -1: not yet */
         int exit_status;
         char *init_error;
         uint64_t t_start, init_ns, idle_since;
@@ -130,15 +133,6 @@ static char *cg_file(fn_host *h, const fn_worker *w, const char *ctrl, const cha
         return xasprintf("%s/%s/" CGROUP_PARENT "/%s/%s", h->cg_base, ctrl, w->id, file);
 }
 
-static uint64_t cg_read_u64(fn_host *h, const fn_worker *w, const char *ctrl, const char *file)
-{
-        _cleanup_free_ char *f = cg_file(h, w, ctrl, file), *text = NULL;
-        uint64_t v = 0;
-        if (f && read_file_at(AT_FDCWD, f, 64, &text, NULL) == 0)
-                v = strtoull(text, NULL, 10);
-        return v;
-}
-
 /* "key N" from a flat keyed file (memory.events, memory.oom_control). */
 static uint64_t cg_read_key(fn_host *h, const fn_worker *w, const char *ctrl, const char *file,
                             const char *key)
@@ -153,10 +147,25 @@ static uint64_t cg_read_key(fn_host *h, const fn_worker *w, const char *ctrl, co
         return 0;
 }
 
-static uint64_t worker_peak(fn_host *h, const fn_worker *w)
+/* Read at every invocation's REPORT: the file stays open (an open and a close of a cgroup file
+ * cost more than the read). Only the worker's current invoker calls it. */
+static uint64_t worker_peak(fn_host *h, fn_worker *w)
 {
-        return h->v2 ? cg_read_u64(h, w, "memory", "memory.peak")
-                     : cg_read_u64(h, w, "memory", "memory.max_usage_in_bytes");
+        if (w->peak_fd < 0) {
+                _cleanup_free_ char *f = cg_file(h, w, "memory", h->v2 ? "memory.peak"
+                                                                      : "memory.max_usage_in_bytes");
+                if (!f)
+                        return 0;
+                w->peak_fd = open(f, O_RDONLY | O_CLOEXEC);
+                if (w->peak_fd < 0)
+                        return 0;
+        }
+        char buf[32];
+        ssize_t n = pread(w->peak_fd, buf, sizeof(buf) - 1, 0);
+        if (n <= 0)
+                return 0;
+        buf[n] = '\0';
+        return strtoull(buf, NULL, 10);
 }
 
 static bool worker_oom(fn_host *h, const fn_worker *w)
@@ -169,6 +178,9 @@ static bool worker_oom(fn_host *h, const fn_worker *w)
  * handle each time (measured here: ~480 µs per call, against ~50 µs for the write itself), and
  * a thaw is on every warm invocation's path. */
 #define FREEZE_WAIT_MS 200 /* how long a freeze is waited for before it counts as asked for */
+/* How long a worker stays idle unfrozen after an invocation: one taken again within it (a steady
+ * load) costs no freeze and no thaw. The reaper freezes it between this and ~100 ms later. */
+#define FREEZE_GRACE_MS 10
 static int worker_freeze(fn_host *h, fn_worker *w, bool frozen)
 {
         _cleanup_free_ char *f = h->v2 ? cg_file(h, w, "", "cgroup.freeze")
@@ -468,6 +480,8 @@ static void worker_destroy(fn_host *h, fn_worker *w)
         }
         if (w->out_r >= 0)
                 close(w->out_r);
+        if (w->peak_fd >= 0)
+                close(w->peak_fd);
         pthread_mutex_lock(&h->mu);
         w->p->alive--;
         pthread_cond_broadcast(&w->p->cv);
@@ -842,6 +856,7 @@ static fn_worker *worker_new(fn_host *h, fn_pool *p, const fn_def *d)
         w->h = h;
         w->p = p;
         w->out_r = -1;
+        w->peak_fd = -1;
         w->state = W_STARTING;
         w->memory_mb = d->memory_mb;
         w->pids = d->pids ? d->pids : FN_PIDS_DEFAULT;
@@ -903,38 +918,80 @@ static void finish_log(fn_host *h, fn_worker *w, const char *req_id, uint64_t du
 }
 
 /* The end of an invocation, outside h->mu: output, END and REPORT lines (unless logged), then
- * the worker is frozen and offered again, or torn down. */
+ * the worker is offered again, unfrozen, or torn down. One waiting invocation is woken to take
+ * it (a broadcast would wake every waiter to find one worker). The reaper freezes the worker if
+ * it is still idle FREEZE_GRACE_MS later (freeze_idle). */
 static void finish(fn_host *h, fn_worker *w, const char *req_id, uint64_t dur_ns, bool keep,
                    bool logged)
 {
         if (!logged)
                 finish_log(h, w, req_id, dur_ns);
-        if (keep) {
-                /* -ETIMEDOUT: the freeze is asked for but its tasks have not all stopped within
-                 * the wait (a loaded host). The worker still counts as frozen, so that its next
-                 * invocation thaws it: counted as running, it stayed frozen under that
-                 * invocation, which then timed out. */
-                int fr = worker_freeze(h, w, true);
-                if (fr == 0 || fr == -ETIMEDOUT) {
-                        w->frozen = true;
-                        fn_guard_pause(w->guard, true);
-                }
-                if (fr == -ETIMEDOUT)
-                        worker_logf(w, "husk-fn: warning: the worker was still freezing after "
-                                       "%d ms (a loaded host); it is thawed at its next "
-                                       "invocation\n", FREEZE_WAIT_MS);
-        }
         pthread_mutex_lock(&h->mu);
         if (keep && w->state == W_RETURNING && !w->exited) {
                 w->state = W_IDLE;
                 w->p->returning--;
                 w->p->idle++;
                 w->idle_since = now_ns();
-                pthread_cond_broadcast(&w->p->cv);
+                pthread_cond_signal(&w->p->cv);
         } else if (w->state != W_DEAD) {
                 worker_kill_locked(h, w);
         }
         pthread_mutex_unlock(&h->mu);
+}
+
+/* Reaper, with h->mu held (released around each freeze): workers idle and unfrozen for
+ * FREEZE_GRACE_MS are frozen. While one freezes it counts as returning, so that an invocation
+ * waits for it rather than cold-start another. Returns the ms until the next one is due (or
+ * `max`). */
+static long freeze_idle(fn_host *h, long max)
+{
+        if (h->no_cgroup)
+                return max;
+        uint64_t grace = FREEZE_GRACE_MS * 1000000ull;
+        for (fn_pool *p = h->pools; p; p = p->next) {
+        again:
+                for (fn_worker *w = p->workers; w; w = w->next) {
+                        if (w->state != W_IDLE || w->frozen || w->exited)
+                                continue;
+                        uint64_t now = now_ns();
+                        if (now - w->idle_since < grace) {
+                                long left = (long)((grace - (now - w->idle_since)) / 1000000) + 1;
+                                if (left < max)
+                                        max = left;
+                                continue;
+                        }
+                        w->state = W_RETURNING;
+                        p->idle--;
+                        p->returning++;
+                        pthread_mutex_unlock(&h->mu);
+                        /* -ETIMEDOUT: the freeze is asked for but its tasks have not all stopped
+                         * within the wait (a loaded host). The worker still counts as frozen,
+                         * so that its next invocation thaws it. */
+                        int fr = worker_freeze(h, w, true);
+                        if (fr == 0 || fr == -ETIMEDOUT) {
+                                w->frozen = true;
+                                fn_guard_pause(w->guard, true);
+                        } else {
+                                w->idle_since = now_ns(); /* tried again after the grace */
+                        }
+                        if (fr == -ETIMEDOUT)
+                                worker_logf(w, "husk-fn: warning: the worker was still freezing "
+                                               "after %d ms (a loaded host); it is thawed at its "
+                                               "next invocation\n", FREEZE_WAIT_MS);
+                        pthread_mutex_lock(&h->mu);
+                        if (w->state == W_RETURNING && !w->exited) {
+                                w->state = W_IDLE;
+                                p->returning--;
+                                p->idle++;
+                                pthread_cond_signal(&p->cv);
+                        } else if (w->state != W_DEAD) {
+                                worker_kill_locked(h, w);
+                        }
+                        /* The list may have changed while h->mu was released. */
+                        goto again;
+                }
+        }
+        return max;
 }
 
 /* Waits for a worker, cold-starting one when allowed. NULL and res filled on failure. */
@@ -1272,6 +1329,7 @@ static void cond_wait_ms(pthread_cond_t *cv, pthread_mutex_t *mu, long ms)
 static void *reaper_main(void *arg)
 {
         fn_host *h = arg;
+        uint64_t last_warm = 0;
         pthread_mutex_lock(&h->mu);
         while (!h->stopping || h->teardown) {
                 fn_worker *w = h->teardown;
@@ -1283,7 +1341,7 @@ static void *reaper_main(void *arg)
                         continue;
                 }
                 uint64_t now = now_ns();
-                for (fn_pool *p = h->pools; p; p = p->next) {
+                for (fn_pool *p = h->pools; p && now - last_warm >= 100000000ull; p = p->next) {
                         bool any_idle = false;
                         for (fn_worker *x = p->workers; x; x = x->next)
                                 any_idle |= x->state == W_IDLE;
@@ -1296,14 +1354,21 @@ static void *reaper_main(void *arg)
                         pthread_mutex_lock(&h->mu);
                         uint64_t keep = r == 0 ? d->keep_warm_ms * 1000000ull : 0;
                         fn_def_free(d);
+                        /* A worker may have turned idle while h->mu was released: its
+                         * idle_since is later than `now`, and now - idle_since would wrap. */
+                        uint64_t t = now_ns();
                         for (fn_worker *x = p->workers, *nx; x; x = nx) {
                                 nx = x->next;
-                                if (x->state == W_IDLE && (r < 0 || now - x->idle_since >= keep))
+                                if (x->state == W_IDLE &&
+                                    (r < 0 || (t >= x->idle_since && t - x->idle_since >= keep)))
                                         worker_kill_locked(h, x);
                         }
                 }
+                if (now - last_warm >= 100000000ull)
+                        last_warm = now;
+                long wait = h->stopping ? 100 : freeze_idle(h, 100);
                 if (!h->teardown && !h->stopping)
-                        cond_wait_ms(&h->cv, &h->mu, 100);
+                        cond_wait_ms(&h->cv, &h->mu, wait);
         }
         pthread_mutex_unlock(&h->mu);
         return NULL;

@@ -57,6 +57,7 @@ mk fn-ierr --handler initerror
 mk fn-slow-init --handler slowinit --env SLOW_INIT_MS=$((IT * 3000))
 mk fn-err --handler error
 mk fn-async --handler sleep --concurrency 1 --timeout 10s
+mk fn-steady --handler sleep --timeout 10s
 like "$(fn ls)" "fn-echo +.*fn-oci.tar +128M +3s +4 +10m" "ls shows the definition with its defaults"
 is "$(fn inspect fn-env | jq -c '[.memory_mb, .env]')" '[64,["CUSTOM=yes"]]' "inspect shows memory and env"
 fn create fn-echo --image "$ARCHIVE" >/dev/null 2>&1
@@ -148,6 +149,27 @@ max=$(cat "$T/par.max")
 [ "$max" -le 4 ] && [ "$max" -ge 2 ]
 ok $? "never more than 4 workers alive (max seen: $max)"
 is "$(workers fn-par)" "$(ls "$FRZ" | grep -c '^fn-par\.')" "each worker has its freezer cgroup"
+
+# ---- a steady load keeps its workers
+# Every 100 ms the reaper read the definition with h->mu released, then compared the time taken
+# before the read with the idle_since of workers that turned idle during it: the difference
+# wrapped, and a worker that had just answered was removed as if idle past --keep-warm (the
+# next invocation cold-started another; its runtime's /next got HTTP 500).
+LOAD=$HUSK_BUILDDIR/tools/gw-load
+if [ -x "$LOAD" ]; then
+        steady() { "$LOAD" load "$ADDR" "$1" 8 POST /2015-03-31/functions/fn-steady/invocations "$ADDR" '{"ms":0}'; }
+        steady 1 > "$T/steady.1"
+        ls "$MEMCG" | grep '^fn-steady\.' > "$T/steady.before"
+        steady 4 > "$T/steady.2"
+        ls "$MEMCG" | grep '^fn-steady\.' > "$T/steady.after"
+        like "$(cat "$T/steady.2")" "non2xx 0 status 0 errors 0$" "4 s of 8 connections to 4 workers: every invocation answered 200"
+        diag "$(cat "$T/steady.2")"
+        is "$(wc -l < "$T/steady.before")" 4 "the load runs on 4 workers"
+        is "$(cat "$T/steady.after")" "$(cat "$T/steady.before")" "the same 4 workers, none removed and started again"
+        is "$(log fn-steady | grep -c 'next: HTTP 500')" 0 "no worker's /next was refused as stopping"
+else
+        for _i in 1 2 3 4; do skip "missing $LOAD"; done
+fi
 
 # ---- 429 when at the limit with no queue
 curl -s -o /dev/null --data-binary '{"ms":1500}' "http://$ADDR/2015-03-31/functions/fn-one/invocations" & BG=$!
