@@ -729,6 +729,10 @@ static enum MHD_Result final_call(gateway *g, struct MHD_Connection *c, greq *q,
         if (!api || gw_match_request(q->snap, api, method, q->path, &q->m) < 0)
                 return message(c, q, 404, "Not Found");
         q->have_match = true;
+        /* DisableExecuteApiEndpoint: API Gateway then serves the API only on custom domains, which
+         * husk has not; its default endpoint answers 403, as AWS's does. */
+        if (api->disable_execute_api_endpoint)
+                return message(c, q, 403, "Forbidden");
         q->labels = route_labels(&q->m);
         /* CORS: the API's configuration answers preflights itself, and adds its headers to
          * every answer of an allowed origin. */

@@ -141,6 +141,16 @@ is "$st:$(cat "$T/body")" '404:{"message":"Not Found"}' "no route: 404 Not Found
 st=$(req -H "Host: zzzzzzzzzz.execute-api.localhost" "http://$GW/items/1")
 is "$st" 404 "an API id that does not exist: 404"
 
+# ---- DisableExecuteApiEndpoint: the default endpoint answers 403 ----
+api update-api --api-id "$ID" --disable-execute-api-endpoint
+ok $? "update-api --disable-execute-api-endpoint" || diag "$(cat "$T/err")"
+n0=$(calls)
+st=$(req -H "$H" "http://$GW/items/7")
+is "$st:$(cat "$T/body")" '403:{"message":"Forbidden"}' "a disabled default endpoint: 403 Forbidden"
+is "$(calls)" "$n0" "and the function is not invoked"
+api update-api --api-id "$ID" --no-disable-execute-api-endpoint
+is "$(req -H "$H" "http://$GW/items/7")" 200 "enabled again: 200"
+
 # ---- CORS ----
 st=$(req -X OPTIONS -H "$H" -H 'Origin: https://a.example' -H 'Access-Control-Request-Method: POST' \
         -H 'Access-Control-Request-Headers: x-token' "http://$GW/items/1")
