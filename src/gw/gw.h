@@ -199,6 +199,9 @@ int gw_deployment_get(gw_store *s, const char *api_id, const char *dep_id,
                       gw_deployment **ret, gw_error *err);
 int gw_deployment_list(gw_store *s, const char *api_id, gw_deployment ***ret, size_t *ret_n,
                        gw_error *err);
+/* UpdateDeployment: only its description changes (the routes it froze stay). */
+int gw_deployment_update(gw_store *s, const char *api_id, const char *dep_id,
+                         const char *description, gw_deployment **ret, gw_error *err);
 int gw_deployment_delete(gw_store *s, const char *api_id, const char *dep_id, gw_error *err);
 
 /* ---- validation (pure) ---- */

@@ -1154,6 +1154,44 @@ int gw_deployment_list(gw_store *s, const char *api_id, gw_deployment ***ret, si
                           (void (*)(void *))gw_deployment_free, (void ***)ret, ret_n, err);
 }
 
+int gw_deployment_update(gw_store *s, const char *api_id, const char *dep_id,
+                         const char *description, gw_deployment **ret, gw_error *err)
+{
+        if (description && !text_ok(description, 1024))
+                return gw_seterr(err, GW_E_BAD_REQUEST, "Description: at most 1024 printable "
+                                 "characters");
+        if (begin(s, err) < 0)
+                return -1;
+        int rc = api_missing(s, api_id, err);
+        json_value *v = NULL;
+        gw_deployment *d = NULL;
+        if (rc == 0) {
+                int r = load(s, "deployments", api_id, dep_id, &v, err);
+                if (r == -ENOENT)
+                        rc = gw_seterr(err, GW_E_NOT_FOUND, "Invalid Deployment identifier "
+                                       "specified %.64s", dep_id);
+                else if (r < 0 || gw_deployment_read(v, &d) < 0)
+                        rc = gw_seterr(err, GW_E_INTERNAL, "gateway store: deployment %s: "
+                                       "damaged", dep_id);
+        }
+        if (rc == 0 && description) {
+                free(d->description);
+                d->description = xstrdup(description);
+                json_writer *j = json_writer_new(false);
+                gw_deployment_write(j, d);
+                _cleanup_free_ char *doc = json_writer_finish(j);
+                rc = exec4(s, "UPDATE deployments SET doc = ?3 WHERE api = ?1 AND id = ?2",
+                           api_id, dep_id, doc, NULL, err);
+        }
+        json_value_free(v);
+        rc = end(s, rc, err);
+        if (rc == 0)
+                *ret = d;
+        else
+                gw_deployment_free(d);
+        return rc;
+}
+
 int gw_deployment_delete(gw_store *s, const char *api_id, const char *dep_id, gw_error *err)
 {
         if (begin(s, err) < 0)

@@ -1233,15 +1233,24 @@ static void deployments(ctx *c, const char *api, const char *id, const char *m)
                 send_json(c, 200, j);
                 return gw_deployment_free(d);
         }
-        if (id) {
-                errorf(c, 400, "BadRequestException", "UpdateDeployment is not supported by "
-                       "husk (a deployment is a frozen copy; create a new one)");
-                return;
-        }
         json_value *o = parse_body(c);
         if (!o)
                 return;
         bool bad = false;
+        if (id) { /* PATCH: UpdateDeployment, whose only member is the description */
+                const json_value *desc = member(c, o, "description", JSON_STRING, &bad);
+                gw_deployment *d = NULL;
+                if (!bad && gw_deployment_update(c->g, api, id, desc ? desc->str : NULL, &d,
+                                                 &err) < 0) {
+                        store_error(c, &err);
+                } else if (!bad) {
+                        json_writer *j = json_writer_new(false);
+                        deployment_json(j, d);
+                        send_json(c, 200, j);
+                }
+                gw_deployment_free(d);
+                return json_value_free(o);
+        }
         const json_value *desc = member(c, o, "description", JSON_STRING, &bad),
                          *stage = member(c, o, "stageName", JSON_STRING, &bad);
         gw_deployment d = { .description = desc ? xstrdup(desc->str) : NULL };

@@ -207,6 +207,12 @@ is "$(echo "$out" | jq -c '[.DeploymentStatus, .Description, .AutoDeployed]')" '
         "create-deployment for a stage"
 is "$(gw get-stage --api-id "$A" --stage-name prod | jq -r .DeploymentId)" "$D1" "the stage serves it"
 is "$(gw get-deployment --api-id "$A" --deployment-id "$D1" | jq -r .Description)" first "get-deployment"
+out=$(gw update-deployment --api-id "$A" --deployment-id "$D1" --description renamed)
+is "$(echo "$out" | jq -c '[.DeploymentId, .Description, .DeploymentStatus]')" "[\"$D1\",\"renamed\",\"DEPLOYED\"]" \
+        "update-deployment changes its description"
+is "$(gw get-deployment --api-id "$A" --deployment-id "$D1" | jq -r .Description)" renamed "and keeps it"
+gw update-deployment --api-id "$A" --deployment-id zzzzzzz --description x >/dev/null
+is "$(err)" NotFoundException "update-deployment of one that does not exist: NotFoundException"
 gw delete-deployment --api-id "$A" --deployment-id "$D1"
 is "$(err)" BadRequestException "a deployment a stage serves is not deleted"
 out=$(gw update-stage --api-id "$A" --stage-name prod --default-route-settings ThrottlingRateLimit=20 \
