@@ -40,6 +40,12 @@ like "$(comp husk run busy)" "busybox:latest" "an image name for run"
 like "$(comp husk image rm busy)" "^busybox:latest $" "an image name for image rm"
 like "$(comp husk image l)" "^load ls $" "image sub-commands"
 like "$(comp husk run --network n)" "^none $" "--network values"
+like "$(comp husk fn st)" "^stats $" "husk fn st<Tab> -> stats"
+like "$(comp husk fn schedule '')" "^create inspect ls rm $" "husk fn schedule sub-commands"
+like "$(comp husk queue st)" "^stats $" "husk queue st<Tab> -> stats"
+like "$(comp husk api '')" "^create inspect ls rm route routes stage $" "husk api sub-commands"
+like "$(comp husk api route '')" "^add rm $" "husk api route sub-commands"
+like "$(comp husk api stage '')" "^add ls rm $" "husk api stage sub-commands"
 if [ "$fn" = yes ]; then
         like "$(comp husk fn invoke compl)" "^compl-fn $" "a function name"
         hk fn rm compl-fn >/dev/null 2>&1
