@@ -159,6 +159,8 @@ LOAD=$HUSK_BUILDDIR/tools/gw-load
 if [ -x "$LOAD" ]; then
         steady() { "$LOAD" load "$ADDR" "$1" 8 POST /2015-03-31/functions/fn-steady/invocations "$ADDR" '{"ms":0}'; }
         steady 1 > "$T/steady.1"
+        # The warm-up starts the 4 workers; a cold start outlasts it in the TCG guest (fn_v2.sh).
+        wait_for $((IT * 5)) sh -c "[ \$(ls '$MEMCG' | grep -c '^fn-steady\.') = 4 ]"
         ls "$MEMCG" | grep '^fn-steady\.' > "$T/steady.before"
         steady 4 > "$T/steady.2"
         ls "$MEMCG" | grep '^fn-steady\.' > "$T/steady.after"
