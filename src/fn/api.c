@@ -20,6 +20,7 @@
  * before the record is written: its image resolves, its zip unpacks within Lambda's bounds. */
 #include "fn.h"
 #include "serve/serve.h"
+#include "util/base64.h"
 #include "util/json.h"
 #include "util/util.h"
 
@@ -537,7 +538,7 @@ static int set_zip(api *a, fn_def *d, const char *b64, char **ret_old)
                 return -1;
         }
         _cleanup_free_ char *zip = NULL;
-        if (fn_unbase64(b64, blen, &zip, &len) < 0) {
+        if (base64_decode(b64, blen, &zip, &len) < 0) {
                 BAD(a, "ZipFile: not valid base64");
                 return -1;
         }

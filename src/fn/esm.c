@@ -27,6 +27,7 @@
 #include "fn.h"
 #include "queue/queue.h"
 #include "serve/serve.h"
+#include "util/base64.h"
 #include "util/json.h"
 #include "util/util.h"
 
@@ -127,7 +128,7 @@ static void event_attrs(json_writer *j, const q_message *m)
                 json_key(j, a->name);
                 json_obj_begin(j);
                 if (a->binary_value) {
-                        _cleanup_free_ char *b = fn_base64(a->binary_value, a->binary_len);
+                        _cleanup_free_ char *b = base64_encode(a->binary_value, a->binary_len);
                         json_kv_str(j, "binaryValue", b);
                 } else {
                         json_kv_str(j, "stringValue", a->string_value ? a->string_value : "");

@@ -122,11 +122,6 @@ int fn_arn_name(const char *s, char *name);
 /* Lambda's LastModified, "2024-01-01T00:00:00.000+0000", from RFC 3339 UTC text (a record's
  * created/updated). -EINVAL when s is not such a time. */
 int fn_lambda_time(const char *rfc3339, char out[32]);
-/* RFC 4648 base64 (with padding), allocated. */
-char *fn_base64(const void *data, size_t len);
-/* Decodes base64 (padding required, no whitespace): -EINVAL on anything else. Allocated, NUL-
- * terminated (*ret_len excludes the NUL). */
-int fn_unbase64(const char *s, size_t len, char **ret, size_t *ret_len);
 /* CodeSha256: base64 of the SHA-256 of the zip, allocated. */
 char *fn_code_sha256(const void *data, size_t len);
 /* CodeSha256 of an image function: base64 of the digest its id ("sha256:<hex>") names; NULL when

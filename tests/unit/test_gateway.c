@@ -403,36 +403,13 @@ static void test_log_line(void **state)
         free(l);
 }
 
-static void test_base64(void **state)
-{
-        (void)state;
-        const char *in[] = { "", "f", "fo", "foo", "foob", "fooba", "foobar" };
-        const char *out[] = { "", "Zg==", "Zm8=", "Zm9v", "Zm9vYg==", "Zm9vYmE=", "Zm9vYmFy" };
-        for (size_t i = 0; i < 7; i++) {
-                char *e = gwd_base64(in[i], strlen(in[i]));
-                assert_string_equal(e, out[i]);
-                char *d;
-                size_t dl;
-                assert_int_equal(gwd_unbase64(e, strlen(e), &d, &dl), 0);
-                assert_int_equal(dl, strlen(in[i]));
-                assert_memory_equal(d, in[i], dl);
-                free(d);
-                free(e);
-        }
-        char *d;
-        size_t dl;
-        assert_int_equal(gwd_unbase64("Zg=", 3, &d, &dl), -EINVAL);
-        assert_int_equal(gwd_unbase64("Z===", 4, &d, &dl), -EINVAL);
-        assert_int_equal(gwd_unbase64("Zg==Zg==", 8, &d, &dl), -EINVAL);
-}
-
 int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_bucket),    cmocka_unit_test(test_event_v2),
                 cmocka_unit_test(test_event_v1),  cmocka_unit_test(test_response),
                 cmocka_unit_test(test_proxy_url), cmocka_unit_test(test_cors),
-                cmocka_unit_test(test_log_line),  cmocka_unit_test(test_base64),
+                cmocka_unit_test(test_log_line),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
