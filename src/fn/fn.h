@@ -98,9 +98,9 @@ int64_t fn_retry_delay_ms(unsigned attempts, uint64_t base_ms);
 int fn_env_check(const char *kv, char *why, size_t why_len);
 /* No control characters (C0, DEL): text that is stored in a record and printed. */
 bool fn_text_printable(const char *s);
-/* Replaces each byte of s that is not part of valid UTF-8 with '?': text a client sent (a path,
- * a query value) quoted in a JSON answer, which must be UTF-8 (RFC 8259). */
-void fn_utf8_scrub(char *s);
+/* The member of Lambda's error body that holds the message for an error of this type: the
+ * service model spells it "Message" for a few types, "message" for the others. */
+const char *fn_error_key(const char *type);
 
 /* Output rate of one invocation: a budget of `rate` bytes per one-second window. */
 typedef struct fn_rate {

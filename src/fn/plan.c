@@ -215,14 +215,12 @@ bool fn_text_printable(const char *s)
         return true;
 }
 
-void fn_utf8_scrub(char *s)
+const char *fn_error_key(const char *type)
 {
-        size_t len = s ? strlen(s) : 0, i = 0;
-        while (i < len) {
-                i += utf8_valid_prefix(s + i, len - i);
-                if (i < len)
-                        s[i++] = '?';
-        }
+        bool capital = strcmp(type, "ResourceNotFoundException") == 0 ||
+                       strcmp(type, "ServiceException") == 0 ||
+                       strcmp(type, "ResourceInUseException") == 0;
+        return capital ? "Message" : "message";
 }
 
 int fn_env_check(const char *kv, char *why, size_t why_len)
