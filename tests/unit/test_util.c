@@ -129,7 +129,8 @@ static void test_base64(void **state)
         }
         char *d = NULL;
         size_t n = 0;
-        static const char *const bad[] = { "Zg=", "Zg", "Z===", "Zm9v\n", "Zm=v", "Zg==Zg==", "!!!!" };
+        static const char *const bad[] = { "Zg=",  "Zg",   "Z===",     "Zm9v\n", "Zm=v",
+                                           "Zm 9", "@@@@", "Zg==Zg==", "Zm9v=",  "!!!!" };
         for (size_t i = 0; i < ARRAY_SIZE(bad); i++)
                 assert_int_equal(base64_decode(bad[i], strlen(bad[i]), &d, &n), -EINVAL);
         /* every byte value survives */
