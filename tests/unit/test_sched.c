@@ -298,7 +298,6 @@ static void test_at(void **state)
 }
 
 /* America/New_York: 2024-03-10 02:00 EST -> 03:00 EDT; 2024-11-03 02:00 EDT -> 01:00 EST. */
-#define NY "America/New_York"
 static void test_timezones_dst(void **state)
 {
         (void)state;
@@ -306,30 +305,40 @@ static void test_timezones_dst(void **state)
                 const char *expr, *tz, *after, *want; /* the next time of expr in tz after */
         } cases[] = {
                 /* noon local before and after the change: 17:00Z then 16:00Z */
-                { "cron(0 12 * * ? *)", NY, "2024-03-09T00:00:00Z", "2024-03-09T17:00:00Z" },
-                { "cron(0 12 * * ? *)", NY, "2024-03-09T17:00:00Z", "2024-03-10T16:00:00Z" },
+                { "cron(0 12 * * ? *)", "America/New_York", "2024-03-09T00:00:00Z",
+                  "2024-03-09T17:00:00Z" },
+                { "cron(0 12 * * ? *)", "America/New_York", "2024-03-09T17:00:00Z",
+                  "2024-03-10T16:00:00Z" },
                 /* 02:30 does not exist on 2024-03-10: it fires at the end of the gap, 03:00 EDT */
-                { "cron(30 2 * * ? *)", NY, "2024-03-09T08:00:00Z", "2024-03-10T07:00:00Z" },
-                { "cron(30 2 * * ? *)", NY, "2024-03-10T07:00:00Z", "2024-03-11T06:30:00Z" },
+                { "cron(30 2 * * ? *)", "America/New_York", "2024-03-09T08:00:00Z",
+                  "2024-03-10T07:00:00Z" },
+                { "cron(30 2 * * ? *)", "America/New_York", "2024-03-10T07:00:00Z",
+                  "2024-03-11T06:30:00Z" },
                 /* 01:30 happens twice on 2024-11-03: once, the first (EDT, 05:30Z); the next
                  * is the 4th at 06:30Z */
-                { "cron(30 1 * * ? *)", NY, "2024-11-02T12:00:00Z", "2024-11-03T05:30:00Z" },
-                { "cron(30 1 * * ? *)", NY, "2024-11-03T05:30:00Z", "2024-11-04T06:30:00Z" },
+                { "cron(30 1 * * ? *)", "America/New_York", "2024-11-02T12:00:00Z",
+                  "2024-11-03T05:30:00Z" },
+                { "cron(30 1 * * ? *)", "America/New_York", "2024-11-03T05:30:00Z",
+                  "2024-11-04T06:30:00Z" },
                 /* every 30 minutes across the fall back: 05:00Z (01:00 EDT), 05:30Z, then
                  * 07:00Z (02:00 EST): the repeated hour's wall times fire once */
-                { "cron(0/30 * * * ? *)", NY, "2024-11-03T05:30:00Z", "2024-11-03T07:00:00Z" },
+                { "cron(0/30 * * * ? *)", "America/New_York", "2024-11-03T05:30:00Z",
+                  "2024-11-03T07:00:00Z" },
                 /* the southern hemisphere: Sydney is UTC+11 in January, UTC+10 in July */
                 { "cron(0 9 * * ? *)", "Australia/Sydney", "2024-01-10T00:00:00Z",
                   "2024-01-10T22:00:00Z" },
                 { "cron(0 9 * * ? *)", "Australia/Sydney", "2024-07-10T00:00:00Z",
                   "2024-07-10T23:00:00Z" },
                 /* past the file's transitions (2037): the footer's rule */
-                { "cron(0 12 * * ? *)", NY, "2100-07-01T00:00:00Z", "2100-07-01T16:00:00Z" },
-                { "cron(0 12 * * ? *)", NY, "2100-12-01T00:00:00Z", "2100-12-01T17:00:00Z" },
+                { "cron(0 12 * * ? *)", "America/New_York", "2100-07-01T00:00:00Z",
+                  "2100-07-01T16:00:00Z" },
+                { "cron(0 12 * * ? *)", "America/New_York", "2100-12-01T00:00:00Z",
+                  "2100-12-01T17:00:00Z" },
                 /* a zone without DST, and UTC */
                 { "cron(0 12 * * ? *)", "Asia/Kolkata", "2024-01-01T00:00:00Z",
                   "2024-01-01T06:30:00Z" },
-                { "cron(0 12 * * ? *)", "UTC", "2024-01-01T00:00:00Z", "2024-01-01T12:00:00Z" },
+                { "cron(0 12 * * ? *)", "UTC", "2024-01-01T00:00:00Z",
+                  "2024-01-01T12:00:00Z" },
         };
         for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
                 int64_t got = next_of(cases[i].expr, cases[i].tz, utc(cases[i].after));
@@ -338,7 +347,6 @@ static void test_timezones_dst(void **state)
                                  cases[i].tz, cases[i].after, got, cases[i].want);
         }
 }
-#undef NY
 
 /* ---- the engine ---- */
 static void test_rate_fires_once_per_slot(void **state)
