@@ -129,6 +129,21 @@ void fuzz_write_file(int dirfd, const char *name, const char *data, size_t len)
         close(fd);
 }
 
+void fuzz_req_init(serve_req *r, const char *method, const char *path, const char *raw_path,
+                   const char *query, const char *body, size_t len)
+{
+        memset(r, 0, sizeof(*r));
+        r->method = method;
+        r->path = path;
+        r->raw_path = raw_path;
+        r->query = query;
+        r->body = body;
+        r->len = len;
+        r->host = "127.0.0.1:9000";
+        r->principal = "AKIDFUZZ";
+        r->request_id = "fuzz-request";
+}
+
 const char *fuzz_resp_header(const serve_resp *w, const char *name)
 {
         for (size_t i = 0; i < w->n_headers; i++)

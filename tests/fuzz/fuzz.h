@@ -42,8 +42,13 @@ void fuzz_rm_rf(const char *path);
 /* Writes len bytes of data to dir/name (created or truncated); aborts on failure. */
 void fuzz_write_file(int dirfd, const char *name, const char *data, size_t len);
 
-/* The oracles of the front door's harnesses (answers as src/serve/serve.h has them). */
+/* The front door's harnesses (requests and answers as src/serve/serve.h has them). */
+struct serve_req;
 struct serve_resp;
+/* *r as the front door hands a signed request to an adapter: these parts, no headers, and a
+ * fixed host, principal (AKIDFUZZ) and request id ("fuzz-request"). Nothing is copied. */
+void fuzz_req_init(struct serve_req *r, const char *method, const char *path,
+                   const char *raw_path, const char *query, const char *body, size_t len);
 /* The value of an answer's header, by name in any case; NULL when it has none. */
 const char *fuzz_resp_header(const struct serve_resp *w, const char *name);
 /* An answer's body, which must be valid UTF-8 (RFC 3629, checked here on its own rather than

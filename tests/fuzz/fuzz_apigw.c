@@ -170,15 +170,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         size_t plen;
         if (serve_url_decode(raw, strlen(raw), false, &path, &plen) < 0)
                 path = xstrdup(raw);
-        serve_req r = {.method = line,
-                       .path = path,
-                       .raw_path = raw,
-                       .query = query,
-                       .body = body,
-                       .len = blen,
-                       .host = "127.0.0.1:9000",
-                       .principal = "AKIDFUZZ",
-                       .request_id = "fuzz-request"};
+        serve_req r;
+        fuzz_req_init(&r, line, path, raw, query, body, blen);
         serve_resp w;
         memset(&w, 0, sizeof(w));
         apigw_handle(G, &r, &w);

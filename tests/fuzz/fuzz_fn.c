@@ -102,15 +102,7 @@ int fuzz_fn_req_parse(const char *text, size_t len, fuzz_fn_req *q)
         }
         size_t blen = nl ? len - ll - 1 : 0;
         q->body = fuzz_strndup((const uint8_t *)(nl ? nl + 1 : text + len), blen);
-        q->r = (serve_req){ .method = q->method,
-                            .path = q->path,
-                            .raw_path = q->raw_path,
-                            .query = q->query,
-                            .body = q->body,
-                            .len = blen,
-                            .host = "127.0.0.1:9000",
-                            .principal = "AKIDFUZZ",
-                            .request_id = "fuzz-request" };
+        fuzz_req_init(&q->r, q->method, q->path, q->raw_path, q->query, q->body, blen);
         return 0;
 }
 

@@ -78,15 +78,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         char *op, *body;
         size_t blen;
         fuzz_split_line(data, size, &op, &body, &blen);
-        serve_req r = {.method = "POST",
-                       .path = "/",
-                       .raw_path = "/",
-                       .query = "",
-                       .body = body,
-                       .len = blen,
-                       .host = "127.0.0.1:9000",
-                       .principal = "AKIDFUZZ",
-                       .request_id = "fuzz-request"};
+        serve_req r;
+        fuzz_req_init(&r, "POST", "/", "/", "", body, blen);
         serve_resp w;
         memset(&w, 0, sizeof(w));
         sqs_json_handle(E, &r, op, &w);
