@@ -20,6 +20,7 @@
  * before the record is written: its image resolves, its zip unpacks within Lambda's bounds. */
 #include "fn.h"
 #include "serve/serve.h"
+#include "util/base64.h"
 #include "util/json.h"
 #include "util/util.h"
 
@@ -36,36 +37,9 @@ typedef struct api {
         serve_resp *w;
 } api;
 
-/* Lambda's errors: x-amzn-ErrorType and a JSON body. ResourceNotFoundException and
- * ServiceException spell it "Message", the others "message" (the service model's members). */
-static void api_error(api *a, unsigned status, const char *type, const char *msg)
-{
-        bool capital = strcmp(type, "ResourceNotFoundException") == 0 ||
-                       strcmp(type, "ServiceException") == 0;
-        /* The message may quote the client's path or values: the answer stays UTF-8. */
-        _cleanup_free_ char *u = xstrdup(msg);
-        fn_utf8_scrub(u);
-        _cleanup_free_ char *m = json_quote(u);
-        char *b = xasprintf("{\"Type\":\"%s\",\"%s\":%s}", status >= 500 ? "Service" : "User",
-                            capital ? "Message" : "message", m);
-        serve_resp_set(a->w, status, "application/json", b, strlen(b));
-        serve_resp_header(a->w, "x-amzn-ErrorType", type);
-}
-
-static void api_errorf(api *a, unsigned status, const char *type, const char *fmt, ...)
-        __attribute__((format(printf, 4, 5)));
-static void api_errorf(api *a, unsigned status, const char *type, const char *fmt, ...)
-{
-        va_list ap;
-        va_start(ap, fmt);
-        char *m = NULL;
-        if (vasprintf(&m, fmt, ap) < 0)
-                m = NULL;
-        va_end(ap);
-        api_error(a, status, type, m ? m : type);
-        free(m);
-}
-
+/* Lambda's errors: x-amzn-ErrorType and {"Type", "message" or "Message"} (fn_error_key). */
+#define api_errorf(a, status, type, ...)                                                          \
+        serve_rest_error((a)->w, status, type, true, fn_error_key(type), __VA_ARGS__)
 #define BAD(a, ...) api_errorf(a, 400, "InvalidParameterValueException", __VA_ARGS__)
 
 static void not_found(api *a, const char *name)
@@ -112,7 +86,7 @@ static fn_def *load(api *a, const char *ref)
                 if (err.code == ENOENT)
                         not_found(a, name);
                 else
-                        api_error(a, 500, "ServiceException", err.msg);
+                        api_errorf(a, 500, "ServiceException", "%s", err.msg);
                 return NULL;
         }
         return d;
@@ -537,7 +511,7 @@ static int set_zip(api *a, fn_def *d, const char *b64, char **ret_old)
                 return -1;
         }
         _cleanup_free_ char *zip = NULL;
-        if (fn_unbase64(b64, blen, &zip, &len) < 0) {
+        if (base64_decode(b64, blen, &zip, &len) < 0) {
                 BAD(a, "ZipFile: not valid base64");
                 return -1;
         }
@@ -553,7 +527,7 @@ static int set_zip(api *a, fn_def *d, const char *b64, char **ret_old)
         if (fn_zip_unpack(store(a), d->name, zip, len, provided, &dir, &err) < 0) {
                 free(base_id);
                 if (err.code == EFBIG && len > FN_ZIP_MAX)
-                        api_error(a, 413, "RequestTooLargeException", err.msg);
+                        api_errorf(a, 413, "RequestTooLargeException", "%s", err.msg);
                 else
                         BAD(a, "%s", err.msg);
                 return -1;
@@ -650,7 +624,7 @@ static void create_function(api *a)
                 send_config(a, 201, got, true);
                 fn_def_free(got);
         } else {
-                api_error(a, 500, "ServiceException", err.msg);
+                api_errorf(a, 500, "ServiceException", "%s", err.msg);
         }
 out:
         fn_def_free(d);
@@ -674,7 +648,7 @@ static void put_and_answer(api *a, fn_def *d, const char *old, bool answer_confi
                 return;
         fn_def *got = NULL;
         if (fn_db_get(fn_host_db(a->h), d->name, &got, &err) < 0) {
-                api_error(a, 500, "ServiceException", err.msg);
+                api_errorf(a, 500, "ServiceException", "%s", err.msg);
                 return;
         }
         send_config(a, 200, got, false);
@@ -788,7 +762,7 @@ static void delete_function(api *a, const char *ref)
                 if (err.code == ENOENT)
                         not_found(a, d->name);
                 else
-                        api_error(a, 500, "ServiceException", err.msg);
+                        api_errorf(a, 500, "ServiceException", "%s", err.msg);
                 fn_def_free(d);
                 return;
         }
@@ -824,7 +798,7 @@ static void list_functions(api *a)
         size_t n = 0;
         husk_error_t err = { 0 };
         if (fn_db_list(fn_host_db(a->h), &v, &n, &err) < 0) {
-                api_error(a, 500, "ServiceException", err.msg);
+                api_errorf(a, 500, "ServiceException", "%s", err.msg);
                 serve_kvs_free(q, nq);
                 return;
         }

@@ -27,6 +27,7 @@
 #include "fn.h"
 #include "queue/queue.h"
 #include "serve/serve.h"
+#include "util/base64.h"
 #include "util/json.h"
 #include "util/util.h"
 
@@ -127,7 +128,7 @@ static void event_attrs(json_writer *j, const q_message *m)
                 json_key(j, a->name);
                 json_obj_begin(j);
                 if (a->binary_value) {
-                        _cleanup_free_ char *b = fn_base64(a->binary_value, a->binary_len);
+                        _cleanup_free_ char *b = base64_encode(a->binary_value, a->binary_len);
                         json_kv_str(j, "binaryValue", b);
                 } else {
                         json_kv_str(j, "stringValue", a->string_value ? a->string_value : "");
@@ -587,29 +588,9 @@ typedef struct api {
         serve_resp *w;
 } api;
 
-static void api_error(api *a, unsigned status, const char *type, const char *fmt, ...)
-        __attribute__((format(printf, 4, 5)));
-static void api_error(api *a, unsigned status, const char *type, const char *fmt, ...)
-{
-        va_list ap;
-        va_start(ap, fmt);
-        char *m = NULL;
-        if (vasprintf(&m, fmt, ap) < 0)
-                m = NULL;
-        va_end(ap);
-        /* The service model spells it "Message" for these two, "message" for the others. */
-        bool capital = strcmp(type, "ResourceNotFoundException") == 0 ||
-                       strcmp(type, "ServiceException") == 0 ||
-                       strcmp(type, "ResourceInUseException") == 0;
-        /* The message may quote the client's path or values: the answer stays UTF-8. */
-        fn_utf8_scrub(m);
-        _cleanup_free_ char *q = json_quote(m ? m : type);
-        free(m);
-        char *b = xasprintf("{\"Type\":\"%s\",\"%s\":%s}", status >= 500 ? "Service" : "User",
-                            capital ? "Message" : "message", q);
-        serve_resp_set(a->w, status, "application/json", b, strlen(b));
-        serve_resp_header(a->w, "x-amzn-ErrorType", type);
-}
+/* Lambda's errors: x-amzn-ErrorType and {"Type", "message" or "Message"} (fn_error_key). */
+#define api_error(a, status, type, ...)                                                           \
+        serve_rest_error((a)->w, status, type, true, fn_error_key(type), __VA_ARGS__)
 
 #define BAD(a, ...) api_error(a, 400, "InvalidParameterValueException", __VA_ARGS__)
 

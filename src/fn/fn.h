@@ -98,9 +98,9 @@ int64_t fn_retry_delay_ms(unsigned attempts, uint64_t base_ms);
 int fn_env_check(const char *kv, char *why, size_t why_len);
 /* No control characters (C0, DEL): text that is stored in a record and printed. */
 bool fn_text_printable(const char *s);
-/* Replaces each byte of s that is not part of valid UTF-8 with '?': text a client sent (a path,
- * a query value) quoted in a JSON answer, which must be UTF-8 (RFC 8259). */
-void fn_utf8_scrub(char *s);
+/* The member of Lambda's error body that holds the message for an error of this type: the
+ * service model spells it "Message" for a few types, "message" for the others. */
+const char *fn_error_key(const char *type);
 
 /* Output rate of one invocation: a budget of `rate` bytes per one-second window. */
 typedef struct fn_rate {
@@ -122,11 +122,6 @@ int fn_arn_name(const char *s, char *name);
 /* Lambda's LastModified, "2024-01-01T00:00:00.000+0000", from RFC 3339 UTC text (a record's
  * created/updated). -EINVAL when s is not such a time. */
 int fn_lambda_time(const char *rfc3339, char out[32]);
-/* RFC 4648 base64 (with padding), allocated. */
-char *fn_base64(const void *data, size_t len);
-/* Decodes base64 (padding required, no whitespace): -EINVAL on anything else. Allocated, NUL-
- * terminated (*ret_len excludes the NUL). */
-int fn_unbase64(const char *s, size_t len, char **ret, size_t *ret_len);
 /* CodeSha256: base64 of the SHA-256 of the zip, allocated. */
 char *fn_code_sha256(const void *data, size_t len);
 /* CodeSha256 of an image function: base64 of the digest its id ("sha256:<hex>") names; NULL when

@@ -17,6 +17,7 @@
 #include "queue/queue.h"
 #include "serve/auth.h"
 #include "serve/serve.h"
+#include "util/base64.h"
 #include "util/json.h"
 #include "util/util.h"
 
@@ -359,7 +360,7 @@ static enum MHD_Result invoke_final(fn_front *f, struct MHD_Connection *c, freq 
                 size_t n = 0;
                 json_value *v = NULL;
                 char why[128];
-                bool ok = strlen(cc) <= 3583 && fn_unbase64(cc, strlen(cc), &ctx, &n) == 0 &&
+                bool ok = strlen(cc) <= 3583 && base64_decode(cc, strlen(cc), &ctx, &n) == 0 &&
                           strlen(ctx) == n && fn_text_printable(ctx) &&
                           json_parse(ctx, n, &v, why, sizeof(why)) == 0 && v->type == JSON_OBJECT;
                 json_value_free(v);

@@ -10,6 +10,7 @@
  * removal, freezing, cgroup reads, log writes) runs outside it. */
 #include "fn.h"
 #include "husk/image.h"
+#include "util/base64.h"
 #include "util/json.h"
 #include "util/util.h"
 
@@ -1140,7 +1141,7 @@ void fn_host_invoke_ex(fn_host *h, const char *name, const char *payload, size_t
                         if (io->tail) {
                                 size_t n = strlen(line);
                                 size_t from = n > FN_LOG_TAIL_MAX ? n - FN_LOG_TAIL_MAX : 0;
-                                res->log_tail = fn_base64(line + from, n - from);
+                                res->log_tail = base64_encode(line + from, n - from);
                         }
                         bool timeout = err.code == ETIMEDOUT;
                         /* Stopping is the host's doing, not the function's (no async attempt). */
@@ -1229,7 +1230,7 @@ void fn_host_invoke_ex(fn_host *h, const char *name, const char *payload, size_t
                 finish_log(h, w, res->request_id, dur);
                 pd->logged = true;
                 pthread_mutex_lock(&w->out_mu);
-                res->log_tail = fn_base64(w->tail, w->tail_len);
+                res->log_tail = base64_encode(w->tail, w->tail_len);
                 w->tailing = false;
                 pthread_mutex_unlock(&w->out_mu);
         }

@@ -3,6 +3,7 @@
  * mapping of a function's answer back to HTTP, HTTP_PROXY upstream URLs, CORS, access logs.
  * No I/O: tests/unit/test_gateway.c checks it against the shapes AWS documents. */
 #include "gwd.h"
+#include "util/base64.h"
 #include "util/json.h"
 #include "util/util.h"
 
@@ -38,65 +39,7 @@ const char *gwd_hdr_get(const gwd_hdr *h, size_t n, const char *name)
         return NULL;
 }
 
-/* ---- base64 and percent-coding ---- */
-static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-char *gwd_base64(const void *data, size_t len)
-{
-        const unsigned char *p = data;
-        char *out = xmalloc((len + 2) / 3 * 4 + 1), *o = out;
-        for (size_t i = 0; i < len; i += 3) {
-                unsigned v = (unsigned)p[i] << 16;
-                if (i + 1 < len)
-                        v |= (unsigned)p[i + 1] << 8;
-                if (i + 2 < len)
-                        v |= p[i + 2];
-                *o++ = b64[(v >> 18) & 63];
-                *o++ = b64[(v >> 12) & 63];
-                *o++ = i + 1 < len ? b64[(v >> 6) & 63] : '=';
-                *o++ = i + 2 < len ? b64[v & 63] : '=';
-        }
-        *o = '\0';
-        return out;
-}
-
-static int b64_val(char c)
-{
-        const char *p = c ? strchr(b64, c) : NULL;
-        return p ? (int)(p - b64) : -1;
-}
-
-int gwd_unbase64(const char *s, size_t len, char **ret, size_t *ret_len)
-{
-        if (len % 4)
-                return -EINVAL;
-        char *out = xmalloc(len / 4 * 3 + 1);
-        size_t n = 0;
-        for (size_t i = 0; i < len; i += 4) {
-                int v[4];
-                for (int k = 0; k < 4; k++) {
-                        bool pad = s[i + k] == '=' && i + 4 == len && k >= 2 &&
-                                   (k == 3 || s[i + 3] == '=');
-                        v[k] = pad ? 0 : b64_val(s[i + k]);
-                        if (v[k] < 0) {
-                                free(out);
-                                return -EINVAL;
-                        }
-                }
-                unsigned x = (unsigned)v[0] << 18 | (unsigned)v[1] << 12 | (unsigned)v[2] << 6 |
-                             (unsigned)v[3];
-                out[n++] = (char)(x >> 16);
-                if (s[i + 2] != '=')
-                        out[n++] = (char)(x >> 8);
-                if (s[i + 3] != '=')
-                        out[n++] = (char)x;
-        }
-        out[n] = '\0';
-        *ret = out;
-        *ret_len = n;
-        return 0;
-}
-
+/* ---- percent-coding ---- */
 static int hexval(char c)
 {
         if (c >= '0' && c <= '9')
@@ -184,7 +127,7 @@ static void put_body(json_writer *w, const gwd_req *r, bool v1)
                 json_kv_bool(w, "isBase64Encoded", false);
                 return;
         }
-        _cleanup_free_ char *e = gwd_base64(r->body, r->len);
+        _cleanup_free_ char *e = base64_encode(r->body, r->len);
         json_kv_str(w, "body", e);
         json_kv_bool(w, "isBase64Encoded", true);
 }
@@ -644,7 +587,7 @@ static int structured(const json_value *v, bool v1, gwd_resp *w)
         const char *body = b && b->type == JSON_STRING ? b->str : "";
         const json_value *b64v = json_get(v, "isBase64Encoded");
         if (b64v && b64v->type == JSON_BOOL && b64v->boolean) {
-                if (gwd_unbase64(body, strlen(body), &w->body, &w->len) < 0)
+                if (base64_decode(body, strlen(body), &w->body, &w->len) < 0)
                         return -1;
         } else {
                 w->body = xstrdup(body);

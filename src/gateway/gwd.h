@@ -122,9 +122,6 @@ char *gwd_log_line(const char *format, const gwd_logvars *v);
 /* "07/Dec/2026:17:40:28 +0000" (API Gateway's requestTime) */
 void gwd_clf_time(uint64_t epoch_ms, char out[32]);
 
-/* Base64 (RFC 4648, padded). gwd_unbase64: -EINVAL on anything else. */
-char *gwd_base64(const void *data, size_t len);
-int gwd_unbase64(const char *s, size_t len, char **ret, size_t *ret_len);
 /* Percent-decoding of a path or query part ("+" kept); -EINVAL on a bad escape. */
 int gwd_pct_decode(const char *s, size_t len, char **ret, size_t *ret_len);
 

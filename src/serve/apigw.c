@@ -40,65 +40,10 @@ typedef struct ctx {
 
 /* ---------------------------------------------------------------- answers */
 
-/* Length of the valid UTF-8 sequence at s (RFC 3629: no overlongs, surrogates or code points
- * above U+10FFFF), 0 when there is none. */
-static size_t utf8_seq(const unsigned char *s, size_t len)
-{
-        unsigned c = s[0], n, cp;
-        if (c < 0x80)
-                return 1;
-        n = (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3 : (c & 0xf8) == 0xf0 ? 4 : 0;
-        if (!n || len < n)
-                return 0;
-        cp = c & (0x7f >> n);
-        for (unsigned k = 1; k < n; k++) {
-                if ((s[k] & 0xc0) != 0x80)
-                        return 0;
-                cp = cp << 6 | (s[k] & 0x3f);
-        }
-        if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
-            cp > 0x10ffff || (cp >= 0xd800 && cp < 0xe000))
-                return 0;
-        return n;
-}
-
-static bool utf8_valid(const char *s, size_t len)
-{
-        for (size_t i = 0, n; i < len; i += n)
-                if (!(n = utf8_seq((const unsigned char *)s + i, len - i)))
-                        return false;
-        return true;
-}
-
-static void error_out(ctx *c, unsigned status, const char *type, const char *msg)
-{
-        /* a message may quote what the request held (or cut it mid-character): every byte
-         * that is not valid UTF-8 becomes '?', so that every answer is JSON a client parses */
-        _cleanup_free_ char *clean = xstrdup(msg);
-        for (size_t i = 0, len = strlen(clean), n; i < len; i += n)
-                if (!(n = utf8_seq((unsigned char *)clean + i, len - i))) {
-                        clean[i] = '?';
-                        n = 1;
-                }
-        _cleanup_free_ char *m = json_quote(clean);
-        char *b = xasprintf("{\"message\":%s}", m);
-        serve_resp_set(c->w, status, "application/json", b, strlen(b));
-        serve_resp_header(c->w, "x-amzn-ErrorType", type);
-}
-
-static void errorf(ctx *c, unsigned status, const char *type, const char *fmt, ...)
-        __attribute__((format(printf, 4, 5)));
-static void errorf(ctx *c, unsigned status, const char *type, const char *fmt, ...)
-{
-        va_list ap;
-        va_start(ap, fmt);
-        char *m = NULL;
-        if (vasprintf(&m, fmt, ap) < 0)
-                m = NULL;
-        va_end(ap);
-        error_out(c, status, type, m ? m : type);
-        free(m);
-}
+/* API Gateway's errors: x-amzn-ErrorType and {"message"}. */
+#define errorf(c, status, type, ...)                                                              \
+        serve_rest_error((c)->w, status, type, false, "message", __VA_ARGS__)
+#define error_out(c, status, type, msg) errorf(c, status, type, "%s", msg)
 
 #define BAD(c, ...) errorf(c, 400, "BadRequestException", __VA_ARGS__)
 
@@ -314,7 +259,7 @@ static json_value *parse_body(ctx *c)
                 BAD(c, "the request body is larger than %u bytes", GW_BODY_MAX);
                 return NULL;
         }
-        if (!utf8_valid(c->r->body, c->r->len)) {
+        if (utf8_valid_prefix(c->r->body, c->r->len) != c->r->len) {
                 BAD(c, "the request body is not valid UTF-8");
                 return NULL;
         }

@@ -2,9 +2,11 @@
 /* husk serve: request/response helpers shared by the listener and the adapters, and the
  * router's classification of a request by its shape. Pure code: no sockets. */
 #include "serve.h"
+#include "util/json.h"
 #include "util/util.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,6 +53,25 @@ void serve_resp_free(serve_resp *w)
                 free(w->headers[i].value);
         }
         memset(w, 0, sizeof(*w));
+}
+
+void serve_rest_error(serve_resp *w, unsigned status, const char *type, bool lambda_type,
+                      const char *msg_key, const char *fmt, ...)
+{
+        va_list ap;
+        va_start(ap, fmt);
+        char *m = NULL;
+        if (vasprintf(&m, fmt, ap) < 0)
+                m = NULL;
+        va_end(ap);
+        utf8_scrub(m);
+        _cleanup_free_ char *q = json_quote(m ? m : type);
+        free(m);
+        char *b = lambda_type ? xasprintf("{\"Type\":\"%s\",\"%s\":%s}",
+                                          status >= 500 ? "Service" : "User", msg_key, q)
+                              : xasprintf("{\"%s\":%s}", msg_key, q);
+        serve_resp_set(w, status, "application/json", b, strlen(b));
+        serve_resp_header(w, "x-amzn-ErrorType", type);
 }
 
 static int hexval(char c)

@@ -53,6 +53,13 @@ void serve_resp_set(serve_resp *w, unsigned status, const char *content_type, ch
 /* Adds a header (copied); past SERVE_RESP_HEADERS_MAX it is dropped. */
 void serve_resp_header(serve_resp *w, const char *name, const char *value);
 void serve_resp_free(serve_resp *w);
+/* The error answer of a REST JSON service (Lambda, apigatewayv2): x-amzn-ErrorType: type and
+ * the body {msg_key: message}, with lambda_type also Lambda's "Type" ("User" below 500,
+ * "Service" from 500). The message is fmt's (type itself when formatting fails); each byte of
+ * it that is not valid UTF-8 becomes '?', as it may quote what the client sent. */
+void serve_rest_error(serve_resp *w, unsigned status, const char *type, bool lambda_type,
+                      const char *msg_key, const char *fmt, ...)
+        __attribute__((format(printf, 6, 7)));
 
 /* application/x-www-form-urlencoded (and query strings): name=value pairs split on '&', each
  * percent-decoded with '+' as space. A malformed escape (%zz, a lone %) is -EINVAL; a decoded

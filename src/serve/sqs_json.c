@@ -19,6 +19,7 @@
  * every list and map has a bound, and nothing is trusted to be of the type the model says. */
 #include "serve.h"
 #include "queue/queue.h"
+#include "util/base64.h"
 #include "util/json.h"
 #include "util/util.h"
 
@@ -60,69 +61,12 @@ static int jfail(q_error *err, q_errcode code, const char *fmt, ...)
         return -1;
 }
 
-/* ---------------- UTF-8 and base64 (wire encodings, not crypto) ---------------- */
+/* ---------------- UTF-8 (base64: util/base64.h) ---------------- */
 
 /* Cuts s at its first invalid UTF-8 byte (a message the engine truncated mid-character). */
 static void utf8_trim(char *s)
 {
         s[utf8_valid_prefix(s, strlen(s))] = '\0';
-}
-
-static const char b64_alphabet[] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-static char *b64_encode(const unsigned char *p, size_t n)
-{
-        char *o = xmalloc((n + 2) / 3 * 4 + 1), *q = o;
-        for (size_t i = 0; i < n; i += 3) {
-                unsigned v = (unsigned)p[i] << 16;
-                if (i + 1 < n)
-                        v |= (unsigned)p[i + 1] << 8;
-                if (i + 2 < n)
-                        v |= p[i + 2];
-                *q++ = b64_alphabet[(v >> 18) & 63];
-                *q++ = b64_alphabet[(v >> 12) & 63];
-                *q++ = i + 1 < n ? b64_alphabet[(v >> 6) & 63] : '=';
-                *q++ = i + 2 < n ? b64_alphabet[v & 63] : '=';
-        }
-        *q = '\0';
-        return o;
-}
-
-static int b64_val(char c)
-{
-        const char *p = c ? strchr(b64_alphabet, c) : NULL;
-        return p ? (int)(p - b64_alphabet) : -1;
-}
-
-/* Strict RFC 4648 base64 with padding (what the SDKs send); the result always has room for a
- * NUL so an empty value is a non-NULL pointer. */
-static int b64_decode(const char *s, unsigned char **ret, size_t *ret_len)
-{
-        size_t len = strlen(s);
-        if (len % 4)
-                return -1;
-        _cleanup_free_ unsigned char *o = xmalloc(len / 4 * 3 + 1);
-        size_t n = 0;
-        for (size_t i = 0; i < len; i += 4) {
-                int v[4];
-                bool last = i + 4 == len;
-                for (int k = 0; k < 4; k++) {
-                        v[k] = b64_val(s[i + k]);
-                        if (v[k] < 0 && !(last && k >= 2 && s[i + k] == '='))
-                                return -1;
-                }
-                if (v[2] < 0 && v[3] >= 0) /* "xx=x" */
-                        return -1;
-                o[n++] = (unsigned char)(v[0] << 2 | v[1] >> 4);
-                if (v[2] >= 0)
-                        o[n++] = (unsigned char)((v[1] & 15) << 4 | v[2] >> 2);
-                if (v[3] >= 0)
-                        o[n++] = (unsigned char)((v[2] & 3) << 6 | v[3]);
-        }
-        *ret = TAKE_PTR(o);
-        *ret_len = n;
-        return 0;
 }
 
 /* ---------------- reading members as the model types them ---------------- */
@@ -611,9 +555,11 @@ static int parse_attr(const char *what, const char *name, const json_value *v, q
                                 err, Q_E_INVALID_PARAMETER,
                                 "The %s '%s' with type 'Binary' must use field 'BinaryValue' only.",
                                 what, name);
-                if (b64_decode(bv, &a->binary_value, &a->binary_len) < 0)
+                char *bin;
+                if (base64_decode(bv, strlen(bv), &bin, &a->binary_len) < 0)
                         return jfail(err, Q_E_INVALID_PARAMETER,
                                      "The BinaryValue of %s '%s' is not valid base64.", what, name);
+                a->binary_value = (unsigned char *)bin;
                 return 0;
         }
         if (!sv || bv)
@@ -837,7 +783,7 @@ static void out_attr_value(json_writer *o, const q_msg_attr *a)
 {
         json_obj_begin(o);
         if (a->binary_value) {
-                _cleanup_free_ char *b = b64_encode(a->binary_value, a->binary_len);
+                _cleanup_free_ char *b = base64_encode(a->binary_value, a->binary_len);
                 json_kv_str(o, "BinaryValue", b);
         } else {
                 json_kv_str(o, "StringValue", a->string_value ? a->string_value : "");

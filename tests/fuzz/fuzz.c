@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Shared helpers of the fuzz harnesses (see fuzz.h). */
 #include "fuzz.h"
+#include "../../src/serve/serve.h"
+#include "util/json.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -9,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 void fuzz_fail(const char *fmt, ...)
@@ -31,6 +34,17 @@ char *fuzz_strndup(const uint8_t *data, size_t size)
                 memcpy(s, data, size);
         s[size] = '\0';
         return s;
+}
+
+size_t fuzz_split_line(const uint8_t *data, size_t size, char **ret_line, char **ret_body,
+                       size_t *ret_body_len)
+{
+        const uint8_t *nl = memchr(data, '\n', size);
+        size_t ll = nl ? (size_t)(nl - data) : size;
+        *ret_line = fuzz_strndup(data, ll);
+        *ret_body_len = nl ? size - ll - 1 : 0;
+        *ret_body = fuzz_strndup(nl ? nl + 1 : data + size, *ret_body_len);
+        return ll;
 }
 
 void fuzz_split(const uint8_t *data, size_t size, fuzz_parts *ret)
@@ -113,4 +127,63 @@ void fuzz_write_file(int dirfd, const char *name, const char *data, size_t len)
                 len -= (size_t)w;
         }
         close(fd);
+}
+
+void fuzz_req_init(serve_req *r, const char *method, const char *path, const char *raw_path,
+                   const char *query, const char *body, size_t len)
+{
+        memset(r, 0, sizeof(*r));
+        r->method = method;
+        r->path = path;
+        r->raw_path = raw_path;
+        r->query = query;
+        r->body = body;
+        r->len = len;
+        r->host = "127.0.0.1:9000";
+        r->principal = "AKIDFUZZ";
+        r->request_id = "fuzz-request";
+}
+
+const char *fuzz_resp_header(const serve_resp *w, const char *name)
+{
+        for (size_t i = 0; i < w->n_headers; i++)
+                if (strcasecmp(w->headers[i].name, name) == 0)
+                        return w->headers[i].value;
+        return NULL;
+}
+
+static bool utf8_ok(const unsigned char *s, size_t len)
+{
+        for (size_t i = 0; i < len;) {
+                unsigned c = s[i], n, cp;
+                if (c < 0x80) {
+                        i++;
+                        continue;
+                }
+                n = (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3 : (c & 0xf8) == 0xf0 ? 4 : 0;
+                if (!n || len - i < n)
+                        return false;
+                cp = c & (0x7f >> n);
+                for (unsigned k = 1; k < n; k++) {
+                        if ((s[i + k] & 0xc0) != 0x80)
+                                return false;
+                        cp = cp << 6 | (s[i + k] & 0x3f);
+                }
+                if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
+                    cp > 0x10ffff || (cp >= 0xd800 && cp < 0xe000))
+                        return false;
+                i += n;
+        }
+        return true;
+}
+
+json_value *fuzz_json_object(const char *what, const char *body, size_t len)
+{
+        if (!utf8_ok((const unsigned char *)body, len))
+                fuzz_fail("%s: the answer is not UTF-8: %s", what, body);
+        json_value *v = NULL;
+        char why[128];
+        if (json_parse(body, len, &v, why, sizeof(why)) < 0 || v->type != JSON_OBJECT)
+                fuzz_fail("%s: the answer is not a JSON object (%s): %s", what, why, body);
+        return v;
 }

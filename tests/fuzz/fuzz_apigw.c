@@ -23,7 +23,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 static gw_store *G;
 static char api_id[GW_ID_LEN + 1], int_id[GW_SUBID_LEN + 1], route_id[GW_SUBID_LEN + 1];
@@ -80,39 +79,6 @@ static void store_init(void)
                 fuzz_fail("gw_stage_create: %s", err.msg);
 }
 
-static const char *header(const serve_resp *w, const char *name)
-{
-        for (size_t i = 0; i < w->n_headers; i++)
-                if (strcasecmp(w->headers[i].name, name) == 0)
-                        return w->headers[i].value;
-        return NULL;
-}
-
-static bool utf8_ok(const unsigned char *s, size_t len)
-{
-        for (size_t i = 0; i < len;) {
-                unsigned c = s[i], n, cp;
-                if (c < 0x80) {
-                        i++;
-                        continue;
-                }
-                n = (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3 : (c & 0xf8) == 0xf0 ? 4 : 0;
-                if (!n || len - i < n)
-                        return false;
-                cp = c & (0x7f >> n);
-                for (unsigned k = 1; k < n; k++) {
-                        if ((s[i + k] & 0xc0) != 0x80)
-                                return false;
-                        cp = cp << 6 | (s[i + k] & 0x3f);
-                }
-                if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
-                    cp > 0x10ffff || (cp >= 0xd800 && cp < 0xe000))
-                        return false;
-                i += n;
-        }
-        return true;
-}
-
 static void check(const char *line, const serve_resp *w)
 {
         if (w->status < 200 || w->status > 599)
@@ -124,17 +90,12 @@ static void check(const char *line, const serve_resp *w)
         }
         if (!w->body)
                 fuzz_fail("%s: no body", line);
-        const char *ct = header(w, "Content-Type");
+        const char *ct = fuzz_resp_header(w, "Content-Type");
         if (!ct || strcmp(ct, "application/json") != 0)
                 fuzz_fail("%s: Content-Type %s", line, ct ? ct : "(none)");
-        if (!utf8_ok((const unsigned char *)w->body, w->len))
-                fuzz_fail("%s: answer is not UTF-8: %s", line, w->body);
-        json_value *v = NULL;
-        char why[128];
-        if (json_parse(w->body, w->len, &v, why, sizeof(why)) < 0 || v->type != JSON_OBJECT)
-                fuzz_fail("%s: answer is not a JSON object (%s): %s", line, why, w->body);
+        json_value *v = fuzz_json_object(line, w->body, w->len);
         if (w->status >= 400) {
-                if (!header(w, "x-amzn-ErrorType") || !json_get_str(v, "message"))
+                if (!fuzz_resp_header(w, "x-amzn-ErrorType") || !json_get_str(v, "message"))
                         fuzz_fail("%s: error without x-amzn-ErrorType and message: %s", line,
                                   w->body);
         }
@@ -191,11 +152,8 @@ static void exercise_snapshot(void)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
         store_init();
-        const uint8_t *nl = memchr(data, '\n', size);
-        size_t ll = nl ? (size_t)(nl - data) : size;
-        char *line = fuzz_strndup(data, ll);
-        size_t blen = nl ? size - ll - 1 : 0;
-        char *body = fuzz_strndup(nl ? nl + 1 : data + size, blen);
+        char *line, *body;
+        size_t blen, ll = fuzz_split_line(data, size, &line, &body, &blen);
         char *sp = strchr(line, ' ');
         if (!sp || strlen(line) != ll) {
                 free(line);
@@ -212,15 +170,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         size_t plen;
         if (serve_url_decode(raw, strlen(raw), false, &path, &plen) < 0)
                 path = xstrdup(raw);
-        serve_req r = {.method = line,
-                       .path = path,
-                       .raw_path = raw,
-                       .query = query,
-                       .body = body,
-                       .len = blen,
-                       .host = "127.0.0.1:9000",
-                       .principal = "AKIDFUZZ",
-                       .request_id = "fuzz-request"};
+        serve_req r;
+        fuzz_req_init(&r, line, path, raw, query, body, blen);
         serve_resp w;
         memset(&w, 0, sizeof(w));
         apigw_handle(G, &r, &w);

@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/stat.h>
 
 struct fn_host {
@@ -103,15 +102,7 @@ int fuzz_fn_req_parse(const char *text, size_t len, fuzz_fn_req *q)
         }
         size_t blen = nl ? len - ll - 1 : 0;
         q->body = fuzz_strndup((const uint8_t *)(nl ? nl + 1 : text + len), blen);
-        q->r = (serve_req){ .method = q->method,
-                            .path = q->path,
-                            .raw_path = q->raw_path,
-                            .query = q->query,
-                            .body = q->body,
-                            .len = blen,
-                            .host = "127.0.0.1:9000",
-                            .principal = "AKIDFUZZ",
-                            .request_id = "fuzz-request" };
+        fuzz_req_init(&q->r, q->method, q->path, q->raw_path, q->query, q->body, blen);
         return 0;
 }
 
@@ -125,14 +116,6 @@ void fuzz_fn_req_free(fuzz_fn_req *q)
         memset(q, 0, sizeof(*q));
 }
 
-const char *fuzz_fn_header(const serve_resp *w, const char *name)
-{
-        for (size_t i = 0; i < w->n_headers; i++)
-                if (strcasecmp(w->headers[i].name, name) == 0)
-                        return w->headers[i].value;
-        return NULL;
-}
-
 void fuzz_fn_trace(const fuzz_fn_req *q, const serve_resp *w)
 {
         static int verbose = -1;
@@ -141,31 +124,6 @@ void fuzz_fn_trace(const fuzz_fn_req *q, const serve_resp *w)
         if (verbose)
                 fprintf(stderr, "%s %s%s%s -> %u %.300s\n", q->method, q->raw_path,
                         *q->query ? "?" : "", q->query, w->status, w->body ? w->body : "");
-}
-
-bool fuzz_utf8_ok(const unsigned char *s, size_t len)
-{
-        for (size_t i = 0; i < len;) {
-                unsigned c = s[i], n, cp;
-                if (c < 0x80) {
-                        i++;
-                        continue;
-                }
-                n = (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3 : (c & 0xf8) == 0xf0 ? 4 : 0;
-                if (!n || len - i < n)
-                        return false;
-                cp = c & (0x7f >> n);
-                for (unsigned k = 1; k < n; k++) {
-                        if ((s[i + k] & 0xc0) != 0x80)
-                                return false;
-                        cp = cp << 6 | (s[i + k] & 0x3f);
-                }
-                if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
-                    cp > 0x10ffff || (cp >= 0xd800 && cp < 0xe000))
-                        return false;
-                i += n;
-        }
-        return true;
 }
 
 void fuzz_fn_check(const char *what, const serve_resp *w)
@@ -177,18 +135,13 @@ void fuzz_fn_check(const char *what, const serve_resp *w)
                         fuzz_fail("%s: 204 with a body: %s", what, w->body);
                 return;
         }
-        const char *ct = fuzz_fn_header(w, "Content-Type");
+        const char *ct = fuzz_resp_header(w, "Content-Type");
         if (!w->body || !ct || strcmp(ct, "application/json") != 0)
                 fuzz_fail("%s: %u without a JSON body (Content-Type %s)", what, w->status,
                           ct ? ct : "(none)");
-        if (!fuzz_utf8_ok((const unsigned char *)w->body, w->len))
-                fuzz_fail("%s: the answer is not UTF-8: %s", what, w->body);
-        json_value *v = NULL;
-        char why[128];
-        if (json_parse(w->body, w->len, &v, why, sizeof(why)) < 0 || v->type != JSON_OBJECT)
-                fuzz_fail("%s: the answer is not a JSON object (%s): %s", what, why, w->body);
+        json_value *v = fuzz_json_object(what, w->body, w->len);
         if (w->status >= 400) {
-                const char *et = fuzz_fn_header(w, "x-amzn-ErrorType");
+                const char *et = fuzz_resp_header(w, "x-amzn-ErrorType");
                 const char *type = json_get_str(v, "Type");
                 if (!et || !*et)
                         fuzz_fail("%s: error %u without x-amzn-ErrorType: %s", what, w->status,

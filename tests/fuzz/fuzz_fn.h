@@ -36,8 +36,6 @@ void fuzz_fn_req_free(fuzz_fn_req *q);
  * otherwise an application/json body that is one JSON object in valid UTF-8; an error (>= 400)
  * carries x-amzn-ErrorType and a body with "Type" and "message" (or "Message"). */
 void fuzz_fn_check(const char *what, const serve_resp *w);
-bool fuzz_utf8_ok(const unsigned char *s, size_t len);
-const char *fuzz_fn_header(const serve_resp *w, const char *name);
 /* With HUSK_FUZZ_VERBOSE set: the request line and the answer on stderr (to read what a corpus
  * file does: tests/fuzz/fuzz_NAME FILE). */
 void fuzz_fn_trace(const fuzz_fn_req *q, const serve_resp *w);

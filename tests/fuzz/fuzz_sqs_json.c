@@ -20,7 +20,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 static q_engine *E;
 
@@ -44,61 +43,24 @@ static void engine_init(void)
         q_engine_shutdown(E);
 }
 
-static const char *header(const serve_resp *w, const char *name)
-{
-        for (size_t i = 0; i < w->n_headers; i++)
-                if (strcasecmp(w->headers[i].name, name) == 0)
-                        return w->headers[i].value;
-        return NULL;
-}
-
-static bool utf8_ok(const unsigned char *s, size_t len)
-{
-        for (size_t i = 0; i < len;) {
-                unsigned c = s[i], n, cp;
-                if (c < 0x80) {
-                        i++;
-                        continue;
-                }
-                n = (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3 : (c & 0xf8) == 0xf0 ? 4 : 0;
-                if (!n || len - i < n)
-                        return false;
-                cp = c & (0x7f >> n);
-                for (unsigned k = 1; k < n; k++) {
-                        if ((s[i + k] & 0xc0) != 0x80)
-                                return false;
-                        cp = cp << 6 | (s[i + k] & 0x3f);
-                }
-                if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
-                    cp > 0x10ffff || (cp >= 0xd800 && cp < 0xe000))
-                        return false;
-                i += n;
-        }
-        return true;
-}
-
 static void check(const char *op, const serve_resp *w)
 {
         if (w->status < 200 || w->status > 599)
                 fuzz_fail("%s: status %u", op, w->status);
         if (!w->body)
                 fuzz_fail("%s: no body", op);
-        const char *ct = header(w, "Content-Type"), *rid = header(w, "x-amzn-RequestId");
+        const char *ct = fuzz_resp_header(w, "Content-Type");
+        const char *rid = fuzz_resp_header(w, "x-amzn-RequestId");
         if (!ct || strcmp(ct, "application/x-amz-json-1.0") != 0)
                 fuzz_fail("%s: Content-Type %s", op, ct ? ct : "(none)");
         if (!rid || strcmp(rid, "fuzz-request") != 0)
                 fuzz_fail("%s: x-amzn-RequestId %s", op, rid ? rid : "(none)");
-        if (!utf8_ok((const unsigned char *)w->body, w->len))
-                fuzz_fail("%s: answer is not UTF-8: %s", op, w->body);
-        json_value *v = NULL;
-        char why[128];
-        if (json_parse(w->body, w->len, &v, why, sizeof(why)) < 0 || v->type != JSON_OBJECT)
-                fuzz_fail("%s: answer is not a JSON object (%s): %s", op, why, w->body);
+        json_value *v = fuzz_json_object(op, w->body, w->len);
         if (w->status != 200) {
                 const char *type = json_get_str(v, "__type");
                 if (!type || !json_get_str(v, "message"))
                         fuzz_fail("%s: error without __type and message: %s", op, w->body);
-                const char *qe = header(w, "x-amzn-query-error");
+                const char *qe = fuzz_resp_header(w, "x-amzn-query-error");
                 if (strncmp(type, "com.amazonaws.sqs#", 18) == 0) {
                         const char *semi = qe ? strchr(qe, ';') : NULL;
                         if (!semi || semi == qe ||
@@ -113,20 +75,11 @@ static void check(const char *op, const serve_resp *w)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
         engine_init();
-        const uint8_t *nl = memchr(data, '\n', size);
-        size_t oplen = nl ? (size_t)(nl - data) : size;
-        char *op = fuzz_strndup(data, oplen);
-        size_t blen = nl ? size - oplen - 1 : 0;
-        char *body = fuzz_strndup(nl ? nl + 1 : data + size, blen);
-        serve_req r = {.method = "POST",
-                       .path = "/",
-                       .raw_path = "/",
-                       .query = "",
-                       .body = body,
-                       .len = blen,
-                       .host = "127.0.0.1:9000",
-                       .principal = "AKIDFUZZ",
-                       .request_id = "fuzz-request"};
+        char *op, *body;
+        size_t blen;
+        fuzz_split_line(data, size, &op, &body, &blen);
+        serve_req r;
+        fuzz_req_init(&r, "POST", "/", "/", "", body, blen);
         serve_resp w;
         memset(&w, 0, sizeof(w));
         sqs_json_handle(E, &r, op, &w);

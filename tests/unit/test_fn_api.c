@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests for the pure parts of Lambda's control plane (issue 14, src/fn/plan.c): function
- * names as ARNs, LastModified, base64, CodeSha256; and the function record's new fields in
+ * names as ARNs, LastModified, CodeSha256; and the function record's new fields in
  * src/fn/db.c, including a store made before them. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -63,41 +63,6 @@ static void test_lambda_time(void **state)
         assert_int_equal(fn_lambda_time("2026-12-07T14:28:10+01:00", t), -EINVAL);
         assert_int_equal(fn_lambda_time("", t), -EINVAL);
         assert_int_equal(fn_lambda_time(NULL, t), -EINVAL);
-}
-
-static void test_base64(void **state)
-{
-        (void)state;
-        static const struct {
-                const char *plain, *b64;
-        } v[] = { { "", "" },       { "f", "Zg==" },       { "fo", "Zm8=" },
-                  { "foo", "Zm9v" }, { "foob", "Zm9vYg==" }, { "foobar", "Zm9vYmFy" } };
-        for (size_t i = 0; i < ARRAY_SIZE(v); i++) {
-                char *e = fn_base64(v[i].plain, strlen(v[i].plain));
-                assert_string_equal(e, v[i].b64);
-                free(e);
-                char *d = NULL;
-                size_t n = 0;
-                assert_int_equal(fn_unbase64(v[i].b64, strlen(v[i].b64), &d, &n), 0);
-                assert_int_equal(n, strlen(v[i].plain));
-                assert_memory_equal(d, v[i].plain, n);
-                free(d);
-        }
-        char *d = NULL;
-        size_t n = 0;
-        static const char *const bad[] = { "Zg=", "Zg", "Z===", "Zm9v\n", "Zm=v", "Zg==Zg==", "!!!!" };
-        for (size_t i = 0; i < ARRAY_SIZE(bad); i++)
-                assert_int_equal(fn_unbase64(bad[i], strlen(bad[i]), &d, &n), -EINVAL);
-        /* every byte value survives */
-        unsigned char all[256];
-        for (int i = 0; i < 256; i++)
-                all[i] = (unsigned char)i;
-        char *e = fn_base64(all, sizeof(all));
-        assert_int_equal(fn_unbase64(e, strlen(e), &d, &n), 0);
-        assert_int_equal(n, 256);
-        assert_memory_equal(d, all, 256);
-        free(d);
-        free(e);
 }
 
 static void test_code_sha256(void **state)
@@ -231,7 +196,7 @@ int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_arn_name),  cmocka_unit_test(test_lambda_time),
-                cmocka_unit_test(test_base64),    cmocka_unit_test(test_code_sha256),
+                cmocka_unit_test(test_code_sha256),
                 cmocka_unit_test(test_db_fields), cmocka_unit_test(test_db_old_store),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -12,6 +12,7 @@
 #include "sched/sint.h"
 #include "metrics/metrics.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -300,42 +301,51 @@ static void test_at(void **state)
 static void test_timezones_dst(void **state)
 {
         (void)state;
-        const char *ny = "America/New_York";
-        /* noon local before and after the change: 17:00Z then 16:00Z */
-        assert_int_equal(next_of("cron(0 12 * * ? *)", ny, utc("2024-03-09T00:00:00Z")),
-                         utc("2024-03-09T17:00:00Z"));
-        assert_int_equal(next_of("cron(0 12 * * ? *)", ny, utc("2024-03-09T17:00:00Z")),
-                         utc("2024-03-10T16:00:00Z"));
-        /* 02:30 does not exist on 2024-03-10: it fires at the end of the gap, 03:00 EDT */
-        assert_int_equal(next_of("cron(30 2 * * ? *)", ny, utc("2024-03-09T08:00:00Z")),
-                         utc("2024-03-10T07:00:00Z"));
-        assert_int_equal(next_of("cron(30 2 * * ? *)", ny, utc("2024-03-10T07:00:00Z")),
-                         utc("2024-03-11T06:30:00Z"));
-        /* 01:30 happens twice on 2024-11-03: once, the first (EDT, 05:30Z); the next is the
-         * 4th at 06:30Z */
-        assert_int_equal(next_of("cron(30 1 * * ? *)", ny, utc("2024-11-02T12:00:00Z")),
-                         utc("2024-11-03T05:30:00Z"));
-        assert_int_equal(next_of("cron(30 1 * * ? *)", ny, utc("2024-11-03T05:30:00Z")),
-                         utc("2024-11-04T06:30:00Z"));
-        /* every 30 minutes across the fall back: 05:00Z (01:00 EDT), 05:30Z, then 07:00Z
-         * (02:00 EST): the repeated hour's wall times fire once */
-        assert_int_equal(next_of("cron(0/30 * * * ? *)", ny, utc("2024-11-03T05:30:00Z")),
-                         utc("2024-11-03T07:00:00Z"));
-        /* the southern hemisphere: Sydney is UTC+11 in January, UTC+10 in July */
-        assert_int_equal(next_of("cron(0 9 * * ? *)", "Australia/Sydney", utc("2024-01-10T00:00:00Z")),
-                         utc("2024-01-10T22:00:00Z"));
-        assert_int_equal(next_of("cron(0 9 * * ? *)", "Australia/Sydney", utc("2024-07-10T00:00:00Z")),
-                         utc("2024-07-10T23:00:00Z"));
-        /* past the file's transitions (2037): the footer's rule */
-        assert_int_equal(next_of("cron(0 12 * * ? *)", ny, utc("2100-07-01T00:00:00Z")),
-                         utc("2100-07-01T16:00:00Z"));
-        assert_int_equal(next_of("cron(0 12 * * ? *)", ny, utc("2100-12-01T00:00:00Z")),
-                         utc("2100-12-01T17:00:00Z"));
-        /* a zone without DST, and UTC */
-        assert_int_equal(next_of("cron(0 12 * * ? *)", "Asia/Kolkata", utc("2024-01-01T00:00:00Z")),
-                         utc("2024-01-01T06:30:00Z"));
-        assert_int_equal(next_of("cron(0 12 * * ? *)", "UTC", utc("2024-01-01T00:00:00Z")),
-                         utc("2024-01-01T12:00:00Z"));
+        static const struct {
+                const char *expr, *tz, *after, *want; /* the next time of expr in tz after */
+        } cases[] = {
+                /* noon local before and after the change: 17:00Z then 16:00Z */
+                { "cron(0 12 * * ? *)", "America/New_York", "2024-03-09T00:00:00Z",
+                  "2024-03-09T17:00:00Z" },
+                { "cron(0 12 * * ? *)", "America/New_York", "2024-03-09T17:00:00Z",
+                  "2024-03-10T16:00:00Z" },
+                /* 02:30 does not exist on 2024-03-10: it fires at the end of the gap, 03:00 EDT */
+                { "cron(30 2 * * ? *)", "America/New_York", "2024-03-09T08:00:00Z",
+                  "2024-03-10T07:00:00Z" },
+                { "cron(30 2 * * ? *)", "America/New_York", "2024-03-10T07:00:00Z",
+                  "2024-03-11T06:30:00Z" },
+                /* 01:30 happens twice on 2024-11-03: once, the first (EDT, 05:30Z); the next
+                 * is the 4th at 06:30Z */
+                { "cron(30 1 * * ? *)", "America/New_York", "2024-11-02T12:00:00Z",
+                  "2024-11-03T05:30:00Z" },
+                { "cron(30 1 * * ? *)", "America/New_York", "2024-11-03T05:30:00Z",
+                  "2024-11-04T06:30:00Z" },
+                /* every 30 minutes across the fall back: 05:00Z (01:00 EDT), 05:30Z, then
+                 * 07:00Z (02:00 EST): the repeated hour's wall times fire once */
+                { "cron(0/30 * * * ? *)", "America/New_York", "2024-11-03T05:30:00Z",
+                  "2024-11-03T07:00:00Z" },
+                /* the southern hemisphere: Sydney is UTC+11 in January, UTC+10 in July */
+                { "cron(0 9 * * ? *)", "Australia/Sydney", "2024-01-10T00:00:00Z",
+                  "2024-01-10T22:00:00Z" },
+                { "cron(0 9 * * ? *)", "Australia/Sydney", "2024-07-10T00:00:00Z",
+                  "2024-07-10T23:00:00Z" },
+                /* past the file's transitions (2037): the footer's rule */
+                { "cron(0 12 * * ? *)", "America/New_York", "2100-07-01T00:00:00Z",
+                  "2100-07-01T16:00:00Z" },
+                { "cron(0 12 * * ? *)", "America/New_York", "2100-12-01T00:00:00Z",
+                  "2100-12-01T17:00:00Z" },
+                /* a zone without DST, and UTC */
+                { "cron(0 12 * * ? *)", "Asia/Kolkata", "2024-01-01T00:00:00Z",
+                  "2024-01-01T06:30:00Z" },
+                { "cron(0 12 * * ? *)", "UTC", "2024-01-01T00:00:00Z",
+                  "2024-01-01T12:00:00Z" },
+        };
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+                int64_t got = next_of(cases[i].expr, cases[i].tz, utc(cases[i].after));
+                if (got != utc(cases[i].want))
+                        fail_msg("%s in %s after %s: %" PRId64 ", not %s", cases[i].expr,
+                                 cases[i].tz, cases[i].after, got, cases[i].want);
+        }
 }
 
 /* ---- the engine ---- */
@@ -372,6 +382,15 @@ static void test_rate_fires_once_per_slot(void **state)
         sched_close(s);
 }
 
+/* "at(...)": the one-time schedule of the second secs after the test clock's now. */
+static void at_expr(char at[64], int64_t secs)
+{
+        time_t t = (time_t)(now_ms / 1000 + secs);
+        struct tm tm;
+        gmtime_r(&t, &tm);
+        strftime(at, 64, "at(%Y-%m-%dT%H:%M:%S)", &tm);
+}
+
 /* A slot missed while the server was down fires once at start when within its limit (Mode
  * OFF: SCHED_GRACE_MS; FLEXIBLE: the window, plus the grace), each schedule with its own
  * function so that the calls can be told apart. */
@@ -380,10 +399,7 @@ static void test_missed_slot_within(void **state)
         (void)state;
         sched_engine *s = open_engine();
         char at[64];
-        time_t t = (time_t)(now_ms / 1000 + 120);
-        struct tm tm;
-        gmtime_r(&t, &tm);
-        strftime(at, sizeof(at), "at(%Y-%m-%dT%H:%M:%S)", &tm);
+        at_expr(at, 120);
         sched_def f = def("flex-in", at), o = def("off-in", at);
         f.flexible = true;
         f.window_minutes = 10;
@@ -418,10 +434,7 @@ static void test_missed_outside_window(void **state)
         (void)state;
         sched_engine *s = open_engine();
         char at[64];
-        time_t t = (time_t)(now_ms / 1000 + 120);
-        struct tm tm;
-        gmtime_r(&t, &tm);
-        strftime(at, sizeof(at), "at(%Y-%m-%dT%H:%M:%S)", &tm);
+        at_expr(at, 120);
         sched_def off = def("off", at), flex = def("flex", at);
         flex.flexible = true;
         flex.window_minutes = 3;
@@ -438,9 +451,7 @@ static void test_missed_outside_window(void **state)
         sched_close(s);
         /* ... while a 10-minute window at 5 min late fires once */
         s = open_engine();
-        t = (time_t)(now_ms / 1000 + 60);
-        gmtime_r(&t, &tm);
-        strftime(at, sizeof(at), "at(%Y-%m-%dT%H:%M:%S)", &tm);
+        at_expr(at, 60);
         sched_def w = def("wide", at);
         w.flexible = true;
         w.window_minutes = 10;

@@ -141,43 +141,6 @@ static void test_utf8(void **state)
         assert_string_equal(t, "ok");
 }
 
-static void test_base64(void **state)
-{
-        (void)state;
-        const char *plain[] = {"", "f", "fo", "foo", "foob", "fooba", "foobar"};
-        const char *enc[] = {"", "Zg==", "Zm8=", "Zm9v", "Zm9vYg==", "Zm9vYmE=", "Zm9vYmFy"};
-        for (size_t i = 0; i < ARRAY_SIZE(plain); i++) {
-                char *e = b64_encode((const unsigned char *)plain[i], strlen(plain[i]));
-                assert_string_equal(e, enc[i]);
-                free(e);
-                unsigned char *d = NULL;
-                size_t n = 99;
-                assert_int_equal(b64_decode(enc[i], &d, &n), 0);
-                assert_non_null(d);
-                assert_int_equal(n, strlen(plain[i]));
-                assert_memory_equal(d, plain[i], n);
-                free(d);
-        }
-        unsigned char bin[256];
-        for (int i = 0; i < 256; i++)
-                bin[i] = (unsigned char)i;
-        char *e = b64_encode(bin, sizeof(bin));
-        unsigned char *d = NULL;
-        size_t n = 0;
-        assert_int_equal(b64_decode(e, &d, &n), 0);
-        assert_int_equal(n, 256);
-        assert_memory_equal(d, bin, 256);
-        free(d);
-        free(e);
-        const char *bad[] = {"Zg=",      "Zg",   "Z===", "Zm9v\n", "Zm 9",
-                             "Zg==Zg==", "Zm=v", "@@@@", "Zm9v="};
-        for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
-                d = NULL;
-                assert_int_equal(b64_decode(bad[i], &d, &n), -1);
-                assert_null(d);
-        }
-}
-
 static void test_attr_selection(void **state)
 {
         (void)state;
@@ -1107,7 +1070,7 @@ static int teardown(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_utf8),           cmocka_unit_test(test_base64),
+                cmocka_unit_test(test_utf8),
                 cmocka_unit_test(test_attr_selection), cmocka_unit_test(test_prescan),
                 cmocka_unit_test(test_framing),
                 cmocka_unit_test(test_queues),         cmocka_unit_test(test_messages),

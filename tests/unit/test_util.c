@@ -5,6 +5,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "util/base64.h"
 #include "util/util.h"
 
 #include <fcntl.h>
@@ -107,6 +108,43 @@ static void test_rootless_ids(void **state)
         assert_int_equal(util_subid_parse(sub, NULL, 1005, &start, &count), -ENOENT);
 }
 
+static void test_base64(void **state)
+{
+        (void)state;
+        static const struct {
+                const char *plain, *b64;
+        } v[] = { { "", "" },       { "f", "Zg==" },       { "fo", "Zm8=" },
+                  { "foo", "Zm9v" }, { "foob", "Zm9vYg==" }, { "fooba", "Zm9vYmE=" },
+                  { "foobar", "Zm9vYmFy" } };
+        for (size_t i = 0; i < ARRAY_SIZE(v); i++) {
+                char *e = base64_encode(v[i].plain, strlen(v[i].plain));
+                assert_string_equal(e, v[i].b64);
+                free(e);
+                char *d = NULL;
+                size_t n = 0;
+                assert_int_equal(base64_decode(v[i].b64, strlen(v[i].b64), &d, &n), 0);
+                assert_int_equal(n, strlen(v[i].plain));
+                assert_memory_equal(d, v[i].plain, n);
+                free(d);
+        }
+        char *d = NULL;
+        size_t n = 0;
+        static const char *const bad[] = { "Zg=",  "Zg",   "Z===",     "Zm9v\n", "Zm=v",
+                                           "Zm 9", "@@@@", "Zg==Zg==", "Zm9v=",  "!!!!" };
+        for (size_t i = 0; i < ARRAY_SIZE(bad); i++)
+                assert_int_equal(base64_decode(bad[i], strlen(bad[i]), &d, &n), -EINVAL);
+        /* every byte value survives */
+        unsigned char all[256];
+        for (int i = 0; i < 256; i++)
+                all[i] = (unsigned char)i;
+        char *e = base64_encode(all, sizeof(all));
+        assert_int_equal(base64_decode(e, strlen(e), &d, &n), 0);
+        assert_int_equal(n, 256);
+        assert_memory_equal(d, all, 256);
+        free(d);
+        free(e);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -115,6 +153,7 @@ int main(void)
                 cmocka_unit_test(test_rm_rf_deep),
                 cmocka_unit_test(test_error_prefix),
                 cmocka_unit_test(test_rootless_ids),
+                cmocka_unit_test(test_base64),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -330,3 +330,13 @@ size_t utf8_valid_prefix(const char *str, size_t len)
         }
         return len;
 }
+
+void utf8_scrub(char *s)
+{
+        size_t len = s ? strlen(s) : 0, i = 0;
+        while (i < len) {
+                i += utf8_valid_prefix(s + i, len - i);
+                if (i < len)
+                        s[i++] = '?';
+        }
+}

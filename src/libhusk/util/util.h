@@ -89,6 +89,9 @@ uint64_t now_ns(void);
 /* The length of the longest valid UTF-8 prefix of str (RFC 3629: no overlong forms, surrogates
  * or code points past U+10FFFF). */
 size_t utf8_valid_prefix(const char *str, size_t len);
+/* Replaces each byte of s (may be NULL) that is not part of valid UTF-8 with '?': text a client
+ * sent (a path, a query value) quoted in a JSON answer, which must be UTF-8 (RFC 8259). */
+void utf8_scrub(char *s);
 /* RFC 3339 UTC time with nanoseconds, e.g. 2026-11-29T01:32:44.247963276Z, into buf (>= 40). */
 void format_rfc3339(char *buf, size_t len, bool nanos);
 
