@@ -123,16 +123,13 @@ static const cliclient_wire wire = { .hint = " (is `husk serve` running?)", .err
  * parsed answer. Non-zero: printed. */
 static int call(cliclient *c, const char *method, const char *path, char *body, json_value **ret)
 {
-        _cleanup_free_ char *b = body;
-        static const serve_kv h[] = { { (char *)"Content-Type", (char *)"application/json" } };
-        cliclient_req rq = { .service = "apigateway", .method = method, .path = path, .headers = h,
-                             .n_headers = body ? 1 : 0, .body = body };
-        return cliclient_call(c, &wire, &rq, ret);
+        return cliclient_rest(c, &wire, "apigateway", method, path, body, ret);
 }
 
 /* Every item of a paged list (follows nextToken); *ret: an array of the items' copies is not
  * needed, so the callback sees each item. */
-static int each_item(cliclient *c, const char *path, void (*cb)(void *, const json_value *), void *ud)
+static int each_item(cliclient *c, const char *path, void (*cb)(void *, const json_value *),
+                     void *ud)
 {
         _cleanup_free_ char *token = NULL;
         do {

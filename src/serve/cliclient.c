@@ -37,16 +37,19 @@ static bool *flag_of(const cliclient_syntax *s, void *args, const char *word)
 static int take_value(const cliclient_syntax *s, void *args, const char *name, size_t len,
                       const char *val)
 {
-        for (size_t k = 0; k < s->n_values; k++)
-                if (strlen(s->values[k].name) == len && strncmp(s->values[k].name, name, len) == 0) {
-                        *(const char **)((char *)args + s->values[k].off) = val;
+        for (size_t k = 0; k < s->n_values; k++) {
+                const cliclient_opt *o = &s->values[k];
+                if (strlen(o->name) == len && strncmp(o->name, name, len) == 0) {
+                        *(const char **)((char *)args + o->off) = val;
                         return 0;
                 }
+        }
         int r = s->more ? s->more(args, name, len, val) : 0;
         if (r < 0)
                 return 1;
         if (r == 0)
-                return cliclient_fail(s->prog, "unknown option --%.*s (%s)", (int)len, name, s->help);
+                return cliclient_fail(s->prog, "unknown option --%.*s (%s)", (int)len, name,
+                                      s->help);
         return 0;
 }
 
@@ -190,4 +193,14 @@ int cliclient_call(const cliclient *c, const cliclient_wire *w, const cliclient_
         else
                 json_value_free(v);
         return 0;
+}
+
+int cliclient_rest(const cliclient *c, const cliclient_wire *w, const char *service,
+                   const char *method, const char *path, char *body, json_value **ret)
+{
+        _cleanup_free_ char *b = body;
+        static const serve_kv h[] = { { (char *)"Content-Type", (char *)"application/json" } };
+        cliclient_req rq = { .service = service, .method = method, .path = path, .headers = h,
+                             .n_headers = body ? 1 : 0, .body = body };
+        return cliclient_call(c, w, &rq, ret);
 }

@@ -19,8 +19,8 @@ int cliclient_fail(const char *prog, const char *fmt, ...) __attribute__((format
 /* ---- options: --NAME VALUE, --NAME=VALUE, flags and positional words into the caller's struct */
 
 typedef struct cliclient_opt {
-        const char *name; /* a value's name ("endpoint"), or a flag's whole word ("--delete", "-f") */
-        size_t off;       /* in the caller's struct: the const char * of a value, the bool of a flag */
+        const char *name; /* a value's name ("endpoint"), a flag's whole word ("--delete", "-f") */
+        size_t off;       /* in the caller's struct: a value's const char *, a flag's bool */
 } cliclient_opt;
 
 typedef struct cliclient_syntax {
@@ -31,7 +31,7 @@ typedef struct cliclient_syntax {
         size_t help_off;           /* the bool -h and --help set */
         size_t pos_off, npos_off;  /* const char *[max_pos] and its int count */
         int max_pos;
-        bool plain_overflow;       /* "too many arguments at ARG", without quotes or help (husk fn) */
+        bool plain_overflow;       /* "too many arguments at ARG": no quotes, no help (husk fn) */
         /* A value option the table does not name: 1 taken, 0 unknown, -1 refused (printed). */
         int (*more)(void *args, const char *name, size_t len, const char *val);
 } cliclient_syntax;
@@ -91,5 +91,9 @@ int cliclient_send(const cliclient *c, const cliclient_wire *w, const cliclient_
  * error printed. */
 int cliclient_call(const cliclient *c, const cliclient_wire *w, const cliclient_req *rq,
                    json_value **ret);
+
+/* A REST JSON call: body (taken; NULL: none) sent as application/json. */
+int cliclient_rest(const cliclient *c, const cliclient_wire *w, const char *service,
+                   const char *method, const char *path, char *body, json_value **ret);
 
 #endif

@@ -115,9 +115,9 @@ static const cliclient_opt flags[] = { { "--delete", offsetof(qargs, del) } };
 static int kv_opt(void *args, const char *name, size_t len, const char *val)
 {
         qargs *a = args;
-        if (!(len == 4 && strncmp(name, "attr", 4) == 0) && !(len == 3 && strncmp(name, "tag", 3) == 0))
+        bool attr = len == 4 && strncmp(name, "attr", 4) == 0;
+        if (!attr && !(len == 3 && strncmp(name, "tag", 3) == 0))
                 return 0;
-        bool attr = len == 4;
         size_t *n = attr ? &a->n_attrs : &a->n_tags;
         if (*n == MAX_KV)
                 return -fail("more than %d --%s options", MAX_KV, attr ? "attr" : "tag");
@@ -159,6 +159,19 @@ static int call(cliclient *c, const char *op, char *body, json_value **ret)
         return cliclient_call(c, &wire, &rq, ret);
 }
 
+/* The request in w (its object closed here) made as op; the answer's key printed on a line. */
+static int call_print(cliclient *c, const char *op, json_writer *w, const char *key)
+{
+        json_obj_end(w);
+        json_value *v = NULL;
+        int r = call(c, op, json_writer_finish(w), &v);
+        if (r)
+                return r;
+        printf("%s\n", json_get_str(v, key) ? json_get_str(v, key) : "");
+        json_value_free(v);
+        return 0;
+}
+
 /* {"QueueUrl": URL} of NAME, through GetQueueUrl. */
 static int queue_url(cliclient *c, const char *name, char **ret)
 {
@@ -193,6 +206,15 @@ static void kv_map(json_writer *w, const char *key, const char *const *kv, size_
                 json_kv_str(w, k, eq + 1);
         }
         json_obj_end(w);
+}
+
+/* "key": [name] */
+static void one_name(json_writer *w, const char *key, const char *name)
+{
+        json_key(w, key);
+        json_arr_begin(w);
+        json_str(w, name);
+        json_arr_end(w);
 }
 
 /* A request body that starts with NAME's QueueUrl (the object left open); *ret_url when asked. */
@@ -241,14 +263,7 @@ static int cmd_create(cliclient *c, const qargs *a)
                 kv_map(w, "Attributes", a->attrs, a->n_attrs);
         }
         kv_map(w, "tags", a->tags, a->n_tags);
-        json_obj_end(w);
-        json_value *v = NULL;
-        int r = call(c, "CreateQueue", json_writer_finish(w), &v);
-        if (r)
-                return r;
-        printf("%s\n", json_get_str(v, "QueueUrl") ? json_get_str(v, "QueueUrl") : "");
-        json_value_free(v);
-        return 0;
+        return call_print(c, "CreateQueue", w, "QueueUrl");
 }
 
 static const char *attr_of(const json_value *attrs, const char *name)
@@ -332,10 +347,7 @@ static int cmd_inspect(cliclient *c, const qargs *a)
         int r = with_queue(c, a->pos[1], &w, &url);
         if (r)
                 return r;
-        json_key(w, "AttributeNames");
-        json_arr_begin(w);
-        json_str(w, "All");
-        json_arr_end(w);
+        one_name(w, "AttributeNames", "All");
         json_obj_end(w);
         json_value *at = NULL, *tags = NULL;
         r = call(c, "GetQueueAttributes", json_writer_finish(w), &at);
@@ -420,14 +432,7 @@ static int cmd_send(cliclient *c, const qargs *a)
                 }
                 json_obj_end(w);
         }
-        json_obj_end(w);
-        json_value *v = NULL;
-        r = call(c, "SendMessage", json_writer_finish(w), &v);
-        if (r)
-                return r;
-        printf("%s\n", json_get_str(v, "MessageId") ? json_get_str(v, "MessageId") : "");
-        json_value_free(v);
-        return 0;
+        return call_print(c, "SendMessage", w, "MessageId");
 }
 
 static int cmd_receive(cliclient *c, const qargs *a)
@@ -447,14 +452,8 @@ static int cmd_receive(cliclient *c, const qargs *a)
                 json_kv_int(w, "WaitTimeSeconds", wait);
         if (vis >= 0)
                 json_kv_int(w, "VisibilityTimeout", vis);
-        json_key(w, "AttributeNames");
-        json_arr_begin(w);
-        json_str(w, "All");
-        json_arr_end(w);
-        json_key(w, "MessageAttributeNames");
-        json_arr_begin(w);
-        json_str(w, "All");
-        json_arr_end(w);
+        one_name(w, "AttributeNames", "All");
+        one_name(w, "MessageAttributeNames", "All");
         json_obj_end(w);
         json_value *v = NULL;
         r = call(c, "ReceiveMessage", json_writer_finish(w), &v);
@@ -512,17 +511,11 @@ static int cmd_delete(cliclient *c, const qargs *a)
 
 static int arn_of(cliclient *c, const char *name, char **ret)
 {
-        _cleanup_free_ char *url = NULL;
-        int r = queue_url(c, name, &url);
+        json_writer *w = NULL;
+        int r = with_queue(c, name, &w, NULL);
         if (r)
                 return r;
-        json_writer *w = json_writer_new(false);
-        json_obj_begin(w);
-        json_kv_str(w, "QueueUrl", url);
-        json_key(w, "AttributeNames");
-        json_arr_begin(w);
-        json_str(w, "QueueArn");
-        json_arr_end(w);
+        one_name(w, "AttributeNames", "QueueArn");
         json_obj_end(w);
         json_value *v = NULL;
         r = call(c, "GetQueueAttributes", json_writer_finish(w), &v);
@@ -556,14 +549,7 @@ static int cmd_redrive(cliclient *c, const qargs *a)
                 json_kv_str(w, "DestinationArn", dst);
         if (rate)
                 json_kv_int(w, "MaxNumberOfMessagesPerSecond", rate);
-        json_obj_end(w);
-        json_value *v = NULL;
-        r = call(c, "StartMessageMoveTask", json_writer_finish(w), &v);
-        if (r)
-                return r;
-        printf("%s\n", json_get_str(v, "TaskHandle") ? json_get_str(v, "TaskHandle") : "");
-        json_value_free(v);
-        return 0;
+        return call_print(c, "StartMessageMoveTask", w, "TaskHandle");
 }
 
 static int cmd_stats(cliclient *c, const qargs *a)

@@ -85,11 +85,7 @@ static const cliclient_wire wire = { .hint = "", .strict = true, .error = sched_
 /* One REST call (body taken, may be NULL); *ret gets the parsed answer. Non-zero: printed. */
 static int call(cliclient *c, const char *method, const char *path, char *body, json_value **ret)
 {
-        _cleanup_free_ char *b = body;
-        static const serve_kv h[] = { { (char *)"Content-Type", (char *)"application/json" } };
-        cliclient_req rq = { .service = "scheduler", .method = method, .path = path, .headers = h,
-                             .n_headers = body ? 1 : 0, .body = body };
-        return cliclient_call(c, &wire, &rq, ret);
+        return cliclient_rest(c, &wire, "scheduler", method, path, body, ret);
 }
 
 /* The server's account: from the default group's ARN. */
