@@ -3,7 +3,7 @@
 #include "fn.h"
 #include "queue/queue.h"
 #include "serve/auth.h"
-#include "serve/client.h"
+#include "serve/cliclient.h"
 #include "serve/qcli.h"
 #include "serve/apicli.h"
 #include "gateway/gateway.h"
@@ -39,21 +39,12 @@ typedef struct args {
         char **env;
         size_t n_env;
         bool follow, help;
-        char *pos[4];
+        const char *pos[4];
         int npos;
 } args;
 
-static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int fail(const char *fmt, ...)
-{
-        va_list ap;
-        va_start(ap, fmt);
-        fputs("husk fn: ", stderr);
-        vfprintf(stderr, fmt, ap);
-        fputc('\n', stderr);
-        va_end(ap);
-        return 1;
-}
+#define PROG "husk fn"
+#define fail(...) cliclient_fail(PROG, __VA_ARGS__)
 
 static const char usage_text[] =
         "Usage: husk fn COMMAND [OPTIONS]\n\n"
@@ -84,10 +75,7 @@ static const char usage_text[] =
         "         (p50/p99/max), concurrency, iterator age: the running server's /metrics\n\n"
         "Every command takes --store DIR (default $HUSK_STORE or " HUSK_STORE_DEFAULT ").\n";
 
-static const struct {
-        const char *name;
-        size_t off;
-} str_opts[] = {
+static const cliclient_opt str_opts[] = {
 #define O(n, f) { n, offsetof(args, f) }
         O("store", store),         O("image", image),         O("memory", memory),
         O("timeout", timeout),     O("concurrency", concurrency), O("max-queue", max_queue),
@@ -102,62 +90,35 @@ static const struct {
         O("api-workers", api_workers), O("api-backlog", api_backlog),
         O("api-connections", api_connections), O("api-throttle", api_throttle),
         O("batch-size", batch_size), O("window", window), O("max-concurrency", max_concurrency),
+};
+
+static const cliclient_opt flags[] = {
+        O("-f", follow), O("--follow", follow), O("--no-auth", no_auth),
+        O("--report-failures", report_failures),
 #undef O
 };
 
-static int parse(int argc, char **argv, args *a)
+/* --env K=V, again and again. */
+static int env_opt(void *ud, const char *name, size_t len, const char *val)
 {
-        for (int i = 0; i < argc; i++) {
-                char *s = argv[i];
-                if (strcmp(s, "-f") == 0 || strcmp(s, "--follow") == 0) {
-                        a->follow = true;
-                        continue;
-                }
-                if (strcmp(s, "--no-auth") == 0) {
-                        a->no_auth = true;
-                        continue;
-                }
-                if (strcmp(s, "--report-failures") == 0) {
-                        a->report_failures = true;
-                        continue;
-                }
-                if (strcmp(s, "-h") == 0 || strcmp(s, "--help") == 0) {
-                        a->help = true;
-                        continue;
-                }
-                if (strncmp(s, "--", 2) != 0 || !s[2]) {
-                        if (a->npos >= (int)ARRAY_SIZE(a->pos))
-                                return fail("too many arguments at %s", s);
-                        a->pos[a->npos++] = s;
-                        continue;
-                }
-                const char *name = s + 2, *eq = strchr(name, '=');
-                size_t len = eq ? (size_t)(eq - name) : strlen(name);
-                const char *val = eq ? eq + 1 : (i + 1 < argc ? argv[i + 1] : NULL);
-                if (!val)
-                        return fail("%s needs a value", s);
-                if (!eq)
-                        i++;
-                if (len == 3 && strncmp(name, "env", 3) == 0) {
-                        char why[200];
-                        if (fn_env_check(val, why, sizeof(why)) < 0)
-                                return fail("--env: %s", why);
-                        a->env = xrealloc(a->env, (a->n_env + 2) * sizeof(char *));
-                        a->env[a->n_env++] = (char *)val;
-                        a->env[a->n_env] = NULL;
-                        continue;
-                }
-                bool found = false;
-                for (size_t k = 0; k < ARRAY_SIZE(str_opts) && !found; k++)
-                        if (strlen(str_opts[k].name) == len && strncmp(str_opts[k].name, name, len) == 0) {
-                                *(const char **)((char *)a + str_opts[k].off) = val;
-                                found = true;
-                        }
-                if (!found)
-                        return fail("unknown option --%.*s (husk fn --help)", (int)len, name);
-        }
-        return 0;
+        args *a = ud;
+        if (len != 3 || strncmp(name, "env", 3) != 0)
+                return 0;
+        char why[200];
+        if (fn_env_check(val, why, sizeof(why)) < 0)
+                return -fail("--env: %s", why);
+        a->env = xrealloc(a->env, (a->n_env + 2) * sizeof(char *));
+        a->env[a->n_env++] = (char *)val;
+        a->env[a->n_env] = NULL;
+        return 1;
 }
+
+static const cliclient_syntax syntax = {
+        .prog = PROG, .help = PROG " --help", .values = str_opts, .n_values = ARRAY_SIZE(str_opts),
+        .flags = flags, .n_flags = ARRAY_SIZE(flags), .help_off = offsetof(args, help),
+        .pos_off = offsetof(args, pos), .npos_off = offsetof(args, npos),
+        .max_pos = (int)ARRAY_SIZE(((args *)0)->pos), .plain_overflow = true, .more = env_opt,
+};
 
 static void db_closep(fn_db **db)
 {
@@ -931,56 +892,33 @@ static int cmd_credentials(args *a)
         return 0;
 }
 
-/* ---- invoke, map, unmap, maps: clients of the running server (src/serve/client.c) ---- */
+/* ---- invoke, map, unmap, maps: clients of the running server (src/serve/cliclient.c) ---- */
 
-/* The keys `husk fn invoke` signs with: the store's (root), else $AWS_ACCESS_KEY_ID and
- * $AWS_SECRET_ACCESS_KEY; false when there are none (the request goes unsigned, which a server
- * with --no-auth accepts). */
-static bool invoke_creds(const args *a, serve_creds *c)
+/* How the Lambda API's answers (and the SQS call of map) read to these commands. */
+static char *api_error(const serve_answer *an, const json_value *v)
 {
-        char why[512];
-        if (serve_creds_load(store_of(a), false, c, why, sizeof(why)) == 0)
-                return true;
-        const char *id = getenv("AWS_ACCESS_KEY_ID"), *secret = getenv("AWS_SECRET_ACCESS_KEY");
-        if (!id || !secret || strlen(id) > SERVE_KEY_ID_LEN || strlen(secret) > SERVE_SECRET_LEN)
-                return false;
-        snprintf(c->key_id, sizeof(c->key_id), "%s", id);
-        snprintf(c->secret, sizeof(c->secret), "%s", secret);
-        return true;
+        const char *m = json_get_str(v, "message");
+        if (!m)
+                m = json_get_str(v, "Message");
+        if (!m)
+                m = json_get_str(v, "__type");
+        return xstrdup(m ? m : an->body);
 }
 
-/* The Authorization header of an Invoke request made at amz_date (its X-Amz-Date), or NULL to send it unsigned. The region:
- * --region, else the one the running serve wrote, else us-east-1. */
-/* The running server's address (STORE/fn/serve.addr), or --endpoint. Allocated. */
-static char *server_endpoint(const args *a)
+static char *api_not_json(const serve_answer *an)
 {
-        char *ep = NULL;
-        if (a->endpoint)
-                return xstrdup(a->endpoint);
-        _cleanup_free_ char *p = fn_path(store_of(a), "serve.addr");
-        if (read_file_at(AT_FDCWD, p, 256, &ep, NULL) < 0)
-                ep = xstrdup(FN_DEFAULT_LISTEN);
-        ep[strcspn(ep, "\n")] = '\0';
-        return ep;
+        return xasprintf("HTTP %u: %.300s", an->status, an->body);
 }
 
-static char *server_region(const args *a)
-{
-        char *region = NULL;
-        if (a->region)
-                return xstrdup(a->region);
-        _cleanup_free_ char *p = fn_path(store_of(a), "serve.region");
-        if (read_file_at(AT_FDCWD, p, 64, &region, NULL) < 0)
-                region = xstrdup(Q_DEFAULT_REGION);
-        region[strcspn(region, "\n")] = '\0';
-        return region;
-}
+static const cliclient_wire api_wire = { .hint = " (is `husk serve` running?)",
+                                         .error = api_error, .not_json = api_not_json };
+static const cliclient_wire invoke_wire = { .hint = " (is `husk fn serve` running?)" };
 
 static int cmd_invoke(args *a)
 {
         if (a->npos != 2)
                 return fail("invoke needs one NAME");
-        _cleanup_free_ char *payload = NULL, *ep = server_endpoint(a), *region = server_region(a);
+        _cleanup_free_ char *payload = NULL;
         size_t len = 0;
         if (a->payload && a->payload[0] == '@') {
                 int r = read_file_at(AT_FDCWD, a->payload + 1, 64u << 20, &payload, &len);
@@ -992,19 +930,17 @@ static int cmd_invoke(args *a)
         }
         const char *type = a->type ? a->type : "RequestResponse";
         _cleanup_free_ char *path = xasprintf("/2015-03-31/functions/%s/invocations", a->pos[1]);
-        serve_creds c;
-        bool signed_ = invoke_creds(a, &c);
         serve_kv h[] = { { (char *)"Content-Type", (char *)"application/json" },
                          { (char *)"X-Amz-Invocation-Type", (char *)type } };
-        serve_call sc = { .endpoint = ep, .method = "POST", .path = path, .headers = h,
-                          .n_headers = ARRAY_SIZE(h), .body = payload, .len = len,
-                          .creds = signed_ ? &c : NULL, .region = region, .service = "lambda" };
+        cliclient_req rq = { .service = "lambda", .method = "POST", .path = path, .headers = h,
+                             .n_headers = ARRAY_SIZE(h), .body = payload, .len = len };
+        cliclient c;
+        cliclient_open(&c, PROG, a->store, a->endpoint, a->region);
         serve_answer an;
-        char why[512];
-        int r = serve_client_call(&sc, &an, why, sizeof(why));
-        explicit_bzero(&c, sizeof(c));
-        if (r < 0)
-                return fail("%s (is `husk fn serve` running?)", why);
+        int r = cliclient_send(&c, &invoke_wire, &rq, &an);
+        cliclient_close(&c);
+        if (r)
+                return r;
         bool func_err = strcasestr(an.head, "\r\nX-Amz-Function-Error:") != NULL;
         unsigned status = an.status;
         (void)write_all(STDOUT_FILENO, an.body, an.len);
@@ -1020,46 +956,21 @@ static int cmd_invoke(args *a)
 
 /* ---- map, unmap, maps: event source mappings, through the running server's Lambda API ---- */
 
-/* One signed call; the parsed JSON answer in *ret (NULL when the body is empty). Non-zero: the
- * error is printed. */
+/* One signed call; the parsed JSON answer in *ret (a JSON null when the body is empty).
+ * Non-zero: the error is printed. */
 static int api_call(const args *a, const char *service, const char *method, const char *path,
                     const char *target, const char *body, json_value **ret)
 {
-        _cleanup_free_ char *ep = server_endpoint(a), *region = server_region(a);
-        serve_creds c;
-        bool signed_ = invoke_creds(a, &c);
         serve_kv h[] = { { (char *)"Content-Type",
                            (char *)(target ? "application/x-amz-json-1.0" : "application/json") },
                          { (char *)"X-Amz-Target", (char *)target } };
-        serve_call sc = { .endpoint = ep, .method = method, .path = path, .headers = h,
-                          .n_headers = target ? 2 : 1, .body = body, .len = body ? strlen(body) : 0,
-                          .creds = signed_ ? &c : NULL, .region = region, .service = service };
-        serve_answer an;
-        char why[512];
-        int r = serve_client_call(&sc, &an, why, sizeof(why));
-        explicit_bzero(&c, sizeof(c));
-        if (r < 0)
-                return fail("%s (is `husk serve` running?)", why);
-        json_value *v = NULL;
-        if (an.len && json_parse(an.body, an.len, &v, why, sizeof(why)) < 0) {
-                r = fail("HTTP %u: %.300s", an.status, an.body);
-                serve_answer_free(&an);
-                return r;
-        }
-        if (an.status >= 300) {
-                const char *m = json_get_str(v, "message");
-                if (!m)
-                        m = json_get_str(v, "Message");
-                if (!m)
-                        m = json_get_str(v, "__type");
-                r = fail("%s", m ? m : an.body);
-                json_value_free(v);
-                serve_answer_free(&an);
-                return r;
-        }
-        serve_answer_free(&an);
-        *ret = v;
-        return 0;
+        cliclient_req rq = { .service = service, .method = method, .path = path, .headers = h,
+                             .n_headers = target ? 2 : 1, .body = body };
+        cliclient c;
+        cliclient_open(&c, PROG, a->store, a->endpoint, a->region);
+        int r = cliclient_call(&c, &api_wire, &rq, ret);
+        cliclient_close(&c);
+        return r;
 }
 
 static int cmd_map(args *a)
@@ -1201,7 +1112,7 @@ static int cmd_stats(args *a)
         const char *fmt = a->format ? a->format : "table";
         if (strcmp(fmt, "table") != 0 && strcmp(fmt, "json") != 0)
                 return fail("--format %s: use table or json", fmt) + 1;
-        _cleanup_free_ char *ep = server_endpoint(a);
+        _cleanup_free_ char *ep = cliclient_endpoint(a->store, a->endpoint);
         return statcli_functions(ep, a->npos == 2 ? a->pos[1] : NULL, strcmp(fmt, "json") == 0);
 }
 
@@ -1220,7 +1131,7 @@ int main(int argc, char **argv)
         if (argc > 1 && strcmp(argv[1], "api") == 0)
                 return apicli_main(argc - 2, argv + 2);
         args a = { 0 };
-        int rc = parse(argc - 1, argv + 1, &a);
+        int rc = cliclient_parse(&syntax, argc - 1, argv + 1, &a);
         if (rc)
                 return rc;
         if (a.help || a.npos == 0) {

@@ -4,19 +4,15 @@
  * the same requests `aws apigatewayv2` sends. A route made here is a route and its own
  * integration; a stage made here deploys itself at every change (AutoDeploy). */
 #include "apicli.h"
-#include "client.h"
+#include "cliclient.h"
 #include "gw/gw.h"
-#include "husk/image.h"
 #include "util/json.h"
 #include "util/util.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #define ENDPOINT_OPTS                                                                              \
         "  --endpoint ADDR:PORT|SOCKET        the server (default: the one serving STORE)\n"        \
@@ -85,17 +81,8 @@ static const struct {
                    "                                     STORE/gw/logs/NAME.log\n" ENDPOINT_OPTS },
 };
 
-static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int fail(const char *fmt, ...)
-{
-        va_list ap;
-        va_start(ap, fmt);
-        fputs("husk api: ", stderr);
-        vfprintf(stderr, fmt, ap);
-        fputc('\n', stderr);
-        va_end(ap);
-        return 1;
-}
+#define PROG "husk api"
+#define fail(...) cliclient_fail(PROG, __VA_ARGS__)
 
 #define MAX_POS 4
 
@@ -107,10 +94,7 @@ typedef struct aargs {
         int npos;
 } aargs;
 
-static const struct {
-        const char *name;
-        size_t off;
-} str_opts[] = {
+static const cliclient_opt str_opts[] = {
         { "store", offsetof(aargs, store) },       { "endpoint", offsetof(aargs, endpoint) },
         { "region", offsetof(aargs, region) },     { "route", offsetof(aargs, route) },
         { "function", offsetof(aargs, function) }, { "url", offsetof(aargs, url) },
@@ -119,141 +103,33 @@ static const struct {
         { "access-log", offsetof(aargs, access_log) },
 };
 
-static int parse(int argc, char **argv, aargs *a)
-{
-        for (int i = 0; i < argc; i++) {
-                const char *s = argv[i];
-                if (strcmp(s, "-h") == 0 || strcmp(s, "--help") == 0) {
-                        a->help = true;
-                        continue;
-                }
-                if (strncmp(s, "--", 2) != 0 || !s[2]) {
-                        if (a->npos == MAX_POS)
-                                return fail("too many arguments at '%s' (husk api --help)", s);
-                        a->pos[a->npos++] = s;
-                        continue;
-                }
-                const char *name = s + 2, *eq = strchr(name, '=');
-                size_t len = eq ? (size_t)(eq - name) : strlen(name);
-                const char *val = eq ? eq + 1 : (i + 1 < argc ? argv[i + 1] : NULL);
-                if (!val)
-                        return fail("%s needs a value", s);
-                if (!eq)
-                        i++;
-                bool found = false;
-                for (size_t k = 0; k < ARRAY_SIZE(str_opts) && !found; k++)
-                        if (strlen(str_opts[k].name) == len && strncmp(str_opts[k].name, name, len) == 0) {
-                                *(const char **)((char *)a + str_opts[k].off) = val;
-                                found = true;
-                        }
-                if (!found)
-                        return fail("unknown option --%.*s (husk api --help)", (int)len, name);
-        }
-        return 0;
-}
+static const cliclient_syntax syntax = {
+        .prog = PROG, .help = PROG " --help", .values = str_opts,
+        .n_values = ARRAY_SIZE(str_opts), .help_off = offsetof(aargs, help),
+        .pos_off = offsetof(aargs, pos), .npos_off = offsetof(aargs, npos), .max_pos = MAX_POS,
+};
 
 /* ---------------------------------------------------------------- the client */
 
-typedef struct actx {
-        char *endpoint, *region;
-        serve_creds creds;
-        bool have_creds;
-} actx;
-
-static char *store_file(const aargs *a, const char *rel)
+static char *api_error(const serve_answer *an, const json_value *v)
 {
-        husk_image_opts_t o = { .store = a->store };
-        return xasprintf("%s/fn/%s", husk_image_store_path(&o), rel);
+        const char *m = json_get_str(v, "message");
+        return xstrdup(m ? m : an->body);
 }
 
-static char *read_small(const char *path)
-{
-        char *s = NULL;
-        if (read_file_at(AT_FDCWD, path, 256, &s, NULL) < 0)
-                return NULL;
-        s[strcspn(s, "\n")] = '\0';
-        return s;
-}
-
-static void ctx_init(const aargs *a, actx *c)
-{
-        memset(c, 0, sizeof(*c));
-        if (a->endpoint) {
-                c->endpoint = xstrdup(a->endpoint);
-        } else {
-                _cleanup_free_ char *p = store_file(a, "serve.addr");
-                c->endpoint = read_small(p);
-                if (!c->endpoint)
-                        c->endpoint = xstrdup("127.0.0.1:9000");
-        }
-        if (a->region) {
-                c->region = xstrdup(a->region);
-        } else {
-                _cleanup_free_ char *p = store_file(a, "serve.region");
-                c->region = read_small(p);
-                if (!c->region)
-                        c->region = xstrdup("us-east-1");
-        }
-        husk_image_opts_t o = { .store = a->store };
-        char why[512];
-        if (serve_creds_load(husk_image_store_path(&o), false, &c->creds, why, sizeof(why)) == 0) {
-                c->have_creds = true;
-        } else {
-                const char *id = getenv("AWS_ACCESS_KEY_ID"), *sec = getenv("AWS_SECRET_ACCESS_KEY");
-                if (id && sec && strlen(id) <= SERVE_KEY_ID_LEN && strlen(sec) <= SERVE_SECRET_LEN) {
-                        snprintf(c->creds.key_id, sizeof(c->creds.key_id), "%s", id);
-                        snprintf(c->creds.secret, sizeof(c->creds.secret), "%s", sec);
-                        c->have_creds = true;
-                }
-        }
-}
-
-static void ctx_done(actx *c)
-{
-        free(c->endpoint);
-        free(c->region);
-        explicit_bzero(&c->creds, sizeof(c->creds));
-}
+static const cliclient_wire wire = { .hint = " (is `husk serve` running?)", .error = api_error };
 
 /* One request of the apigatewayv2 API; body taken (may be NULL). *ret (when asked) gets the
  * parsed answer. Non-zero: printed. */
-static int call(actx *c, const char *method, const char *path, char *body, json_value **ret)
+static int call(cliclient *c, const char *method, const char *path, char *body, json_value **ret)
 {
-        serve_kv h[] = { { (char *)"Content-Type", (char *)"application/json" } };
-        serve_call sc = { .endpoint = c->endpoint, .method = method, .path = path, .headers = h,
-                          .n_headers = body ? 1 : 0, .body = body, .len = body ? strlen(body) : 0,
-                          .creds = c->have_creds ? &c->creds : NULL, .region = c->region,
-                          .service = "apigateway" };
-        serve_answer an;
-        char why[512];
-        int r = serve_client_call(&sc, &an, why, sizeof(why));
-        free(body);
-        if (r < 0)
-                return fail("%s (is `husk serve` running?)", why);
-        json_value *v = NULL;
-        if (an.len && json_parse(an.body, an.len, &v, why, sizeof(why)) < 0) {
-                r = fail("HTTP %u, not JSON: %.200s", an.status, an.body);
-                serve_answer_free(&an);
-                return r;
-        }
-        if (an.status >= 300) {
-                const char *m = json_get_str(v, "message");
-                r = fail("%s", m ? m : an.body);
-                json_value_free(v);
-                serve_answer_free(&an);
-                return r;
-        }
-        serve_answer_free(&an);
-        if (ret)
-                *ret = v ? v : xcalloc(1, sizeof(json_value));
-        else
-                json_value_free(v);
-        return 0;
+        return cliclient_rest(c, &wire, "apigateway", method, path, body, ret);
 }
 
 /* Every item of a paged list (follows nextToken); *ret: an array of the items' copies is not
  * needed, so the callback sees each item. */
-static int each_item(actx *c, const char *path, void (*cb)(void *, const json_value *), void *ud)
+static int each_item(cliclient *c, const char *path, void (*cb)(void *, const json_value *),
+                     void *ud)
 {
         _cleanup_free_ char *token = NULL;
         do {
@@ -334,7 +210,7 @@ static char *integration_body(const aargs *a)
 
 /* ---------------------------------------------------------------- commands */
 
-static int cmd_create(actx *c, const aargs *a)
+static int cmd_create(cliclient *c, const aargs *a)
 {
         if ((a->route || a->timeout || a->payload) && !a->function && !a->url)
                 return fail("create: --route, --timeout and --payload need --function or --url");
@@ -391,7 +267,7 @@ static int cmd_create(actx *c, const aargs *a)
 }
 
 typedef struct ls_row {
-        actx *c;
+        cliclient *c;
 } ls_row;
 
 static void count_cb(void *ud, const json_value *v)
@@ -413,7 +289,7 @@ static void ls_cb(void *ud, const json_value *v)
                json_get_str(v, "apiEndpoint") ?: "-");
 }
 
-static int cmd_ls(actx *c)
+static int cmd_ls(cliclient *c)
 {
         printf("%-10s  %-24s  %6s  %s\n", "ID", "NAME", "ROUTES", "ENDPOINT");
         ls_row l = { c };
@@ -457,7 +333,7 @@ static void copy_cb(void *ud, const json_value *v)
         copy_value(ud, v);
 }
 
-static int cmd_inspect(actx *c, const aargs *a)
+static int cmd_inspect(cliclient *c, const aargs *a)
 {
         _cleanup_free_ char *p = xasprintf("/v2/apis/%s", a->pos[1]);
         json_value *v = NULL;
@@ -488,7 +364,7 @@ static int cmd_inspect(actx *c, const aargs *a)
         return r;
 }
 
-static int cmd_rm(actx *c, const aargs *a)
+static int cmd_rm(cliclient *c, const aargs *a)
 {
         _cleanup_free_ char *p = xasprintf("/v2/apis/%s", a->pos[1]);
         return call(c, "DELETE", p, NULL, NULL);
@@ -551,7 +427,7 @@ static void routes_cb(void *ud, const json_value *v)
                target ? target : t ? t : "-");
 }
 
-static int cmd_routes(actx *c, const aargs *a)
+static int cmd_routes(cliclient *c, const aargs *a)
 {
         _cleanup_free_ char *ip = xasprintf("/v2/apis/%s/integrations", a->pos[1]);
         _cleanup_free_ char *rp = xasprintf("/v2/apis/%s/routes", a->pos[1]);
@@ -565,7 +441,7 @@ static int cmd_routes(actx *c, const aargs *a)
         return r;
 }
 
-static int route_add(actx *c, const aargs *a)
+static int route_add(cliclient *c, const aargs *a)
 {
         char why[256];
         if (!gw_route_key_valid(a->pos[3], why, sizeof(why)))
@@ -623,7 +499,7 @@ static void users_cb(void *ud, const json_value *v)
         f->users += t && f->target && strcmp(t, f->target) == 0;
 }
 
-static int route_rm(actx *c, const aargs *a)
+static int route_rm(cliclient *c, const aargs *a)
 {
         _cleanup_free_ char *rp = xasprintf("/v2/apis/%s/routes", a->pos[2]);
         find_route f = { .want = a->pos[3] };
@@ -646,7 +522,7 @@ static int route_rm(actx *c, const aargs *a)
         return r;
 }
 
-static int stage_add(actx *c, const aargs *a)
+static int stage_add(cliclient *c, const aargs *a)
 {
         json_writer *w = json_writer_new(false);
         json_obj_begin(w);
@@ -710,14 +586,14 @@ static void stage_cb(void *ud, const json_value *v)
                burst && burst->str ? burst->str : "-", json_get_str(log, "destinationArn") ?: "-");
 }
 
-static int stage_ls(actx *c, const aargs *a)
+static int stage_ls(cliclient *c, const aargs *a)
 {
         _cleanup_free_ char *p = xasprintf("/v2/apis/%s/stages", a->pos[2]);
         printf("%-16s  %-8s  %8s  %6s  %s\n", "STAGE", "DEPLOYED", "RATE", "BURST", "ACCESS LOG");
         return each_item(c, p, stage_cb, NULL);
 }
 
-static int stage_rm(actx *c, const aargs *a)
+static int stage_rm(cliclient *c, const aargs *a)
 {
         _cleanup_free_ char *enc = xstrdup(a->pos[3]);
         if (strcmp(enc, "$default") == 0) {
@@ -731,7 +607,7 @@ static int stage_rm(actx *c, const aargs *a)
 int apicli_main(int argc, char **argv)
 {
         aargs a = { 0 };
-        if (parse(argc, argv, &a))
+        if (cliclient_parse(&syntax, argc, argv, &a))
                 return 2;
         if (a.help && a.npos >= 1) {
                 for (size_t k = 0; k < ARRAY_SIZE(cmd_help); k++)
@@ -780,8 +656,8 @@ int apicli_main(int argc, char **argv)
                 return fail("%s%s%s: an option that belongs to another command (husk api %s "
                             "--help)", cmd, cmds[k].sub ? " " : "", cmds[k].sub ? sub : "",
                             cmd) + 1;
-        actx c;
-        ctx_init(&a, &c);
+        cliclient c;
+        cliclient_open(&c, PROG, a.store, a.endpoint, a.region);
         int rc;
         if (strcmp(cmd, "create") == 0)
                 rc = cmd_create(&c, &a);
@@ -799,6 +675,6 @@ int apicli_main(int argc, char **argv)
                 rc = strcmp(sub, "add") == 0 ? stage_add(&c, &a)
                      : strcmp(sub, "ls") == 0 ? stage_ls(&c, &a)
                                               : stage_rm(&c, &a);
-        ctx_done(&c);
+        cliclient_close(&c);
         return rc;
 }

@@ -3,16 +3,14 @@
  * protocol (signed with the store's keys, or $AWS_ACCESS_KEY_ID/$AWS_SECRET_ACCESS_KEY). The
  * wire stays here; what a queue does is the server's engine's business. */
 #include "qcli.h"
-#include "client.h"
+#include "cliclient.h"
 #include "statcli.h"
 #include "queue/queue.h"
-#include "husk/image.h"
 #include "util/json.h"
 #include "util/util.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -85,17 +83,8 @@ static const struct {
                    "Options:\n  --format table|json                the layout (default table)\n" ENDPOINT_OPTS },
 };
 
-static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int fail(const char *fmt, ...)
-{
-        va_list ap;
-        va_start(ap, fmt);
-        fputs("husk queue: ", stderr);
-        vfprintf(stderr, fmt, ap);
-        fputc('\n', stderr);
-        va_end(ap);
-        return 1;
-}
+#define PROG "husk queue"
+#define fail(...) cliclient_fail(PROG, __VA_ARGS__)
 
 #define MAX_POS 4
 #define MAX_KV 64
@@ -110,10 +99,7 @@ typedef struct qargs {
         int npos;
 } qargs;
 
-static const struct {
-        const char *name;
-        size_t off;
-} str_opts[] = {
+static const cliclient_opt str_opts[] = {
         { "store", offsetof(qargs, store) },       { "endpoint", offsetof(qargs, endpoint) },
         { "region", offsetof(qargs, region) },     { "prefix", offsetof(qargs, prefix) },
         { "group", offsetof(qargs, group) },       { "dedup", offsetof(qargs, dedup) },
@@ -123,158 +109,71 @@ static const struct {
         { "format", offsetof(qargs, format) },
 };
 
-static int parse(int argc, char **argv, qargs *a)
+static const cliclient_opt flags[] = { { "--delete", offsetof(qargs, del) } };
+
+/* --attr NAME=VALUE and --tag KEY=VALUE, each up to MAX_KV times. */
+static int kv_opt(void *args, const char *name, size_t len, const char *val)
 {
-        for (int i = 0; i < argc; i++) {
-                const char *s = argv[i];
-                if (strcmp(s, "-h") == 0 || strcmp(s, "--help") == 0) {
-                        a->help = true;
-                        continue;
-                }
-                if (strcmp(s, "--delete") == 0) {
-                        a->del = true;
-                        continue;
-                }
-                if (strncmp(s, "--", 2) != 0 || !s[2]) {
-                        if (a->npos == MAX_POS)
-                                return fail("too many arguments at '%s' (husk queue --help)", s);
-                        a->pos[a->npos++] = s;
-                        continue;
-                }
-                const char *name = s + 2, *eq = strchr(name, '=');
-                size_t len = eq ? (size_t)(eq - name) : strlen(name);
-                const char *val = eq ? eq + 1 : (i + 1 < argc ? argv[i + 1] : NULL);
-                if (!val)
-                        return fail("%s needs a value", s);
-                if (!eq)
-                        i++;
-                if ((len == 4 && strncmp(name, "attr", 4) == 0) ||
-                    (len == 3 && strncmp(name, "tag", 3) == 0)) {
-                        bool attr = len == 4;
-                        size_t *n = attr ? &a->n_attrs : &a->n_tags;
-                        if (*n == MAX_KV)
-                                return fail("more than %d --%s options", MAX_KV, attr ? "attr" : "tag");
-                        if (!strchr(val, '='))
-                                return fail("--%s %s: use NAME=VALUE", attr ? "attr" : "tag", val);
-                        (attr ? a->attrs : a->tags)[(*n)++] = val;
-                        continue;
-                }
-                bool found = false;
-                for (size_t k = 0; k < ARRAY_SIZE(str_opts) && !found; k++)
-                        if (strlen(str_opts[k].name) == len && strncmp(str_opts[k].name, name, len) == 0) {
-                                *(const char **)((char *)a + str_opts[k].off) = val;
-                                found = true;
-                        }
-                if (!found)
-                        return fail("unknown option --%.*s (husk queue --help)", (int)len, name);
-        }
-        return 0;
+        qargs *a = args;
+        bool attr = len == 4 && strncmp(name, "attr", 4) == 0;
+        if (!attr && !(len == 3 && strncmp(name, "tag", 3) == 0))
+                return 0;
+        size_t *n = attr ? &a->n_attrs : &a->n_tags;
+        if (*n == MAX_KV)
+                return -fail("more than %d --%s options", MAX_KV, attr ? "attr" : "tag");
+        if (!strchr(val, '='))
+                return -fail("--%s %s: use NAME=VALUE", attr ? "attr" : "tag", val);
+        (attr ? a->attrs : a->tags)[(*n)++] = val;
+        return 1;
 }
 
-static char *store_file(const qargs *a, const char *rel)
+static const cliclient_syntax syntax = {
+        .prog = PROG, .help = PROG " --help", .values = str_opts, .n_values = ARRAY_SIZE(str_opts),
+        .flags = flags, .n_flags = ARRAY_SIZE(flags), .help_off = offsetof(qargs, help),
+        .pos_off = offsetof(qargs, pos), .npos_off = offsetof(qargs, npos), .max_pos = MAX_POS,
+        .more = kv_opt,
+};
+
+/* SQS's error: {"__type": "com.amazonaws.sqs#QueueDoesNotExist", "message": ...}. */
+static char *sqs_error(const serve_answer *an, const json_value *v)
 {
-        husk_image_opts_t o = { .store = a->store };
-        return xasprintf("%s/fn/%s", husk_image_store_path(&o), rel);
+        (void)an;
+        const char *type = json_get_str(v, "__type"), *msg = json_get_str(v, "message");
+        const char *hash = type ? strrchr(type, '#') : NULL;
+        return xasprintf("%s%s%s", hash ? hash + 1 : type ? type : "error", msg ? ": " : "",
+                         msg ? msg : "");
 }
 
-static char *read_small(const char *path)
-{
-        char *s = NULL;
-        if (read_file_at(AT_FDCWD, path, 256, &s, NULL) < 0)
-                return NULL;
-        s[strcspn(s, "\n")] = '\0';
-        return s;
-}
+static const cliclient_wire wire = { .hint = "", .strict = true, .error = sqs_error };
 
-typedef struct qctx {
-        char *endpoint, *region;
-        serve_creds creds;
-        bool have_creds;
-} qctx;
-
-static int ctx_init(const qargs *a, qctx *c)
+/* One SQS JSON call: op with the JSON body (taken); *ret gets the parsed answer. Non-zero:
+ * printed. */
+static int call(cliclient *c, const char *op, char *body, json_value **ret)
 {
-        memset(c, 0, sizeof(*c));
-        if (a->endpoint) {
-                c->endpoint = xstrdup(a->endpoint);
-        } else {
-                _cleanup_free_ char *p = store_file(a, "serve.addr");
-                c->endpoint = read_small(p);
-                if (!c->endpoint)
-                        c->endpoint = xstrdup("127.0.0.1:9000");
-        }
-        if (a->region) {
-                c->region = xstrdup(a->region);
-        } else {
-                _cleanup_free_ char *p = store_file(a, "serve.region");
-                c->region = read_small(p);
-                if (!c->region)
-                        c->region = xstrdup(Q_DEFAULT_REGION);
-        }
-        husk_image_opts_t o = { .store = a->store };
-        char why[512];
-        if (serve_creds_load(husk_image_store_path(&o), false, &c->creds, why, sizeof(why)) == 0) {
-                c->have_creds = true;
-        } else {
-                const char *id = getenv("AWS_ACCESS_KEY_ID"), *sec = getenv("AWS_SECRET_ACCESS_KEY");
-                if (id && sec && strlen(id) <= SERVE_KEY_ID_LEN && strlen(sec) <= SERVE_SECRET_LEN) {
-                        snprintf(c->creds.key_id, sizeof(c->creds.key_id), "%s", id);
-                        snprintf(c->creds.secret, sizeof(c->creds.secret), "%s", sec);
-                        c->have_creds = true;
-                }
-        }
-        return 0;
-}
-
-static void ctx_done(qctx *c)
-{
-        free(c->endpoint);
-        free(c->region);
-        explicit_bzero(&c->creds, sizeof(c->creds));
-}
-
-/* One SQS JSON call: op with the JSON body; *ret gets the parsed answer. Non-zero: printed. */
-static int call(qctx *c, const char *op, char *body, json_value **ret)
-{
+        _cleanup_free_ char *b = body;
         _cleanup_free_ char *target = xasprintf("AmazonSQS.%s", op);
         serve_kv h[] = { { (char *)"Content-Type", (char *)"application/x-amz-json-1.0" },
                          { (char *)"X-Amz-Target", target } };
-        serve_call sc = { .endpoint = c->endpoint, .method = "POST", .path = "/", .headers = h,
-                          .n_headers = ARRAY_SIZE(h), .body = body, .len = strlen(body),
-                          .creds = c->have_creds ? &c->creds : NULL, .region = c->region,
-                          .service = "sqs" };
-        serve_answer an;
-        char why[512];
-        int r = serve_client_call(&sc, &an, why, sizeof(why));
-        free(body);
-        if (r < 0)
-                return fail("%s", why);
+        cliclient_req rq = { .service = "sqs", .method = "POST", .path = "/", .headers = h,
+                             .n_headers = ARRAY_SIZE(h), .body = body, .op = op };
+        return cliclient_call(c, &wire, &rq, ret);
+}
+
+/* The request in w (its object closed here) made as op; the answer's key printed on a line. */
+static int call_print(cliclient *c, const char *op, json_writer *w, const char *key)
+{
+        json_obj_end(w);
         json_value *v = NULL;
-        char jwhy[128];
-        if (json_parse(an.body, an.len, &v, jwhy, sizeof(jwhy)) < 0) {
-                int rc = fail("%s: HTTP %u, not JSON: %.200s", op, an.status, an.body);
-                serve_answer_free(&an);
-                return rc;
-        }
-        if (an.status != 200) {
-                const char *type = json_get_str(v, "__type"), *msg = json_get_str(v, "message");
-                const char *hash = type ? strrchr(type, '#') : NULL;
-                int rc = fail("%s: %s%s%s", op, hash ? hash + 1 : type ? type : "error",
-                              msg ? ": " : "", msg ? msg : "");
-                json_value_free(v);
-                serve_answer_free(&an);
-                return rc;
-        }
-        serve_answer_free(&an);
-        if (ret)
-                *ret = v;
-        else
-                json_value_free(v);
+        int r = call(c, op, json_writer_finish(w), &v);
+        if (r)
+                return r;
+        printf("%s\n", json_get_str(v, key) ? json_get_str(v, key) : "");
+        json_value_free(v);
         return 0;
 }
 
 /* {"QueueUrl": URL} of NAME, through GetQueueUrl. */
-static int queue_url(qctx *c, const char *name, char **ret)
+static int queue_url(cliclient *c, const char *name, char **ret)
 {
         json_writer *w = json_writer_new(false);
         json_obj_begin(w);
@@ -309,8 +208,17 @@ static void kv_map(json_writer *w, const char *key, const char *const *kv, size_
         json_obj_end(w);
 }
 
+/* "key": [name] */
+static void one_name(json_writer *w, const char *key, const char *name)
+{
+        json_key(w, key);
+        json_arr_begin(w);
+        json_str(w, name);
+        json_arr_end(w);
+}
+
 /* A request body that starts with NAME's QueueUrl (the object left open); *ret_url when asked. */
-static int with_queue(qctx *c, const char *name, json_writer **ret_w, char **ret_url)
+static int with_queue(cliclient *c, const char *name, json_writer **ret_w, char **ret_url)
 {
         _cleanup_free_ char *url = NULL;
         int r = queue_url(c, name, &url);
@@ -334,7 +242,7 @@ static int int_opt(const char *name, const char *v, long min, long max, long *re
         return 0;
 }
 
-static int cmd_create(qctx *c, const qargs *a)
+static int cmd_create(cliclient *c, const qargs *a)
 {
         json_writer *w = json_writer_new(false);
         json_obj_begin(w);
@@ -355,14 +263,7 @@ static int cmd_create(qctx *c, const qargs *a)
                 kv_map(w, "Attributes", a->attrs, a->n_attrs);
         }
         kv_map(w, "tags", a->tags, a->n_tags);
-        json_obj_end(w);
-        json_value *v = NULL;
-        int r = call(c, "CreateQueue", json_writer_finish(w), &v);
-        if (r)
-                return r;
-        printf("%s\n", json_get_str(v, "QueueUrl") ? json_get_str(v, "QueueUrl") : "");
-        json_value_free(v);
-        return 0;
+        return call_print(c, "CreateQueue", w, "QueueUrl");
 }
 
 static const char *attr_of(const json_value *attrs, const char *name)
@@ -371,7 +272,7 @@ static const char *attr_of(const json_value *attrs, const char *name)
         return s ? s : "-";
 }
 
-static int cmd_ls(qctx *c, const qargs *a)
+static int cmd_ls(cliclient *c, const qargs *a)
 {
         char *token = NULL;
         bool header = false;
@@ -439,17 +340,14 @@ static void print_obj(json_writer *w, const char *key, const json_value *obj)
         json_obj_end(w);
 }
 
-static int cmd_inspect(qctx *c, const qargs *a)
+static int cmd_inspect(cliclient *c, const qargs *a)
 {
         json_writer *w = NULL;
         _cleanup_free_ char *url = NULL;
         int r = with_queue(c, a->pos[1], &w, &url);
         if (r)
                 return r;
-        json_key(w, "AttributeNames");
-        json_arr_begin(w);
-        json_str(w, "All");
-        json_arr_end(w);
+        one_name(w, "AttributeNames", "All");
         json_obj_end(w);
         json_value *at = NULL, *tags = NULL;
         r = call(c, "GetQueueAttributes", json_writer_finish(w), &at);
@@ -478,7 +376,7 @@ static int cmd_inspect(qctx *c, const qargs *a)
         return 0;
 }
 
-static int simple(qctx *c, const qargs *a, const char *op)
+static int simple(cliclient *c, const qargs *a, const char *op)
 {
         json_writer *w = NULL;
         int r = with_queue(c, a->pos[1], &w, NULL);
@@ -488,7 +386,7 @@ static int simple(qctx *c, const qargs *a, const char *op)
         return call(c, op, json_writer_finish(w), NULL);
 }
 
-static int cmd_send(qctx *c, const qargs *a)
+static int cmd_send(cliclient *c, const qargs *a)
 {
         if (a->npos != 3)
                 return fail("send needs NAME and BODY (or @FILE)");
@@ -534,17 +432,10 @@ static int cmd_send(qctx *c, const qargs *a)
                 }
                 json_obj_end(w);
         }
-        json_obj_end(w);
-        json_value *v = NULL;
-        r = call(c, "SendMessage", json_writer_finish(w), &v);
-        if (r)
-                return r;
-        printf("%s\n", json_get_str(v, "MessageId") ? json_get_str(v, "MessageId") : "");
-        json_value_free(v);
-        return 0;
+        return call_print(c, "SendMessage", w, "MessageId");
 }
 
-static int cmd_receive(qctx *c, const qargs *a)
+static int cmd_receive(cliclient *c, const qargs *a)
 {
         long max = 1, wait = -1, vis = -1;
         if ((a->max && int_opt("max", a->max, 1, Q_RECEIVE_MAX, &max)) ||
@@ -561,14 +452,8 @@ static int cmd_receive(qctx *c, const qargs *a)
                 json_kv_int(w, "WaitTimeSeconds", wait);
         if (vis >= 0)
                 json_kv_int(w, "VisibilityTimeout", vis);
-        json_key(w, "AttributeNames");
-        json_arr_begin(w);
-        json_str(w, "All");
-        json_arr_end(w);
-        json_key(w, "MessageAttributeNames");
-        json_arr_begin(w);
-        json_str(w, "All");
-        json_arr_end(w);
+        one_name(w, "AttributeNames", "All");
+        one_name(w, "MessageAttributeNames", "All");
         json_obj_end(w);
         json_value *v = NULL;
         r = call(c, "ReceiveMessage", json_writer_finish(w), &v);
@@ -611,7 +496,7 @@ static int cmd_receive(qctx *c, const qargs *a)
         return 0;
 }
 
-static int cmd_delete(qctx *c, const qargs *a)
+static int cmd_delete(cliclient *c, const qargs *a)
 {
         if (a->npos != 3)
                 return fail("delete needs NAME and RECEIPT_HANDLE");
@@ -624,19 +509,13 @@ static int cmd_delete(qctx *c, const qargs *a)
         return call(c, "DeleteMessage", json_writer_finish(w), NULL);
 }
 
-static int arn_of(qctx *c, const char *name, char **ret)
+static int arn_of(cliclient *c, const char *name, char **ret)
 {
-        _cleanup_free_ char *url = NULL;
-        int r = queue_url(c, name, &url);
+        json_writer *w = NULL;
+        int r = with_queue(c, name, &w, NULL);
         if (r)
                 return r;
-        json_writer *w = json_writer_new(false);
-        json_obj_begin(w);
-        json_kv_str(w, "QueueUrl", url);
-        json_key(w, "AttributeNames");
-        json_arr_begin(w);
-        json_str(w, "QueueArn");
-        json_arr_end(w);
+        one_name(w, "AttributeNames", "QueueArn");
         json_obj_end(w);
         json_value *v = NULL;
         r = call(c, "GetQueueAttributes", json_writer_finish(w), &v);
@@ -652,7 +531,7 @@ static int arn_of(qctx *c, const char *name, char **ret)
         return 0;
 }
 
-static int cmd_redrive(qctx *c, const qargs *a)
+static int cmd_redrive(cliclient *c, const qargs *a)
 {
         _cleanup_free_ char *src = NULL, *dst = NULL;
         int r = arn_of(c, a->pos[1], &src);
@@ -670,17 +549,10 @@ static int cmd_redrive(qctx *c, const qargs *a)
                 json_kv_str(w, "DestinationArn", dst);
         if (rate)
                 json_kv_int(w, "MaxNumberOfMessagesPerSecond", rate);
-        json_obj_end(w);
-        json_value *v = NULL;
-        r = call(c, "StartMessageMoveTask", json_writer_finish(w), &v);
-        if (r)
-                return r;
-        printf("%s\n", json_get_str(v, "TaskHandle") ? json_get_str(v, "TaskHandle") : "");
-        json_value_free(v);
-        return 0;
+        return call_print(c, "StartMessageMoveTask", w, "TaskHandle");
 }
 
-static int cmd_stats(qctx *c, const qargs *a)
+static int cmd_stats(cliclient *c, const qargs *a)
 {
         const char *fmt = a->format ? a->format : "table";
         if (strcmp(fmt, "table") != 0 && strcmp(fmt, "json") != 0)
@@ -692,7 +564,7 @@ static int cmd_stats(qctx *c, const qargs *a)
 int qcli_main(int argc, char **argv)
 {
         qargs a = { 0 };
-        if (parse(argc, argv, &a))
+        if (cliclient_parse(&syntax, argc, argv, &a))
                 return 2;
         if (a.help && a.npos >= 1)
                 for (size_t k = 0; k < ARRAY_SIZE(cmd_help); k++)
@@ -725,8 +597,8 @@ int qcli_main(int argc, char **argv)
         if (a.npos >= 2 && strcmp(cmd, "ls") != 0 && !q_name_valid(a.pos[1]))
                 return fail("%s: '%s' is not a queue name (1 to %d of A-Z a-z 0-9 _ -, a FIFO "
                             "queue's ending in .fifo)", cmd, a.pos[1], Q_NAME_MAX) + 1;
-        qctx c;
-        ctx_init(&a, &c);
+        cliclient c;
+        cliclient_open(&c, PROG, a.store, a.endpoint, a.region);
         int rc;
         if (strcmp(cmd, "create") == 0)
                 rc = cmd_create(&c, &a);
@@ -748,6 +620,6 @@ int qcli_main(int argc, char **argv)
                 rc = cmd_delete(&c, &a);
         else
                 rc = cmd_redrive(&c, &a);
-        ctx_done(&c);
+        cliclient_close(&c);
         return rc;
 }

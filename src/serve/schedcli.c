@@ -4,13 +4,11 @@
  * $AWS_ACCESS_KEY_ID/$AWS_SECRET_ACCESS_KEY). The wire stays here; what a schedule does is
  * src/sched's business. */
 #include "schedcli.h"
-#include "client.h"
-#include "husk/image.h"
+#include "cliclient.h"
 #include "util/json.h"
 #include "util/util.h"
 
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,17 +39,8 @@ static const char usage_text[] =
         "  --region REGION                    region to sign for (default: the server's)\n"
         "  --store DIR                        the store (default /var/lib/husk)\n";
 
-static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int fail(const char *fmt, ...)
-{
-        va_list ap;
-        va_start(ap, fmt);
-        fputs("husk fn schedule: ", stderr);
-        vfprintf(stderr, fmt, ap);
-        fputc('\n', stderr);
-        va_end(ap);
-        return 1;
-}
+#define PROG "husk fn schedule"
+#define fail(...) cliclient_fail(PROG, __VA_ARGS__)
 
 typedef struct sargs {
         const char *store, *endpoint, *region, *group, *expression, *function, *input, *timezone,
@@ -61,10 +50,7 @@ typedef struct sargs {
         int npos;
 } sargs;
 
-static const struct {
-        const char *name;
-        size_t off;
-} str_opts[] = {
+static const cliclient_opt str_opts[] = {
         { "store", offsetof(sargs, store) },       { "endpoint", offsetof(sargs, endpoint) },
         { "region", offsetof(sargs, region) },     { "group", offsetof(sargs, group) },
         { "expression", offsetof(sargs, expression) }, { "function", offsetof(sargs, function) },
@@ -74,134 +60,36 @@ static const struct {
         { "prefix", offsetof(sargs, prefix) },
 };
 
-static int parse(int argc, char **argv, sargs *a)
+static const cliclient_opt flags[] = { { "--disabled", offsetof(sargs, disabled) },
+                                       { "--delete-after", offsetof(sargs, delete_after) } };
+
+static const cliclient_syntax syntax = {
+        .prog = PROG, .help = PROG " --help", .values = str_opts, .n_values = ARRAY_SIZE(str_opts),
+        .flags = flags, .n_flags = ARRAY_SIZE(flags), .help_off = offsetof(sargs, help),
+        .pos_off = offsetof(sargs, pos), .npos_off = offsetof(sargs, npos), .max_pos = 3,
+};
+
+/* The Scheduler's error: its name in the x-amzn-ErrorType header, {"Message": ...}. */
+static char *sched_error(const serve_answer *an, const json_value *v)
 {
-        for (int i = 0; i < argc; i++) {
-                const char *s = argv[i];
-                if (strcmp(s, "-h") == 0 || strcmp(s, "--help") == 0) {
-                        a->help = true;
-                        continue;
-                }
-                if (strcmp(s, "--disabled") == 0 || strcmp(s, "--delete-after") == 0) {
-                        *(s[3] == 'i' ? &a->disabled : &a->delete_after) = true;
-                        continue;
-                }
-                if (strncmp(s, "--", 2) != 0 || !s[2]) {
-                        if (a->npos == 3)
-                                return fail("too many arguments at '%s' (husk fn schedule --help)", s);
-                        a->pos[a->npos++] = s;
-                        continue;
-                }
-                const char *name = s + 2, *eq = strchr(name, '=');
-                size_t len = eq ? (size_t)(eq - name) : strlen(name);
-                const char *val = eq ? eq + 1 : (i + 1 < argc ? argv[i + 1] : NULL);
-                if (!val)
-                        return fail("%s needs a value", s);
-                if (!eq)
-                        i++;
-                bool found = false;
-                for (size_t k = 0; k < ARRAY_SIZE(str_opts) && !found; k++)
-                        if (strlen(str_opts[k].name) == len && strncmp(str_opts[k].name, name, len) == 0) {
-                                *(const char **)((char *)a + str_opts[k].off) = val;
-                                found = true;
-                        }
-                if (!found)
-                        return fail("unknown option --%.*s (husk fn schedule --help)", (int)len, name);
-        }
-        return 0;
+        const char *msg = json_get_str(v, "Message");
+        const char *t = strcasestr(an->head, "\nx-amzn-ErrorType:");
+        char type[64] = "error";
+        if (t)
+                sscanf(t + 18, " %63[A-Za-z]", type);
+        return xasprintf("%s: %s", type, msg ? msg : "");
 }
 
-typedef struct sctx {
-        char *endpoint, *region;
-        serve_creds creds;
-        bool have_creds;
-} sctx;
+static const cliclient_wire wire = { .hint = "", .strict = true, .error = sched_error };
 
-static char *read_small(const char *path)
+/* One REST call (body taken, may be NULL); *ret gets the parsed answer. Non-zero: printed. */
+static int call(cliclient *c, const char *method, const char *path, char *body, json_value **ret)
 {
-        char *s = NULL;
-        if (read_file_at(AT_FDCWD, path, 256, &s, NULL) < 0)
-                return NULL;
-        s[strcspn(s, "\n")] = '\0';
-        return s;
-}
-
-static void ctx_init(const sargs *a, sctx *c)
-{
-        memset(c, 0, sizeof(*c));
-        husk_image_opts_t o = { .store = a->store };
-        const char *store = husk_image_store_path(&o);
-        _cleanup_free_ char *ap = xasprintf("%s/fn/serve.addr", store);
-        _cleanup_free_ char *rp = xasprintf("%s/fn/serve.region", store);
-        c->endpoint = a->endpoint ? xstrdup(a->endpoint) : read_small(ap);
-        if (!c->endpoint)
-                c->endpoint = xstrdup("127.0.0.1:9000");
-        c->region = a->region ? xstrdup(a->region) : read_small(rp);
-        if (!c->region)
-                c->region = xstrdup("us-east-1");
-        char why[512];
-        if (serve_creds_load(store, false, &c->creds, why, sizeof(why)) == 0) {
-                c->have_creds = true;
-        } else {
-                const char *id = getenv("AWS_ACCESS_KEY_ID"), *sec = getenv("AWS_SECRET_ACCESS_KEY");
-                if (id && sec && strlen(id) <= SERVE_KEY_ID_LEN && strlen(sec) <= SERVE_SECRET_LEN) {
-                        snprintf(c->creds.key_id, sizeof(c->creds.key_id), "%s", id);
-                        snprintf(c->creds.secret, sizeof(c->creds.secret), "%s", sec);
-                        c->have_creds = true;
-                }
-        }
-}
-
-static void ctx_done(sctx *c)
-{
-        free(c->endpoint);
-        free(c->region);
-        explicit_bzero(&c->creds, sizeof(c->creds));
-}
-
-/* One REST call; *ret gets the parsed answer. Non-zero: printed. */
-static int call(sctx *c, const char *method, const char *path, char *body, json_value **ret)
-{
-        serve_kv h[] = { { (char *)"Content-Type", (char *)"application/json" } };
-        serve_call sc = { .endpoint = c->endpoint, .method = method, .path = path, .headers = h,
-                          .n_headers = body ? 1 : 0, .body = body ? body : "",
-                          .len = body ? strlen(body) : 0,
-                          .creds = c->have_creds ? &c->creds : NULL, .region = c->region,
-                          .service = "scheduler" };
-        serve_answer an;
-        char why[512];
-        int r = serve_client_call(&sc, &an, why, sizeof(why));
-        free(body);
-        if (r < 0)
-                return fail("%s", why);
-        json_value *v = NULL;
-        char jwhy[128];
-        if (json_parse(an.body, an.len, &v, jwhy, sizeof(jwhy)) < 0) {
-                int rc = fail("HTTP %u, not JSON: %.200s", an.status, an.body);
-                serve_answer_free(&an);
-                return rc;
-        }
-        if (an.status != 200) {
-                const char *msg = json_get_str(v, "Message");
-                const char *t = strcasestr(an.head, "\nx-amzn-ErrorType:");
-                char type[64] = "error";
-                if (t)
-                        sscanf(t + 18, " %63[A-Za-z]", type);
-                int rc = fail("%s: %s", type, msg ? msg : "");
-                json_value_free(v);
-                serve_answer_free(&an);
-                return rc;
-        }
-        serve_answer_free(&an);
-        if (ret)
-                *ret = v;
-        else
-                json_value_free(v);
-        return 0;
+        return cliclient_rest(c, &wire, "scheduler", method, path, body, ret);
 }
 
 /* The server's account: from the default group's ARN. */
-static int account_of(sctx *c, char *acct, size_t len)
+static int account_of(cliclient *c, char *acct, size_t len)
 {
         json_value *v = NULL;
         int r = call(c, "GET", "/schedule-groups/default", NULL, &v);
@@ -229,7 +117,7 @@ static char *query_group(const sargs *a)
         return xasprintf("?groupName=%s", g);
 }
 
-static int cmd_create(sctx *c, const sargs *a)
+static int cmd_create(cliclient *c, const sargs *a)
 {
         if (a->npos != 2)
                 return fail("create takes one NAME");
@@ -319,7 +207,7 @@ static int cmd_create(sctx *c, const sargs *a)
         return 0;
 }
 
-static int cmd_ls(sctx *c, const sargs *a)
+static int cmd_ls(cliclient *c, const sargs *a)
 {
         if (a->npos != 1)
                 return fail("ls takes no arguments");
@@ -370,7 +258,7 @@ static int cmd_ls(sctx *c, const sargs *a)
         return 0;
 }
 
-static int cmd_one(sctx *c, const sargs *a, bool del)
+static int cmd_one(cliclient *c, const sargs *a, bool del)
 {
         if (a->npos != 2)
                 return fail("%s takes one NAME", del ? "rm" : "inspect");
@@ -386,12 +274,9 @@ static int cmd_one(sctx *c, const sargs *a, bool del)
         json_value_free(v);
         /* Print the server's JSON as it came: ask again for the raw text. */
         serve_answer an;
-        char why[512];
-        serve_call raw = { .endpoint = c->endpoint, .method = "GET", .path = path, .body = "",
-                           .creds = c->have_creds ? &c->creds : NULL, .region = c->region,
-                           .service = "scheduler" };
-        if (serve_client_call(&raw, &an, why, sizeof(why)) < 0)
-                return fail("%s", why);
+        cliclient_req raw = { .service = "scheduler", .method = "GET", .path = path };
+        if (cliclient_send(c, &wire, &raw, &an))
+                return 1;
         printf("%s\n", an.body);
         serve_answer_free(&an);
         return 0;
@@ -400,15 +285,15 @@ static int cmd_one(sctx *c, const sargs *a, bool del)
 int schedcli_main(int argc, char **argv)
 {
         sargs a = { 0 };
-        int rc = parse(argc, argv, &a);
+        int rc = cliclient_parse(&syntax, argc, argv, &a);
         if (rc)
                 return rc;
         if (a.help || a.npos == 0) {
                 fputs(usage_text, a.help ? stdout : stderr);
                 return a.help ? 0 : 1;
         }
-        sctx c;
-        ctx_init(&a, &c);
+        cliclient c;
+        cliclient_open(&c, PROG, a.store, a.endpoint, a.region);
         const char *cmd = a.pos[0];
         if (strcmp(cmd, "create") == 0)
                 rc = cmd_create(&c, &a);
@@ -420,6 +305,6 @@ int schedcli_main(int argc, char **argv)
                 rc = cmd_one(&c, &a, true);
         else
                 rc = fail("unknown command '%s' (husk fn schedule --help)", cmd) + 1;
-        ctx_done(&c);
+        cliclient_close(&c);
         return rc;
 }

@@ -4,27 +4,14 @@
  * server's registry at that moment (metrics/metrics.h names them); nothing is computed here but
  * the layout. */
 #include "statcli.h"
-#include "client.h"
+#include "cliclient.h"
 #include "prom.h"
 #include "util/json.h"
 #include "util/util.h"
 
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-
-static int fail(const char *who, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int fail(const char *who, const char *fmt, ...)
-{
-        va_list ap;
-        va_start(ap, fmt);
-        fprintf(stderr, "husk %s: ", who);
-        vfprintf(stderr, fmt, ap);
-        fputc('\n', stderr);
-        va_end(ap);
-        return 1;
-}
 
 static int fetch(const char *who, const char *endpoint, prom_doc *ret)
 {
@@ -32,16 +19,18 @@ static int fetch(const char *who, const char *endpoint, prom_doc *ret)
         serve_answer an;
         char why[512];
         if (serve_client_call(&c, &an, why, sizeof(why)) < 0)
-                return fail(who, "%s (is `husk serve` running?)", why);
+                return cliclient_fail(who, "%s (is `husk serve` running?)", why);
         if (an.status != 200) {
-                int r = fail(who, "GET /metrics on %s: HTTP %u: %.200s", endpoint, an.status, an.body);
+                int r = cliclient_fail(who, "GET /metrics on %s: HTTP %u: %.200s", endpoint,
+                                       an.status, an.body);
                 serve_answer_free(&an);
                 return r;
         }
         int r = prom_parse(an.body, an.len, ret, why, sizeof(why));
         serve_answer_free(&an);
         if (r < 0)
-                return fail(who, "the /metrics of %s is not valid exposition text: %s", endpoint, why);
+                return cliclient_fail(who, "the /metrics of %s is not valid exposition text: %s",
+                                      endpoint, why);
         return 0;
 }
 
@@ -226,8 +215,8 @@ static int show(const char *who_cmd, const char *endpoint, const char *name, boo
                         found = strcmp(all[i], name) == 0;
                 if (!found) {
                         prom_doc_free(&d);
-                        return fail(who_cmd, "the server at %s reports no %s named %s", endpoint,
-                                    fn ? "function" : "queue", name);
+                        return cliclient_fail(who_cmd, "the server at %s reports no %s named %s",
+                                              endpoint, fn ? "function" : "queue", name);
                 }
                 who = one;
                 n = 1;
@@ -251,10 +240,10 @@ static int show(const char *who_cmd, const char *endpoint, const char *name, boo
 
 int statcli_functions(const char *endpoint, const char *name, bool json)
 {
-        return show("fn", endpoint, name, json, true);
+        return show("husk fn", endpoint, name, json, true);
 }
 
 int statcli_queues(const char *endpoint, const char *name, bool json)
 {
-        return show("queue", endpoint, name, json, false);
+        return show("husk queue", endpoint, name, json, false);
 }
