@@ -264,7 +264,10 @@ if command -v script >/dev/null 2>&1; then
         cfg "$b" '.process.args = ["/bin/sh","-c","printf \"a\\nb\\n\""]'
         script -qc "\"$HUSK\" --root \"$HUSK_TEST_ROOT\" run -b \"$b\" tty-script; stty -a | grep -o \"[-]*icanon\" | head -1" /dev/null < /dev/null > "$T/script.out" 2>&1
         like "$(od -An -c "$T/script.out" | tr -s ' ' | tr -d '\n')" "a \\\\r \\\\n b \\\\r \\\\n" "terminal: on a host terminal the lines still end in CR LF"
-        like "$(tr -d '\r\0' < "$T/script.out" | tail -1)" "^icanon$" "terminal: the host terminal is restored (canonical mode) after run"
+        # When its stdin (/dev/null) ends while husk holds the terminal raw, script(1) types its
+        # EOF character into the terminal, echoed as ^@ once it is canonical again (seen twice in
+        # one loaded CI rehearsal): script's echo, not husk's; what matters is "icanon".
+        like "$(tr -d '\r\0' < "$T/script.out" | tail -1 | sed 's/^\(\^@\)*//')" "^icanon$" "terminal: the host terminal is restored (canonical mode) after run"
 else
         skip "terminal: no script(1) for a host terminal"
 fi
