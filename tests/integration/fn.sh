@@ -144,7 +144,12 @@ is "$codes" "50 200" "50 parallel invocations are all answered 200$t1"
 c=$(cat "$T"/par.[0-9]* | grep -o '"slept":150' | wc -l)
 [ "$c" = 50 ] && t2= || t2=$PAR_TODO
 is "$c" 50 "each got its result$t2"
-[ "$c" = 50 ] || diag "$(grep -L '"slept":150' "$T"/par.[0-9]* | xargs cat)"
+if [ "$c" != 50 ]; then
+        diag "$(grep -L '"slept":150' "$T"/par.[0-9]* | xargs cat)"
+        # What the runtime and the host said: the function's log is gone with $T after the run.
+        diag "$(grep -v '^\(START\|END\|REPORT\|sleeping\) ' "$S/fn/logs/fn-par.log" | tail -n 20)"
+        diag "$(tail -n 20 "$T/serve.log")"
+fi
 max=$(cat "$T/par.max")
 [ "$max" -le 4 ] && [ "$max" -ge 2 ]
 ok $? "never more than 4 workers alive (max seen: $max)"
