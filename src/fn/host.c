@@ -918,25 +918,33 @@ static void finish_log(fn_host *h, fn_worker *w, const char *req_id, uint64_t du
         worker_logf(w, "END RequestId: %s\n%s\n", req_id, rep);
 }
 
+/* With h->mu held: a worker that was returning (after an invocation, or while the reaper froze
+ * it) is offered again and one waiting invocation is woken to take it (a broadcast would wake
+ * every waiter to find one worker); one that exited meanwhile, or is not to be kept, is torn down. */
+static void back_idle_locked(fn_host *h, fn_worker *w, bool keep)
+{
+        if (keep && w->state == W_RETURNING && !w->exited) {
+                w->state = W_IDLE;
+                w->p->returning--;
+                w->p->idle++;
+                pthread_cond_signal(&w->p->cv);
+        } else if (w->state != W_DEAD) {
+                worker_kill_locked(h, w);
+        }
+}
+
 /* The end of an invocation, outside h->mu: output, END and REPORT lines (unless logged), then
- * the worker is offered again, unfrozen, or torn down. One waiting invocation is woken to take
- * it (a broadcast would wake every waiter to find one worker). The reaper freezes the worker if
- * it is still idle FREEZE_GRACE_MS later (freeze_idle). */
+ * the worker is offered again, unfrozen, or torn down (back_idle_locked). The reaper freezes
+ * the worker if it is still idle FREEZE_GRACE_MS later (freeze_idle). */
 static void finish(fn_host *h, fn_worker *w, const char *req_id, uint64_t dur_ns, bool keep,
                    bool logged)
 {
         if (!logged)
                 finish_log(h, w, req_id, dur_ns);
         pthread_mutex_lock(&h->mu);
-        if (keep && w->state == W_RETURNING && !w->exited) {
-                w->state = W_IDLE;
-                w->p->returning--;
-                w->p->idle++;
+        if (keep)
                 w->idle_since = now_ns();
-                pthread_cond_signal(&w->p->cv);
-        } else if (w->state != W_DEAD) {
-                worker_kill_locked(h, w);
-        }
+        back_idle_locked(h, w, keep);
         pthread_mutex_unlock(&h->mu);
 }
 
@@ -980,14 +988,7 @@ static long freeze_idle(fn_host *h, long max)
                                                "after %d ms (a loaded host); it is thawed at its "
                                                "next invocation\n", FREEZE_WAIT_MS);
                         pthread_mutex_lock(&h->mu);
-                        if (w->state == W_RETURNING && !w->exited) {
-                                w->state = W_IDLE;
-                                p->returning--;
-                                p->idle++;
-                                pthread_cond_signal(&p->cv);
-                        } else if (w->state != W_DEAD) {
-                                worker_kill_locked(h, w);
-                        }
+                        back_idle_locked(h, w, true);
                         /* The list may have changed while h->mu was released. */
                         goto again;
                 }

@@ -173,6 +173,8 @@ if [ -x "$LOAD" ]; then
         diag "$(cat "$T/steady.2")"
         is "$(wc -l < "$T/steady.before")" 4 "the load runs on 4 workers"
         is "$(cat "$T/steady.after")" "$(cat "$T/steady.before")" "the same 4 workers, none removed and started again"
+        cmp -s "$T/steady.after" "$T/steady.before" ||
+                diag "$(grep -v '^\(START\|END\|REPORT\|sleeping\) ' "$S/fn/logs/fn-steady.log" | tail -n 20; tail -n 20 "$T/serve.log")"
         is "$(log fn-steady | grep -c 'next: HTTP 500')" 0 "no worker's /next was refused as stopping"
 else
         for _i in 1 2 3 4; do skip "missing $LOAD"; done
