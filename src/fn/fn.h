@@ -357,6 +357,12 @@ fn_guard *fn_guard_new(uint64_t limit_ms, bool bound_idle);
 void fn_guard_free(fn_guard *g);
 /* While paused (a frozen worker) time does not count. */
 void fn_guard_pause(fn_guard *g, bool paused);
+/* A phase that began at t0 (ms) is past limit_ms at now. A t0 later than now is not: now - t0
+ * would wrap (the watchdog once cut connections whose phase had just changed). */
+static inline bool fn_guard_overdue(uint64_t now, uint64_t t0, uint64_t limit_ms)
+{
+        return now > t0 && now - t0 > limit_ms;
+}
 /* MHD_OPTION_NOTIFY_CONNECTION, with the guard as its closure. */
 void fn_guard_notify(void *cls, struct MHD_Connection *c, void **socket_context,
                      enum MHD_ConnectionNotificationCode code);

@@ -46,21 +46,25 @@ static bool bounded(const gconn *k)
 }
 
 /* Every 100 ms: a bounded phase past the limit ends with the socket shut down; MHD then sees
- * EOF (or an error) and closes the connection itself. */
+ * EOF (or an error) and closes the connection itself. The time is read with mu held: every t0
+ * is stamped under mu too (or before its connection is listed), so none is later than `now`.
+ * Read before the lock, a t0 stamped while the watchdog waited for mu was later than `now`,
+ * now - t0 wrapped, and a connection whose phase had just changed was cut at once: the worker's
+ * runtime lost its /next or its /response (the TCG guest's lost invocations, issue 14). */
 static void *watchdog_main(void *arg)
 {
         (void)arg;
         for (;;) {
                 struct timespec ts = { 0, 100000000 };
                 nanosleep(&ts, NULL);
-                uint64_t now = mono_ms();
                 pthread_mutex_lock(&mu);
+                uint64_t now = mono_ms();
                 for (gconn *k = conns; k; k = k->next) {
                         if (__atomic_load_n(&k->g->paused, __ATOMIC_RELAXED)) {
                                 k->t0 = now;
                                 continue;
                         }
-                        if (bounded(k) && now - k->t0 > k->g->limit_ms) {
+                        if (bounded(k) && fn_guard_overdue(now, k->t0, k->g->limit_ms)) {
                                 (void)shutdown(k->fd, SHUT_RDWR);
                                 k->phase = FN_GUARD_CUT;
                         }

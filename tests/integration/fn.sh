@@ -132,18 +132,14 @@ while [ $i -lt 50 ]; do
 done
 for j in $PIDS; do wait "$j"; done
 touch "$T/par.done"; wait $MON
-# In the TCG guest of fn_v2.sh, about one run in three loses one of the 50 to "Task timed out"
-# (a 150 ms handler, 40 s timeout: the invocation never reached a worker). Not understood yet:
-# there these two checks are TAP TODO (an XFAIL, shown, not hiding the failure on this host).
-PAR_TODO=${HUSK_FN_PAR_TODO:+ # TODO $HUSK_FN_PAR_TODO}
+# In the TCG guest of fn_v2.sh one of the 50 used to be lost ("Task timed out", or "exit status
+# 2": the runtime's connection closed under it). The guard's watchdog read the time before its
+# lock, and cut any request whose phase changed while it waited (now - t0 wrapped; guard.c).
 codes=$(cat "$T"/par.code.* | sort | uniq -c | sed 's/^ *//')
-# TODO only on a failure: a passing TODO is an XPASS, which automake counts as a failure.
-[ "$codes" = "50 200" ] && t1= || t1=$PAR_TODO
-is "$codes" "50 200" "50 parallel invocations are all answered 200$t1"
+is "$codes" "50 200" "50 parallel invocations are all answered 200"
 [ -n "$(cat "$T"/par.err.*)" ] && diag "curl: $(cat "$T"/par.err.* | sort | uniq -c)"
 c=$(cat "$T"/par.[0-9]* | grep -o '"slept":150' | wc -l)
-[ "$c" = 50 ] && t2= || t2=$PAR_TODO
-is "$c" 50 "each got its result$t2"
+is "$c" 50 "each got its result"
 if [ "$c" != 50 ]; then
         diag "$(grep -L '"slept":150' "$T"/par.[0-9]* | xargs cat)"
         # What the runtime and the host said: the function's log is gone with $T after the run.

@@ -484,6 +484,20 @@ static void test_db_limits(void **state)
         rm_db(path);
 }
 
+/* The watchdog of the Runtime API and the front door cuts a request phase past its limit. A
+ * phase stamped after the watchdog read the time (t0 > now) is not overdue: `now - t0 > limit`
+ * wrapped and cut it at once (the TCG guest's lost invocations and closed connections). */
+static void test_guard_overdue(void **state)
+{
+        (void)state;
+        assert_false(fn_guard_overdue(1000, 1000, 30000));
+        assert_false(fn_guard_overdue(31000, 1000, 30000));
+        assert_true(fn_guard_overdue(31001, 1000, 30000));
+        assert_false(fn_guard_overdue(1000, 1076, 30000)); /* t0 76 ms after now */
+        assert_false(fn_guard_overdue(0, UINT64_MAX, 0));
+        assert_true(fn_guard_overdue(UINT64_MAX, 0, 30000));
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -495,6 +509,7 @@ int main(void)
                 cmocka_unit_test(test_uuid),        cmocka_unit_test(test_db_functions),
                 cmocka_unit_test(test_db_async),    cmocka_unit_test(test_env_check),
                 cmocka_unit_test(test_rate),        cmocka_unit_test(test_db_limits),
+                cmocka_unit_test(test_guard_overdue),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
