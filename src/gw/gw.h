@@ -175,10 +175,10 @@ void gw_store_server(gw_store *s, char *region, size_t region_len, char *endpoin
  * stage is not deleted and keeps AutoDeploy. Deleting the API removes them with the rest. */
 int gw_api_create(gw_store *s, gw_api *a, gw_error *err);
 /* Quick create (CreateApi with Target), in one transaction: the API and, managed, an
- * integration to target (an http:// or https:// URL: HTTP_PROXY, payload 1.0; else a function,
- * its name or Lambda ARN: AWS_PROXY, payload 2.0), a route to it (route_key, "$default" when
- * NULL) and the $default stage with AutoDeploy. target NULL: gw_api_create (route_key must then
- * be NULL). */
+ * integration to target (an http:// or https:// URL: HTTP_PROXY, payload 1.0, https then
+ * refused as for any HTTP_PROXY; else a function, its name or Lambda ARN: AWS_PROXY, payload
+ * 2.0), a route to it (route_key, "$default" when NULL) and the $default stage with
+ * AutoDeploy. target NULL: gw_api_create (route_key must then be NULL). */
 int gw_api_create_quick(gw_store *s, gw_api *a, const char *target, const char *route_key,
                         gw_error *err);
 /* UpdateApi: the API's record and, for an API made by quick create, Target and RouteKey (NULL:
