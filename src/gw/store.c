@@ -1420,9 +1420,10 @@ static int quick_update(gw_store *s, const char *api_id, const char *target, gw_
         bool have_int = managed_id(s, "integrations", api_id, iid, sizeof(iid)) == 0;
         if ((route_key && !have_route) || (target && !have_int))
                 return gw_seterr(err, GW_E_BAD_REQUEST, "API %s was not made by quick create "
-                                 "(CreateApi with Target): %s changes what quick create made; "
-                                 "change its routes and integrations with UpdateRoute and "
-                                 "UpdateIntegration", api_id,
+                                 "(CreateApi with Target: it has no ApiGatewayManaged route and "
+                                 "integration): %s changes what quick create made; change its "
+                                 "routes and integrations with UpdateRoute and UpdateIntegration",
+                                 api_id,
                                  target && route_key ? "Target and RouteKey"
                                  : target            ? "Target"
                                                      : "RouteKey");
