@@ -86,6 +86,8 @@ typedef struct gw_route {
         char *target;        /* "integrations/ID", or NULL (the route answers 404 until set) */
         char *authorization_type; /* "NONE" (others: BadRequest, not supported) */
         char *operation_name;
+        bool managed;        /* ApiGatewayManaged: made by quick create. Kept by the store (a
+                                column of its own), never taken from the caller's record */
 } gw_route;
 
 typedef enum gw_int_type { GW_INT_AWS_PROXY = 1, GW_INT_HTTP_PROXY } gw_int_type;
@@ -102,6 +104,7 @@ typedef struct gw_integration {
         unsigned timeout_ms;          /* GW_TIMEOUT_MIN_MS .. GW_TIMEOUT_MAX_MS */
         char *description;
         char *connection_type;        /* "INTERNET" */
+        bool managed;                 /* ApiGatewayManaged (quick create), as gw_route's */
 } gw_integration;
 
 typedef struct gw_throttle {
@@ -131,6 +134,7 @@ typedef struct gw_stage {
         char **variables;                  /* StageVariables: key, value, ..., NULL-terminated */
         char **tags;
         char created[32], updated[32];
+        bool managed;           /* ApiGatewayManaged (quick create's $default), as gw_route's */
 } gw_stage;
 
 typedef struct gw_deployment {
@@ -163,8 +167,27 @@ void gw_store_server(gw_store *s, char *region, size_t region_len, char *endpoin
 
 /* Each create fills the ids and times it assigns into its argument. Updates take a full record
  * (the adapter reads, changes the fields the request names, writes back). Lists are allocated
- * arrays of allocated records. -1 with err filled on failure. */
+ * arrays of allocated records. -1 with err filled on failure.
+ *
+ * What quick create made is ApiGatewayManaged, with AWS's rules (GW_E_BAD_REQUEST naming the
+ * record and the rule): a managed route keeps its route key (UpdateApi's RouteKey changes it)
+ * and is not deleted; a managed integration is updated but not deleted; the managed $default
+ * stage is not deleted and keeps AutoDeploy. Deleting the API removes them with the rest. */
 int gw_api_create(gw_store *s, gw_api *a, gw_error *err);
+/* Quick create (CreateApi with Target), in one transaction: the API and, managed, an
+ * integration to target (an http:// or https:// URL: HTTP_PROXY, payload 1.0, https then
+ * refused as for any HTTP_PROXY; else a function, its name or Lambda ARN: AWS_PROXY, payload
+ * 2.0), a route to it (route_key, "$default" when NULL) and the $default stage with
+ * AutoDeploy. target NULL: gw_api_create (route_key must then be NULL). */
+int gw_api_create_quick(gw_store *s, gw_api *a, const char *target, const char *route_key,
+                        gw_error *err);
+/* UpdateApi: the API's record and, for an API made by quick create, Target and RouteKey (NULL:
+ * unchanged): route_key becomes the managed route's key, target the managed integration's URI
+ * (with the type and payload quick create gives it when the type changes). All in one
+ * transaction, deployed to the AutoDeploy stages. Target or RouteKey on an API not made by
+ * quick create: GW_E_BAD_REQUEST. */
+int gw_api_update_quick(gw_store *s, const gw_api *a, const char *target, const char *route_key,
+                        gw_error *err);
 int gw_api_get(gw_store *s, const char *api_id, gw_api **ret, gw_error *err);
 int gw_api_list(gw_store *s, gw_api ***ret, size_t *ret_n, gw_error *err);
 int gw_api_update(gw_store *s, const gw_api *a, gw_error *err);

@@ -19,7 +19,9 @@ void gw_route_write(json_writer *j, const gw_route *r);
 void gw_integration_write(json_writer *j, const gw_integration *i);
 void gw_stage_write(json_writer *j, const gw_stage *s);
 void gw_deployment_write(json_writer *j, const gw_deployment *d);
-/* -1 when v is not such a record (a damaged store). */
+/* -1 when v is not such a record (a damaged store). The writers leave out `managed` (the store
+ * keeps it in a column); the readers take it from a member "managed" that the store adds to
+ * the document it read from that column. */
 int gw_api_read(const json_value *v, gw_api **ret);
 int gw_route_read(const json_value *v, gw_route **ret);
 int gw_integration_read(const json_value *v, gw_integration **ret);

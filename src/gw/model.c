@@ -469,6 +469,7 @@ int gw_route_read(const json_value *v, gw_route **ret)
         r->target = r_str(v, "target");
         r->authorization_type = r_str(v, "auth");
         r->operation_name = r_str(v, "op");
+        r->managed = r_bool(v, "managed");
         *ret = r;
         return 0;
 }
@@ -503,6 +504,7 @@ int gw_integration_read(const json_value *v, gw_integration **ret)
                                                                           : (unsigned)to;
         i->description = r_str(v, "description");
         i->connection_type = r_str(v, "connection");
+        i->managed = r_bool(v, "managed");
         *ret = i;
         return 0;
 }
@@ -564,6 +566,7 @@ int gw_stage_read(const json_value *v, gw_stage **ret)
         s->tags = r_strv(v, "tags");
         snprintf(s->created, sizeof(s->created), "%s", json_get_str(v, "created") ?: "");
         snprintf(s->updated, sizeof(s->updated), "%s", json_get_str(v, "updated") ?: "");
+        s->managed = r_bool(v, "managed");
         *ret = s;
         return 0;
 }

@@ -5,6 +5,10 @@
  * API's routes and integrations at the time it was made: a stage serves its deployment, as in
  * API Gateway, and a stage with AutoDeploy gets a new deployment at every change of the API.
  *
+ * What quick create made is ApiGatewayManaged: a column `managed` of routes, integrations and
+ * stages (added to a store made before it when it is opened), not a member of the document, so
+ * that no update of the document can set or clear it.
+ *
  * One connection, serialised by a mutex; the snapshot (match.c) is rebuilt from it when the
  * generation moved. */
 #include "gwint.h"
@@ -28,6 +32,43 @@ static const char schema[] =
         " PRIMARY KEY (api, id));"
         "CREATE TABLE IF NOT EXISTS deployments (api TEXT NOT NULL, id TEXT NOT NULL,"
         " doc TEXT NOT NULL, auto INTEGER NOT NULL, frozen TEXT NOT NULL, PRIMARY KEY (api, id));";
+
+/* Columns added after the first release, as src/fn/db.c adds its own: a store made by an older
+ * husk gets them, with their defaults, when it is opened. */
+static const struct {
+        const char *table, *column, *decl;
+} added[] = {
+        /* ApiGatewayManaged: 1 for what quick create made */
+        { "routes", "managed", "INTEGER NOT NULL DEFAULT 0" },
+        { "integrations", "managed", "INTEGER NOT NULL DEFAULT 0" },
+        { "stages", "managed", "INTEGER NOT NULL DEFAULT 0" },
+};
+
+static int add_columns(sqlite3 *db, char **msg)
+{
+        for (size_t i = 0; i < ARRAY_SIZE(added); i++) {
+                _cleanup_free_ char *probe = xasprintf("SELECT %s FROM %s LIMIT 0",
+                                                       added[i].column, added[i].table);
+                sqlite3_stmt *st = NULL;
+                int r = sqlite3_prepare_v2(db, probe, -1, &st, NULL);
+                sqlite3_finalize(st);
+                if (r == SQLITE_OK)
+                        continue;
+                _cleanup_free_ char *alter = xasprintf("ALTER TABLE %s ADD COLUMN %s %s",
+                                                       added[i].table, added[i].column,
+                                                       added[i].decl);
+                if (sqlite3_exec(db, alter, NULL, NULL, msg) != SQLITE_OK)
+                        return -1;
+        }
+        return 0;
+}
+
+/* The tables whose records may be ApiGatewayManaged. */
+static bool has_managed(const char *table)
+{
+        return strcmp(table, "routes") == 0 || strcmp(table, "integrations") == 0 ||
+               strcmp(table, "stages") == 0;
+}
 
 /* Implemented in match.c; the store keeps the newest. */
 gw_snapshot *gw_snapshot_build(gw_store *s, uint64_t gen, gw_error *err);
@@ -129,12 +170,28 @@ static int exec4(gw_store *s, const char *sql, const char *a, const char *b, con
         return 0;
 }
 
+/* The managed column joins the parsed document as its last member "managed" (json_get: the last
+ * of duplicates wins, so a document cannot claim it), where gw_*_read takes it. */
+static void doc_set_managed(json_value *v, bool managed)
+{
+        if (!v || v->type != JSON_OBJECT)
+                return;
+        json_value *b = xcalloc(1, sizeof(*b));
+        b->type = JSON_BOOL;
+        b->boolean = managed;
+        v->keys = xrealloc(v->keys, (v->n + 1) * sizeof(*v->keys));
+        v->items = xrealloc(v->items, (v->n + 1) * sizeof(*v->items));
+        v->keys[v->n] = xstrdup("managed");
+        v->items[v->n++] = b;
+}
+
 /* The doc of (table, api, id) parsed: 0, -ENOENT, or -1 with err. */
 static int load(gw_store *s, const char *table, const char *api, const char *id, json_value **ret,
                 gw_error *err)
 {
         char sql[128];
-        snprintf(sql, sizeof(sql), "SELECT doc FROM %s WHERE api = ?1 AND id = ?2", table);
+        snprintf(sql, sizeof(sql), "SELECT doc, %s FROM %s WHERE api = ?1 AND id = ?2",
+                 has_managed(table) ? "managed" : "0", table);
         sqlite3_stmt *st = prep(s, sql, err);
         if (!st)
                 return -1;
@@ -147,6 +204,8 @@ static int load(gw_store *s, const char *table, const char *api, const char *id,
                              ? 0
                              : gw_seterr(err, GW_E_INTERNAL, "gateway store: %s %s: damaged",
                                          table, id);
+                if (rc == 0 && has_managed(table))
+                        doc_set_managed(*ret, sqlite3_column_int(st, 1) != 0);
         } else if (r != SQLITE_DONE) {
                 rc = dberr(s, err, "read");
         }
@@ -159,7 +218,8 @@ static int load_all(gw_store *s, const char *table, const char *api, json_value 
                     size_t *ret_n, gw_error *err)
 {
         char sql[128];
-        snprintf(sql, sizeof(sql), "SELECT doc FROM %s WHERE api = ?1 ORDER BY rowid", table);
+        snprintf(sql, sizeof(sql), "SELECT doc, %s FROM %s WHERE api = ?1 ORDER BY rowid",
+                 has_managed(table) ? "managed" : "0", table);
         sqlite3_stmt *st = prep(s, sql, err);
         if (!st)
                 return -1;
@@ -173,6 +233,8 @@ static int load_all(gw_store *s, const char *table, const char *api, json_value 
                 char why[128];
                 if (!doc || json_parse(doc, strlen(doc), &j, why, sizeof(why)) < 0)
                         continue; /* a damaged row is skipped, not fatal for the others */
+                if (has_managed(table))
+                        doc_set_managed(j, sqlite3_column_int(st, 1) != 0);
                 v = xrealloc(v, (n + 1) * sizeof(*v));
                 v[n++] = j;
         }
@@ -239,6 +301,48 @@ static int api_missing(gw_store *s, const char *api_id, gw_error *err)
                          api_id ? api_id : "");
 }
 
+/* Whether (table, api, id) is ApiGatewayManaged. */
+static bool is_managed(gw_store *s, const char *table, const char *api, const char *id)
+{
+        char sql[128];
+        snprintf(sql, sizeof(sql), "SELECT managed FROM %s WHERE api = ?1 AND id = ?2", table);
+        sqlite3_stmt *st = NULL;
+        if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+                return false;
+        bind_texts(st, api, id, NULL, NULL);
+        bool r = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) != 0;
+        sqlite3_finalize(st);
+        return r;
+}
+
+/* The id of the API's managed record of table (quick create made one of each) into out: 0, or
+ * -ENOENT when there is none. */
+static int managed_id(gw_store *s, const char *table, const char *api, char *out, size_t len)
+{
+        char sql[128];
+        snprintf(sql, sizeof(sql), "SELECT id FROM %s WHERE api = ?1 AND managed = 1"
+                 " ORDER BY rowid LIMIT 1", table);
+        sqlite3_stmt *st = NULL;
+        if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+                return -ENOENT;
+        bind_texts(st, api, NULL, NULL, NULL);
+        int rc = -ENOENT;
+        if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0)) {
+                snprintf(out, len, "%s", (const char *)sqlite3_column_text(st, 0));
+                rc = 0;
+        }
+        sqlite3_finalize(st);
+        return rc;
+}
+
+static int mark_managed(gw_store *s, const char *table, const char *api, const char *id,
+                        gw_error *err)
+{
+        char sql[96];
+        snprintf(sql, sizeof(sql), "UPDATE %s SET managed = 1 WHERE api = ?1 AND id = ?2", table);
+        return exec4(s, sql, api, id, NULL, NULL, err);
+}
+
 /* ---------------------------------------------------------------- open, close */
 
 int gw_store_open(const char *path, gw_store **ret, gw_error *err)
@@ -262,6 +366,7 @@ int gw_store_open(const char *path, gw_store **ret, gw_error *err)
         if (sqlite3_exec(s->db, "PRAGMA locking_mode=EXCLUSIVE; PRAGMA journal_mode=WAL;"
                          " PRAGMA synchronous=FULL;", NULL, NULL, &msg) != SQLITE_OK ||
             sqlite3_exec(s->db, schema, NULL, NULL, &msg) != SQLITE_OK ||
+            add_columns(s->db, &msg) < 0 ||
             sqlite3_exec(s->db, "BEGIN IMMEDIATE; COMMIT;", NULL, NULL, &msg) != SQLITE_OK) {
                 gw_seterr(err, GW_E_INTERNAL, "%s: %s", path, msg ? msg : "schema");
                 sqlite3_free(msg);
@@ -522,10 +627,9 @@ static int put_api(gw_store *s, const gw_api *a, bool insert, gw_error *err)
                      a->id, doc, NULL, NULL, err);
 }
 
-int gw_api_create(gw_store *s, gw_api *a, gw_error *err)
+/* In a transaction: a new API (its id and time filled). */
+static int api_insert(gw_store *s, gw_api *a, gw_error *err)
 {
-        if (check_api(a, err) < 0 || begin(s, err) < 0)
-                return -1;
         int64_t n = 0;
         int rc = count(s, "apis", "", &n, err);
         if (rc == 0 && n >= GW_APIS_MAX)
@@ -536,7 +640,14 @@ int gw_api_create(gw_store *s, gw_api *a, gw_error *err)
                 now_rfc3339(a->created);
                 rc = put_api(s, a, true, err);
         }
-        return end(s, rc, err);
+        return rc;
+}
+
+int gw_api_create(gw_store *s, gw_api *a, gw_error *err)
+{
+        if (check_api(a, err) < 0 || begin(s, err) < 0)
+                return -1;
+        return end(s, api_insert(s, a, err), err);
 }
 
 int gw_api_get(gw_store *s, const char *api_id, gw_api **ret, gw_error *err)
@@ -587,7 +698,17 @@ int gw_api_list(gw_store *s, gw_api ***ret, size_t *ret_n, gw_error *err)
                           (void ***)ret, ret_n, err);
 }
 
-int gw_api_update(gw_store *s, const gw_api *in, gw_error *err)
+int gw_api_update(gw_store *s, const gw_api *a, gw_error *err)
+{
+        return gw_api_update_quick(s, a, NULL, NULL, err);
+}
+
+static int quick_type(const char *target, gw_int_type *ret, gw_error *err);
+static int quick_update(gw_store *s, const char *api_id, const char *target, gw_int_type type,
+                        const char *route_key, gw_error *err);
+
+int gw_api_update_quick(gw_store *s, const gw_api *in, const char *target, const char *route_key,
+                        gw_error *err)
 {
         gw_api a = *in;
         /* check_api fills defaults: on a copy of the pointers it may add */
@@ -599,6 +720,12 @@ int gw_api_update(gw_store *s, const gw_api *in, gw_error *err)
         if (!a.api_key_selection_expression)
                 a.api_key_selection_expression = akse = xstrdup("$request.header.x-api-key");
         int rc = check_api(&a, err);
+        gw_int_type type = GW_INT_AWS_PROXY;
+        char why[256];
+        if (rc == 0 && target)
+                rc = quick_type(target, &type, err);
+        if (rc == 0 && route_key && !gw_route_key_valid(route_key, why, sizeof(why)))
+                rc = gw_seterr(err, GW_E_BAD_REQUEST, "RouteKey %s", why);
         if (rc == 0 && begin(s, err) == 0) {
                 rc = api_missing(s, a.id, err);
                 json_value *old = NULL;
@@ -610,6 +737,8 @@ int gw_api_update(gw_store *s, const gw_api *in, gw_error *err)
                 }
                 if (rc == 0)
                         rc = put_api(s, &a, false, err);
+                if (rc == 0 && (target || route_key))
+                        rc = quick_update(s, a.id, target, type, route_key, err);
                 rc = end(s, rc, err);
         } else {
                 rc = -1;
@@ -682,13 +811,11 @@ static int put_route(gw_store *s, const char *api_id, const gw_route *r, bool in
         return rc;
 }
 
-int gw_route_create(gw_store *s, const char *api_id, gw_route *r, gw_error *err)
+/* In a transaction: a new route of the API (its id filled), managed (quick create's) or not. */
+static int route_insert(gw_store *s, const char *api_id, gw_route *r, bool managed,
+                        gw_error *err)
 {
-        if (begin(s, err) < 0)
-                return -1;
-        int rc = api_missing(s, api_id, err);
-        if (rc == 0)
-                rc = check_route(s, api_id, r, err);
+        int rc = check_route(s, api_id, r, err);
         int64_t n = 0;
         if (rc == 0 && (rc = count(s, "routes", api_id, &n, err)) == 0 && n >= GW_ROUTES_MAX)
                 rc = gw_seterr(err, GW_E_LIMIT, "an API has at most %d routes (GW_ROUTES_MAX)",
@@ -697,6 +824,20 @@ int gw_route_create(gw_store *s, const char *api_id, gw_route *r, gw_error *err)
                 fresh_id(s, "routes", api_id, r->id, GW_SUBID_LEN);
                 rc = put_route(s, api_id, r, true, err);
         }
+        if (rc == 0 && managed)
+                rc = mark_managed(s, "routes", api_id, r->id, err);
+        if (rc == 0)
+                r->managed = managed;
+        return rc;
+}
+
+int gw_route_create(gw_store *s, const char *api_id, gw_route *r, gw_error *err)
+{
+        if (begin(s, err) < 0)
+                return -1;
+        int rc = api_missing(s, api_id, err);
+        if (rc == 0)
+                rc = route_insert(s, api_id, r, false, err);
         if (rc == 0)
                 rc = auto_deploy(s, api_id, err);
         return end(s, rc, err);
@@ -749,6 +890,25 @@ static int sub_missing(gw_store *s, const char *table, const char *api_id, const
                          id ? id : "");
 }
 
+/* A managed route keeps its route key (AWS: "You can't modify the $default route key"); its
+ * target and other members may change. UpdateApi's RouteKey changes the key. */
+static int managed_key_kept(gw_store *s, const char *api_id, const gw_route *r, gw_error *err)
+{
+        if (!is_managed(s, "routes", api_id, r->id))
+                return 0;
+        json_value *old = NULL;
+        int rc = load(s, "routes", api_id, r->id, &old, err);
+        if (rc == -ENOENT)
+                rc = gw_seterr(err, GW_E_NOT_FOUND, "Invalid Route identifier specified %s", r->id);
+        const char *key = json_get_str(old, "key");
+        if (rc == 0 && (!key || strcmp(key, r->route_key) != 0))
+                rc = gw_seterr(err, GW_E_BAD_REQUEST, "the route %.200s (%s) was made by quick "
+                               "create (ApiGatewayManaged): its route key cannot be changed; "
+                               "update the API's RouteKey instead", key ? key : "", r->id);
+        json_value_free(old);
+        return rc;
+}
+
 int gw_route_update(gw_store *s, const char *api_id, const gw_route *in, gw_error *err)
 {
         gw_route r = *in;
@@ -763,6 +923,8 @@ int gw_route_update(gw_store *s, const char *api_id, const gw_route *in, gw_erro
         if (rc == 0)
                 rc = check_route(s, api_id, &r, err);
         if (rc == 0)
+                rc = managed_key_kept(s, api_id, &r, err);
+        if (rc == 0)
                 rc = put_route(s, api_id, &r, false, err);
         if (rc == 0)
                 rc = auto_deploy(s, api_id, err);
@@ -776,6 +938,14 @@ int gw_route_delete(gw_store *s, const char *api_id, const char *route_id, gw_er
         if (begin(s, err) < 0)
                 return -1;
         int rc = sub_missing(s, "routes", api_id, route_id, "Route", err);
+        if (rc == 0 && is_managed(s, "routes", api_id, route_id)) {
+                json_value *v = NULL;
+                (void)load(s, "routes", api_id, route_id, &v, err); /* only for its key */
+                rc = gw_seterr(err, GW_E_BAD_REQUEST, "the route %.200s (%s) was made by quick "
+                               "create (ApiGatewayManaged) and cannot be deleted; it goes with "
+                               "the API (DeleteApi)", json_get_str(v, "key") ?: "", route_id);
+                json_value_free(v);
+        }
         if (rc == 0)
                 rc = exec4(s, "DELETE FROM routes WHERE api = ?1 AND id = ?2", api_id, route_id,
                            NULL, NULL, err);
@@ -861,20 +1031,33 @@ static int put_integration(gw_store *s, const char *api_id, const gw_integration
                      api_id, i->id, doc, NULL, err);
 }
 
-int gw_integration_create(gw_store *s, const char *api_id, gw_integration *i, gw_error *err)
+/* In a transaction: a new integration (checked) of the API, its id filled. */
+static int integration_insert(gw_store *s, const char *api_id, gw_integration *i, bool managed,
+                              gw_error *err)
 {
-        if (check_integration(i, err) < 0 || begin(s, err) < 0)
-                return -1;
-        int rc = api_missing(s, api_id, err);
         int64_t n = 0;
-        if (rc == 0 && (rc = count(s, "integrations", api_id, &n, err)) == 0 &&
-            n >= GW_INTEGRATIONS_MAX)
+        int rc = count(s, "integrations", api_id, &n, err);
+        if (rc == 0 && n >= GW_INTEGRATIONS_MAX)
                 rc = gw_seterr(err, GW_E_LIMIT, "an API has at most %d integrations "
                                "(GW_INTEGRATIONS_MAX)", GW_INTEGRATIONS_MAX);
         if (rc == 0) {
                 fresh_id(s, "integrations", api_id, i->id, GW_SUBID_LEN);
                 rc = put_integration(s, api_id, i, true, err);
         }
+        if (rc == 0 && managed)
+                rc = mark_managed(s, "integrations", api_id, i->id, err);
+        if (rc == 0)
+                i->managed = managed;
+        return rc;
+}
+
+int gw_integration_create(gw_store *s, const char *api_id, gw_integration *i, gw_error *err)
+{
+        if (check_integration(i, err) < 0 || begin(s, err) < 0)
+                return -1;
+        int rc = api_missing(s, api_id, err);
+        if (rc == 0)
+                rc = integration_insert(s, api_id, i, false, err);
         if (rc == 0)
                 rc = auto_deploy(s, api_id, err);
         return end(s, rc, err);
@@ -925,6 +1108,12 @@ int gw_integration_delete(gw_store *s, const char *api_id, const char *int_id, g
         if (begin(s, err) < 0)
                 return -1;
         int rc = sub_missing(s, "integrations", api_id, int_id, "Integration", err);
+        /* AWS: "You can update a managed integration, but you can't delete it." */
+        if (rc == 0 && is_managed(s, "integrations", api_id, int_id))
+                rc = gw_seterr(err, GW_E_BAD_REQUEST, "the integration %s was made by quick "
+                               "create (ApiGatewayManaged) and cannot be deleted (it can be "
+                               "updated, and the API's Target changes its URI); it goes with the "
+                               "API (DeleteApi)", int_id);
         json_value **v = NULL;
         size_t n = 0;
         if (rc == 0 && (rc = load_all(s, "routes", api_id, &v, &n, err)) == 0) {
@@ -1026,13 +1215,13 @@ static int check_deployment_ref(gw_store *s, const char *api_id, const gw_stage 
         return 0;
 }
 
-int gw_stage_create(gw_store *s, const char *api_id, gw_stage *st, gw_error *err)
+/* In a transaction: a new stage (checked) of the API, its times filled. */
+static int stage_insert(gw_store *s, const char *api_id, gw_stage *st, bool managed,
+                        gw_error *err)
 {
-        if (check_stage(st, err) < 0 || begin(s, err) < 0)
-                return -1;
-        int rc = api_missing(s, api_id, err);
+        int rc = 0;
         int64_t n = 0;
-        if (rc == 0 && exists(s, "stages", api_id, st->name))
+        if (exists(s, "stages", api_id, st->name))
                 rc = gw_seterr(err, GW_E_CONFLICT, "Stage %s already exists", st->name);
         if (rc == 0 && (rc = count(s, "stages", api_id, &n, err)) == 0 && n >= GW_STAGES_MAX)
                 rc = gw_seterr(err, GW_E_LIMIT, "an API has at most %d stages (GW_STAGES_MAX)",
@@ -1044,6 +1233,20 @@ int gw_stage_create(gw_store *s, const char *api_id, gw_stage *st, gw_error *err
                 memcpy(st->updated, st->created, sizeof(st->updated));
                 rc = put_stage(s, api_id, st, true, err);
         }
+        if (rc == 0 && managed)
+                rc = mark_managed(s, "stages", api_id, st->name, err);
+        if (rc == 0)
+                st->managed = managed;
+        return rc;
+}
+
+int gw_stage_create(gw_store *s, const char *api_id, gw_stage *st, gw_error *err)
+{
+        if (check_stage(st, err) < 0 || begin(s, err) < 0)
+                return -1;
+        int rc = api_missing(s, api_id, err);
+        if (rc == 0)
+                rc = stage_insert(s, api_id, st, false, err);
         if (rc == 0 && st->auto_deploy)
                 rc = auto_deploy(s, api_id, err);
         return end(s, rc, err);
@@ -1070,6 +1273,14 @@ int gw_stage_update(gw_store *s, const char *api_id, const gw_stage *in, gw_erro
         int rc = sub_missing(s, "stages", api_id, st.name, "Stage", err);
         json_value *old = NULL;
         bool was_auto = false;
+        /* AWS: "You can't modify the $default stage" of quick create. husk lets its settings
+         * change (throttling, access logs, description, variables, tags: people tune the stage
+         * quick create made) but not AutoDeploy, which makes UpdateApi's Target and RouteKey
+         * take effect. */
+        if (rc == 0 && !st.auto_deploy && is_managed(s, "stages", api_id, st.name))
+                rc = gw_seterr(err, GW_E_BAD_REQUEST, "the stage %.140s was made by quick create "
+                               "(ApiGatewayManaged): it keeps AutoDeploy (its throttling, access "
+                               "logs, description and variables may change)", st.name);
         if (rc == 0)
                 rc = check_deployment_ref(s, api_id, &st, err);
         if (rc == 0 && load(s, "stages", api_id, st.name, &old, err) == 0) {
@@ -1094,10 +1305,157 @@ int gw_stage_delete(gw_store *s, const char *api_id, const char *name, gw_error 
         if (begin(s, err) < 0)
                 return -1;
         int rc = sub_missing(s, "stages", api_id, name, "Stage", err);
+        if (rc == 0 && is_managed(s, "stages", api_id, name))
+                rc = gw_seterr(err, GW_E_BAD_REQUEST, "the stage %.140s was made by quick create "
+                               "(ApiGatewayManaged) and cannot be deleted; it goes with the API "
+                               "(DeleteApi)", name);
         if (rc == 0)
                 rc = exec4(s, "DELETE FROM stages WHERE api = ?1 AND id = ?2", api_id, name, NULL,
                            NULL, err);
         return end(s, rc, err);
+}
+
+/* ---------------------------------------------------------------- quick create */
+
+/* The integration type quick create gives a target: an http(s) URL HTTP_PROXY, a function (its
+ * name or Lambda ARN) AWS_PROXY. */
+static int quick_type(const char *target, gw_int_type *ret, gw_error *err)
+{
+        char fn[512];
+        if (strncmp(target, "http://", 7) == 0 || strncmp(target, "https://", 8) == 0)
+                *ret = GW_INT_HTTP_PROXY;
+        else if (gw_lambda_function(target, fn, sizeof(fn)) == 0)
+                *ret = GW_INT_AWS_PROXY;
+        else
+                return gw_seterr(err, GW_E_BAD_REQUEST, "Target %.200s: a function (its name or "
+                                 "Lambda ARN) or an http:// URL", target);
+        return 0;
+}
+
+/* The managed integration made (i zeroed) or changed for target: a new type gets quick create's
+ * payload format and method; timeout and description stay. */
+static void quick_integration(gw_integration *i, const char *target, gw_int_type type)
+{
+        if (i->type != type) {
+                i->type = type;
+                free(i->payload_format_version);
+                i->payload_format_version = xstrdup(type == GW_INT_AWS_PROXY ? "2.0" : "1.0");
+                free(i->method);
+                i->method = NULL; /* check_integration: POST (AWS_PROXY), ANY (HTTP_PROXY) */
+        }
+        free(i->uri);
+        i->uri = xstrdup(target);
+}
+
+int gw_api_create_quick(gw_store *s, gw_api *a, const char *target, const char *route_key,
+                        gw_error *err)
+{
+        if (!target && route_key)
+                return gw_seterr(err, GW_E_BAD_REQUEST, "RouteKey is for quick create: give "
+                                 "Target too");
+        if (!target)
+                return gw_api_create(s, a, err);
+        gw_int_type type;
+        if (check_api(a, err) < 0 || quick_type(target, &type, err) < 0)
+                return -1;
+        gw_integration in = { 0 };
+        quick_integration(&in, target, type);
+        gw_route r = { .route_key = xstrdup(route_key ? route_key : GW_DEFAULT_ROUTE) };
+        gw_stage st = { .name = xstrdup(GW_DEFAULT_STAGE), .auto_deploy = true,
+                        .default_throttle = { -1, -1 } };
+        char why[256];
+        int rc = 0;
+        if (!gw_route_key_valid(r.route_key, why, sizeof(why)))
+                rc = gw_seterr(err, GW_E_BAD_REQUEST, "RouteKey %s", why);
+        if (rc == 0 && check_integration(&in, err) < 0)
+                rc = -1;
+        if (rc == 0 && begin(s, err) == 0) {
+                rc = api_insert(s, a, err);
+                if (rc == 0)
+                        rc = integration_insert(s, a->id, &in, true, err);
+                if (rc == 0) {
+                        r.target = xasprintf("integrations/%s", in.id);
+                        rc = route_insert(s, a->id, &r, true, err);
+                }
+                if (rc == 0)
+                        rc = stage_insert(s, a->id, &st, true, err);
+                if (rc == 0)
+                        rc = auto_deploy(s, a->id, err);
+                rc = end(s, rc, err);
+        } else if (rc == 0) {
+                rc = -1;
+        }
+        free(in.uri);
+        free(in.payload_format_version);
+        free(in.method);
+        free(in.connection_type);
+        free(r.route_key);
+        free(r.target);
+        free(r.authorization_type);
+        free(st.name);
+        return rc;
+}
+
+/* In a transaction: the record (table, api, id) read with rd. */
+static int load_typed(gw_store *s, const char *table, const char *api_id, const char *id,
+                      reader rd, void **ret, gw_error *err)
+{
+        json_value *v = NULL;
+        int rc = load(s, table, api_id, id, &v, err);
+        if (rc == 0 && rd(v, ret) < 0)
+                rc = gw_seterr(err, GW_E_INTERNAL, "gateway store: %s %s: damaged", table, id);
+        else if (rc == -ENOENT)
+                rc = gw_seterr(err, GW_E_INTERNAL, "gateway store: %s %s: missing", table, id);
+        json_value_free(v);
+        return rc;
+}
+
+/* UpdateApi's Target (type: what quick_type gave) and RouteKey, in its transaction: onto the
+ * managed integration and route. */
+static int quick_update(gw_store *s, const char *api_id, const char *target, gw_int_type type,
+                        const char *route_key, gw_error *err)
+{
+        char rid[GW_SUBID_LEN + 1] = "", iid[GW_SUBID_LEN + 1] = "";
+        bool have_route = managed_id(s, "routes", api_id, rid, sizeof(rid)) == 0;
+        bool have_int = managed_id(s, "integrations", api_id, iid, sizeof(iid)) == 0;
+        if ((route_key && !have_route) || (target && !have_int))
+                return gw_seterr(err, GW_E_BAD_REQUEST, "API %s was not made by quick create "
+                                 "(CreateApi with Target: it has no ApiGatewayManaged route and "
+                                 "integration): %s changes what quick create made; change its "
+                                 "routes and integrations with UpdateRoute and UpdateIntegration",
+                                 api_id,
+                                 target && route_key ? "Target and RouteKey"
+                                 : target            ? "Target"
+                                                     : "RouteKey");
+        int rc = 0;
+        if (route_key) {
+                gw_route *r = NULL;
+                rc = load_typed(s, "routes", api_id, rid, (reader)gw_route_read, (void **)&r, err);
+                if (rc == 0) {
+                        free(r->route_key);
+                        r->route_key = xstrdup(route_key);
+                        rc = check_route(s, api_id, r, err);
+                }
+                if (rc == 0)
+                        rc = put_route(s, api_id, r, false, err);
+                gw_route_free(r);
+        }
+        if (rc == 0 && target) {
+                gw_integration *i = NULL;
+                rc = load_typed(s, "integrations", api_id, iid, (reader)gw_integration_read,
+                                (void **)&i, err);
+                if (rc == 0) {
+                        quick_integration(i, target, type);
+                        rc = check_integration(i, err);
+                }
+                if (rc == 0)
+                        rc = put_integration(s, api_id, i, false, err);
+                gw_integration_free(i);
+        }
+        /* the $default stage (AutoDeploy, kept by gw_stage_update) serves the change at once */
+        if (rc == 0)
+                rc = auto_deploy(s, api_id, err);
+        return rc;
 }
 
 /* ---------------------------------------------------------------- deployments */

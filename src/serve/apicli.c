@@ -60,7 +60,9 @@ static const struct {
                      "Options:\n" ENDPOINT_OPTS },
         { "rm", "Usage: husk api rm ID\n\nDelete the API with its routes, integrations, stages and "
                 "deployments.\n\nOptions:\n" ENDPOINT_OPTS },
-        { "routes", "Usage: husk api routes ID\n\nList the API's routes: id, key and target.\n\n"
+        { "routes", "Usage: husk api routes ID\n\nList the API's routes: id, key and target, and\n"
+                    "(managed) after the route quick create made (it is not removed, and its key\n"
+                    "changes only with the API's: aws apigatewayv2 update-api --route-key).\n\n"
                     "Options:\n" ENDPOINT_OPTS },
         { "route", "Usage: husk api route add ID 'METHOD /path' --function F|--url URL [options]\n"
                    "       husk api route rm ID ROUTE_ID|'METHOD /path'\n\n"
@@ -73,7 +75,9 @@ static const struct {
                    "       husk api stage ls ID\n"
                    "       husk api stage rm ID NAME\n\n"
                    "A stage serves the API's routes under /NAME ($default: at the root). A stage\n"
-                   "made here deploys itself at every change of the API (AutoDeploy).\n\nOptions:\n"
+                   "made here deploys itself at every change of the API (AutoDeploy). The $default\n"
+                   "stage quick create made is listed (managed): it goes only with the API.\n\n"
+                   "Options:\n"
                    "  --rate N                           requests per second of each route (token bucket)\n"
                    "  --burst N                          the bucket's size\n"
                    "  --access-log NAME                  one JSON line per request (API Gateway's\n"
@@ -423,8 +427,10 @@ static void routes_cb(void *ud, const json_value *v)
                                            : "",
                                    " timeout ", to && to->str ? to->str : "-");
         }
-        printf("%-8s  %-36s  %s\n", json_get_str(v, "routeId") ?: "", json_get_str(v, "routeKey") ?: "",
-               target ? target : t ? t : "-");
+        const json_value *m = json_get(v, "apiGatewayManaged");
+        printf("%-8s  %-36s  %s%s\n", json_get_str(v, "routeId") ?: "", json_get_str(v, "routeKey") ?: "",
+               target ? target : t ? t : "-",
+               m && m->type == JSON_BOOL && m->boolean ? "  (managed)" : "");
 }
 
 static int cmd_routes(cliclient *c, const aargs *a)
@@ -581,9 +587,11 @@ static void stage_cb(void *ud, const json_value *v)
         const json_value *d = json_get(v, "defaultRouteSettings");
         const json_value *rate = json_get(d, "throttlingRateLimit"), *burst = json_get(d, "throttlingBurstLimit");
         const json_value *log = json_get(v, "accessLogSettings");
-        printf("%-16s  %-8s  %8s  %6s  %s\n", json_get_str(v, "stageName") ?: "",
+        const json_value *m = json_get(v, "apiGatewayManaged");
+        printf("%-16s  %-8s  %8s  %6s  %s%s\n", json_get_str(v, "stageName") ?: "",
                json_get_str(v, "deploymentId") ?: "-", rate && rate->str ? rate->str : "-",
-               burst && burst->str ? burst->str : "-", json_get_str(log, "destinationArn") ?: "-");
+               burst && burst->str ? burst->str : "-", json_get_str(log, "destinationArn") ?: "-",
+               m && m->type == JSON_BOOL && m->boolean ? "  (managed)" : "");
 }
 
 static int stage_ls(cliclient *c, const aargs *a)

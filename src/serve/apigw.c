@@ -6,7 +6,8 @@
  * {"message"}).
  *
  *   POST|GET             /v2/apis                     CreateApi (quick create too) / GetApis
- *   GET|PATCH|DELETE     /v2/apis/ID                  GetApi / UpdateApi / DeleteApi
+ *   GET|PATCH|DELETE     /v2/apis/ID                  GetApi / UpdateApi (quick create's
+ *                                                     Target and RouteKey too) / DeleteApi
  *   DELETE               /v2/apis/ID/cors             DeleteCorsConfiguration
  *   POST|GET             /v2/apis/ID/routes           CreateRoute / GetRoutes
  *   GET|PATCH|DELETE     /v2/apis/ID/routes/RID       GetRoute / UpdateRoute / DeleteRoute
@@ -16,7 +17,8 @@
  *   POST|GET|DELETE      /v2/tags/ARN                 TagResource / GetTags / UntagResource
  * Lists page with maxResults (1..GW_PAGE_MAX) and nextToken (an offset). What husk does not
  * have (WebSocket APIs, authorizers, models, parameter mapping, VPC links, ...) is refused with
- * BadRequestException naming it, never silently ignored. */
+ * BadRequestException naming it, never silently ignored. What quick create made answers
+ * "apiGatewayManaged": true; the store keeps it and refuses what AWS forbids for it. */
 #include "serve.h"
 #include "gw/gw.h"
 #include "util/json.h"
@@ -160,7 +162,7 @@ static void api_json(ctx *c, json_writer *j, const gw_api *a)
 static void route_json(json_writer *j, const gw_route *r)
 {
         json_obj_begin(j);
-        json_kv_bool(j, "apiGatewayManaged", false);
+        json_kv_bool(j, "apiGatewayManaged", r->managed);
         json_kv_bool(j, "apiKeyRequired", false);
         json_kv_str(j, "authorizationType", r->authorization_type ? r->authorization_type : "NONE");
         w_opt(j, "operationName", r->operation_name);
@@ -173,7 +175,7 @@ static void route_json(json_writer *j, const gw_route *r)
 static void integration_json(json_writer *j, const gw_integration *i)
 {
         json_obj_begin(j);
-        json_kv_bool(j, "apiGatewayManaged", false);
+        json_kv_bool(j, "apiGatewayManaged", i->managed);
         w_opt(j, "connectionType", i->connection_type);
         w_opt(j, "description", i->description);
         json_kv_str(j, "integrationId", i->id);
@@ -211,7 +213,7 @@ static void stage_json(json_writer *j, const gw_stage *s)
                 w_opt(j, "format", s->access_log_format);
                 json_obj_end(j);
         }
-        json_kv_bool(j, "apiGatewayManaged", false);
+        json_kv_bool(j, "apiGatewayManaged", s->managed);
         json_kv_bool(j, "autoDeploy", s->auto_deploy);
         json_kv_str(j, "createdDate", s->created);
         json_key(j, "defaultRouteSettings");
@@ -499,16 +501,7 @@ static int apply_api(ctx *c, const json_value *o, gw_api *a, bool create)
         }
         if (create && (v = member(c, o, "tags", JSON_OBJECT, &bad)))
                 a->tags = str_map(c, v, "Tags", GW_TAGS_MAX, &bad);
-        if (!create && !bad && (json_get(o, "target") || json_get(o, "routeKey"))) {
-                BAD(c, "Target and RouteKey (quick create) are accepted by CreateApi only");
-                return -1;
-        }
         return bad ? -1 : 0;
-}
-
-static bool http_uri(const char *s)
-{
-        return strncmp(s, "http://", 7) == 0 || strncmp(s, "https://", 8) == 0;
 }
 
 /* The members of CreateIntegration/UpdateIntegration onto i. */
@@ -788,37 +781,6 @@ static void free_list(void **v, size_t n, void (*fr)(void *))
 
 /* ---------------------------------------------------------------- APIs */
 
-/* Quick create: an integration to target, a route (routeKey, $default by default) and the
- * $default stage with AutoDeploy, as API Gateway makes them. */
-static int quick_create(ctx *c, const gw_api *a, const char *target, const char *route_key,
-                        gw_error *err)
-{
-        gw_integration in = { .type = http_uri(target) ? GW_INT_HTTP_PROXY : GW_INT_AWS_PROXY };
-        in.uri = xstrdup(target);
-        in.payload_format_version = xstrdup(in.type == GW_INT_AWS_PROXY ? "2.0" : "1.0");
-        int rc = gw_integration_create(c->g, a->id, &in, err);
-        gw_route r = { 0 };
-        if (rc == 0) {
-                r.route_key = xstrdup(route_key ? route_key : GW_DEFAULT_ROUTE);
-                r.target = xasprintf("integrations/%s", in.id);
-                rc = gw_route_create(c->g, a->id, &r, err);
-        }
-        gw_stage st = { .auto_deploy = true, .default_throttle = { -1, -1 } };
-        if (rc == 0) {
-                st.name = xstrdup(GW_DEFAULT_STAGE);
-                rc = gw_stage_create(c->g, a->id, &st, err);
-        }
-        free(in.uri);
-        free(in.payload_format_version);
-        free(in.method);
-        free(in.connection_type);
-        free(r.route_key);
-        free(r.target);
-        free(r.authorization_type);
-        free(st.name);
-        return rc;
-}
-
 static void create_api(ctx *c)
 {
         json_value *o = parse_body(c);
@@ -840,25 +802,11 @@ static void create_api(ctx *c)
                         BAD(c, "RouteKey is for quick create: give Target too");
                         bad = true;
                 }
-                char why[256];
-                if (!bad && rk && !gw_route_key_valid(rk->str, why, sizeof(why))) {
-                        BAD(c, "RouteKey %s", why);
-                        bad = true;
-                }
-                if (!bad && target && !http_uri(target->str) &&
-                    gw_lambda_function(target->str, why, sizeof(why)) < 0) {
-                        BAD(c, "Target %.200s: a function (its name or Lambda ARN) or an http:// "
-                               "URL", target->str);
-                        bad = true;
-                }
+                /* quick create (Target): the API, its integration, route and $default stage
+                 * in one transaction of the store, each ApiGatewayManaged */
                 gw_error err = { 0 };
-                if (!bad && gw_api_create(c->g, &a, &err) < 0) {
-                        store_error(c, &err);
-                } else if (!bad && target &&
-                           quick_create(c, &a, target->str, rk ? rk->str : NULL, &err) < 0) {
-                        gw_error e2;
-                        /* what quick create made goes with the API (an error leaves nothing) */
-                        (void)gw_api_delete(c->g, a.id, &e2);
+                if (!bad && gw_api_create_quick(c->g, &a, target ? target->str : NULL,
+                                                rk ? rk->str : NULL, &err) < 0) {
                         store_error(c, &err);
                 } else if (!bad) {
                         json_writer *j = json_writer_new(false);
@@ -916,15 +864,26 @@ static void one_api(ctx *c, const char *id, const char *m)
         if (strcmp(m, "PATCH") == 0) {
                 json_value *o = parse_body(c);
                 gw_error err = { 0 };
+                bool bad = false;
+                const json_value *target = NULL, *rk = NULL;
                 if (!o || apply_api(c, o, a, false) < 0) {
                         json_value_free(o);
                         gw_api_free(a);
                         return;
                 }
+                /* quick create's members: they change what it made (refused by the store for
+                 * an API it did not make) */
+                target = member(c, o, "target", JSON_STRING, &bad);
+                rk = member(c, o, "routeKey", JSON_STRING, &bad);
+                int rc = bad ? -1
+                             : gw_api_update_quick(c->g, a, target ? target->str : NULL,
+                                                   rk ? rk->str : NULL, &err);
                 json_value_free(o);
-                if (gw_api_update(c->g, a, &err) < 0) {
+                if (rc < 0) {
                         gw_api_free(a);
-                        return store_error(c, &err);
+                        if (!bad)
+                                store_error(c, &err);
+                        return;
                 }
         }
         json_writer *j = json_writer_new(false);

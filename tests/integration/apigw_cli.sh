@@ -1,8 +1,10 @@
 #!/bin/sh
 # HTTP APIs' control plane (issue 17): `husk serve` driven by Debian's awscli 2.9 (`aws
 # apigatewayv2 ...`, signed with the store's keys) through every operation husk serves, its
-# errors, bounds and conflicts, persistence across a restart of the server; then `husk api ...`
-# over the same API. What the clients print is what is checked.
+# errors, bounds and conflicts, what quick create makes (ApiGatewayManaged, AWS's rules for it,
+# update-api --target/--route-key, the new route key served by the gateway), persistence across
+# a restart of the server; then `husk api ...` over the same API. What the clients print is what
+# is checked.
 . "$HUSK_SRCDIR/tests/integration/lib.sh"
 require_root
 require_cmd curl jq
@@ -91,6 +93,76 @@ gw create-api --name bad --protocol-type HTTP --target 'no such thing!' >/dev/nu
 is "$(err)" BadRequestException "quick create with a target that is no function or URL is refused"
 is "$(gw get-apis | jq '.Items | length')" "$((n0 + 2))" "refused creates leave no API behind"
 
+# ---- what quick create made is ApiGatewayManaged, with AWS's rules ----
+is "$(gw get-routes --api-id "$Q" | jq -c '[.Items[] | .ApiGatewayManaged]')" '[true]' \
+        "get-routes: quick create's route is ApiGatewayManaged"
+is "$(gw get-integrations --api-id "$Q" | jq -c '[.Items[] | .ApiGatewayManaged]')" '[true]' \
+        "get-integrations: its integration is ApiGatewayManaged"
+is "$(gw get-stages --api-id "$Q" | jq -c '[.Items[] | .ApiGatewayManaged]')" '[true]' \
+        "get-stages: its \$default stage is ApiGatewayManaged"
+QR=$(gw get-routes --api-id "$Q" | jq -r '.Items[0].RouteId')
+QI=$(gw get-integrations --api-id "$Q" | jq -r '.Items[0].IntegrationId')
+is "$(gw get-route --api-id "$Q" --route-id "$QR" | jq -c '[.RouteKey, .ApiGatewayManaged]')" \
+        '["GET /hi",true]' "get-route: ApiGatewayManaged"
+is "$(gw get-integration --api-id "$Q" --integration-id "$QI" | jq .ApiGatewayManaged)" true \
+        "get-integration: ApiGatewayManaged"
+is "$(gw get-stage --api-id "$Q" --stage-name '$default' | jq .ApiGatewayManaged)" true \
+        "get-stage: ApiGatewayManaged"
+out=$(gw create-route --api-id "$Q" --route-key 'GET /mine' --target "integrations/$QI")
+is "$(echo "$out" | jq .ApiGatewayManaged)" false "create-route of one's own on that API: not managed"
+gw delete-route --api-id "$Q" --route-id "$(echo "$out" | jq -r .RouteId)"
+ok $? "and it is deleted as any route"
+gw update-route --api-id "$Q" --route-id "$QR" --route-key 'GET /changed' >/dev/null
+st=$?
+is "$(err)" BadRequestException "update-route --route-key on the managed route: BadRequestException"
+isnt "$st" 0 "and the AWS CLI exits non-zero"
+like "$(errmsg)" 'GET /hi .*quick create .*ApiGatewayManaged.*route key cannot be changed.*RouteKey' \
+        "the message names the route and says why"
+is "$(gw get-route --api-id "$Q" --route-id "$QR" | jq -r .RouteKey)" "GET /hi" "its key is unchanged"
+is "$(gw update-route --api-id "$Q" --route-id "$QR" --operation-name hi | jq -c '[.OperationName, .RouteKey, .ApiGatewayManaged]')" \
+        '["hi","GET /hi",true]' "update-route of its other members works"
+gw delete-route --api-id "$Q" --route-id "$QR"
+is "$(err)" BadRequestException "delete-route of the managed route: BadRequestException"
+like "$(errmsg)" "GET /hi.*ApiGatewayManaged.*cannot be deleted" "the message says why"
+gw delete-integration --api-id "$Q" --integration-id "$QI"
+is "$(err)" BadRequestException "delete-integration of the managed integration: BadRequestException"
+like "$(errmsg)" "$QI .*ApiGatewayManaged.*cannot be deleted" "the message names it and says why"
+gw delete-stage --api-id "$Q" --stage-name '$default'
+is "$(err)" BadRequestException "delete-stage of the managed \$default stage: BadRequestException"
+like "$(errmsg)" '\$default .*ApiGatewayManaged.*cannot be deleted' "the message says why"
+is "$(gw get-routes --api-id "$Q" | jq '.Items | length'),$(gw get-integrations --api-id "$Q" | jq '.Items | length'),$(gw get-stages --api-id "$Q" | jq '.Items | length')" \
+        "1,1,1" "the refused deletes left all three"
+out=$(gw update-integration --api-id "$Q" --integration-id "$QI" --timeout-in-millis 5000 --description tuned)
+is "$(echo "$out" | jq -c '[.TimeoutInMillis, .Description, .ApiGatewayManaged]')" '[5000,"tuned",true]' \
+        "update-integration of the managed integration works"
+out=$(gw update-stage --api-id "$Q" --stage-name '$default' --description tuned \
+        --default-route-settings ThrottlingRateLimit=50,ThrottlingBurstLimit=20)
+is "$(echo "$out" | jq -c '[.Description, .DefaultRouteSettings.ThrottlingRateLimit, .DefaultRouteSettings.ThrottlingBurstLimit, .AutoDeploy, .ApiGatewayManaged]')" \
+        '["tuned",50,20,true,true]' "update-stage of the managed \$default: its settings change"
+gw update-stage --api-id "$Q" --stage-name '$default' --no-auto-deploy >/dev/null
+is "$(err)" BadRequestException "but it keeps AutoDeploy"
+gw update-api --api-id "$A" --target arn:aws:lambda:us-east-1:000000000000:function:hello >/dev/null
+st=$?
+is "$(err)" BadRequestException "update-api --target on an API not made by quick create: BadRequestException"
+isnt "$st" 0 "and the AWS CLI exits non-zero"
+like "$(errmsg)" "$A was not made by quick create" "the message says why"
+gw update-api --api-id "$A" --route-key 'GET /x' >/dev/null
+is "$(err)" BadRequestException "update-api --route-key on it: BadRequestException"
+out=$(gw update-api --api-id "$Q" --route-key 'GET /hello')
+is "$(echo "$out" | jq -r .Name)" quick "update-api --route-key on the quick-created API"
+is "$(gw get-routes --api-id "$Q" | jq -c '[.Items[] | .RouteId, .RouteKey, .ApiGatewayManaged]')" \
+        "[\"$QR\",\"GET /hello\",true]" "the managed route has the new key"
+gw update-api --api-id "$Q" --route-key 'GET nope' >/dev/null
+is "$(err)" BadRequestException "update-api with a bad route key is refused"
+gw update-api --api-id "$Q" --target http://web:8080/x >/dev/null
+is "$(gw get-integration --api-id "$Q" --integration-id "$QI" | jq -c '[.IntegrationType, .IntegrationUri, .IntegrationMethod, .PayloadFormatVersion, .TimeoutInMillis, .ApiGatewayManaged]')" \
+        '["HTTP_PROXY","http://web:8080/x","ANY","1.0",5000,true]' \
+        "update-api --target a URL: the managed integration becomes HTTP_PROXY"
+gw update-api --api-id "$Q" --target arn:aws:lambda:us-east-1:000000000000:function:hello >/dev/null
+is "$(gw get-integration --api-id "$Q" --integration-id "$QI" | jq -c '[.IntegrationType, .IntegrationUri, .PayloadFormatVersion]')" \
+        '["AWS_PROXY","arn:aws:lambda:us-east-1:000000000000:function:hello","2.0"]' \
+        "update-api --target a function: AWS_PROXY again"
+
 # ---- integrations ----
 out=$(gw create-integration --api-id "$A" --integration-type AWS_PROXY --integration-uri hello \
         --payload-format-version 1.0 --timeout-in-millis 5000 --description d)
@@ -135,8 +207,8 @@ is "$(err)" NotFoundException "get-integration of an unknown id"
 # ---- routes ----
 out=$(gw create-route --api-id "$A" --route-key 'GET /items/{id}' --target "integrations/$I1")
 R1=$(echo "$out" | jq -r .RouteId)
-is "$(echo "$out" | jq -c '[.RouteKey, .Target, .AuthorizationType]')" \
-        "[\"GET /items/{id}\",\"integrations/$I1\",\"NONE\"]" "create-route"
+is "$(echo "$out" | jq -c '[.RouteKey, .Target, .AuthorizationType, .ApiGatewayManaged]')" \
+        "[\"GET /items/{id}\",\"integrations/$I1\",\"NONE\",false]" "create-route (not ApiGatewayManaged)"
 gw create-route --api-id "$A" --route-key 'GET /items/{id}' >/dev/null
 is "$(err)" ConflictException "the same route key again: ConflictException"
 gw create-route --api-id "$A" --route-key 'GET /items/{other}' >/dev/null
@@ -277,19 +349,49 @@ is "$(gw get-routes --api-id "$A" | jq -c '[.Items[] | .RouteKey] | sort')" "$be
 is "$(gw get-stage --api-id "$A" --stage-name prod | jq -c '[.DeploymentId, .DefaultRouteSettings.ThrottlingRateLimit]')" \
         "[\"$D1\",20]" "stages survive a restart"
 is "$(gw get-tags --resource-arn "$ARN/$A" | jq -Sc .Tags)" '{"k":"v","team":"blue"}' "tags survive a restart"
+is "$(gw get-routes --api-id "$Q" | jq -c '[.Items[] | .ApiGatewayManaged]'),$(gw get-stages --api-id "$Q" | jq -c '[.Items[] | .ApiGatewayManaged]')" \
+        "[true],[true]" "ApiGatewayManaged survives a restart"
+gw delete-route --api-id "$Q" --route-id "$QR"
+is "$(err)" BadRequestException "and so does its rule"
 
 # ---- delete-api takes all ----
 gw delete-api --api-id "$Q"
-ok $? "delete-api"
+ok $? "delete-api (of the quick-created API)"
 gw get-routes --api-id "$Q" >/dev/null
 is "$(err)" NotFoundException "its routes are gone with it"
+gw get-integration --api-id "$Q" --integration-id "$QI" >/dev/null
+is "$(err)" NotFoundException "its managed integration too"
+gw get-stage --api-id "$Q" --stage-name '$default' >/dev/null
+is "$(err)" NotFoundException "and its managed stage"
 gw delete-api --api-id "$Q"
 is "$(err)" NotFoundException "delete-api of a deleted API"
 
 # ---- ApiEndpoint with --api-listen: a smoke check of the data plane (tests/integration/gateway.sh
 # is its test) ----
 stop_serve
+FN_ARCHIVE=${HUSK_FN_ARCHIVE:-$HUSK_BUILDDIR/images/out/fn/fn-oci.tar}
+FN=
+[ -f "$FN_ARCHIVE" ] && "$HUSK" fn --store "$S" create qecho --image "$FN_ARCHIVE" --handler echo \
+        >/dev/null 2>> "$T/serve.log" && FN=qecho
 start_serve --api-listen 127.0.0.1:0
+if grep -q "HTTP APIs on http" "$T/serve.log" && [ -n "$FN" ]; then
+        # update-api --route-key: the gateway serves the new key at once (the managed $default
+        # stage deploys itself), the old one no longer
+        L=$(gw create-api --name live --protocol-type HTTP --target "$FN" --route-key 'GET /old' | jq -r .ApiId)
+        lep=$(gw get-api --api-id "$L" | jq -r '.ApiEndpoint // ""')
+        code=$(curl -s -o "$T/body" -w '%{http_code}' --max-time 30 "$lep/old")
+        is "$code $(jq -r .routeKey "$T/body" 2>/dev/null)" "200 GET /old" \
+                "quick create to a function: GET /old reaches it through the gateway"
+        gw update-api --api-id "$L" --route-key 'GET /new' >/dev/null
+        ok $? "update-api --route-key 'GET /new'" || diag "$(cat "$T/err")"
+        code=$(curl -s -o "$T/body" -w '%{http_code}' --max-time 30 "$lep/new")
+        is "$code $(jq -r .routeKey "$T/body" 2>/dev/null)" "200 GET /new" "GET /new now reaches the function"
+        code=$(curl -s -o "$T/body" -w '%{http_code}' --max-time 30 "$lep/old")
+        is "$code $(cat "$T/body")" '404 {"message":"Not Found"}' "and GET /old is 404"
+        gw delete-api --api-id "$L"
+else
+        for _i in 1 2 3 4; do skip "no --api-listen listener or no function image ($FN_ARCHIVE: make images/out/fn/.built)"; done
+fi
 if grep -q "HTTP APIs on http" "$T/serve.log"; then
         SM=$(gw create-api --name smoke --protocol-type HTTP | jq -r .ApiId)
         gw create-stage --api-id "$SM" --stage-name '$default' --auto-deploy >/dev/null
@@ -318,6 +420,13 @@ like "$(h ls)" "$id +web +1 " "husk api ls"
 r=$(h route add "$id" 'ANY /svc/{proxy+}' --url http://web:8080 --timeout 5s)
 like "$r" '^[a-z0-9]{7}$' "husk api route add prints the route id"
 like "$(h routes "$id")" "ANY /svc/\{proxy\+\} +url http://web:8080 timeout 5000 ms" "husk api routes"
+like "$(h routes "$id")" "GET /hi +function hello payload 2.0 timeout 29000 ms  \(managed\)" \
+        "husk api routes marks the route quick create made (managed)"
+h routes "$id" | grep 'ANY /svc/' | grep -q managed
+ok $(( $? == 0 )) "and only that one"
+h route rm "$id" 'GET /hi' 2> "$T/herr"
+ok $(( $? == 0 )) "husk api route rm of the managed route fails"
+like "$(cat "$T/herr")" "ApiGatewayManaged" "and says why"
 h route add "$id" 'GET /hi' --function other 2> "$T/herr"
 ok $(( $? == 0 )) "husk api route add of a taken key fails"
 like "$(cat "$T/herr")" "already has a route" "and says why"
@@ -331,13 +440,19 @@ ok $? "husk api stage add"
 is "$(gw get-stage --api-id "$id" --stage-name prod | jq -c '[.AutoDeploy, .DefaultRouteSettings.ThrottlingRateLimit, .DefaultRouteSettings.ThrottlingBurstLimit, .AccessLogSettings.DestinationArn]')" \
         '[true,10,5,"shop"]' "the stage deploys itself, with its throttle and log"
 like "$(h stage ls "$id")" "prod +[a-z0-9]{7} +10" "husk api stage ls"
+like "$(h stage ls "$id")" '\$default +[a-z0-9]{7} +- +- +-  \(managed\)' "husk api stage ls marks the managed \$default"
 h route rm "$id" 'ANY /svc/{proxy+}'
 ok $? "husk api route rm (by key)"
 is "$(gw get-integrations --api-id "$id" | jq '.Items | length')" 1 "its integration went with it"
 is "$(h inspect "$id" | jq -c '[.name, (.routes | length), (.stages | map(.stageName) | sort)]')" \
         '["web",1,["$default","prod"]]' "husk api inspect"
-h stage rm "$id" prod && h stage rm "$id" '$default'
-ok $? "husk api stage rm (\$default too)"
+h stage rm "$id" prod
+ok $? "husk api stage rm"
+h stage rm "$id" '$default' 2> "$T/herr"
+ok $(( $? == 0 )) "husk api stage rm of quick create's \$default fails"
+like "$(cat "$T/herr")" "ApiGatewayManaged" "and says why"
+h stage rm "$id2" '$default'
+ok $? "husk api stage rm \$default of an API made step by step (--timeout: not quick create)"
 h rm "$id"
 ok $? "husk api rm"
 gw get-api --api-id "$id" >/dev/null

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The HTTP APIs' model (src/gw, issue 17) driven directly: store round trips and persistence,
  * bounds named in errors, conflicts, deployments and AutoDeploy, the snapshot's generation
- * reuse, route keys, and API Gateway's stage and route selection (many cases). */
+ * reuse, route keys, and API Gateway's stage and route selection (many cases); what quick create
+ * makes (ApiGatewayManaged), its rules, UpdateApi's Target and RouteKey, and a store of the
+ * schema before the managed column opened and migrated. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -10,6 +12,7 @@
 #include "gw/gwint.h"
 #include "util/util.h"
 
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -722,6 +725,369 @@ static void test_snapshot_generation(void **state)
         gw_snapshot_unref(old);
 }
 
+/* ---- quick create: ApiGatewayManaged ---- */
+
+/* The API's only route, integration and stage (quick create made one of each). */
+static gw_route *only_route(gw_store *s, const char *api, size_t want)
+{
+        gw_route **v = NULL;
+        size_t n = 0;
+        gw_error e = { 0 };
+        assert_int_equal(gw_route_list(s, api, &v, &n, &e), 0);
+        assert_int_equal(n, want);
+        for (size_t i = 1; i < n; i++)
+                gw_route_free(v[i]);
+        gw_route *r = v[0];
+        free(v);
+        return r;
+}
+
+static gw_integration *the_integration(gw_store *s, const char *api)
+{
+        gw_integration **v = NULL;
+        size_t n = 0;
+        gw_error e = { 0 };
+        assert_int_equal(gw_integration_list(s, api, &v, &n, &e), 0);
+        assert_int_equal(n, 1);
+        gw_integration *i = v[0];
+        free(v);
+        return i;
+}
+
+static char *mk_quick(gw_store *s, const char *name, const char *target, const char *key)
+{
+        gw_api a = { .name = (char *)name };
+        gw_error e = { 0 };
+        if (gw_api_create_quick(s, &a, target, key, &e) < 0)
+                fail_msg("quick create: %s", e.msg);
+        free(a.protocol);
+        free(a.route_selection_expression);
+        free(a.api_key_selection_expression);
+        return xstrdup(a.id);
+}
+
+/* The route a request on the API's $default stage selects ("" for none), from a fresh
+ * snapshot: what the gateway serves. */
+static void served(gw_store *s, const char *api, const char *method, const char *path,
+                   char *out, size_t len)
+{
+        gw_error e = { 0 };
+        gw_snapshot *snap = gw_store_snapshot(s, &e);
+        assert_non_null(snap);
+        char host[64];
+        snprintf(host, sizeof(host), "%s.localhost", api);
+        const gw_api *a = gw_select_api(snap, host);
+        assert_non_null(a);
+        gw_match m;
+        assert_int_equal(gw_match_request(snap, a, method, path, &m), 0);
+        snprintf(out, len, "%s", m.route ? m.route->route_key : "");
+        if (m.route && m.integration)
+                snprintf(out + strlen(out), len - strlen(out), " -> %s", m.integration->uri);
+        gw_match_done(&m);
+        gw_snapshot_unref(snap);
+}
+
+static void test_quick_create_managed(void **state)
+{
+        gw_store *s = *state;
+        _cleanup_free_ char *api = mk_quick(s, "q", "hello", "GET /hi");
+        gw_error e = { 0 };
+        gw_route *r = only_route(s, api, 1);
+        assert_true(r->managed);
+        assert_string_equal(r->route_key, "GET /hi");
+        gw_integration *in = the_integration(s, api);
+        assert_true(in->managed);
+        assert_int_equal(in->type, GW_INT_AWS_PROXY);
+        assert_string_equal(in->payload_format_version, "2.0");
+        _cleanup_free_ char *target = xasprintf("integrations/%s", in->id);
+        assert_string_equal(r->target, target);
+        gw_stage *st = NULL;
+        assert_int_equal(gw_stage_get(s, api, GW_DEFAULT_STAGE, &st, &e), 0);
+        assert_true(st->managed);
+        assert_true(st->auto_deploy);
+        assert_non_null(st->deployment_id);
+        char got[256];
+        served(s, api, "GET", "/hi", got, sizeof(got));
+        assert_string_equal(got, "GET /hi -> hello");
+
+        /* what the user makes is not managed, whatever the record says */
+        gw_route mine = { .route_key = (char *)"GET /mine", .target = target, .managed = true };
+        assert_int_equal(gw_route_create(s, api, &mine, &e), 0);
+        free(mine.authorization_type);
+        assert_false(mine.managed);
+        gw_route *g = NULL;
+        assert_int_equal(gw_route_get(s, api, mine.id, &g, &e), 0);
+        assert_false(g->managed);
+        assert_int_equal(gw_route_delete(s, api, mine.id, &e), 0);
+        gw_route_free(g);
+        assert_int_equal(mk_stage(s, api, "prod", true), 0);
+        gw_stage *prod = NULL;
+        assert_int_equal(gw_stage_get(s, api, "prod", &prod, &e), 0);
+        assert_false(prod->managed);
+        gw_stage_free(prod);
+        assert_int_equal(gw_stage_delete(s, api, "prod", &e), 0);
+
+        /* the managed route: its key stays, the rest may change; it is not deleted */
+        free(r->route_key);
+        r->route_key = xstrdup("GET /other");
+        assert_int_equal(gw_route_update(s, api, r, &e), -1);
+        assert_int_equal(e.code, GW_E_BAD_REQUEST);
+        assert_non_null(strstr(e.msg, "GET /hi"));
+        assert_non_null(strstr(e.msg, "ApiGatewayManaged"));
+        assert_non_null(strstr(e.msg, "RouteKey"));
+        free(r->route_key);
+        r->route_key = xstrdup("GET /hi");
+        r->operation_name = xstrdup("hi");
+        r->managed = false; /* the record's flag is not what counts */
+        assert_int_equal(gw_route_update(s, api, r, &e), 0);
+        gw_route_free(r);
+        r = only_route(s, api, 1);
+        assert_true(r->managed);
+        assert_string_equal(r->route_key, "GET /hi");
+        assert_string_equal(r->operation_name, "hi");
+        assert_int_equal(gw_route_delete(s, api, r->id, &e), -1);
+        assert_int_equal(e.code, GW_E_BAD_REQUEST);
+        assert_non_null(strstr(e.msg, "cannot be deleted"));
+        assert_non_null(strstr(e.msg, r->id));
+
+        /* the managed integration: updated, not deleted */
+        in->timeout_ms = 5000;
+        assert_int_equal(gw_integration_update(s, api, in, &e), 0);
+        assert_int_equal(gw_integration_delete(s, api, in->id, &e), -1);
+        assert_int_equal(e.code, GW_E_BAD_REQUEST);
+        assert_non_null(strstr(e.msg, "ApiGatewayManaged"));
+        gw_integration_free(in);
+        in = the_integration(s, api);
+        assert_true(in->managed);
+        assert_int_equal(in->timeout_ms, 5000);
+
+        /* the managed $default stage: its settings change, AutoDeploy stays, not deleted */
+        st->default_throttle = (gw_throttle){ .rate = 10, .burst = 5 };
+        st->description = xstrdup("tuned");
+        assert_int_equal(gw_stage_update(s, api, st, &e), 0);
+        st->auto_deploy = false;
+        assert_int_equal(gw_stage_update(s, api, st, &e), -1);
+        assert_int_equal(e.code, GW_E_BAD_REQUEST);
+        assert_non_null(strstr(e.msg, "AutoDeploy"));
+        assert_int_equal(gw_stage_delete(s, api, GW_DEFAULT_STAGE, &e), -1);
+        assert_int_equal(e.code, GW_E_BAD_REQUEST);
+        assert_non_null(strstr(e.msg, "$default"));
+        gw_stage_free(st);
+        assert_int_equal(gw_stage_get(s, api, GW_DEFAULT_STAGE, &st, &e), 0);
+        assert_true(st->managed && st->auto_deploy);
+        assert_string_equal(st->description, "tuned");
+        assert_true(st->default_throttle.rate == 10 && st->default_throttle.burst == 5);
+        gw_stage_free(st);
+
+        /* durable: a reopened store still knows */
+        gw_store_close(s);
+        *state = s = open_store();
+        gw_route_free(r);
+        r = only_route(s, api, 1);
+        assert_true(r->managed);
+        assert_int_equal(gw_route_delete(s, api, r->id, &e), -1);
+        gw_route_free(r);
+
+        /* deleting the API takes them all */
+        assert_int_equal(gw_api_delete(s, api, &e), 0);
+        gw_route **v = NULL;
+        size_t n = 0;
+        assert_int_equal(gw_route_list(s, api, &v, &n, &e), -1);
+        assert_int_equal(e.code, GW_E_NOT_FOUND);
+        gw_integration_free(in);
+}
+
+static void test_quick_create_refusals(void **state)
+{
+        gw_store *s = *state;
+        gw_error e = { 0 };
+        gw_api *none = NULL;
+        size_t n0 = 0;
+        gw_api **v = NULL;
+        assert_int_equal(gw_api_list(s, &v, &n0, &e), 0);
+        free(v);
+        static const struct {
+                const char *target, *key, *why;
+        } bad[] = {
+                { "hello", "GET nope", "RouteKey" },
+                { "no such thing!", NULL, "Target" },
+                { "https://web/", NULL, "http://" },
+                { NULL, "GET /x", "Target too" },
+        };
+        for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+                gw_api a = { .name = (char *)"bad" };
+                assert_int_equal(gw_api_create_quick(s, &a, bad[i].target, bad[i].key, &e), -1);
+                assert_int_equal(e.code, GW_E_BAD_REQUEST);
+                if (!strstr(e.msg, bad[i].why))
+                        fail_msg("%s: '%s' does not say %s", bad[i].target, e.msg, bad[i].why);
+                free(a.protocol);
+                free(a.route_selection_expression);
+                free(a.api_key_selection_expression);
+        }
+        size_t n = 0;
+        assert_int_equal(gw_api_list(s, &v, &n, &e), 0);
+        assert_int_equal(n, n0); /* a refused quick create leaves no API */
+        free(v);
+        (void)none;
+        /* a URL: HTTP_PROXY, payload 1.0, method ANY, route $default */
+        _cleanup_free_ char *api = mk_quick(s, "u", "http://web:8080/base", NULL);
+        gw_integration *in = the_integration(s, api);
+        assert_int_equal(in->type, GW_INT_HTTP_PROXY);
+        assert_string_equal(in->payload_format_version, "1.0");
+        assert_string_equal(in->method, "ANY");
+        gw_integration_free(in);
+        gw_route *r = only_route(s, api, 1);
+        assert_string_equal(r->route_key, GW_DEFAULT_ROUTE);
+        assert_true(r->managed);
+        gw_route_free(r);
+}
+
+static void test_update_api_quick(void **state)
+{
+        gw_store *s = *state;
+        _cleanup_free_ char *api = mk_quick(s, "q", "hello", "GET /hi");
+        gw_error e = { 0 };
+        gw_api *a = NULL;
+        assert_int_equal(gw_api_get(s, api, &a, &e), 0);
+        char got[256];
+
+        /* RouteKey: the managed route's key, served at once ($default auto-deploys) */
+        assert_int_equal(gw_api_update_quick(s, a, NULL, "GET /new", &e), 0);
+        gw_route *r = only_route(s, api, 1);
+        assert_string_equal(r->route_key, "GET /new");
+        assert_true(r->managed);
+        gw_route_free(r);
+        served(s, api, "GET", "/new", got, sizeof(got));
+        assert_string_equal(got, "GET /new -> hello");
+        served(s, api, "GET", "/hi", got, sizeof(got));
+        assert_string_equal(got, "");
+
+        /* Target: a URL makes it HTTP_PROXY (payload 1.0, ANY); a function AWS_PROXY again */
+        gw_integration *in = the_integration(s, api);
+        in->timeout_ms = 7000;
+        assert_int_equal(gw_integration_update(s, api, in, &e), 0);
+        gw_integration_free(in);
+        assert_int_equal(gw_api_update_quick(s, a, "http://web:8080", NULL, &e), 0);
+        in = the_integration(s, api);
+        assert_int_equal(in->type, GW_INT_HTTP_PROXY);
+        assert_string_equal(in->uri, "http://web:8080");
+        assert_string_equal(in->payload_format_version, "1.0");
+        assert_string_equal(in->method, "ANY");
+        assert_int_equal(in->timeout_ms, 7000);
+        assert_true(in->managed);
+        gw_integration_free(in);
+        served(s, api, "GET", "/new", got, sizeof(got));
+        assert_string_equal(got, "GET /new -> http://web:8080");
+        assert_int_equal(gw_api_update_quick(s, a, "arn:aws:lambda:us-east-1:000000000000:function:fn2",
+                                             "ANY /{proxy+}", &e), 0);
+        in = the_integration(s, api);
+        assert_int_equal(in->type, GW_INT_AWS_PROXY);
+        assert_string_equal(in->payload_format_version, "2.0");
+        assert_string_equal(in->method, "POST");
+        gw_integration_free(in);
+        served(s, api, "GET", "/a/b", got, sizeof(got));
+        assert_string_equal(got, "ANY /{proxy+} -> arn:aws:lambda:us-east-1:000000000000:function:fn2");
+
+        /* refused: a bad target or key, a key another route has; nothing changes */
+        _cleanup_free_ char *other = mk_int(s, api, "fn3");
+        assert_int_equal(mk_route(s, api, "GET /taken", other, NULL), 0);
+        free(a->name);
+        a->name = xstrdup("renamed");
+        assert_int_equal(gw_api_update_quick(s, a, NULL, "GET /taken", &e), -1);
+        assert_int_equal(e.code, GW_E_CONFLICT);
+        assert_int_equal(gw_api_update_quick(s, a, "no such thing!", NULL, &e), -1);
+        assert_int_equal(e.code, GW_E_BAD_REQUEST);
+        assert_int_equal(gw_api_update_quick(s, a, NULL, "GET nope", &e), -1);
+        assert_int_equal(e.code, GW_E_BAD_REQUEST);
+        gw_api *g = NULL;
+        assert_int_equal(gw_api_get(s, api, &g, &e), 0);
+        assert_string_equal(g->name, "q"); /* one transaction: the name did not change either */
+        gw_api_free(g);
+        served(s, api, "GET", "/a/b", got, sizeof(got));
+        assert_string_equal(got, "ANY /{proxy+} -> arn:aws:lambda:us-east-1:000000000000:function:fn2");
+        gw_api_free(a);
+
+        /* an API not made by quick create */
+        _cleanup_free_ char *plain = mk_api(s, "plain");
+        _cleanup_free_ char *pin = mk_int(s, plain, "fn");
+        assert_int_equal(mk_route(s, plain, "GET /p", pin, NULL), 0);
+        assert_int_equal(gw_api_get(s, plain, &a, &e), 0);
+        assert_int_equal(gw_api_update_quick(s, a, "hello", NULL, &e), -1);
+        assert_int_equal(e.code, GW_E_BAD_REQUEST);
+        assert_non_null(strstr(e.msg, "not made by quick create"));
+        assert_non_null(strstr(e.msg, plain));
+        assert_int_equal(gw_api_update_quick(s, a, NULL, "GET /q", &e), -1);
+        assert_int_equal(e.code, GW_E_BAD_REQUEST);
+        assert_int_equal(gw_api_update_quick(s, a, NULL, NULL, &e), 0); /* a plain update */
+        gw_api_free(a);
+        r = only_route(s, plain, 1);
+        assert_string_equal(r->route_key, "GET /p");
+        assert_false(r->managed);
+        gw_route_free(r);
+}
+
+/* A store written before the managed column (the schema of the first release, rows as it wrote
+ * them) opens, gets the column, reads its records as not managed and takes quick creates. */
+static void test_old_store_migrates(void **state)
+{
+        (void)state;
+        char path[160];
+        snprintf(path, sizeof(path), "%s/old.db", dir);
+        sqlite3 *db = NULL;
+        assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+        static const char old_schema[] =
+                "CREATE TABLE apis (api TEXT NOT NULL, id TEXT NOT NULL, doc TEXT NOT NULL,"
+                " PRIMARY KEY (api, id));"
+                "CREATE TABLE routes (api TEXT NOT NULL, id TEXT NOT NULL, doc TEXT NOT NULL,"
+                " norm TEXT NOT NULL, PRIMARY KEY (api, id), UNIQUE (api, norm));"
+                "CREATE TABLE integrations (api TEXT NOT NULL, id TEXT NOT NULL,"
+                " doc TEXT NOT NULL, PRIMARY KEY (api, id));"
+                "CREATE TABLE stages (api TEXT NOT NULL, id TEXT NOT NULL, doc TEXT NOT NULL,"
+                " PRIMARY KEY (api, id));"
+                "CREATE TABLE deployments (api TEXT NOT NULL, id TEXT NOT NULL,"
+                " doc TEXT NOT NULL, auto INTEGER NOT NULL, frozen TEXT NOT NULL,"
+                " PRIMARY KEY (api, id));"
+                "INSERT INTO apis VALUES ('', 'oldapi0000', '{\"id\":\"oldapi0000\",\"name\":\"old\","
+                "\"protocol\":\"HTTP\",\"rse\":\"$request.method $request.path\",\"created\":"
+                "\"2026-01-01T00:00:00Z\"}');"
+                "INSERT INTO integrations VALUES ('oldapi0000', 'int0000', '{\"id\":\"int0000\","
+                "\"type\":\"AWS_PROXY\",\"uri\":\"hello\",\"pfv\":\"2.0\",\"timeout_ms\":29000}');"
+                "INSERT INTO routes VALUES ('oldapi0000', 'rte0000', '{\"id\":\"rte0000\","
+                "\"key\":\"$default\",\"target\":\"integrations/int0000\"}', '$default');"
+                "INSERT INTO stages VALUES ('oldapi0000', '$default', '{\"name\":\"$default\","
+                "\"auto_deploy\":true,\"created\":\"x\",\"updated\":\"x\"}');";
+        char *msg = NULL;
+        if (sqlite3_exec(db, old_schema, NULL, NULL, &msg) != SQLITE_OK)
+                fail_msg("old schema: %s", msg);
+        sqlite3_close(db);
+
+        gw_store *s = NULL;
+        gw_error e = { 0 };
+        if (gw_store_open(path, &s, &e) < 0)
+                fail_msg("open an old store: %s", e.msg);
+        gw_route *r = only_route(s, "oldapi0000", 1);
+        assert_false(r->managed);
+        assert_string_equal(r->route_key, "$default");
+        assert_int_equal(gw_route_delete(s, "oldapi0000", r->id, &e), 0);
+        gw_route_free(r);
+        gw_integration *in = the_integration(s, "oldapi0000");
+        assert_false(in->managed);
+        gw_integration_free(in);
+        _cleanup_free_ char *api = mk_quick(s, "new", "hello", NULL);
+        gw_store_close(s);
+        /* opened again (the column is there now): the same answers */
+        assert_int_equal(gw_store_open(path, &s, &e), 0);
+        r = only_route(s, api, 1);
+        assert_true(r->managed);
+        gw_route_free(r);
+        gw_stage *st = NULL;
+        assert_int_equal(gw_stage_get(s, "oldapi0000", GW_DEFAULT_STAGE, &st, &e), 0);
+        assert_false(st->managed);
+        gw_stage_free(st);
+        assert_int_equal(gw_stage_delete(s, "oldapi0000", GW_DEFAULT_STAGE, &e), 0);
+        gw_store_close(s);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -737,6 +1103,10 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_params_bound, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_select_api, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_snapshot_generation, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_quick_create_managed, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_quick_create_refusals, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_update_api_quick, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_old_store_migrates, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
