@@ -57,6 +57,20 @@ int jget_uint64(jctx *c, yajl_val obj, const char *parent, const char *key, bool
                 uint64_t max, bool *has, uint64_t *ret);
 int jget_uint32(jctx *c, yajl_val obj, const char *parent, const char *key, bool required,
                 bool *has, uint32_t *ret);
+/* An array of objects: *ret is NULL when absent; every element is checked to be an object before
+ * the caller sees any. ret_path receives parent + ".key" (JPATH_MAX bytes). */
+int jget_objects(jctx *c, yajl_val obj, const char *parent, const char *key, yajl_val *ret,
+                 char *ret_path);
+/* Parses one element of an array (see jparse_array): e is the element, path its JSON path, elem
+ * its zeroed slot in the allocated array, data the caller's. */
+typedef int (*jelem_fn)(jctx *c, yajl_val e, const char *path, void *elem, void *data);
+/* obj.key, an array of objects, parsed into a calloc'd array of as many elements of size bytes
+ * (one at least, so [] gives a non-NULL array), each by fn. ret is the address of the caller's
+ * pointer to that array; it and *ret_n are set before any element is parsed, so the owner's free
+ * function sees the partly parsed ones. Absent or null leaves both untouched. check_first: every
+ * element is checked to be an object before any is parsed (else each when its turn comes). */
+int jparse_array(jctx *c, yajl_val obj, const char *parent, const char *key, bool check_first,
+                 size_t size, jelem_fn fn, void *data, void *ret, size_t *ret_n);
 /* An array of strings, copied into a NULL-terminated vector. */
 int jget_strv(jctx *c, yajl_val obj, const char *parent, const char *key, char ***ret, size_t *n);
 /* An object whose values are all strings. */

@@ -122,6 +122,50 @@ int jget_array(jctx *c, yajl_val obj, const char *parent, const char *key, yajl_
         return 0;
 }
 
+int jget_objects(jctx *c, yajl_val obj, const char *parent, const char *key, yajl_val *ret,
+                 char *ret_path)
+{
+        jpath_key(ret_path, parent, key);
+        int r = jget_array(c, obj, parent, key, ret);
+        if (r < 0 || !*ret)
+                return r;
+        for (size_t i = 0; i < (*ret)->u.array.len; i++) {
+                yajl_val e = (*ret)->u.array.values[i];
+                if (!YAJL_IS_OBJECT(e)) {
+                        char ep[JPATH_MAX];
+                        jpath_idx(ep, ret_path, i);
+                        return jerr(c, ep, "expected an object, got %s", jtype(e));
+                }
+        }
+        return 0;
+}
+
+int jparse_array(jctx *c, yajl_val obj, const char *parent, const char *key, bool check_first,
+                 size_t size, jelem_fn fn, void *data, void *ret, size_t *ret_n)
+{
+        char path[JPATH_MAX], ep[JPATH_MAX];
+        yajl_val a = NULL;
+        int r = check_first ? jget_objects(c, obj, parent, key, &a, path)
+                            : jget_array(c, obj, parent, key, &a);
+        if (r < 0 || !a)
+                return r;
+        jpath_key(path, parent, key);
+        size_t n = a->u.array.len;
+        void *arr = xcalloc(n ? n : 1, size);
+        /* ret points at a pointer of the element's type: every object pointer is stored alike. */
+        memcpy(ret, &arr, sizeof(arr));
+        *ret_n = n;
+        for (size_t i = 0; i < n; i++) {
+                yajl_val e = a->u.array.values[i];
+                jpath_idx(ep, path, i);
+                if (!YAJL_IS_OBJECT(e))
+                        return jerr(c, ep, "expected an object, got %s", jtype(e));
+                if ((r = fn(c, e, ep, (char *)arr + i * size, data)) < 0)
+                        return r;
+        }
+        return 0;
+}
+
 int jget_string(jctx *c, yajl_val obj, const char *parent, const char *key, bool required,
                 char **ret)
 {

@@ -88,52 +88,26 @@ const config_namespace *config_find_namespace(const husk_config *c, config_ns_ty
 
 /* ---------- small shared pieces ---------- */
 
-/* An array of objects at obj.key: *ret_arr is NULL when absent; every element is checked to be an
- * object. */
-static int object_array(jctx *c, yajl_val obj, const char *parent, const char *key,
-                        yajl_val *ret_arr, char *ret_path)
+static int parse_idmap(jctx *c, yajl_val e, const char *ep, void *elem, void *data)
 {
-        jpath_key(ret_path, parent, key);
-        int r = jget_array(c, obj, parent, key, ret_arr);
-        if (r < 0 || !*ret_arr)
+        config_idmap *m = elem;
+        int r;
+        if ((r = jget_uint32(c, e, ep, "containerID", true, NULL, &m->container_id)) < 0 ||
+            (r = jget_uint32(c, e, ep, "hostID", true, NULL, &m->host_id)) < 0 ||
+            (r = jget_uint32(c, e, ep, "size", true, NULL, &m->size)) < 0)
                 return r;
-        for (size_t i = 0; i < (*ret_arr)->u.array.len; i++) {
-                yajl_val e = (*ret_arr)->u.array.values[i];
-                if (!YAJL_IS_OBJECT(e)) {
-                        char ep[JPATH_MAX];
-                        jpath_idx(ep, ret_path, i);
-                        return jerr(c, ep, "expected an object, got %s", jtype(e));
-                }
-        }
+        if (m->size == 0)
+                return jerr(c, ep, "size must be greater than 0");
+        if ((uint64_t)m->container_id + m->size - 1 > UINT32_MAX ||
+            (uint64_t)m->host_id + m->size - 1 > UINT32_MAX)
+                return jerr(c, ep, "the range does not fit in 32-bit ids");
         return 0;
 }
 
 static int parse_idmaps(jctx *c, yajl_val obj, const char *parent, const char *key,
                         config_idmap **ret, size_t *n)
 {
-        char path[JPATH_MAX], ep[JPATH_MAX];
-        yajl_val a = NULL;
-        int r = object_array(c, obj, parent, key, &a, path);
-        if (r < 0 || !a)
-                return r;
-        size_t len = a->u.array.len;
-        *ret = xcalloc(len ? len : 1, sizeof(config_idmap));
-        *n = len;
-        for (size_t i = 0; i < len; i++) {
-                yajl_val e = a->u.array.values[i];
-                config_idmap *m = &(*ret)[i];
-                jpath_idx(ep, path, i);
-                if ((r = jget_uint32(c, e, ep, "containerID", true, NULL, &m->container_id)) < 0 ||
-                    (r = jget_uint32(c, e, ep, "hostID", true, NULL, &m->host_id)) < 0 ||
-                    (r = jget_uint32(c, e, ep, "size", true, NULL, &m->size)) < 0)
-                        return r;
-                if (m->size == 0)
-                        return jerr(c, ep, "size must be greater than 0");
-                if ((uint64_t)m->container_id + m->size - 1 > UINT32_MAX ||
-                    (uint64_t)m->host_id + m->size - 1 > UINT32_MAX)
-                        return jerr(c, ep, "the range does not fit in 32-bit ids");
-        }
-        return 0;
+        return jparse_array(c, obj, parent, key, true, sizeof(**ret), parse_idmap, NULL, ret, n);
 }
 
 static int check_abs_strv(jctx *c, const char *parent, const char *key, char **v, size_t n)
@@ -165,8 +139,9 @@ static int parse_root(jctx *c, yajl_val top, husk_config *cfg)
         return 0;
 }
 
-static int parse_mount(jctx *c, yajl_val v, const char *path, config_mount *m)
+static int parse_mount(jctx *c, yajl_val v, const char *path, void *elem, void *data)
 {
+        config_mount *m = elem;
         int r;
         if ((r = jget_string(c, v, path, "destination", true, &m->destination)) < 0 ||
             (r = jget_string(c, v, path, "type", false, &m->type)) < 0 ||
@@ -200,26 +175,9 @@ static int parse_mount(jctx *c, yajl_val v, const char *path, config_mount *m)
         return 0;
 }
 
-static int parse_mounts(jctx *c, yajl_val top, husk_config *cfg)
+static int parse_hook(jctx *c, yajl_val v, const char *path, void *elem, void *data)
 {
-        char path[JPATH_MAX], ep[JPATH_MAX];
-        yajl_val a = NULL;
-        int r = object_array(c, top, "", "mounts", &a, path);
-        if (r < 0 || !a)
-                return r;
-        size_t n = a->u.array.len;
-        cfg->mounts = xcalloc(n ? n : 1, sizeof(config_mount));
-        cfg->n_mounts = n;
-        for (size_t i = 0; i < n; i++) {
-                jpath_idx(ep, path, i);
-                if ((r = parse_mount(c, a->u.array.values[i], ep, &cfg->mounts[i])) < 0)
-                        return r;
-        }
-        return 0;
-}
-
-static int parse_hook(jctx *c, yajl_val v, const char *path, config_hook *h)
-{
+        config_hook *h = elem;
         int64_t timeout = 0;
         int r;
         if ((r = jget_string(c, v, path, "path", true, &h->path)) < 0 ||
@@ -259,23 +217,11 @@ static int parse_hooks(jctx *c, yajl_val top, husk_config *cfg)
         int r = jget_object(c, top, "", "hooks", false, &hooks);
         if (r < 0 || !hooks)
                 return r;
-        for (int k = 0; k < HOOK_KIND_COUNT; k++) {
-                char path[JPATH_MAX], ep[JPATH_MAX];
-                yajl_val a = NULL;
-                if ((r = object_array(c, hooks, ".hooks", kinds[k], &a, path)) < 0)
+        for (int k = 0; k < HOOK_KIND_COUNT; k++)
+                if ((r = jparse_array(c, hooks, ".hooks", kinds[k], true, sizeof(config_hook),
+                                      parse_hook, NULL, &cfg->hooks.hooks[k],
+                                      &cfg->hooks.n_hooks[k])) < 0)
                         return r;
-                if (!a)
-                        continue;
-                size_t n = a->u.array.len;
-                cfg->hooks.hooks[k] = xcalloc(n ? n : 1, sizeof(config_hook));
-                cfg->hooks.n_hooks[k] = n;
-                for (size_t i = 0; i < n; i++) {
-                        jpath_idx(ep, path, i);
-                        if ((r = parse_hook(c, a->u.array.values[i], ep, &cfg->hooks.hooks[k][i])) <
-                            0)
-                                return r;
-                }
-        }
         return 0;
 }
 
@@ -285,7 +231,7 @@ static int parse_namespaces(jctx *c, yajl_val lx, config_linux *l)
 {
         char path[JPATH_MAX], ep[JPATH_MAX], tp[JPATH_MAX];
         yajl_val a = NULL;
-        int r = object_array(c, lx, ".linux", "namespaces", &a, path);
+        int r = jget_objects(c, lx, ".linux", "namespaces", &a, path);
         if (r < 0 || !a)
                 return r;
         size_t n = a->u.array.len;
@@ -376,8 +322,9 @@ static int parse_time_offsets(jctx *c, yajl_val lx, config_linux *l)
         return 0;
 }
 
-static int parse_device(jctx *c, yajl_val e, const char *ep, config_device *d)
+static int parse_device(jctx *c, yajl_val e, const char *ep, void *elem, void *data)
 {
+        config_device *d = elem;
         char p[JPATH_MAX];
         _cleanup_free_ char *type = NULL;
         uint64_t mode = 0;
@@ -400,24 +347,6 @@ static int parse_device(jctx *c, yajl_val e, const char *ep, config_device *d)
             (r = jget_uint32(c, e, ep, "gid", false, &d->has_gid, &d->gid)) < 0)
                 return r;
         d->file_mode = (uint32_t)mode;
-        return 0;
-}
-
-static int parse_devices(jctx *c, yajl_val lx, config_linux *l)
-{
-        char path[JPATH_MAX], ep[JPATH_MAX];
-        yajl_val a = NULL;
-        int r = object_array(c, lx, ".linux", "devices", &a, path);
-        if (r < 0 || !a)
-                return r;
-        size_t n = a->u.array.len;
-        l->devices = xcalloc(n ? n : 1, sizeof(config_device));
-        l->n_devices = n;
-        for (size_t i = 0; i < n; i++) {
-                jpath_idx(ep, path, i);
-                if ((r = parse_device(c, a->u.array.values[i], ep, &l->devices[i])) < 0)
-                        return r;
-        }
         return 0;
 }
 
@@ -473,7 +402,9 @@ static int parse_linux(jctx *c, yajl_val top, husk_config *cfg)
                               &l->n_uid_mappings)) < 0 ||
             (r = parse_idmaps(c, lx, ".linux", "gidMappings", &l->gid_mappings,
                               &l->n_gid_mappings)) < 0 ||
-            (r = parse_time_offsets(c, lx, l)) < 0 || (r = parse_devices(c, lx, l)) < 0 ||
+            (r = parse_time_offsets(c, lx, l)) < 0 ||
+            (r = jparse_array(c, lx, ".linux", "devices", true, sizeof(*l->devices), parse_device,
+                              NULL, &l->devices, &l->n_devices)) < 0 ||
             (r = jget_string(c, lx, ".linux", "cgroupsPath", false, &l->cgroups_path)) < 0 ||
             (r = jget_object(c, lx, ".linux", "resources", false, &res)) < 0 ||
             (r = parse_propagation(c, lx, l)) < 0 ||
@@ -606,7 +537,9 @@ static int parse_top(jctx *c, yajl_val top, husk_config *cfg)
         if ((r = parse_root(c, top, cfg)) < 0 ||
             (r = jget_string(c, top, "", "hostname", false, &cfg->hostname)) < 0 ||
             (r = jget_string(c, top, "", "domainname", false, &cfg->domainname)) < 0 ||
-            (r = parse_mounts(c, top, cfg)) < 0 || (r = parse_hooks(c, top, cfg)) < 0 ||
+            (r = jparse_array(c, top, "", "mounts", true, sizeof(*cfg->mounts), parse_mount, NULL,
+                              &cfg->mounts, &cfg->n_mounts)) < 0 ||
+            (r = parse_hooks(c, top, cfg)) < 0 ||
             (r = jget_kv(c, top, "", "annotations", &cfg->annotations, &cfg->n_annotations)) < 0 ||
             (r = parse_linux(c, top, cfg)) < 0)
                 return r;

@@ -109,10 +109,11 @@ static int parse_caps(jctx *c, yajl_val proc, const char *parent, config_process
         return 0;
 }
 
-static int parse_rlimit(jctx *c, yajl_val v, const char *path, config_process *p, size_t idx)
+static int parse_rlimit(jctx *c, yajl_val v, const char *path, void *elem, void *data)
 {
-        if (!YAJL_IS_OBJECT(v))
-                return jerr(c, path, "expected an object, got %s", jtype(v));
+        config_process *p = data;
+        config_rlimit *rl = elem;
+        size_t idx = (size_t)(rl - p->rlimits);
         _cleanup_free_ char *type = NULL;
         char tp[JPATH_MAX];
         jpath_key(tp, path, "type");
@@ -125,7 +126,6 @@ static int parse_rlimit(jctx *c, yajl_val v, const char *path, config_process *p
         for (size_t i = 0; i < idx; i++)
                 if (p->rlimits[i].resource == res)
                         return jerr(c, tp, "duplicate rlimit \"%s\"", type);
-        config_rlimit *rl = &p->rlimits[idx];
         rl->resource = res;
         if ((r = jget_uint64(c, v, path, "soft", true, UINT64_MAX, NULL, &rl->soft)) < 0 ||
             (r = jget_uint64(c, v, path, "hard", true, UINT64_MAX, NULL, &rl->hard)) < 0)
@@ -138,21 +138,10 @@ static int parse_rlimit(jctx *c, yajl_val v, const char *path, config_process *p
 
 static int parse_rlimits(jctx *c, yajl_val proc, const char *parent, config_process *p)
 {
-        yajl_val a = NULL;
-        int r = jget_array(c, proc, parent, "rlimits", &a);
-        if (r < 0 || !a)
-                return r;
-        char path[JPATH_MAX], ep[JPATH_MAX];
-        jpath_key(path, parent, "rlimits");
-        size_t n = a->u.array.len;
-        p->rlimits = xcalloc(n ? n : 1, sizeof(config_rlimit));
-        for (size_t i = 0; i < n; i++) {
-                jpath_idx(ep, path, i);
-                if ((r = parse_rlimit(c, a->u.array.values[i], ep, p, i)) < 0)
-                        return r;
-                p->n_rlimits = i + 1;
-        }
-        return 0;
+        /* Each element is checked to be an object when its turn comes: an earlier element's
+         * error is the one reported. */
+        return jparse_array(c, proc, parent, "rlimits", false, sizeof(*p->rlimits), parse_rlimit,
+                            p, &p->rlimits, &p->n_rlimits);
 }
 
 /* A field husk recognises but cannot apply: refuse it rather than run the container without it. */
