@@ -46,6 +46,10 @@ bool jobject_empty(yajl_val v);
  * (and *has false) and returns 0, unless the _req form is used. */
 int jget_object(jctx *c, yajl_val obj, const char *parent, const char *key, bool required,
                 yajl_val *ret);
+/* An optional object, as jget_object, whose path (parent + ".key") goes to ret_path (JPATH_MAX
+ * bytes) for the checks of its fields. */
+int jget_section(jctx *c, yajl_val obj, const char *parent, const char *key, yajl_val *ret,
+                 char *ret_path);
 int jget_array(jctx *c, yajl_val obj, const char *parent, const char *key, yajl_val *ret);
 /* ret receives an allocated copy; an empty string is returned as "" (callers decide). */
 int jget_string(jctx *c, yajl_val obj, const char *parent, const char *key, bool required,

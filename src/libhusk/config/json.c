@@ -109,6 +109,13 @@ int jget_object(jctx *c, yajl_val obj, const char *parent, const char *key, bool
         return 0;
 }
 
+int jget_section(jctx *c, yajl_val obj, const char *parent, const char *key, yajl_val *ret,
+                 char *ret_path)
+{
+        jpath_key(ret_path, parent, key);
+        return jget_object(c, obj, parent, key, false, ret);
+}
+
 int jget_array(jctx *c, yajl_val obj, const char *parent, const char *key, yajl_val *ret)
 {
         char p[JPATH_MAX];

@@ -284,12 +284,11 @@ static int parse_namespaces(jctx *c, yajl_val lx, config_linux *l)
 
 static int parse_time_offset(jctx *c, yajl_val offs, const char *key, config_time_offset *t)
 {
+        char path[JPATH_MAX];
         yajl_val v = NULL;
-        int r = jget_object(c, offs, ".linux.timeOffsets", key, false, &v);
+        int r = jget_section(c, offs, ".linux.timeOffsets", key, &v, path);
         if (r < 0 || !v)
                 return r;
-        char path[JPATH_MAX];
-        jpath_key(path, ".linux.timeOffsets", key);
         if ((r = jget_int64(c, v, path, "secs", false, INT64_MIN, INT64_MAX, NULL, &t->secs)) < 0 ||
             (r = jget_uint32(c, v, path, "nanosecs", false, NULL, &t->nanosecs)) < 0)
                 return r;

@@ -32,10 +32,9 @@ static int parse_user(jctx *c, yajl_val proc, const char *parent, config_user *u
 {
         char path[JPATH_MAX];
         yajl_val v = NULL;
-        int r = jget_object(c, proc, parent, "user", false, &v);
+        int r = jget_section(c, proc, parent, "user", &v, path);
         if (r < 0 || !v)
                 return r;
-        jpath_key(path, parent, "user");
         if ((r = jget_uint32(c, v, path, "uid", false, NULL, &u->uid)) < 0 ||
             (r = jget_uint32(c, v, path, "gid", false, NULL, &u->gid)) < 0)
                 return r;
@@ -91,12 +90,11 @@ static int parse_cap_set(jctx *c, yajl_val caps, const char *parent, const char 
 
 static int parse_caps(jctx *c, yajl_val proc, const char *parent, config_process *p)
 {
+        char path[JPATH_MAX];
         yajl_val v = NULL;
-        int r = jget_object(c, proc, parent, "capabilities", false, &v);
+        int r = jget_section(c, proc, parent, "capabilities", &v, path);
         if (r < 0 || !v)
                 return r;
-        char path[JPATH_MAX];
-        jpath_key(path, parent, "capabilities");
         config_caps *k = &p->capabilities;
         if ((r = parse_cap_set(c, v, path, "bounding", &k->has_bounding, &k->bounding)) < 0 ||
             (r = parse_cap_set(c, v, path, "effective", &k->has_effective, &k->effective)) < 0 ||
@@ -197,12 +195,11 @@ static int parse_sched_flags(jctx *c, yajl_val v, const char *path, uint64_t *re
 /* process.scheduler: applied with sched_setattr on the container side. */
 static int parse_scheduler(jctx *c, yajl_val proc, const char *parent, config_process *p)
 {
+        char path[JPATH_MAX], pp[JPATH_MAX];
         yajl_val v = NULL;
-        int r = jget_object(c, proc, parent, "scheduler", false, &v);
+        int r = jget_section(c, proc, parent, "scheduler", &v, path);
         if (r < 0 || jobject_empty(v))
                 return r;
-        char path[JPATH_MAX], pp[JPATH_MAX];
-        jpath_key(path, parent, "scheduler");
         jpath_key(pp, path, "policy");
         config_scheduler *s = &p->scheduler;
         _cleanup_free_ char *policy = NULL;
@@ -226,12 +223,11 @@ static int parse_io_priority(jctx *c, yajl_val proc, const char *parent, config_
 {
         static const char *const classes[] = { "IOPRIO_CLASS_RT", "IOPRIO_CLASS_BE",
                                                "IOPRIO_CLASS_IDLE" };
+        char path[JPATH_MAX], cp[JPATH_MAX];
         yajl_val v = NULL;
-        int r = jget_object(c, proc, parent, "ioPriority", false, &v);
+        int r = jget_section(c, proc, parent, "ioPriority", &v, path);
         if (r < 0 || jobject_empty(v))
                 return r;
-        char path[JPATH_MAX], cp[JPATH_MAX];
-        jpath_key(path, parent, "ioPriority");
         jpath_key(cp, path, "class");
         _cleanup_free_ char *klass = NULL;
         int64_t prio = 0;
@@ -283,12 +279,11 @@ int config_parse_cpu_list(const char *s, uint64_t set[CONFIG_CPUS_MAX / 64])
 /* process.execCPUAffinity: CPU lists, applied by exec (not to the init process: runtime-spec). */
 static int parse_cpu_affinity(jctx *c, yajl_val proc, const char *parent, config_process *p)
 {
+        char path[JPATH_MAX], kp[JPATH_MAX];
         yajl_val v = NULL;
-        int r = jget_object(c, proc, parent, "execCPUAffinity", false, &v);
+        int r = jget_section(c, proc, parent, "execCPUAffinity", &v, path);
         if (r < 0 || jobject_empty(v))
                 return r;
-        char path[JPATH_MAX], kp[JPATH_MAX];
-        jpath_key(path, parent, "execCPUAffinity");
         if ((r = jget_string(c, v, path, "initial", false, &p->cpu_affinity_initial)) < 0 ||
             (r = jget_string(c, v, path, "final", false, &p->cpu_affinity_final)) < 0)
                 return r;
@@ -329,12 +324,11 @@ static int check_env(jctx *c, const char *parent, config_process *p)
 
 static int parse_console_size(jctx *c, yajl_val proc, const char *parent, config_process *p)
 {
+        char path[JPATH_MAX];
         yajl_val v = NULL;
-        int r = jget_object(c, proc, parent, "consoleSize", false, &v);
+        int r = jget_section(c, proc, parent, "consoleSize", &v, path);
         if (r < 0 || !v)
                 return r;
-        char path[JPATH_MAX];
-        jpath_key(path, parent, "consoleSize");
         if ((r = jget_uint32(c, v, path, "height", true, NULL, &p->console_height)) < 0 ||
             (r = jget_uint32(c, v, path, "width", true, NULL, &p->console_width)) < 0)
                 return r;

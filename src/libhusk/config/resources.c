@@ -99,12 +99,11 @@ static int parse_device_rule(jctx *c, yajl_val e, const char *ep, void *elem, vo
 
 static int parse_memory(jctx *c, yajl_val res, const char *parent, config_resources *out)
 {
+        char p[JPATH_MAX];
         yajl_val v = NULL;
-        int r = jget_object(c, res, parent, "memory", false, &v);
+        int r = jget_section(c, res, parent, "memory", &v, p);
         if (r < 0 || !v)
                 return r;
-        char p[JPATH_MAX];
-        jpath_key(p, parent, "memory");
         config_memory *m = &out->memory;
         /* -1 means "unlimited" for the byte counts. */
         if ((r = jget_int64(c, v, p, "limit", false, -1, INT64_MAX, &m->has_limit, &m->limit)) <
@@ -131,12 +130,11 @@ static int parse_memory(jctx *c, yajl_val res, const char *parent, config_resour
 
 static int parse_cpu(jctx *c, yajl_val res, const char *parent, config_resources *out)
 {
+        char p[JPATH_MAX];
         yajl_val v = NULL;
-        int r = jget_object(c, res, parent, "cpu", false, &v);
+        int r = jget_section(c, res, parent, "cpu", &v, p);
         if (r < 0 || !v)
                 return r;
-        char p[JPATH_MAX];
-        jpath_key(p, parent, "cpu");
         config_cpu *k = &out->cpu;
         if ((r = jget_uint64(c, v, p, "shares", false, UINT64_MAX, &k->has_shares, &k->shares)) <
                     0 ||
@@ -167,12 +165,11 @@ static int parse_cpu(jctx *c, yajl_val res, const char *parent, config_resources
 
 static int parse_pids(jctx *c, yajl_val res, const char *parent, config_resources *out)
 {
+        char p[JPATH_MAX];
         yajl_val v = NULL;
-        int r = jget_object(c, res, parent, "pids", false, &v);
+        int r = jget_section(c, res, parent, "pids", &v, p);
         if (r < 0 || !v)
                 return r;
-        char p[JPATH_MAX];
-        jpath_key(p, parent, "pids");
         if ((r = jget_int64(c, v, p, "limit", true, INT64_MIN, INT64_MAX, NULL, &out->pids_limit)) <
             0)
                 return r;
@@ -229,12 +226,11 @@ static int parse_weight_device(jctx *c, yajl_val e, const char *ep, void *elem, 
 
 static int parse_blkio(jctx *c, yajl_val res, const char *parent, config_resources *out)
 {
+        char p[JPATH_MAX];
         yajl_val v = NULL;
-        int r = jget_object(c, res, parent, "blockIO", false, &v);
+        int r = jget_section(c, res, parent, "blockIO", &v, p);
         if (r < 0 || !v)
                 return r;
-        char p[JPATH_MAX];
-        jpath_key(p, parent, "blockIO");
         config_blkio *b = &out->blkio;
         if ((r = parse_weight(c, v, p, "weight", &b->has_weight, &b->weight)) < 0 ||
             (r = parse_weight(c, v, p, "leafWeight", &b->has_leaf_weight, &b->leaf_weight)) < 0 ||
