@@ -75,6 +75,8 @@ typedef int (*jelem_fn)(jctx *c, yajl_val e, const char *path, void *elem, void 
  * element is checked to be an object before any is parsed (else each when its turn comes). */
 int jparse_array(jctx *c, yajl_val obj, const char *parent, const char *key, bool check_first,
                  size_t size, jelem_fn fn, void *data, void *ret, size_t *ret_n);
+/* A string read by jget_string that is "" counts as absent: free it, leave NULL. */
+void jdrop_empty(char **s);
 /* An array of strings, copied into a NULL-terminated vector. */
 int jget_strv(jctx *c, yajl_val obj, const char *parent, const char *key, char ***ret, size_t *n);
 /* An object whose values are all strings. */

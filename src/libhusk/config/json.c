@@ -188,6 +188,14 @@ int jget_string(jctx *c, yajl_val obj, const char *parent, const char *key, bool
         return 0;
 }
 
+void jdrop_empty(char **s)
+{
+        if (*s && !(*s)[0]) {
+                free(*s);
+                *s = NULL;
+        }
+}
+
 int jget_bool(jctx *c, yajl_val obj, const char *parent, const char *key, bool *has, bool *ret)
 {
         char p[JPATH_MAX];

@@ -161,14 +161,8 @@ static int parse_mount(jctx *c, yajl_val v, const char *path, void *elem, void *
                 free(m->destination);
                 m->destination = abs;
         }
-        if (m->type && !m->type[0]) {
-                free(m->type);
-                m->type = NULL;
-        }
-        if (m->source && !m->source[0]) {
-                free(m->source);
-                m->source = NULL;
-        }
+        jdrop_empty(&m->type);
+        jdrop_empty(&m->source);
         if (!m->options)
                 m->options = xcalloc(1, sizeof(char *));
         /* uidMappings/gidMappings: idmapped mounts, applied by rootfs_open_sources */
@@ -250,10 +244,7 @@ static int parse_namespaces(jctx *c, yajl_val lx, config_linux *l)
                 ns->type = (config_ns_type)t;
                 if ((r = jget_string(c, e, ep, "path", false, &ns->path)) < 0)
                         return r;
-                if (ns->path && !ns->path[0]) {
-                        free(ns->path);
-                        ns->path = NULL;
-                }
+                jdrop_empty(&ns->path);
                 if (ns->path && ns->path[0] != '/') {
                         jpath_key(tp, ep, "path");
                         free(ns->path);
@@ -420,10 +411,7 @@ static int parse_linux(jctx *c, yajl_val top, husk_config *cfg)
             (r = jget_object(c, lx, ".linux", "seccomp", false, &sec)) < 0 ||
             (r = parse_personality(c, lx, l)) < 0)
                 return r;
-        if (l->cgroups_path && !l->cgroups_path[0]) {
-                free(l->cgroups_path);
-                l->cgroups_path = NULL;
-        }
+        jdrop_empty(&l->cgroups_path);
         if (!l->masked_paths)
                 l->masked_paths = xcalloc(1, sizeof(char *));
         if (!l->readonly_paths)

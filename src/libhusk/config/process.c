@@ -287,11 +287,8 @@ static int parse_cpu_affinity(jctx *c, yajl_val proc, const char *parent, config
         if ((r = jget_string(c, v, path, "initial", false, &p->cpu_affinity_initial)) < 0 ||
             (r = jget_string(c, v, path, "final", false, &p->cpu_affinity_final)) < 0)
                 return r;
-        for (char **s = &p->cpu_affinity_initial; s <= &p->cpu_affinity_final; s++)
-                if (*s && !**s) {
-                        free(*s);
-                        *s = NULL;
-                }
+        jdrop_empty(&p->cpu_affinity_initial);
+        jdrop_empty(&p->cpu_affinity_final);
         uint64_t set[CONFIG_CPUS_MAX / 64];
         char *const lists[] = { p->cpu_affinity_initial, p->cpu_affinity_final };
         const char *const keys[] = { "initial", "final" };

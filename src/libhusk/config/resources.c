@@ -151,14 +151,8 @@ static int parse_cpu(jctx *c, yajl_val res, const char *parent, config_resources
             (r = jget_string(c, v, p, "cpus", false, &k->cpus)) < 0 ||
             (r = jget_string(c, v, p, "mems", false, &k->mems)) < 0)
                 return r;
-        if (k->cpus && !k->cpus[0]) {
-                free(k->cpus);
-                k->cpus = NULL;
-        }
-        if (k->mems && !k->mems[0]) {
-                free(k->mems);
-                k->mems = NULL;
-        }
+        jdrop_empty(&k->cpus);
+        jdrop_empty(&k->mems);
         out->has_cpu = true;
         return 0;
 }

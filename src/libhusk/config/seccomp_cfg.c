@@ -154,14 +154,8 @@ int config_parse_seccomp_obj(jctx *c, yajl_val v, const char *path, config_secco
             (r = jparse_array(c, v, path, "syscalls", false, sizeof(*s->syscalls), parse_syscall,
                               NULL, &s->syscalls, &s->n_syscalls)) < 0)
                 return r;
-        if (s->listener_path && !s->listener_path[0]) {
-                free(s->listener_path);
-                s->listener_path = NULL;
-        }
-        if (s->listener_metadata && !s->listener_metadata[0]) {
-                free(s->listener_metadata);
-                s->listener_metadata = NULL;
-        }
+        jdrop_empty(&s->listener_path);
+        jdrop_empty(&s->listener_metadata);
         if (!s->architectures)
                 s->architectures = xcalloc(1, sizeof(char *));
         if (!s->flags)
