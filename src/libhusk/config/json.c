@@ -95,18 +95,47 @@ static int missing(jctx *c, const char *path)
         return jerr(c, path, "required, but missing");
 }
 
+/* The getters' lookup: obj.key (see jfield), its path into p (JPATH_MAX bytes). */
+static yajl_val field(yajl_val obj, const char *parent, const char *key, char *p)
+{
+        jpath_key(p, parent, key);
+        return jfield(obj, key);
+}
+
+/* Every value of an array (keys NULL) or of an object (its keys) is a string; else the error names
+ * the first that is not. */
+static int all_strings(jctx *c, const char *p, yajl_val *values, const char **keys, size_t len)
+{
+        for (size_t i = 0; i < len; i++)
+                if (!YAJL_IS_STRING(values[i])) {
+                        char pe[JPATH_MAX];
+                        if (keys)
+                                jpath_qkey(pe, p, keys[i]);
+                        else
+                                jpath_idx(pe, p, i);
+                        return jerr(c, pe, "expected a string, got %s", jtype(values[i]));
+                }
+        return 0;
+}
+
+/* obj.key when it is of type t ("expected WHAT, got ..." when not). */
+static int get_typed(jctx *c, yajl_val obj, const char *parent, const char *key, bool required,
+                     yajl_type t, const char *what, yajl_val *ret)
+{
+        char p[JPATH_MAX];
+        yajl_val v = field(obj, parent, key, p);
+        if (!v)
+                return required ? missing(c, p) : 0;
+        if (v->type != t)
+                return jerr(c, p, "expected %s, got %s", what, jtype(v));
+        *ret = v;
+        return 0;
+}
+
 int jget_object(jctx *c, yajl_val obj, const char *parent, const char *key, bool required,
                 yajl_val *ret)
 {
-        char p[JPATH_MAX];
-        jpath_key(p, parent, key);
-        yajl_val v = jfield(obj, key);
-        if (!v)
-                return required ? missing(c, p) : 0;
-        if (!YAJL_IS_OBJECT(v))
-                return jerr(c, p, "expected an object, got %s", jtype(v));
-        *ret = v;
-        return 0;
+        return get_typed(c, obj, parent, key, required, yajl_t_object, "an object", ret);
 }
 
 int jget_section(jctx *c, yajl_val obj, const char *parent, const char *key, yajl_val *ret,
@@ -118,15 +147,7 @@ int jget_section(jctx *c, yajl_val obj, const char *parent, const char *key, yaj
 
 int jget_array(jctx *c, yajl_val obj, const char *parent, const char *key, yajl_val *ret)
 {
-        char p[JPATH_MAX];
-        jpath_key(p, parent, key);
-        yajl_val v = jfield(obj, key);
-        if (!v)
-                return 0;
-        if (!YAJL_IS_ARRAY(v))
-                return jerr(c, p, "expected an array, got %s", jtype(v));
-        *ret = v;
-        return 0;
+        return get_typed(c, obj, parent, key, false, yajl_t_array, "an array", ret);
 }
 
 int jget_objects(jctx *c, yajl_val obj, const char *parent, const char *key, yajl_val *ret,
@@ -176,13 +197,10 @@ int jparse_array(jctx *c, yajl_val obj, const char *parent, const char *key, boo
 int jget_string(jctx *c, yajl_val obj, const char *parent, const char *key, bool required,
                 char **ret)
 {
-        char p[JPATH_MAX];
-        jpath_key(p, parent, key);
-        yajl_val v = jfield(obj, key);
-        if (!v)
-                return required ? missing(c, p) : 0;
-        if (!YAJL_IS_STRING(v))
-                return jerr(c, p, "expected a string, got %s", jtype(v));
+        yajl_val v = NULL;
+        int r = get_typed(c, obj, parent, key, required, yajl_t_string, "a string", &v);
+        if (r < 0 || !v)
+                return r;
         free(*ret);
         *ret = xstrdup(v->u.string);
         return 0;
@@ -199,8 +217,7 @@ void jdrop_empty(char **s)
 int jget_bool(jctx *c, yajl_val obj, const char *parent, const char *key, bool *has, bool *ret)
 {
         char p[JPATH_MAX];
-        jpath_key(p, parent, key);
-        yajl_val v = jfield(obj, key);
+        yajl_val v = field(obj, parent, key, p);
         if (!v)
                 return 0;
         if (!YAJL_IS_TRUE(v) && !YAJL_IS_FALSE(v))
@@ -252,8 +269,7 @@ int jget_int64(jctx *c, yajl_val obj, const char *parent, const char *key, bool 
                int64_t min, int64_t max, bool *has, int64_t *ret)
 {
         char p[JPATH_MAX];
-        jpath_key(p, parent, key);
-        yajl_val v = jfield(obj, key);
+        yajl_val v = field(obj, parent, key, p);
         if (!v)
                 return required ? missing(c, p) : 0;
         int r = jval_int64(c, v, p, min, max, ret);
@@ -266,8 +282,7 @@ int jget_uint64(jctx *c, yajl_val obj, const char *parent, const char *key, bool
                 uint64_t max, bool *has, uint64_t *ret)
 {
         char p[JPATH_MAX];
-        jpath_key(p, parent, key);
-        yajl_val v = jfield(obj, key);
+        yajl_val v = field(obj, parent, key, p);
         if (!v)
                 return required ? missing(c, p) : 0;
         int r = jval_uint64(c, v, p, max, ret);
@@ -295,21 +310,15 @@ int jget_uint32(jctx *c, yajl_val obj, const char *parent, const char *key, bool
 int jget_strv(jctx *c, yajl_val obj, const char *parent, const char *key, char ***ret, size_t *n)
 {
         char p[JPATH_MAX];
-        jpath_key(p, parent, key);
-        yajl_val v = jfield(obj, key);
+        yajl_val v = field(obj, parent, key, p);
         if (!v)
                 return 0;
         if (!YAJL_IS_ARRAY(v))
                 return jerr(c, p, "expected an array of strings, got %s", jtype(v));
         size_t len = v->u.array.len;
-        for (size_t i = 0; i < len; i++) {
-                yajl_val e = v->u.array.values[i];
-                if (!YAJL_IS_STRING(e)) {
-                        char pe[JPATH_MAX];
-                        jpath_idx(pe, p, i);
-                        return jerr(c, pe, "expected a string, got %s", jtype(e));
-                }
-        }
+        int r = all_strings(c, p, v->u.array.values, NULL, len);
+        if (r < 0)
+                return r;
         char **out = xcalloc(len + 1, sizeof(char *));
         for (size_t i = 0; i < len; i++)
                 out[i] = xstrdup(v->u.array.values[i]->u.string);
@@ -331,21 +340,15 @@ void config_kv_free(config_kv *kv, size_t n)
 int jget_kv(jctx *c, yajl_val obj, const char *parent, const char *key, config_kv **ret, size_t *n)
 {
         char p[JPATH_MAX];
-        jpath_key(p, parent, key);
-        yajl_val v = jfield(obj, key);
+        yajl_val v = field(obj, parent, key, p);
         if (!v)
                 return 0;
         if (!YAJL_IS_OBJECT(v))
                 return jerr(c, p, "expected an object of strings, got %s", jtype(v));
         size_t len = v->u.object.len;
-        for (size_t i = 0; i < len; i++) {
-                yajl_val e = v->u.object.values[i];
-                if (!YAJL_IS_STRING(e)) {
-                        char pe[JPATH_MAX];
-                        jpath_qkey(pe, p, v->u.object.keys[i]);
-                        return jerr(c, pe, "expected a string, got %s", jtype(e));
-                }
-        }
+        int r = all_strings(c, p, v->u.object.values, v->u.object.keys, len);
+        if (r < 0)
+                return r;
         config_kv *out = xcalloc(len ? len : 1, sizeof(*out));
         for (size_t i = 0; i < len; i++) {
                 out[i].key = xstrdup(v->u.object.keys[i]);
