@@ -88,6 +88,12 @@ int jval_uint64(jctx *c, yajl_val v, const char *path, uint64_t max, uint64_t *r
 /* Parse text into a tree, with yajl's message (line/column) on error. */
 int jparse(jctx *c, const char *json, size_t len, yajl_val *ret);
 
+/* A whole document: parse text, hand the tree to fn(c, tree, "", ret, NULL), free the tree. The
+ * warnings go to *ret_warnings when fn succeeds (NULL when none); else, or when ret_warnings is
+ * NULL, they are dropped. */
+int jparse_doc(const char *json, size_t len, const char *fname, husk_error_t *err, jelem_fn fn,
+               void *ret, char ***ret_warnings);
+
 /* ---- name tables (names.c) ---- */
 int config_ns_from_name(const char *name, int *ret_clone_flag);
 const char *config_ns_name(config_ns_type t);

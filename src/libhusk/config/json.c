@@ -417,3 +417,19 @@ int jparse(jctx *c, const char *json, size_t len, yajl_val *ret)
         *ret = v;
         return 0;
 }
+
+int jparse_doc(const char *json, size_t len, const char *fname, husk_error_t *err, jelem_fn fn,
+               void *ret, char ***ret_warnings)
+{
+        jctx c = { .fname = fname, .err = err };
+        yajl_val tree = NULL;
+        int r = jparse(&c, json, len, &tree);
+        if (r < 0)
+                return r;
+        r = fn(&c, tree, "", ret, NULL);
+        yajl_tree_free(tree);
+        if (r == 0 && ret_warnings)
+                *ret_warnings = TAKE_PTR(c.warnings);
+        strv_free(c.warnings);
+        return r;
+}

@@ -508,8 +508,9 @@ static int validate(jctx *c, const husk_config *cfg)
 
 /* ---------- entry points ---------- */
 
-static int parse_top(jctx *c, yajl_val top, husk_config *cfg)
+static int parse_top(jctx *c, yajl_val top, const char *path, void *elem, void *data)
 {
+        husk_config *cfg = elem;
         int r;
         if (!YAJL_IS_OBJECT(top))
                 return jerr(c, "", "expected an object, got %s", jtype(top));
@@ -536,20 +537,11 @@ static int parse_top(jctx *c, yajl_val top, husk_config *cfg)
 int config_parse(const char *json, size_t len, const char *fname, husk_config **ret,
                  husk_error_t *err)
 {
-        jctx c = { .fname = fname, .err = err };
-        yajl_val tree = NULL;
-        int r = jparse(&c, json, len, &tree);
-        if (r < 0)
-                return r;
         _cleanup_(config_freep) husk_config *cfg = xcalloc(1, sizeof(*cfg));
         cfg->filename = xstrdup(fname);
-        r = parse_top(&c, tree, cfg);
-        yajl_tree_free(tree);
-        if (r < 0) {
-                strv_free(c.warnings);
+        int r = jparse_doc(json, len, fname, err, parse_top, cfg, &cfg->warnings);
+        if (r < 0)
                 return r;
-        }
-        cfg->warnings = TAKE_PTR(c.warnings);
         *ret = TAKE_PTR(cfg);
         return 0;
 }

@@ -397,18 +397,17 @@ int config_parse_process_obj(jctx *c, yajl_val v, const char *path, config_proce
         return 0;
 }
 
+static int process_doc(jctx *c, yajl_val tree, const char *path, void *elem, void *data)
+{
+        return config_parse_process_obj(c, tree, path, elem);
+}
+
 int config_parse_process(const char *json, size_t len, const char *fname, config_process **ret,
                          husk_error_t *err)
 {
-        jctx c = { .fname = fname, .err = err };
-        yajl_val tree = NULL;
-        int r = jparse(&c, json, len, &tree);
-        if (r < 0)
-                return r;
-        r = config_parse_process_obj(&c, tree, "", ret);
-        yajl_tree_free(tree);
+        char **warnings = NULL;
+        int r = jparse_doc(json, len, fname, err, process_doc, ret, &warnings);
         if (r == 0)
-                (*ret)->warnings = TAKE_PTR(c.warnings);
-        strv_free(c.warnings);
+                (*ret)->warnings = warnings;
         return r;
 }

@@ -311,17 +311,14 @@ int config_parse_resources_obj(jctx *c, yajl_val v, const char *path, config_res
         return 0;
 }
 
+static int resources_doc(jctx *c, yajl_val tree, const char *path, void *elem, void *data)
+{
+        return config_parse_resources_obj(c, tree, path, elem);
+}
+
 int config_parse_resources(const char *json, size_t len, const char *fname, config_resources **ret,
                            husk_error_t *err)
 {
-        jctx c = { .fname = fname, .err = err };
-        yajl_val tree = NULL;
-        int r = jparse(&c, json, len, &tree);
-        if (r < 0)
-                return r;
-        r = config_parse_resources_obj(&c, tree, "", ret);
-        yajl_tree_free(tree);
         /* update has no warning channel yet: what it skips is named in docs/config.md */
-        strv_free(c.warnings);
-        return r;
+        return jparse_doc(json, len, fname, err, resources_doc, ret, NULL);
 }
