@@ -95,6 +95,8 @@ int jparse_doc(const char *json, size_t len, const char *fname, husk_error_t *er
                void *ret, char ***ret_warnings);
 
 /* ---- name tables (names.c) ---- */
+/* The index of name in a table of n names (NULL entries are unused); -1 when absent. */
+int config_name_index(const char *const *names, size_t n, const char *name);
 int config_ns_from_name(const char *name, int *ret_clone_flag);
 const char *config_ns_name(config_ns_type t);
 int config_propagation_from_name(const char *name);

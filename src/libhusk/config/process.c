@@ -158,12 +158,11 @@ static int parse_sched_policy(jctx *c, const char *path, const char *s, uint32_t
         static const char *const names[] = { "SCHED_OTHER", "SCHED_FIFO", "SCHED_RR",
                                              "SCHED_BATCH", "SCHED_ISO",  "SCHED_IDLE",
                                              "SCHED_DEADLINE" };
-        for (size_t i = 0; i < ARRAY_SIZE(names); i++)
-                if (strcmp(s, names[i]) == 0) {
-                        *ret = (uint32_t)i; /* the kernel's numbers are the table's order */
-                        return 0;
-                }
-        return jerr(c, path, "unknown scheduling policy \"%s\"", s);
+        int i = config_name_index(names, ARRAY_SIZE(names), s);
+        if (i < 0)
+                return jerr(c, path, "unknown scheduling policy \"%s\"", s);
+        *ret = (uint32_t)i; /* the kernel's numbers are the table's order */
+        return 0;
 }
 
 static int parse_sched_flags(jctx *c, yajl_val v, const char *path, uint64_t *ret)
@@ -180,10 +179,8 @@ static int parse_sched_flags(jctx *c, yajl_val v, const char *path, uint64_t *re
         char fp[JPATH_MAX], ep[JPATH_MAX];
         jpath_key(fp, path, "flags");
         for (size_t i = 0; i < n; i++) {
-                size_t k = 0;
-                while (k < ARRAY_SIZE(names) && strcmp(flags[i], names[k]) != 0)
-                        k++;
-                if (k == ARRAY_SIZE(names)) {
+                int k = config_name_index(names, ARRAY_SIZE(names), flags[i]);
+                if (k < 0) {
                         jpath_idx(ep, fp, i);
                         return jerr(c, ep, "unknown scheduler flag \"%s\"", flags[i]);
                 }
@@ -234,14 +231,12 @@ static int parse_io_priority(jctx *c, yajl_val proc, const char *parent, config_
         if ((r = jget_string(c, v, path, "class", true, &klass)) < 0 ||
             (r = jget_int64(c, v, path, "priority", false, 0, 7, NULL, &prio)) < 0)
                 return r;
-        p->io_priority.klass = 0;
-        for (size_t i = 0; i < ARRAY_SIZE(classes); i++)
-                if (strcmp(klass, classes[i]) == 0)
-                        p->io_priority.klass = (int)i + 1; /* IOPRIO_CLASS_RT is 1 */
-        if (!p->io_priority.klass)
+        int k = config_name_index(classes, ARRAY_SIZE(classes), klass);
+        if (k < 0)
                 return jerr(c, cp, "unknown I/O priority class \"%s\" (expected IOPRIO_CLASS_RT, "
                                    "IOPRIO_CLASS_BE or IOPRIO_CLASS_IDLE)",
                             klass);
+        p->io_priority.klass = k + 1; /* IOPRIO_CLASS_RT is 1 */
         p->io_priority.priority = (int)prio;
         p->has_io_priority = true;
         return 0;
