@@ -1148,6 +1148,23 @@ static const bad_case bad_cases[] = {
           "SCMP_ACT_NOTIFY" },
         { "seccomp_syscalls_object", SEC(",'syscalls':{}"),
           "config.json: .linux.seccomp.syscalls: expected an array, got an object" },
+        /* Which error comes first in an array of objects: most arrays check every element's
+         * type before parsing any; rlimits, syscalls and args check each in turn. */
+        { "order_mounts_types_first", CFG(",'mounts':[{'destination':''},5]"),
+          "config.json: .mounts[1]: expected an object, got a number" },
+        { "order_throttle_types_first",
+          RES("'blockIO':{'throttleReadBpsDevice':[{'major':1},true]}"),
+          "config.json: .linux.resources.blockIO.throttleReadBpsDevice[1]: expected an object, "
+          "got a boolean" },
+        { "order_rlimits_in_turn", PROC(",'rlimits':[{'type':'RLIMIT_BOGUS'},5]"),
+          "config.json: .process.rlimits[0].type: unknown rlimit \"RLIMIT_BOGUS\"" },
+        { "order_syscalls_in_turn",
+          SEC(",'syscalls':[{'names':[],'action':'SCMP_ACT_ALLOW'},5]"),
+          "config.json: .linux.seccomp.syscalls[0].names: must contain at least one syscall name" },
+        { "order_args_in_turn",
+          SEC(",'syscalls':[{'names':['read'],'action':'SCMP_ACT_ALLOW','args':[{'index':9,"
+              "'value':1,'op':'SCMP_CMP_EQ'},'x']}]"),
+          "config.json: .linux.seccomp.syscalls[0].args[0].index: 9 is out of range (0..5)" },
 };
 
 /* runc spec's capabilities: ambient without inheritable. The config keeps what was written; the

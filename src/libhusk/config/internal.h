@@ -46,6 +46,10 @@ bool jobject_empty(yajl_val v);
  * (and *has false) and returns 0, unless the _req form is used. */
 int jget_object(jctx *c, yajl_val obj, const char *parent, const char *key, bool required,
                 yajl_val *ret);
+/* An optional object, as jget_object, whose path (parent + ".key") goes to ret_path (JPATH_MAX
+ * bytes) for the checks of its fields. */
+int jget_section(jctx *c, yajl_val obj, const char *parent, const char *key, yajl_val *ret,
+                 char *ret_path);
 int jget_array(jctx *c, yajl_val obj, const char *parent, const char *key, yajl_val *ret);
 /* ret receives an allocated copy; an empty string is returned as "" (callers decide). */
 int jget_string(jctx *c, yajl_val obj, const char *parent, const char *key, bool required,
@@ -57,6 +61,22 @@ int jget_uint64(jctx *c, yajl_val obj, const char *parent, const char *key, bool
                 uint64_t max, bool *has, uint64_t *ret);
 int jget_uint32(jctx *c, yajl_val obj, const char *parent, const char *key, bool required,
                 bool *has, uint32_t *ret);
+/* An array of objects: *ret is NULL when absent; every element is checked to be an object before
+ * the caller sees any. ret_path receives parent + ".key" (JPATH_MAX bytes). */
+int jget_objects(jctx *c, yajl_val obj, const char *parent, const char *key, yajl_val *ret,
+                 char *ret_path);
+/* Parses one element of an array (see jparse_array): e is the element, path its JSON path, elem
+ * its zeroed slot in the allocated array, data the caller's. */
+typedef int (*jelem_fn)(jctx *c, yajl_val e, const char *path, void *elem, void *data);
+/* obj.key, an array of objects, parsed into a calloc'd array of as many elements of size bytes
+ * (one at least, so [] gives a non-NULL array), each by fn. ret is the address of the caller's
+ * pointer to that array; it and *ret_n are set before any element is parsed, so the owner's free
+ * function sees the partly parsed ones. Absent or null leaves both untouched. check_first: every
+ * element is checked to be an object before any is parsed (else each when its turn comes). */
+int jparse_array(jctx *c, yajl_val obj, const char *parent, const char *key, bool check_first,
+                 size_t size, jelem_fn fn, void *data, void *ret, size_t *ret_n);
+/* A string read by jget_string that is "" counts as absent: free it, leave NULL. */
+void jdrop_empty(char **s);
 /* An array of strings, copied into a NULL-terminated vector. */
 int jget_strv(jctx *c, yajl_val obj, const char *parent, const char *key, char ***ret, size_t *n);
 /* An object whose values are all strings. */
@@ -68,7 +88,15 @@ int jval_uint64(jctx *c, yajl_val v, const char *path, uint64_t max, uint64_t *r
 /* Parse text into a tree, with yajl's message (line/column) on error. */
 int jparse(jctx *c, const char *json, size_t len, yajl_val *ret);
 
+/* A whole document: parse text, hand the tree to fn(c, tree, "", ret, NULL), free the tree. The
+ * warnings go to *ret_warnings when fn succeeds (NULL when none); else, or when ret_warnings is
+ * NULL, they are dropped. */
+int jparse_doc(const char *json, size_t len, const char *fname, husk_error_t *err, jelem_fn fn,
+               void *ret, char ***ret_warnings);
+
 /* ---- name tables (names.c) ---- */
+/* The index of name in a table of n names (NULL entries are unused); -1 when absent. */
+int config_name_index(const char *const *names, size_t n, const char *name);
 int config_ns_from_name(const char *name, int *ret_clone_flag);
 const char *config_ns_name(config_ns_type t);
 int config_propagation_from_name(const char *name);

@@ -95,53 +95,129 @@ static int missing(jctx *c, const char *path)
         return jerr(c, path, "required, but missing");
 }
 
-int jget_object(jctx *c, yajl_val obj, const char *parent, const char *key, bool required,
-                yajl_val *ret)
+/* The getters' lookup: obj.key (see jfield), its path into p (JPATH_MAX bytes). */
+static yajl_val field(yajl_val obj, const char *parent, const char *key, char *p)
+{
+        jpath_key(p, parent, key);
+        return jfield(obj, key);
+}
+
+/* Every value of an array (keys NULL) or of an object (its keys) is a string; else the error names
+ * the first that is not. */
+static int all_strings(jctx *c, const char *p, yajl_val *values, const char **keys, size_t len)
+{
+        for (size_t i = 0; i < len; i++)
+                if (!YAJL_IS_STRING(values[i])) {
+                        char pe[JPATH_MAX];
+                        if (keys)
+                                jpath_qkey(pe, p, keys[i]);
+                        else
+                                jpath_idx(pe, p, i);
+                        return jerr(c, pe, "expected a string, got %s", jtype(values[i]));
+                }
+        return 0;
+}
+
+/* obj.key when it is of type t ("expected WHAT, got ..." when not). */
+static int get_typed(jctx *c, yajl_val obj, const char *parent, const char *key, bool required,
+                     yajl_type t, const char *what, yajl_val *ret)
 {
         char p[JPATH_MAX];
-        jpath_key(p, parent, key);
-        yajl_val v = jfield(obj, key);
+        yajl_val v = field(obj, parent, key, p);
         if (!v)
                 return required ? missing(c, p) : 0;
-        if (!YAJL_IS_OBJECT(v))
-                return jerr(c, p, "expected an object, got %s", jtype(v));
+        if (v->type != t)
+                return jerr(c, p, "expected %s, got %s", what, jtype(v));
         *ret = v;
         return 0;
 }
 
+int jget_object(jctx *c, yajl_val obj, const char *parent, const char *key, bool required,
+                yajl_val *ret)
+{
+        return get_typed(c, obj, parent, key, required, yajl_t_object, "an object", ret);
+}
+
+int jget_section(jctx *c, yajl_val obj, const char *parent, const char *key, yajl_val *ret,
+                 char *ret_path)
+{
+        jpath_key(ret_path, parent, key);
+        return jget_object(c, obj, parent, key, false, ret);
+}
+
 int jget_array(jctx *c, yajl_val obj, const char *parent, const char *key, yajl_val *ret)
 {
-        char p[JPATH_MAX];
-        jpath_key(p, parent, key);
-        yajl_val v = jfield(obj, key);
-        if (!v)
-                return 0;
-        if (!YAJL_IS_ARRAY(v))
-                return jerr(c, p, "expected an array, got %s", jtype(v));
-        *ret = v;
+        return get_typed(c, obj, parent, key, false, yajl_t_array, "an array", ret);
+}
+
+int jget_objects(jctx *c, yajl_val obj, const char *parent, const char *key, yajl_val *ret,
+                 char *ret_path)
+{
+        jpath_key(ret_path, parent, key);
+        int r = jget_array(c, obj, parent, key, ret);
+        if (r < 0 || !*ret)
+                return r;
+        for (size_t i = 0; i < (*ret)->u.array.len; i++) {
+                yajl_val e = (*ret)->u.array.values[i];
+                if (!YAJL_IS_OBJECT(e)) {
+                        char ep[JPATH_MAX];
+                        jpath_idx(ep, ret_path, i);
+                        return jerr(c, ep, "expected an object, got %s", jtype(e));
+                }
+        }
+        return 0;
+}
+
+int jparse_array(jctx *c, yajl_val obj, const char *parent, const char *key, bool check_first,
+                 size_t size, jelem_fn fn, void *data, void *ret, size_t *ret_n)
+{
+        char path[JPATH_MAX], ep[JPATH_MAX];
+        yajl_val a = NULL;
+        int r = check_first ? jget_objects(c, obj, parent, key, &a, path)
+                            : jget_array(c, obj, parent, key, &a);
+        if (r < 0 || !a)
+                return r;
+        jpath_key(path, parent, key);
+        size_t n = a->u.array.len;
+        void *arr = xcalloc(n ? n : 1, size);
+        /* ret points at a pointer of the element's type: every object pointer is stored alike. */
+        memcpy(ret, &arr, sizeof(arr));
+        *ret_n = n;
+        for (size_t i = 0; i < n; i++) {
+                yajl_val e = a->u.array.values[i];
+                jpath_idx(ep, path, i);
+                if (!YAJL_IS_OBJECT(e))
+                        return jerr(c, ep, "expected an object, got %s", jtype(e));
+                if ((r = fn(c, e, ep, (char *)arr + i * size, data)) < 0)
+                        return r;
+        }
         return 0;
 }
 
 int jget_string(jctx *c, yajl_val obj, const char *parent, const char *key, bool required,
                 char **ret)
 {
-        char p[JPATH_MAX];
-        jpath_key(p, parent, key);
-        yajl_val v = jfield(obj, key);
-        if (!v)
-                return required ? missing(c, p) : 0;
-        if (!YAJL_IS_STRING(v))
-                return jerr(c, p, "expected a string, got %s", jtype(v));
+        yajl_val v = NULL;
+        int r = get_typed(c, obj, parent, key, required, yajl_t_string, "a string", &v);
+        if (r < 0 || !v)
+                return r;
         free(*ret);
         *ret = xstrdup(v->u.string);
         return 0;
 }
 
+void jdrop_empty(char **s)
+{
+        if (*s && !(*s)[0]) {
+                free(*s);
+                *s = NULL;
+        }
+}
+
 int jget_bool(jctx *c, yajl_val obj, const char *parent, const char *key, bool *has, bool *ret)
 {
         char p[JPATH_MAX];
-        jpath_key(p, parent, key);
-        yajl_val v = jfield(obj, key);
+        yajl_val v = field(obj, parent, key, p);
         if (!v)
                 return 0;
         if (!YAJL_IS_TRUE(v) && !YAJL_IS_FALSE(v))
@@ -193,8 +269,7 @@ int jget_int64(jctx *c, yajl_val obj, const char *parent, const char *key, bool 
                int64_t min, int64_t max, bool *has, int64_t *ret)
 {
         char p[JPATH_MAX];
-        jpath_key(p, parent, key);
-        yajl_val v = jfield(obj, key);
+        yajl_val v = field(obj, parent, key, p);
         if (!v)
                 return required ? missing(c, p) : 0;
         int r = jval_int64(c, v, p, min, max, ret);
@@ -207,8 +282,7 @@ int jget_uint64(jctx *c, yajl_val obj, const char *parent, const char *key, bool
                 uint64_t max, bool *has, uint64_t *ret)
 {
         char p[JPATH_MAX];
-        jpath_key(p, parent, key);
-        yajl_val v = jfield(obj, key);
+        yajl_val v = field(obj, parent, key, p);
         if (!v)
                 return required ? missing(c, p) : 0;
         int r = jval_uint64(c, v, p, max, ret);
@@ -236,21 +310,15 @@ int jget_uint32(jctx *c, yajl_val obj, const char *parent, const char *key, bool
 int jget_strv(jctx *c, yajl_val obj, const char *parent, const char *key, char ***ret, size_t *n)
 {
         char p[JPATH_MAX];
-        jpath_key(p, parent, key);
-        yajl_val v = jfield(obj, key);
+        yajl_val v = field(obj, parent, key, p);
         if (!v)
                 return 0;
         if (!YAJL_IS_ARRAY(v))
                 return jerr(c, p, "expected an array of strings, got %s", jtype(v));
         size_t len = v->u.array.len;
-        for (size_t i = 0; i < len; i++) {
-                yajl_val e = v->u.array.values[i];
-                if (!YAJL_IS_STRING(e)) {
-                        char pe[JPATH_MAX];
-                        jpath_idx(pe, p, i);
-                        return jerr(c, pe, "expected a string, got %s", jtype(e));
-                }
-        }
+        int r = all_strings(c, p, v->u.array.values, NULL, len);
+        if (r < 0)
+                return r;
         char **out = xcalloc(len + 1, sizeof(char *));
         for (size_t i = 0; i < len; i++)
                 out[i] = xstrdup(v->u.array.values[i]->u.string);
@@ -272,21 +340,15 @@ void config_kv_free(config_kv *kv, size_t n)
 int jget_kv(jctx *c, yajl_val obj, const char *parent, const char *key, config_kv **ret, size_t *n)
 {
         char p[JPATH_MAX];
-        jpath_key(p, parent, key);
-        yajl_val v = jfield(obj, key);
+        yajl_val v = field(obj, parent, key, p);
         if (!v)
                 return 0;
         if (!YAJL_IS_OBJECT(v))
                 return jerr(c, p, "expected an object of strings, got %s", jtype(v));
         size_t len = v->u.object.len;
-        for (size_t i = 0; i < len; i++) {
-                yajl_val e = v->u.object.values[i];
-                if (!YAJL_IS_STRING(e)) {
-                        char pe[JPATH_MAX];
-                        jpath_qkey(pe, p, v->u.object.keys[i]);
-                        return jerr(c, pe, "expected a string, got %s", jtype(e));
-                }
-        }
+        int r = all_strings(c, p, v->u.object.values, v->u.object.keys, len);
+        if (r < 0)
+                return r;
         config_kv *out = xcalloc(len ? len : 1, sizeof(*out));
         for (size_t i = 0; i < len; i++) {
                 out[i].key = xstrdup(v->u.object.keys[i]);
@@ -354,4 +416,20 @@ int jparse(jctx *c, const char *json, size_t len, yajl_val *ret)
                 return json_syntax_error(c, copy, len);
         *ret = v;
         return 0;
+}
+
+int jparse_doc(const char *json, size_t len, const char *fname, husk_error_t *err, jelem_fn fn,
+               void *ret, char ***ret_warnings)
+{
+        jctx c = { .fname = fname, .err = err };
+        yajl_val tree = NULL;
+        int r = jparse(&c, json, len, &tree);
+        if (r < 0)
+                return r;
+        r = fn(&c, tree, "", ret, NULL);
+        yajl_tree_free(tree);
+        if (r == 0 && ret_warnings)
+                *ret_warnings = TAKE_PTR(c.warnings);
+        strv_free(c.warnings);
+        return r;
 }

@@ -25,6 +25,14 @@ static const struct {
         { "RLIMIT_RTPRIO", RLIMIT_RTPRIO },     { "RLIMIT_RTTIME", RLIMIT_RTTIME },
 };
 
+int config_name_index(const char *const *names, size_t n, const char *name)
+{
+        for (size_t i = 0; i < n; i++)
+                if (names[i] && strcmp(names[i], name) == 0)
+                        return (int)i;
+        return -1;
+}
+
 int config_rlimit_from_name(const char *name)
 {
         for (size_t i = 0; i < ARRAY_SIZE(rlimits); i++)
@@ -90,10 +98,7 @@ int config_propagation_from_name(const char *name)
                 [PROPAGATION_SHARED] = "shared",         [PROPAGATION_RSHARED] = "rshared",
                 [PROPAGATION_UNBINDABLE] = "unbindable", [PROPAGATION_RUNBINDABLE] = "runbindable",
         };
-        for (size_t i = 1; i < ARRAY_SIZE(names); i++)
-                if (strcmp(names[i], name) == 0)
-                        return (int)i;
-        return -1;
+        return config_name_index(names, ARRAY_SIZE(names), name);
 }
 
 int config_seccomp_action_from_name(const char *name)
@@ -109,10 +114,7 @@ int config_seccomp_action_from_name(const char *name)
                 [HUSK_SCMP_LOG] = "SCMP_ACT_LOG",
                 [HUSK_SCMP_NOTIFY] = "SCMP_ACT_NOTIFY",
         };
-        for (size_t i = 1; i < ARRAY_SIZE(names); i++)
-                if (strcmp(names[i], name) == 0)
-                        return (int)i;
-        return -1;
+        return config_name_index(names, ARRAY_SIZE(names), name);
 }
 
 int config_seccomp_op_from_name(const char *name)
@@ -126,10 +128,7 @@ int config_seccomp_op_from_name(const char *name)
                 [HUSK_SCMP_CMP_GT] = "SCMP_CMP_GT",
                 [HUSK_SCMP_CMP_MASKED_EQ] = "SCMP_CMP_MASKED_EQ",
         };
-        for (size_t i = 1; i < ARRAY_SIZE(names); i++)
-                if (strcmp(names[i], name) == 0)
-                        return (int)i;
-        return -1;
+        return config_name_index(names, ARRAY_SIZE(names), name);
 }
 
 bool config_seccomp_flag_known(const char *name)
@@ -140,8 +139,5 @@ bool config_seccomp_flag_known(const char *name)
                 "SECCOMP_FILTER_FLAG_SPEC_ALLOW",
                 "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV",
         };
-        for (size_t i = 0; i < ARRAY_SIZE(names); i++)
-                if (strcmp(names[i], name) == 0)
-                        return true;
-        return false;
+        return config_name_index(names, ARRAY_SIZE(names), name) >= 0;
 }

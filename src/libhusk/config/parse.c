@@ -88,52 +88,26 @@ const config_namespace *config_find_namespace(const husk_config *c, config_ns_ty
 
 /* ---------- small shared pieces ---------- */
 
-/* An array of objects at obj.key: *ret_arr is NULL when absent; every element is checked to be an
- * object. */
-static int object_array(jctx *c, yajl_val obj, const char *parent, const char *key,
-                        yajl_val *ret_arr, char *ret_path)
+static int parse_idmap(jctx *c, yajl_val e, const char *ep, void *elem, void *data)
 {
-        jpath_key(ret_path, parent, key);
-        int r = jget_array(c, obj, parent, key, ret_arr);
-        if (r < 0 || !*ret_arr)
+        config_idmap *m = elem;
+        int r;
+        if ((r = jget_uint32(c, e, ep, "containerID", true, NULL, &m->container_id)) < 0 ||
+            (r = jget_uint32(c, e, ep, "hostID", true, NULL, &m->host_id)) < 0 ||
+            (r = jget_uint32(c, e, ep, "size", true, NULL, &m->size)) < 0)
                 return r;
-        for (size_t i = 0; i < (*ret_arr)->u.array.len; i++) {
-                yajl_val e = (*ret_arr)->u.array.values[i];
-                if (!YAJL_IS_OBJECT(e)) {
-                        char ep[JPATH_MAX];
-                        jpath_idx(ep, ret_path, i);
-                        return jerr(c, ep, "expected an object, got %s", jtype(e));
-                }
-        }
+        if (m->size == 0)
+                return jerr(c, ep, "size must be greater than 0");
+        if ((uint64_t)m->container_id + m->size - 1 > UINT32_MAX ||
+            (uint64_t)m->host_id + m->size - 1 > UINT32_MAX)
+                return jerr(c, ep, "the range does not fit in 32-bit ids");
         return 0;
 }
 
 static int parse_idmaps(jctx *c, yajl_val obj, const char *parent, const char *key,
                         config_idmap **ret, size_t *n)
 {
-        char path[JPATH_MAX], ep[JPATH_MAX];
-        yajl_val a = NULL;
-        int r = object_array(c, obj, parent, key, &a, path);
-        if (r < 0 || !a)
-                return r;
-        size_t len = a->u.array.len;
-        *ret = xcalloc(len ? len : 1, sizeof(config_idmap));
-        *n = len;
-        for (size_t i = 0; i < len; i++) {
-                yajl_val e = a->u.array.values[i];
-                config_idmap *m = &(*ret)[i];
-                jpath_idx(ep, path, i);
-                if ((r = jget_uint32(c, e, ep, "containerID", true, NULL, &m->container_id)) < 0 ||
-                    (r = jget_uint32(c, e, ep, "hostID", true, NULL, &m->host_id)) < 0 ||
-                    (r = jget_uint32(c, e, ep, "size", true, NULL, &m->size)) < 0)
-                        return r;
-                if (m->size == 0)
-                        return jerr(c, ep, "size must be greater than 0");
-                if ((uint64_t)m->container_id + m->size - 1 > UINT32_MAX ||
-                    (uint64_t)m->host_id + m->size - 1 > UINT32_MAX)
-                        return jerr(c, ep, "the range does not fit in 32-bit ids");
-        }
-        return 0;
+        return jparse_array(c, obj, parent, key, true, sizeof(**ret), parse_idmap, NULL, ret, n);
 }
 
 static int check_abs_strv(jctx *c, const char *parent, const char *key, char **v, size_t n)
@@ -165,8 +139,9 @@ static int parse_root(jctx *c, yajl_val top, husk_config *cfg)
         return 0;
 }
 
-static int parse_mount(jctx *c, yajl_val v, const char *path, config_mount *m)
+static int parse_mount(jctx *c, yajl_val v, const char *path, void *elem, void *data)
 {
+        config_mount *m = elem;
         int r;
         if ((r = jget_string(c, v, path, "destination", true, &m->destination)) < 0 ||
             (r = jget_string(c, v, path, "type", false, &m->type)) < 0 ||
@@ -186,40 +161,17 @@ static int parse_mount(jctx *c, yajl_val v, const char *path, config_mount *m)
                 free(m->destination);
                 m->destination = abs;
         }
-        if (m->type && !m->type[0]) {
-                free(m->type);
-                m->type = NULL;
-        }
-        if (m->source && !m->source[0]) {
-                free(m->source);
-                m->source = NULL;
-        }
+        jdrop_empty(&m->type);
+        jdrop_empty(&m->source);
         if (!m->options)
                 m->options = xcalloc(1, sizeof(char *));
         /* uidMappings/gidMappings: idmapped mounts, applied by rootfs_open_sources */
         return 0;
 }
 
-static int parse_mounts(jctx *c, yajl_val top, husk_config *cfg)
+static int parse_hook(jctx *c, yajl_val v, const char *path, void *elem, void *data)
 {
-        char path[JPATH_MAX], ep[JPATH_MAX];
-        yajl_val a = NULL;
-        int r = object_array(c, top, "", "mounts", &a, path);
-        if (r < 0 || !a)
-                return r;
-        size_t n = a->u.array.len;
-        cfg->mounts = xcalloc(n ? n : 1, sizeof(config_mount));
-        cfg->n_mounts = n;
-        for (size_t i = 0; i < n; i++) {
-                jpath_idx(ep, path, i);
-                if ((r = parse_mount(c, a->u.array.values[i], ep, &cfg->mounts[i])) < 0)
-                        return r;
-        }
-        return 0;
-}
-
-static int parse_hook(jctx *c, yajl_val v, const char *path, config_hook *h)
-{
+        config_hook *h = elem;
         int64_t timeout = 0;
         int r;
         if ((r = jget_string(c, v, path, "path", true, &h->path)) < 0 ||
@@ -259,23 +211,11 @@ static int parse_hooks(jctx *c, yajl_val top, husk_config *cfg)
         int r = jget_object(c, top, "", "hooks", false, &hooks);
         if (r < 0 || !hooks)
                 return r;
-        for (int k = 0; k < HOOK_KIND_COUNT; k++) {
-                char path[JPATH_MAX], ep[JPATH_MAX];
-                yajl_val a = NULL;
-                if ((r = object_array(c, hooks, ".hooks", kinds[k], &a, path)) < 0)
+        for (int k = 0; k < HOOK_KIND_COUNT; k++)
+                if ((r = jparse_array(c, hooks, ".hooks", kinds[k], true, sizeof(config_hook),
+                                      parse_hook, NULL, &cfg->hooks.hooks[k],
+                                      &cfg->hooks.n_hooks[k])) < 0)
                         return r;
-                if (!a)
-                        continue;
-                size_t n = a->u.array.len;
-                cfg->hooks.hooks[k] = xcalloc(n ? n : 1, sizeof(config_hook));
-                cfg->hooks.n_hooks[k] = n;
-                for (size_t i = 0; i < n; i++) {
-                        jpath_idx(ep, path, i);
-                        if ((r = parse_hook(c, a->u.array.values[i], ep, &cfg->hooks.hooks[k][i])) <
-                            0)
-                                return r;
-                }
-        }
         return 0;
 }
 
@@ -285,7 +225,7 @@ static int parse_namespaces(jctx *c, yajl_val lx, config_linux *l)
 {
         char path[JPATH_MAX], ep[JPATH_MAX], tp[JPATH_MAX];
         yajl_val a = NULL;
-        int r = object_array(c, lx, ".linux", "namespaces", &a, path);
+        int r = jget_objects(c, lx, ".linux", "namespaces", &a, path);
         if (r < 0 || !a)
                 return r;
         size_t n = a->u.array.len;
@@ -304,10 +244,7 @@ static int parse_namespaces(jctx *c, yajl_val lx, config_linux *l)
                 ns->type = (config_ns_type)t;
                 if ((r = jget_string(c, e, ep, "path", false, &ns->path)) < 0)
                         return r;
-                if (ns->path && !ns->path[0]) {
-                        free(ns->path);
-                        ns->path = NULL;
-                }
+                jdrop_empty(&ns->path);
                 if (ns->path && ns->path[0] != '/') {
                         jpath_key(tp, ep, "path");
                         free(ns->path);
@@ -338,12 +275,11 @@ static int parse_namespaces(jctx *c, yajl_val lx, config_linux *l)
 
 static int parse_time_offset(jctx *c, yajl_val offs, const char *key, config_time_offset *t)
 {
+        char path[JPATH_MAX];
         yajl_val v = NULL;
-        int r = jget_object(c, offs, ".linux.timeOffsets", key, false, &v);
+        int r = jget_section(c, offs, ".linux.timeOffsets", key, &v, path);
         if (r < 0 || !v)
                 return r;
-        char path[JPATH_MAX];
-        jpath_key(path, ".linux.timeOffsets", key);
         if ((r = jget_int64(c, v, path, "secs", false, INT64_MIN, INT64_MAX, NULL, &t->secs)) < 0 ||
             (r = jget_uint32(c, v, path, "nanosecs", false, NULL, &t->nanosecs)) < 0)
                 return r;
@@ -376,8 +312,9 @@ static int parse_time_offsets(jctx *c, yajl_val lx, config_linux *l)
         return 0;
 }
 
-static int parse_device(jctx *c, yajl_val e, const char *ep, config_device *d)
+static int parse_device(jctx *c, yajl_val e, const char *ep, void *elem, void *data)
 {
+        config_device *d = elem;
         char p[JPATH_MAX];
         _cleanup_free_ char *type = NULL;
         uint64_t mode = 0;
@@ -400,24 +337,6 @@ static int parse_device(jctx *c, yajl_val e, const char *ep, config_device *d)
             (r = jget_uint32(c, e, ep, "gid", false, &d->has_gid, &d->gid)) < 0)
                 return r;
         d->file_mode = (uint32_t)mode;
-        return 0;
-}
-
-static int parse_devices(jctx *c, yajl_val lx, config_linux *l)
-{
-        char path[JPATH_MAX], ep[JPATH_MAX];
-        yajl_val a = NULL;
-        int r = object_array(c, lx, ".linux", "devices", &a, path);
-        if (r < 0 || !a)
-                return r;
-        size_t n = a->u.array.len;
-        l->devices = xcalloc(n ? n : 1, sizeof(config_device));
-        l->n_devices = n;
-        for (size_t i = 0; i < n; i++) {
-                jpath_idx(ep, path, i);
-                if ((r = parse_device(c, a->u.array.values[i], ep, &l->devices[i])) < 0)
-                        return r;
-        }
         return 0;
 }
 
@@ -473,7 +392,9 @@ static int parse_linux(jctx *c, yajl_val top, husk_config *cfg)
                               &l->n_uid_mappings)) < 0 ||
             (r = parse_idmaps(c, lx, ".linux", "gidMappings", &l->gid_mappings,
                               &l->n_gid_mappings)) < 0 ||
-            (r = parse_time_offsets(c, lx, l)) < 0 || (r = parse_devices(c, lx, l)) < 0 ||
+            (r = parse_time_offsets(c, lx, l)) < 0 ||
+            (r = jparse_array(c, lx, ".linux", "devices", true, sizeof(*l->devices), parse_device,
+                              NULL, &l->devices, &l->n_devices)) < 0 ||
             (r = jget_string(c, lx, ".linux", "cgroupsPath", false, &l->cgroups_path)) < 0 ||
             (r = jget_object(c, lx, ".linux", "resources", false, &res)) < 0 ||
             (r = parse_propagation(c, lx, l)) < 0 ||
@@ -490,10 +411,7 @@ static int parse_linux(jctx *c, yajl_val top, husk_config *cfg)
             (r = jget_object(c, lx, ".linux", "seccomp", false, &sec)) < 0 ||
             (r = parse_personality(c, lx, l)) < 0)
                 return r;
-        if (l->cgroups_path && !l->cgroups_path[0]) {
-                free(l->cgroups_path);
-                l->cgroups_path = NULL;
-        }
+        jdrop_empty(&l->cgroups_path);
         if (!l->masked_paths)
                 l->masked_paths = xcalloc(1, sizeof(char *));
         if (!l->readonly_paths)
@@ -590,8 +508,9 @@ static int validate(jctx *c, const husk_config *cfg)
 
 /* ---------- entry points ---------- */
 
-static int parse_top(jctx *c, yajl_val top, husk_config *cfg)
+static int parse_top(jctx *c, yajl_val top, const char *path, void *elem, void *data)
 {
+        husk_config *cfg = elem;
         int r;
         if (!YAJL_IS_OBJECT(top))
                 return jerr(c, "", "expected an object, got %s", jtype(top));
@@ -606,7 +525,9 @@ static int parse_top(jctx *c, yajl_val top, husk_config *cfg)
         if ((r = parse_root(c, top, cfg)) < 0 ||
             (r = jget_string(c, top, "", "hostname", false, &cfg->hostname)) < 0 ||
             (r = jget_string(c, top, "", "domainname", false, &cfg->domainname)) < 0 ||
-            (r = parse_mounts(c, top, cfg)) < 0 || (r = parse_hooks(c, top, cfg)) < 0 ||
+            (r = jparse_array(c, top, "", "mounts", true, sizeof(*cfg->mounts), parse_mount, NULL,
+                              &cfg->mounts, &cfg->n_mounts)) < 0 ||
+            (r = parse_hooks(c, top, cfg)) < 0 ||
             (r = jget_kv(c, top, "", "annotations", &cfg->annotations, &cfg->n_annotations)) < 0 ||
             (r = parse_linux(c, top, cfg)) < 0)
                 return r;
@@ -616,20 +537,11 @@ static int parse_top(jctx *c, yajl_val top, husk_config *cfg)
 int config_parse(const char *json, size_t len, const char *fname, husk_config **ret,
                  husk_error_t *err)
 {
-        jctx c = { .fname = fname, .err = err };
-        yajl_val tree = NULL;
-        int r = jparse(&c, json, len, &tree);
-        if (r < 0)
-                return r;
         _cleanup_(config_freep) husk_config *cfg = xcalloc(1, sizeof(*cfg));
         cfg->filename = xstrdup(fname);
-        r = parse_top(&c, tree, cfg);
-        yajl_tree_free(tree);
-        if (r < 0) {
-                strv_free(c.warnings);
+        int r = jparse_doc(json, len, fname, err, parse_top, cfg, &cfg->warnings);
+        if (r < 0)
                 return r;
-        }
-        cfg->warnings = TAKE_PTR(c.warnings);
         *ret = TAKE_PTR(cfg);
         return 0;
 }

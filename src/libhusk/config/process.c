@@ -32,10 +32,9 @@ static int parse_user(jctx *c, yajl_val proc, const char *parent, config_user *u
 {
         char path[JPATH_MAX];
         yajl_val v = NULL;
-        int r = jget_object(c, proc, parent, "user", false, &v);
+        int r = jget_section(c, proc, parent, "user", &v, path);
         if (r < 0 || !v)
                 return r;
-        jpath_key(path, parent, "user");
         if ((r = jget_uint32(c, v, path, "uid", false, NULL, &u->uid)) < 0 ||
             (r = jget_uint32(c, v, path, "gid", false, NULL, &u->gid)) < 0)
                 return r;
@@ -91,12 +90,11 @@ static int parse_cap_set(jctx *c, yajl_val caps, const char *parent, const char 
 
 static int parse_caps(jctx *c, yajl_val proc, const char *parent, config_process *p)
 {
+        char path[JPATH_MAX];
         yajl_val v = NULL;
-        int r = jget_object(c, proc, parent, "capabilities", false, &v);
+        int r = jget_section(c, proc, parent, "capabilities", &v, path);
         if (r < 0 || !v)
                 return r;
-        char path[JPATH_MAX];
-        jpath_key(path, parent, "capabilities");
         config_caps *k = &p->capabilities;
         if ((r = parse_cap_set(c, v, path, "bounding", &k->has_bounding, &k->bounding)) < 0 ||
             (r = parse_cap_set(c, v, path, "effective", &k->has_effective, &k->effective)) < 0 ||
@@ -109,10 +107,11 @@ static int parse_caps(jctx *c, yajl_val proc, const char *parent, config_process
         return 0;
 }
 
-static int parse_rlimit(jctx *c, yajl_val v, const char *path, config_process *p, size_t idx)
+static int parse_rlimit(jctx *c, yajl_val v, const char *path, void *elem, void *data)
 {
-        if (!YAJL_IS_OBJECT(v))
-                return jerr(c, path, "expected an object, got %s", jtype(v));
+        config_process *p = data;
+        config_rlimit *rl = elem;
+        size_t idx = (size_t)(rl - p->rlimits);
         _cleanup_free_ char *type = NULL;
         char tp[JPATH_MAX];
         jpath_key(tp, path, "type");
@@ -125,7 +124,6 @@ static int parse_rlimit(jctx *c, yajl_val v, const char *path, config_process *p
         for (size_t i = 0; i < idx; i++)
                 if (p->rlimits[i].resource == res)
                         return jerr(c, tp, "duplicate rlimit \"%s\"", type);
-        config_rlimit *rl = &p->rlimits[idx];
         rl->resource = res;
         if ((r = jget_uint64(c, v, path, "soft", true, UINT64_MAX, NULL, &rl->soft)) < 0 ||
             (r = jget_uint64(c, v, path, "hard", true, UINT64_MAX, NULL, &rl->hard)) < 0)
@@ -138,21 +136,10 @@ static int parse_rlimit(jctx *c, yajl_val v, const char *path, config_process *p
 
 static int parse_rlimits(jctx *c, yajl_val proc, const char *parent, config_process *p)
 {
-        yajl_val a = NULL;
-        int r = jget_array(c, proc, parent, "rlimits", &a);
-        if (r < 0 || !a)
-                return r;
-        char path[JPATH_MAX], ep[JPATH_MAX];
-        jpath_key(path, parent, "rlimits");
-        size_t n = a->u.array.len;
-        p->rlimits = xcalloc(n ? n : 1, sizeof(config_rlimit));
-        for (size_t i = 0; i < n; i++) {
-                jpath_idx(ep, path, i);
-                if ((r = parse_rlimit(c, a->u.array.values[i], ep, p, i)) < 0)
-                        return r;
-                p->n_rlimits = i + 1;
-        }
-        return 0;
+        /* Each element is checked to be an object when its turn comes: an earlier element's
+         * error is the one reported. */
+        return jparse_array(c, proc, parent, "rlimits", false, sizeof(*p->rlimits), parse_rlimit,
+                            p, &p->rlimits, &p->n_rlimits);
 }
 
 /* A field husk recognises but cannot apply: refuse it rather than run the container without it. */
@@ -171,12 +158,11 @@ static int parse_sched_policy(jctx *c, const char *path, const char *s, uint32_t
         static const char *const names[] = { "SCHED_OTHER", "SCHED_FIFO", "SCHED_RR",
                                              "SCHED_BATCH", "SCHED_ISO",  "SCHED_IDLE",
                                              "SCHED_DEADLINE" };
-        for (size_t i = 0; i < ARRAY_SIZE(names); i++)
-                if (strcmp(s, names[i]) == 0) {
-                        *ret = (uint32_t)i; /* the kernel's numbers are the table's order */
-                        return 0;
-                }
-        return jerr(c, path, "unknown scheduling policy \"%s\"", s);
+        int i = config_name_index(names, ARRAY_SIZE(names), s);
+        if (i < 0)
+                return jerr(c, path, "unknown scheduling policy \"%s\"", s);
+        *ret = (uint32_t)i; /* the kernel's numbers are the table's order */
+        return 0;
 }
 
 static int parse_sched_flags(jctx *c, yajl_val v, const char *path, uint64_t *ret)
@@ -193,10 +179,8 @@ static int parse_sched_flags(jctx *c, yajl_val v, const char *path, uint64_t *re
         char fp[JPATH_MAX], ep[JPATH_MAX];
         jpath_key(fp, path, "flags");
         for (size_t i = 0; i < n; i++) {
-                size_t k = 0;
-                while (k < ARRAY_SIZE(names) && strcmp(flags[i], names[k]) != 0)
-                        k++;
-                if (k == ARRAY_SIZE(names)) {
+                int k = config_name_index(names, ARRAY_SIZE(names), flags[i]);
+                if (k < 0) {
                         jpath_idx(ep, fp, i);
                         return jerr(c, ep, "unknown scheduler flag \"%s\"", flags[i]);
                 }
@@ -208,12 +192,11 @@ static int parse_sched_flags(jctx *c, yajl_val v, const char *path, uint64_t *re
 /* process.scheduler: applied with sched_setattr on the container side. */
 static int parse_scheduler(jctx *c, yajl_val proc, const char *parent, config_process *p)
 {
+        char path[JPATH_MAX], pp[JPATH_MAX];
         yajl_val v = NULL;
-        int r = jget_object(c, proc, parent, "scheduler", false, &v);
+        int r = jget_section(c, proc, parent, "scheduler", &v, path);
         if (r < 0 || jobject_empty(v))
                 return r;
-        char path[JPATH_MAX], pp[JPATH_MAX];
-        jpath_key(path, parent, "scheduler");
         jpath_key(pp, path, "policy");
         config_scheduler *s = &p->scheduler;
         _cleanup_free_ char *policy = NULL;
@@ -237,26 +220,23 @@ static int parse_io_priority(jctx *c, yajl_val proc, const char *parent, config_
 {
         static const char *const classes[] = { "IOPRIO_CLASS_RT", "IOPRIO_CLASS_BE",
                                                "IOPRIO_CLASS_IDLE" };
+        char path[JPATH_MAX], cp[JPATH_MAX];
         yajl_val v = NULL;
-        int r = jget_object(c, proc, parent, "ioPriority", false, &v);
+        int r = jget_section(c, proc, parent, "ioPriority", &v, path);
         if (r < 0 || jobject_empty(v))
                 return r;
-        char path[JPATH_MAX], cp[JPATH_MAX];
-        jpath_key(path, parent, "ioPriority");
         jpath_key(cp, path, "class");
         _cleanup_free_ char *klass = NULL;
         int64_t prio = 0;
         if ((r = jget_string(c, v, path, "class", true, &klass)) < 0 ||
             (r = jget_int64(c, v, path, "priority", false, 0, 7, NULL, &prio)) < 0)
                 return r;
-        p->io_priority.klass = 0;
-        for (size_t i = 0; i < ARRAY_SIZE(classes); i++)
-                if (strcmp(klass, classes[i]) == 0)
-                        p->io_priority.klass = (int)i + 1; /* IOPRIO_CLASS_RT is 1 */
-        if (!p->io_priority.klass)
+        int k = config_name_index(classes, ARRAY_SIZE(classes), klass);
+        if (k < 0)
                 return jerr(c, cp, "unknown I/O priority class \"%s\" (expected IOPRIO_CLASS_RT, "
                                    "IOPRIO_CLASS_BE or IOPRIO_CLASS_IDLE)",
                             klass);
+        p->io_priority.klass = k + 1; /* IOPRIO_CLASS_RT is 1 */
         p->io_priority.priority = (int)prio;
         p->has_io_priority = true;
         return 0;
@@ -294,20 +274,16 @@ int config_parse_cpu_list(const char *s, uint64_t set[CONFIG_CPUS_MAX / 64])
 /* process.execCPUAffinity: CPU lists, applied by exec (not to the init process: runtime-spec). */
 static int parse_cpu_affinity(jctx *c, yajl_val proc, const char *parent, config_process *p)
 {
+        char path[JPATH_MAX], kp[JPATH_MAX];
         yajl_val v = NULL;
-        int r = jget_object(c, proc, parent, "execCPUAffinity", false, &v);
+        int r = jget_section(c, proc, parent, "execCPUAffinity", &v, path);
         if (r < 0 || jobject_empty(v))
                 return r;
-        char path[JPATH_MAX], kp[JPATH_MAX];
-        jpath_key(path, parent, "execCPUAffinity");
         if ((r = jget_string(c, v, path, "initial", false, &p->cpu_affinity_initial)) < 0 ||
             (r = jget_string(c, v, path, "final", false, &p->cpu_affinity_final)) < 0)
                 return r;
-        for (char **s = &p->cpu_affinity_initial; s <= &p->cpu_affinity_final; s++)
-                if (*s && !**s) {
-                        free(*s);
-                        *s = NULL;
-                }
+        jdrop_empty(&p->cpu_affinity_initial);
+        jdrop_empty(&p->cpu_affinity_final);
         uint64_t set[CONFIG_CPUS_MAX / 64];
         char *const lists[] = { p->cpu_affinity_initial, p->cpu_affinity_final };
         const char *const keys[] = { "initial", "final" };
@@ -340,12 +316,11 @@ static int check_env(jctx *c, const char *parent, config_process *p)
 
 static int parse_console_size(jctx *c, yajl_val proc, const char *parent, config_process *p)
 {
+        char path[JPATH_MAX];
         yajl_val v = NULL;
-        int r = jget_object(c, proc, parent, "consoleSize", false, &v);
+        int r = jget_section(c, proc, parent, "consoleSize", &v, path);
         if (r < 0 || !v)
                 return r;
-        char path[JPATH_MAX];
-        jpath_key(path, parent, "consoleSize");
         if ((r = jget_uint32(c, v, path, "height", true, NULL, &p->console_height)) < 0 ||
             (r = jget_uint32(c, v, path, "width", true, NULL, &p->console_width)) < 0)
                 return r;
@@ -417,18 +392,17 @@ int config_parse_process_obj(jctx *c, yajl_val v, const char *path, config_proce
         return 0;
 }
 
+static int process_doc(jctx *c, yajl_val tree, const char *path, void *elem, void *data)
+{
+        return config_parse_process_obj(c, tree, path, elem);
+}
+
 int config_parse_process(const char *json, size_t len, const char *fname, config_process **ret,
                          husk_error_t *err)
 {
-        jctx c = { .fname = fname, .err = err };
-        yajl_val tree = NULL;
-        int r = jparse(&c, json, len, &tree);
-        if (r < 0)
-                return r;
-        r = config_parse_process_obj(&c, tree, "", ret);
-        yajl_tree_free(tree);
+        char **warnings = NULL;
+        int r = jparse_doc(json, len, fname, err, process_doc, ret, &warnings);
         if (r == 0)
-                (*ret)->warnings = TAKE_PTR(c.warnings);
-        strv_free(c.warnings);
+                (*ret)->warnings = warnings;
         return r;
 }

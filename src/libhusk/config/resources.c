@@ -28,24 +28,6 @@ static void resources_freep(config_resources **r)
         config_resources_free(*r);
 }
 
-/* Check that obj.key is an array of objects; *ret stays NULL when absent. */
-static int objects(jctx *c, yajl_val obj, const char *parent, const char *key, yajl_val *ret,
-                   char *path)
-{
-        jpath_key(path, parent, key);
-        int r = jget_array(c, obj, parent, key, ret);
-        if (r < 0 || !*ret)
-                return r;
-        for (size_t i = 0; i < (*ret)->u.array.len; i++)
-                if (!YAJL_IS_OBJECT((*ret)->u.array.values[i])) {
-                        char ep[JPATH_MAX];
-                        jpath_idx(ep, path, i);
-                        return jerr(c, ep, "expected an object, got %s",
-                                    jtype((*ret)->u.array.values[i]));
-                }
-        return 0;
-}
-
 static int parse_access(jctx *c, yajl_val e, const char *ep, char access[4])
 {
         _cleanup_free_ char *s = NULL;
@@ -86,58 +68,42 @@ static int parse_access(jctx *c, yajl_val e, const char *ep, char access[4])
         return 0;
 }
 
-static int parse_device_rules(jctx *c, yajl_val res, const char *parent, config_resources *out)
+static int parse_device_rule(jctx *c, yajl_val e, const char *ep, void *elem, void *data)
 {
-        char path[JPATH_MAX], ep[JPATH_MAX];
-        yajl_val a = NULL;
-        int r = objects(c, res, parent, "devices", &a, path);
-        if (r < 0 || !a)
+        config_device_rule *d = elem;
+        _cleanup_free_ char *type = NULL;
+        bool has_allow = false;
+        int r;
+        d->major = d->minor = -1;
+        if ((r = jget_bool(c, e, ep, "allow", &has_allow, &d->allow)) < 0 ||
+            (r = jget_string(c, e, ep, "type", false, &type)) < 0 ||
+            (r = jget_int64(c, e, ep, "major", false, -1, UINT32_MAX, NULL, &d->major)) < 0 ||
+            (r = jget_int64(c, e, ep, "minor", false, -1, UINT32_MAX, NULL, &d->minor)) < 0 ||
+            (r = parse_access(c, e, ep, d->access)) < 0)
                 return r;
-        size_t n = a->u.array.len;
-        out->devices = xcalloc(n ? n : 1, sizeof(config_device_rule));
-        out->n_devices = n;
-        for (size_t i = 0; i < n; i++) {
-                yajl_val e = a->u.array.values[i];
-                config_device_rule *d = &out->devices[i];
-                _cleanup_free_ char *type = NULL;
-                bool has_allow = false;
-                jpath_idx(ep, path, i);
-                d->major = d->minor = -1;
-                if ((r = jget_bool(c, e, ep, "allow", &has_allow, &d->allow)) < 0 ||
-                    (r = jget_string(c, e, ep, "type", false, &type)) < 0 ||
-                    (r = jget_int64(c, e, ep, "major", false, -1, UINT32_MAX, NULL, &d->major)) <
-                            0 ||
-                    (r = jget_int64(c, e, ep, "minor", false, -1, UINT32_MAX, NULL, &d->minor)) <
-                            0 ||
-                    (r = parse_access(c, e, ep, d->access)) < 0)
-                        return r;
-                if (!has_allow) {
-                        char p[JPATH_MAX];
-                        jpath_key(p, ep, "allow");
-                        return jerr(c, p, "required, but missing");
+        char p[JPATH_MAX];
+        if (!has_allow) {
+                jpath_key(p, ep, "allow");
+                return jerr(c, p, "required, but missing");
+        }
+        d->type = 'a';
+        if (type && type[0]) {
+                if (strlen(type) != 1 || !strchr("acb", type[0])) {
+                        jpath_key(p, ep, "type");
+                        return jerr(c, p, "unknown device type \"%s\" (expected a, c or b)", type);
                 }
-                d->type = 'a';
-                if (type && type[0]) {
-                        if (strlen(type) != 1 || !strchr("acb", type[0])) {
-                                char p[JPATH_MAX];
-                                jpath_key(p, ep, "type");
-                                return jerr(c, p, "unknown device type \"%s\" (expected a, c or b)",
-                                            type);
-                        }
-                        d->type = type[0];
-                }
+                d->type = type[0];
         }
         return 0;
 }
 
 static int parse_memory(jctx *c, yajl_val res, const char *parent, config_resources *out)
 {
+        char p[JPATH_MAX];
         yajl_val v = NULL;
-        int r = jget_object(c, res, parent, "memory", false, &v);
+        int r = jget_section(c, res, parent, "memory", &v, p);
         if (r < 0 || !v)
                 return r;
-        char p[JPATH_MAX];
-        jpath_key(p, parent, "memory");
         config_memory *m = &out->memory;
         /* -1 means "unlimited" for the byte counts. */
         if ((r = jget_int64(c, v, p, "limit", false, -1, INT64_MAX, &m->has_limit, &m->limit)) <
@@ -164,12 +130,11 @@ static int parse_memory(jctx *c, yajl_val res, const char *parent, config_resour
 
 static int parse_cpu(jctx *c, yajl_val res, const char *parent, config_resources *out)
 {
+        char p[JPATH_MAX];
         yajl_val v = NULL;
-        int r = jget_object(c, res, parent, "cpu", false, &v);
+        int r = jget_section(c, res, parent, "cpu", &v, p);
         if (r < 0 || !v)
                 return r;
-        char p[JPATH_MAX];
-        jpath_key(p, parent, "cpu");
         config_cpu *k = &out->cpu;
         if ((r = jget_uint64(c, v, p, "shares", false, UINT64_MAX, &k->has_shares, &k->shares)) <
                     0 ||
@@ -186,26 +151,19 @@ static int parse_cpu(jctx *c, yajl_val res, const char *parent, config_resources
             (r = jget_string(c, v, p, "cpus", false, &k->cpus)) < 0 ||
             (r = jget_string(c, v, p, "mems", false, &k->mems)) < 0)
                 return r;
-        if (k->cpus && !k->cpus[0]) {
-                free(k->cpus);
-                k->cpus = NULL;
-        }
-        if (k->mems && !k->mems[0]) {
-                free(k->mems);
-                k->mems = NULL;
-        }
+        jdrop_empty(&k->cpus);
+        jdrop_empty(&k->mems);
         out->has_cpu = true;
         return 0;
 }
 
 static int parse_pids(jctx *c, yajl_val res, const char *parent, config_resources *out)
 {
+        char p[JPATH_MAX];
         yajl_val v = NULL;
-        int r = jget_object(c, res, parent, "pids", false, &v);
+        int r = jget_section(c, res, parent, "pids", &v, p);
         if (r < 0 || !v)
                 return r;
-        char p[JPATH_MAX];
-        jpath_key(p, parent, "pids");
         if ((r = jget_int64(c, v, p, "limit", true, INT64_MIN, INT64_MAX, NULL, &out->pids_limit)) <
             0)
                 return r;
@@ -232,63 +190,47 @@ static int parse_major_minor(jctx *c, yajl_val e, const char *ep, int64_t *major
         return 0;
 }
 
-static int parse_throttle(jctx *c, yajl_val v, const char *parent, const char *key,
-                          config_throttle_device **ret, size_t *n)
+static int parse_throttle_device(jctx *c, yajl_val e, const char *ep, void *elem, void *data)
 {
-        char path[JPATH_MAX], ep[JPATH_MAX];
-        yajl_val a = NULL;
-        int r = objects(c, v, parent, key, &a, path);
-        if (r < 0 || !a)
+        config_throttle_device *t = elem;
+        int r;
+        if ((r = parse_major_minor(c, e, ep, &t->major, &t->minor)) < 0 ||
+            (r = jget_uint64(c, e, ep, "rate", true, UINT64_MAX, NULL, &t->rate)) < 0)
                 return r;
-        size_t len = a->u.array.len;
-        *ret = xcalloc(len ? len : 1, sizeof(config_throttle_device));
-        *n = len;
-        for (size_t i = 0; i < len; i++) {
-                yajl_val e = a->u.array.values[i];
-                config_throttle_device *t = &(*ret)[i];
-                jpath_idx(ep, path, i);
-                if ((r = parse_major_minor(c, e, ep, &t->major, &t->minor)) < 0 ||
-                    (r = jget_uint64(c, e, ep, "rate", true, UINT64_MAX, NULL, &t->rate)) < 0)
-                        return r;
-        }
         return 0;
 }
 
-static int parse_weight_devices(jctx *c, yajl_val v, const char *parent, config_blkio *b)
+static int parse_throttle(jctx *c, yajl_val v, const char *parent, const char *key,
+                          config_throttle_device **ret, size_t *n)
 {
-        char path[JPATH_MAX], ep[JPATH_MAX];
-        yajl_val a = NULL;
-        int r = objects(c, v, parent, "weightDevice", &a, path);
-        if (r < 0 || !a)
+        return jparse_array(c, v, parent, key, true, sizeof(**ret), parse_throttle_device, NULL,
+                            ret, n);
+}
+
+static int parse_weight_device(jctx *c, yajl_val e, const char *ep, void *elem, void *data)
+{
+        config_weight_device *w = elem;
+        int r;
+        if ((r = parse_major_minor(c, e, ep, &w->major, &w->minor)) < 0 ||
+            (r = parse_weight(c, e, ep, "weight", &w->has_weight, &w->weight)) < 0 ||
+            (r = parse_weight(c, e, ep, "leafWeight", &w->has_leaf_weight, &w->leaf_weight)) < 0)
                 return r;
-        size_t len = a->u.array.len;
-        b->weight_device = xcalloc(len ? len : 1, sizeof(config_weight_device));
-        b->n_weight_device = len;
-        for (size_t i = 0; i < len; i++) {
-                yajl_val e = a->u.array.values[i];
-                config_weight_device *w = &b->weight_device[i];
-                jpath_idx(ep, path, i);
-                if ((r = parse_major_minor(c, e, ep, &w->major, &w->minor)) < 0 ||
-                    (r = parse_weight(c, e, ep, "weight", &w->has_weight, &w->weight)) < 0 ||
-                    (r = parse_weight(c, e, ep, "leafWeight", &w->has_leaf_weight,
-                                      &w->leaf_weight)) < 0)
-                        return r;
-        }
         return 0;
 }
 
 static int parse_blkio(jctx *c, yajl_val res, const char *parent, config_resources *out)
 {
+        char p[JPATH_MAX];
         yajl_val v = NULL;
-        int r = jget_object(c, res, parent, "blockIO", false, &v);
+        int r = jget_section(c, res, parent, "blockIO", &v, p);
         if (r < 0 || !v)
                 return r;
-        char p[JPATH_MAX];
-        jpath_key(p, parent, "blockIO");
         config_blkio *b = &out->blkio;
         if ((r = parse_weight(c, v, p, "weight", &b->has_weight, &b->weight)) < 0 ||
             (r = parse_weight(c, v, p, "leafWeight", &b->has_leaf_weight, &b->leaf_weight)) < 0 ||
-            (r = parse_weight_devices(c, v, p, b)) < 0 ||
+            (r = jparse_array(c, v, p, "weightDevice", true, sizeof(*b->weight_device),
+                              parse_weight_device, NULL, &b->weight_device, &b->n_weight_device)) <
+                    0 ||
             (r = parse_throttle(c, v, p, "throttleReadBpsDevice", &b->throttle_read_bps,
                                 &b->n_throttle_read_bps)) < 0 ||
             (r = parse_throttle(c, v, p, "throttleWriteBpsDevice", &b->throttle_write_bps,
@@ -302,33 +244,21 @@ static int parse_blkio(jctx *c, yajl_val res, const char *parent, config_resourc
         return 0;
 }
 
-static int parse_hugepages(jctx *c, yajl_val res, const char *parent, config_resources *out)
+static int parse_hugepage_limit(jctx *c, yajl_val e, const char *ep, void *elem, void *data)
 {
-        char path[JPATH_MAX], ep[JPATH_MAX];
-        yajl_val a = NULL;
-        int r = objects(c, res, parent, "hugepageLimits", &a, path);
-        if (r < 0 || !a)
+        config_hugepage_limit *h = elem;
+        int r;
+        if ((r = jget_string(c, e, ep, "pageSize", true, &h->page_size)) < 0 ||
+            (r = jget_uint64(c, e, ep, "limit", true, UINT64_MAX, NULL, &h->limit)) < 0)
                 return r;
-        size_t len = a->u.array.len;
-        out->hugepage_limits = xcalloc(len ? len : 1, sizeof(config_hugepage_limit));
-        out->n_hugepage_limits = len;
-        for (size_t i = 0; i < len; i++) {
-                yajl_val e = a->u.array.values[i];
-                config_hugepage_limit *h = &out->hugepage_limits[i];
-                jpath_idx(ep, path, i);
-                if ((r = jget_string(c, e, ep, "pageSize", true, &h->page_size)) < 0 ||
-                    (r = jget_uint64(c, e, ep, "limit", true, UINT64_MAX, NULL, &h->limit)) < 0)
-                        return r;
-                /* The page size becomes part of a cgroup file name (hugetlb.2MB.limit_in_bytes). */
-                size_t n = strspn(h->page_size, "0123456789");
-                if (n == 0 ||
-                    (strcmp(h->page_size + n, "KB") != 0 && strcmp(h->page_size + n, "MB") != 0 &&
-                     strcmp(h->page_size + n, "GB") != 0)) {
-                        char pp[JPATH_MAX];
-                        jpath_key(pp, ep, "pageSize");
-                        return jerr(c, pp, "invalid page size \"%s\" (expected e.g. \"2MB\")",
-                                    h->page_size);
-                }
+        /* The page size becomes part of a cgroup file name (hugetlb.2MB.limit_in_bytes). */
+        size_t n = strspn(h->page_size, "0123456789");
+        if (n == 0 || (strcmp(h->page_size + n, "KB") != 0 && strcmp(h->page_size + n, "MB") != 0 &&
+                       strcmp(h->page_size + n, "GB") != 0)) {
+                char pp[JPATH_MAX];
+                jpath_key(pp, ep, "pageSize");
+                return jerr(c, pp, "invalid page size \"%s\" (expected e.g. \"2MB\")",
+                            h->page_size);
         }
         return 0;
 }
@@ -356,10 +286,13 @@ int config_parse_resources_obj(jctx *c, yajl_val v, const char *path, config_res
                 return jerr(c, path, "expected an object, got %s", jtype(v));
         _cleanup_(resources_freep) config_resources *res = xcalloc(1, sizeof(*res));
         int r;
-        if ((r = parse_device_rules(c, v, path, res)) < 0 ||
+        if ((r = jparse_array(c, v, path, "devices", true, sizeof(*res->devices), parse_device_rule,
+                              NULL, &res->devices, &res->n_devices)) < 0 ||
             (r = parse_memory(c, v, path, res)) < 0 || (r = parse_cpu(c, v, path, res)) < 0 ||
             (r = parse_pids(c, v, path, res)) < 0 || (r = parse_blkio(c, v, path, res)) < 0 ||
-            (r = parse_hugepages(c, v, path, res)) < 0 ||
+            (r = jparse_array(c, v, path, "hugepageLimits", true, sizeof(*res->hugepage_limits),
+                              parse_hugepage_limit, NULL, &res->hugepage_limits,
+                              &res->n_hugepage_limits)) < 0 ||
             (r = jget_kv(c, v, path, "unified", &res->unified, &res->n_unified)) < 0 ||
             (r = check_unified(c, path, res)) < 0)
                 return r;
@@ -378,17 +311,14 @@ int config_parse_resources_obj(jctx *c, yajl_val v, const char *path, config_res
         return 0;
 }
 
+static int resources_doc(jctx *c, yajl_val tree, const char *path, void *elem, void *data)
+{
+        return config_parse_resources_obj(c, tree, path, elem);
+}
+
 int config_parse_resources(const char *json, size_t len, const char *fname, config_resources **ret,
                            husk_error_t *err)
 {
-        jctx c = { .fname = fname, .err = err };
-        yajl_val tree = NULL;
-        int r = jparse(&c, json, len, &tree);
-        if (r < 0)
-                return r;
-        r = config_parse_resources_obj(&c, tree, "", ret);
-        yajl_tree_free(tree);
         /* update has no warning channel yet: what it skips is named in docs/config.md */
-        strv_free(c.warnings);
-        return r;
+        return jparse_doc(json, len, fname, err, resources_doc, ret, NULL);
 }

@@ -53,8 +53,9 @@ static int check_errno_ret(jctx *c, const char *parent, const char *key, bool ha
         return jerr(c, p, "only valid with SCMP_ACT_ERRNO or SCMP_ACT_TRACE");
 }
 
-static int parse_arg(jctx *c, yajl_val e, const char *ep, config_seccomp_arg *a)
+static int parse_arg(jctx *c, yajl_val e, const char *ep, void *elem, void *data)
 {
+        config_seccomp_arg *a = elem;
         _cleanup_free_ char *op = NULL;
         int r;
         if ((r = jget_uint32(c, e, ep, "index", true, NULL, &a->index)) < 0 ||
@@ -76,8 +77,9 @@ static int parse_arg(jctx *c, yajl_val e, const char *ep, config_seccomp_arg *a)
         return 0;
 }
 
-static int parse_syscall(jctx *c, yajl_val e, const char *ep, config_seccomp_syscall *s)
+static int parse_syscall(jctx *c, yajl_val e, const char *ep, void *elem, void *data)
 {
+        config_seccomp_syscall *s = elem;
         char p[JPATH_MAX], ap[JPATH_MAX];
         int r;
         if ((r = jget_strv(c, e, ep, "names", &s->names, &s->n_names)) < 0 ||
@@ -93,46 +95,9 @@ static int parse_syscall(jctx *c, yajl_val e, const char *ep, config_seccomp_sys
                         jpath_idx(ap, p, i);
                         return jerr(c, ap, "empty syscall name");
                 }
-        yajl_val args = NULL;
-        if ((r = jget_array(c, e, ep, "args", &args)) < 0)
-                return r;
-        if (!args)
-                return 0;
-        jpath_key(p, ep, "args");
-        size_t n = args->u.array.len;
-        s->args = xcalloc(n ? n : 1, sizeof(config_seccomp_arg));
-        s->n_args = n;
-        for (size_t i = 0; i < n; i++) {
-                yajl_val a = args->u.array.values[i];
-                jpath_idx(ap, p, i);
-                if (!YAJL_IS_OBJECT(a))
-                        return jerr(c, ap, "expected an object, got %s", jtype(a));
-                if ((r = parse_arg(c, a, ap, &s->args[i])) < 0)
-                        return r;
-        }
-        return 0;
-}
-
-static int parse_syscalls(jctx *c, yajl_val v, const char *path, config_seccomp *s)
-{
-        yajl_val a = NULL;
-        int r = jget_array(c, v, path, "syscalls", &a);
-        if (r < 0 || !a)
-                return r;
-        char p[JPATH_MAX], ep[JPATH_MAX];
-        jpath_key(p, path, "syscalls");
-        size_t n = a->u.array.len;
-        s->syscalls = xcalloc(n ? n : 1, sizeof(config_seccomp_syscall));
-        s->n_syscalls = n;
-        for (size_t i = 0; i < n; i++) {
-                yajl_val e = a->u.array.values[i];
-                jpath_idx(ep, p, i);
-                if (!YAJL_IS_OBJECT(e))
-                        return jerr(c, ep, "expected an object, got %s", jtype(e));
-                if ((r = parse_syscall(c, e, ep, &s->syscalls[i])) < 0)
-                        return r;
-        }
-        return 0;
+        /* args and syscalls: each element is checked to be an object when its turn comes. */
+        return jparse_array(c, e, ep, "args", false, sizeof(*s->args), parse_arg, NULL, &s->args,
+                            &s->n_args);
 }
 
 static int check_names(jctx *c, const char *path, config_seccomp *s)
@@ -186,16 +151,11 @@ int config_parse_seccomp_obj(jctx *c, yajl_val v, const char *path, config_secco
             (r = check_names(c, path, s)) < 0 ||
             (r = jget_string(c, v, path, "listenerPath", false, &s->listener_path)) < 0 ||
             (r = jget_string(c, v, path, "listenerMetadata", false, &s->listener_metadata)) < 0 ||
-            (r = parse_syscalls(c, v, path, s)) < 0)
+            (r = jparse_array(c, v, path, "syscalls", false, sizeof(*s->syscalls), parse_syscall,
+                              NULL, &s->syscalls, &s->n_syscalls)) < 0)
                 return r;
-        if (s->listener_path && !s->listener_path[0]) {
-                free(s->listener_path);
-                s->listener_path = NULL;
-        }
-        if (s->listener_metadata && !s->listener_metadata[0]) {
-                free(s->listener_metadata);
-                s->listener_metadata = NULL;
-        }
+        jdrop_empty(&s->listener_path);
+        jdrop_empty(&s->listener_metadata);
         if (!s->architectures)
                 s->architectures = xcalloc(1, sizeof(char *));
         if (!s->flags)
