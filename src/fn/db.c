@@ -4,6 +4,7 @@
  * front door answers 202, so a kill -9 (or a power loss) never loses an accepted one. One
  * connection per process, serialised by a mutex (the server's threads share it). */
 #include "fn.h"
+#include "../dbutil/columns.h"
 #include "util/json.h"
 #include "util/util.h"
 
@@ -41,9 +42,7 @@ static const char schema[] =
 
 /* Columns added after the first release: a db made by an older husk-fn gets them with their
  * defaults when it is opened. */
-static const struct {
-        const char *table, *column, *decl;
-} added[] = {
+static const db_column added[] = {
         { "functions", "pids", "INTEGER NOT NULL DEFAULT 1024" },
         { "functions", "log_max_size", "INTEGER NOT NULL DEFAULT 10485760" },
         { "functions", "log_rate", "INTEGER NOT NULL DEFAULT 1048576" },
@@ -64,25 +63,6 @@ static const struct {
         { "functions", "tags", "TEXT NOT NULL DEFAULT ''" }, /* JSON object, '': none */
         { "functions", "reserved", "INTEGER NOT NULL DEFAULT 0" },
 };
-
-static int add_columns(sqlite3 *s, char **msg)
-{
-        for (size_t i = 0; i < ARRAY_SIZE(added); i++) {
-                _cleanup_free_ char *probe = xasprintf("SELECT %s FROM %s LIMIT 0", added[i].column,
-                                                       added[i].table);
-                sqlite3_stmt *st = NULL;
-                int r = sqlite3_prepare_v2(s, probe, -1, &st, NULL);
-                sqlite3_finalize(st);
-                if (r == SQLITE_OK)
-                        continue;
-                _cleanup_free_ char *alter = xasprintf("ALTER TABLE %s ADD COLUMN %s %s",
-                                                       added[i].table, added[i].column,
-                                                       added[i].decl);
-                if (sqlite3_exec(s, alter, NULL, NULL, msg) != SQLITE_OK)
-                        return -1;
-        }
-        return 0;
-}
 
 static int dberr(fn_db *db, husk_error_t *err, int code, const char *what)
 {
@@ -108,7 +88,7 @@ int fn_db_open(const char *path, fn_db **ret, husk_error_t *err)
                          "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", NULL, NULL,
                          &msg) != SQLITE_OK ||
             sqlite3_exec(db->s, schema, NULL, NULL, &msg) != SQLITE_OK ||
-            add_columns(db->s, &msg) < 0) {
+            db_add_columns(db->s, added, ARRAY_SIZE(added), &msg) < 0) {
                 r = husk_error_set(err, EIO, "%s: %s", path, msg ? msg : "schema");
                 sqlite3_free(msg);
                 fn_db_close(db);

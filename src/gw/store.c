@@ -12,6 +12,7 @@
  * One connection, serialised by a mutex; the snapshot (match.c) is rebuilt from it when the
  * generation moved. */
 #include "gwint.h"
+#include "../dbutil/columns.h"
 #include "util/util.h"
 
 #include <openssl/rand.h>
@@ -35,33 +36,12 @@ static const char schema[] =
 
 /* Columns added after the first release, as src/fn/db.c adds its own: a store made by an older
  * husk gets them, with their defaults, when it is opened. */
-static const struct {
-        const char *table, *column, *decl;
-} added[] = {
+static const db_column added[] = {
         /* ApiGatewayManaged: 1 for what quick create made */
         { "routes", "managed", "INTEGER NOT NULL DEFAULT 0" },
         { "integrations", "managed", "INTEGER NOT NULL DEFAULT 0" },
         { "stages", "managed", "INTEGER NOT NULL DEFAULT 0" },
 };
-
-static int add_columns(sqlite3 *db, char **msg)
-{
-        for (size_t i = 0; i < ARRAY_SIZE(added); i++) {
-                _cleanup_free_ char *probe = xasprintf("SELECT %s FROM %s LIMIT 0",
-                                                       added[i].column, added[i].table);
-                sqlite3_stmt *st = NULL;
-                int r = sqlite3_prepare_v2(db, probe, -1, &st, NULL);
-                sqlite3_finalize(st);
-                if (r == SQLITE_OK)
-                        continue;
-                _cleanup_free_ char *alter = xasprintf("ALTER TABLE %s ADD COLUMN %s %s",
-                                                       added[i].table, added[i].column,
-                                                       added[i].decl);
-                if (sqlite3_exec(db, alter, NULL, NULL, msg) != SQLITE_OK)
-                        return -1;
-        }
-        return 0;
-}
 
 /* The tables whose records may be ApiGatewayManaged. */
 static bool has_managed(const char *table)
@@ -366,7 +346,7 @@ int gw_store_open(const char *path, gw_store **ret, gw_error *err)
         if (sqlite3_exec(s->db, "PRAGMA locking_mode=EXCLUSIVE; PRAGMA journal_mode=WAL;"
                          " PRAGMA synchronous=FULL;", NULL, NULL, &msg) != SQLITE_OK ||
             sqlite3_exec(s->db, schema, NULL, NULL, &msg) != SQLITE_OK ||
-            add_columns(s->db, &msg) < 0 ||
+            db_add_columns(s->db, added, ARRAY_SIZE(added), &msg) < 0 ||
             sqlite3_exec(s->db, "BEGIN IMMEDIATE; COMMIT;", NULL, NULL, &msg) != SQLITE_OK) {
                 gw_seterr(err, GW_E_INTERNAL, "%s: %s", path, msg ? msg : "schema");
                 sqlite3_free(msg);
