@@ -38,10 +38,15 @@ static void send_err(serve_resp *w, sched_errcode code, const char *msg)
                 [SCHED_E_QUOTA] = { 402, "ServiceQuotaExceededException" },
                 [SCHED_E_INTERNAL] = { 500, "InternalServerException" },
         };
+        /* The message may quote what the client sent (a name from the path, an expression):
+         * JSON is UTF-8 (RFC 8259), so a byte that is not becomes '?'. */
+        char *m = xstrdup(msg);
+        utf8_scrub(m);
         json_writer *j = json_writer_new(false);
         json_obj_begin(j);
-        json_kv_str(j, "Message", msg);
+        json_kv_str(j, "Message", m);
         json_obj_end(j);
+        free(m);
         send_json(w, t[code].status, json_writer_finish(j));
         serve_resp_header(w, "x-amzn-ErrorType", t[code].type);
 }
@@ -108,10 +113,25 @@ static int get_time(const json_value *o, const char *k, int64_t *ret, serve_resp
         return 0;
 }
 
+/* JSON is UTF-8 (RFC 8259); what a body stores (a Description, an Input, a tag) is rendered
+ * again in answers. */
+static bool body_utf8(const serve_req *r, serve_resp *w)
+{
+        size_t ok = utf8_valid_prefix(r->body ? r->body : "", r->len);
+        if (ok == r->len)
+                return true;
+        char m[128];
+        snprintf(m, sizeof(m), "The request body is not valid UTF-8 (at byte %zu)", ok);
+        bad(w, m);
+        return false;
+}
+
 static int parse_def(const serve_req *r, const char *name, sched_def *d, serve_resp *w)
 {
         json_value *v = NULL;
         char jerr[128];
+        if (!body_utf8(r, w))
+                return -1;
         if (json_parse(r->body ? r->body : "", r->len, &v, jerr, sizeof(jerr)) < 0 ||
             v->type != JSON_OBJECT) {
                 char m[200];
@@ -333,6 +353,8 @@ static int parse_tags(const serve_req *r, sched_tag **ret, size_t *ret_n, serve_
         *ret = NULL, *ret_n = 0;
         if (r->len == 0)
                 return 0;
+        if (!body_utf8(r, w))
+                return -1;
         if (json_parse(r->body, r->len, &v, jerr, sizeof(jerr)) < 0 || v->type != JSON_OBJECT) {
                 json_value_free(v);
                 bad(w, "The request body is not a JSON object");
