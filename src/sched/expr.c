@@ -353,6 +353,11 @@ static bool day_matches(const cron *c, int64_t y, int m, int d, int64_t days)
 static int64_t cron_next(const sched_expr *e, int64_t after_ms)
 {
         const cron *c = &e->c;
+        /* No cron() slot is before 1970-01-01 local, less than two days before the epoch in any
+         * zone: an earlier after_ms finds the same slot from there, and the arithmetic below
+         * (a negation, the day loop from after's day) stays bounded. */
+        if (after_ms < -2 * 86400000LL)
+                after_ms = -2 * 86400000LL;
         int64_t after = after_ms >= 0 ? after_ms / 1000 : -((-after_ms + 999) / 1000);
         int64_t local = after + sched_tz_offset(e->tz, after);
         int64_t day = local / 86400 - (local % 86400 < 0);
@@ -386,8 +391,14 @@ int64_t sched_expr_next(const sched_expr *e, int64_t anchor_ms, int64_t after_ms
         case E_RATE: {
                 if (after_ms < anchor_ms)
                         return anchor_ms;
-                int64_t k = (after_ms - anchor_ms) / e->period_ms + 1;
-                return anchor_ms + k * e->period_ms;
+                /* In uint64: after - anchor is exact (after >= anchor), and a slot past
+                 * INT64_MAX is none rather than an overflow. */
+                uint64_t p = (uint64_t)e->period_ms;
+                uint64_t k = ((uint64_t)after_ms - (uint64_t)anchor_ms) / p + 1, off;
+                if (__builtin_mul_overflow(k, p, &off) ||
+                    off > (uint64_t)INT64_MAX - (uint64_t)anchor_ms)
+                        return SCHED_NO_TIME;
+                return (int64_t)((uint64_t)anchor_ms + off);
         }
         case E_AT:
                 return e->at_ms > after_ms ? e->at_ms : SCHED_NO_TIME;

@@ -187,10 +187,20 @@ static int64_t rule_local(const rule_date *r, int64_t y)
         return day * 86400 + r->secs;
 }
 
+/* Times further than about a billion years from 1970 are taken at that limit: the rules'
+ * arithmetic (t + offset, days * 86400, local +- a day) stays within int64 for any t. */
+#define TZ_T_LIMIT (INT64_C(1) << 55)
+
+static int64_t clamp_t(int64_t t)
+{
+        return t < -TZ_T_LIMIT ? -TZ_T_LIMIT : t > TZ_T_LIMIT ? TZ_T_LIMIT : t;
+}
+
 static int32_t posix_offset(const posix_tz *p, int64_t t)
 {
         if (!p->has_dst)
                 return p->std_off;
+        t = clamp_t(t);
         int64_t y;
         int m, d;
         civil_of((t + p->std_off) / 86400 - ((t + p->std_off) % 86400 < 0), &y, &m, &d);
@@ -221,6 +231,7 @@ int32_t sched_tz_offset(const sched_tz *z, int64_t t)
 
 int64_t sched_tz_from_local(const sched_tz *z, int64_t local)
 {
+        local = clamp_t(local);
         int32_t oa = sched_tz_offset(z, local - 86400), ob = sched_tz_offset(z, local + 86400);
         int64_t ua = local - oa, ub = local - ob;
         bool va = sched_tz_offset(z, ua) == oa, vb = sched_tz_offset(z, ub) == ob;
