@@ -10,8 +10,24 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <limits.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
+#ifdef HAVE_LINUX_OPENAT2_H
+#include <linux/openat2.h>
+#endif
+
+#ifndef RESOLVE_BENEATH
+#define RESOLVE_NO_MAGICLINKS 0x02
+#define RESOLVE_BENEATH 0x08
+struct open_how {
+        uint64_t flags, mode, resolve;
+};
+#endif
+#ifndef SYS_openat2
+#define SYS_openat2 437
+#endif
 
 #define ZONEINFO "/usr/share/zoneinfo"
 #define TZIF_MAX (256u << 10)
@@ -307,6 +323,36 @@ static int parse_tzif(const unsigned char *b, size_t len, sched_tz *z)
         return 0;
 }
 
+/* The zone file, opened beneath ZONEINFO only: a symlink there that leads out of it (Debian's
+ * /usr/share/zoneinfo/localtime -> /etc/localtime) is not followed. openat2 RESOLVE_BENEATH
+ * (Linux 5.6); without it, the file opened is checked through /proc/self/fd and closed unread
+ * when it is not beneath. -1 when it cannot be opened there. */
+static int open_zone(const char *name)
+{
+        int dfd = open(ZONEINFO, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (dfd < 0)
+                return -1;
+        struct open_how how = { .flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK,
+                                .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS };
+        int fd = (int)syscall(SYS_openat2, dfd, name, &how, sizeof(how));
+        if (fd < 0 && (errno == ENOSYS || errno == EPERM /* a seccomp filter */)) {
+                fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+                char p[64], dir[PATH_MAX], file[PATH_MAX];
+                ssize_t dn = -1, fn = -1;
+                snprintf(p, sizeof(p), "/proc/self/fd/%d", dfd);
+                dn = readlink(p, dir, sizeof(dir) - 1);
+                snprintf(p, sizeof(p), "/proc/self/fd/%d", fd);
+                fn = fd >= 0 ? readlink(p, file, sizeof(file) - 1) : -1;
+                if (fd >= 0 && (dn <= 0 || fn <= dn || memcmp(file, dir, (size_t)dn) != 0 ||
+                                file[dn] != '/')) {
+                        close(fd);
+                        fd = -1;
+                }
+        }
+        close(dfd);
+        return fd;
+}
+
 int sched_tz_load(const char *name, sched_tz **ret, char *why, size_t why_len)
 {
         *ret = NULL;
@@ -317,9 +363,7 @@ int sched_tz_load(const char *name, sched_tz **ret, char *why, size_t why_len)
                          "zone name such as Europe/Berlin", name);
                 return -1;
         }
-        char path[128];
-        snprintf(path, sizeof(path), ZONEINFO "/%s", name);
-        int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+        int fd = open_zone(name);
         struct stat st;
         if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > TZIF_MAX) {
                 if (fd >= 0)

@@ -9,8 +9,9 @@
  *   parses, sched_expr_next over a few anchors and after values (INT64 edges among them): each
  *   result is none (SCHED_NO_TIME) or later than its after, and stepping from it moves forward
  *   (a few steps, bounded); at() fires once. The name alone goes to sched_tz_load: one with
- *   ".." or a leading '/' is refused, and a zone that loads is a file inside
- *   /usr/share/zoneinfo (its real path, symlinks followed); sched_tz_offset and
+ *   ".." or a leading '/' is refused, and a zone that loads is a file reached beneath
+ *   /usr/share/zoneinfo (openat2 RESOLVE_BENEATH: no symlink through /etc) whose real path is
+ *   inside; sched_tz_offset and
  *   sched_tz_from_local over edge times (UBSan reports an overflow) give sane offsets, and a
  *   wall time of 1970..2200 maps to an instant whose wall time is it (or the end of its gap).
  *
@@ -39,10 +40,28 @@
 #include "util/json.h"
 #include "util/util.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#ifdef HAVE_LINUX_OPENAT2_H
+#include <linux/openat2.h>
+#endif
+
+#ifndef RESOLVE_BENEATH
+#define RESOLVE_NO_MAGICLINKS 0x02
+#define RESOLVE_BENEATH 0x08
+struct open_how {
+        uint64_t flags, mode, resolve;
+};
+#endif
+#ifndef SYS_openat2
+#define SYS_openat2 437
+#endif
 
 #define ZONEINFO "/usr/share/zoneinfo"
 #define FZ_NOW_MS 1893456000000LL /* 2030-01-01T00:00:00Z */
@@ -354,9 +373,22 @@ static void expr_checks(const char *text, const char *tz, bool have_t, int64_t t
         sched_expr_free(e);
 }
 
-/* A zone that loaded: /usr/share/zoneinfo/NAME is a file inside /usr/share/zoneinfo. */
+/* A zone that loaded: /usr/share/zoneinfo/NAME is a file inside /usr/share/zoneinfo, reached
+ * without leaving it (the kernel's RESOLVE_BENEATH says so where it has openat2: a symlink
+ * through /etc is refused), and its real path is inside. */
 static void tz_inside(const char *name)
 {
+        int dfd = open(ZONEINFO, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        struct open_how how = { .flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK,
+                                .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS };
+        int fd = dfd < 0 ? -1 : (int)syscall(SYS_openat2, dfd, name, &how, sizeof(how));
+        if (fd < 0 && errno != ENOSYS)
+                fuzz_fail("time zone '%s' loaded, but it is not a file beneath " ZONEINFO ": %s",
+                          name, strerror(errno));
+        if (fd >= 0)
+                close(fd);
+        if (dfd >= 0)
+                close(dfd);
         char *base = realpath(ZONEINFO, NULL);
         char *p = xasprintf(ZONEINFO "/%s", name);
         char *r = realpath(p, NULL);
