@@ -539,10 +539,23 @@ static bool header_safe(const char *s)
         return true;
 }
 
+/* RFC 9110 5.6.2: a field name is a token. Anything else (a space, a colon, a control
+ * character, a byte past 0x7e, a separator such as "(" or "/") is not a header a client can
+ * parse: libmicrohttpd would send it as it is. */
+static bool header_name_token(const char *s)
+{
+        if (!*s)
+                return false;
+        for (; *s; s++)
+                if (!(*s >= '0' && *s <= '9') && !(*s >= 'a' && *s <= 'z') &&
+                    !(*s >= 'A' && *s <= 'Z') && !strchr("!#$%&'*+-.^_`|~", *s))
+                        return false;
+        return true;
+}
+
 static int add_fn_header(gwd_resp *w, const char *name, const char *value)
 {
-        if (!name[0] || !value || !header_safe(name) || !header_safe(value) ||
-            strcspn(name, " :\t") != strlen(name))
+        if (!value || !header_name_token(name) || !header_safe(value))
                 return -1;
         if (gwd_hop_by_hop(name) || strcasecmp(name, "content-length") == 0)
                 return 0; /* the listener frames the answer itself */

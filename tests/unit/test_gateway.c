@@ -306,6 +306,11 @@ static void test_response(void **state)
                              &w), -1);
         assert_int_equal(map("2.0", "{\"statusCode\":200,\"body\":\"@@\",\"isBase64Encoded\":true}", &w),
                          -1);
+        /* a header name that is not a token (fuzz_gateway: ans-header-name-not-token) */
+        assert_int_equal(map("2.0", "{\"statusCode\":200,\"headers\":{\"X(A)\":\"1\"}}", &w), -1);
+        assert_int_equal(map("1.0", "{\"statusCode\":200,\"multiValueHeaders\":{\"X\\u0001\":[\"1\"]}}",
+                             &w), -1);
+        assert_int_equal(map("2.0", "{\"statusCode\":200,\"headers\":{\"caf\u00e9\":\"1\"}}", &w), -1);
         /* framing headers are the gateway's */
         assert_int_equal(map("2.0", "{\"statusCode\":200,\"headers\":{\"Content-Length\":\"9\","
                                     "\"Transfer-Encoding\":\"chunked\"},\"body\":\"x\"}", &w), 0);
