@@ -253,6 +253,19 @@ static char *domain_prefix(const char *domain)
         return xstrndup(domain, strcspn(domain, ".:"));
 }
 
+/* The event, valid UTF-8 (RFC 8259): the path, query, method and headers are a stranger's
+ * bytes (libmicrohttpd passes any byte but CR, LF and NUL; %FF decodes to one), which the
+ * writer copies as they are, and a function's JSON parser refuses such an event. Each byte
+ * that is not UTF-8 becomes '?' (outside strings the document is ASCII; a body that is not
+ * UTF-8 went base64 already). */
+static char *event_finish(json_writer *w, size_t *ret_len)
+{
+        char *doc = json_writer_finish(w);
+        utf8_scrub(doc);
+        *ret_len = strlen(doc);
+        return doc;
+}
+
 char *gwd_event_v2(const gwd_req *r, const gwd_ctx *c, size_t *ret_len)
 {
         json_writer *w = json_writer_new(false);
@@ -371,9 +384,7 @@ char *gwd_event_v2(const gwd_req *r, const gwd_ctx *c, size_t *ret_len)
         for (size_t k = 0; k < nn; k++)
                 free(names[k]);
         free(names);
-        char *doc = json_writer_finish(w);
-        *ret_len = strlen(doc);
-        return doc;
+        return event_finish(w, ret_len);
 }
 
 /* "GET /items/{id}" -> "/items/{id}"; "$default" stays. */
@@ -495,9 +506,7 @@ char *gwd_event_v1(const gwd_req *r, const gwd_ctx *c, size_t *ret_len)
         put_stage_vars(w, c, true);
         put_body(w, r, true);
         json_obj_end(w);
-        char *doc = json_writer_finish(w);
-        *ret_len = strlen(doc);
-        return doc;
+        return event_finish(w, ret_len);
 }
 
 /* ---- the function's answer ---- */

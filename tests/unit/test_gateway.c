@@ -253,6 +253,28 @@ static void test_event_v1(void **state)
         json_value_free(v);
 }
 
+/* A stranger's bytes that are not UTF-8 (a header, a %FF path, a query) reach the events as
+ * '?' (fuzz_gateway: req-event-*-not-utf8): a function's JSON parser refuses anything else. */
+static void test_event_not_utf8(void **state)
+{
+        (void)state;
+        const gwd_hdr h[] = { { (char *)"X-Latin", (char *)"caf\xe9" },
+                              { (char *)"X-\xff", (char *)"\xc3\x28" } };
+        gwd_req r = a_request();
+        r.path = "/prod/items/\xff\xfe";
+        r.query = "x=%e9&\xff=1";
+        r.headers = h;
+        r.n_headers = 2;
+        gwd_ctx c = a_ctx();
+        for (int k = 0; k < 2; k++) {
+                size_t len = 0;
+                _cleanup_free_ char *doc = k ? gwd_event_v1(&r, &c, &len) : gwd_event_v2(&r, &c, &len);
+                assert_int_equal(utf8_valid_prefix(doc, len), len);
+                assert_non_null(strstr(doc, "\"caf?\""));
+                assert_non_null(strstr(doc, "/prod/items/??"));
+        }
+}
+
 static int map(const char *ver, const char *body, gwd_resp *w)
 {
         return gwd_map_response(ver, body, strlen(body), w);
@@ -436,7 +458,7 @@ int main(void)
                 cmocka_unit_test(test_bucket),    cmocka_unit_test(test_event_v2),
                 cmocka_unit_test(test_event_v1),  cmocka_unit_test(test_response),
                 cmocka_unit_test(test_proxy_url), cmocka_unit_test(test_cors),
-                cmocka_unit_test(test_log_line),
+                cmocka_unit_test(test_log_line),  cmocka_unit_test(test_event_not_utf8),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
