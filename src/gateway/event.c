@@ -775,11 +775,19 @@ literal:
                 const char *q = k ? query : uq;
                 if (!q || !*q)
                         continue;
+                /* The request's query as sent, but a space, control character, byte past
+                 * 0x7e or '#' encoded: libmicrohttpd passes them (a URI with spaces too), and
+                 * raw they would break the upstream's request line. */
                 size_t ql = strlen(q);
-                out = xrealloc(out, n + ql + 2);
+                out = xrealloc(out, n + 3 * ql + 2);
                 out[n++] = *sep;
-                memcpy(out + n, q, ql);
-                n += ql;
+                for (size_t i = 0; i < ql; i++) {
+                        unsigned char c = (unsigned char)q[i];
+                        if (c <= 0x20 || c >= 0x7f || c == '#')
+                                n += (size_t)snprintf(out + n, 4, "%%%02X", c);
+                        else
+                                out[n++] = (char)c;
+                }
                 sep = "&";
         }
         out = xrealloc(out, n + 1);

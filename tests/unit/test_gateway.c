@@ -357,6 +357,13 @@ static void test_proxy_url(void **state)
         assert_int_equal(gwd_proxy_url("http://10.0.0.1:81", NULL, 0, "q", &u, why, sizeof(why)), 0);
         assert_string_equal(u, "http://10.0.0.1:81/?q");
         free(u);
+        /* a query with a space, a control character or a byte past 0x7e (libmicrohttpd
+         * passes them) cannot break the upstream's request line (fuzz_gateway:
+         * req-proxy-query-space) */
+        assert_int_equal(gwd_proxy_url("http://web/x", NULL, 0, "q=a b HTTP/1.0\t\x01\xff#f&z=%41",
+                                       &u, why, sizeof(why)), 0);
+        assert_string_equal(u, "http://web/x?q=a%20b%20HTTP/1.0%09%01%FF%23f&z=%41");
+        free(u);
         /* traversal out of the prefix: refused */
         const char *bad[] = { "../etc/passwd", "a/../../x", "..", "./x", "a/..", "a\\..\\b",
                               "a\x01" };
