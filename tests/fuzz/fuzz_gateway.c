@@ -297,11 +297,33 @@ static void check_match(const request *q, const gw_match *m)
         }
 }
 
-static void check_event(const char *what, char *doc, size_t len)
+/* The event: a JSON object in UTF-8 whose body is the request's bytes (base64 when
+ * isBase64Encoded; 1.0 has null for no body). */
+static void check_event(const char *what, const request *q, char *doc, size_t len)
 {
         if (!doc || strlen(doc) != len)
                 fuzz_fail("%s: length %zu, not the document's", what, len);
         json_value *v = fuzz_json_object(what, doc, len);
+        const json_value *b = json_get(v, "body"), *b64 = json_get(v, "isBase64Encoded");
+        if (!b64 || b64->type != JSON_BOOL)
+                fuzz_fail("%s: no isBase64Encoded", what);
+        if (!q->len) {
+                if (b && b->type != JSON_NULL)
+                        fuzz_fail("%s: a body for a request without one", what);
+        } else if (!b || b->type != JSON_STRING) {
+                fuzz_fail("%s: no body for a request of %zu bytes", what, q->len);
+        } else {
+                char *got = NULL;
+                size_t gl = strlen(b->str);
+                if (b64->boolean && base64_decode(b->str, gl, &got, &gl) < 0)
+                        fuzz_fail("%s: isBase64Encoded with a body that is not base64", what);
+                if (!b64->boolean)
+                        got = xstrdup(b->str);
+                if (gl != q->len || memcmp(got, q->body, gl) != 0)
+                        fuzz_fail("%s: the body is not the request's (%zu bytes, sent %zu)",
+                                  what, gl, q->len);
+                free(got);
+        }
         json_value_free(v);
         free(doc);
 }
@@ -419,9 +441,9 @@ static void check_request(char *text, size_t size)
                      .n_params = m.n_params, .stage_vars = m.stage->variables};
         size_t len = 0;
         char *doc = gwd_event_v2(&r, &x, &len);
-        check_event("event 2.0", doc, len);
+        check_event("event 2.0", &q, doc, len);
         doc = gwd_event_v1(&r, &x, &len);
-        check_event("event 1.0", doc, len);
+        check_event("event 1.0", &q, doc, len);
         check_proxy(&q, &m);
         gwd_logvars v = {.request_id = r.request_id, .api_id = m.api->id, .stage = m.stage->name,
                          .route_key = m.route_key, .method = q.method, .path = q.path,
