@@ -75,33 +75,12 @@ int gwd_pct_decode(const char *s, size_t len, char **ret, size_t *ret_len)
 
 /* ---- the events ---- */
 /* Text bodies pass as they are; anything that is not UTF-8 text goes base64 (as API Gateway
- * does for binary media). */
+ * does for binary media). UTF-8 as RFC 3629 has it: an overlong form, a surrogate or a code
+ * point past U+10FFFF is not, and event_finish would make those bytes '?' (the body
+ * altered) where base64 keeps them. */
 static bool utf8_text(const char *s, size_t len)
 {
-        const unsigned char *p = (const unsigned char *)s;
-        for (size_t i = 0; i < len;) {
-                unsigned c = p[i];
-                size_t k;
-                if (c == 0)
-                        return false;
-                if (c < 0x80) {
-                        i++;
-                        continue;
-                }
-                if ((c & 0xe0) == 0xc0 && c >= 0xc2)
-                        k = 1;
-                else if ((c & 0xf0) == 0xe0)
-                        k = 2;
-                else if ((c & 0xf8) == 0xf0 && c <= 0xf4)
-                        k = 3;
-                else
-                        return false;
-                for (size_t j = 1; j <= k; j++)
-                        if (i + j >= len || (p[i + j] & 0xc0) != 0x80)
-                                return false;
-                i += k + 1;
-        }
-        return true;
+        return !memchr(s, '\0', len) && utf8_valid_prefix(s, len) == len;
 }
 
 static bool text_type(const char *ct)

@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "../../src/gateway/gwd.h"
+#include "util/base64.h"
 #include "util/json.h"
 #include "util/util.h"
 
@@ -273,6 +274,21 @@ static void test_event_not_utf8(void **state)
                 assert_non_null(strstr(doc, "\"caf?\""));
                 assert_non_null(strstr(doc, "/prod/items/??"));
         }
+        /* a body that looks like UTF-8 but is not (a surrogate, an overlong '/', a code point
+         * past U+10FFFF) goes base64, unchanged (fuzz_gateway: req-event-body-not-utf8) */
+        static const char body[] = "a\xed\xa0\x80 b\xe0\x80\xaf c\xf4\x90\x80\x80";
+        r = a_request();
+        r.body = body;
+        r.len = sizeof(body) - 1;
+        size_t len = 0;
+        _cleanup_free_ char *doc = gwd_event_v2(&r, &c, &len);
+        json_value *v = NULL;
+        assert_int_equal(json_parse(doc, len, &v, NULL, 0), 0);
+        const json_value *b64 = json_get(v, "isBase64Encoded");
+        assert_true(b64 && b64->type == JSON_BOOL && b64->boolean);
+        _cleanup_free_ char *e = base64_encode(body, sizeof(body) - 1);
+        assert_string_equal(json_get_str(v, "body"), e);
+        json_value_free(v);
 }
 
 static int map(const char *ver, const char *body, gwd_resp *w)
