@@ -15,7 +15,8 @@
  *        431 bound, gwd_path_hostile, gwd_pct_decode), then matched (gw_select_api,
  *        gw_match_request) against a fixed API whose $default and "prod" stages hold
  *        {param}, {proxy+}, ANY and $default routes; both events (gwd_event_v2, gwd_event_v1)
- *        must be a JSON object in valid UTF-8; matched parameters are pieces of the decoded
+ *        must be a JSON object in valid UTF-8 whose body is the request's bytes (as text or
+ *        base64); matched parameters are pieces of the decoded
  *        path; gwd_proxy_url with the match's parameters gives a URL without CR, LF, space or
  *        a "." / ".." segment, which gwd_url_split splits; gwd_cors_headers and gwd_log_line
  *        with the request's values give header-safe headers and a one-line log line.
