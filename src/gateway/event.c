@@ -75,33 +75,12 @@ int gwd_pct_decode(const char *s, size_t len, char **ret, size_t *ret_len)
 
 /* ---- the events ---- */
 /* Text bodies pass as they are; anything that is not UTF-8 text goes base64 (as API Gateway
- * does for binary media). */
+ * does for binary media). UTF-8 as RFC 3629 has it: an overlong form, a surrogate or a code
+ * point past U+10FFFF is not, and event_finish would make those bytes '?' (the body
+ * altered) where base64 keeps them. */
 static bool utf8_text(const char *s, size_t len)
 {
-        const unsigned char *p = (const unsigned char *)s;
-        for (size_t i = 0; i < len;) {
-                unsigned c = p[i];
-                size_t k;
-                if (c == 0)
-                        return false;
-                if (c < 0x80) {
-                        i++;
-                        continue;
-                }
-                if ((c & 0xe0) == 0xc0 && c >= 0xc2)
-                        k = 1;
-                else if ((c & 0xf0) == 0xe0)
-                        k = 2;
-                else if ((c & 0xf8) == 0xf0 && c <= 0xf4)
-                        k = 3;
-                else
-                        return false;
-                for (size_t j = 1; j <= k; j++)
-                        if (i + j >= len || (p[i + j] & 0xc0) != 0x80)
-                                return false;
-                i += k + 1;
-        }
-        return true;
+        return !memchr(s, '\0', len) && utf8_valid_prefix(s, len) == len;
 }
 
 static bool text_type(const char *ct)
@@ -253,6 +232,19 @@ static char *domain_prefix(const char *domain)
         return xstrndup(domain, strcspn(domain, ".:"));
 }
 
+/* The event, valid UTF-8 (RFC 8259): the path, query, method and headers are a stranger's
+ * bytes (libmicrohttpd passes any byte but CR, LF and NUL; %FF decodes to one), which the
+ * writer copies as they are, and a function's JSON parser refuses such an event. Each byte
+ * that is not UTF-8 becomes '?' (outside strings the document is ASCII; a body that is not
+ * UTF-8 went base64 already). */
+static char *event_finish(json_writer *w, size_t *ret_len)
+{
+        char *doc = json_writer_finish(w);
+        utf8_scrub(doc);
+        *ret_len = strlen(doc);
+        return doc;
+}
+
 char *gwd_event_v2(const gwd_req *r, const gwd_ctx *c, size_t *ret_len)
 {
         json_writer *w = json_writer_new(false);
@@ -371,9 +363,7 @@ char *gwd_event_v2(const gwd_req *r, const gwd_ctx *c, size_t *ret_len)
         for (size_t k = 0; k < nn; k++)
                 free(names[k]);
         free(names);
-        char *doc = json_writer_finish(w);
-        *ret_len = strlen(doc);
-        return doc;
+        return event_finish(w, ret_len);
 }
 
 /* "GET /items/{id}" -> "/items/{id}"; "$default" stays. */
@@ -495,9 +485,7 @@ char *gwd_event_v1(const gwd_req *r, const gwd_ctx *c, size_t *ret_len)
         put_stage_vars(w, c, true);
         put_body(w, r, true);
         json_obj_end(w);
-        char *doc = json_writer_finish(w);
-        *ret_len = strlen(doc);
-        return doc;
+        return event_finish(w, ret_len);
 }
 
 /* ---- the function's answer ---- */
@@ -539,10 +527,23 @@ static bool header_safe(const char *s)
         return true;
 }
 
+/* RFC 9110 5.6.2: a field name is a token. Anything else (a space, a colon, a control
+ * character, a byte past 0x7e, a separator such as "(" or "/") is not a header a client can
+ * parse: libmicrohttpd would send it as it is. */
+static bool header_name_token(const char *s)
+{
+        if (!*s)
+                return false;
+        for (; *s; s++)
+                if (!(*s >= '0' && *s <= '9') && !(*s >= 'a' && *s <= 'z') &&
+                    !(*s >= 'A' && *s <= 'Z') && !strchr("!#$%&'*+-.^_`|~", *s))
+                        return false;
+        return true;
+}
+
 static int add_fn_header(gwd_resp *w, const char *name, const char *value)
 {
-        if (!name[0] || !value || !header_safe(name) || !header_safe(value) ||
-            strcspn(name, " :\t") != strlen(name))
+        if (!value || !header_name_token(name) || !header_safe(value))
                 return -1;
         if (gwd_hop_by_hop(name) || strcasecmp(name, "content-length") == 0)
                 return 0; /* the listener frames the answer itself */
@@ -753,11 +754,19 @@ literal:
                 const char *q = k ? query : uq;
                 if (!q || !*q)
                         continue;
+                /* The request's query as sent, but a space, control character, byte past
+                 * 0x7e or '#' encoded: libmicrohttpd passes them (a URI with spaces too), and
+                 * raw they would break the upstream's request line. */
                 size_t ql = strlen(q);
-                out = xrealloc(out, n + ql + 2);
+                out = xrealloc(out, n + 3 * ql + 2);
                 out[n++] = *sep;
-                memcpy(out + n, q, ql);
-                n += ql;
+                for (size_t i = 0; i < ql; i++) {
+                        unsigned char c = (unsigned char)q[i];
+                        if (c <= 0x20 || c >= 0x7f || c == '#')
+                                n += (size_t)snprintf(out + n, 4, "%%%02X", c);
+                        else
+                                out[n++] = (char)c;
+                }
                 sep = "&";
         }
         out = xrealloc(out, n + 1);

@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "../../src/gateway/gwd.h"
+#include "util/base64.h"
 #include "util/json.h"
 #include "util/util.h"
 
@@ -253,6 +254,43 @@ static void test_event_v1(void **state)
         json_value_free(v);
 }
 
+/* A stranger's bytes that are not UTF-8 (a header, a %FF path, a query) reach the events as
+ * '?' (fuzz_gateway: req-event-*-not-utf8): a function's JSON parser refuses anything else. */
+static void test_event_not_utf8(void **state)
+{
+        (void)state;
+        const gwd_hdr h[] = { { (char *)"X-Latin", (char *)"caf\xe9" },
+                              { (char *)"X-\xff", (char *)"\xc3\x28" } };
+        gwd_req r = a_request();
+        r.path = "/prod/items/\xff\xfe";
+        r.query = "x=%e9&\xff=1";
+        r.headers = h;
+        r.n_headers = 2;
+        gwd_ctx c = a_ctx();
+        for (int k = 0; k < 2; k++) {
+                size_t len = 0;
+                _cleanup_free_ char *doc = k ? gwd_event_v1(&r, &c, &len) : gwd_event_v2(&r, &c, &len);
+                assert_int_equal(utf8_valid_prefix(doc, len), len);
+                assert_non_null(strstr(doc, "\"caf?\""));
+                assert_non_null(strstr(doc, "/prod/items/??"));
+        }
+        /* a body that looks like UTF-8 but is not (a surrogate, an overlong '/', a code point
+         * past U+10FFFF) goes base64, unchanged (fuzz_gateway: req-event-body-not-utf8) */
+        static const char body[] = "a\xed\xa0\x80 b\xe0\x80\xaf c\xf4\x90\x80\x80";
+        r = a_request();
+        r.body = body;
+        r.len = sizeof(body) - 1;
+        size_t len = 0;
+        _cleanup_free_ char *doc = gwd_event_v2(&r, &c, &len);
+        json_value *v = NULL;
+        assert_int_equal(json_parse(doc, len, &v, NULL, 0), 0);
+        const json_value *b64 = json_get(v, "isBase64Encoded");
+        assert_true(b64 && b64->type == JSON_BOOL && b64->boolean);
+        _cleanup_free_ char *e = base64_encode(body, sizeof(body) - 1);
+        assert_string_equal(json_get_str(v, "body"), e);
+        json_value_free(v);
+}
+
 static int map(const char *ver, const char *body, gwd_resp *w)
 {
         return gwd_map_response(ver, body, strlen(body), w);
@@ -306,6 +344,11 @@ static void test_response(void **state)
                              &w), -1);
         assert_int_equal(map("2.0", "{\"statusCode\":200,\"body\":\"@@\",\"isBase64Encoded\":true}", &w),
                          -1);
+        /* a header name that is not a token (fuzz_gateway: ans-header-name-not-token) */
+        assert_int_equal(map("2.0", "{\"statusCode\":200,\"headers\":{\"X(A)\":\"1\"}}", &w), -1);
+        assert_int_equal(map("1.0", "{\"statusCode\":200,\"multiValueHeaders\":{\"X\\u0001\":[\"1\"]}}",
+                             &w), -1);
+        assert_int_equal(map("2.0", "{\"statusCode\":200,\"headers\":{\"caf\u00e9\":\"1\"}}", &w), -1);
         /* framing headers are the gateway's */
         assert_int_equal(map("2.0", "{\"statusCode\":200,\"headers\":{\"Content-Length\":\"9\","
                                     "\"Transfer-Encoding\":\"chunked\"},\"body\":\"x\"}", &w), 0);
@@ -329,6 +372,13 @@ static void test_proxy_url(void **state)
         free(u);
         assert_int_equal(gwd_proxy_url("http://10.0.0.1:81", NULL, 0, "q", &u, why, sizeof(why)), 0);
         assert_string_equal(u, "http://10.0.0.1:81/?q");
+        free(u);
+        /* a query with a space, a control character or a byte past 0x7e (libmicrohttpd
+         * passes them) cannot break the upstream's request line (fuzz_gateway:
+         * req-proxy-query-space) */
+        assert_int_equal(gwd_proxy_url("http://web/x", NULL, 0, "q=a b HTTP/1.0\t\x01\xff#f&z=%41",
+                                       &u, why, sizeof(why)), 0);
+        assert_string_equal(u, "http://web/x?q=a%20b%20HTTP/1.0%09%01%FF%23f&z=%41");
         free(u);
         /* traversal out of the prefix: refused */
         const char *bad[] = { "../etc/passwd", "a/../../x", "..", "./x", "a/..", "a\\..\\b",
@@ -431,7 +481,7 @@ int main(void)
                 cmocka_unit_test(test_bucket),    cmocka_unit_test(test_event_v2),
                 cmocka_unit_test(test_event_v1),  cmocka_unit_test(test_response),
                 cmocka_unit_test(test_proxy_url), cmocka_unit_test(test_cors),
-                cmocka_unit_test(test_log_line),
+                cmocka_unit_test(test_log_line),  cmocka_unit_test(test_event_not_utf8),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
