@@ -4,6 +4,7 @@
  * transition). Never setenv("TZ")/localtime in this threaded server: the offset is computed
  * from the file's own data. */
 #include "sint.h"
+#include "util/openat2.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -14,20 +15,6 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
-#ifdef HAVE_LINUX_OPENAT2_H
-#include <linux/openat2.h>
-#endif
-
-#ifndef RESOLVE_BENEATH
-#define RESOLVE_NO_MAGICLINKS 0x02
-#define RESOLVE_BENEATH 0x08
-struct open_how {
-        uint64_t flags, mode, resolve;
-};
-#endif
-#ifndef SYS_openat2
-#define SYS_openat2 437
-#endif
 
 #define ZONEINFO "/usr/share/zoneinfo"
 #define TZIF_MAX (256u << 10)
@@ -332,9 +319,8 @@ static int open_zone(const char *name)
         int dfd = open(ZONEINFO, O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (dfd < 0)
                 return -1;
-        struct open_how how = { .flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK,
-                                .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS };
-        int fd = (int)syscall(SYS_openat2, dfd, name, &how, sizeof(how));
+        int fd = util_openat2(dfd, name, O_RDONLY | O_CLOEXEC | O_NONBLOCK,
+                              RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS);
         if (fd < 0 && (errno == ENOSYS || errno == EPERM /* a seccomp filter */)) {
                 fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
                 char p[64], dir[PATH_MAX], file[PATH_MAX];

@@ -38,6 +38,7 @@
 #include "sched/sint.h"
 #include "serve/serve.h"
 #include "util/json.h"
+#include "util/openat2.h"
 #include "util/util.h"
 
 #include <errno.h>
@@ -48,20 +49,6 @@
 #include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
-#ifdef HAVE_LINUX_OPENAT2_H
-#include <linux/openat2.h>
-#endif
-
-#ifndef RESOLVE_BENEATH
-#define RESOLVE_NO_MAGICLINKS 0x02
-#define RESOLVE_BENEATH 0x08
-struct open_how {
-        uint64_t flags, mode, resolve;
-};
-#endif
-#ifndef SYS_openat2
-#define SYS_openat2 437
-#endif
 
 #define ZONEINFO "/usr/share/zoneinfo"
 #define FZ_NOW_MS 1893456000000LL /* 2030-01-01T00:00:00Z */
@@ -379,9 +366,9 @@ static void expr_checks(const char *text, const char *tz, bool have_t, int64_t t
 static void tz_inside(const char *name)
 {
         int dfd = open(ZONEINFO, O_PATH | O_DIRECTORY | O_CLOEXEC);
-        struct open_how how = { .flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK,
-                                .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS };
-        int fd = dfd < 0 ? -1 : (int)syscall(SYS_openat2, dfd, name, &how, sizeof(how));
+        int fd = dfd < 0 ? -1
+                         : util_openat2(dfd, name, O_RDONLY | O_CLOEXEC | O_NONBLOCK,
+                                        RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS);
         if (fd < 0 && errno != ENOSYS)
                 fuzz_fail("time zone '%s' loaded, but it is not a file beneath " ZONEINFO ": %s",
                           name, strerror(errno));

@@ -4,26 +4,13 @@
  * component-by-component walk with O_NOFOLLOW that expands symlinks itself and clamps ".." at the
  * root. Either way a symlink in the image can never send a path to the host (CVE-2021-30465). */
 #include "rootfs/rootfs-internal.h"
+#include "util/openat2.h"
 
 #include <fcntl.h>
 #include <limits.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#ifdef HAVE_LINUX_OPENAT2_H
-#include <linux/openat2.h>
-#endif
-
-#ifndef RESOLVE_IN_ROOT
-#define RESOLVE_NO_MAGICLINKS 0x02
-#define RESOLVE_IN_ROOT 0x10
-struct open_how {
-        uint64_t flags, mode, resolve;
-};
-#endif
-#ifndef SYS_openat2
-#define SYS_openat2 437
-#endif
 
 bool rootfs_force_fallback = false;
 static bool openat2_missing = false;
